@@ -1,0 +1,478 @@
+// Package config reads dvcwatch's one YAML file into a Config: strict decoding (a
+// misspelt field is an error with its line), secrets expanded from the environment,
+// defaults, and validation that reports every problem at once, one per line, as
+// "file:line: field.path: message". It imports the root package, for Role, and
+// sla, whose parsers check limits ("2wd"), office hours ("07:30-11:30") and the
+// calendar file, so that what config check accepts the worker can run with.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// DefaultTimezone is the zone of schedules when none is given: portal dates and
+// office hours are all Vietnamese local time.
+const DefaultTimezone = "Asia/Ho_Chi_Minh"
+
+// Config is the whole configuration file.
+type Config struct {
+	Database   Database    `yaml:"database"`
+	Redis      Redis       `yaml:"redis"`
+	Connectors []Connector `yaml:"connectors"`
+	Schedules  []Schedule  `yaml:"schedules"`
+	Calendar   Calendar    `yaml:"calendar"`
+	Agencies   []Agency    `yaml:"agencies"`
+	Notify     Notify      `yaml:"notify"`
+	SMTP       SMTP        `yaml:"smtp"`
+	Admin      Admin       `yaml:"admin"`
+	// ShutdownTimeout bounds how long the worker waits for running jobs after
+	// SIGTERM; keep it under the container runtime's kill grace period (30 s).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Log             Log           `yaml:"log"`
+}
+
+// Database drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Database says where the store keeps dossiers; consumed by package store.
+type Database struct {
+	Driver string `yaml:"driver"` // sqlite (default, embedded) or postgres
+	// DSN is passed verbatim to the driver: a file name or file: URI for SQLite
+	// (relative to the working directory), a postgres:// URL for PostgreSQL.
+	DSN Secret `yaml:"dsn"`
+}
+
+// Redis is the asynq queue's server; consumed by the worker.
+type Redis struct {
+	Addr     string `yaml:"addr"` // host:port; ignored when Embedded
+	Password Secret `yaml:"password"`
+	DB       int    `yaml:"db"`
+	// Embedded runs an in-process Redis (miniredis) for the demo: no persistence,
+	// so queued alerts are lost on restart.
+	Embedded bool `yaml:"embedded"`
+}
+
+// ConnectorKind names a portal protocol; each has its package under connectors/.
+type ConnectorKind string
+
+// The portals dvcwatch can pull from.
+const (
+	KindDVCQG   ConnectorKind = "dvcqg"   // Cổng Dịch vụ công quốc gia
+	KindOneStop ConnectorKind = "onestop" // the provincial one-stop system (một cửa)
+)
+
+// Connector is one portal account to pull dossiers from; consumed by the
+// connectors/<kind> packages, which the worker builds from it.
+type Connector struct {
+	Name    string        `yaml:"name"` // [a-z0-9_-]+, stored with every dossier as its source
+	Kind    ConnectorKind `yaml:"kind"`
+	BaseURL string        `yaml:"base_url"` // http(s); a trailing slash is removed
+	// AuthPath is appended to BaseURL for the login call; dvcqg defaults to
+	// "/api/auth", but no public spec fixes it, so set what the portal uses.
+	AuthPath   string        `yaml:"auth_path"`
+	AgencyCode string        `yaml:"agency_code"` // madonvi, sent with every dvcqg request
+	Username   string        `yaml:"username"`
+	Password   Secret        `yaml:"password"`
+	Timeout    time.Duration `yaml:"timeout"`    // per HTTP request
+	RateLimit  float64       `yaml:"rate_limit"` // requests per second
+	Burst      int           `yaml:"burst"`
+	PageSize   int           `yaml:"page_size"` // onestop only: dvcqg has no paging
+	// Window is the date range one list request covers; the portal has no paging,
+	// so windows are how a sync is cut into pieces that can be checkpointed.
+	Window time.Duration `yaml:"window"`
+	// Overlap re-reads the end of the previous window so late-written dossiers
+	// are not missed; duplicates are removed on MaHoSo.
+	Overlap    time.Duration `yaml:"overlap"`
+	MaxRetries int           `yaml:"max_retries"` // per request, after the first attempt; 0 disables
+}
+
+// Job names a kind of scheduled work; package jobs maps each to an asynq task type.
+type Job string
+
+// The jobs a schedule can run.
+const (
+	JobSync      Job = "sync"      // pull dossiers from one connector
+	JobDetect    Job = "detect"    // check stored dossiers against their deadlines
+	JobNotify    Job = "notify"    // send the alerts the detector queued
+	JobDigest    Job = "digest"    // mail the office its summary of delays
+	JobReconcile Job = "reconcile" // compare one connector's copy with the source of truth
+)
+
+// Jobs lists every valid Job, in the order the documentation gives them.
+var Jobs = []Job{JobSync, JobDetect, JobNotify, JobDigest, JobReconcile}
+
+// Schedule runs one job on a cron schedule; consumed by the worker's scheduler.
+type Schedule struct {
+	Name string `yaml:"name"` // [a-z0-9_-]+, part of the task ID that dedupes ticks across replicas
+	// Cron is a standard 5-field expression or a descriptor (@hourly, @every 15m),
+	// optionally prefixed "CRON_TZ=Zone ".
+	Cron      string `yaml:"cron"`
+	Job       Job    `yaml:"job"`
+	Connector string `yaml:"connector"` // required by sync and reconcile, refused by the others
+	// Timezone defaults to the CRON_TZ of Cron, else DefaultTimezone.
+	Timezone string `yaml:"timezone"`
+	Paused   bool   `yaml:"paused"` // registered but not enqueued, so the admin UI can resume it
+}
+
+// Spec returns the cron expression with its time zone, ready for robfig/cron.
+func (s Schedule) Spec() string { return withZone(s.Cron, s.Timezone) }
+
+// Calendar holds the working-time defaults that package sla computes deadlines
+// with; agencies may override the office hours and cut-off.
+type Calendar struct {
+	// File is an operator-maintained calendar of holidays and day swaps, read by
+	// sla; Parse resolves it relative to the configuration file's directory.
+	File        string   `yaml:"file"`
+	OfficeHours []string `yaml:"office_hours"` // "HH:MM-HH:MM", ascending, not overlapping
+	// Cutoff is the time after which a dossier counts as received the next
+	// working morning (a local convention, see domain notes).
+	Cutoff string `yaml:"cutoff"`
+}
+
+// Agency is one handling agency (DonViXuLy) and the people who answer for its
+// dossiers; consumed by notify to route alerts.
+type Agency struct {
+	Code        string       `yaml:"code"` // as the portals report DonViXuLy
+	Name        string       `yaml:"name"`
+	OfficeHours []string     `yaml:"office_hours"` // defaults to calendar.office_hours
+	Cutoff      string       `yaml:"cutoff"`       // defaults to calendar.cutoff
+	Departments []Department `yaml:"departments"`
+	Officials   []Official   `yaml:"officials"`
+}
+
+// Department is a department (phòng ban) of an agency.
+type Department struct {
+	Code string `yaml:"code"` // as the portals report PhongBanXuLy
+	Name string `yaml:"name"`
+	Head string `yaml:"head"` // id of an official of the agency with role department_head
+}
+
+// Official is a person of an agency who receives alerts.
+type Official struct {
+	ID         string        `yaml:"id"` // unique across agencies; the portal user name (NguoiXuLy)
+	Name       string        `yaml:"name"`
+	Title      string        `yaml:"title"`
+	Email      string        `yaml:"email"` // a bare address: the name comes from Name
+	Role       dvcwatch.Role `yaml:"role"`  // defaults to official
+	Department string        `yaml:"department"`
+}
+
+// Severities lists the breach severities from least to most severe.
+var Severities = []string{"info", "warning", "critical"}
+
+// Notify says who hears about which breach and when; consumed by package notify.
+type Notify struct {
+	// DossierURL links an alert to the dossier in the one-stop system; notify
+	// replaces {code} with the escaped MaHoSo. Empty sends no link.
+	DossierURL string `yaml:"dossier_url"`
+	// RepeatAfter is how long before the same unresolved breach is mailed again.
+	RepeatAfter time.Duration `yaml:"repeat_after"`
+	// OfficeHoursOnly holds mail until the recipient agency's office hours, so
+	// alerts are not read (and forgotten) at night.
+	OfficeHoursOnly bool   `yaml:"office_hours_only"`
+	Escalation      []Rule `yaml:"escalation"`
+	// DigestCron schedules the office's daily summary of every delay, validated
+	// like schedules[].cron; the worker registers it as the schedule "notify.digest".
+	DigestCron string `yaml:"digest_cron"`
+}
+
+// DigestSpec returns DigestCron with DefaultTimezone applied unless it names its own.
+func (n Notify) DigestSpec() string { return withZone(n.DigestCron, DefaultTimezone) }
+
+// Rule adds recipients to a breach that matches When; every matching rule adds
+// its roles, so later rules escalate rather than replace.
+type Rule struct {
+	When   Match           `yaml:"when"`
+	Notify []dvcwatch.Role `yaml:"notify"`
+}
+
+// Match selects breaches; every condition given must hold.
+type Match struct {
+	// Kinds are breach kinds such as due_soon or overdue; notify checks the
+	// names against the detector's kinds at start-up.
+	Kinds       []string `yaml:"kinds"`
+	MinSeverity string   `yaml:"min_severity"` // one of Severities; empty matches all
+	// OverdueMoreThan is a limit such as "2wd" that sla parses; empty matches all.
+	OverdueMoreThan string `yaml:"overdue_more_than"`
+}
+
+// SMTP TLS modes.
+const (
+	TLSStartTLS = "starttls" // upgrade a plain connection, usually port 587
+	TLSImplicit = "tls"      // TLS from the first byte, usually port 465
+	TLSNone     = "none"     // only for a local relay or the test server
+)
+
+// SMTP is the mail server alerts leave through; consumed by notify/email.
+type SMTP struct {
+	Host     string        `yaml:"host"`
+	Port     int           `yaml:"port"`
+	Username string        `yaml:"username"` // empty sends without AUTH
+	Password Secret        `yaml:"password"`
+	From     string        `yaml:"from"` // may carry a display name: "UBND xã <noreply@…>"
+	TLS      string        `yaml:"tls"`
+	Timeout  time.Duration `yaml:"timeout"`
+}
+
+// AdminRole is what an admin API token may do; consumed by the worker's admin HTTP.
+type AdminRole string
+
+// Admin roles, each allowed everything the previous one is.
+const (
+	AdminViewer   AdminRole = "viewer"   // read dossiers, breaches, jobs
+	AdminOperator AdminRole = "operator" // also retry jobs, pause schedules, resend alerts
+	AdminAdmin    AdminRole = "admin"    // also change calendars and people
+)
+
+// Admin is the admin HTTP API and UI.
+type Admin struct {
+	Listen string  `yaml:"listen"` // host:port
+	Tokens []Token `yaml:"tokens"`
+}
+
+// MinTokenLength keeps bearer tokens long enough not to be guessed.
+const MinTokenLength = 16
+
+// Token is one bearer token of the admin API.
+type Token struct {
+	Name  string    `yaml:"name"` // shown in the audit log instead of the token
+	Role  AdminRole `yaml:"role"`
+	Token Secret    `yaml:"token"`
+}
+
+// Log configures the process's slog handler.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error (slog syntax, e.g. "info+2")
+	Format string `yaml:"format"` // text or json
+}
+
+// SlogLevel returns Level as a slog.Level; Validate has checked it parses.
+func (l Log) SlogLevel() slog.Level {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(l.Level))
+	return lv
+}
+
+// Load reads and parses the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes data, expands secrets, applies defaults and validates; name is
+// used in messages and as the base for relative paths. An invalid file yields
+// Problems listing everything wrong with it.
+func Parse(data []byte, name string) (*Config, error) {
+	doc, p := parseNode(data)
+	if p != nil {
+		p.File = name
+		return nil, Problems{*p}
+	}
+	fields := indexFields(doc)
+
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var found []Problem
+	if err := dec.Decode(&c); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, Problems{{File: name, Message: err.Error()}}
+		}
+		fatal := false
+		for _, msg := range te.Errors {
+			found = append(found, fields.decodeProblem(msg))
+			// yaml.v3 drops a whole mapping with a duplicate key, so checking
+			// what was decoded would only report its fields as missing.
+			fatal = fatal || duplicateKey.MatchString(msg)
+		}
+		if fatal {
+			return nil, fields.finish(name, found)
+		}
+	}
+	found = append(found, c.expandSecrets(os.LookupEnv)...)
+	c.applyDefaults(fields.has)
+	if c.Calendar.File != "" && !filepath.IsAbs(c.Calendar.File) {
+		c.Calendar.File = filepath.Join(filepath.Dir(name), c.Calendar.File)
+	}
+	found = append(found, c.validate()...)
+
+	ps := fields.finish(name, found)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return &c, nil
+}
+
+// parseNode returns the document's top-level mapping, or the problem that there
+// is none; syntax errors are reported here, before any field is looked at.
+func parseNode(data []byte) (*yaml.Node, *Problem) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Problem{Message: "file is empty; dvcwatch.example.yaml shows every section"}
+		}
+		return nil, syntaxProblem(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, syntaxProblem(err)
+		}
+		return nil, &Problem{Line: extra.Line, Message: "a second YAML document (---) is not allowed: dvcwatch reads one"}
+	}
+	doc := root.Content[0]
+	switch {
+	case doc.Kind == yaml.ScalarNode && doc.Tag == "!!null":
+		return nil, &Problem{Message: "file is empty; dvcwatch.example.yaml shows every section"}
+	case doc.Kind != yaml.MappingNode:
+		return nil, &Problem{Line: doc.Line, Message: "the top level must be a mapping of sections (database:, connectors:, …), found " + nodeKind(doc)}
+	}
+	return doc, nil
+}
+
+var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func syntaxProblem(err error) *Problem {
+	if m := syntaxLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Problem{Line: line, Message: "invalid YAML: " + m[2]}
+	}
+	return &Problem{Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	return fmt.Sprintf("the value %q", n.Value)
+}
+
+// applyDefaults fills every field the file leaves out. A default applies only when
+// the field is absent, never when it is present with a zero value, so that
+// "max_retries: 0" means no retries and "rate_limit: 0" is reported, not replaced.
+func (c *Config) applyDefaults(set func(path string) bool) {
+	def := func(path string, apply func()) {
+		if !set(path) {
+			apply()
+		}
+	}
+	def("database.driver", func() { c.Database.Driver = DriverSQLite })
+	def("database.dsn", func() {
+		if c.Database.Driver == DriverSQLite {
+			c.Database.DSN = NewSecret("dvcwatch.db")
+		}
+	})
+	def("redis.addr", func() { c.Redis.Addr = "127.0.0.1:6379" })
+
+	for i := range c.Connectors {
+		k, p := &c.Connectors[i], fmt.Sprintf("connectors[%d].", i)
+		k.BaseURL = strings.TrimRight(k.BaseURL, "/")
+		def(p+"auth_path", func() {
+			if k.Kind == KindDVCQG {
+				k.AuthPath = "/api/auth"
+			}
+		})
+		def(p+"timeout", func() { k.Timeout = 30 * time.Second })
+		def(p+"rate_limit", func() { k.RateLimit = 5 })
+		def(p+"burst", func() { k.Burst = 1 })
+		def(p+"page_size", func() {
+			if k.Kind == KindOneStop {
+				k.PageSize = 100
+			}
+		})
+		def(p+"window", func() { k.Window = 24 * time.Hour })
+		def(p+"overlap", func() { k.Overlap = 10 * time.Minute })
+		def(p+"max_retries", func() { k.MaxRetries = 5 })
+	}
+
+	for i := range c.Schedules {
+		s := &c.Schedules[i]
+		def(fmt.Sprintf("schedules[%d].timezone", i), func() {
+			s.Timezone = cronZone(s.Cron)
+			if s.Timezone == "" {
+				s.Timezone = DefaultTimezone
+			}
+		})
+	}
+
+	def("calendar.office_hours", func() { c.Calendar.OfficeHours = []string{"07:30-11:30", "13:30-17:00"} })
+	def("calendar.cutoff", func() { c.Calendar.Cutoff = "17:00" })
+	for i := range c.Agencies {
+		a, p := &c.Agencies[i], fmt.Sprintf("agencies[%d].", i)
+		def(p+"office_hours", func() { a.OfficeHours = append([]string(nil), c.Calendar.OfficeHours...) })
+		def(p+"cutoff", func() { a.Cutoff = c.Calendar.Cutoff })
+		for j := range a.Officials {
+			o := &a.Officials[j]
+			def(fmt.Sprintf("%sofficials[%d].role", p, j), func() { o.Role = dvcwatch.RoleOfficial })
+		}
+	}
+
+	def("notify.repeat_after", func() { c.Notify.RepeatAfter = 24 * time.Hour })
+	def("notify.office_hours_only", func() { c.Notify.OfficeHoursOnly = true })
+	def("notify.escalation", func() { c.Notify.Escalation = DefaultEscalation() })
+	// 07:30 on weekdays: the office starts the day with the list of delays.
+	def("notify.digest_cron", func() { c.Notify.DigestCron = "30 7 * * 1-5" })
+
+	def("smtp.port", func() { c.SMTP.Port = 587 })
+	def("smtp.tls", func() { c.SMTP.TLS = TLSStartTLS })
+	def("smtp.timeout", func() { c.SMTP.Timeout = 30 * time.Second })
+
+	def("admin.listen", func() { c.Admin.Listen = "127.0.0.1:8080" })
+	def("shutdown_timeout", func() { c.ShutdownTimeout = 25 * time.Second })
+	def("log.level", func() { c.Log.Level = "info" })
+	def("log.format", func() { c.Log.Format = "text" })
+}
+
+// DefaultEscalation returns the rules used when notify.escalation is absent: the
+// official first, the department head once overdue, the office after two
+// working days overdue.
+func DefaultEscalation() []Rule {
+	return []Rule{
+		{When: Match{Kinds: []string{"due_soon"}}, Notify: []dvcwatch.Role{dvcwatch.RoleOfficial}},
+		{When: Match{Kinds: []string{"overdue"}}, Notify: []dvcwatch.Role{dvcwatch.RoleOfficial, dvcwatch.RoleDepartmentHead}},
+		{When: Match{Kinds: []string{"overdue"}, OverdueMoreThan: "2wd"}, Notify: []dvcwatch.Role{dvcwatch.RoleOfficial, dvcwatch.RoleDepartmentHead, dvcwatch.RoleOffice}},
+	}
+}
+
+// cronZone returns the zone named by a CRON_TZ= or TZ= prefix, or "".
+func cronZone(expr string) string {
+	for _, prefix := range []string{"CRON_TZ=", "TZ="} {
+		if rest, ok := strings.CutPrefix(expr, prefix); ok {
+			zone, _, _ := strings.Cut(rest, " ")
+			return zone
+		}
+	}
+	return ""
+}
+
+func withZone(expr, zone string) string {
+	if cronZone(expr) != "" || zone == "" {
+		return expr
+	}
+	return "CRON_TZ=" + zone + " " + expr
+}

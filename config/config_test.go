@@ -1,0 +1,683 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"gopkg.in/yaml.v3"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// exampleEnv holds the secrets the example file reads from the environment.
+var exampleEnv = map[string]string{
+	"DVCWATCH_DVCQG_PASSWORD":       "dvcqg-password-1",
+	"DVCWATCH_ONESTOP_PASSWORD":     "onestop-password-2",
+	"DVCWATCH_SMTP_PASSWORD":        "smtp-password-3",
+	"DVCWATCH_ADMIN_TOKEN_VANPHONG": "vanphong-token-0123456789",
+	"DVCWATCH_ADMIN_TOKEN_IT":       "it-admin-token-0123456789",
+}
+
+func setenv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+// unsetenv removes name for the test; t.Setenv first, so it is restored after.
+func unsetenv(t *testing.T, name string) {
+	t.Helper()
+	t.Setenv(name, "")
+	if err := os.Unsetenv(name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestComposeConfigIsValid keeps the file docker-compose.yml mounts in step with
+// the configuration schema, since no test can run compose itself.
+func TestComposeConfigIsValid(t *testing.T) {
+	setenv(t, map[string]string{
+		"DVCWATCH_DATABASE_DSN": "postgres://dvcwatch:dvcwatch@postgres:5432/dvcwatch?sslmode=disable",
+		"DVCWATCH_ADMIN_TOKEN":  "change-me-to-a-long-random-token",
+	})
+	c, err := Load("dvcwatch.compose.yaml")
+	if err != nil {
+		t.Fatalf("the compose configuration must be valid:\n%v", err)
+	}
+	if c.Database.Driver != DriverPostgres || c.Redis.Addr != "redis:6379" || c.SMTP.Host != "mailpit" {
+		t.Errorf("compose configuration must use the compose services, got database %s, redis %s, smtp %s",
+			c.Database.Driver, c.Redis.Addr, c.SMTP.Host)
+	}
+}
+
+func TestExampleIsValid(t *testing.T) {
+	setenv(t, exampleEnv)
+	c, err := Load("dvcwatch.example.yaml")
+	if err != nil {
+		t.Fatalf("the example must be valid:\n%v", err)
+	}
+
+	if got := c.Connectors[0].Password.Reveal(); got != "dvcqg-password-1" {
+		t.Errorf("connectors[0].password = %q, want the environment's value", got)
+	}
+	if got := c.SMTP.Password.Reveal(); got != "smtp-password-3" {
+		t.Errorf("smtp.password = %q, want the environment's value", got)
+	}
+	if got := c.Admin.Tokens[1].Token.Reveal(); got != "it-admin-token-0123456789" {
+		t.Errorf("admin.tokens[1].token = %q, want the environment's value", got)
+	}
+	onestop := c.Connectors[1]
+	if onestop.Timeout != 30*time.Second || onestop.Burst != 1 || onestop.MaxRetries != 5 || onestop.AuthPath != "" {
+		t.Errorf("onestop defaults not applied: %+v", onestop)
+	}
+	if got := c.Connectors[1].BaseURL; got != "https://motcua.example" {
+		t.Errorf("base_url = %q, want the trailing slash-free form", got)
+	}
+	if got, want := c.Agencies[0].OfficeHours, c.Calendar.OfficeHours; !reflect.DeepEqual(got, want) {
+		t.Errorf("agency office hours = %q, want the calendar's %q", got, want)
+	}
+
+	wantSpecs := map[string]string{
+		"sync-onestop": "CRON_TZ=Asia/Ho_Chi_Minh */15 6-18 * * 1-6",
+		"sync-dvcqg":   "CRON_TZ=Asia/Ho_Chi_Minh 5 * * * *",
+		"detect":       "CRON_TZ=Asia/Ho_Chi_Minh @every 15m",
+	}
+	for _, s := range c.Schedules {
+		if _, err := cron.ParseStandard(s.Spec()); err != nil {
+			t.Errorf("schedule %s: Spec() %q does not parse: %v", s.Name, s.Spec(), err)
+		}
+		if want, ok := wantSpecs[s.Name]; ok && s.Spec() != want {
+			t.Errorf("schedule %s: Spec() = %q, want %q", s.Name, s.Spec(), want)
+		}
+	}
+	if got, want := c.Notify.DigestSpec(), "CRON_TZ=Asia/Ho_Chi_Minh 30 7 * * 1-5"; got != want {
+		t.Errorf("DigestSpec() = %q, want %q", got, want)
+	}
+}
+
+func TestExampleNeedsItsSecrets(t *testing.T) {
+	for name := range exampleEnv {
+		unsetenv(t, name)
+	}
+	_, err := Load("dvcwatch.example.yaml")
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Load() error = %v, want Problems", err)
+	}
+	want := []string{
+		`connectors\[0\]\.password: environment variable DVCWATCH_DVCQG_PASSWORD is not set`,
+		`connectors\[1\]\.password: environment variable DVCWATCH_ONESTOP_PASSWORD is not set`,
+		`smtp\.password: environment variable DVCWATCH_SMTP_PASSWORD is not set`,
+		`admin\.tokens\[0\]\.token: environment variable DVCWATCH_ADMIN_TOKEN_VANPHONG is not set`,
+		`admin\.tokens\[1\]\.token: environment variable DVCWATCH_ADMIN_TOKEN_IT is not set`,
+	}
+	if len(ps) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(ps), len(want), err)
+	}
+	for i, w := range want {
+		if re := regexp.MustCompile(`^dvcwatch\.example\.yaml:\d+: ` + w + `$`); !re.MatchString(ps[i].String()) {
+			t.Errorf("problem %d = %q, want to match %s", i, ps[i], re)
+		}
+	}
+}
+
+// TestFixtures asserts the exact problems reported for each file under testdata.
+func TestFixtures(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string // nil for a valid file
+	}{
+		{"minimal.yaml", nil},
+		{"relative-calendar.yaml", nil},
+		{"empty.yaml", []string{
+			"testdata/empty.yaml: file is empty; dvcwatch.example.yaml shows every section",
+		}},
+		{"comments-only.yaml", []string{
+			"testdata/comments-only.yaml: file is empty; dvcwatch.example.yaml shows every section",
+		}},
+		{"list.yaml", []string{
+			"testdata/list.yaml:1: the top level must be a mapping of sections (database:, connectors:, …), found a list",
+		}},
+		{"syntax.yaml", []string{
+			"testdata/syntax.yaml:2: invalid YAML: did not find expected key",
+		}},
+		{"two-documents.yaml", []string{
+			"testdata/two-documents.yaml:3: a second YAML document (---) is not allowed: dvcwatch reads one",
+		}},
+		{"duplicate-key.yaml", []string{
+			`testdata/duplicate-key.yaml:3: database: mapping key "database" already defined at line 1`,
+		}},
+		{"typo-and-cron.yaml", []string{
+			`testdata/typo-and-cron.yaml:12: schedules[0].conector: unknown field "conector" (did you mean "connector"?)`,
+			`testdata/typo-and-cron.yaml:14: schedules[1].cron: invalid cron expression "*/5 * *": expected exactly 5 fields, found 3`,
+		}},
+		{"misplaced.yaml", []string{
+			`testdata/misplaced.yaml:2: tokens: unknown field "tokens"`,
+			`testdata/misplaced.yaml: admin.tokens: at least one token is required: the admin API refuses requests without one`,
+		}},
+		{"types.yaml", []string{
+			`testdata/types.yaml:7: connectors[0].password: expected text, found a mapping`,
+			`testdata/types.yaml:8: connectors[0].timeout: expected a duration such as "30s", "10m" or "24h", found "30"`,
+			`testdata/types.yaml:9: connectors[0].rate_limit: expected a number, found "fast"`,
+			`testdata/types.yaml:10: schedules: expected a list, found "sync every hour"`,
+			`testdata/types.yaml:15: notify.office_hours_only: expected true or false, found "sometimes"`,
+			`testdata/types.yaml:18: smtp.port: expected a whole number, found "abc"`,
+			`testdata/types.yaml:23: loglevel: unknown field "loglevel"`,
+		}},
+		{"store.yaml", []string{
+			`testdata/store.yaml:1: database.dsn: required`,
+			`testdata/store.yaml:2: database.driver: unknown value "mysql" (want one of: sqlite, postgres)`,
+			`testdata/store.yaml:4: redis.addr: invalid address "localhost": want host:port such as 127.0.0.1:8080`,
+			`testdata/store.yaml:5: redis.db: must not be negative, found -1`,
+			`testdata/store.yaml:15: shutdown_timeout: must be a positive duration such as "30s", found 0s`,
+			`testdata/store.yaml:17: log.level: unknown value "verbose" (want one of: debug, info, warn, error)`,
+			`testdata/store.yaml:18: log.format: unknown value "xml" (want one of: text, json)`,
+		}},
+		{"postgres-without-dsn.yaml", []string{
+			`testdata/postgres-without-dsn.yaml:1: database.dsn: required`,
+		}},
+		{"connectors.yaml", []string{
+			`testdata/connectors.yaml:2: connectors[0].agency_code: required`,
+			`testdata/connectors.yaml:2: connectors[0].name: invalid name "DVCQG": use lower-case letters, digits, _ and -`,
+			`testdata/connectors.yaml:4: connectors[0].base_url: invalid URL "dichvucong.example/api": want http:// or https:// and a host`,
+			`testdata/connectors.yaml:5: connectors[0].auth_path: must start with /, found "api/auth"`,
+			`testdata/connectors.yaml:8: connectors[0].page_size: applies to onestop connectors only: dvcqg has no paging`,
+			`testdata/connectors.yaml:9: connectors[0].rate_limit: must be more than 0 requests per second, found 0`,
+			`testdata/connectors.yaml:10: connectors[0].burst: must be at least 1, found 0`,
+			`testdata/connectors.yaml:11: connectors[0].timeout: must be a positive duration such as "30s", found -1s`,
+			`testdata/connectors.yaml:13: connectors[0].overlap: must be at least 0 and shorter than window (1h0m0s), found 2h0m0s`,
+			`testdata/connectors.yaml:14: connectors[0].max_retries: must not be negative, found -1`,
+			`testdata/connectors.yaml:15: connectors[1].password: required`,
+			`testdata/connectors.yaml:15: connectors[1].username: required`,
+			`testdata/connectors.yaml:16: connectors[1].kind: unknown value "motcua" (want one of: dvcqg, onestop)`,
+			`testdata/connectors.yaml:18: connectors[2].name: duplicate "onestop" (first at connectors[1].name)`,
+			`testdata/connectors.yaml:20: connectors[2].base_url: invalid URL "ftp://motcua.example": want http:// or https:// and a host`,
+			`testdata/connectors.yaml:23: connectors[2].page_size: must be at least 1, found 0`,
+			`testdata/connectors.yaml:24: connectors[2].window: must be a positive duration such as "30s", found 0s`,
+		}},
+		{"schedules.yaml", []string{
+			`testdata/schedules.yaml:8: schedules[0].connector: required for job "sync"`,
+			`testdata/schedules.yaml:11: schedules[1].name: duplicate "sync" (first at schedules[0].name)`,
+			`testdata/schedules.yaml:12: schedules[1].cron: invalid cron expression "CRON_TZ=Asia/Hanoi 0 * * * *": provided bad location Asia/Hanoi: unknown time zone Asia/Hanoi`,
+			`testdata/schedules.yaml:14: schedules[1].connector: unknown connector "dvcqg" (configured: onestop)`,
+			`testdata/schedules.yaml:15: schedules[2].name: invalid name "Detect Hourly": use lower-case letters, digits, _ and -`,
+			`testdata/schedules.yaml:16: schedules[2].cron: invalid cron expression "61 * * * *": end of range (61) above maximum (59): 61`,
+			`testdata/schedules.yaml:18: schedules[2].connector: job "detect" takes no connector; only sync and reconcile do`,
+			`testdata/schedules.yaml:20: schedules[3].cron: invalid cron expression "CRON_TZ=Asia/Ho_Chi_Minh": CRON_TZ=Zone must be followed by a space and the schedule`,
+			`testdata/schedules.yaml:21: schedules[3].job: unknown value "report" (want one of: sync, detect, notify, digest, reconcile)`,
+			`testdata/schedules.yaml:25: schedules[4].timezone: "UTC" contradicts the CRON_TZ=Asia/Ho_Chi_Minh of cron; keep one`,
+			`testdata/schedules.yaml:27: schedules[5].cron: invalid cron expression "@fortnightly": unrecognized descriptor: @fortnightly`,
+			`testdata/schedules.yaml:30: schedules[5].timezone: unknown time zone "Mars/Olympus"`,
+			`testdata/schedules.yaml:34: schedules[6].timezone: name a zone such as Asia/Ho_Chi_Minh: Local depends on the host`,
+			`testdata/schedules.yaml:35: schedules[7].cron: required`,
+			`testdata/schedules.yaml:35: schedules[7].job: required`,
+		}},
+		{"calendar.yaml", []string{
+			`testdata/calendar.yaml:2: calendar.file: read calendar file: open testdata/no-such-calendar.yaml: no such file or directory`,
+			`testdata/calendar.yaml:3: calendar.office_hours[1]: invalid office hours: session "7:30": want HH:MM-HH:MM, e.g. 07:30-11:30`,
+			`testdata/calendar.yaml:3: calendar.office_hours[2]: invalid office hours: session "13:30-12:00": ends before it starts`,
+			`testdata/calendar.yaml:3: calendar.office_hours[3]: invalid office hours: session "13:00-25:00": end: "25:00" is not a time of day (want HH:MM, 00:00–24:00)`,
+			`testdata/calendar.yaml:4: calendar.cutoff: invalid cutoff: "5pm" is not a time of day (want HH:MM, 00:00–24:00)`,
+			`testdata/calendar.yaml:8: agencies[0].office_hours: at least one range such as "07:30-11:30" is required`,
+			`testdata/calendar.yaml:9: agencies[0].cutoff: invalid cutoff: "25:00" is not a time of day (want HH:MM, 00:00–24:00)`,
+			`testdata/calendar.yaml:12: agencies[1].office_hours: office hours: session 11:00-12:00 starts before session 07:30-11:30 ends (want sessions in order, not overlapping)`,
+		}},
+		{"agencies.yaml", []string{
+			`testdata/agencies.yaml:7: agencies[0].departments[0].head: official "nguyen.van.a" has role "official", not department_head`,
+			`testdata/agencies.yaml:10: agencies[0].departments[1].head: official "tran.thi.b" belongs to department "VHXH", not "KT"`,
+			`testdata/agencies.yaml:13: agencies[0].departments[2].head: unknown official "le.van.c": list the head under officials of agency "X"`,
+			`testdata/agencies.yaml:14: agencies[0].departments[3].code: duplicate "KT" (first at agencies[0].departments[1].code)`,
+			`testdata/agencies.yaml:14: agencies[0].departments[3].head: required`,
+			`testdata/agencies.yaml:14: agencies[0].departments[3].name: required`,
+			`testdata/agencies.yaml:17: agencies[0].departments[4].head: official "pham.van.e" belongs to department "", not "TP"`,
+			`testdata/agencies.yaml:18: agencies[0].officials: no official with role office: the HĐND–UBND office must learn of every delay`,
+			`testdata/agencies.yaml:25: agencies[0].officials[1].email: invalid email address "Trần Thị B <tran.thi.b@x.example>": write the bare address, the name goes in name`,
+			`testdata/agencies.yaml:28: agencies[0].officials[2].id: duplicate "nguyen.van.a" (first at agencies[0].officials[0].id)`,
+			`testdata/agencies.yaml:28: agencies[0].officials[2].name: required`,
+			`testdata/agencies.yaml:29: agencies[0].officials[2].email: invalid email address "not-an-address": missing '@' or angle-addr`,
+			`testdata/agencies.yaml:30: agencies[0].officials[2].role: unknown value "chairman" (want one of: official, department_head, office)`,
+			`testdata/agencies.yaml:31: agencies[0].officials[2].department: unknown department "QS" of agency "X"`,
+			`testdata/agencies.yaml:32: agencies[0].officials[3].department: required for role department_head`,
+			`testdata/agencies.yaml:36: agencies[1].code: duplicate "X" (first at agencies[0].code)`,
+			`testdata/agencies.yaml:36: agencies[1].name: required`,
+			`testdata/agencies.yaml:37: agencies[2].code: required`,
+			`testdata/agencies.yaml:43: agencies[2].officials[0].department: unknown department "VHXH" of agency ""`,
+		}},
+		{"no-agencies.yaml", []string{
+			`testdata/no-agencies.yaml: agencies: at least one agency is required: alerts need someone to go to`,
+		}},
+		{"notify.yaml", []string{
+			`testdata/notify.yaml:5: notify.dossier_url: must contain {code}, where the dossier code goes`,
+			`testdata/notify.yaml:6: notify.repeat_after: must be a positive duration such as "30s", found 0s`,
+			`testdata/notify.yaml:8: notify.escalation[0].when.kinds[0]: invalid breach kind "Overdue": use lower-case letters, digits and _`,
+			`testdata/notify.yaml:8: notify.escalation[0].when.min_severity: unknown value "urgent" (want one of: info, warning, critical)`,
+			`testdata/notify.yaml:8: notify.escalation[0].when.overdue_more_than: limit "two days": want a positive whole number and a unit: wd (working days), d (calendar days), h (working hours) or m (months), e.g. 5wd, 15d, 8h, 1m`,
+			`testdata/notify.yaml:9: notify.escalation[0].notify[1]: duplicate "official" (first at notify.escalation[0].notify[0])`,
+			`testdata/notify.yaml:9: notify.escalation[0].notify[2]: unknown value "chairman" (want one of: official, department_head, office)`,
+			`testdata/notify.yaml:10: notify.escalation[1].when.kinds: at least one breach kind is required`,
+			`testdata/notify.yaml:11: notify.escalation[1].notify: at least one role is required`,
+			`testdata/notify.yaml:12: notify.digest_cron: invalid cron expression "0 25 * * *": end of range (25) above maximum (23): 25`,
+		}},
+		{"notify-empty-escalation.yaml", []string{
+			`testdata/notify-empty-escalation.yaml:5: notify.dossier_url: invalid URL "motcua.example/X": want http:// or https:// and a host`,
+			`testdata/notify-empty-escalation.yaml:6: notify.escalation: at least one rule is required`,
+			`testdata/notify-empty-escalation.yaml:7: notify.digest_cron: required`,
+		}},
+		{"smtp-admin.yaml", []string{
+			`testdata/smtp-admin.yaml:4: smtp.host: required`,
+			`testdata/smtp-admin.yaml:4: smtp.password: required with username`,
+			`testdata/smtp-admin.yaml:5: smtp.port: must be between 1 and 65535, found 70000`,
+			`testdata/smtp-admin.yaml:7: smtp.from: invalid email address "canh bao": no angle-addr`,
+			`testdata/smtp-admin.yaml:8: smtp.tls: unknown value "ssl" (want one of: starttls, tls, none)`,
+			`testdata/smtp-admin.yaml:9: smtp.timeout: must be a positive duration such as "30s", found 0s`,
+			`testdata/smtp-admin.yaml:11: admin.listen: invalid address ":http": want host:port such as 127.0.0.1:8080`,
+			`testdata/smtp-admin.yaml:14: admin.tokens[0].role: unknown value "root" (want one of: viewer, operator, admin)`,
+			`testdata/smtp-admin.yaml:15: admin.tokens[0].token: too short: at least 16 characters, found 5`,
+			`testdata/smtp-admin.yaml:16: admin.tokens[1].name: duplicate "ops" (first at admin.tokens[0].name)`,
+			`testdata/smtp-admin.yaml:16: admin.tokens[1].token: required`,
+			`testdata/smtp-admin.yaml:23: admin.tokens[3].token: same token as admin.tokens[2].token: each token must identify one holder`,
+		}},
+		{"no-tokens.yaml", []string{
+			`testdata/no-tokens.yaml: admin.tokens: at least one token is required: the admin API refuses requests without one`,
+		}},
+		{"secrets.yaml", []string{
+			`testdata/secrets.yaml:3: database.dsn: environment variable DVCWATCH_TEST_DB_PASSWORD is not set`,
+			`testdata/secrets.yaml:5: redis.password: invalid environment variable name "dvcwatch-redis" in ${…}`,
+			`testdata/secrets.yaml:12: smtp.password: unterminated ${ (write $${ for a literal ${)`,
+			`testdata/secrets.yaml:18: admin.tokens[0].token: environment variable DVCWATCH_TEST_UNSET_TOKEN is not set`,
+		}},
+	}
+	// secrets.yaml reads one variable that is set and two that are not.
+	t.Setenv("DVCWATCH_TEST_DB_HOST", "db.example")
+	unsetenv(t, "DVCWATCH_TEST_DB_PASSWORD")
+	unsetenv(t, "DVCWATCH_TEST_UNSET_TOKEN")
+
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			c, err := Load(filepath.Join("testdata", tt.file))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("want a valid file, got:\n%v", err)
+				}
+				return
+			}
+			if c != nil {
+				t.Errorf("Load() returned a Config along with problems")
+			}
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("Load() error = %v (%T), want Problems", err, err)
+			}
+			if got, want := err.Error(), strings.Join(tt.want, "\n"); got != want {
+				t.Errorf("problems differ\n--- got:\n%s\n--- want:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// minimal is the least a valid file holds; tests add sections to it.
+const minimal = `
+agencies:
+  - code: X
+    name: UBND xã X
+smtp:
+  host: smtp.example
+  from: canhbao@x.example
+admin:
+  tokens:
+    - {name: ops, role: admin, token: 0123456789abcdef}
+`
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	data := minimal + `
+connectors:
+  - name: dvcqg
+    kind: dvcqg
+    base_url: https://dichvucong.example/
+    agency_code: H99
+    username: u
+    password: p
+  - name: onestop
+    kind: onestop
+    base_url: https://motcua.example
+    username: u
+    password: p
+schedules:
+  - {name: sync, cron: "@hourly", job: sync, connector: onestop}
+  - {name: detect, cron: "CRON_TZ=UTC 0 * * * *", job: detect}
+`
+	c, err := Parse([]byte(data), "dvcwatch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hours := []string{"07:30-11:30", "13:30-17:00"}
+	want := &Config{
+		Database: Database{Driver: "sqlite", DSN: NewSecret("dvcwatch.db")},
+		Redis:    Redis{Addr: "127.0.0.1:6379"},
+		Connectors: []Connector{
+			{Name: "dvcqg", Kind: KindDVCQG, BaseURL: "https://dichvucong.example", AuthPath: "/api/auth",
+				AgencyCode: "H99", Username: "u", Password: NewSecret("p"), Timeout: 30 * time.Second,
+				RateLimit: 5, Burst: 1, Window: 24 * time.Hour, Overlap: 10 * time.Minute, MaxRetries: 5},
+			{Name: "onestop", Kind: KindOneStop, BaseURL: "https://motcua.example",
+				Username: "u", Password: NewSecret("p"), Timeout: 30 * time.Second,
+				RateLimit: 5, Burst: 1, PageSize: 100, Window: 24 * time.Hour, Overlap: 10 * time.Minute, MaxRetries: 5},
+		},
+		Schedules: []Schedule{
+			{Name: "sync", Cron: "@hourly", Job: JobSync, Connector: "onestop", Timezone: "Asia/Ho_Chi_Minh"},
+			{Name: "detect", Cron: "CRON_TZ=UTC 0 * * * *", Job: JobDetect, Timezone: "UTC"},
+		},
+		Calendar: Calendar{OfficeHours: hours, Cutoff: "17:00"},
+		Agencies: []Agency{{Code: "X", Name: "UBND xã X", OfficeHours: hours, Cutoff: "17:00"}},
+		Notify: Notify{
+			RepeatAfter:     24 * time.Hour,
+			OfficeHoursOnly: true,
+			Escalation:      DefaultEscalation(),
+			DigestCron:      "30 7 * * 1-5",
+		},
+		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 30 * time.Second},
+		Admin: Admin{Listen: "127.0.0.1:8080", Tokens: []Token{
+			{Name: "ops", Role: AdminAdmin, Token: NewSecret("0123456789abcdef")},
+		}},
+		ShutdownTimeout: 25 * time.Second,
+		Log:             Log{Level: "info", Format: "text"},
+	}
+	if !reflect.DeepEqual(c, want) {
+		// Secrets print redacted, so compare them separately when this fails.
+		t.Errorf("defaults differ\n got: %+v\nwant: %+v", c, want)
+	}
+	if got, want := c.Schedules[0].Spec(), "CRON_TZ=Asia/Ho_Chi_Minh @hourly"; got != want {
+		t.Errorf("Spec() = %q, want %q", got, want)
+	}
+	if got, want := c.Schedules[1].Spec(), "CRON_TZ=UTC 0 * * * *"; got != want {
+		t.Errorf("Spec() = %q, want %q", got, want)
+	}
+	if got, want := c.Notify.DigestSpec(), "CRON_TZ=Asia/Ho_Chi_Minh 30 7 * * 1-5"; got != want {
+		t.Errorf("DigestSpec() = %q, want %q", got, want)
+	}
+	if c.Log.SlogLevel() != slog.LevelInfo {
+		t.Errorf("SlogLevel() = %v, want INFO", c.Log.SlogLevel())
+	}
+}
+
+// TestZeroIsNotDefault shows that a field written with its zero value keeps it.
+func TestZeroIsNotDefault(t *testing.T) {
+	t.Parallel()
+	data := minimal + `
+connectors:
+  - {name: onestop, kind: onestop, base_url: "https://motcua.example", username: u, password: p, max_retries: 0, overlap: 0s}
+notify:
+  office_hours_only: false
+log:
+  level: warn
+`
+	c, err := Parse([]byte(data), "dvcwatch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := c.Connectors[0]; k.MaxRetries != 0 || k.Overlap != 0 {
+		t.Errorf("max_retries = %d, overlap = %s; want both 0 as written", k.MaxRetries, k.Overlap)
+	}
+	if c.Notify.OfficeHoursOnly {
+		t.Error("office_hours_only = true, want false as written")
+	}
+	if c.Log.SlogLevel() != slog.LevelWarn {
+		t.Errorf("SlogLevel() = %v, want WARN", c.Log.SlogLevel())
+	}
+}
+
+func TestRelativeCalendarFile(t *testing.T) {
+	t.Parallel()
+	c, err := Load(filepath.Join("testdata", "relative-calendar.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join("testdata", "calendar-2026.yaml"); c.Calendar.File != want {
+		t.Errorf("calendar.file = %q, want %q (relative to the configuration file)", c.Calendar.File, want)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
+	_, err := Load(filepath.Join("testdata", "no-such-file.yaml"))
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Load() error = %v, want fs.ErrNotExist", err)
+	}
+	if want := "read configuration: open testdata/no-such-file.yaml: no such file or directory"; err.Error() != want {
+		t.Errorf("Load() error = %q, want %q", err, want)
+	}
+}
+
+func TestValidateWithoutFile(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(minimal), "dvcwatch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate() on a parsed Config = %v, want nil", err)
+	}
+	c.SMTP.Port = 0
+	c.Agencies[0].Officials = append(c.Agencies[0].Officials, Official{ID: "a", Name: "A", Email: "a@x.example", Role: "mayor", Department: "KT"})
+	want := "smtp.port: must be between 1 and 65535, found 0"
+	err = c.Validate()
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Validate() = %v, want it to contain %q", err, want)
+	}
+	if want := `agencies[0].officials[0].role: unknown value "mayor"`; !strings.Contains(err.Error(), want) {
+		t.Errorf("Validate() = %v, want it to contain %q", err, want)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"A": "alpha", "B": "b$ta", "EMPTY": ""}
+	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
+	tests := []struct {
+		in, want, err string
+	}{
+		{in: "plain", want: "plain"},
+		{in: "${A}", want: "alpha"},
+		{in: "postgres://u:${A}@${B}/db", want: "postgres://u:alpha@b$ta/db"},
+		{in: "${EMPTY}", want: ""},
+		{in: "pa$$word$", want: "pa$$word$"},
+		{in: "$A", want: "$A"},
+		{in: "$${A}", want: "${A}"},
+		{in: "${A", err: "unterminated ${ (write $${ for a literal ${)"},
+		{in: "${}", err: `invalid environment variable name "" in ${…}`},
+		{in: "${1A}", err: `invalid environment variable name "1A" in ${…}`},
+		{in: "${NOPE}", err: "environment variable NOPE is not set"},
+		{in: "${NOPE}:${A}:${NEITHER}", err: "environment variables NOPE, NEITHER are not set"},
+	}
+	for _, tt := range tests {
+		got, err := expand(tt.in, lookup)
+		switch {
+		case tt.err != "" && (err == nil || err.Error() != tt.err):
+			t.Errorf("expand(%q) error = %v, want %q", tt.in, err, tt.err)
+		case tt.err == "" && (err != nil || got != tt.want):
+			t.Errorf("expand(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestExpandOnlySecrets shows that ${...} in ordinary fields is kept as written.
+func TestExpandOnlySecrets(t *testing.T) {
+	t.Setenv("DVCWATCH_TEST_HOST", "expanded.example")
+	data := strings.Replace(minimal, "host: smtp.example", "host: ${DVCWATCH_TEST_HOST}", 1)
+	c, err := Parse([]byte(data), "dvcwatch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTP.Host != "${DVCWATCH_TEST_HOST}" {
+		t.Errorf("smtp.host = %q, want it unexpanded", c.SMTP.Host)
+	}
+}
+
+func TestSecretIsNeverPrinted(t *testing.T) {
+	setenv(t, exampleEnv)
+	c, err := Load("dvcwatch.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSecret("hunter2-secret-value")
+	c.SMTP.Password = s
+	type holder struct{ Password Secret }
+
+	var outputs []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d", "%10.3s"} {
+		outputs = append(outputs, fmt.Sprintf(verb, s), fmt.Sprintf(verb, holder{s}), fmt.Sprintf(verb, &holder{s}))
+	}
+	outputs = append(outputs, fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", *c), fmt.Sprint(s), s.String())
+
+	for _, newHandler := range []func(*bytes.Buffer) slog.Handler{
+		func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
+		func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
+	} {
+		var b bytes.Buffer
+		log := slog.New(newHandler(&b))
+		log.Info("config", "password", s, "smtp", c.SMTP, "holder", holder{s}, slog.Any("config", c))
+		outputs = append(outputs, b.String())
+	}
+
+	j, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs = append(outputs, string(j), string(y))
+
+	for i, out := range outputs {
+		if strings.Contains(out, "hunter2") || strings.Contains(out, "68756e74657232") /* hex */ {
+			t.Errorf("output %d leaks the secret: %s", i, out)
+		}
+		if !strings.Contains(out, "[redacted]") {
+			t.Errorf("output %d does not say [redacted]: %s", i, out)
+		}
+	}
+	for _, v := range exampleEnv {
+		for i, out := range outputs {
+			if strings.Contains(out, v) {
+				t.Errorf("output %d leaks %q: %s", i, v, out)
+			}
+		}
+	}
+	if s.Reveal() != "hunter2-secret-value" {
+		t.Errorf("Reveal() = %q", s.Reveal())
+	}
+}
+
+func TestSpecKeepsItsOwnZone(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ cron, zone, want string }{
+		{"*/5 * * * *", "Asia/Ho_Chi_Minh", "CRON_TZ=Asia/Ho_Chi_Minh */5 * * * *"},
+		{"@every 15m", "UTC", "CRON_TZ=UTC @every 15m"},
+		{"CRON_TZ=UTC 0 7 * * *", "Asia/Ho_Chi_Minh", "CRON_TZ=UTC 0 7 * * *"},
+		{"TZ=UTC 0 7 * * *", "Asia/Ho_Chi_Minh", "TZ=UTC 0 7 * * *"},
+	}
+	for _, tt := range tests {
+		if got := (Schedule{Cron: tt.cron, Timezone: tt.zone}).Spec(); got != tt.want {
+			t.Errorf("Spec(%q, %q) = %q, want %q", tt.cron, tt.zone, got, tt.want)
+		}
+	}
+}
+
+func TestJobsAreAccepted(t *testing.T) {
+	t.Parallel()
+	for _, j := range Jobs {
+		s := Schedule{Name: "s", Cron: "@hourly", Job: j, Timezone: DefaultTimezone}
+		if j == JobSync || j == JobReconcile {
+			s.Connector = "onestop"
+		}
+		c := &Config{Schedules: []Schedule{s}}
+		ch := &checker{}
+		c.validateSchedules(ch, []string{"onestop"})
+		if len(ch.problems) > 0 {
+			t.Errorf("job %q: %v", j, Problems(ch.problems))
+		}
+	}
+}
+
+func TestProblemString(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		p    Problem
+		want string
+	}{
+		{Problem{File: "f.yaml", Line: 3, Path: "a.b", Message: "m"}, "f.yaml:3: a.b: m"},
+		{Problem{File: "f.yaml", Path: "a.b", Message: "m"}, "f.yaml: a.b: m"},
+		{Problem{File: "f.yaml", Line: 3, Message: "m"}, "f.yaml:3: m"},
+		{Problem{Path: "a.b", Message: "m"}, "a.b: m"},
+	}
+	for _, tt := range tests {
+		if got := tt.p.String(); got != tt.want {
+			t.Errorf("String() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	t.Parallel()
+	known := fieldNames("config.Schedule")
+	for in, want := range map[string]string{"crn": "cron", "time_zone": "timezone", "conector": "connector", "frequency": ""} {
+		if got := suggest(in, known); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestDefaultEscalation pins the default rules: the official first, the head
+// once overdue, the office after two working days overdue.
+func TestDefaultEscalation(t *testing.T) {
+	t.Parallel()
+	o, h, office := dvcwatch.RoleOfficial, dvcwatch.RoleDepartmentHead, dvcwatch.RoleOffice
+	want := []Rule{
+		{When: Match{Kinds: []string{"due_soon"}}, Notify: []dvcwatch.Role{o}},
+		{When: Match{Kinds: []string{"overdue"}}, Notify: []dvcwatch.Role{o, h}},
+		{When: Match{Kinds: []string{"overdue"}, OverdueMoreThan: "2wd"}, Notify: []dvcwatch.Role{o, h, office}},
+	}
+	if got := DefaultEscalation(); !reflect.DeepEqual(got, want) {
+		t.Errorf("DefaultEscalation() = %+v, want %+v", got, want)
+	}
+}
+
+// TestMergeKeysCountAsWritten shows that a field taken from an anchor with "<<:"
+// keeps its value instead of the default.
+func TestMergeKeysCountAsWritten(t *testing.T) {
+	t.Parallel()
+	data := minimal + `
+connectors:
+  - &portal
+    name: onestop
+    kind: onestop
+    base_url: https://motcua.example
+    username: u
+    password: p
+    timeout: 10s
+    max_retries: 0
+  - <<: *portal
+    name: onestop-2
+`
+	c, err := Parse([]byte(data), "dvcwatch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := c.Connectors[1]; k.Timeout != 10*time.Second || k.MaxRetries != 0 || k.Name != "onestop-2" {
+		t.Errorf("merged connector = %+v, want timeout 10s and max_retries 0 from the anchor", k)
+	}
+}

@@ -1,0 +1,452 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // schedules name zones that hosts without zoneinfo must load
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/sla"
+)
+
+// Validate reports every problem of a Config whose defaults are applied, as
+// Problems without file or line; Parse adds those.
+func (c *Config) Validate() error {
+	if ps := c.validate(); len(ps) > 0 {
+		return Problems(ps)
+	}
+	return nil
+}
+
+// checker collects problems so that one pass reports all of them.
+type checker struct{ problems []Problem }
+
+func (ch *checker) addf(path, format string, args ...any) {
+	ch.problems = append(ch.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (ch *checker) required(path, value string) bool {
+	if value == "" {
+		ch.addf(path, "required")
+		return false
+	}
+	return true
+}
+
+func (ch *checker) oneOf(path, value string, allowed ...string) {
+	if ch.required(path, value) && !slices.Contains(allowed, value) {
+		ch.addf(path, "unknown value %q (want one of: %s)", value, strings.Join(allowed, ", "))
+	}
+}
+
+func (ch *checker) positive(path string, d time.Duration) {
+	if d <= 0 {
+		ch.addf(path, "must be a positive duration such as \"30s\", found %s", d)
+	}
+}
+
+// unique reports a value already seen under another path.
+func (ch *checker) unique(seen map[string]string, path, value string) {
+	if value == "" {
+		return
+	}
+	if first, dup := seen[value]; dup {
+		ch.addf(path, "duplicate %q (first at %s)", value, first)
+		return
+	}
+	seen[value] = path
+}
+
+func (ch *checker) hostPort(path, value string) {
+	if !ch.required(path, value) {
+		return
+	}
+	_, port, err := net.SplitHostPort(value)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		ch.addf(path, "invalid address %q: want host:port such as 127.0.0.1:8080", value)
+	}
+}
+
+func (ch *checker) httpURL(path, value string) {
+	if !ch.required(path, value) {
+		return
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ch.addf(path, "invalid URL %q: want http:// or https:// and a host", value)
+	}
+}
+
+var (
+	namePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
+	kindPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
+
+func (ch *checker) name(path, value string) {
+	if ch.required(path, value) && !namePattern.MatchString(value) {
+		ch.addf(path, "invalid name %q: use lower-case letters, digits, _ and -", value)
+	}
+}
+
+// officeHours checks sessions and cutoff with the parser the deadline calculator
+// uses, so that a file config check accepts is one the worker can run with.
+// Each session and the cutoff are parsed alone first so that every problem
+// names its own field; the order of sessions and the cutoff's place in the day
+// are checked once they all parse.
+func (ch *checker) officeHours(path string, hours []string, cutoffPath, cutoff string) {
+	if len(hours) == 0 {
+		ch.addf(path, "at least one range such as \"07:30-11:30\" is required")
+	}
+	parsed := len(hours) > 0
+	for i, h := range hours {
+		if _, err := sla.ParseSession(h); err != nil {
+			ch.addf(fmt.Sprintf("%s[%d]", path, i), "invalid office hours: %v", err)
+			parsed = false
+		}
+	}
+	if ch.required(cutoffPath, cutoff) {
+		if _, err := sla.ParseClock(cutoff); err != nil {
+			ch.addf(cutoffPath, "invalid cutoff: %v", err)
+			return
+		}
+	}
+	if !parsed {
+		return
+	}
+	if _, err := sla.ParseOfficeHours(hours, ""); err != nil {
+		ch.addf(path, "%v", err)
+	} else if _, err := sla.ParseOfficeHours(hours, cutoff); err != nil {
+		ch.addf(cutoffPath, "%v", err)
+	}
+}
+
+// cron checks an expression with the parser the scheduler uses.
+func (ch *checker) cron(path, expr string) {
+	if !ch.required(path, expr) {
+		return
+	}
+	if cronZone(expr) != "" && !strings.Contains(expr, " ") {
+		// robfig/cron panics on a CRON_TZ= prefix with nothing after it.
+		ch.addf(path, "invalid cron expression %q: CRON_TZ=Zone must be followed by a space and the schedule", expr)
+		return
+	}
+	if _, err := cron.ParseStandard(expr); err != nil {
+		msg := err.Error()
+		// Drop robfig's echo of the fields ("...: [*/5 * *]"): the expression is quoted already.
+		if i := strings.LastIndex(msg, ": ["); i >= 0 && strings.HasSuffix(msg, "]") {
+			msg = msg[:i]
+		}
+		ch.addf(path, "invalid cron expression %q: %s", expr, msg)
+	}
+}
+
+func (ch *checker) timezone(path, zone string) {
+	if !ch.required(path, zone) {
+		return
+	}
+	if zone == "Local" {
+		ch.addf(path, "name a zone such as %s: Local depends on the host", DefaultTimezone)
+		return
+	}
+	if _, err := time.LoadLocation(zone); err != nil {
+		ch.addf(path, "unknown time zone %q", zone)
+	}
+}
+
+func (ch *checker) email(path, value string) {
+	if !ch.required(path, value) {
+		return
+	}
+	a, err := mail.ParseAddress(value)
+	switch {
+	case err != nil:
+		ch.addf(path, "invalid email address %q: %s", value, strings.TrimPrefix(err.Error(), "mail: "))
+	case a.Address != value:
+		ch.addf(path, "invalid email address %q: write the bare address, the name goes in name", value)
+	}
+}
+
+func (c *Config) validate() []Problem {
+	ch := &checker{}
+	c.validateStore(ch)
+	connectors := c.validateConnectors(ch)
+	c.validateSchedules(ch, connectors)
+	c.validateCalendar(ch)
+	c.validateAgencies(ch)
+	c.validateNotify(ch)
+	c.validateSMTP(ch)
+	c.validateAdmin(ch)
+	ch.positive("shutdown_timeout", c.ShutdownTimeout)
+	var lv slog.Level
+	if ch.required("log.level", c.Log.Level) && lv.UnmarshalText([]byte(c.Log.Level)) != nil {
+		ch.addf("log.level", "unknown value %q (want one of: debug, info, warn, error)", c.Log.Level)
+	}
+	ch.oneOf("log.format", c.Log.Format, "text", "json")
+	return ch.problems
+}
+
+func (c *Config) validateStore(ch *checker) {
+	ch.oneOf("database.driver", c.Database.Driver, DriverSQLite, DriverPostgres)
+	if c.Database.DSN.IsZero() {
+		ch.addf("database.dsn", "required")
+	}
+	if !c.Redis.Embedded {
+		ch.hostPort("redis.addr", c.Redis.Addr)
+	}
+	if c.Redis.DB < 0 {
+		ch.addf("redis.db", "must not be negative, found %d", c.Redis.DB)
+	}
+}
+
+// validateConnectors checks each connector and returns their names for the
+// schedules that refer to them.
+func (c *Config) validateConnectors(ch *checker) []string {
+	seen := map[string]string{}
+	var names []string
+	for i, k := range c.Connectors {
+		p := fmt.Sprintf("connectors[%d].", i)
+		ch.name(p+"name", k.Name)
+		ch.unique(seen, p+"name", k.Name)
+		names = append(names, k.Name)
+		ch.oneOf(p+"kind", string(k.Kind), string(KindDVCQG), string(KindOneStop))
+		ch.httpURL(p+"base_url", k.BaseURL)
+		if k.AuthPath != "" && !strings.HasPrefix(k.AuthPath, "/") {
+			ch.addf(p+"auth_path", "must start with /, found %q", k.AuthPath)
+		}
+		ch.required(p+"username", k.Username)
+		if k.Password.IsZero() {
+			ch.addf(p+"password", "required")
+		}
+		ch.positive(p+"timeout", k.Timeout)
+		if k.RateLimit <= 0 {
+			ch.addf(p+"rate_limit", "must be more than 0 requests per second, found %v", k.RateLimit)
+		}
+		if k.Burst < 1 {
+			ch.addf(p+"burst", "must be at least 1, found %d", k.Burst)
+		}
+		ch.positive(p+"window", k.Window)
+		if k.Overlap < 0 || (k.Window > 0 && k.Overlap >= k.Window) {
+			ch.addf(p+"overlap", "must be at least 0 and shorter than window (%s), found %s", k.Window, k.Overlap)
+		}
+		if k.MaxRetries < 0 {
+			ch.addf(p+"max_retries", "must not be negative, found %d", k.MaxRetries)
+		}
+		switch k.Kind {
+		case KindDVCQG:
+			ch.required(p+"agency_code", k.AgencyCode)
+			if k.PageSize != 0 {
+				ch.addf(p+"page_size", "applies to onestop connectors only: dvcqg has no paging")
+			}
+		case KindOneStop:
+			if k.PageSize < 1 {
+				ch.addf(p+"page_size", "must be at least 1, found %d", k.PageSize)
+			}
+		}
+	}
+	return names
+}
+
+func (c *Config) validateSchedules(ch *checker, connectors []string) {
+	seen := map[string]string{}
+	jobs := make([]string, len(Jobs))
+	for i, j := range Jobs {
+		jobs[i] = string(j)
+	}
+	for i, s := range c.Schedules {
+		p := fmt.Sprintf("schedules[%d].", i)
+		ch.name(p+"name", s.Name)
+		ch.unique(seen, p+"name", s.Name)
+		ch.cron(p+"cron", s.Cron)
+		ch.oneOf(p+"job", string(s.Job), jobs...)
+		switch {
+		case !slices.Contains(Jobs, s.Job):
+			// The job is reported above; whether it needs a connector is unknown.
+		case s.Job != JobSync && s.Job != JobReconcile:
+			if s.Connector != "" {
+				ch.addf(p+"connector", "job %q takes no connector; only sync and reconcile do", s.Job)
+			}
+		case s.Connector == "":
+			ch.addf(p+"connector", "required for job %q", s.Job)
+		case !slices.Contains(connectors, s.Connector):
+			ch.addf(p+"connector", "unknown connector %q (configured: %s)", s.Connector, strings.Join(connectors, ", "))
+		}
+		switch z := cronZone(s.Cron); {
+		case z == "":
+			ch.timezone(p+"timezone", s.Timezone)
+		case z != s.Timezone:
+			ch.addf(p+"timezone", "%q contradicts the CRON_TZ=%s of cron; keep one", s.Timezone, z)
+		}
+		// Otherwise the zone is the cron's own, which the cron check loaded.
+	}
+}
+
+func (c *Config) validateCalendar(ch *checker) {
+	if f := c.Calendar.File; f != "" {
+		// Loading it here makes config check report the calendar file's own
+		// problems (with their lines) before the worker starts.
+		if _, err := sla.LoadCalendar(f); err != nil {
+			ch.addf("calendar.file", "%v", err)
+		}
+	}
+	ch.officeHours("calendar.office_hours", c.Calendar.OfficeHours, "calendar.cutoff", c.Calendar.Cutoff)
+}
+
+func (c *Config) validateAgencies(ch *checker) {
+	if len(c.Agencies) == 0 {
+		ch.addf("agencies", "at least one agency is required: alerts need someone to go to")
+	}
+	codes, ids := map[string]string{}, map[string]string{}
+	for i, a := range c.Agencies {
+		p := fmt.Sprintf("agencies[%d].", i)
+		ch.required(p+"code", a.Code)
+		ch.unique(codes, p+"code", a.Code)
+		ch.required(p+"name", a.Name)
+		ch.officeHours(p+"office_hours", a.OfficeHours, p+"cutoff", a.Cutoff)
+
+		depts, deptCodes := map[string]string{}, []string{}
+		for j, d := range a.Departments {
+			dp := fmt.Sprintf("%sdepartments[%d].", p, j)
+			ch.required(dp+"code", d.Code)
+			ch.unique(depts, dp+"code", d.Code)
+			ch.required(dp+"name", d.Name)
+			deptCodes = append(deptCodes, d.Code)
+		}
+
+		hasOffice := false
+		for j, o := range a.Officials {
+			op := fmt.Sprintf("%sofficials[%d].", p, j)
+			ch.required(op+"id", o.ID)
+			ch.unique(ids, op+"id", o.ID)
+			ch.required(op+"name", o.Name)
+			ch.email(op+"email", o.Email)
+			ch.oneOf(op+"role", string(o.Role), string(dvcwatch.RoleOfficial), string(dvcwatch.RoleDepartmentHead), string(dvcwatch.RoleOffice))
+			hasOffice = hasOffice || o.Role == dvcwatch.RoleOffice
+			switch {
+			case o.Department == "" && o.Role != dvcwatch.RoleOffice && o.Role.Valid():
+				ch.addf(op+"department", "required for role %s", o.Role)
+			case o.Department != "" && !slices.Contains(deptCodes, o.Department):
+				ch.addf(op+"department", "unknown department %q of agency %q", o.Department, a.Code)
+			}
+		}
+
+		for j, d := range a.Departments {
+			hp := fmt.Sprintf("%sdepartments[%d].head", p, j)
+			if !ch.required(hp, d.Head) {
+				continue
+			}
+			k := slices.IndexFunc(a.Officials, func(o Official) bool { return o.ID == d.Head })
+			switch {
+			case k < 0:
+				ch.addf(hp, "unknown official %q: list the head under officials of agency %q", d.Head, a.Code)
+			case a.Officials[k].Role != dvcwatch.RoleDepartmentHead:
+				ch.addf(hp, "official %q has role %q, not department_head", d.Head, a.Officials[k].Role)
+			case a.Officials[k].Department != d.Code:
+				ch.addf(hp, "official %q belongs to department %q, not %q", d.Head, a.Officials[k].Department, d.Code)
+			}
+		}
+
+		if len(a.Departments) > 0 && !hasOffice {
+			ch.addf(p+"officials", "no official with role office: the HĐND–UBND office must learn of every delay")
+		}
+	}
+}
+
+func (c *Config) validateNotify(ch *checker) {
+	n := c.Notify
+	if n.DossierURL != "" {
+		if !strings.Contains(n.DossierURL, "{code}") {
+			ch.addf("notify.dossier_url", "must contain {code}, where the dossier code goes")
+		} else {
+			ch.httpURL("notify.dossier_url", strings.ReplaceAll(n.DossierURL, "{code}", "X"))
+		}
+	}
+	ch.positive("notify.repeat_after", n.RepeatAfter)
+	if len(n.Escalation) == 0 {
+		ch.addf("notify.escalation", "at least one rule is required")
+	}
+	roles := []string{string(dvcwatch.RoleOfficial), string(dvcwatch.RoleDepartmentHead), string(dvcwatch.RoleOffice)}
+	for i, r := range n.Escalation {
+		p := fmt.Sprintf("notify.escalation[%d].", i)
+		if len(r.When.Kinds) == 0 {
+			ch.addf(p+"when.kinds", "at least one breach kind is required")
+		}
+		for j, k := range r.When.Kinds {
+			if !kindPattern.MatchString(k) {
+				ch.addf(fmt.Sprintf("%swhen.kinds[%d]", p, j), "invalid breach kind %q: use lower-case letters, digits and _", k)
+			}
+		}
+		if r.When.MinSeverity != "" {
+			ch.oneOf(p+"when.min_severity", r.When.MinSeverity, Severities...)
+		}
+		if o := r.When.OverdueMoreThan; o != "" {
+			if _, err := sla.ParseLimit(o); err != nil {
+				ch.addf(p+"when.overdue_more_than", "%v", err)
+			}
+		}
+		if len(r.Notify) == 0 {
+			ch.addf(p+"notify", "at least one role is required")
+		}
+		seen := map[string]string{}
+		for j, role := range r.Notify {
+			rp := fmt.Sprintf("%snotify[%d]", p, j)
+			ch.oneOf(rp, string(role), roles...)
+			ch.unique(seen, rp, string(role))
+		}
+	}
+	ch.cron("notify.digest_cron", n.DigestCron)
+}
+
+func (c *Config) validateSMTP(ch *checker) {
+	s := c.SMTP
+	ch.required("smtp.host", s.Host)
+	if s.Port < 1 || s.Port > 65535 {
+		ch.addf("smtp.port", "must be between 1 and 65535, found %d", s.Port)
+	}
+	if s.Username != "" && s.Password.IsZero() {
+		ch.addf("smtp.password", "required with username")
+	}
+	if ch.required("smtp.from", s.From) {
+		if _, err := mail.ParseAddress(s.From); err != nil {
+			ch.addf("smtp.from", "invalid email address %q: %s", s.From, strings.TrimPrefix(err.Error(), "mail: "))
+		}
+	}
+	ch.oneOf("smtp.tls", s.TLS, TLSStartTLS, TLSImplicit, TLSNone)
+	ch.positive("smtp.timeout", s.Timeout)
+}
+
+func (c *Config) validateAdmin(ch *checker) {
+	ch.hostPort("admin.listen", c.Admin.Listen)
+	if len(c.Admin.Tokens) == 0 {
+		ch.addf("admin.tokens", "at least one token is required: the admin API refuses requests without one")
+	}
+	names, tokens := map[string]string{}, map[string]string{}
+	for i, t := range c.Admin.Tokens {
+		p := fmt.Sprintf("admin.tokens[%d].", i)
+		ch.required(p+"name", t.Name)
+		ch.unique(names, p+"name", t.Name)
+		ch.oneOf(p+"role", string(t.Role), string(AdminViewer), string(AdminOperator), string(AdminAdmin))
+		switch v := t.Token.Reveal(); {
+		case v == "":
+			ch.addf(p+"token", "required")
+		case len(v) < MinTokenLength:
+			ch.addf(p+"token", "too short: at least %d characters, found %d", MinTokenLength, len(v))
+		default:
+			if first, dup := tokens[v]; dup {
+				// The value itself is never printed, only where it repeats.
+				ch.addf(p+"token", "same token as %s: each token must identify one holder", first)
+			} else {
+				tokens[v] = p + "token"
+			}
+		}
+	}
+}

@@ -1,0 +1,258 @@
+package sla
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Schedule is an agency's working time, its calendar and office hours, against which
+// legal time limits are counted. It is safe for concurrent use.
+type Schedule struct {
+	cal   *Calendar
+	hours OfficeHours
+}
+
+// NewSchedule returns the schedule of an agency that keeps hours on cal.
+func NewSchedule(cal *Calendar, hours OfficeHours) (*Schedule, error) {
+	if cal == nil {
+		return nil, errors.New("schedule: nil calendar")
+	}
+	if err := hours.Validate(); err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	hours.Sessions = append([]Session(nil), hours.Sessions...) // the caller's slice may change
+	return &Schedule{cal: cal, hours: hours}, nil
+}
+
+// Calendar returns the schedule's calendar.
+func (s *Schedule) Calendar() *Calendar { return s.cal }
+
+// Hours returns the schedule's office hours.
+func (s *Schedule) Hours() OfficeHours { return s.hours }
+
+// Interval is a span during which a dossier's clock is stopped (statuses 5 and 6).
+// End is required: the caller closes a pause still open at the time it computes for.
+type Interval struct {
+	Start, End time.Time
+}
+
+// at returns the instant offset from midnight of d in Asia/Ho_Chi_Minh; Vietnam keeps
+// no daylight saving time, so every day is 24 hours long.
+func at(d civilDate, offset time.Duration) time.Time { return d.time().Add(offset) }
+
+func sinceMidnight(t time.Time) time.Duration {
+	t = t.In(Location())
+	return t.Sub(dateOf(t).time())
+}
+
+// nextWorkingDay returns the first working day after d.
+func (s *Schedule) nextWorkingDay(d civilDate) (civilDate, error) {
+	for {
+		d = d.addDays(1)
+		ok, err := s.cal.isWorking(d)
+		if err != nil || ok {
+			return d, err
+		}
+	}
+}
+
+// EffectiveStart returns the instant from which a dossier received at received
+// counts: that instant during a session; the next session's start if received before
+// opening or during a break; the next working day's opening if received at or after
+// the cutoff or on a non-working day.
+func (s *Schedule) EffectiveStart(received time.Time) (time.Time, error) {
+	if received.IsZero() {
+		return time.Time{}, errors.New("effective start: zero receipt time")
+	}
+	d, tod := dateOf(received), sinceMidnight(received)
+	working, err := s.cal.isWorking(d)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if working && tod < s.hours.Cutoff {
+		for _, sess := range s.hours.Sessions {
+			if tod < sess.End {
+				return at(d, max(tod, sess.Start)), nil
+			}
+		}
+	}
+	next, err := s.nextWorkingDay(d)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return at(next, s.hours.Sessions[0].Start), nil
+}
+
+// advance returns the instant at which work of office time has elapsed from start;
+// a result that lands on a session's end stays there rather than moving on to the
+// next session's start.
+func (s *Schedule) advance(start time.Time, work time.Duration) (time.Time, error) {
+	d, tod := dateOf(start), sinceMidnight(start)
+	for {
+		working, err := s.cal.isWorking(d)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if working {
+			for _, sess := range s.hours.Sessions {
+				if tod >= sess.End {
+					continue
+				}
+				from := max(tod, sess.Start)
+				avail := sess.End - from
+				if work <= avail {
+					return at(d, from+work), nil
+				}
+				work -= avail
+				tod = sess.End
+			}
+		}
+		d, tod = d.addDays(1), 0
+	}
+}
+
+// WorkingTimeBetween returns the office time on working days from a to b, negative
+// when b is before a; e.g. WorkingTimeBetween(due, now) is how late a dossier is.
+func (s *Schedule) WorkingTimeBetween(a, b time.Time) (time.Duration, error) {
+	if b.Before(a) {
+		d, err := s.WorkingTimeBetween(b, a)
+		return -d, err
+	}
+	var total time.Duration
+	last := dateOf(b)
+	for d := dateOf(a); !last.before(d); d = d.addDays(1) {
+		working, err := s.cal.isWorking(d)
+		if err != nil {
+			return 0, err
+		}
+		if !working {
+			continue
+		}
+		for _, sess := range s.hours.Sessions {
+			lo, hi := at(d, sess.Start), at(d, sess.End)
+			if lo.Before(a) {
+				lo = a
+			}
+			if hi.After(b) {
+				hi = b
+			}
+			if hi.After(lo) {
+				total += hi.Sub(lo)
+			}
+		}
+	}
+	return total, nil
+}
+
+// mergePauses validates pauses and returns them sorted, with overlaps merged and
+// everything before from cut off.
+func mergePauses(pauses []Interval, from time.Time) ([]Interval, error) {
+	var out []Interval
+	for i, p := range pauses {
+		if p.Start.IsZero() || p.End.IsZero() {
+			return nil, fmt.Errorf("pause %d: start and end are required (close an open pause at the current time)", i)
+		}
+		if p.End.Before(p.Start) {
+			return nil, fmt.Errorf("pause %d: ends at %s, before it starts at %s", i, p.End.Format(time.RFC3339), p.Start.Format(time.RFC3339))
+		}
+		if p.Start.Before(from) {
+			p.Start = from
+		}
+		if p.End.After(p.Start) {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	merged := out[:0]
+	for _, p := range out {
+		if n := len(merged); n > 0 && !p.Start.After(merged[n-1].End) {
+			if p.End.After(merged[n-1].End) {
+				merged[n-1].End = p.End
+			}
+			continue
+		}
+		merged = append(merged, p)
+	}
+	return merged, nil
+}
+
+// Deadline returns when a dossier received at received with the given limit is due,
+// in Asia/Ho_Chi_Minh, the clock having stopped during pauses.
+//
+// Working days and hours are counted in office time from the effective start (one
+// working day is the length of the office day), and each pause adds the office time
+// it covers. Calendar days (Civil Code 2015 art. 147–148) start the day after the
+// effective start's date and end at the close of office on the last day; months end
+// on the corresponding day of the last month (its last day if it has none). For those
+// a pause adds the calendar time it covers (the end keeps its time of day, even past
+// closing), and a period whose end falls on a non-working day ends at the close of
+// the next working day.
+func (s *Schedule) Deadline(received time.Time, limit Limit, pauses []Interval) (time.Time, error) {
+	if err := limit.validate(); err != nil {
+		return time.Time{}, fmt.Errorf("deadline: limit %s: %w", limit, err)
+	}
+	start, err := s.EffectiveStart(received)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("deadline: %w", err)
+	}
+	paused, err := mergePauses(pauses, start)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("deadline: %w", err)
+	}
+	due, err := s.deadline(start, limit, paused)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("deadline: %s from %s: %w", limit, start.Format(time.DateTime), err)
+	}
+	return due.In(Location()), nil
+}
+
+func (s *Schedule) deadline(start time.Time, limit Limit, paused []Interval) (time.Time, error) {
+	n := limit.Amount
+	switch limit.Unit {
+	case WorkingDays, WorkingHours:
+		work := time.Duration(n) * time.Hour
+		if limit.Unit == WorkingDays {
+			work = time.Duration(n) * s.hours.DayLength()
+		}
+		for _, p := range paused {
+			w, err := s.WorkingTimeBetween(p.Start, p.End)
+			if err != nil {
+				return time.Time{}, err
+			}
+			work += w
+		}
+		return s.advance(start, work)
+	default: // CalendarDays, Months
+		last := dateOf(start).addDays(n)
+		if limit.Unit == Months {
+			last = addMonths(dateOf(start), n)
+		}
+		due := at(last, s.hours.closing())
+		for _, p := range paused {
+			due = due.Add(p.End.Sub(p.Start))
+		}
+		d := dateOf(due)
+		working, err := s.cal.isWorking(d)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if working {
+			return due, nil
+		}
+		next, err := s.nextWorkingDay(d)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return at(next, s.hours.closing()), nil
+	}
+}
+
+// addMonths returns the day corresponding to d n months later, or that month's last
+// day when it is shorter.
+func addMonths(d civilDate, n int) civilDate {
+	first := time.Date(d.year, d.month+time.Month(n), 1, 12, 0, 0, 0, Location())
+	lastDay := first.AddDate(0, 1, -1).Day()
+	return civilDate{first.Year(), first.Month(), min(d.day, lastDay)}
+}

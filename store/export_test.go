@@ -1,0 +1,28 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// SetClock makes db stamp its bookkeeping columns with now instead of the wall
+// clock. Call it before the store is used.
+func SetClock(db *DB, now func() time.Time) { db.now = now }
+
+// SQLX exposes the pool, for tests that look at what the API does not return.
+func SQLX(db *DB) *sqlx.DB { return db.db }
+
+// Bookkeeping returns a stored dossier's first_seen_at and updated_at.
+func Bookkeeping(ctx context.Context, db *DB, key dvcwatch.DossierKey) (firstSeen, updated time.Time, err error) {
+	var r struct {
+		FirstSeen instant `db:"first_seen_at"`
+		Updated   instant `db:"updated_at"`
+	}
+	q := db.db.Rebind(`SELECT first_seen_at, updated_at FROM dossiers WHERE source = ? AND code = ?`)
+	err = db.db.GetContext(ctx, &r, q, key.Source, key.Code)
+	return r.FirstSeen.Time, r.Updated.Time, err
+}

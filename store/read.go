@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// instant scans a nullable time as either engine returns it (PostgreSQL:
+// time.Time; SQLite: our text layout) into UTC; NULL is the zero time.
+type instant struct{ time.Time }
+
+// Scan implements sql.Scanner.
+func (t *instant) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		t.Time = time.Time{}
+	case time.Time:
+		t.Time = v.UTC()
+	case string:
+		return t.parse(v)
+	case []byte:
+		return t.parse(string(v))
+	default:
+		return fmt.Errorf("scan time: unexpected %T", src)
+	}
+	return nil
+}
+
+func (t *instant) parse(s string) error {
+	v, err := time.Parse(sqliteTimeLayout, s)
+	if err != nil {
+		return fmt.Errorf("scan time: %w", err)
+	}
+	t.Time = v
+	return nil
+}
+
+type dossierRow struct {
+	Source            string  `db:"source"`
+	Code              string  `db:"code"`
+	ReceiptNo         string  `db:"receipt_no"`
+	ProcedureCode     string  `db:"procedure_code"`
+	ProcedureName     string  `db:"procedure_name"`
+	FieldCode         string  `db:"field_code"`
+	FieldName         string  `db:"field_name"`
+	Agency            string  `db:"agency"`
+	Channel           int     `db:"channel"`
+	ApplicantKind     int     `db:"applicant_kind"`
+	ApplicantName     string  `db:"applicant_name"`
+	ApplicantEmail    string  `db:"applicant_email"`
+	ApplicantPhone    string  `db:"applicant_phone"`
+	ApplicantIDNumber string  `db:"applicant_id_number"`
+	SubmittedAt       instant `db:"submitted_at"`
+	ReceivedAt        instant `db:"received_at"`
+	DueAt             instant `db:"due_at"`
+	ProcessedAt       instant `db:"processed_at"`
+	ReturnedAt        instant `db:"returned_at"`
+	RefusedAt         instant `db:"refused_at"`
+	Status            int     `db:"status"`
+	RawStatus         string  `db:"raw_status"`
+	PaidOnline        bool    `db:"paid_online"`
+	HasDigitizedParts bool    `db:"has_digitized_parts"`
+	SourceUpdatedAt   instant `db:"source_updated_at"`
+}
+
+type stepRow struct {
+	Seq           int     `db:"seq"`
+	Department    string  `db:"department"`
+	Official      string  `db:"official"`
+	OfficialTitle string  `db:"official_title"`
+	Content       string  `db:"content"`
+	State         string  `db:"state"`
+	StartedAt     instant `db:"started_at"`
+	DueAt         instant `db:"due_at"`
+	FinishedAt    instant `db:"finished_at"`
+}
+
+type supplementRow struct {
+	Seq         int     `db:"seq"`
+	RequestedAt instant `db:"requested_at"`
+	ReturnedAt  instant `db:"returned_at"`
+	DueBefore   instant `db:"due_before"`
+	DueAfter    instant `db:"due_after"`
+}
+
+type apologyRow struct {
+	Seq      int     `db:"seq"`
+	IssuedAt instant `db:"issued_at"`
+	NewDueAt instant `db:"new_due_at"`
+	IssuedBy string  `db:"issued_by"`
+	Reason   string  `db:"reason"`
+}
+
+// GetDossier returns the stored dossier with its steps, supplements and
+// apologies in Seq order, times in UTC; the error wraps ErrNotFound if there is
+// none.
+func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch.Dossier, error) {
+	var d dvcwatch.Dossier
+	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+		var r dossierRow
+		q := `SELECT source, code, receipt_no, procedure_code, procedure_name, field_code, field_name,
+			agency, channel, applicant_kind, applicant_name, applicant_email, applicant_phone, applicant_id_number,
+			submitted_at, received_at, due_at, processed_at, returned_at, refused_at,
+			status, raw_status, paid_online, has_digitized_parts, source_updated_at
+			FROM dossiers WHERE source = ? AND code = ?`
+		err := tx.GetContext(ctx, &r, tx.Rebind(q), key.Source, key.Code)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		d = dvcwatch.Dossier{
+			Key:           dvcwatch.DossierKey{Source: r.Source, Code: r.Code},
+			ReceiptNo:     r.ReceiptNo,
+			ProcedureCode: r.ProcedureCode,
+			ProcedureName: r.ProcedureName,
+			FieldCode:     r.FieldCode,
+			FieldName:     r.FieldName,
+			Agency:        r.Agency,
+			Channel:       dvcwatch.Channel(r.Channel),
+			ApplicantKind: dvcwatch.ApplicantKind(r.ApplicantKind),
+			Applicant: dvcwatch.Applicant{
+				Name: r.ApplicantName, Email: r.ApplicantEmail, Phone: r.ApplicantPhone, IDNumber: r.ApplicantIDNumber,
+			},
+			SubmittedAt:       r.SubmittedAt.Time,
+			ReceivedAt:        r.ReceivedAt.Time,
+			DueAt:             r.DueAt.Time,
+			ProcessedAt:       r.ProcessedAt.Time,
+			ReturnedAt:        r.ReturnedAt.Time,
+			RefusedAt:         r.RefusedAt.Time,
+			Status:            dvcwatch.Status(r.Status),
+			RawStatus:         r.RawStatus,
+			PaidOnline:        r.PaidOnline,
+			HasDigitizedParts: r.HasDigitizedParts,
+			SourceUpdatedAt:   r.SourceUpdatedAt.Time,
+		}
+
+		var steps []stepRow
+		q = `SELECT seq, department, official, official_title, content, state, started_at, due_at, finished_at
+			FROM dossier_steps WHERE source = ? AND code = ? ORDER BY seq`
+		if err := tx.SelectContext(ctx, &steps, tx.Rebind(q), key.Source, key.Code); err != nil {
+			return fmt.Errorf("steps: %w", err)
+		}
+		for _, s := range steps {
+			d.Steps = append(d.Steps, dvcwatch.Step{
+				Seq: s.Seq, Department: s.Department, Official: s.Official, OfficialTitle: s.OfficialTitle,
+				Content: s.Content, State: s.State,
+				StartedAt: s.StartedAt.Time, DueAt: s.DueAt.Time, FinishedAt: s.FinishedAt.Time,
+			})
+		}
+
+		var sups []supplementRow
+		q = `SELECT seq, requested_at, returned_at, due_before, due_after
+			FROM dossier_supplements WHERE source = ? AND code = ? ORDER BY seq`
+		if err := tx.SelectContext(ctx, &sups, tx.Rebind(q), key.Source, key.Code); err != nil {
+			return fmt.Errorf("supplements: %w", err)
+		}
+		for _, s := range sups {
+			d.Supplements = append(d.Supplements, dvcwatch.Supplement{
+				Seq: s.Seq, RequestedAt: s.RequestedAt.Time, ReturnedAt: s.ReturnedAt.Time,
+				DueBefore: s.DueBefore.Time, DueAfter: s.DueAfter.Time,
+			})
+		}
+
+		var apos []apologyRow
+		q = `SELECT seq, issued_at, new_due_at, issued_by, reason
+			FROM dossier_apologies WHERE source = ? AND code = ? ORDER BY seq`
+		if err := tx.SelectContext(ctx, &apos, tx.Rebind(q), key.Source, key.Code); err != nil {
+			return fmt.Errorf("apologies: %w", err)
+		}
+		for _, a := range apos {
+			d.Apologies = append(d.Apologies, dvcwatch.Apology{
+				Seq: a.Seq, IssuedAt: a.IssuedAt.Time, NewDueAt: a.NewDueAt.Time, IssuedBy: a.IssuedBy, Reason: a.Reason,
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return dvcwatch.Dossier{}, fmt.Errorf("get dossier %s: %w", key, err)
+	}
+	return d, nil
+}
+
+// StatusEvents returns the status events recorded for a dossier, oldest first.
+func (db *DB) StatusEvents(ctx context.Context, key dvcwatch.DossierKey) ([]dvcwatch.StatusEvent, error) {
+	var rows []struct {
+		From       int     `db:"from_status"`
+		To         int     `db:"to_status"`
+		RawFrom    string  `db:"raw_from"`
+		RawTo      string  `db:"raw_to"`
+		ChangedAt  instant `db:"changed_at"`
+		ObservedBy string  `db:"observed_by"`
+	}
+	q := `SELECT from_status, to_status, raw_from, raw_to, changed_at, observed_by
+		FROM status_events WHERE source = ? AND code = ? ORDER BY id`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), key.Source, key.Code); err != nil {
+		return nil, fmt.Errorf("status events of %s: %w", key, err)
+	}
+	var events []dvcwatch.StatusEvent
+	for _, r := range rows {
+		events = append(events, dvcwatch.StatusEvent{
+			Key: key, From: dvcwatch.Status(r.From), To: dvcwatch.Status(r.To),
+			RawFrom: r.RawFrom, RawTo: r.RawTo, At: r.ChangedAt.Time, Source: r.ObservedBy,
+		})
+	}
+	return events, nil
+}
+
+// Cursor returns the cursor saved for a source; ok is false if none was saved.
+func (db *DB) Cursor(ctx context.Context, source string) (c Cursor, ok bool, err error) {
+	var r struct {
+		Time instant `db:"cursor_time"`
+		Key  string  `db:"cursor_key"`
+	}
+	q := `SELECT cursor_time, cursor_key FROM sync_cursors WHERE source = ?`
+	err = db.db.GetContext(ctx, &r, db.db.Rebind(q), source)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Cursor{}, false, nil
+	}
+	if err != nil {
+		return Cursor{}, false, fmt.Errorf("cursor of %q: %w", source, err)
+	}
+	return Cursor{Source: source, UpdatedAt: r.Time.Time, Key: r.Key}, true, nil
+}
+
+// CountDossiers returns how many dossiers are stored, from every source.
+func (db *DB) CountDossiers(ctx context.Context) (int, error) {
+	var n int
+	if err := db.db.GetContext(ctx, &n, `SELECT count(*) FROM dossiers`); err != nil {
+		return 0, fmt.Errorf("count dossiers: %w", err)
+	}
+	return n, nil
+}

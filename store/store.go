@@ -1,0 +1,199 @@
+// Package store keeps dossiers, their status history, the connectors' sync
+// cursors, breaches, the notification outbox and job runs in SQL, on SQLite (the
+// embedded default) or PostgreSQL, through one logical schema applied by
+// migrations embedded in the binary. It imports only the root package.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	// The two database/sql drivers: "pgx" for PostgreSQL, "sqlite" (pure Go).
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+)
+
+// ErrNotFound is wrapped by the errors of readers that find nothing for a key.
+var ErrNotFound = errors.New("not found")
+
+// Driver names accepted by Open.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// DB is a dvcwatch database on one of the two engines. It is safe for concurrent
+// use.
+type DB struct {
+	db      *sqlx.DB
+	dialect dialect
+	now     func() time.Time // stamps bookkeeping columns; tests replace it
+}
+
+// dialect is what differs between the engines once the schema is the same.
+type dialect struct {
+	name string // DriverSQLite or DriverPostgres
+	// maxParams is the engine's limit of bind variables in one statement.
+	maxParams int
+	// maxRows caps the rows of one multi-row statement at the sizes the field
+	// notes measured well (500 on SQLite, 1,000 on PostgreSQL).
+	maxRows int
+	// encodeTime turns a normalized instant (UTC, microseconds) into a bind value.
+	encodeTime func(time.Time) any
+	// prepareRepeated prepares a statement run for several chunks once. SQLite
+	// otherwise parses every statement anew (a quarter of ApplyPage's time);
+	// pgx already caches prepared statements by their text.
+	prepareRepeated bool
+}
+
+// sqliteTimeLayout is how SQLite stores times: UTC, fixed width, so that text
+// order is time order; SQLite's own date functions read it too.
+const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+var dialects = map[string]dialect{
+	DriverSQLite: {
+		name:            DriverSQLite,
+		maxParams:       32766,
+		maxRows:         500,
+		encodeTime:      func(t time.Time) any { return t.Format(sqliteTimeLayout) },
+		prepareRepeated: true,
+	},
+	DriverPostgres: {
+		name:       DriverPostgres,
+		maxParams:  65535,
+		maxRows:    1000,
+		encodeTime: func(t time.Time) any { return t },
+	},
+}
+
+// Open connects to the database named by dsn and checks that it answers; it does
+// not migrate (see Migrate). driver is DriverSQLite, with a file path or a
+// "file:" DSN, or DriverPostgres, with a postgres:// URL or key=value DSN.
+//
+// SQLite connections get WAL, busy_timeout, foreign_keys and BEGIN IMMEDIATE for
+// write transactions through the DSN, so that every pooled connection has them;
+// parameters already in dsn win. Without BEGIN IMMEDIATE, transactions that read
+// then write fail with SQLITE_BUSY under concurrency, whatever the busy_timeout.
+func Open(ctx context.Context, driver, dsn string) (*DB, error) {
+	d, ok := dialects[driver]
+	if !ok {
+		return nil, fmt.Errorf("open database: unknown driver %q (want %q or %q)", driver, DriverSQLite, DriverPostgres)
+	}
+	var (
+		x    *sqlx.DB
+		what string
+		err  error
+	)
+	switch driver {
+	case DriverSQLite:
+		path, _, _ := strings.Cut(dsn, "?")
+		if path == "" {
+			return nil, errors.New("open SQLite database: empty path")
+		}
+		what = "SQLite database " + path
+		x, err = sqlx.Open("sqlite", sqliteDSN(dsn))
+	case DriverPostgres:
+		what = "PostgreSQL database " + redactDSN(dsn)
+		x, err = sqlx.Open("pgx", dsn)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", what, err)
+	}
+	if err := x.PingContext(ctx); err != nil {
+		_ = x.Close()
+		return nil, fmt.Errorf("open %s: %w", what, err)
+	}
+	return &DB{db: x, dialect: d, now: time.Now}, nil
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.db.Close() }
+
+// sqlitePragmas are set on every SQLite connection unless the DSN sets them.
+// busy_timeout is generous: writers queue behind BEGIN IMMEDIATE instead of failing.
+var sqlitePragmas = []struct{ name, value string }{
+	{"busy_timeout", "10000"},
+	{"journal_mode", "WAL"},
+	{"foreign_keys", "1"},
+}
+
+// sqliteDSN adds our connection settings to a SQLite path or DSN, keeping any
+// the caller already chose.
+func sqliteDSN(dsn string) string {
+	base, query, _ := strings.Cut(dsn, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return dsn // let the driver report the malformed DSN
+	}
+	for _, p := range sqlitePragmas {
+		if !hasPragma(q["_pragma"], p.name) {
+			q.Add("_pragma", p.name+"("+p.value+")")
+		}
+	}
+	if q.Get("_txlock") == "" {
+		q.Set("_txlock", "immediate")
+	}
+	return base + "?" + q.Encode()
+}
+
+func hasPragma(pragmas []string, name string) bool {
+	for _, p := range pragmas {
+		p = strings.ToLower(strings.TrimSpace(p))
+		if strings.HasPrefix(p, name+"(") || strings.HasPrefix(p, name+"=") || strings.HasPrefix(p, name+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+var passwordKV = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
+// redactDSN hides the password of a PostgreSQL URL or key=value DSN, so that
+// errors can say which database failed.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+		}
+		return u.Redacted()
+	}
+	return passwordKV.ReplaceAllString(dsn, "${1}xxxxx")
+}
+
+// writeTx runs fn in a read-write transaction and commits it if fn succeeds. On
+// SQLite the DSN makes it BEGIN IMMEDIATE: the write lock is taken up front.
+func (db *DB) writeTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// readTx runs fn in a read-only snapshot, so that a dossier and its children are
+// read as of one moment. Read-only transactions on SQLite are deferred (plain
+// BEGIN), so readers do not queue for the write lock.
+func (db *DB) readTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}
