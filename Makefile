@@ -2,7 +2,7 @@
 # (see DEVELOPERS.md); .ci/run starts them when they are down, then runs it.
 GO ?= go
 
-.PHONY: build test vet demo-calendar tidy
+.PHONY: build test vet demo-calendar bench-sync
 
 build:
 	$(GO) build -o bin/dvcwatch ./cmd/dvcwatch
@@ -17,3 +17,8 @@ test: vet
 demo-calendar:
 	$(GO) run ./cmd/dvcwatch calendar holidays --year 2026
 	$(GO) run ./cmd/dvcwatch calendar due --received "2026-02-12 15:00" --limit 5wd
+
+# Full sync of 1,000,000 simulated dossiers into PostgreSQL and SQLite, with a
+# raw multi-row upsert of the same rows as the baseline (not a test).
+bench-sync: build
+	./bin/dvcwatch bench sync --dossiers 1000000

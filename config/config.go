@@ -86,14 +86,17 @@ type Connector struct {
 	BaseURL string        `yaml:"base_url"` // http(s); a trailing slash is removed
 	// AuthPath is appended to BaseURL for the login call; dvcqg defaults to
 	// "/api/auth", but no public spec fixes it, so set what the portal uses.
-	AuthPath   string        `yaml:"auth_path"`
-	AgencyCode string        `yaml:"agency_code"` // madonvi, sent with every dvcqg request
-	Username   string        `yaml:"username"`
-	Password   Secret        `yaml:"password"`
-	Timeout    time.Duration `yaml:"timeout"`    // per HTTP request
-	RateLimit  float64       `yaml:"rate_limit"` // requests per second
-	Burst      int           `yaml:"burst"`
-	PageSize   int           `yaml:"page_size"` // onestop only: dvcqg has no paging
+	AuthPath string `yaml:"auth_path"`
+	// ServicePath is appended to BaseURL for every dvcqg service call
+	// (POST {session, madonvi, service, ...}); defaults to "/api/service".
+	ServicePath string        `yaml:"service_path"`
+	AgencyCode  string        `yaml:"agency_code"` // madonvi, sent with every dvcqg request
+	Username    string        `yaml:"username"`
+	Password    Secret        `yaml:"password"`
+	Timeout     time.Duration `yaml:"timeout"`    // per HTTP request
+	RateLimit   float64       `yaml:"rate_limit"` // requests per second
+	Burst       int           `yaml:"burst"`
+	PageSize    int           `yaml:"page_size"` // onestop only: dvcqg has no paging
 	// Window is the date range one list request covers; the portal has no paging,
 	// so windows are how a sync is cut into pieces that can be checkpointed.
 	Window time.Duration `yaml:"window"`
@@ -101,6 +104,13 @@ type Connector struct {
 	// are not missed; duplicates are removed on MaHoSo.
 	Overlap    time.Duration `yaml:"overlap"`
 	MaxRetries int           `yaml:"max_retries"` // per request, after the first attempt; 0 disables
+	// MirrorOf names the connector that is the source of truth this one copies
+	// (the national portal mirrors the provincial one-stop system); a
+	// reconcile schedule on this connector compares the two.
+	MirrorOf string `yaml:"mirror_of"`
+	// MaxLag is how long the mirror may take to show a change before the
+	// difference is recorded (default 1h).
+	MaxLag time.Duration `yaml:"max_lag"`
 }
 
 // Job names a kind of scheduled work; package jobs maps each to an asynq task type.
@@ -397,6 +407,11 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 				k.AuthPath = "/api/auth"
 			}
 		})
+		def(p+"service_path", func() {
+			if k.Kind == KindDVCQG {
+				k.ServicePath = "/api/service"
+			}
+		})
 		def(p+"timeout", func() { k.Timeout = 30 * time.Second })
 		def(p+"rate_limit", func() { k.RateLimit = 5 })
 		def(p+"burst", func() { k.Burst = 1 })
@@ -408,6 +423,7 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 		def(p+"window", func() { k.Window = 24 * time.Hour })
 		def(p+"overlap", func() { k.Overlap = 10 * time.Minute })
 		def(p+"max_retries", func() { k.MaxRetries = 5 })
+		def(p+"max_lag", func() { k.MaxLag = time.Hour })
 	}
 
 	for i := range c.Schedules {

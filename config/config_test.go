@@ -220,6 +220,7 @@ func TestFixtures(t *testing.T) {
 			`testdata/schedules.yaml:21: schedules[3].job: unknown value "report" (want one of: sync, detect, notify, digest, reconcile)`,
 			`testdata/schedules.yaml:25: schedules[4].timezone: "UTC" contradicts the CRON_TZ=Asia/Ho_Chi_Minh of cron; keep one`,
 			`testdata/schedules.yaml:27: schedules[5].cron: invalid cron expression "@fortnightly": unrecognized descriptor: @fortnightly`,
+			`testdata/schedules.yaml:29: schedules[5].connector: reconcile compares a mirror with its source of truth: set mirror_of on connector "onestop"`,
 			`testdata/schedules.yaml:30: schedules[5].timezone: unknown time zone "Mars/Olympus"`,
 			`testdata/schedules.yaml:34: schedules[6].timezone: name a zone such as Asia/Ho_Chi_Minh: Local depends on the host`,
 			`testdata/schedules.yaml:35: schedules[7].cron: required`,
@@ -369,12 +370,12 @@ schedules:
 		Database: Database{Driver: "sqlite", DSN: NewSecret("dvcwatch.db")},
 		Redis:    Redis{Addr: "127.0.0.1:6379"},
 		Connectors: []Connector{
-			{Name: "dvcqg", Kind: KindDVCQG, BaseURL: "https://dichvucong.example", AuthPath: "/api/auth",
+			{Name: "dvcqg", Kind: KindDVCQG, BaseURL: "https://dichvucong.example", AuthPath: "/api/auth", ServicePath: "/api/service",
 				AgencyCode: "H99", Username: "u", Password: NewSecret("p"), Timeout: 30 * time.Second,
-				RateLimit: 5, Burst: 1, Window: 24 * time.Hour, Overlap: 10 * time.Minute, MaxRetries: 5},
+				RateLimit: 5, Burst: 1, Window: 24 * time.Hour, Overlap: 10 * time.Minute, MaxRetries: 5, MaxLag: time.Hour},
 			{Name: "onestop", Kind: KindOneStop, BaseURL: "https://motcua.example",
 				Username: "u", Password: NewSecret("p"), Timeout: 30 * time.Second,
-				RateLimit: 5, Burst: 1, PageSize: 100, Window: 24 * time.Hour, Overlap: 10 * time.Minute, MaxRetries: 5},
+				RateLimit: 5, Burst: 1, PageSize: 100, Window: 24 * time.Hour, Overlap: 10 * time.Minute, MaxRetries: 5, MaxLag: time.Hour},
 		},
 		Schedules: []Schedule{
 			{Name: "sync", Cron: "@hourly", Job: JobSync, Connector: "onestop", Timezone: "Asia/Ho_Chi_Minh"},
@@ -602,11 +603,11 @@ func TestJobsAreAccepted(t *testing.T) {
 	for _, j := range Jobs {
 		s := Schedule{Name: "s", Cron: "@hourly", Job: j, Timezone: DefaultTimezone}
 		if j == JobSync || j == JobReconcile {
-			s.Connector = "onestop"
+			s.Connector = "dvcqg"
 		}
-		c := &Config{Schedules: []Schedule{s}}
+		c := &Config{Schedules: []Schedule{s}, Connectors: []Connector{{Name: "dvcqg", MirrorOf: "onestop"}, {Name: "onestop"}}}
 		ch := &checker{}
-		c.validateSchedules(ch, []string{"onestop"})
+		c.validateSchedules(ch, []string{"dvcqg", "onestop"})
 		if len(ch.problems) > 0 {
 			t.Errorf("job %q: %v", j, Problems(ch.problems))
 		}

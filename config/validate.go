@@ -220,8 +220,10 @@ func (c *Config) validateConnectors(ch *checker) []string {
 		names = append(names, k.Name)
 		ch.oneOf(p+"kind", string(k.Kind), string(KindDVCQG), string(KindOneStop))
 		ch.httpURL(p+"base_url", k.BaseURL)
-		if k.AuthPath != "" && !strings.HasPrefix(k.AuthPath, "/") {
-			ch.addf(p+"auth_path", "must start with /, found %q", k.AuthPath)
+		for field, path := range map[string]string{"auth_path": k.AuthPath, "service_path": k.ServicePath} {
+			if path != "" && !strings.HasPrefix(path, "/") {
+				ch.addf(p+field, "must start with /, found %q", path)
+			}
 		}
 		ch.required(p+"username", k.Username)
 		if k.Password.IsZero() {
@@ -241,6 +243,7 @@ func (c *Config) validateConnectors(ch *checker) []string {
 		if k.MaxRetries < 0 {
 			ch.addf(p+"max_retries", "must not be negative, found %d", k.MaxRetries)
 		}
+		ch.positive(p+"max_lag", k.MaxLag)
 		switch k.Kind {
 		case KindDVCQG:
 			ch.required(p+"agency_code", k.AgencyCode)
@@ -251,6 +254,15 @@ func (c *Config) validateConnectors(ch *checker) []string {
 			if k.PageSize < 1 {
 				ch.addf(p+"page_size", "must be at least 1, found %d", k.PageSize)
 			}
+		}
+	}
+	for i, k := range c.Connectors {
+		switch {
+		case k.MirrorOf == "":
+		case k.MirrorOf == k.Name:
+			ch.addf(fmt.Sprintf("connectors[%d].mirror_of", i), "a connector cannot mirror itself")
+		case !slices.Contains(names, k.MirrorOf):
+			ch.addf(fmt.Sprintf("connectors[%d].mirror_of", i), "unknown connector %q (configured: %s)", k.MirrorOf, strings.Join(names, ", "))
 		}
 	}
 	return names
@@ -279,6 +291,8 @@ func (c *Config) validateSchedules(ch *checker, connectors []string) {
 			ch.addf(p+"connector", "required for job %q", s.Job)
 		case !slices.Contains(connectors, s.Connector):
 			ch.addf(p+"connector", "unknown connector %q (configured: %s)", s.Connector, strings.Join(connectors, ", "))
+		case s.Job == JobReconcile && c.connector(s.Connector).MirrorOf == "":
+			ch.addf(p+"connector", "reconcile compares a mirror with its source of truth: set mirror_of on connector %q", s.Connector)
 		}
 		switch z := cronZone(s.Cron); {
 		case z == "":
@@ -288,6 +302,16 @@ func (c *Config) validateSchedules(ch *checker, connectors []string) {
 		}
 		// Otherwise the zone is the cron's own, which the cron check loaded.
 	}
+}
+
+// connector returns the connector named name, or the zero Connector.
+func (c *Config) connector(name string) Connector {
+	for _, k := range c.Connectors {
+		if k.Name == name {
+			return k
+		}
+	}
+	return Connector{}
 }
 
 func (c *Config) validateCalendar(ch *checker) {

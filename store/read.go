@@ -239,3 +239,28 @@ func (db *DB) CountDossiers(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// Totals counts what the store holds, for summaries and checks.
+type Totals struct {
+	Dossiers map[string]int // by source
+	Events   int            // status events of every source
+}
+
+// Totals counts the stored dossiers per source and the status events.
+func (db *DB) Totals(ctx context.Context) (Totals, error) {
+	var rows []struct {
+		Source string `db:"source"`
+		N      int    `db:"n"`
+	}
+	if err := db.db.SelectContext(ctx, &rows, `SELECT source, count(*) AS n FROM dossiers GROUP BY source`); err != nil {
+		return Totals{}, fmt.Errorf("count dossiers: %w", err)
+	}
+	t := Totals{Dossiers: map[string]int{}}
+	for _, r := range rows {
+		t.Dossiers[r.Source] = r.N
+	}
+	if err := db.db.GetContext(ctx, &t.Events, `SELECT count(*) FROM status_events`); err != nil {
+		return Totals{}, fmt.Errorf("count status events: %w", err)
+	}
+	return t, nil
+}

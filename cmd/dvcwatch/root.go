@@ -24,6 +24,10 @@ officials, department heads and the HĐND–UBND office about delays.`,
 		newMigrateCommand(),
 		newConfigCommand(),
 		newCalendarCommand(),
+		newSyncCommand(),
+		newServeCommand(),
+		newBenchCommand(),
+		newPortalsimCommand(),
 	)
 	return root
 }

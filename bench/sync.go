@@ -1,0 +1,305 @@
+// Package bench measures dvcwatch against baselines taken in the same run, so
+// that figures from a noisy machine still compare: a full sync from the portal
+// simulator into each database against a raw multi-row upsert of the same rows
+// into the same database.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/connectors/onestop"
+	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
+	"github.com/dvcwatch/dvcwatch/ingest"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// SyncOptions configure a sync benchmark.
+type SyncOptions struct {
+	Dossiers int
+	Postgres string // PostgreSQL URL; each run uses fresh schemas and drops them; "" skips PostgreSQL
+	Dir      string // where SQLite files go; "" skips SQLite
+	PageSize int
+	Exe      string // the dvcwatch binary that runs the simulator
+	Out      io.Writer
+}
+
+// Engine is one database's figures.
+type Engine struct {
+	Name         string
+	Dossiers     int
+	SyncTime     time.Duration
+	RawTime      time.Duration // database time of the baseline upserts
+	RawRows      int           // dossier, step, supplement and apology rows the baseline wrote
+	PeakRSSBytes int64         // of this process, at the end of the sync
+}
+
+// SyncRate is dossiers per second through the whole pipeline.
+func (e Engine) SyncRate() float64 { return float64(e.Dossiers) / e.SyncTime.Seconds() }
+
+// RawRate is dossiers per second of the raw upsert of the same rows.
+func (e Engine) RawRate() float64 { return float64(e.Dossiers) / e.RawTime.Seconds() }
+
+// Sync starts the simulator as a child process (so that its memory is not
+// counted), then for each engine runs a full sync through the one-stop
+// connector and the raw baseline, and prints the figures.
+func Sync(ctx context.Context, o SyncOptions) ([]Engine, error) {
+	base, stop, err := startSimulator(ctx, o.Exe, o.Dossiers)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	fmt.Fprintf(o.Out, "simulator: %d dossiers at %s (separate process)\n", o.Dossiers, base)
+
+	type target struct{ name, driver, dsn string }
+	var targets []target
+	var cleanups []func()
+	defer func() {
+		for _, c := range cleanups {
+			c()
+		}
+	}()
+	fresh := func(driver string) (string, error) {
+		switch driver {
+		case store.DriverPostgres:
+			dsn, drop, err := freshSchema(ctx, o.Postgres)
+			cleanups = append(cleanups, drop)
+			return dsn, err
+		default:
+			return filepath.Join(o.Dir, "bench-"+randomName()+".db"), nil
+		}
+	}
+	if o.Postgres != "" {
+		targets = append(targets, target{name: "postgres", driver: store.DriverPostgres})
+	}
+	if o.Dir != "" {
+		targets = append(targets, target{name: "sqlite", driver: store.DriverSQLite})
+	}
+
+	var out []Engine
+	for _, t := range targets {
+		e := Engine{Name: t.name}
+		dsn, err := fresh(t.driver)
+		if err != nil {
+			return out, err
+		}
+		if e.Dossiers, e.SyncTime, err = runSync(ctx, t.driver, dsn, base, o.PageSize); err != nil {
+			return out, fmt.Errorf("%s sync: %w", t.name, err)
+		}
+		e.PeakRSSBytes = peakRSS()
+		rawDSN, err := fresh(t.driver)
+		if err != nil {
+			return out, err
+		}
+		if e.RawRows, e.RawTime, err = rawUpsert(ctx, t.driver, rawDSN, base, o.PageSize); err != nil {
+			return out, fmt.Errorf("%s baseline: %w", t.name, err)
+		}
+		fmt.Fprintf(o.Out, "%s: sync %d dossiers in %s = %.0f dossiers/s; raw multi-row upsert of the same %d rows %.0f dossiers/s (%s of database time); ratio %.2f; peak RSS %.0f MB\n",
+			e.Name, e.Dossiers, e.SyncTime.Round(time.Millisecond), e.SyncRate(), e.RawRows, e.RawRate(),
+			e.RawTime.Round(time.Millisecond), e.SyncRate()/e.RawRate(), float64(e.PeakRSSBytes)/(1<<20))
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func runSync(ctx context.Context, driver, dsn, base string, pageSize int) (int, time.Duration, error) {
+	db, err := store.Open(ctx, driver, dsn)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return 0, 0, err
+	}
+	client, err := onestop.New(benchConnector(base, pageSize))
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	res, err := ingest.Run(ctx, db, "onestop", client, ingest.Options{
+		Since: time.Unix(0, 0), Holder: "bench", Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := db.CountDossiers(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n != res.Inserted {
+		return 0, 0, fmt.Errorf("stored %d dossiers but inserted %d", n, res.Inserted)
+	}
+	return n, time.Since(start), nil
+}
+
+func benchConnector(base string, pageSize int) config.Connector {
+	return config.Connector{
+		Name: "onestop", Kind: config.KindOneStop, BaseURL: base,
+		Username: portalsim.DefaultUsername, Password: config.NewSecret(portalsim.DefaultPassword),
+		Timeout: time.Minute, RateLimit: 1e6, Burst: 1000, PageSize: pageSize, MaxRetries: 3,
+	}
+}
+
+// rawUpsert is the baseline: the dossiers the simulator holds, decoded outside
+// the timer, upserted with hand-written multi-row INSERT … ON CONFLICT
+// statements, one transaction per page, into a fresh copy of the schema. It
+// writes the same dossier, step, supplement and apology rows the sync writes,
+// without what makes the sync safe to repeat (no read of stored hashes, no
+// status events, no cursor). Only database time is counted.
+func rawUpsert(ctx context.Context, driver, dsn, base string, pageSize int) (rows int, dbTime time.Duration, err error) {
+	db, err := store.Open(ctx, driver, dsn)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return 0, 0, err
+	}
+	_ = db.Close()
+	x, err := sqlx.Open(map[string]string{store.DriverSQLite: "sqlite", store.DriverPostgres: "pgx"}[driver], rawDSN(driver, dsn))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer x.Close()
+	w := newRawWriter(driver, x)
+
+	resp, err := http.Get(base + "/sim/state?portal=onestop")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	page := make([]dvcwatch.Dossier, 0, pageSize)
+	flush := func() error {
+		t0 := time.Now()
+		n, err := w.write(ctx, page)
+		dbTime += time.Since(t0)
+		rows += n
+		page = page[:0]
+		return err
+	}
+	for sc.Scan() {
+		d, _, err := onestop.Decode("onestop", sc.Bytes())
+		if err != nil {
+			return 0, 0, fmt.Errorf("decode state: %w", err)
+		}
+		if page = append(page, d); len(page) == pageSize {
+			if err := flush(); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, err
+	}
+	if len(page) > 0 {
+		if err := flush(); err != nil {
+			return 0, 0, err
+		}
+	}
+	return rows, dbTime, nil
+}
+
+// rawDSN gives the baseline's SQLite connection the settings the store uses.
+func rawDSN(driver, dsn string) string {
+	if driver == store.DriverSQLite {
+		return "file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+	}
+	return dsn
+}
+
+func startSimulator(ctx context.Context, exe string, dossiers int) (base string, stop func(), err error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	cmd := exec.CommandContext(ctx, exe, "portalsim", "--listen", addr, "--dossiers", strconv.Itoa(dossiers), "--seed", "1")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start simulator: %w", err)
+	}
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}
+	base = "http://" + addr
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/sim/stats"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base, stop, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			stop()
+			return "", nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	stop()
+	return "", nil, fmt.Errorf("simulator at %s did not answer within 5 minutes", addr)
+}
+
+// freshSchema creates an empty schema in the PostgreSQL database and returns a
+// DSN that uses it, with a function that drops it.
+func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
+	admin, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		return "", func() {}, err
+	}
+	schema := "bench_" + randomName()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		_ = admin.Close()
+		return "", func() {}, fmt.Errorf("create schema: %w", err)
+	}
+	drop := func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		_ = admin.Close()
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", drop, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+func randomName() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// peakRSS is this process's peak resident set size.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss * 1024 // kilobytes on Linux
+}

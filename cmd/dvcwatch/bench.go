@@ -1,0 +1,58 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dvcwatch/dvcwatch/bench"
+)
+
+func newBenchCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure dvcwatch against baselines taken in the same run",
+	}
+	var (
+		dossiers, pageSize int
+		postgres, dir      string
+	)
+	syncCmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Full sync from the portal simulator into PostgreSQL and SQLite, against a raw upsert",
+		Long: `Start the portal simulator as a separate process on loopback, then for each
+database run a full sync through the one-stop connector (HTTP, JSON, mapping,
+hashing, status events, cursor) and, in the same run, a raw multi-row upsert of
+the same rows into a fresh copy of the schema. Prints dossiers per second of
+both, their ratio, and this process's peak RSS at the end of the sync.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dossiers < 1 {
+				return usageErrorf("--dossiers %d: want at least 1", dossiers)
+			}
+			if pageSize < 1 || pageSize > 1000 {
+				return usageErrorf("--page-size %d: want 1 to 1000 (the one-stop API's limit)", pageSize)
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			if dir == "" {
+				if dir, err = os.MkdirTemp("", "dvcwatch-bench-"); err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+			}
+			_, err = bench.Sync(cmd.Context(), bench.SyncOptions{
+				Dossiers: dossiers, Postgres: postgres, Dir: dir, PageSize: pageSize, Exe: exe, Out: cmd.OutOrStdout(),
+			})
+			return err
+		},
+	}
+	syncCmd.Flags().IntVar(&dossiers, "dossiers", 1_000_000, "dossiers the simulator holds")
+	syncCmd.Flags().IntVar(&pageSize, "page-size", 1000, "dossiers per page (and per transaction)")
+	syncCmd.Flags().StringVar(&postgres, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", `PostgreSQL URL (fresh schemas are created and dropped); "" skips PostgreSQL`)
+	syncCmd.Flags().StringVar(&dir, "sqlite-dir", "", "directory for the SQLite files (default: a temporary one)")
+	cmd.AddCommand(syncCmd)
+	return cmd
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/dvcwatch/dvcwatch/worker"
+)
+
+func newServeCommand() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the worker and the scheduler until SIGTERM",
+		Long: `Run the job worker and the scheduler against the configured database and
+Redis. Several replicas may run at once on the same database and Redis: each
+schedule tick is enqueued once, and one connector is never synced by two tasks
+at once. On SIGTERM or SIGINT no new task is taken and running ones get
+shutdown_timeout to finish before they are handed back to the queue.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg, cmd.ErrOrStderr())
+			svc, err := worker.Open(cmd.Context(), cfg, log)
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			rdb, err := worker.OpenRedis(cfg.Redis)
+			if err != nil {
+				return err
+			}
+			defer rdb.Close()
+			return worker.Run(cmd.Context(), svc, rdb)
+		},
+	}
+	configFlag(cmd, &path, true)
+	return cmd
+}

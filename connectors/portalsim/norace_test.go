@@ -1,0 +1,5 @@
+//go:build !race
+
+package portalsim
+
+const raceEnabled = false

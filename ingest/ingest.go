@@ -1,0 +1,214 @@
+// Package ingest runs one sync pass of one connector: it pulls the dossiers the
+// portal changed after the stored cursor (less an overlap, so that records
+// written late are read again) and stores each batch with the cursor advanced
+// in the same transaction. A pass killed at any point resumes from the last
+// stored batch and neither skips nor duplicates anything; the store's content
+// hash makes re-read records cost nothing and add no event. A lease in the
+// store keeps two passes of the same connector from running at once, whichever
+// replica or command started them.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch/connectors"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// Store is what a sync pass needs of the store.
+type Store interface {
+	ApplyPage(ctx context.Context, page store.Page) (store.PageResult, error)
+	Cursor(ctx context.Context, source string) (store.Cursor, bool, error)
+	TryLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// ErrBusy means another pass of the same connector holds the lease.
+var ErrBusy = errors.New("another sync of this connector is running")
+
+// DefaultLookback is how far back a connector's first pass reaches when no
+// --since is given: the national portal has no "from the beginning", and
+// dossiers untouched for a quarter are closed ones.
+const DefaultLookback = 92 * 24 * time.Hour
+
+// leaseTTL bounds how long a crashed pass blocks the next one; a live pass
+// renews its lease every third of it.
+const leaseTTL = 2 * time.Minute
+
+// Options tune one pass.
+type Options struct {
+	// Since starts the pass at this time instead of the stored cursor
+	// (a backfill); the stored cursor never moves backwards.
+	Since time.Time
+	// Overlap re-reads this much before the stored cursor.
+	Overlap time.Duration
+	// Holder names who runs the pass, for the lease (e.g. host and task ID).
+	Holder string
+	// Now is the clock (for the first pass's lookback); default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// maxSkipSamples caps the skipped records a Result keeps verbatim.
+const maxSkipSamples = 20
+
+// Result counts one pass.
+type Result struct {
+	Connector string
+	Batches   int
+	Fetched   int // records the portal returned, skipped ones included
+	store.PageResult
+	Skipped     map[string]int    // by field or cause (the first word of the reason)
+	SkipSamples []connectors.Skip // the first few, verbatim
+	Cursor      connectors.Cursor // where the next pass starts (before the overlap)
+}
+
+// SkippedTotal is the number of records skipped for any reason.
+func (r Result) SkippedTotal() int {
+	n := 0
+	for _, c := range r.Skipped {
+		n += c
+	}
+	return n
+}
+
+// Run performs one pass of the connector named name through p.
+func Run(ctx context.Context, st Store, name string, p connectors.Puller, opts Options) (res Result, err error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	holder := opts.Holder
+	if holder == "" {
+		holder = "dvcwatch"
+	}
+	res = Result{Connector: name, Skipped: map[string]int{}}
+
+	lease := "sync:" + name
+	ok, err := st.TryLease(ctx, lease, holder, leaseTTL)
+	if err != nil {
+		return res, fmt.Errorf("sync %s: take lease: %w", name, err)
+	}
+	if !ok {
+		return res, fmt.Errorf("sync %s: %w", name, ErrBusy)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		keepLease(ctx, st, lease, holder, cancel)
+	}()
+	defer func() {
+		cancel(nil)
+		<-renewed
+		// Release with a fresh context: the pass's may be cancelled already.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer rcancel()
+		if rerr := st.ReleaseLease(rctx, lease, holder); rerr != nil {
+			log.Warn("release sync lease", "connector", name, "err", rerr)
+		}
+	}()
+
+	stored, haveCursor, err := st.Cursor(ctx, name)
+	if err != nil {
+		return res, fmt.Errorf("sync %s: read cursor: %w", name, err)
+	}
+	high := connectors.Cursor{UpdatedAt: stored.UpdatedAt, Key: stored.Key}
+	res.Cursor = high
+	var after connectors.Cursor
+	switch {
+	case !opts.Since.IsZero():
+		after = connectors.Cursor{UpdatedAt: opts.Since}
+	case haveCursor:
+		// Re-read the overlap from the start of its instant: a keyset position
+		// inside it would skip records written late with an older time.
+		after = connectors.Cursor{UpdatedAt: stored.UpdatedAt.Add(-opts.Overlap)}
+	default:
+		after = connectors.Cursor{UpdatedAt: opts.Now().Add(-DefaultLookback)}
+	}
+	log.Info("sync start", "connector", name, "after", after.UpdatedAt, "cursor", stored.UpdatedAt)
+
+	err = p.Pull(ctx, after, func(ctx context.Context, b connectors.Batch) error {
+		if later(b.Next, high) {
+			high = b.Next
+		}
+		page := store.Page{
+			Source:     name,
+			Dossiers:   b.Dossiers,
+			Cursor:     &store.Cursor{Source: name, UpdatedAt: high.UpdatedAt, Key: high.Key},
+			ObservedBy: name,
+		}
+		pr, err := st.ApplyPage(ctx, page)
+		if err != nil {
+			return err
+		}
+		res.Batches++
+		res.Fetched += len(b.Dossiers) + len(b.Skipped)
+		res.Inserted += pr.Inserted
+		res.Updated += pr.Updated
+		res.Unchanged += pr.Unchanged
+		res.Stale += pr.Stale
+		res.Events += pr.Events
+		res.Cursor = high
+		for _, s := range b.Skipped {
+			// The reason names a field and its bad value (a date, a status), the
+			// code is the dossier's number: neither is personal data.
+			log.Warn("record skipped", "connector", name, "code", s.Code, "reason", s.Reason)
+			cause, _, _ := strings.Cut(s.Reason, " ")
+			res.Skipped[cause]++
+			if len(res.SkipSamples) < maxSkipSamples {
+				res.SkipSamples = append(res.SkipSamples, s)
+			}
+		}
+		return nil
+	})
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause // the lease was lost: say so rather than "context canceled"
+	}
+	if err != nil {
+		return res, fmt.Errorf("sync %s: %w", name, err)
+	}
+	log.Info("sync done", "connector", name, "batches", res.Batches, "fetched", res.Fetched,
+		"inserted", res.Inserted, "updated", res.Updated, "unchanged", res.Unchanged,
+		"events", res.Events, "skipped", res.SkippedTotal(), "cursor", res.Cursor.UpdatedAt)
+	return res, nil
+}
+
+// keepLease renews the lease until ctx ends; losing it cancels the pass so that
+// two passes never write the same connector at once.
+func keepLease(ctx context.Context, st Store, lease, holder string, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(leaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ok, err := st.TryLease(ctx, lease, holder, leaseTTL)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil || !ok {
+				cancel(fmt.Errorf("lost the sync lease %s (renewal: ok=%v, err=%v)", lease, ok, err))
+				return
+			}
+		}
+	}
+}
+
+// later reports whether a is after b in the portal's (time, key) order.
+func later(a, b connectors.Cursor) bool {
+	if !a.UpdatedAt.Equal(b.UpdatedAt) {
+		return a.UpdatedAt.After(b.UpdatedAt)
+	}
+	return a.Key > b.Key
+}

@@ -1,0 +1,417 @@
+package ingest_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/connectors"
+	"github.com/dvcwatch/dvcwatch/connectors/dvcqg"
+	"github.com/dvcwatch/dvcwatch/connectors/httpx"
+	"github.com/dvcwatch/dvcwatch/connectors/onestop"
+	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
+	"github.com/dvcwatch/dvcwatch/ingest"
+	"github.com/dvcwatch/dvcwatch/sla"
+	"github.com/dvcwatch/dvcwatch/store"
+	"github.com/dvcwatch/dvcwatch/store/storetest"
+)
+
+// testBundle is one simulator on real HTTP, a store, and the clock of both.
+type testBundle struct {
+	sim *portalsim.Sim
+	url string
+	db  *store.DB
+}
+
+var simStart = time.Date(2026, 3, 2, 9, 0, 0, 0, sla.Location())
+
+func setup(t *testing.T, db *store.DB, faults portalsim.Faults) testBundle {
+	t.Helper()
+	sim := portalsim.New(portalsim.Options{Seed: 7, Dossiers: 300, Start: simStart, Hang: 2 * time.Second, Faults: &faults})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+	return testBundle{sim: sim, url: srv.URL, db: db}
+}
+
+func (b testBundle) client(t *testing.T, kind config.ConnectorKind) connectors.Puller {
+	t.Helper()
+	cfg := config.Connector{
+		Name: string(kind), Kind: kind, BaseURL: b.url, AuthPath: "/api/auth", ServicePath: "/api/service",
+		AgencyCode: portalsim.DefaultAgencyCode, Username: portalsim.DefaultUsername,
+		Password: config.NewSecret(portalsim.DefaultPassword), Timeout: 300 * time.Millisecond,
+		RateLimit: 10000, Burst: 100, PageSize: 40, Window: 24 * time.Hour, MaxRetries: 12,
+	}
+	fast := httpx.WithBackoff(time.Millisecond, 20*time.Millisecond)
+	var (
+		c   connectors.Puller
+		err error
+	)
+	if kind == config.KindDVCQG {
+		c, err = dvcqg.New(cfg, fast)
+	} else {
+		c, err = onestop.New(cfg, fast)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// sync runs a pass the way a scheduled task would: a pass that fails on a
+// fault is run again (as asynq retries it) and must resume, not restart.
+func (b testBundle) sync(t *testing.T, kind config.ConnectorKind) ingest.Result {
+	t.Helper()
+	p := b.client(t, kind)
+	var total ingest.Result
+	for attempt := 1; ; attempt++ {
+		res, err := ingest.Run(context.Background(), b.db, string(kind), p, ingest.Options{
+			Overlap: 10 * time.Minute, Now: b.sim.Now, Since: sinceFor(kind, b.db, t),
+		})
+		total = add(total, res)
+		if err == nil {
+			return total
+		}
+		if attempt == 5 {
+			t.Fatalf("sync %s still failing after %d passes: %v", kind, attempt, err)
+		}
+	}
+}
+
+// sinceFor starts the first dvcqg pass before the simulated population, which
+// reaches 90 days back; later passes use the stored cursor.
+func sinceFor(kind config.ConnectorKind, db *store.DB, t *testing.T) time.Time {
+	if _, ok, err := db.Cursor(context.Background(), string(kind)); err != nil {
+		t.Fatal(err)
+	} else if ok {
+		return time.Time{}
+	}
+	return simStart.AddDate(0, 0, -100)
+}
+
+func add(a, b ingest.Result) ingest.Result {
+	a.Fetched += b.Fetched
+	a.Inserted += b.Inserted
+	a.Updated += b.Updated
+	a.Unchanged += b.Unchanged
+	a.Stale += b.Stale
+	a.Events += b.Events
+	if a.Skipped == nil {
+		a.Skipped = map[string]int{}
+	}
+	for k, v := range b.Skipped {
+		a.Skipped[k] += v
+	}
+	return a
+}
+
+// state reads the simulator's ground truth over HTTP, decoded as the
+// connector decodes its API records.
+func (b testBundle) state(t *testing.T, kind config.ConnectorKind) map[string]dvcwatch.Dossier {
+	t.Helper()
+	resp, err := http.Get(b.url + "/sim/state?portal=" + string(kind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]dvcwatch.Dossier{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var d dvcwatch.Dossier
+		if kind == config.KindDVCQG {
+			d, err = dvcqg.Decode(string(kind), sc.Bytes())
+		} else {
+			d, _, err = onestop.Decode(string(kind), sc.Bytes())
+		}
+		if err != nil {
+			t.Fatalf("decode state: %v", err)
+		}
+		out[d.Key.Code] = d
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// assertStoreEquals checks that the store holds exactly the state's dossiers
+// of that source, field by field.
+func (b testBundle) assertStoreEquals(t *testing.T, kind config.ConnectorKind, want map[string]dvcwatch.Dossier) {
+	t.Helper()
+	totals, err := b.db.Totals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := totals.Dossiers[string(kind)]; n != len(want) {
+		t.Errorf("store holds %d %s dossiers, the simulator %d", n, kind, len(want))
+	}
+	bad := 0
+	for code, w := range want {
+		got, err := b.db.GetDossier(context.Background(), w.Key)
+		if err != nil {
+			t.Errorf("%s: %v", code, err)
+			bad++
+		} else if g, w := normalized(got), normalized(w); !reflect.DeepEqual(g, w) {
+			t.Errorf("%s differs:\n got %+v\nwant %+v", code, g, w)
+			bad++
+		}
+		if bad > 3 {
+			t.Fatal("more dossiers differ")
+		}
+	}
+}
+
+// normalized puts every time in UTC and drops empty child slices, as a stored
+// dossier comes back.
+func normalized(d dvcwatch.Dossier) dvcwatch.Dossier {
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Struct:
+			if t, ok := v.Interface().(time.Time); ok {
+				if !t.IsZero() {
+					v.Set(reflect.ValueOf(t.UTC()))
+				}
+				return
+			}
+			for i := range v.NumField() {
+				walk(v.Field(i))
+			}
+		case reflect.Slice:
+			if v.Len() == 0 {
+				v.Set(reflect.Zero(v.Type()))
+			}
+			for i := range v.Len() {
+				walk(v.Index(i))
+			}
+		}
+	}
+	v := reflect.ValueOf(&d).Elem()
+	walk(v)
+	return d
+}
+
+// changes counts what a sync between two states must report as status events:
+// one per new dossier and one per changed status.
+func changes(before, after map[string]dvcwatch.Dossier) int {
+	n := 0
+	for code, a := range after {
+		if b, ok := before[code]; !ok || b.Status != a.Status {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSyncMatchesSimulatorUnderEveryFault(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		faults portalsim.Faults
+		kinds  []config.ConnectorKind
+	}{
+		{"no faults", portalsim.Faults{}, both},
+		{"5xx", portalsim.Faults{ErrorRate: 0.3}, both},
+		{"429 with Retry-After", portalsim.Faults{ThrottleRate: 0.3, RetryAfter: 0}, both},
+		{"slow replies", portalsim.Faults{SlowMS: 20}, onlyOneStop},
+		{"timeouts", portalsim.Faults{TimeoutRate: 0.1}, both},
+		{"malformed JSON", portalsim.Faults{MalformedRate: 0.2}, both},
+		{"truncated JSON", portalsim.Faults{TruncatedRate: 0.2}, both},
+		{"expired sessions", portalsim.Faults{SessionExpiryRate: 0.2}, both},
+		{"duplicates", portalsim.Faults{DuplicateRate: 0.3}, both},
+		{"out of order", portalsim.Faults{OutOfOrder: 1}, onlyOneStop},
+		{"bad records", portalsim.Faults{BadRecordRate: 0.2}, both},
+		{"national copy missing and stale", portalsim.Faults{DVCQGMissingRate: 0.1, DVCQGMismatchRate: 0.1, DVCQGLagRate: 0.2}, onlyDVCQG},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				b := setup(t, db, c.faults)
+				for _, kind := range c.kinds {
+					before := b.state(t, kind)
+					res := b.sync(t, kind)
+					b.assertStoreEquals(t, kind, before)
+					if res.Events != len(before) {
+						t.Errorf("%s: first sync made %d events, want one per dossier (%d)", kind, res.Events, len(before))
+					}
+					if c.faults.BadRecordRate > 0 && res.SkippedTotal() == 0 {
+						t.Errorf("%s: bad records were served but none was skipped", kind)
+					}
+
+					// A second pass over the same state changes nothing.
+					again := b.sync(t, kind)
+					if again.Inserted+again.Updated+again.Events != 0 {
+						t.Errorf("%s: second sync wrote %+v, want nothing", kind, again.PageResult)
+					}
+
+					// Time moves on: exactly the status changes become events.
+					if _, err := b.sim.Advance(6 * 60); err != nil {
+						t.Fatal(err)
+					}
+					after := b.state(t, kind)
+					res = b.sync(t, kind)
+					b.assertStoreEquals(t, kind, after)
+					if want := changes(before, after); res.Events != want {
+						t.Errorf("%s: sync after 6 h made %d events, want %d (new dossiers and status changes)", kind, res.Events, want)
+					}
+				}
+			})
+		})
+	}
+}
+
+var (
+	both        = []config.ConnectorKind{config.KindOneStop, config.KindDVCQG}
+	onlyOneStop = []config.ConnectorKind{config.KindOneStop}
+	onlyDVCQG   = []config.ConnectorKind{config.KindDVCQG}
+)
+
+// killAfter cancels the pass once n batches have been stored, as a crash would.
+type killAfter struct {
+	connectors.Puller
+	n      int32
+	cancel context.CancelFunc
+}
+
+func (k *killAfter) Pull(ctx context.Context, after connectors.Cursor, fn func(context.Context, connectors.Batch) error) error {
+	var seen atomic.Int32
+	return k.Puller.Pull(ctx, after, func(ctx context.Context, b connectors.Batch) error {
+		if err := fn(ctx, b); err != nil {
+			return err
+		}
+		if seen.Add(1) == k.n {
+			k.cancel()
+		}
+		return nil
+	})
+}
+
+func TestSyncKilledMidwayLosesAndDuplicatesNothing(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db, portalsim.Faults{})
+		want := b.state(t, config.KindOneStop)
+		ctx, cancel := context.WithCancel(context.Background())
+		p := &killAfter{Puller: b.client(t, config.KindOneStop), n: 3, cancel: cancel}
+		first, err := ingest.Run(ctx, db, "onestop", p, ingest.Options{Now: b.sim.Now})
+		if err == nil {
+			t.Fatal("the killed pass reported success")
+		}
+		if first.Inserted == 0 || first.Inserted >= len(want) {
+			t.Fatalf("killed pass stored %d of %d dossiers; the test needs a pass killed mid-way", first.Inserted, len(want))
+		}
+		cur, ok, err := db.Cursor(context.Background(), "onestop")
+		if err != nil || !ok {
+			t.Fatalf("no cursor saved by the killed pass: %v", err)
+		}
+		if cur.Key == "" {
+			t.Errorf("cursor %+v: want the keyset position of the last stored page", cur)
+		}
+
+		rest, err := ingest.Run(context.Background(), db, "onestop", b.client(t, config.KindOneStop), ingest.Options{Now: b.sim.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.assertStoreEquals(t, config.KindOneStop, want)
+		if got := first.Inserted + rest.Inserted; got != len(want) {
+			t.Errorf("inserted %d + %d, want %d in all", first.Inserted, rest.Inserted, len(want))
+		}
+		totals, err := db.Totals(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if totals.Events != len(want) {
+			t.Errorf("%d status events, want exactly one per dossier (%d)", totals.Events, len(want))
+		}
+	})
+}
+
+// blockingPuller holds its pass open until released.
+type blockingPuller struct{ started, release chan struct{} }
+
+func (p blockingPuller) Pull(ctx context.Context, _ connectors.Cursor, _ func(context.Context, connectors.Batch) error) error {
+	close(p.started)
+	select {
+	case <-p.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestOneSyncPerConnectorAtATime(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		p := blockingPuller{started: make(chan struct{}), release: make(chan struct{})}
+		done := make(chan error, 1)
+		go func() {
+			_, err := ingest.Run(context.Background(), db, "onestop", p, ingest.Options{Holder: "replica-1"})
+			done <- err
+		}()
+		<-p.started
+		_, err := ingest.Run(context.Background(), db, "onestop", blockingPuller{}, ingest.Options{Holder: "replica-2"})
+		if !errors.Is(err, ingest.ErrBusy) {
+			t.Errorf("second pass: err = %v, want ErrBusy", err)
+		}
+		close(p.release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// Released: the next pass may run.
+		q := blockingPuller{started: make(chan struct{}), release: make(chan struct{})}
+		close(q.release)
+		if _, err := ingest.Run(context.Background(), db, "onestop", q, ingest.Options{Holder: "replica-2"}); err != nil {
+			t.Errorf("pass after release: %v", err)
+		}
+	})
+}
+
+func TestReconcileFindsWhatTheSimulatorHid(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db, portalsim.Faults{DVCQGMissingRate: 0.1, DVCQGMismatchRate: 0.1})
+		truth, mirror := b.state(t, config.KindOneStop), b.state(t, config.KindDVCQG)
+		b.sync(t, config.KindOneStop)
+		b.sync(t, config.KindDVCQG)
+		res, err := db.Reconcile(context.Background(), store.ReconcileParams{
+			Truth: "onestop", Mirror: "dvcqg", Now: b.sim.Now().Add(time.Hour), MaxLag: 0,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{}
+		for code, d := range truth {
+			m, ok := mirror[code]
+			switch {
+			case d.Status == dvcwatch.StatusSubmitted:
+			case !ok:
+				want[code] = store.FindingMissing
+			case m.Status != d.Status:
+				want[code] = store.FindingStatusMismatch
+			}
+		}
+		found, err := db.Findings(context.Background(), "onestop", "dvcqg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, f := range found {
+			got[f.Code] = f.Kind
+		}
+		if len(want) == 0 || !reflect.DeepEqual(got, want) {
+			t.Errorf("findings = %d %v\nwant %d %v", len(got), got, len(want), want)
+		}
+		if res.Missing+res.Mismatched != len(want) {
+			t.Errorf("result %+v, want %d findings", res, len(want))
+		}
+	})
+}

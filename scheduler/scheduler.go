@@ -1,0 +1,491 @@
+// Package scheduler turns the configured cron schedules into asynq tasks, each
+// tick enqueued exactly once however many replicas run it, and the latest tick
+// missed while no replica ran caught up once at start. It imports config, for
+// Schedule, and asynq and robfig/cron; the tasks themselves are built by a
+// function the caller passes (package jobs), so it knows no task type.
+//
+// asynq's own Scheduler and PeriodicTaskManager are not used: they fire on every
+// replica that runs them (two replicas, two enqueues per tick), cannot give each
+// tick a task ID of its own, and never catch up a tick missed while down. This
+// is a small loop instead: robfig/cron's parser computes the ticks (CRON_TZ is
+// honoured), asynq.Client enqueues them.
+//
+// Exactly once rests on two guards. Each tick is enqueued with the task ID
+// "<schedule>@<tick in UTC, RFC 3339>", derived from the tick's scheduled
+// instant, never from the time a replica woke up, and retained after it
+// completes for at least the gap to the schedule's next tick (an hour at
+// least): a replica enqueueing the same tick gets asynq.ErrTaskIDConflict,
+// which means another replica did it. And the store keeps each schedule's last
+// tick as a high-water mark, read before and written after every enqueue, so a
+// replica that wakes late, or starts after a tick was enqueued, skips it
+// without asking Redis.
+//
+// "@every D" schedules tick at the multiples of D since the Unix epoch, not D
+// after the process started as robfig/cron's ConstantDelaySchedule would, so
+// that every replica computes the same instants.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/robfig/cron/v3"
+
+	"github.com/dvcwatch/dvcwatch/config"
+)
+
+// Enqueuer puts a task on the queue; *asynq.Client is one.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// TickStore keeps the last tick of each schedule where every replica sees it;
+// *store.DB is one. RecordTick must never move a schedule's tick backwards.
+type TickStore interface {
+	LastTick(ctx context.Context, schedule string) (tick time.Time, ok bool, err error)
+	RecordTick(ctx context.Context, schedule string, tick time.Time) error
+}
+
+// TaskFunc builds the task of one tick of s, tick being the scheduled instant in
+// the schedule's zone: its type, payload and options (queue, retries,
+// timeout), which the scheduler keeps. Only the task ID and
+// the retention are set by the scheduler and override the task's own.
+type TaskFunc func(s config.Schedule, tick time.Time) (*asynq.Task, error)
+
+// Options are what a Scheduler is built from.
+type Options struct {
+	Client    Enqueuer
+	Ticks     TickStore
+	Schedules []config.Schedule
+	Task      TaskFunc
+	// Now tells the time the ticks are computed from; defaults to time.Now.
+	// Waits between ticks use real timers, re-checked at least every minute.
+	Now    func() time.Time
+	Logger *slog.Logger // defaults to slog.Default()
+}
+
+// Entry describes one schedule, for the admin API.
+type Entry struct {
+	Name   string
+	Spec   string    // the cron expression with its CRON_TZ
+	Next   time.Time // the next scheduled tick; zero if the spec is invalid or never fires
+	Prev   time.Time // the last tick this scheduler enqueued or found enqueued; zero if none
+	Paused bool
+}
+
+// Tuning of the loop; variables so that tests can shorten them.
+var (
+	// maxSleep bounds every wait, so that a wall clock that jumps (NTP, a
+	// resumed VM) is noticed within a minute.
+	maxSleep = time.Minute
+	// callTimeout bounds each call to Redis or the store.
+	callTimeout = 10 * time.Second
+	// firstRetry and maxRetry bound the backoff between enqueue attempts of one
+	// tick; attempts go on until they succeed or the next tick supersedes it.
+	firstRetry = time.Second
+	maxRetry   = time.Minute
+	// minRetention keeps a tick's task ID taken for at least this long.
+	minRetention = time.Hour
+)
+
+// Scheduler enqueues the ticks of a set of schedules. Entries is safe to call
+// while Run runs.
+type Scheduler struct {
+	client Enqueuer
+	ticks  TickStore
+	task   TaskFunc
+	now    func() time.Time
+	log    *slog.Logger
+	errs   error // invalid specs, reported by Run
+
+	mu      sync.Mutex // guards the fields of entries that Run writes, and running
+	entries []*entry
+	running bool
+}
+
+// entry is one schedule and its progress. Only Run's goroutine writes the
+// fields below sched, and only under Scheduler.mu, so it reads them freely.
+type entry struct {
+	sched config.Schedule
+	spec  string
+	cron  cron.Schedule // nil if spec is invalid
+
+	started bool      // next is valid
+	next    time.Time // the next tick to wait for
+	prev    time.Time // the last tick enqueued or found enqueued
+	// pending is a due tick not enqueued yet, retried at retryAt until it is
+	// or the next tick supersedes it.
+	pending time.Time
+	retryAt time.Time
+	attempt int
+}
+
+// New returns a Scheduler for opts.Schedules; a spec that does not parse is
+// reported by Run.
+func New(opts Options) *Scheduler {
+	s := &Scheduler{client: opts.Client, ticks: opts.Ticks, task: opts.Task, now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	var errs []error
+	for _, sc := range opts.Schedules {
+		if sc.Timezone == "" && specZone(sc.Cron) == "" {
+			sc.Timezone = config.DefaultTimezone // robfig/cron would use the host's zone
+		}
+		e := &entry{sched: sc, spec: sc.Spec()}
+		c, err := Parse(e.spec)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("schedule %s: %w", sc.Name, err))
+		}
+		e.cron = c
+		s.entries = append(s.entries, e)
+	}
+	s.errs = errors.Join(errs...)
+	return s
+}
+
+// Parse parses a cron spec as robfig/cron's standard parser does (five fields or
+// a descriptor, with an optional CRON_TZ= prefix), except that "@every D" ticks
+// at the multiples of D since the Unix epoch.
+func Parse(spec string) (cron.Schedule, error) {
+	c, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("parse cron %q: %w", spec, err)
+	}
+	switch c := c.(type) {
+	case cron.ConstantDelaySchedule:
+		loc := time.UTC
+		if zone := specZone(spec); zone != "" {
+			loc, _ = time.LoadLocation(zone) // ParseStandard loaded it already
+		}
+		return every{c.Delay, loc}, nil
+	case *cron.SpecSchedule:
+		return zoned{c}, nil
+	}
+	return c, nil
+}
+
+// specZone returns the zone named by a CRON_TZ= or TZ= prefix, or "".
+func specZone(spec string) string {
+	for _, prefix := range []string{"CRON_TZ=", "TZ="} {
+		if rest, ok := strings.CutPrefix(spec, prefix); ok {
+			zone, _, _ := strings.Cut(rest, " ")
+			return zone
+		}
+	}
+	return ""
+}
+
+// zoned gives the ticks of a cron expression in its own zone, as operators
+// read them, whatever zone the time asked about is in.
+type zoned struct{ *cron.SpecSchedule }
+
+// Next returns the first tick after t.
+func (z zoned) Next(t time.Time) time.Time {
+	n := z.SpecSchedule.Next(t)
+	if n.IsZero() {
+		return n
+	}
+	return n.In(z.Location)
+}
+
+// every ticks at the multiples of d since the Unix epoch, given in loc.
+type every struct {
+	d   time.Duration
+	loc *time.Location
+}
+
+// Next returns the first multiple of d after t.
+func (e every) Next(t time.Time) time.Time { return e.Prev(t).Add(e.d) }
+
+// Prev returns the last multiple of d at or before t.
+func (e every) Prev(t time.Time) time.Time {
+	n, d := t.UnixNano(), int64(e.d)
+	q := n / d
+	if n%d < 0 {
+		q--
+	}
+	return time.Unix(0, q*d).In(e.loc)
+}
+
+// Prev returns the last tick of c at or before t, or the zero time if there is
+// none in the previous eight years.
+func Prev(c cron.Schedule, t time.Time) time.Time {
+	if e, ok := c.(every); ok {
+		return e.Prev(t)
+	}
+	// Cron has no previous-tick function: look back over a window doubled until
+	// it holds a tick, then walk forward to the last one.
+	for w := time.Minute; w < 8*366*24*time.Hour; w *= 2 {
+		tick := c.Next(t.Add(-w))
+		if tick.IsZero() || tick.After(t) {
+			continue
+		}
+		for {
+			n := c.Next(tick)
+			if n.IsZero() || n.After(t) {
+				return tick
+			}
+			tick = n
+		}
+	}
+	return time.Time{}
+}
+
+// TaskID is the asynq task ID of the tick of schedule at tick: the same on every
+// replica, whatever zone tick is in.
+func TaskID(schedule string, tick time.Time) string {
+	return schedule + "@" + tick.UTC().Format(time.RFC3339)
+}
+
+// retention keeps the task ID of tick taken until the schedule's next tick at
+// least, so that a replica catching up or waking late still sees the conflict.
+func retention(c cron.Schedule, tick time.Time) time.Duration {
+	r := minRetention
+	if n := c.Next(tick); !n.IsZero() && n.Sub(tick) > r {
+		r = n.Sub(tick)
+	}
+	return r
+}
+
+// Entries lists the schedules in the order given, paused ones included.
+func (s *Scheduler) Entries() []Entry {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Entry, len(s.entries))
+	for i, e := range s.entries {
+		out[i] = Entry{Name: e.sched.Name, Spec: e.spec, Prev: e.prev, Paused: e.sched.Paused}
+		switch {
+		case e.started:
+			out[i].Next = e.next
+		case e.cron != nil:
+			out[i].Next = e.cron.Next(now)
+		}
+	}
+	return out
+}
+
+// Run enqueues the ticks of the schedules until ctx is done, then returns nil.
+// It first catches up the latest tick each schedule missed while no replica
+// ran (see catchUp). Redis and store errors are logged and retried, never
+// returned; Run fails at once only if a spec is invalid or a task cannot be
+// built.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if s.errs != nil {
+		return s.errs
+	}
+	if s.client == nil || s.ticks == nil || s.task == nil {
+		return errors.New("scheduler: Options.Client, Ticks and Task are required")
+	}
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		return errors.New("scheduler: Run called twice")
+	}
+	s.running = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running = false
+		s.mu.Unlock()
+	}()
+
+	now := s.now()
+	// A job that cannot build its task is a configuration error: say so at
+	// start rather than at every tick.
+	var errs []error
+	for _, e := range s.entries {
+		if next := e.cron.Next(now); !e.sched.Paused && !next.IsZero() {
+			if _, err := s.task(e.sched, next); err != nil {
+				errs = append(errs, fmt.Errorf("schedule %s: build task: %w", e.sched.Name, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	s.start(ctx, now)
+	timer := time.NewTimer(maxSleep)
+	defer timer.Stop()
+	for ctx.Err() == nil {
+		wake := s.step(ctx, s.now())
+		d := min(max(wake.Sub(s.now()), 0), maxSleep)
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+	}
+	return nil
+}
+
+// start sets each schedule's first tick to wait for and decides its catch-up:
+// when the store's last tick is before the schedule's latest tick P at or
+// before now, P (only P, never the ticks before it) becomes pending, so it is
+// enqueued by the first step, under its own task ID, once across replicas
+// starting together. A schedule the store has no tick for has never run: it is
+// not caught up, but P is recorded, so that ticks missed from now on are.
+// Paused schedules are neither caught up nor recorded.
+func (s *Scheduler) start(ctx context.Context, now time.Time) {
+	for _, e := range s.entries {
+		var pending, prev time.Time
+		p := Prev(e.cron, now)
+		if !e.sched.Paused && !p.IsZero() {
+			pending, prev = s.catchUp(ctx, e, p, now)
+		}
+		s.mu.Lock()
+		e.started, e.next, e.pending, e.prev = true, e.cron.Next(now), pending, prev
+		e.retryAt, e.attempt = time.Time{}, 0
+		s.mu.Unlock()
+	}
+}
+
+// catchUp returns the tick to enqueue for e at start, if any, and the last tick
+// known to be enqueued.
+func (s *Scheduler) catchUp(ctx context.Context, e *entry, p, now time.Time) (pending, prev time.Time) {
+	log := s.log.With("schedule", e.sched.Name)
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	last, ok, err := s.ticks.LastTick(cctx, e.sched.Name)
+	cancel()
+	switch {
+	case err != nil:
+		log.Error("scheduler: cannot read the last tick; not catching up", "tick", p, "err", err)
+		return time.Time{}, time.Time{}
+	case !ok:
+		log.Info("scheduler: first start of the schedule; not catching up", "tick", p)
+		s.record(ctx, e, p)
+		return time.Time{}, time.Time{}
+	case last.Before(p):
+		log.Info("scheduler: catching up the latest missed tick", "tick", p, "last_tick", last)
+		return p, last
+	}
+	if n := e.cron.Next(now); !n.IsZero() && last.After(n) {
+		log.Warn("scheduler: the recorded last tick is in the future; check the replicas' clocks", "last_tick", last)
+	}
+	return time.Time{}, last
+}
+
+// step enqueues what is due at now: for each schedule whose next tick has
+// come, its latest tick at or before now (a loop that woke late skips the
+// ticks in between, as a restart would), then any pending tick whose retry
+// time has come. It returns when to call it again.
+func (s *Scheduler) step(ctx context.Context, now time.Time) time.Time {
+	var wake time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (wake.IsZero() || t.Before(wake)) {
+			wake = t
+		}
+	}
+	for _, e := range s.entries {
+		if !e.next.IsZero() && !e.next.After(now) {
+			tick := Prev(e.cron, now)
+			if tick.Before(e.next) {
+				tick = e.next
+			}
+			if !e.sched.Paused && !e.pending.IsZero() {
+				s.log.Warn("scheduler: tick superseded by the next one before it could be enqueued",
+					"schedule", e.sched.Name, "tick", e.pending, "next_tick", tick)
+			}
+			s.mu.Lock()
+			e.next = e.cron.Next(now)
+			if !e.sched.Paused {
+				e.pending, e.retryAt, e.attempt = tick, time.Time{}, 0
+			}
+			s.mu.Unlock()
+		}
+		if !e.pending.IsZero() && !e.retryAt.After(now) {
+			s.fire(ctx, e, now)
+		}
+		earliest(e.next)
+		if !e.pending.IsZero() {
+			earliest(e.retryAt)
+		}
+	}
+	if wake.IsZero() {
+		wake = now.Add(maxSleep)
+	}
+	return wake
+}
+
+// fire makes one attempt at enqueueing e's pending tick.
+func (s *Scheduler) fire(ctx context.Context, e *entry, now time.Time) {
+	tick, name := e.pending, e.sched.Name
+	id := TaskID(name, tick)
+	log := s.log.With("schedule", name, "tick", tick, "task_id", id)
+
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	last, ok, err := s.ticks.LastTick(cctx, name)
+	cancel()
+	switch {
+	case err != nil:
+		// The task ID still guards against a second enqueue.
+		log.Warn("scheduler: cannot read the last tick; enqueueing anyway", "err", err)
+	case ok && !last.Before(tick):
+		log.Debug("scheduler: tick already enqueued by another replica", "last_tick", last)
+		s.done(e, tick)
+		return
+	}
+
+	task, err := s.task(e.sched, tick)
+	if err != nil {
+		log.Error("scheduler: cannot build the task; tick dropped", "err", err)
+		s.done(e, e.prev)
+		return
+	}
+	cctx, cancel = context.WithTimeout(ctx, callTimeout)
+	_, err = s.client.EnqueueContext(cctx, task, asynq.TaskID(id), asynq.Retention(retention(e.cron, tick)))
+	cancel()
+	switch {
+	case err == nil:
+		log.Info("scheduler: enqueued", "type", task.Type())
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		log.Debug("scheduler: tick already enqueued by another replica")
+	case errors.Is(err, asynq.ErrDuplicateTask):
+		log.Info("scheduler: an identical task is still queued (the task's Unique option)", "type", task.Type())
+	default:
+		if ctx.Err() != nil {
+			return // shutting down: the next start catches the tick up
+		}
+		wait := min(firstRetry<<min(e.attempt, 16), maxRetry)
+		log.Warn("scheduler: enqueue failed; retrying", "attempt", e.attempt+1, "retry_in", wait, "err", err)
+		s.mu.Lock()
+		e.attempt++
+		e.retryAt = now.Add(wait)
+		s.mu.Unlock()
+		return
+	}
+	// Recorded even while shutting down: the task is on the queue.
+	s.record(context.WithoutCancel(ctx), e, tick)
+	s.done(e, tick)
+}
+
+// record writes tick as e's last tick; a failure is logged only, since the
+// task ID still guards the tick and the next record supersedes this one.
+func (s *Scheduler) record(ctx context.Context, e *entry, tick time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if err := s.ticks.RecordTick(ctx, e.sched.Name, tick); err != nil {
+		s.log.Warn("scheduler: cannot record the tick", "schedule", e.sched.Name, "tick", tick, "err", err)
+	}
+}
+
+// done clears e's pending tick, prev being the last tick known enqueued.
+func (s *Scheduler) done(e *entry, prev time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.pending, e.retryAt, e.attempt = time.Time{}, time.Time{}, 0
+	if prev.After(e.prev) {
+		e.prev = prev
+	}
+}

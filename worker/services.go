@@ -1,0 +1,108 @@
+// Package worker builds everything dvcwatch runs from a config.Config — the
+// store, the portal connectors, the job handlers, the asynq server and the
+// scheduler — and runs it. Only cmd imports it.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/connectors"
+	"github.com/dvcwatch/dvcwatch/connectors/dvcqg"
+	"github.com/dvcwatch/dvcwatch/connectors/httpx"
+	"github.com/dvcwatch/dvcwatch/connectors/onestop"
+	"github.com/dvcwatch/dvcwatch/ingest"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// Connector is a configured portal account: dossiers are pulled through it and
+// looked up one by one.
+type Connector interface {
+	connectors.Puller
+	connectors.Looker
+}
+
+// NewConnector builds the client for one configured connector.
+func NewConnector(cfg config.Connector, log *slog.Logger) (Connector, error) {
+	opt := httpx.WithLogger(log) // the clients name their connector in every line
+	switch cfg.Kind {
+	case config.KindDVCQG:
+		return dvcqg.New(cfg, opt)
+	case config.KindOneStop:
+		return onestop.New(cfg, opt)
+	default:
+		return nil, fmt.Errorf("connector %s: unknown kind %q", cfg.Name, cfg.Kind)
+	}
+}
+
+// Services are the long-lived parts every command and the service share: the
+// migrated store and one client per connector.
+type Services struct {
+	Config     *config.Config
+	DB         *store.DB
+	Connectors map[string]Connector
+	Logger     *slog.Logger
+}
+
+// Open opens and migrates the store and builds the connectors.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Services, error) {
+	db, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN.Reveal())
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Services{Config: cfg, DB: db, Connectors: map[string]Connector{}, Logger: log}
+	for _, k := range cfg.Connectors {
+		c, err := NewConnector(k, log)
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		s.Connectors[k.Name] = c
+	}
+	return s, nil
+}
+
+// Close releases the store.
+func (s *Services) Close() error { return s.DB.Close() }
+
+// Sync runs one sync pass of the named connector with its configured overlap
+// unless opts sets one.
+func (s *Services) Sync(ctx context.Context, name string, opts ingest.Options) (ingest.Result, error) {
+	c, ok := s.Connectors[name]
+	if !ok {
+		return ingest.Result{}, fmt.Errorf("sync: unknown connector %q: %w", name, connectors.ErrPermanent)
+	}
+	if opts.Overlap == 0 {
+		opts.Overlap = s.connectorConfig(name).Overlap
+	}
+	if opts.Logger == nil {
+		opts.Logger = s.Logger
+	}
+	return ingest.Run(ctx, s.DB, name, c, opts)
+}
+
+// Reconcile compares the stored copy of the mirror connector (the national
+// portal) with its source of truth and records the differences.
+func (s *Services) Reconcile(ctx context.Context, mirror string) (store.ReconcileResult, error) {
+	k := s.connectorConfig(mirror)
+	if k.MirrorOf == "" {
+		return store.ReconcileResult{}, fmt.Errorf("reconcile %s: not a mirror (set mirror_of): %w", mirror, connectors.ErrPermanent)
+	}
+	return s.DB.Reconcile(ctx, store.ReconcileParams{Truth: k.MirrorOf, Mirror: mirror, Now: time.Now(), MaxLag: k.MaxLag})
+}
+
+func (s *Services) connectorConfig(name string) config.Connector {
+	for _, k := range s.Config.Connectors {
+		if k.Name == name {
+			return k
+		}
+	}
+	return config.Connector{}
+}
