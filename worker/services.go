@@ -57,11 +57,20 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Services,
 		_ = db.Close()
 		return nil, err
 	}
+	s, err := New(cfg, db, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New builds the services on a store that is already open and migrated.
+func New(cfg *config.Config, db *store.DB, log *slog.Logger) (*Services, error) {
 	s := &Services{Config: cfg, DB: db, Connectors: map[string]Connector{}, Logger: log}
 	for _, k := range cfg.Connectors {
 		c, err := NewConnector(k, log)
 		if err != nil {
-			_ = db.Close()
 			return nil, err
 		}
 		s.Connectors[k.Name] = c

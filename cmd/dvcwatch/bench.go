@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ func newBenchCommand() *cobra.Command {
 	var (
 		dossiers, pageSize int
 		postgres, dir      string
+		cpuProfile         string
 	)
 	syncCmd := &cobra.Command{
 		Use:   "sync",
@@ -32,6 +34,17 @@ both, their ratio, and this process's peak RSS at the end of the sync.`,
 			}
 			if pageSize < 1 || pageSize > 1000 {
 				return usageErrorf("--page-size %d: want 1 to 1000 (the one-stop API's limit)", pageSize)
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return usageErrorf("--cpuprofile: %v", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			exe, err := os.Executable()
 			if err != nil {
@@ -52,6 +65,7 @@ both, their ratio, and this process's peak RSS at the end of the sync.`,
 	syncCmd.Flags().IntVar(&dossiers, "dossiers", 1_000_000, "dossiers the simulator holds")
 	syncCmd.Flags().IntVar(&pageSize, "page-size", 1000, "dossiers per page (and per transaction)")
 	syncCmd.Flags().StringVar(&postgres, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", `PostgreSQL URL (fresh schemas are created and dropped); "" skips PostgreSQL`)
+	syncCmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (not the simulator) to this file")
 	syncCmd.Flags().StringVar(&dir, "sqlite-dir", "", "directory for the SQLite files (default: a temporary one)")
 	cmd.AddCommand(syncCmd)
 	return cmd

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,7 +46,12 @@ POST /sim/faults (the JSON body replaces all settings).`,
   dvcwatch portalsim --dossiers 1000000 --seed 7 --start "2026-11-24 09:00"
   dvcwatch portalsim --error-rate 0.05 --throttle-rate 0.05 --retry-after 2 --bad-record-rate 0.01
   curl -XPOST 'http://127.0.0.1:8700/sim/advance?minutes=60'`,
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("portalsim takes no arguments, got %q", args)
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if start != "" {
 				t, err := parseMinute("--start", start)
@@ -115,6 +121,7 @@ func runPortalsim(ctx context.Context, cmd *cobra.Command, listen string, opts p
 	began := time.Now()
 	sim := portalsim.New(opts)
 	defer sim.Close()
+	debug.FreeOSMemory() // building a large population leaves scratch memory behind
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("portalsim: listen: %w", err)
@@ -122,7 +129,7 @@ func runPortalsim(ctx context.Context, cmd *cobra.Command, listen string, opts p
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	st := sim.Stats()
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "portalsim: listening on http://%s: %d dossiers (%d on DVCQG), seed %d, simulated time %s (built in %s)\n",
+	fmt.Fprintf(out, "portalsim: listening on http://%s with %d dossiers (%d on DVCQG), seed %d, simulated time %s (built in %s)\n",
 		ln.Addr(), st.Dossiers, st.DVCQGDossiers, opts.Seed, st.SimTime.Format(minuteLayout), time.Since(began).Round(time.Millisecond))
 	password := fmt.Sprintf("%q (the default)", portalsim.DefaultPassword)
 	if opts.Password != portalsim.DefaultPassword {

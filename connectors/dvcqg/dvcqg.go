@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -191,32 +190,11 @@ func (c *Client) Pull(ctx context.Context, after connectors.Cursor, fn func(cont
 
 // batch maps a window's records, skipping the unusable ones and keeping, of
 // the copies of one dossier, the one updated last; dossiers come out in update
-// order.
+// order (see connectors.NewBatch).
 func batch(source string, records []json.RawMessage) connectors.Batch {
-	var b connectors.Batch
-	at := map[string]int{}
-	for _, raw := range records {
-		d, reason := decode(source, raw)
-		if reason != "" {
-			b.Skipped = append(b.Skipped, connectors.Skip{Code: d.Key.Code, Reason: reason})
-			continue
-		}
-		i, seen := at[d.Key.Code]
-		switch {
-		case !seen:
-			at[d.Key.Code] = len(b.Dossiers)
-			b.Dossiers = append(b.Dossiers, d)
-		case !d.SourceUpdatedAt.Before(b.Dossiers[i].SourceUpdatedAt):
-			b.Dossiers[i] = d
-		}
-	}
-	slices.SortStableFunc(b.Dossiers, func(x, y dvcwatch.Dossier) int {
-		if c := x.SourceUpdatedAt.Compare(y.SourceUpdatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(x.Key.Code, y.Key.Code)
+	return connectors.NewBatch(records, func(raw json.RawMessage) (dvcwatch.Dossier, string) {
+		return decode(source, raw)
 	})
-	return b
 }
 
 func windowName(start, end time.Time) string {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
@@ -37,17 +38,9 @@ func decode(source string, data []byte) (dvcwatch.Dossier, string) {
 			MaHoSo text `json:"MaHoSo"`
 		}
 		_ = json.Unmarshal(data, &code)
-		return dvcwatch.Dossier{Key: dvcwatch.DossierKey{Source: source, Code: code.MaHoSo.s}}, decodeReason(err)
+		return dvcwatch.Dossier{Key: dvcwatch.DossierKey{Source: source, Code: code.MaHoSo.s}}, connectors.DecodeReason("record", err)
 	}
 	return r.dossier(source)
-}
-
-func decodeReason(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Sprintf("%s: a JSON %s where %s was expected", te.Field, te.Value, te.Type)
-	}
-	return "record: not valid JSON: " + err.Error()
 }
 
 // record is a dossier as the portal sends it. Field types are lenient (a
@@ -113,7 +106,7 @@ func (r *record) dossier(source string) (dvcwatch.Dossier, string) {
 	var c checker
 	code := strings.TrimSpace(c.str("MaHoSo", r.MaHoSo))
 	if code == "" && r.MaHoSo.kind != "bad" {
-		c.add("MaHoSo missing")
+		c.Add("MaHoSo missing")
 	}
 	d := dvcwatch.Dossier{
 		Key:           dvcwatch.DossierKey{Source: source, Code: code},
@@ -144,7 +137,7 @@ func (r *record) dossier(source string) (dvcwatch.Dossier, string) {
 		SourceUpdatedAt:   c.date("NgayCapNhat", r.NgayCapNhat),
 	}
 	for i, s := range r.QuaTrinhXuLy {
-		c.item = fmt.Sprintf(" (QuaTrinhXuLy %d)", i+1)
+		c.Entry = fmt.Sprintf(" (QuaTrinhXuLy %d)", i+1)
 		d.Steps = append(d.Steps, dvcwatch.Step{
 			Seq:           i + 1,
 			Department:    c.str("PhongBanXuLy", s.PhongBanXuLy),
@@ -158,7 +151,7 @@ func (r *record) dossier(source string) (dvcwatch.Dossier, string) {
 		})
 	}
 	for i, s := range r.DanhSachHoSoBoSung {
-		c.item = fmt.Sprintf(" (DanhSachHoSoBoSung %d)", i+1)
+		c.Entry = fmt.Sprintf(" (DanhSachHoSoBoSung %d)", i+1)
 		d.Supplements = append(d.Supplements, dvcwatch.Supplement{
 			Seq:         i + 1,
 			RequestedAt: c.date("NgayBoSung", s.NgayBoSung),
@@ -168,7 +161,7 @@ func (r *record) dossier(source string) (dvcwatch.Dossier, string) {
 		})
 	}
 	for i, a := range r.DanhSachXinLoi {
-		c.item = fmt.Sprintf(" (DanhSachXinLoi %d)", i+1)
+		c.Entry = fmt.Sprintf(" (DanhSachXinLoi %d)", i+1)
 		d.Apologies = append(d.Apologies, dvcwatch.Apology{
 			Seq:      i + 1,
 			IssuedAt: c.date("NgayXinLoi", a.NgayXinLoi),
@@ -177,26 +170,20 @@ func (r *record) dossier(source string) (dvcwatch.Dossier, string) {
 			Reason:   c.str("LyDo", a.LyDo),
 		})
 	}
-	if len(c.problems) > 0 {
-		return dvcwatch.Dossier{Key: d.Key}, strings.Join(c.problems, "; ")
+	if reason := c.Reason(); reason != "" {
+		return dvcwatch.Dossier{Key: d.Key}, reason
 	}
 	return d, ""
 }
 
-// checker collects what is wrong with a record. A reason starts with the
-// field's name and quotes values only of fields that hold no personal data.
-type checker struct {
-	problems []string
-	item     string // which list entry the fields belong to, e.g. " (QuaTrinhXuLy 2)"
-}
-
-func (c *checker) add(format string, args ...any) {
-	c.problems = append(c.problems, fmt.Sprintf(format, args...)+c.item)
-}
+// checker reads a record's lenient fields, collecting what is wrong with them
+// (see connectors.Problems); values are quoted only of fields that hold no
+// personal data. Entry names the list entry read, e.g. " (QuaTrinhXuLy 2)".
+type checker struct{ connectors.Problems }
 
 func (c *checker) str(field string, t text) string {
 	if t.kind == "bad" {
-		c.add("%s: not a string", field)
+		c.Add("%s: not a string", field)
 	}
 	return t.s
 }
@@ -209,7 +196,7 @@ func (c *checker) date(field string, t text) time.Time {
 	}
 	d, err := time.ParseInLocation(DateLayout, s, sla.Location())
 	if err != nil {
-		c.add("%s %s: not yyyyMMddHHmmss", field, quote(s))
+		c.Add("%s %s: not yyyyMMddHHmmss", field, connectors.Quote(s))
 		return time.Time{}
 	}
 	return d
@@ -217,7 +204,7 @@ func (c *checker) date(field string, t text) time.Time {
 
 func (c *checker) int(field string, n number) int {
 	if n.bad {
-		c.add("%s %s: not a number", field, quote(n.raw))
+		c.Add("%s %s: not a number", field, connectors.Quote(n.raw))
 	}
 	return n.n
 }
@@ -225,11 +212,11 @@ func (c *checker) int(field string, n number) int {
 func (c *checker) status(n number) dvcwatch.Status {
 	switch s := dvcwatch.Status(n.n); {
 	case n.bad:
-		c.add("TrangThaiHoSo %s: not a number", quote(n.raw))
+		c.Add("TrangThaiHoSo %s: not a number", connectors.Quote(n.raw))
 	case !n.set:
-		c.add("TrangThaiHoSo missing")
+		c.Add("TrangThaiHoSo missing")
 	case !s.Valid():
-		c.add("TrangThaiHoSo %d: not a status 1–10", n.n)
+		c.Add("TrangThaiHoSo %d: not a status 1–10", n.n)
 	default:
 		return s
 	}
@@ -238,17 +225,9 @@ func (c *checker) status(n number) dvcwatch.Status {
 
 func (c *checker) flag(field string, f flag) bool {
 	if f.bad {
-		c.add("%s %s: not a boolean", field, quote(f.raw))
+		c.Add("%s %s: not a boolean", field, connectors.Quote(f.raw))
 	}
 	return f.b
-}
-
-// quote quotes a field's value for a reason, cut short: a reason is logged.
-func quote(s string) string {
-	if r := []rune(s); len(r) > 40 {
-		s = string(r[:40]) + "…"
-	}
-	return strconv.Quote(s)
 }
 
 // text is a string the portal may also send as a number; null is "".

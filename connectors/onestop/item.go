@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
@@ -37,18 +37,10 @@ func decode(source string, data []byte) (dvcwatch.Dossier, bool, string) {
 		_ = json.Unmarshal(data, &key)
 		d := dvcwatch.Dossier{Key: dvcwatch.DossierKey{Source: source, Code: strings.TrimSpace(key.Code)}}
 		d.SourceUpdatedAt, _ = parseTime(key.UpdatedAt)
-		return d, false, decodeReason(err)
+		return d, false, connectors.DecodeReason("item", err)
 	}
 	d, reason := it.dossier(source)
 	return d, it.SyncedToDVCQG, reason
-}
-
-func decodeReason(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Sprintf("%s: a JSON %s where %s was expected", te.Field, te.Value, te.Type)
-	}
-	return "item: not valid JSON: " + err.Error()
 }
 
 // item is a dossier as the one-stop API sends it; absent and null fields are
@@ -112,7 +104,7 @@ func (it *item) dossier(source string) (dvcwatch.Dossier, string) {
 	var c checker
 	code := strings.TrimSpace(it.Code)
 	if code == "" {
-		c.add("code missing")
+		c.Add("code missing")
 	}
 	d := dvcwatch.Dossier{
 		Key:           dvcwatch.DossierKey{Source: source, Code: code},
@@ -143,7 +135,7 @@ func (it *item) dossier(source string) (dvcwatch.Dossier, string) {
 		SourceUpdatedAt:   c.time("updated_at", it.UpdatedAt),
 	}
 	for i, s := range it.Steps {
-		c.entry = fmt.Sprintf(" (steps %d)", i+1)
+		c.Entry = fmt.Sprintf(" (steps %d)", i+1)
 		d.Steps = append(d.Steps, dvcwatch.Step{
 			Seq:           seq(s.Seq, i),
 			Department:    s.Department,
@@ -157,7 +149,7 @@ func (it *item) dossier(source string) (dvcwatch.Dossier, string) {
 		})
 	}
 	for i, s := range it.Supplements {
-		c.entry = fmt.Sprintf(" (supplements %d)", i+1)
+		c.Entry = fmt.Sprintf(" (supplements %d)", i+1)
 		d.Supplements = append(d.Supplements, dvcwatch.Supplement{
 			Seq:         seq(s.Seq, i),
 			RequestedAt: c.time("supplements.requested_at", s.RequestedAt),
@@ -167,7 +159,7 @@ func (it *item) dossier(source string) (dvcwatch.Dossier, string) {
 		})
 	}
 	for i, a := range it.Apologies {
-		c.entry = fmt.Sprintf(" (apologies %d)", i+1)
+		c.Entry = fmt.Sprintf(" (apologies %d)", i+1)
 		d.Apologies = append(d.Apologies, dvcwatch.Apology{
 			Seq:      seq(a.Seq, i),
 			IssuedAt: c.time("apologies.issued_at", a.IssuedAt),
@@ -176,8 +168,8 @@ func (it *item) dossier(source string) (dvcwatch.Dossier, string) {
 			Reason:   a.Reason,
 		})
 	}
-	if len(c.problems) > 0 {
-		return dvcwatch.Dossier{Key: d.Key, SourceUpdatedAt: d.SourceUpdatedAt}, strings.Join(c.problems, "; ")
+	if reason := c.Reason(); reason != "" {
+		return dvcwatch.Dossier{Key: d.Key, SourceUpdatedAt: d.SourceUpdatedAt}, reason
 	}
 	return d, ""
 }
@@ -203,24 +195,15 @@ func parseTime(s string) (time.Time, error) {
 	return t.In(sla.Location()), nil
 }
 
-// checker collects what is wrong with an item; a reason starts with the
-// field's name and quotes only values that are not personal data.
-type checker struct {
-	problems []string
-	entry    string // which list entry the fields belong to, e.g. " (steps 2)"
-}
-
-func (c *checker) add(format string, args ...any) {
-	c.problems = append(c.problems, fmt.Sprintf(format, args...)+c.entry)
-}
+// checker reads an item's times and status, collecting what is wrong with
+// them (see connectors.Problems); values are quoted only when they are not
+// personal data. Entry names the list entry read, e.g. " (steps 2)".
+type checker struct{ connectors.Problems }
 
 func (c *checker) time(field, s string) time.Time {
 	t, err := parseTime(s)
 	if err != nil {
-		if r := []rune(s); len(r) > 40 {
-			s = string(r[:40]) + "…"
-		}
-		c.add("%s %s: not RFC 3339", field, strconv.Quote(s))
+		c.Add("%s %s: not RFC 3339", field, connectors.Quote(s))
 	}
 	return t
 }
@@ -228,9 +211,9 @@ func (c *checker) time(field, s string) time.Time {
 func (c *checker) status(s *int) dvcwatch.Status {
 	switch {
 	case s == nil:
-		c.add("status missing")
+		c.Add("status missing")
 	case !dvcwatch.Status(*s).Valid():
-		c.add("status %d: not a status 1–10", *s)
+		c.Add("status %d: not a status 1–10", *s)
 	default:
 		return dvcwatch.Status(*s)
 	}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,32 +110,15 @@ func later(a, b connectors.Cursor) bool {
 
 // batch maps a page's items, skipping the unusable ones and keeping, of the
 // copies of one dossier, the one updated last; dossiers come out in keyset
-// order. last is the largest (updated_at, code) of any item that had both.
+// order (see connectors.NewBatch). last is the largest (updated_at, code) of
+// any item that had both.
 func batch(source string, items []json.RawMessage) (b connectors.Batch, last connectors.Cursor) {
-	at := map[string]int{}
-	for _, raw := range items {
+	b = connectors.NewBatch(items, func(raw json.RawMessage) (dvcwatch.Dossier, string) {
 		d, _, reason := decode(source, raw)
 		if k := (connectors.Cursor{UpdatedAt: d.SourceUpdatedAt, Key: d.Key.Code}); k.Key != "" && !k.UpdatedAt.IsZero() && later(k, last) {
 			last = k
 		}
-		if reason != "" {
-			b.Skipped = append(b.Skipped, connectors.Skip{Code: d.Key.Code, Reason: reason})
-			continue
-		}
-		if i, seen := at[d.Key.Code]; seen {
-			if !d.SourceUpdatedAt.Before(b.Dossiers[i].SourceUpdatedAt) {
-				b.Dossiers[i] = d
-			}
-			continue
-		}
-		at[d.Key.Code] = len(b.Dossiers)
-		b.Dossiers = append(b.Dossiers, d)
-	}
-	slices.SortFunc(b.Dossiers, func(x, y dvcwatch.Dossier) int {
-		if c := x.SourceUpdatedAt.Compare(y.SourceUpdatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(x.Key.Code, y.Key.Code)
+		return d, reason
 	})
 	return b, last
 }

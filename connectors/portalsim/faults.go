@@ -281,8 +281,8 @@ type Stats struct {
 	DVCQGByStatus map[string]int   `json:"dvcqg_by_status"`
 	Requests      map[string]int64 `json:"requests"`
 	Faults        map[string]int64 `json:"faults"`
-	Sessions      int              `json:"sessions"` // active sessions and tokens
-	Lateness      *Census          `json:"census,omitempty"`
+	Sessions      int              `json:"sessions"`         // active sessions and tokens
+	Census        *Census          `json:"census,omitempty"` // with ?census=1
 }
 
 // Stats returns the counters.

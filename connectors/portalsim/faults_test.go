@@ -1,6 +1,7 @@
 package portalsim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -69,7 +70,7 @@ func TestFaultRates(t *testing.T) {
 			seen := 0
 			for n := 0; n < c.requests; n++ {
 				login()
-				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/dossiers?limit=50&updated_after=%s&after_code=%s",
+				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/dossiers?limit=10&updated_after=%s&after_code=%s",
 					b.srv.URL, url.QueryEscape(cur.UpdatedAfter), url.QueryEscape(cur.AfterCode)), nil)
 				req.Header.Set("Authorization", "Bearer "+token)
 				if kind := classify(t, hc, req, cur); kind != "" {
@@ -143,12 +144,12 @@ func classify(t *testing.T, hc *http.Client, req *http.Request, cur osCursor) st
 		t.Fatalf("%s: %s", resp.Status, data)
 	}
 	if !json.Valid(data) {
-		// A cut body is a prefix of JSON; a malformed one is not JSON at all.
-		var probe any
-		if err := json.Unmarshal(data, &probe); err != nil && err.Error() == "unexpected end of JSON input" {
-			return faultTruncated
+		// A malformed body is an HTML page or JSON with a broken separator; a
+		// truncated one is a prefix of JSON.
+		if bytes.HasPrefix(data, []byte("<")) || bytes.Contains(data, []byte(`"=`)) {
+			return faultMalformed
 		}
-		return faultMalformed
+		return faultTruncated
 	}
 	var page osPageReply
 	if err := json.Unmarshal(data, &page); err != nil {
@@ -176,7 +177,7 @@ func classify(t *testing.T, hc *http.Client, req *http.Request, cur osCursor) st
 	if !sorted {
 		return faultOutOfOrder
 	}
-	if len(page.Items) != 50 || page.Next == nil || *page.Next != prev {
+	if len(page.Items) != 10 || page.Next == nil || *page.Next != prev {
 		t.Fatalf("a clean page: %d items, next %v, last %v", len(page.Items), page.Next, prev)
 	}
 	return ""

@@ -63,7 +63,7 @@ func TestMillionDossiers(t *testing.T) {
 
 	start = time.Now()
 	cen := s.Census()
-	t.Logf("census in %s: %v %v", time.Since(start).Round(time.Millisecond), cen.ByStatus, cen.Outcomes)
+	t.Logf("census in %s: %v %v", time.Since(start).Round(time.Millisecond), cen.ByStatus, cen.Lateness)
 
 	start = time.Now()
 	cw := &countWriter{}

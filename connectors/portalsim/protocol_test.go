@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/dvcwatch/dvcwatch/sla"
 )
 
 // Keyset paging visits every dossier exactly once, in (updated_at, code)
@@ -15,7 +13,7 @@ import (
 // resuming from the last position brings exactly the changes.
 func TestOneStopPaging(t *testing.T) {
 	t.Parallel()
-	b := setup(t, Options{Seed: 21, Dossiers: 1500})
+	b := setup(t, Options{Seed: 21, Dossiers: 800})
 	c := b.client(t, 5*time.Second)
 	seen := map[string]bool{}
 	var cur osCursor
@@ -114,7 +112,7 @@ func TestOneStopLookup(t *testing.T) {
 // Windows over the DVCQG update time, narrowed on 413, union to the ground truth.
 func TestDVCQGWindows(t *testing.T) {
 	t.Parallel()
-	b := setup(t, Options{Seed: 31, Dossiers: 1500, MaxWindowRecords: 120})
+	b := setup(t, Options{Seed: 31, Dossiers: 800, MaxWindowRecords: 60})
 	c := b.client(t, 5*time.Second)
 	store := map[string]string{}
 	from := testStart.AddDate(0, 0, -100)
@@ -340,5 +338,4 @@ func TestSimControls(t *testing.T) {
 			t.Fatalf("%s: status %d on the one-stop system, %d on DVCQG", code, a.Status, r.TrangThaiHoSo)
 		}
 	}
-	_ = sla.Location
 }

@@ -230,7 +230,7 @@ func (g *gen) refDV(l *life, asOf, updated int64) dvRecord {
 
 func TestEncodingMatchesReference(t *testing.T) {
 	t.Parallel()
-	s := New(Options{Seed: 9, Dossiers: 2000, Start: testStart})
+	s := New(Options{Seed: 9, Dossiers: 800, Start: testStart})
 	v := s.view()
 	var l life
 	for i := 0; i < v.n; i++ {

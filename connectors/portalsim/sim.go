@@ -144,8 +144,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("max window records: %d: want a positive number", o.MaxWindowRecords)
 	case o.Hang < 0:
 		return fmt.Errorf("hang: %s: want a positive duration", o.Hang)
-	case !o.Start.IsZero() && (o.Start.Year() < sla.MinYear+1 || o.Start.Year() > sla.MaxYear-horizonYears):
-		return fmt.Errorf("start: %s: want a year from %d to %d", o.Start.Format(time.DateOnly), sla.MinYear+1, sla.MaxYear-horizonYears)
+	case !o.Start.IsZero() && (o.Start.Year() < sla.MinYear+1 || o.Start.Year() > 2099-horizonYears):
+		return fmt.Errorf("start: %s: want a year from %d to %d", o.Start.Format(time.DateOnly), sla.MinYear+1, 2099-horizonYears)
 	case strings.ContainsAny(o.AgencyCode, " /"):
 		return fmt.Errorf("agency code %q: want no spaces or slashes", o.AgencyCode)
 	}
@@ -184,8 +184,8 @@ func newGen(o Options, cal *sla.Calendar) (*gen, error) {
 	start := o.Start.Unix()
 	from := o.Start.AddDate(0, 0, -o.HistoryDays-30)
 	to := o.Start.AddDate(horizonYears, 0, 0)
-	if y := to.Year(); y > sla.MaxYear {
-		to = time.Date(sla.MaxYear, 12, 31, 0, 0, 0, 0, sla.Location())
+	if last := time.Date(2099, 12, 31, 0, 0, 0, 0, sla.Location()); to.After(last) {
+		to = last // codes carry two-digit years: they must not wrap
 	}
 	c, err := newClock(cal, sla.DefaultOfficeHours(), from, to)
 	if err != nil {
@@ -363,6 +363,7 @@ func New(opts Options) *Sim {
 		panic("portalsim: " + err.Error())
 	}
 	s := &Sim{opts: opts, g: g, log: opts.Logger, faults: *opts.Faults, closed: make(chan struct{})}
+	s.faults.ExpireSessions = false // an action, and there is no session yet
 	s.sessions.m = map[string]session{}
 	s.v = &view{now: opts.Start.Unix(), dvr: s.faults.dvRates()}
 	s.moveTo(opts.Start.Unix(), true)
@@ -488,7 +489,7 @@ func (s *Sim) moveTo(t int64, full bool) (changed, arrived int) {
 	s.next = growTo(s.next, newN)
 	s.stOS = growTo(s.stOS, newN)
 	s.stDV = growTo(s.stDV, newN)
-	var newOS, newDV []uint64
+	newOS, newDV := make([]uint64, 0, len(todo)), make([]uint64, 0, len(todo))
 	for k, i := range todo {
 		r := res[k]
 		if r.stOS != 0 && s.stOS[i] == 0 {
@@ -577,10 +578,13 @@ const (
 // portal's API serves it, for every dossier the portal has at the simulated
 // time, sorted by code. No fault touches it.
 func (s *Sim) WriteState(w io.Writer, p Portal) error {
+	return s.writeState(w, p, s.view())
+}
+
+func (s *Sim) writeState(w io.Writer, p Portal, v *view) error {
 	if p != OneStop && p != DVCQG {
 		return fmt.Errorf("write state: unknown portal %q", p)
 	}
-	v := s.view()
 	const chunk = 2048
 	type part struct {
 		buf  []byte
@@ -643,12 +647,12 @@ type Census struct {
 	SimTime  time.Time      `json:"sim_time"`
 	Dossiers int            `json:"dossiers"`
 	ByStatus map[string]int `json:"by_status"`
-	Online   int            `json:"online"`
-	Outcomes map[string]int `json:"lateness"`
-	DVCQG    map[string]int `json:"dvcqg"`
+	Online   int            `json:"online"`   // submitted online (KenhThucHien 2)
+	Lateness map[string]int `json:"lateness"` // by the Kind… constants
+	DVCQG    map[string]int `json:"dvcqg"`    // missing there, in another status there, or behind in time
 }
 
-// The kinds counted in Census.Outcomes. A dossier counts in one of the first
+// The kinds counted in Census.Lateness. A dossier counts in one of the first
 // nine and in any of the last three.
 const (
 	KindOpenWithinDue     = "open_within_due"
@@ -672,7 +676,7 @@ func (s *Sim) Census() Census {
 	v.censusOnce.Do(func() { v.census = s.g.census(v) })
 	c := v.census
 	c.ByStatus = cloneMap(c.ByStatus)
-	c.Outcomes = cloneMap(c.Outcomes)
+	c.Lateness = cloneMap(c.Lateness)
 	c.DVCQG = cloneMap(c.DVCQG)
 	return c
 }
@@ -688,20 +692,18 @@ func cloneMap(m map[string]int) map[string]int {
 func (g *gen) census(v *view) Census {
 	type tally struct {
 		status [11]int
-		kinds  [12]int
+		kinds  map[string]int
 		online int
-		dv     [3]int // missing, other status, lagging behind
+		dv     map[string]int
 	}
-	kinds := []string{KindOpenWithinDue, KindDueSoon, KindOverdue, KindPaused, KindFinishedOnTime, KindFinishedLate,
-		KindRefused, KindWithdrawn, KindStopped, KindSupplementedTwice, KindApologized, KindRescheduledTwice}
 	var mu sync.Mutex
-	var total tally
+	total := tally{kinds: map[string]int{}, dv: map[string]int{}}
 	parallel(v.n, func(lo, hi int) {
-		var t tally
+		t := tally{kinds: map[string]int{}, dv: map[string]int{}}
 		var l life
 		for i := lo; i < hi; i++ {
 			g.plan(uint64(i), v.dvr, &l)
-			st, _, n := l.at(v.now)
+			st, updated, n := l.at(v.now)
 			if st == 0 {
 				continue
 			}
@@ -720,24 +722,22 @@ func (g *gen) census(v *view) Census {
 				}
 			}
 			if supps >= 2 {
-				t.kinds[9]++
+				t.kinds[KindSupplementedTwice]++
 			}
 			if apols >= 1 {
-				t.kinds[10]++
+				t.kinds[KindApologized]++
 			}
 			if apols >= 2 {
-				t.kinds[11]++
+				t.kinds[KindRescheduledTwice]++
 			}
 			asOf, _, ok := l.dvAt(v.now)
 			switch {
 			case !ok:
-				t.dv[0]++
-			default:
-				if dst, _, _ := l.at(asOf); dst != st {
-					t.dv[1]++
-				} else if _, u, _ := l.at(v.now); u != asOf {
-					t.dv[2]++
-				}
+				t.dv["missing"]++
+			case statusAt(&l, asOf) != st:
+				t.dv["other_status"]++
+			case asOf != updated:
+				t.dv["behind"]++
 			}
 		}
 		mu.Lock()
@@ -745,43 +745,49 @@ func (g *gen) census(v *view) Census {
 		for k := range t.status {
 			total.status[k] += t.status[k]
 		}
-		for k := range t.kinds {
-			total.kinds[k] += t.kinds[k]
+		for k, n := range t.kinds {
+			total.kinds[k] += n
 		}
-		for k := range t.dv {
-			total.dv[k] += t.dv[k]
+		for k, n := range t.dv {
+			total.dv[k] += n
 		}
 		total.online += t.online
 	})
-	c := Census{SimTime: time.Unix(v.now, 0).In(sla.Location()), ByStatus: map[string]int{}, Outcomes: map[string]int{}, Online: total.online}
+	c := Census{SimTime: time.Unix(v.now, 0).In(sla.Location()), ByStatus: map[string]int{}, Lateness: map[string]int{}, Online: total.online,
+		DVCQG: map[string]int{"missing": total.dv["missing"], "other_status": total.dv["other_status"], "behind": total.dv["behind"]}}
 	for st, n := range total.status {
 		c.Dossiers += n
 		if n > 0 {
 			c.ByStatus[strconv.Itoa(st)] = n
 		}
 	}
-	for k, n := range total.kinds {
-		c.Outcomes[kinds[k]] = n
+	for _, k := range []string{KindOpenWithinDue, KindDueSoon, KindOverdue, KindPaused, KindFinishedOnTime, KindFinishedLate,
+		KindRefused, KindWithdrawn, KindStopped, KindSupplementedTwice, KindApologized, KindRescheduledTwice} {
+		c.Lateness[k] = total.kinds[k]
 	}
-	c.DVCQG = map[string]int{"missing": total.dv[0], "other_status": total.dv[1], "behind": total.dv[2]}
 	return c
 }
 
-// lateness classifies a dossier at t into one of the first nine census kinds
-// (an index into the kinds list), against its legal deadline: the limit counted
-// from receipt, with every closed pause (supplement or payment) added.
-func (g *gen) lateness(l *life, st dvcwatch.Status, t int64) int {
+func statusAt(l *life, t int64) dvcwatch.Status {
+	st, _, _ := l.at(t)
+	return st
+}
+
+// lateness classifies a dossier at t into one of the first nine census kinds,
+// against its legal deadline: the limit counted from receipt, with every closed
+// pause (supplement or payment) added.
+func (g *gen) lateness(l *life, st dvcwatch.Status, t int64) string {
 	switch st {
 	case dvcwatch.StatusRefused:
-		return 6
+		return KindRefused
 	case dvcwatch.StatusWithdrawn:
-		return 7
+		return KindWithdrawn
 	case dvcwatch.StatusStopped:
-		return 8
+		return KindStopped
 	case dvcwatch.StatusAwaitingSupplement, dvcwatch.StatusAwaitingPayment:
-		return 3
+		return KindPaused
 	case dvcwatch.StatusSubmitted:
-		return 0
+		return KindOpenWithinDue // the clock has not started
 	}
 	var pauses [3]span
 	n := 0
@@ -796,18 +802,16 @@ func (g *gen) lateness(l *life, st dvcwatch.Status, t int64) int {
 		n++
 	}
 	due := g.clock.deadline(l.received, g.dir.Procedures[l.proc].Limit, pauses[:n])
-	switch st {
-	case dvcwatch.StatusProcessed, dvcwatch.StatusReturned:
-		if l.processed <= due {
-			return 4
-		}
-		return 5
-	}
 	switch {
+	case st == dvcwatch.StatusProcessed || st == dvcwatch.StatusReturned:
+		if l.processed <= due {
+			return KindFinishedOnTime
+		}
+		return KindFinishedLate
 	case t > due:
-		return 2
+		return KindOverdue
 	case g.clock.pos(due)-g.clock.pos(t) <= g.clock.dayLen:
-		return 1
+		return KindDueSoon
 	}
-	return 0
+	return KindOpenWithinDue
 }

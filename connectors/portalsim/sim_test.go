@@ -86,13 +86,13 @@ func TestMix(t *testing.T) {
 	t.Parallel()
 	b := setup(t, Options{Seed: 11, Dossiers: 3000})
 	c := b.sim.Census()
-	t.Logf("at start: %d dossiers, %v, %v, dvcqg %v", c.Dossiers, c.ByStatus, c.Outcomes, c.DVCQG)
+	t.Logf("at start: %d dossiers, %v, %v, dvcqg %v", c.Dossiers, c.ByStatus, c.Lateness, c.DVCQG)
 	for st := 1; st <= 10; st++ {
 		if c.ByStatus[strconv.Itoa(st)] == 0 {
 			t.Errorf("no dossier in status %d at start", st)
 		}
 	}
-	for k, n := range c.Outcomes {
+	for k, n := range c.Lateness {
 		if n == 0 {
 			t.Errorf("no dossier is %s at start", k)
 		}
@@ -102,7 +102,7 @@ func TestMix(t *testing.T) {
 			t.Errorf("no dossier is %s on DVCQG", k)
 		}
 	}
-	share := func(k string) float64 { return float64(c.Outcomes[k]) / float64(c.Dossiers) }
+	share := func(k string) float64 { return float64(c.Lateness[k]) / float64(c.Dossiers) }
 	for _, r := range []struct {
 		kind   string
 		lo, hi float64
