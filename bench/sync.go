@@ -221,10 +221,11 @@ func rawUpsert(ctx context.Context, driver, dsn, base string, pageSize int) (row
 	return rows, dbTime, nil
 }
 
-// rawDSN gives the baseline's SQLite connection the settings the store uses.
+// rawDSN gives the baseline's SQLite connection the settings the store uses,
+// foreign keys included, so that both write under the same rules.
 func rawDSN(driver, dsn string) string {
 	if driver == store.DriverSQLite {
-		return "file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+		return "file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
 	}
 	return dsn
 }

@@ -70,6 +70,10 @@ func newTask(typ string, p Payload, opts []asynq.Option) (*asynq.Task, error) {
 	return asynq.NewTask(typ, b, append(base, opts...)...), nil
 }
 
+// Scheduled reports whether a schedule's job has a task type in this version;
+// detect, notify and digest come with breach detection.
+func Scheduled(j config.Job) bool { return j == config.JobSync || j == config.JobReconcile }
+
 // ScheduledTask builds the task a schedule's tick enqueues; the scheduler
 // calls it and knows nothing of task types.
 func ScheduledTask(s config.Schedule, tick time.Time) (*asynq.Task, error) {

@@ -123,6 +123,10 @@ var sqlitePragmas = []struct{ name, value string }{
 	{"busy_timeout", "10000"},
 	{"journal_mode", "WAL"},
 	{"foreign_keys", "1"},
+	// 64 MiB of page cache per connection instead of SQLite's 2 MiB: at a million
+	// dossiers the indexes no longer fit in 2 MiB and every page of a sync went
+	// to the file system (measured: 3,960 dossiers/s at 1M against 6,865 at 200k).
+	{"cache_size", "-65536"},
 }
 
 // sqliteDSN adds our connection settings to a SQLite path or DSN, keeping any

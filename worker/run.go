@@ -9,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/scheduler"
@@ -57,19 +58,31 @@ func Run(ctx context.Context, svc *Services, rdb *Redis) error {
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	var schedules []config.Schedule
+	for _, s := range cfg.Schedules {
+		if !jobs.Scheduled(s.Job) {
+			log.Warn("schedule not run: this version has no task for its job yet", "schedule", s.Name, "job", s.Job)
+			continue
+		}
+		schedules = append(schedules, s)
+	}
 	client := asynq.NewClientFromRedisClient(rdb.Client)
 	sched := scheduler.New(scheduler.Options{
-		Client: client, Ticks: svc.DB, Schedules: cfg.Schedules, Task: jobs.ScheduledTask, Logger: log,
+		Client: client, Ticks: svc.DB, Schedules: schedules, Task: jobs.ScheduledTask, Logger: log,
 	})
 	schedErr := make(chan error, 1)
 	go func() { schedErr <- sched.Run(ctx) }()
-	log.Info("worker started", "schedules", len(cfg.Schedules), "connectors", len(cfg.Connectors))
+	log.Info("worker started", "schedules", len(schedules), "connectors", len(cfg.Connectors))
 
-	<-ctx.Done()
-	err := <-schedErr
+	var err error
+	select {
+	case <-ctx.Done():
+		err = <-schedErr
+	case err = <-schedErr: // the scheduler could not start
+	}
 	srv.Shutdown()
 	if err != nil && !errors.Is(err, context.Canceled) {
-		return err
+		return fmt.Errorf("scheduler: %w", err)
 	}
 	log.Info("worker stopped")
 	return nil
