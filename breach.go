@@ -1,0 +1,101 @@
+package dvcwatch
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+)
+
+// BreachKind names a rule a dossier or one of its steps has broken (or is about to).
+type BreachKind string
+
+// The breach kinds; the strings are stable identifiers stored with each breach.
+const (
+	BreachDueSoon           BreachKind = "due_soon"           // open, little working time left
+	BreachOverdue           BreachKind = "overdue"            // open, past its effective due
+	BreachFinishedLate      BreachKind = "finished_late"      // processed after its effective due
+	BreachReturnedLate      BreachKind = "returned_late"      // result returned after its effective due
+	BreachNoApology         BreachKind = "no_apology"         // late with no apology letter
+	BreachLateApology       BreachKind = "late_apology"       // apology issued less than one working day before the due
+	BreachRescheduledTwice  BreachKind = "rescheduled_twice"  // more than one apology / new appointment
+	BreachSupplementedTwice BreachKind = "supplemented_twice" // more than one supplement request (late under Decision 766/QĐ-TTg)
+	BreachStepOverdue       BreachKind = "step_overdue"       // a step past its own due (NgayKetThucTheoQuyDinh)
+	BreachDueBeyondLimit    BreachKind = "due_beyond_limit"   // the receipt's NgayHenTra is later than the legal limit allows
+)
+
+var breachKinds = []BreachKind{
+	BreachDueSoon, BreachOverdue, BreachFinishedLate, BreachReturnedLate, BreachNoApology,
+	BreachLateApology, BreachRescheduledTwice, BreachSupplementedTwice, BreachStepOverdue,
+	BreachDueBeyondLimit,
+}
+
+// BreachKinds returns every breach kind, in a fixed order.
+func BreachKinds() []BreachKind { return append([]BreachKind(nil), breachKinds...) }
+
+// Valid reports whether k is one of the known kinds.
+func (k BreachKind) Valid() bool {
+	for _, x := range breachKinds {
+		if k == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Severity grades a breach; configuration refers to these exact strings.
+type Severity string
+
+// Severities, from least to most severe.
+const (
+	SeverityInfo     Severity = "info"
+	SeverityWarning  Severity = "warning"
+	SeverityCritical Severity = "critical"
+)
+
+// Rank orders severities: 1 info, 2 warning, 3 critical, 0 for an unknown string.
+func (s Severity) Rank() int {
+	switch s {
+	case SeverityInfo:
+		return 1
+	case SeverityWarning:
+		return 2
+	case SeverityCritical:
+		return 3
+	}
+	return 0
+}
+
+// Valid reports whether s is one of the three severities.
+func (s Severity) Valid() bool { return s.Rank() > 0 }
+
+// Breach is one broken (or nearly broken) deadline rule of a dossier or one of its
+// steps. It carries no personal data of the applicant.
+type Breach struct {
+	Kind       BreachKind
+	Key        DossierKey
+	StepSeq    int    // the step's Seq for step_overdue; 0 for the whole dossier
+	Official   string // who answers for it: the step's official, or the current step's
+	Department string
+	Severity   Severity
+	StartedAt  time.Time // when the condition began, e.g. the due instant
+	DueAt      time.Time // the due the rule was measured against
+	// Fingerprint identifies the breach across runs: it depends on the kind, the
+	// dossier key and the step only, so a breach is recorded once however its
+	// severity or the evaluation time change.
+	Fingerprint string
+	Detail      string // short Vietnamese/English text, no personal data
+}
+
+// BreachFingerprint returns the stable identity of a breach: the hex SHA-256 of its
+// kind, dossier source and code and step sequence, each length-prefixed so that no
+// two different inputs share an encoding.
+func BreachFingerprint(kind BreachKind, key DossierKey, stepSeq int) string {
+	h := sha256.New()
+	for _, s := range []string{string(kind), key.Source, key.Code, strconv.Itoa(stepSeq)} {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{':'})
+		h.Write([]byte(s))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,51 @@
+package dvcwatch
+
+import "testing"
+
+func TestBreachFingerprint(t *testing.T) {
+	t.Parallel()
+	k := DossierKey{Source: "dvcqg", Code: "H01.001"}
+	fp := BreachFingerprint(BreachOverdue, k, 0)
+	if len(fp) != 64 || fp != BreachFingerprint(BreachOverdue, k, 0) {
+		t.Fatalf("fingerprint %q not stable", fp)
+	}
+	others := []string{
+		BreachFingerprint(BreachNoApology, k, 0),
+		BreachFingerprint(BreachOverdue, k, 1),
+		BreachFingerprint(BreachOverdue, DossierKey{Source: "mcdt", Code: k.Code}, 0),
+		BreachFingerprint(BreachOverdue, DossierKey{Source: k.Source, Code: "H01.002"}, 0),
+		// Shifting characters between fields must not collide.
+		BreachFingerprint(BreachOverdue, DossierKey{Source: "dvcqgH", Code: "01.001"}, 0),
+	}
+	seen := map[string]bool{fp: true}
+	for i, o := range others {
+		if seen[o] {
+			t.Errorf("fingerprint %d collides", i)
+		}
+		seen[o] = true
+	}
+}
+
+func TestBreachKindsAndSeverities(t *testing.T) {
+	t.Parallel()
+	kinds := BreachKinds()
+	if len(kinds) != 10 {
+		t.Fatalf("%d kinds", len(kinds))
+	}
+	for _, k := range kinds {
+		if !k.Valid() {
+			t.Errorf("%s not valid", k)
+		}
+	}
+	if BreachKind("late").Valid() {
+		t.Error("unknown kind valid")
+	}
+	for want, s := range []Severity{"", SeverityInfo, SeverityWarning, SeverityCritical} {
+		if s.Rank() != want || s.Valid() != (want > 0) {
+			t.Errorf("%q: rank %d valid %v", s, s.Rank(), s.Valid())
+		}
+	}
+	if string(SeverityInfo) != "info" || string(SeverityWarning) != "warning" || string(SeverityCritical) != "critical" {
+		t.Error("severity strings changed; configuration depends on them")
+	}
+}
