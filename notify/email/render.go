@@ -1,0 +1,333 @@
+package email
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	texttemplate "text/template"
+	"time"
+	"unicode"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+//go:embed templates/*.tmpl
+var defaultTemplates embed.FS
+
+// Template files, in templates/ and in an override directory.
+const (
+	SubjectFile = "subject.tmpl" // text/template, one line
+	TextFile    = "text.tmpl"    // text/template, the text/plain part
+	HTMLFile    = "html.tmpl"    // html/template, the text/html part
+)
+
+// Recipient is the person a digest is addressed to.
+type Recipient struct {
+	Name  string
+	Email string
+	Role  dvcwatch.Role
+}
+
+// Item is one dossier in a digest. ApplicantName and ApplicantPhone are personal
+// data: templates only ever see them masked.
+type Item struct {
+	Kind           string // breach kind, e.g. "overdue", "due_soon"
+	KindLabel      string // Vietnamese, e.g. "Quá hạn"
+	Severity       string // info, warning, critical
+	Code           string // MaHoSo
+	Procedure      string
+	Department     string
+	Official       string
+	DueAt          time.Time
+	OverdueBy      string // e.g. "2 ngày làm việc"
+	Link           string
+	ApplicantName  string
+	ApplicantPhone string
+}
+
+// Digest is everything one email tells one recipient.
+type Digest struct {
+	Recipient Recipient
+	Agency    string
+	Items     []Item
+}
+
+// Renderer turns digests into subject, text and HTML from parsed templates.
+type Renderer struct {
+	subject *texttemplate.Template
+	text    *texttemplate.Template
+	html    *htmltemplate.Template
+}
+
+// vietnam is where officials read their mail; Vietnam has kept UTC+7 without
+// daylight saving since 1975, so the fixed zone is exact when tzdata is missing.
+var vietnam = func() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Ho_Chi_Minh"); err == nil {
+		return loc
+	}
+	return time.FixedZone("ICT", 7*3600)
+}()
+
+const timeLayout = "02/01/2006 15:04"
+
+var funcs = map[string]any{
+	"lower": lowerFirst,
+}
+
+// NewRenderer parses the embedded templates, each replaced by the file of the
+// same name in overrideDir when there is one; an empty overrideDir uses only
+// the defaults. A template that fails to parse is an error naming its file and
+// line.
+func NewRenderer(overrideDir string) (*Renderer, error) {
+	load := func(name string) (source, content string, err error) {
+		if overrideDir != "" {
+			path := filepath.Join(overrideDir, name)
+			b, err := os.ReadFile(path)
+			if err == nil {
+				return path, string(b), nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return "", "", fmt.Errorf("read email template: %w", err)
+			}
+		}
+		b, err := defaultTemplates.ReadFile("templates/" + name)
+		if err != nil {
+			return "", "", fmt.Errorf("read embedded email template: %w", err)
+		}
+		return "templates/" + name, string(b), nil
+	}
+	var r Renderer
+	// Templates are named by their source so parse and execution errors read
+	// "template: /etc/dvcwatch/mail/html.tmpl:12: ...".
+	for _, name := range []string{SubjectFile, TextFile} {
+		src, content, err := load(name)
+		if err != nil {
+			return nil, err
+		}
+		t, err := texttemplate.New(src).Funcs(funcs).Option("missingkey=error").Parse(content)
+		if err != nil {
+			return nil, fmt.Errorf("parse email template: %w", err)
+		}
+		if name == SubjectFile {
+			r.subject = t
+		} else {
+			r.text = t
+		}
+	}
+	src, content, err := load(HTMLFile)
+	if err != nil {
+		return nil, err
+	}
+	r.html, err = htmltemplate.New(src).Funcs(funcs).Option("missingkey=error").Parse(content)
+	if err != nil {
+		return nil, fmt.Errorf("parse email template: %w", err)
+	}
+	return &r, nil
+}
+
+// defaultRenderer parses the embedded templates once, on first use.
+var defaultRenderer = sync.OnceValues(func() (*Renderer, error) { return NewRenderer("") })
+
+// Render renders d with the embedded default templates.
+func Render(d Digest) (subject, text, html string, err error) {
+	r, err := defaultRenderer()
+	if err != nil {
+		return "", "", "", err
+	}
+	return r.Render(d)
+}
+
+// Render returns the email for d: a one-line subject with the count of each
+// kind and the earliest due date, and text and HTML bodies listing the items
+// grouped by kind, most urgent first, with applicants' data masked.
+func (r *Renderer) Render(d Digest) (subject, text, html string, err error) {
+	if len(d.Items) == 0 {
+		return "", "", "", errors.New("render email: digest has no items")
+	}
+	v := newView(d)
+	var b bytes.Buffer
+	if err := r.subject.Execute(&b, v); err != nil {
+		return "", "", "", fmt.Errorf("render email subject: %w", err)
+	}
+	// A header is one line: fold whatever the template produced.
+	subject = strings.Join(strings.Fields(b.String()), " ")
+	b.Reset()
+	if err := r.text.Execute(&b, v); err != nil {
+		return "", "", "", fmt.Errorf("render email text: %w", err)
+	}
+	text = b.String()
+	b.Reset()
+	if err := r.html.Execute(&b, v); err != nil {
+		return "", "", "", fmt.Errorf("render email html: %w", err)
+	}
+	return subject, text, b.String(), nil
+}
+
+// view is what templates see: never the applicant's unmasked data.
+type view struct {
+	Recipient Recipient
+	RoleLabel string
+	Agency    string
+	Total     int
+	Counts    []count
+	Earliest  string // most urgent due time, "02/03/2026 17:00", or ""
+	Groups    []group
+}
+
+type count struct {
+	Kind, Label string
+	N           int
+}
+
+type group struct {
+	Kind, Label string
+	Items       []itemView
+}
+
+type itemView struct {
+	Kind, KindLabel, Severity string
+	Code, Procedure           string
+	Department, Official      string
+	Due                       string // "02/03/2026 17:00" Vietnamese time, or ""
+	OverdueBy                 string
+	Link                      string
+	Applicant                 string // MaskName
+	Phone                     string // MaskPhone
+}
+
+var roleLabels = map[dvcwatch.Role]string{
+	dvcwatch.RoleOfficial:       "cán bộ xử lý",
+	dvcwatch.RoleDepartmentHead: "lãnh đạo phòng",
+	dvcwatch.RoleOffice:         "Văn phòng HĐND–UBND",
+}
+
+var severityRank = map[string]int{"critical": 0, "warning": 1, "info": 2}
+
+// urgent orders items: the earliest due first (the longest overdue), then the
+// more severe, then by code so the order is stable. A missing due date is last.
+func urgent(a, b Item) int {
+	switch {
+	case a.DueAt.IsZero() != b.DueAt.IsZero():
+		if a.DueAt.IsZero() {
+			return 1
+		}
+		return -1
+	case !a.DueAt.Equal(b.DueAt):
+		return a.DueAt.Compare(b.DueAt)
+	}
+	if c := rank(a.Severity) - rank(b.Severity); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Code, b.Code)
+}
+
+func rank(severity string) int {
+	if r, ok := severityRank[severity]; ok {
+		return r
+	}
+	return len(severityRank)
+}
+
+func newView(d Digest) view {
+	items := slices.Clone(d.Items)
+	slices.SortStableFunc(items, urgent)
+	v := view{Recipient: d.Recipient, RoleLabel: roleLabels[d.Recipient.Role], Agency: d.Agency, Total: len(items)}
+	// Groups appear in the order of their most urgent item, so "Quá hạn" comes
+	// before "Sắp đến hạn" without package email knowing every kind.
+	index := map[string]int{}
+	for _, it := range items {
+		i, ok := index[it.Kind]
+		if !ok {
+			i = len(v.Groups)
+			index[it.Kind] = i
+			label := it.KindLabel
+			if label == "" {
+				label = it.Kind
+			}
+			v.Groups = append(v.Groups, group{Kind: it.Kind, Label: label})
+		}
+		v.Groups[i].Items = append(v.Groups[i].Items, itemView{
+			Kind: it.Kind, KindLabel: v.Groups[i].Label, Severity: it.Severity,
+			Code: it.Code, Procedure: it.Procedure,
+			Department: it.Department, Official: it.Official,
+			Due: formatTime(it.DueAt), OverdueBy: it.OverdueBy, Link: it.Link,
+			Applicant: MaskName(it.ApplicantName), Phone: MaskPhone(it.ApplicantPhone),
+		})
+	}
+	for _, g := range v.Groups {
+		v.Counts = append(v.Counts, count{Kind: g.Kind, Label: g.Label, N: len(g.Items)})
+	}
+	v.Earliest = formatTime(items[0].DueAt)
+	return v
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(vietnam).Format(timeLayout)
+}
+
+// lowerFirst lower-cases a label's first letter for use mid-sentence:
+// "Quá hạn" → "quá hạn", but leaves an acronym such as "HĐND" intact.
+func lowerFirst(s string) string {
+	rs := []rune(s)
+	if len(rs) == 0 || (len(rs) > 1 && unicode.IsUpper(rs[1])) {
+		return s
+	}
+	rs[0] = unicode.ToLower(rs[0])
+	return string(rs)
+}
+
+// MaskName reduces a person's name to initials: "Nguyễn Văn An" → "N. V. A.",
+// "đặng thị ánh" → "Đ. T. Á.". An initial keeps its diacritics, including
+// combining marks of decomposed (NFD) text; words without a letter are dropped.
+func MaskName(name string) string {
+	var parts []string
+	for _, word := range strings.Fields(name) {
+		rs := []rune(word)
+		for i, r := range rs {
+			if !unicode.IsLetter(r) {
+				continue
+			}
+			initial := []rune{unicode.ToUpper(r)}
+			for _, m := range rs[i+1:] {
+				if !unicode.Is(unicode.Mn, m) {
+					break
+				}
+				initial = append(initial, m)
+			}
+			parts = append(parts, string(initial)+".")
+			break
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// MaskPhone keeps only the last three digits of a phone number, one star for
+// every other digit: "0912 345 789" → "*******789". A number of fewer than
+// four digits is all stars, as three digits would reveal it whole.
+func MaskPhone(phone string) string {
+	var digits []rune
+	for _, r := range phone {
+		if r >= '0' && r <= '9' {
+			digits = append(digits, r)
+		}
+	}
+	n := len(digits)
+	switch {
+	case n == 0:
+		return ""
+	case n < 4:
+		return strings.Repeat("*", n)
+	}
+	return strings.Repeat("*", n-3) + string(digits[n-3:])
+}

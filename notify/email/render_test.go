@@ -1,0 +1,293 @@
+package email
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+var hcm = time.FixedZone("ICT", 7*3600)
+
+// digest is a recipient's morning mail: three overdue dossiers given out of
+// order and one due soon, with personal data that must not leak.
+func digest() Digest {
+	return Digest{
+		Recipient: Recipient{Name: "Trần Thị Bình", Email: "binh@ubnd.example.vn", Role: dvcwatch.RoleDepartmentHead},
+		Agency:    "UBND xã Tân Phú",
+		Items: []Item{
+			{
+				Kind: "due_soon", KindLabel: "Sắp đến hạn", Severity: "info",
+				Code: "000.00.20.H01-260304-0004", Procedure: "Đăng ký khai sinh",
+				Department: "Tư pháp – Hộ tịch", Official: "Lê Văn Cường",
+				DueAt: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC), Link: "https://motcua.example.vn/hoso/0004",
+				ApplicantName: "Phạm Thị Dung", ApplicantPhone: "0987 654 321",
+			},
+			{
+				Kind: "overdue", KindLabel: "Quá hạn", Severity: "warning",
+				Code: "000.00.20.H01-260301-0002", Procedure: "Chứng thực bản sao từ bản chính",
+				Department: "Tư pháp – Hộ tịch", Official: "Lê Văn Cường",
+				DueAt: time.Date(2026, 3, 3, 9, 0, 0, 0, hcm), OverdueBy: "1 ngày làm việc",
+				Link:          "https://motcua.example.vn/hoso/0002?a=1&b=2",
+				ApplicantName: "Đặng Thị Ánh", ApplicantPhone: "+84 912 345 678",
+			},
+			{
+				Kind: "overdue", KindLabel: "Quá hạn", Severity: "critical",
+				Code: "000.00.20.H01-260225-0001", Procedure: "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+				Department: "Địa chính – Xây dựng", Official: "Hoàng Minh Đức",
+				// 10:00 UTC is 17:00 in Hà Nội: the subject must show local time.
+				DueAt: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), OverdueBy: "2 ngày làm việc",
+				Link:          "https://motcua.example.vn/hoso/0001",
+				ApplicantName: "Nguyễn Văn An", ApplicantPhone: "0912345789",
+			},
+			{
+				Kind: "overdue", KindLabel: "Quá hạn", Severity: "critical",
+				Code: "000.00.20.H01-260301-0003", Procedure: "Đăng ký kết hôn <trong nước>",
+				Department: "Tư pháp – Hộ tịch", Official: "Lê Văn Cường",
+				DueAt: time.Date(2026, 3, 3, 9, 0, 0, 0, hcm), OverdueBy: "1 ngày làm việc",
+				ApplicantName: "Võ Thị Én", ApplicantPhone: "0905111222",
+			},
+		},
+	}
+}
+
+// personal lists every piece of personal data in digest(), in the forms a
+// careless template could print it.
+var personal = []string{
+	"Phạm Thị Dung", "Phạm", "Dung", "0987 654 321", "0987654321", "654",
+	"Đặng Thị Ánh", "Đặng", "Ánh", "+84 912 345 678", "912345678", "0912 345",
+	"Nguyễn Văn An", "Nguyễn", "0912345789", "0912345",
+	"Võ Thị Én", "Võ", "0905111222", "0905",
+}
+
+func TestRenderGolden(t *testing.T) {
+	t.Parallel()
+	subject, text, html, err := Render(digest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wantSubject = "[dvcwatch] 3 hồ sơ quá hạn, 1 sắp đến hạn — hạn sớm nhất 02/03/2026 17:00"
+	if subject != wantSubject {
+		t.Errorf("subject\n got %q\nwant %q", subject, wantSubject)
+	}
+	golden(t, "digest.txt.golden", text)
+	golden(t, "digest.html.golden", html)
+
+	for _, out := range []string{subject, text, html} {
+		for _, p := range personal {
+			if strings.Contains(out, p) {
+				t.Errorf("output contains personal data %q", p)
+			}
+		}
+	}
+	for _, masked := range []string{"N. V. A.", "*******789", "Đ. T. Á.", "********678", "P. T. D.", "*******321"} {
+		if !strings.Contains(text, masked) || !strings.Contains(html, masked) {
+			t.Errorf("masked %q missing from text or html", masked)
+		}
+	}
+	// Most urgent first: the 02/03 dossier, then the two due 03/03 09:00 with
+	// the critical one before the warning, then the one due soon.
+	order := []string{"260225-0001", "260301-0003", "260301-0002", "260304-0004"}
+	for _, out := range []string{text, html} {
+		last := -1
+		for _, code := range order {
+			i := strings.Index(out, code)
+			if i < last {
+				t.Errorf("%s out of order", code)
+			}
+			last = i
+		}
+	}
+	if !strings.Contains(html, `<a href="https://motcua.example.vn/hoso/0002?a=1&amp;b=2">000.00.20.H01-260301-0002</a>`) {
+		t.Error("html: dossier code not linked to its escaped Link")
+	}
+	if !strings.Contains(html, "Đăng ký kết hôn &lt;trong nước&gt;") {
+		t.Error("html: procedure name not escaped")
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it); got:\n%s", name, got)
+	}
+}
+
+func TestRenderSubject(t *testing.T) {
+	t.Parallel()
+	due := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		items []Item
+		want  string
+	}{
+		{"one kind", []Item{{Kind: "overdue", KindLabel: "Quá hạn", Code: "A", DueAt: due}},
+			"[dvcwatch] 1 hồ sơ quá hạn — hạn sớm nhất 02/03/2026 17:00"},
+		{"due soon only", []Item{
+			{Kind: "due_soon", KindLabel: "Sắp đến hạn", Code: "B", DueAt: due.Add(48 * time.Hour)},
+			{Kind: "due_soon", KindLabel: "Sắp đến hạn", Code: "A", DueAt: due.Add(24 * time.Hour)}},
+			"[dvcwatch] 2 hồ sơ sắp đến hạn — hạn sớm nhất 03/03/2026 17:00"},
+		{"no due date", []Item{{Kind: "stalled", Code: "A"}},
+			"[dvcwatch] 1 hồ sơ stalled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, _, _, err := Render(Digest{Items: tt.items})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRenderEmpty(t *testing.T) {
+	t.Parallel()
+	if _, _, _, err := Render(Digest{}); err == nil {
+		t.Fatal("no error for a digest without items")
+	}
+}
+
+func TestRendererOverride(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, TextFile, "{{range .Groups}}{{range .Items}}{{.Code}} {{.Applicant}} {{.Phone}}\n{{end}}{{end}}")
+	r, err := NewRenderer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, text, html, err := r.Render(digest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "000.00.20.H01-260225-0001 N. V. A. *******789\n" +
+		"000.00.20.H01-260301-0003 V. T. É. *******222\n" +
+		"000.00.20.H01-260301-0002 Đ. T. Á. ********678\n" +
+		"000.00.20.H01-260304-0004 P. T. D. *******321\n"
+	if text != want {
+		t.Errorf("overridden text\n got %q\nwant %q", text, want)
+	}
+	// subject.tmpl and html.tmpl are missing from dir: the defaults apply.
+	def, _, defHTML, _ := Render(digest())
+	if subject != def || html != defHTML {
+		t.Error("a template missing from the override directory did not fall back to the default")
+	}
+}
+
+func TestRendererOverrideErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, file, content string
+		want                []string // substrings of the error
+	}{
+		{"text parse", TextFile, "Kính gửi\n{{.Recipient.Name}\n", []string{TextFile + ":2:", "parse email template"}},
+		{"html parse", HTMLFile, "<p>\n\n{{range .Groups}}</p>", []string{HTMLFile + ":3:", "parse email template"}},
+		{"subject parse", SubjectFile, "{{if}}", []string{SubjectFile + ":1:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			write(t, dir, tt.file, tt.content)
+			_, err := NewRenderer(dir)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range append(tt.want, filepath.Join(dir, tt.file)) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+
+	t.Run("unknown field at render", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		// Templates cannot reach the raw applicant data, even by its Item name.
+		write(t, dir, HTMLFile, "{{range .Groups}}{{range .Items}}{{.ApplicantName}}{{end}}{{end}}")
+		r, err := NewRenderer(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, err = r.Render(digest())
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, HTMLFile)) {
+			t.Fatalf("got %v, want an error naming %s", err, HTMLFile)
+		}
+	})
+}
+
+func write(t *testing.T, dir, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMaskName(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"Nguyễn Văn An", "N. V. A."},
+		{"Đặng Thị Ánh", "Đ. T. Á."},
+		{"đỗ ưng ơn", "Đ. Ư. Ơ."},
+		{"  Trần   Thị\tBình ", "T. T. B."},
+		{"A\u0301nh Nguye\u0302\u0303n", "A\u0301. N."}, // decomposed (NFD) input keeps its marks
+		{"Ông Ích Khiêm", "Ô. Í. K."},
+		{"Công ty TNHH Xây dựng (Hà Nội)", "C. T. T. X. D. H. N."},
+		{"", ""},
+		{"  - ", ""},
+	}
+	for _, tt := range tests {
+		if got := MaskName(tt.in); got != tt.want {
+			t.Errorf("MaskName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestMaskPhone(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"0912345789", "*******789"},
+		{"0912 345 789", "*******789"},
+		{"+84 (912) 345-789", "********789"},
+		{"024.3825.1234", "********234"},
+		{"1234", "*234"},
+		{"113", "***"},
+		{"", ""},
+		{"không có", ""},
+	}
+	for _, tt := range tests {
+		if got := MaskPhone(tt.in); got != tt.want {
+			t.Errorf("MaskPhone(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLowerFirst(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"Quá hạn": "quá hạn", "Ứ đọng": "ứ đọng", "HĐND": "HĐND", "": ""} {
+		if got := lowerFirst(in); got != want {
+			t.Errorf("lowerFirst(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,291 @@
+// Package email renders dvcwatch's Vietnamese alert digests and sends them over
+// SMTP. It owns the templates (embedded defaults an operator may override), the
+// masking of applicants' personal data, and the SMTP conversation with its
+// retry classification; it imports config and the root package only.
+package email
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/dvcwatch/dvcwatch/config"
+)
+
+// ErrRejected marks a permanent SMTP reply (5xx) to the message transaction,
+// such as 550 for an unknown recipient: sending the same message again will
+// fail again, so it must not be retried. Every other Send error is transient.
+var ErrRejected = errors.New("rejected by the SMTP server")
+
+// ErrInvalidMessage marks a Message that cannot be sent as it is (a malformed
+// address, a forbidden header); like ErrRejected it must not be retried.
+var ErrInvalidMessage = errors.New("invalid email message")
+
+// defaultTimeout applies when config.SMTP.Timeout is zero.
+const defaultTimeout = 30 * time.Second
+
+// Message is one email to send; the body has a text part, an HTML part, or both
+// (then as multipart/alternative).
+type Message struct {
+	To      []string // bare addresses or "Name <addr>"
+	Subject string
+	Text    string
+	HTML    string
+	// MessageID is derived from the notification id so that a resend of the same
+	// notification carries the same Message-ID and mail clients and the office can
+	// recognise it; without "@" the domain of From is appended. Empty lets the
+	// library generate a random one.
+	MessageID string
+	Headers   map[string]string // extra headers, e.g. X-Dvcwatch-Notification
+}
+
+// Option adjusts a Sender built by New.
+type Option func(*Sender)
+
+// WithTLSConfig replaces the TLS configuration used for STARTTLS and implicit
+// TLS, e.g. to trust a private CA; ServerName defaults to the configured host.
+func WithTLSConfig(c *tls.Config) Option {
+	return func(s *Sender) { s.tlsConfig = c.Clone() }
+}
+
+// Sender delivers Messages through one SMTP server. It is safe for concurrent
+// use: every Send opens its own connection.
+type Sender struct {
+	host      string
+	port      int
+	mode      string
+	username  string
+	password  config.Secret // revealed only to the AUTH exchange; a printed Sender shows it redacted
+	from      string
+	fromHost  string
+	timeout   time.Duration
+	tlsConfig *tls.Config
+}
+
+// New checks cfg and returns a Sender for it.
+func New(cfg config.SMTP, opts ...Option) (*Sender, error) {
+	if cfg.Host == "" {
+		return nil, errors.New("smtp.host: required")
+	}
+	if cfg.Port < 1 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("smtp.port: %d is not a TCP port", cfg.Port)
+	}
+	switch cfg.TLS {
+	case config.TLSStartTLS, config.TLSImplicit, config.TLSNone:
+	default:
+		return nil, fmt.Errorf("smtp.tls: %q is not one of starttls, tls, none", cfg.TLS)
+	}
+	from, err := mail.ParseAddress(cfg.From)
+	if err != nil {
+		return nil, fmt.Errorf("smtp.from: %q: %w", cfg.From, err)
+	}
+	if cfg.Username == "" && !cfg.Password.IsZero() {
+		return nil, errors.New("smtp.password: set without smtp.username")
+	}
+	s := &Sender{
+		host:     cfg.Host,
+		port:     cfg.Port,
+		mode:     cfg.TLS,
+		username: cfg.Username,
+		password: cfg.Password,
+		from:     cfg.From,
+		fromHost: from.Address[strings.LastIndexByte(from.Address, '@')+1:],
+		timeout:  cfg.Timeout,
+	}
+	if s.timeout <= 0 {
+		s.timeout = defaultTimeout
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.tlsConfig == nil {
+		s.tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if s.tlsConfig.ServerName == "" {
+		s.tlsConfig.ServerName = s.host
+	}
+	return s, nil
+}
+
+// Send delivers m in one SMTP conversation bounded by the configured timeout
+// and by ctx: cancelling ctx closes the connection. A permanent reply yields an
+// error wrapping ErrRejected, a bad Message one wrapping ErrInvalidMessage;
+// anything else (refused connection, 4xx, TLS or AUTH failure, timeout) is
+// transient. Errors never contain the password or the message body.
+func (s *Sender) Send(ctx context.Context, m Message) error {
+	msg, err := s.build(m)
+	if err != nil {
+		return fmt.Errorf("build email %q: %w: %w", m.Subject, ErrInvalidMessage, err)
+	}
+	id := msg.GetMessageID()
+	addr := net.JoinHostPort(s.host, strconv.Itoa(s.port))
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("send email %s via %s: %w", id, addr, err)
+	}
+
+	var stop func() bool
+	client, err := gomail.NewClient(s.host, s.clientOptions(ctx, &stop)...)
+	if err != nil {
+		return fmt.Errorf("send email %s via %s: set up client: %w", id, addr, err)
+	}
+	err = client.DialAndSendWithContext(ctx, msg)
+	if stop != nil {
+		stop()
+	}
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("send email %s via %s: %w: %w", id, addr, cerr, err)
+	}
+	if permanent(err) {
+		return fmt.Errorf("send email %s via %s: %w: %w", id, addr, ErrRejected, err)
+	}
+	return fmt.Errorf("send email %s via %s: %w", id, addr, err)
+}
+
+// permanent reports whether the server answered the message transaction (MAIL,
+// RCPT, DATA) with a 5xx reply. A 5xx before it (greeting, STARTTLS, AUTH
+// 535) is a problem of the server or its configuration, not of this message,
+// so it stays transient: once an operator fixes it, queued alerts go out.
+func permanent(err error) bool {
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		return se.ErrorCode() >= 500 && se.ErrorCode() < 600
+	}
+	return false
+}
+
+func (s *Sender) clientOptions(ctx context.Context, stop *func() bool) []gomail.Option {
+	opts := []gomail.Option{
+		gomail.WithPort(s.port),
+		gomail.WithTimeout(s.timeout),
+		gomail.WithTLSConfig(s.tlsConfig),
+		gomail.WithDialContextFunc(s.dialer(ctx, stop)),
+	}
+	if s.mode == config.TLSStartTLS {
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	} else {
+		// implicit TLS is done by the dialer; none sends in clear.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	}
+	if s.username != "" {
+		opts = append(opts, gomail.WithSMTPAuthCustom(&auth{user: s.username, pass: s.password.Reveal(), host: s.host}))
+	}
+	return opts
+}
+
+// dialer connects (with TLS from the first byte in implicit mode) and closes
+// the connection when ctx ends, since go-mail bounds only the dial by ctx.
+func (s *Sender) dialer(ctx context.Context, stop *func() bool) gomail.DialContextFunc {
+	return func(dctx context.Context, network, addr string) (net.Conn, error) {
+		nd := &net.Dialer{}
+		var conn net.Conn
+		var err error
+		if s.mode == config.TLSImplicit {
+			conn, err = (&tls.Dialer{NetDialer: nd, Config: s.tlsConfig}).DialContext(dctx, network, addr)
+		} else {
+			conn, err = nd.DialContext(dctx, network, addr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		*stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
+		return conn, nil
+	}
+}
+
+// auth picks PLAIN or LOGIN from what the server offers. Both refuse to send
+// the password over a connection that is not TLS, except to localhost.
+type auth struct {
+	user, pass, host string
+	inner            smtp.Auth
+}
+
+func (a *auth) Start(si *smtp.ServerInfo) (string, []byte, error) {
+	switch {
+	case slices.Contains(si.Auth, "PLAIN"):
+		a.inner = smtp.PlainAuth("", a.user, a.pass, a.host, false)
+	case slices.Contains(si.Auth, "LOGIN"):
+		a.inner = smtp.LoginAuth(a.user, a.pass, a.host, false)
+	default:
+		return "", nil, fmt.Errorf("server offers no AUTH mechanism dvcwatch supports (PLAIN, LOGIN): %q", si.Auth)
+	}
+	return a.inner.Start(si)
+}
+
+func (a *auth) Next(fromServer []byte, more bool) ([]byte, error) {
+	return a.inner.Next(fromServer, more)
+}
+
+// reservedHeaders are set by Send from Message fields or by the MIME writer.
+var reservedHeaders = []string{
+	"From", "To", "Cc", "Bcc", "Subject", "Message-Id", "Date", "Mime-Version",
+	"Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
+}
+
+func (s *Sender) build(m Message) (*gomail.Msg, error) {
+	if len(m.To) == 0 {
+		return nil, errors.New("no recipient")
+	}
+	if m.Text == "" && m.HTML == "" {
+		return nil, errors.New("no body")
+	}
+	msg := gomail.NewMsg()
+	if err := msg.From(s.from); err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	if err := msg.To(m.To...); err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
+	if strings.ContainsAny(m.Subject, "\r\n") {
+		return nil, errors.New("subject contains a line break")
+	}
+	msg.Subject(m.Subject)
+	if id := strings.Trim(m.MessageID, "<> "); id != "" {
+		if strings.ContainsAny(id, "<> \t\r\n") {
+			return nil, fmt.Errorf("message id %q contains spaces or angle brackets", m.MessageID)
+		}
+		if !strings.Contains(id, "@") {
+			id += "@" + s.fromHost
+		}
+		msg.SetMessageIDWithValue(id)
+	} else {
+		msg.SetMessageID()
+	}
+	msg.SetDate()
+	// Automated mail: no out-of-office replies back to the sender.
+	msg.SetBulk()
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	for k, v := range m.Headers {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		if k == "" || strings.ContainsAny(k, ": \t\r\n") || slices.Contains(reservedHeaders, ck) {
+			return nil, fmt.Errorf("header %q may not be set", k)
+		}
+		if strings.ContainsAny(v, "\r\n") {
+			return nil, fmt.Errorf("header %s contains a line break", ck)
+		}
+		msg.SetGenHeader(gomail.Header(ck), v)
+	}
+	switch {
+	case m.Text != "" && m.HTML != "":
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	case m.Text != "":
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	default:
+		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
+	}
+	return msg, nil
+}
