@@ -36,6 +36,7 @@ type Config struct {
 	Schedules  []Schedule  `yaml:"schedules"`
 	Calendar   Calendar    `yaml:"calendar"`
 	Agencies   []Agency    `yaml:"agencies"`
+	Procedures []Procedure `yaml:"procedures"`
 	Notify     Notify      `yaml:"notify"`
 	SMTP       SMTP        `yaml:"smtp"`
 	Admin      Admin       `yaml:"admin"`
@@ -182,6 +183,15 @@ type Official struct {
 	Email      string        `yaml:"email"` // a bare address: the name comes from Name
 	Role       dvcwatch.Role `yaml:"role"`  // defaults to official
 	Department string        `yaml:"department"`
+}
+
+// Procedure is an administrative procedure (thủ tục hành chính) and its legal
+// time limit, from which the detector recomputes every dossier's due date
+// independently of the NgayHenTra written on the receipt.
+type Procedure struct {
+	Code  string `yaml:"code"`  // MaTTHC, as the portals report it
+	Name  string `yaml:"name"`  // TenTTHC
+	Limit string `yaml:"limit"` // "5wd", "15d", "8h" or "1m", parsed by sla
 }
 
 // Severities lists the breach severities from least to most severe.

@@ -263,6 +263,12 @@ func TestFixtures(t *testing.T) {
 		{"no-agencies.yaml", []string{
 			`testdata/no-agencies.yaml: agencies: at least one agency is required: alerts need someone to go to`,
 		}},
+		{"procedures.yaml", []string{
+			`testdata/procedures.yaml:3: procedures[1].code: duplicate "1.001193" (first at procedures[0].code)`,
+			`testdata/procedures.yaml:3: procedures[1].limit: limit "5 ngày": unknown unit " ngày"; want a positive whole number and a unit: wd (working days), d (calendar days), h (working hours) or m (months), e.g. 5wd, 15d, 8h, 1m`,
+			`testdata/procedures.yaml:4: procedures[2].code: required`,
+			`testdata/procedures.yaml:4: procedures[2].limit: required`,
+		}},
 		{"notify.yaml", []string{
 			`testdata/notify.yaml:5: notify.dossier_url: must contain {code}, where the dossier code goes`,
 			`testdata/notify.yaml:6: notify.repeat_after: must be a positive duration such as "30s", found 0s`,

@@ -183,6 +183,7 @@ func (c *Config) validate() []Problem {
 	c.validateSchedules(ch, connectors)
 	c.validateCalendar(ch)
 	c.validateAgencies(ch)
+	c.validateProcedures(ch)
 	c.validateNotify(ch)
 	c.validateSMTP(ch)
 	c.validateAdmin(ch)
@@ -381,6 +382,20 @@ func (c *Config) validateAgencies(ch *checker) {
 
 		if len(a.Departments) > 0 && !hasOffice {
 			ch.addf(p+"officials", "no official with role office: the HĐND–UBND office must learn of every delay")
+		}
+	}
+}
+
+func (c *Config) validateProcedures(ch *checker) {
+	seen := map[string]string{}
+	for i, p := range c.Procedures {
+		path := fmt.Sprintf("procedures[%d].", i)
+		ch.required(path+"code", p.Code)
+		ch.unique(seen, path+"code", p.Code)
+		if ch.required(path+"limit", p.Limit) {
+			if _, err := sla.ParseLimit(p.Limit); err != nil {
+				ch.addf(path+"limit", "%v", err)
+			}
 		}
 	}
 }
