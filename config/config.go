@@ -439,7 +439,7 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	for i := range c.Schedules {
 		s := &c.Schedules[i]
 		def(fmt.Sprintf("schedules[%d].timezone", i), func() {
-			s.Timezone = cronZone(s.Cron)
+			s.Timezone = CronZone(s.Cron)
 			if s.Timezone == "" {
 				s.Timezone = DefaultTimezone
 			}
@@ -485,8 +485,9 @@ func DefaultEscalation() []Rule {
 	}
 }
 
-// cronZone returns the zone named by a CRON_TZ= or TZ= prefix, or "".
-func cronZone(expr string) string {
+// CronZone returns the zone named by a CRON_TZ= or TZ= prefix of a cron
+// expression, or "".
+func CronZone(expr string) string {
 	for _, prefix := range []string{"CRON_TZ=", "TZ="} {
 		if rest, ok := strings.CutPrefix(expr, prefix); ok {
 			zone, _, _ := strings.Cut(rest, " ")
@@ -497,7 +498,7 @@ func cronZone(expr string) string {
 }
 
 func withZone(expr, zone string) string {
-	if cronZone(expr) != "" || zone == "" {
+	if CronZone(expr) != "" || zone == "" {
 		return expr
 	}
 	return "CRON_TZ=" + zone + " " + expr

@@ -135,7 +135,7 @@ func (ch *checker) cron(path, expr string) {
 	if !ch.required(path, expr) {
 		return
 	}
-	if cronZone(expr) != "" && !strings.Contains(expr, " ") {
+	if CronZone(expr) != "" && !strings.Contains(expr, " ") {
 		// robfig/cron panics on a CRON_TZ= prefix with nothing after it.
 		ch.addf(path, "invalid cron expression %q: CRON_TZ=Zone must be followed by a space and the schedule", expr)
 		return
@@ -295,7 +295,7 @@ func (c *Config) validateSchedules(ch *checker, connectors []string) {
 		case s.Job == JobReconcile && c.connector(s.Connector).MirrorOf == "":
 			ch.addf(p+"connector", "reconcile compares a mirror with its source of truth: set mirror_of on connector %q", s.Connector)
 		}
-		switch z := cronZone(s.Cron); {
+		switch z := CronZone(s.Cron); {
 		case z == "":
 			ch.timezone(p+"timezone", s.Timezone)
 		case z != s.Timezone:

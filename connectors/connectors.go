@@ -30,6 +30,14 @@ type Cursor struct {
 	Key       string
 }
 
+// After reports whether c comes after o in a portal's (time, key) order.
+func (c Cursor) After(o Cursor) bool {
+	if !c.UpdatedAt.Equal(o.UpdatedAt) {
+		return c.UpdatedAt.After(o.UpdatedAt)
+	}
+	return c.Key > o.Key
+}
+
 // Skip is a record a connector could not use, with the reason; the sync counts
 // and logs it (never with the citizen's personal data) and goes on.
 type Skip struct {

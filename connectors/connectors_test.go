@@ -137,3 +137,24 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestCursorAfter(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	cases := []struct {
+		a, b connectors.Cursor
+		want bool
+	}{
+		{connectors.Cursor{UpdatedAt: t0.Add(time.Second)}, connectors.Cursor{UpdatedAt: t0, Key: "Z"}, true},
+		{connectors.Cursor{UpdatedAt: t0, Key: "B"}, connectors.Cursor{UpdatedAt: t0, Key: "A"}, true},
+		{connectors.Cursor{UpdatedAt: t0, Key: "A"}, connectors.Cursor{UpdatedAt: t0, Key: "A"}, false},
+		{connectors.Cursor{UpdatedAt: t0, Key: "Z"}, connectors.Cursor{UpdatedAt: t0.Add(time.Second)}, false},
+		// The same instant in another zone is the same position.
+		{connectors.Cursor{UpdatedAt: t0.In(time.FixedZone("ICT", 7*3600)), Key: "A"}, connectors.Cursor{UpdatedAt: t0, Key: "A"}, false},
+	}
+	for _, c := range cases {
+		if got := c.a.After(c.b); got != c.want {
+			t.Errorf("%+v.After(%+v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}

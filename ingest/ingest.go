@@ -141,7 +141,7 @@ func Run(ctx context.Context, st Store, name string, p connectors.Puller, opts O
 	log.Info("sync start", "connector", name, "after", after.UpdatedAt, "cursor", stored.UpdatedAt)
 
 	err = pipeline(ctx, p, after, func(ctx context.Context, b connectors.Batch) error {
-		if later(b.Next, high) {
+		if b.Next.After(high) {
 			high = b.Next
 		}
 		page := store.Page{
@@ -240,12 +240,4 @@ func keepLease(ctx context.Context, st Store, lease, holder string, cancel conte
 			}
 		}
 	}
-}
-
-// later reports whether a is after b in the portal's (time, key) order.
-func later(a, b connectors.Cursor) bool {
-	if !a.UpdatedAt.Equal(b.UpdatedAt) {
-		return a.UpdatedAt.After(b.UpdatedAt)
-	}
-	return a.Key > b.Key
 }

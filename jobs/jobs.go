@@ -108,7 +108,6 @@ type Handlers struct {
 	Syncer     Syncer
 	Reconciler Reconciler
 	Runs       RunRecorder
-	Overlaps   map[string]time.Duration // per connector, from the configuration
 	Logger     *slog.Logger
 	Now        func() time.Time
 }
@@ -127,7 +126,7 @@ func (h *Handlers) handleSync(ctx context.Context, t *asynq.Task) error {
 	taskID, _ := asynq.GetTaskID(ctx)
 	started := h.now()
 	res, err := h.Syncer.Sync(ctx, p.Connector, ingest.Options{
-		Since: p.Since, Overlap: h.Overlaps[p.Connector], Holder: "task " + taskID, Logger: h.logger(),
+		Since: p.Since, Holder: "task " + taskID, Logger: h.logger(),
 	})
 	counts := map[string]int{
 		"batches": res.Batches, "fetched": res.Fetched, "inserted": res.Inserted, "updated": res.Updated,

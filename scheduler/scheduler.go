@@ -30,7 +30,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -138,7 +137,7 @@ func New(opts Options) *Scheduler {
 	}
 	var errs []error
 	for _, sc := range opts.Schedules {
-		if sc.Timezone == "" && specZone(sc.Cron) == "" {
+		if sc.Timezone == "" && config.CronZone(sc.Cron) == "" {
 			sc.Timezone = config.DefaultTimezone // robfig/cron would use the host's zone
 		}
 		e := &entry{sched: sc, spec: sc.Spec()}
@@ -164,7 +163,7 @@ func Parse(spec string) (cron.Schedule, error) {
 	switch c := c.(type) {
 	case cron.ConstantDelaySchedule:
 		loc := time.UTC
-		if zone := specZone(spec); zone != "" {
+		if zone := config.CronZone(spec); zone != "" {
 			loc, _ = time.LoadLocation(zone) // ParseStandard loaded it already
 		}
 		return every{c.Delay, loc}, nil
@@ -172,17 +171,6 @@ func Parse(spec string) (cron.Schedule, error) {
 		return zoned{c}, nil
 	}
 	return c, nil
-}
-
-// specZone returns the zone named by a CRON_TZ= or TZ= prefix, or "".
-func specZone(spec string) string {
-	for _, prefix := range []string{"CRON_TZ=", "TZ="} {
-		if rest, ok := strings.CutPrefix(spec, prefix); ok {
-			zone, _, _ := strings.Cut(rest, " ")
-			return zone
-		}
-	}
-	return ""
 }
 
 // zoned gives the ticks of a cron expression in its own zone, as operators

@@ -25,11 +25,7 @@ const concurrency = 4
 // idempotent, so a task run twice does no harm).
 func Run(ctx context.Context, svc *Services, rdb *Redis) error {
 	cfg, log := svc.Config, svc.Logger
-	overlaps := map[string]time.Duration{}
-	for _, k := range cfg.Connectors {
-		overlaps[k.Name] = k.Overlap
-	}
-	handlers := &jobs.Handlers{Syncer: svc, Reconciler: svc, Runs: svc.DB, Overlaps: overlaps, Logger: log}
+	handlers := &jobs.Handlers{Syncer: svc, Reconciler: svc, Runs: svc.DB, Logger: log}
 	mux := asynq.NewServeMux()
 	handlers.Register(mux)
 

@@ -22,8 +22,7 @@ shutdown_timeout to finish before they are handed back to the queue.`,
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg, cmd.ErrOrStderr())
-			svc, err := worker.Open(cmd.Context(), cfg, log)
+			svc, err := openServices(cmd, cfg)
 			if err != nil {
 				return err
 			}

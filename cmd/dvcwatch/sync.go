@@ -51,8 +51,7 @@ moves backwards. A connector's first pass reaches back 92 days.`,
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg, cmd.ErrOrStderr())
-			svc, err := worker.Open(cmd.Context(), cfg, log)
+			svc, err := openServices(cmd, cfg)
 			if err != nil {
 				return err
 			}
@@ -138,6 +137,12 @@ func orDash(s string) string {
 		return "(no code)"
 	}
 	return s
+}
+
+// openServices opens the store and the connectors, logging to the command's
+// stderr as the configuration asks.
+func openServices(cmd *cobra.Command, cfg *config.Config) (*worker.Services, error) {
+	return worker.Open(cmd.Context(), cfg, newLogger(cfg, cmd.ErrOrStderr()))
 }
 
 // newLogger logs to w (stderr) as the configuration asks.

@@ -74,10 +74,10 @@ func (c *Client) Pull(ctx context.Context, after connectors.Cursor, fn func(cont
 		switch {
 		case p.next != nil:
 			next = *p.next
-		case later(last, cur):
+		case last.After(cur):
 			next = last
 		}
-		if later(cur, next) {
+		if cur.After(next) {
 			c.http.Logger().Warn("portal's next cursor is behind the one it was asked from; keeping ours",
 				"connector", c.cfg.Name, "at", cur.UpdatedAt, "at_code", cur.Key, "next", next.UpdatedAt, "next_code", next.Key)
 			next = cur
@@ -85,7 +85,7 @@ func (c *Client) Pull(ctx context.Context, after connectors.Cursor, fn func(cont
 		b.Next = next
 		c.http.Logger().Debug("page read", "connector", c.cfg.Name, "after", cur.UpdatedAt, "after_code", cur.Key,
 			"dossiers", len(b.Dossiers), "skipped", len(b.Skipped))
-		if len(b.Dossiers) > 0 || len(b.Skipped) > 0 || later(next, cur) {
+		if len(b.Dossiers) > 0 || len(b.Skipped) > 0 || next.After(cur) {
 			if err := fn(ctx, b); err != nil {
 				return err
 			}
@@ -93,19 +93,11 @@ func (c *Client) Pull(ctx context.Context, after connectors.Cursor, fn func(cont
 		if p.next == nil {
 			return nil
 		}
-		if !later(next, cur) {
+		if !next.After(cur) {
 			return c.http.Permanent(pageName(cur), errors.New("the reply's next cursor does not move forward; following it would loop"))
 		}
 		cur = next
 	}
-}
-
-// later reports whether a is after b in the API's (updated_at, code) order.
-func later(a, b connectors.Cursor) bool {
-	if !a.UpdatedAt.Equal(b.UpdatedAt) {
-		return a.UpdatedAt.After(b.UpdatedAt)
-	}
-	return a.Key > b.Key
 }
 
 // batch maps a page's items, skipping the unusable ones and keeping, of the
@@ -115,7 +107,7 @@ func later(a, b connectors.Cursor) bool {
 func batch(source string, items []json.RawMessage) (b connectors.Batch, last connectors.Cursor) {
 	b = connectors.NewBatch(items, func(raw json.RawMessage) (dvcwatch.Dossier, string) {
 		d, _, reason := decode(source, raw)
-		if k := (connectors.Cursor{UpdatedAt: d.SourceUpdatedAt, Key: d.Key.Code}); k.Key != "" && !k.UpdatedAt.IsZero() && later(k, last) {
+		if k := (connectors.Cursor{UpdatedAt: d.SourceUpdatedAt, Key: d.Key.Code}); k.Key != "" && !k.UpdatedAt.IsZero() && k.After(last) {
 			last = k
 		}
 		return d, reason
