@@ -22,16 +22,42 @@ const (
 	BreachSupplementedTwice BreachKind = "supplemented_twice" // more than one supplement request (late under Decision 766/QĐ-TTg)
 	BreachStepOverdue       BreachKind = "step_overdue"       // a step past its own due (NgayKetThucTheoQuyDinh)
 	BreachDueBeyondLimit    BreachKind = "due_beyond_limit"   // the receipt's NgayHenTra is later than the legal limit allows
+	BreachNotSynced         BreachKind = "not_synced"         // missing from the national portal beyond the lag allowed
+	BreachPortalMismatch    BreachKind = "portal_mismatch"    // the national portal shows another status beyond the lag allowed
 )
 
 var breachKinds = []BreachKind{
 	BreachDueSoon, BreachOverdue, BreachFinishedLate, BreachReturnedLate, BreachNoApology,
 	BreachLateApology, BreachRescheduledTwice, BreachSupplementedTwice, BreachStepOverdue,
-	BreachDueBeyondLimit,
+	BreachDueBeyondLimit, BreachNotSynced, BreachPortalMismatch,
 }
 
 // BreachKinds returns every breach kind, in a fixed order.
 func BreachKinds() []BreachKind { return append([]BreachKind(nil), breachKinds...) }
+
+var breachLabels = map[BreachKind]string{
+	BreachDueSoon:           "Sắp đến hạn",
+	BreachOverdue:           "Quá hạn",
+	BreachFinishedLate:      "Giải quyết trễ hạn",
+	BreachReturnedLate:      "Trả kết quả trễ hạn",
+	BreachNoApology:         "Trễ hạn chưa có thư xin lỗi",
+	BreachLateApology:       "Thư xin lỗi phát hành muộn",
+	BreachRescheduledTwice:  "Hẹn lại nhiều lần",
+	BreachSupplementedTwice: "Yêu cầu bổ sung nhiều lần",
+	BreachStepOverdue:       "Bước xử lý quá hạn",
+	BreachDueBeyondLimit:    "Ngày hẹn trả vượt thời hạn luật định",
+	BreachNotSynced:         "Chưa đồng bộ lên Cổng DVCQG",
+	BreachPortalMismatch:    "Trạng thái trên Cổng DVCQG không khớp",
+}
+
+// Vietnamese returns the kind's label as officials read it, e.g. "Quá hạn";
+// an unknown kind is returned as it is.
+func (k BreachKind) Vietnamese() string {
+	if l, ok := breachLabels[k]; ok {
+		return l
+	}
+	return string(k)
+}
 
 // Valid reports whether k is one of the known kinds.
 func (k BreachKind) Valid() bool {

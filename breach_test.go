@@ -29,7 +29,7 @@ func TestBreachFingerprint(t *testing.T) {
 func TestBreachKindsAndSeverities(t *testing.T) {
 	t.Parallel()
 	kinds := BreachKinds()
-	if len(kinds) != 10 {
+	if len(kinds) != 12 {
 		t.Fatalf("%d kinds", len(kinds))
 	}
 	for _, k := range kinds {
@@ -47,5 +47,23 @@ func TestBreachKindsAndSeverities(t *testing.T) {
 	}
 	if string(SeverityInfo) != "info" || string(SeverityWarning) != "warning" || string(SeverityCritical) != "critical" {
 		t.Error("severity strings changed; configuration depends on them")
+	}
+}
+
+func TestBreachKindLabels(t *testing.T) {
+	t.Parallel()
+	seen := map[string]BreachKind{}
+	for _, k := range BreachKinds() {
+		l := k.Vietnamese()
+		if l == string(k) || l == "" {
+			t.Errorf("%s has no Vietnamese label", k)
+		}
+		if o, dup := seen[l]; dup {
+			t.Errorf("%s and %s share the label %q", k, o, l)
+		}
+		seen[l] = k
+	}
+	if got := BreachKind("other").Vietnamese(); got != "other" {
+		t.Errorf("unknown kind label %q", got)
 	}
 }

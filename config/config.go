@@ -37,6 +37,7 @@ type Config struct {
 	Calendar   Calendar    `yaml:"calendar"`
 	Agencies   []Agency    `yaml:"agencies"`
 	Procedures []Procedure `yaml:"procedures"`
+	Detect     Detect      `yaml:"detect"`
 	Notify     Notify      `yaml:"notify"`
 	SMTP       SMTP        `yaml:"smtp"`
 	Admin      Admin       `yaml:"admin"`
@@ -197,6 +198,23 @@ type Procedure struct {
 // Severities lists the breach severities from least to most severe.
 var Severities = []string{"info", "warning", "critical"}
 
+// Detect tunes the breach rules and the detection job; consumed by package detect.
+type Detect struct {
+	// DueSoonHours: an open dossier with at most this many working hours left
+	// is due soon.
+	DueSoonHours float64 `yaml:"due_soon_hours"`
+	// DueSoonShare: an open dossier that has used this share of its allowed
+	// working time is due soon, whichever comes first.
+	DueSoonShare float64 `yaml:"due_soon_share"`
+	// EscalateAfter: overdue by more than this (working days "wd" or working
+	// hours "h") turns an overdue breach critical.
+	EscalateAfter string `yaml:"escalate_after"`
+	// FullSweepEvery: a detection pass re-evaluates every stored dossier when
+	// the last full sweep is older than this; the passes between look only at
+	// dossiers that changed, are still open or have an unresolved breach.
+	FullSweepEvery time.Duration `yaml:"full_sweep_every"`
+}
+
 // Notify says who hears about which breach and when; consumed by package notify.
 type Notify struct {
 	// DossierURL links an alert to the dossier in the one-stop system; notify
@@ -211,6 +229,10 @@ type Notify struct {
 	// DigestCron schedules the office's daily summary of every delay, validated
 	// like schedules[].cron; the worker registers it as the schedule "notify.digest".
 	DigestCron string `yaml:"digest_cron"`
+	// Templates is a directory whose subject.tmpl, text.tmpl, html.tmpl and
+	// summary_*.tmpl replace the built-in email templates of the same name;
+	// Parse resolves it relative to the configuration file's directory.
+	Templates string `yaml:"templates"`
 }
 
 // DigestSpec returns DigestCron with DefaultTimezone applied unless it names its own.
@@ -335,6 +357,9 @@ func Parse(data []byte, name string) (*Config, error) {
 	if c.Calendar.File != "" && !filepath.IsAbs(c.Calendar.File) {
 		c.Calendar.File = filepath.Join(filepath.Dir(name), c.Calendar.File)
 	}
+	if c.Notify.Templates != "" && !filepath.IsAbs(c.Notify.Templates) {
+		c.Notify.Templates = filepath.Join(filepath.Dir(name), c.Notify.Templates)
+	}
 	found = append(found, c.validate()...)
 
 	ps := fields.finish(name, found)
@@ -457,6 +482,11 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 			def(fmt.Sprintf("%sofficials[%d].role", p, j), func() { o.Role = dvcwatch.RoleOfficial })
 		}
 	}
+
+	def("detect.due_soon_hours", func() { c.Detect.DueSoonHours = 8 })
+	def("detect.due_soon_share", func() { c.Detect.DueSoonShare = 0.8 })
+	def("detect.escalate_after", func() { c.Detect.EscalateAfter = "2wd" })
+	def("detect.full_sweep_every", func() { c.Detect.FullSweepEvery = 24 * time.Hour })
 
 	def("notify.repeat_after", func() { c.Notify.RepeatAfter = 24 * time.Hour })
 	def("notify.office_hours_only", func() { c.Notify.OfficeHoursOnly = true })

@@ -272,7 +272,7 @@ func TestFixtures(t *testing.T) {
 		{"notify.yaml", []string{
 			`testdata/notify.yaml:5: notify.dossier_url: must contain {code}, where the dossier code goes`,
 			`testdata/notify.yaml:6: notify.repeat_after: must be a positive duration such as "30s", found 0s`,
-			`testdata/notify.yaml:8: notify.escalation[0].when.kinds[0]: invalid breach kind "Overdue": use lower-case letters, digits and _`,
+			`testdata/notify.yaml:8: notify.escalation[0].when.kinds[0]: unknown breach kind "Overdue" (want one of: due_soon, overdue, finished_late, returned_late, no_apology, late_apology, rescheduled_twice, supplemented_twice, step_overdue, due_beyond_limit, not_synced, portal_mismatch)`,
 			`testdata/notify.yaml:8: notify.escalation[0].when.min_severity: unknown value "urgent" (want one of: info, warning, critical)`,
 			`testdata/notify.yaml:8: notify.escalation[0].when.overdue_more_than: limit "two days": want a positive whole number and a unit: wd (working days), d (calendar days), h (working hours) or m (months), e.g. 5wd, 15d, 8h, 1m`,
 			`testdata/notify.yaml:9: notify.escalation[0].notify[1]: duplicate "official" (first at notify.escalation[0].notify[0])`,
@@ -392,6 +392,7 @@ schedules:
 		},
 		Calendar: Calendar{OfficeHours: hours, Cutoff: "17:00"},
 		Agencies: []Agency{{Code: "X", Name: "UBND xã X", OfficeHours: hours, Cutoff: "17:00"}},
+		Detect:   Detect{DueSoonHours: 8, DueSoonShare: 0.8, EscalateAfter: "2wd", FullSweepEvery: 24 * time.Hour},
 		Notify: Notify{
 			RepeatAfter:     24 * time.Hour,
 			OfficeHoursOnly: true,

@@ -89,7 +89,6 @@ func (ch *checker) httpURL(path, value string) {
 
 var (
 	namePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
-	kindPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 
 func (ch *checker) name(path, value string) {
@@ -184,6 +183,7 @@ func (c *Config) validate() []Problem {
 	c.validateCalendar(ch)
 	c.validateAgencies(ch)
 	c.validateProcedures(ch)
+	c.validateDetect(ch)
 	c.validateNotify(ch)
 	c.validateSMTP(ch)
 	c.validateAdmin(ch)
@@ -400,6 +400,30 @@ func (c *Config) validateProcedures(ch *checker) {
 	}
 }
 
+func kindList() string {
+	var names []string
+	for _, k := range dvcwatch.BreachKinds() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+func (c *Config) validateDetect(ch *checker) {
+	d := c.Detect
+	if d.DueSoonHours <= 0 {
+		ch.addf("detect.due_soon_hours", "must be positive")
+	}
+	if d.DueSoonShare <= 0 || d.DueSoonShare >= 1 {
+		ch.addf("detect.due_soon_share", "must be between 0 and 1, e.g. 0.8")
+	}
+	if l, err := sla.ParseLimit(d.EscalateAfter); err != nil {
+		ch.addf("detect.escalate_after", "%v", err)
+	} else if l.Unit != sla.WorkingDays && l.Unit != sla.WorkingHours {
+		ch.addf("detect.escalate_after", "%q: use working days (wd) or working hours (h), e.g. 2wd", d.EscalateAfter)
+	}
+	ch.positive("detect.full_sweep_every", d.FullSweepEvery)
+}
+
 func (c *Config) validateNotify(ch *checker) {
 	n := c.Notify
 	if n.DossierURL != "" {
@@ -420,8 +444,8 @@ func (c *Config) validateNotify(ch *checker) {
 			ch.addf(p+"when.kinds", "at least one breach kind is required")
 		}
 		for j, k := range r.When.Kinds {
-			if !kindPattern.MatchString(k) {
-				ch.addf(fmt.Sprintf("%swhen.kinds[%d]", p, j), "invalid breach kind %q: use lower-case letters, digits and _", k)
+			if !dvcwatch.BreachKind(k).Valid() {
+				ch.addf(fmt.Sprintf("%swhen.kinds[%d]", p, j), "unknown breach kind %q (want one of: %s)", k, kindList())
 			}
 		}
 		if r.When.MinSeverity != "" {

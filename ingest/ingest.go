@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch/connectors"
+	"github.com/dvcwatch/dvcwatch/lease"
 	"github.com/dvcwatch/dvcwatch/store"
 )
 
@@ -29,16 +30,12 @@ type Store interface {
 }
 
 // ErrBusy means another pass of the same connector holds the lease.
-var ErrBusy = errors.New("another sync of this connector is running")
+var ErrBusy = lease.ErrBusy
 
 // DefaultLookback is how far back a connector's first pass reaches when no
 // --since is given: the national portal has no "from the beginning", and
 // dossiers untouched for a quarter are closed ones.
 const DefaultLookback = 92 * 24 * time.Hour
-
-// leaseTTL bounds how long a crashed pass blocks the next one; a live pass
-// renews its lease every third of it.
-const leaseTTL = 2 * time.Minute
 
 // Options tune one pass.
 type Options struct {
@@ -95,31 +92,11 @@ func Run(ctx context.Context, st Store, name string, p connectors.Puller, opts O
 	}
 	res = Result{Connector: name, Skipped: map[string]int{}}
 
-	lease := "sync:" + name
-	ok, err := st.TryLease(ctx, lease, holder, leaseTTL)
+	ctx, release, err := lease.Hold(ctx, st, "sync:"+name, holder, log)
 	if err != nil {
-		return res, fmt.Errorf("sync %s: take lease: %w", name, err)
+		return res, fmt.Errorf("sync %s: %w", name, err)
 	}
-	if !ok {
-		return res, fmt.Errorf("sync %s: %w", name, ErrBusy)
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	renewed := make(chan struct{})
-	go func() {
-		defer close(renewed)
-		keepLease(ctx, st, lease, holder, cancel)
-	}()
-	defer func() {
-		cancel(nil)
-		<-renewed
-		// Release with a fresh context: the pass's may be cancelled already.
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer rcancel()
-		if rerr := st.ReleaseLease(rctx, lease, holder); rerr != nil {
-			log.Warn("release sync lease", "connector", name, "err", rerr)
-		}
-	}()
+	defer release()
 
 	stored, haveCursor, err := st.Cursor(ctx, name)
 	if err != nil {
@@ -218,26 +195,4 @@ func pipeline(ctx context.Context, p connectors.Puller, after connectors.Cursor,
 		}
 	}
 	return <-pulled
-}
-
-// keepLease renews the lease until ctx ends; losing it cancels the pass so that
-// two passes never write the same connector at once.
-func keepLease(ctx context.Context, st Store, lease, holder string, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(leaseTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			ok, err := st.TryLease(ctx, lease, holder, leaseTTL)
-			if ctx.Err() != nil {
-				return
-			}
-			if err != nil || !ok {
-				cancel(fmt.Errorf("lost the sync lease %s (renewal: ok=%v, err=%v)", lease, ok, err))
-				return
-			}
-		}
-	}
 }

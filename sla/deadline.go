@@ -256,3 +256,19 @@ func addMonths(d civilDate, n int) civilDate {
 	lastDay := first.AddDate(0, 1, -1).Day()
 	return civilDate{first.Year(), first.Month(), min(d.day, lastDay)}
 }
+
+// InOfficeHours reports whether t falls in a working session of a working day.
+func (s *Schedule) InOfficeHours(t time.Time) (bool, error) {
+	t = t.In(Location())
+	ok, err := s.cal.isWorking(dateOf(t))
+	if err != nil || !ok {
+		return false, err
+	}
+	off := sinceMidnight(t)
+	for _, sess := range s.hours.Sessions {
+		if off >= sess.Start && off < sess.End {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -214,3 +214,29 @@ func TestNewSchedule(t *testing.T) {
 		t.Error("NewSchedule kept the caller's sessions slice")
 	}
 }
+
+func TestInOfficeHours(t *testing.T) {
+	t.Parallel()
+	s := newTestSchedule(t, DefaultOfficeHours())
+	for _, c := range []struct {
+		at   time.Time
+		want bool
+	}{
+		{vn(2026, 3, 3, 7, 29), false},
+		{vn(2026, 3, 3, 7, 30), true},
+		{vn(2026, 3, 3, 11, 30), false}, // lunch break
+		{vn(2026, 3, 3, 16, 59), true},
+		{vn(2026, 3, 3, 17, 0), false},
+		{vn(2026, 3, 7, 9, 0), false},  // Saturday
+		{vn(2026, 2, 17, 9, 0), false}, // Tết 2026
+		{vn(2026, 3, 3, 2, 0).UTC(), false},
+	} {
+		got, err := s.InOfficeHours(c.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("InOfficeHours(%s) = %v, want %v", c.at, got, c.want)
+		}
+	}
+}

@@ -98,6 +98,61 @@ type apologyRow struct {
 	Reason   string  `db:"reason"`
 }
 
+// dossierSelect lists the columns a dossierRow scans.
+const dossierSelect = `source, code, receipt_no, procedure_code, procedure_name, field_code, field_name,
+	agency, channel, applicant_kind, applicant_name, applicant_email, applicant_phone, applicant_id_number,
+	submitted_at, received_at, due_at, processed_at, returned_at, refused_at,
+	status, raw_status, paid_online, has_digitized_parts, source_updated_at`
+
+func (r *dossierRow) dossier() dvcwatch.Dossier {
+	return dvcwatch.Dossier{
+		Key:           dvcwatch.DossierKey{Source: r.Source, Code: r.Code},
+		ReceiptNo:     r.ReceiptNo,
+		ProcedureCode: r.ProcedureCode,
+		ProcedureName: r.ProcedureName,
+		FieldCode:     r.FieldCode,
+		FieldName:     r.FieldName,
+		Agency:        r.Agency,
+		Channel:       dvcwatch.Channel(r.Channel),
+		ApplicantKind: dvcwatch.ApplicantKind(r.ApplicantKind),
+		Applicant: dvcwatch.Applicant{
+			Name: r.ApplicantName, Email: r.ApplicantEmail, Phone: r.ApplicantPhone, IDNumber: r.ApplicantIDNumber,
+		},
+		SubmittedAt:       r.SubmittedAt.Time,
+		ReceivedAt:        r.ReceivedAt.Time,
+		DueAt:             r.DueAt.Time,
+		ProcessedAt:       r.ProcessedAt.Time,
+		ReturnedAt:        r.ReturnedAt.Time,
+		RefusedAt:         r.RefusedAt.Time,
+		Status:            dvcwatch.Status(r.Status),
+		RawStatus:         r.RawStatus,
+		PaidOnline:        r.PaidOnline,
+		HasDigitizedParts: r.HasDigitizedParts,
+		SourceUpdatedAt:   r.SourceUpdatedAt.Time,
+	}
+}
+
+func (s *stepRow) step() dvcwatch.Step {
+	return dvcwatch.Step{
+		Seq: s.Seq, Department: s.Department, Official: s.Official, OfficialTitle: s.OfficialTitle,
+		Content: s.Content, State: s.State,
+		StartedAt: s.StartedAt.Time, DueAt: s.DueAt.Time, FinishedAt: s.FinishedAt.Time,
+	}
+}
+
+func (s *supplementRow) supplement() dvcwatch.Supplement {
+	return dvcwatch.Supplement{
+		Seq: s.Seq, RequestedAt: s.RequestedAt.Time, ReturnedAt: s.ReturnedAt.Time,
+		DueBefore: s.DueBefore.Time, DueAfter: s.DueAfter.Time,
+	}
+}
+
+func (a *apologyRow) apology() dvcwatch.Apology {
+	return dvcwatch.Apology{
+		Seq: a.Seq, IssuedAt: a.IssuedAt.Time, NewDueAt: a.NewDueAt.Time, IssuedBy: a.IssuedBy, Reason: a.Reason,
+	}
+}
+
 // GetDossier returns the stored dossier with its steps, supplements and
 // apologies in Seq order, times in UTC; the error wraps ErrNotFound if there is
 // none.
@@ -105,11 +160,7 @@ func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch
 	var d dvcwatch.Dossier
 	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
 		var r dossierRow
-		q := `SELECT source, code, receipt_no, procedure_code, procedure_name, field_code, field_name,
-			agency, channel, applicant_kind, applicant_name, applicant_email, applicant_phone, applicant_id_number,
-			submitted_at, received_at, due_at, processed_at, returned_at, refused_at,
-			status, raw_status, paid_online, has_digitized_parts, source_updated_at
-			FROM dossiers WHERE source = ? AND code = ?`
+		q := `SELECT ` + dossierSelect + ` FROM dossiers WHERE source = ? AND code = ?`
 		err := tx.GetContext(ctx, &r, tx.Rebind(q), key.Source, key.Code)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
@@ -117,31 +168,7 @@ func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch
 		if err != nil {
 			return err
 		}
-		d = dvcwatch.Dossier{
-			Key:           dvcwatch.DossierKey{Source: r.Source, Code: r.Code},
-			ReceiptNo:     r.ReceiptNo,
-			ProcedureCode: r.ProcedureCode,
-			ProcedureName: r.ProcedureName,
-			FieldCode:     r.FieldCode,
-			FieldName:     r.FieldName,
-			Agency:        r.Agency,
-			Channel:       dvcwatch.Channel(r.Channel),
-			ApplicantKind: dvcwatch.ApplicantKind(r.ApplicantKind),
-			Applicant: dvcwatch.Applicant{
-				Name: r.ApplicantName, Email: r.ApplicantEmail, Phone: r.ApplicantPhone, IDNumber: r.ApplicantIDNumber,
-			},
-			SubmittedAt:       r.SubmittedAt.Time,
-			ReceivedAt:        r.ReceivedAt.Time,
-			DueAt:             r.DueAt.Time,
-			ProcessedAt:       r.ProcessedAt.Time,
-			ReturnedAt:        r.ReturnedAt.Time,
-			RefusedAt:         r.RefusedAt.Time,
-			Status:            dvcwatch.Status(r.Status),
-			RawStatus:         r.RawStatus,
-			PaidOnline:        r.PaidOnline,
-			HasDigitizedParts: r.HasDigitizedParts,
-			SourceUpdatedAt:   r.SourceUpdatedAt.Time,
-		}
+		d = r.dossier()
 
 		var steps []stepRow
 		q = `SELECT seq, department, official, official_title, content, state, started_at, due_at, finished_at
@@ -150,11 +177,7 @@ func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch
 			return fmt.Errorf("steps: %w", err)
 		}
 		for _, s := range steps {
-			d.Steps = append(d.Steps, dvcwatch.Step{
-				Seq: s.Seq, Department: s.Department, Official: s.Official, OfficialTitle: s.OfficialTitle,
-				Content: s.Content, State: s.State,
-				StartedAt: s.StartedAt.Time, DueAt: s.DueAt.Time, FinishedAt: s.FinishedAt.Time,
-			})
+			d.Steps = append(d.Steps, s.step())
 		}
 
 		var sups []supplementRow
@@ -164,10 +187,7 @@ func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch
 			return fmt.Errorf("supplements: %w", err)
 		}
 		for _, s := range sups {
-			d.Supplements = append(d.Supplements, dvcwatch.Supplement{
-				Seq: s.Seq, RequestedAt: s.RequestedAt.Time, ReturnedAt: s.ReturnedAt.Time,
-				DueBefore: s.DueBefore.Time, DueAfter: s.DueAfter.Time,
-			})
+			d.Supplements = append(d.Supplements, s.supplement())
 		}
 
 		var apos []apologyRow
@@ -177,9 +197,7 @@ func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch
 			return fmt.Errorf("apologies: %w", err)
 		}
 		for _, a := range apos {
-			d.Apologies = append(d.Apologies, dvcwatch.Apology{
-				Seq: a.Seq, IssuedAt: a.IssuedAt.Time, NewDueAt: a.NewDueAt.Time, IssuedBy: a.IssuedBy, Reason: a.Reason,
-			})
+			d.Apologies = append(d.Apologies, a.apology())
 		}
 		return nil
 	})

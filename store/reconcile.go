@@ -108,13 +108,7 @@ type Finding struct {
 
 // Findings lists the open findings between truth and mirror, by code.
 func (db *DB) Findings(ctx context.Context, truth, mirror string) ([]Finding, error) {
-	var rows []struct {
-		Code         string  `db:"code"`
-		Kind         string  `db:"kind"`
-		TruthStatus  int     `db:"truth_status"`
-		MirrorStatus int     `db:"mirror_status"`
-		DetectedAt   instant `db:"detected_at"`
-	}
+	var rows []findingRow
 	q := `SELECT code, kind, truth_status, mirror_status, detected_at FROM reconciliation_findings
 		WHERE truth_source = ? AND mirror_source = ? AND resolved_at IS NULL ORDER BY code`
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), truth, mirror); err != nil {
@@ -122,7 +116,19 @@ func (db *DB) Findings(ctx context.Context, truth, mirror string) ([]Finding, er
 	}
 	out := make([]Finding, len(rows))
 	for i, r := range rows {
-		out[i] = Finding{Code: r.Code, Kind: r.Kind, TruthStatus: r.TruthStatus, MirrorStatus: r.MirrorStatus, DetectedAt: r.DetectedAt.Time}
+		out[i] = r.finding()
 	}
 	return out, nil
+}
+
+type findingRow struct {
+	Code         string  `db:"code"`
+	Kind         string  `db:"kind"`
+	TruthStatus  int     `db:"truth_status"`
+	MirrorStatus int     `db:"mirror_status"`
+	DetectedAt   instant `db:"detected_at"`
+}
+
+func (r findingRow) finding() Finding {
+	return Finding{Code: r.Code, Kind: r.Kind, TruthStatus: r.TruthStatus, MirrorStatus: r.MirrorStatus, DetectedAt: r.DetectedAt.Time}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/connectors/dvcqg"
 	"github.com/dvcwatch/dvcwatch/connectors/httpx"
 	"github.com/dvcwatch/dvcwatch/connectors/onestop"
+	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/ingest"
 	"github.com/dvcwatch/dvcwatch/store"
 )
@@ -44,6 +45,7 @@ type Services struct {
 	Config     *config.Config
 	DB         *store.DB
 	Connectors map[string]Connector
+	Detector   *detect.Detector
 	Logger     *slog.Logger
 }
 
@@ -68,6 +70,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Services,
 // New builds the services on a store that is already open and migrated.
 func New(cfg *config.Config, db *store.DB, log *slog.Logger) (*Services, error) {
 	s := &Services{Config: cfg, DB: db, Connectors: map[string]Connector{}, Logger: log}
+	var err error
+	if s.Detector, err = detect.New(cfg, db, log); err != nil {
+		return nil, err
+	}
 	for _, k := range cfg.Connectors {
 		c, err := NewConnector(k, log)
 		if err != nil {

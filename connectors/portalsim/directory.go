@@ -3,6 +3,8 @@ package portalsim
 import (
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
@@ -172,3 +174,39 @@ var (
 		"Hệ thống phần mềm một cửa gặp sự cố",
 	}
 )
+
+// ConfigYAML returns the "agencies" and "procedures" sections of a dvcwatch
+// configuration describing this directory, so that a configuration for the
+// simulator routes alerts to its people and knows its procedures' limits.
+func (d Directory) ConfigYAML() (string, error) {
+	// Own types rather than config's: only the fields given, so that the
+	// configuration's defaults (office hours, cutoff) still apply.
+	type department struct{ Code, Name, Head string }
+	type official struct {
+		ID, Name, Title, Email string
+		Role                   dvcwatch.Role
+		Department             string `yaml:"department,omitempty"`
+	}
+	type agency struct {
+		Code, Name  string
+		Departments []department
+		Officials   []official
+	}
+	type procedure struct{ Code, Name, Limit string }
+	a := agency{Code: d.Agency.Code, Name: d.Agency.Name}
+	for _, dep := range d.Departments {
+		a.Departments = append(a.Departments, department{dep.Code, dep.Name, dep.Head})
+	}
+	for _, o := range d.Officials {
+		a.Officials = append(a.Officials, official{o.ID, o.Name, o.Title, o.Email, o.Role, o.DepartmentCode})
+	}
+	var procs []procedure
+	for _, p := range d.Procedures {
+		procs = append(procs, procedure{p.Code, p.Name, p.Limit.String()})
+	}
+	b, err := yaml.Marshal(struct {
+		Agencies   []agency    `yaml:"agencies"`
+		Procedures []procedure `yaml:"procedures"`
+	}{[]agency{a}, procs})
+	return string(b), err
+}

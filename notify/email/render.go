@@ -27,6 +27,11 @@ const (
 	SubjectFile = "subject.tmpl" // text/template, one line
 	TextFile    = "text.tmpl"    // text/template, the text/plain part
 	HTMLFile    = "html.tmpl"    // html/template, the text/html part
+
+	// The office's daily summary (see Summary), likewise.
+	SummarySubjectFile = "summary_subject.tmpl"
+	SummaryTextFile    = "summary_text.tmpl"
+	SummaryHTMLFile    = "summary_html.tmpl"
 )
 
 // Recipient is the person a digest is addressed to.
@@ -60,11 +65,16 @@ type Digest struct {
 	Items     []Item
 }
 
-// Renderer turns digests into subject, text and HTML from parsed templates.
+// Renderer turns digests and summaries into subject, text and HTML from parsed
+// templates.
 type Renderer struct {
 	subject *texttemplate.Template
 	text    *texttemplate.Template
 	html    *htmltemplate.Template
+
+	summarySubject *texttemplate.Template
+	summaryText    *texttemplate.Template
+	summaryHTML    *htmltemplate.Template
 }
 
 // vietnam is where officials read their mail; Vietnam has kept UTC+7 without
@@ -107,28 +117,36 @@ func NewRenderer(overrideDir string) (*Renderer, error) {
 	var r Renderer
 	// Templates are named by their source so parse and execution errors read
 	// "template: /etc/dvcwatch/mail/html.tmpl:12: ...".
-	for _, name := range []string{SubjectFile, TextFile} {
-		src, content, err := load(name)
+	for _, f := range []struct {
+		name string
+		t    **texttemplate.Template
+	}{
+		{SubjectFile, &r.subject}, {TextFile, &r.text},
+		{SummarySubjectFile, &r.summarySubject}, {SummaryTextFile, &r.summaryText},
+	} {
+		src, content, err := load(f.name)
 		if err != nil {
 			return nil, err
 		}
-		t, err := texttemplate.New(src).Funcs(funcs).Option("missingkey=error").Parse(content)
+		*f.t, err = texttemplate.New(src).Funcs(funcs).Option("missingkey=error").Parse(content)
 		if err != nil {
 			return nil, fmt.Errorf("parse email template: %w", err)
 		}
-		if name == SubjectFile {
-			r.subject = t
-		} else {
-			r.text = t
+	}
+	for _, f := range []struct {
+		name string
+		t    **htmltemplate.Template
+	}{
+		{HTMLFile, &r.html}, {SummaryHTMLFile, &r.summaryHTML},
+	} {
+		src, content, err := load(f.name)
+		if err != nil {
+			return nil, err
 		}
-	}
-	src, content, err := load(HTMLFile)
-	if err != nil {
-		return nil, err
-	}
-	r.html, err = htmltemplate.New(src).Funcs(funcs).Option("missingkey=error").Parse(content)
-	if err != nil {
-		return nil, fmt.Errorf("parse email template: %w", err)
+		*f.t, err = htmltemplate.New(src).Funcs(funcs).Option("missingkey=error").Parse(content)
+		if err != nil {
+			return nil, fmt.Errorf("parse email template: %w", err)
+		}
 	}
 	return &r, nil
 }
@@ -152,21 +170,26 @@ func (r *Renderer) Render(d Digest) (subject, text, html string, err error) {
 	if len(d.Items) == 0 {
 		return "", "", "", errors.New("render email: digest has no items")
 	}
-	v := newView(d)
+	return execute(r.subject, r.text, r.html, newView(d), "email")
+}
+
+// execute runs one email's three templates on v; what names the email in
+// errors ("render email subject: ...").
+func execute(subjectT, textT *texttemplate.Template, htmlT *htmltemplate.Template, v any, what string) (subject, text, html string, err error) {
 	var b bytes.Buffer
-	if err := r.subject.Execute(&b, v); err != nil {
-		return "", "", "", fmt.Errorf("render email subject: %w", err)
+	if err := subjectT.Execute(&b, v); err != nil {
+		return "", "", "", fmt.Errorf("render %s subject: %w", what, err)
 	}
 	// A header is one line: fold whatever the template produced.
 	subject = strings.Join(strings.Fields(b.String()), " ")
 	b.Reset()
-	if err := r.text.Execute(&b, v); err != nil {
-		return "", "", "", fmt.Errorf("render email text: %w", err)
+	if err := textT.Execute(&b, v); err != nil {
+		return "", "", "", fmt.Errorf("render %s text: %w", what, err)
 	}
 	text = b.String()
 	b.Reset()
-	if err := r.html.Execute(&b, v); err != nil {
-		return "", "", "", fmt.Errorf("render email html: %w", err)
+	if err := htmlT.Execute(&b, v); err != nil {
+		return "", "", "", fmt.Errorf("render %s html: %w", what, err)
 	}
 	return subject, text, b.String(), nil
 }
@@ -254,19 +277,31 @@ func newView(d Digest) view {
 			}
 			v.Groups = append(v.Groups, group{Kind: it.Kind, Label: label})
 		}
-		v.Groups[i].Items = append(v.Groups[i].Items, itemView{
-			Kind: it.Kind, KindLabel: v.Groups[i].Label, Severity: it.Severity,
-			Code: it.Code, Procedure: it.Procedure,
-			Department: it.Department, Official: it.Official,
-			Due: formatTime(it.DueAt), OverdueBy: it.OverdueBy, Link: it.Link,
-			Applicant: MaskName(it.ApplicantName), Phone: MaskPhone(it.ApplicantPhone),
-		})
+		iv := newItemView(it)
+		iv.KindLabel = v.Groups[i].Label
+		v.Groups[i].Items = append(v.Groups[i].Items, iv)
 	}
 	for _, g := range v.Groups {
 		v.Counts = append(v.Counts, count{Kind: g.Kind, Label: g.Label, N: len(g.Items)})
 	}
 	v.Earliest = formatTime(items[0].DueAt)
 	return v
+}
+
+// newItemView is what a template sees of it: the applicant's name and phone
+// masked, the due time in Vietnamese time, the kind itself for a missing label.
+func newItemView(it Item) itemView {
+	label := it.KindLabel
+	if label == "" {
+		label = it.Kind
+	}
+	return itemView{
+		Kind: it.Kind, KindLabel: label, Severity: it.Severity,
+		Code: it.Code, Procedure: it.Procedure,
+		Department: it.Department, Official: it.Official,
+		Due: formatTime(it.DueAt), OverdueBy: it.OverdueBy, Link: it.Link,
+		Applicant: MaskName(it.ApplicantName), Phone: MaskPhone(it.ApplicantPhone),
+	}
 }
 
 func formatTime(t time.Time) string {

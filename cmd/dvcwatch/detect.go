@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/detect"
+	"github.com/dvcwatch/dvcwatch/sla"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+func newDetectCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "detect",
+		Short: "Check stored dossiers against their legal deadlines",
+	}
+	var path, at string
+	var full bool
+	run := &cobra.Command{
+		Use:   "run",
+		Short: "Run one detection pass in this process and print breaches per kind",
+		Long: `Run one detection pass in this process: evaluate the stored dossiers against
+their legal deadlines (recomputed from the procedure's limit, the calendar and
+the paused time), record new breaches and resolve ended ones, decide who must be
+told (notify.escalation, repeat_after, acknowledgements) and put one digest
+email per recipient in the outbox. The worker (dvcwatch serve) sends them.
+
+A pass looks at dossiers changed since the last pass, still open, or with an
+unresolved breach; --full, or a last full sweep older than
+detect.full_sweep_every, evaluates every dossier.
+
+--now evaluates as of another time (Asia/Ho_Chi_Minh), e.g. to see what
+tomorrow morning's pass will report; breaches are recorded as of that time.`,
+		Example: `  dvcwatch detect run --config dvcwatch.yaml
+  dvcwatch detect run --config dvcwatch.yaml --now "2026-03-02 08:00" --full`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			var now time.Time
+			if at != "" {
+				if now, err = parseMinute("--now", at); err != nil {
+					return err
+				}
+			}
+			svc, err := openServices(cmd, cfg)
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			host, _ := os.Hostname()
+			res, err := svc.Detector.Run(cmd.Context(), detect.Options{Now: now, Full: full, Holder: "detect run on " + host})
+			if err != nil {
+				return err
+			}
+			printDetectResult(cmd.OutOrStdout(), res)
+			return nil
+		},
+	}
+	configFlag(run, &path, true)
+	run.Flags().StringVar(&at, "now", "", `evaluate as of this time, "YYYY-MM-DD HH:MM" (Asia/Ho_Chi_Minh; default: now)`)
+	run.Flags().BoolVar(&full, "full", false, "evaluate every stored dossier, not only those that may have changed")
+	cmd.AddCommand(run)
+	return cmd
+}
+
+func printDetectResult(w io.Writer, r detect.Result) {
+	pass := "incremental"
+	if r.Full {
+		pass = "full"
+	}
+	fmt.Fprintf(w, "%s pass: evaluated=%d new=%d updated=%d reopened=%d resolved=%d alerts=%d emails=%d\n",
+		pass, r.Evaluated, total(r.New), r.Updated, r.Reopened, r.Resolved, r.Alerts, r.Notifications)
+	if r.Unevaluable > 0 {
+		fmt.Fprintf(w, "not evaluated: %d dossiers (see the log for which and why; their breaches are kept)\n", r.Unevaluable)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kind\tnew\topen\t")
+	for _, k := range dvcwatch.BreachKinds() {
+		if r.New[k] == 0 && r.Open[k] == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t\n", k, r.New[k], r.Open[k])
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t\n", total(r.New), total(r.Open))
+	_ = tw.Flush()
+}
+
+func total(m map[dvcwatch.BreachKind]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func newBreachesCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "breaches",
+		Short: "List and acknowledge recorded breaches",
+	}
+	var path, agency, kind, official, reason string
+	var all bool
+	var limit int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List breaches, most recent first (unresolved only unless --all)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			if kind != "" && !dvcwatch.BreachKind(kind).Valid() {
+				return usageErrorf("--kind %q: unknown breach kind", kind)
+			}
+			svc, err := openServices(cmd, cfg)
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			bs, err := svc.DB.Breaches(cmd.Context(), store.BreachFilter{
+				OpenOnly: !all, Agency: agency, Kind: dvcwatch.BreachKind(kind), Official: official, Limit: limit,
+			})
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tKIND\tSEVERITY\tDOSSIER\tSTEP\tOFFICIAL\tDEPARTMENT\tDUE\tDETECTED\tRESOLVED")
+			for _, b := range bs {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Kind, b.Severity, b.Key,
+					step(b.StepSeq), dash(b.Official), dash(b.Department), vnTime(b.DueAt), vnTime(b.DetectedAt), vnTime(b.ResolvedAt))
+			}
+			return tw.Flush()
+		},
+	}
+	configFlag(list, &path, true)
+	list.Flags().BoolVar(&all, "all", false, "include resolved breaches")
+	list.Flags().StringVar(&agency, "agency", "", "only this agency (DonViXuLy code)")
+	list.Flags().StringVar(&kind, "kind", "", "only this breach kind, e.g. overdue")
+	list.Flags().StringVar(&official, "official", "", "only breaches attributed to this official id")
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
+
+	var id int64
+	ack := &cobra.Command{
+		Use:   "ack",
+		Short: "Acknowledge a breach for an official: mutes its repeats to them until its severity changes",
+		Example: `  dvcwatch breaches ack --config dvcwatch.yaml --id 42 --official nguyen.van.a \
+    --reason "Chờ kết quả thẩm định của Sở Tài nguyên và Môi trường"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			if id <= 0 {
+				return usageErrorf("--id: required, the breach's ID from \"dvcwatch breaches list\"")
+			}
+			if official == "" {
+				return usageErrorf("--official: required, the id of the official acknowledging")
+			}
+			if reason == "" {
+				return usageErrorf("--reason: required, why the breach is acknowledged")
+			}
+			svc, err := openServices(cmd, cfg)
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			if _, ok := svc.Detector.Directory().Person(official); !ok {
+				return usageErrorf("--official %s: no such official in %s", official, path)
+			}
+			b, err := svc.DB.Acknowledge(cmd.Context(), id, official, reason, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "acknowledged breach %d (%s, %s, %s) for %s: repeats muted until its severity changes\n",
+				b.ID, b.Kind, b.Key, b.Severity, official)
+			return nil
+		},
+	}
+	configFlag(ack, &path, true)
+	ack.Flags().Int64Var(&id, "id", 0, "the breach's ID")
+	ack.Flags().StringVar(&official, "official", "", "the official's id in the configuration")
+	ack.Flags().StringVar(&reason, "reason", "", "why (kept with the acknowledgement)")
+	cmd.AddCommand(list, ack)
+	return cmd
+}
+
+func step(seq int) string {
+	if seq == 0 {
+		return "-"
+	}
+	return strconv.Itoa(seq)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func vnTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(sla.Location()).Format(minuteLayout)
+}

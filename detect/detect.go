@@ -1,0 +1,289 @@
+// Package detect runs detection passes: it evaluates stored dossiers against
+// the deadline rules (package breach), records breaches and the alerts they
+// cause in one transaction per page (store.ApplyBreaches with notify's
+// planner), then groups pending alerts into one digest email per recipient
+// (notify's composer) and hands the new emails to the queue.
+//
+// A pass is incremental: it looks at dossiers written since the last pass,
+// dossiers still open (time alone can carry them across a threshold: due soon,
+// overdue, overdue long enough to escalate), and dossiers with an unresolved
+// breach or reconciliation finding (whose condition may have ended). Finished
+// dossiers unchanged since the last pass cannot change their breaches, so they
+// are skipped. A full sweep of every dossier runs when the last one is older
+// than detect.full_sweep_every (e.g. after the procedures' limits or the
+// calendar changed) or when asked.
+package detect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/breach"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/lease"
+	"github.com/dvcwatch/dvcwatch/notify"
+	"github.com/dvcwatch/dvcwatch/notify/email"
+	"github.com/dvcwatch/dvcwatch/sla"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// ErrBusy means another detection pass holds the lease.
+var ErrBusy = lease.ErrBusy
+
+// stateName keys the detector's state and lease; one detector per database.
+const stateName = "detect"
+
+// pageSize is how many dossiers one transaction evaluates and records.
+const pageSize = 1000
+
+// Detector runs detection passes over one store.
+type Detector struct {
+	store      *store.DB
+	dir        *notify.Directory
+	rules      map[string]breach.Rules // by agency; "" for agencies not configured
+	limits     map[string]sla.Limit
+	cfg        config.Detect
+	planner    *notify.Planner
+	composer   *notify.Composer
+	mirror     string
+	dispatcher *notify.Dispatcher
+	log        *slog.Logger
+}
+
+// New builds a detector from a validated configuration. The emails a pass
+// creates wait in the outbox until SetDispatcher gives it a way to the queue
+// (or the dispatcher job finds them).
+func New(cfg *config.Config, db *store.DB, log *slog.Logger) (*Detector, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	dir, err := notify.NewDirectory(cfg)
+	if err != nil {
+		return nil, err
+	}
+	router, err := notify.NewRouter(dir, cfg.Notify.Escalation)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := email.NewRenderer(cfg.Notify.Templates)
+	if err != nil {
+		return nil, err
+	}
+	d := &Detector{
+		store: db, dir: dir, cfg: cfg.Detect, limits: map[string]sla.Limit{}, rules: map[string]breach.Rules{},
+		planner:  &notify.Planner{Router: router, RepeatAfter: cfg.Notify.RepeatAfter},
+		composer: &notify.Composer{Dir: dir, Renderer: renderer, OfficeHoursOnly: cfg.Notify.OfficeHoursOnly},
+		log:      log,
+	}
+	for _, p := range cfg.Procedures {
+		l, err := sla.ParseLimit(p.Limit)
+		if err != nil {
+			return nil, fmt.Errorf("procedure %s: %w", p.Code, err)
+		}
+		d.limits[p.Code] = l
+	}
+	for _, c := range cfg.Connectors {
+		if c.MirrorOf != "" {
+			d.mirror = c.Name // the national portal, mirroring the one-stop system
+		}
+	}
+	escalate, err := sla.ParseLimit(cfg.Detect.EscalateAfter)
+	if err != nil {
+		return nil, fmt.Errorf("detect.escalate_after: %w", err)
+	}
+	codes := []string{""}
+	for _, a := range cfg.Agencies {
+		codes = append(codes, a.Code)
+	}
+	for _, code := range codes {
+		s := dir.Schedule(code)
+		after := time.Duration(escalate.Amount) * time.Hour
+		if escalate.Unit == sla.WorkingDays {
+			after = time.Duration(escalate.Amount) * s.Hours().DayLength()
+		}
+		d.rules[code] = breach.Rules{
+			Schedule: s, Limit: d.limit, DueSoonHours: cfg.Detect.DueSoonHours,
+			DueSoonShare: cfg.Detect.DueSoonShare, EscalateAfter: after,
+		}
+	}
+	return d, nil
+}
+
+func (d *Detector) limit(code string) (sla.Limit, bool) {
+	l, ok := d.limits[code]
+	return l, ok
+}
+
+func (d *Detector) rulesFor(agency string) breach.Rules {
+	if r, ok := d.rules[agency]; ok {
+		return r
+	}
+	return d.rules[""]
+}
+
+// Options tune one pass.
+type Options struct {
+	Now    time.Time // the evaluation time; zero: the wall clock
+	Full   bool      // evaluate every dossier whatever the last full sweep
+	Holder string    // who runs the pass, for the lease
+}
+
+// Result counts one pass.
+type Result struct {
+	Full          bool
+	Evaluated     int
+	Unevaluable   int // dossiers whose rules could not be computed (logged); their breaches are kept as they were
+	New           map[dvcwatch.BreachKind]int
+	Open          map[dvcwatch.BreachKind]int // unresolved breaches after the pass
+	Updated       int
+	Reopened      int
+	Resolved      int
+	Alerts        int // recipient-breach alerts decided
+	Notifications int // digest emails created
+}
+
+// Counts flattens the result for job records and the CLI.
+func (r Result) Counts() map[string]int {
+	m := map[string]int{
+		"evaluated": r.Evaluated, "unevaluable": r.Unevaluable, "updated": r.Updated, "reopened": r.Reopened,
+		"resolved": r.Resolved, "alerts": r.Alerts, "notifications": r.Notifications,
+	}
+	for k, n := range r.New {
+		m["new_"+string(k)] = n
+	}
+	for k, n := range r.Open {
+		m["open_"+string(k)] = n
+	}
+	return m
+}
+
+// Run runs one pass: evaluate, record, plan alerts, compose emails, enqueue.
+// The error wraps ErrBusy if another pass is running.
+func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
+	res := Result{New: map[dvcwatch.BreachKind]int{}}
+	started := time.Now()
+	now := opts.Now
+	if now.IsZero() {
+		now = started
+	}
+	holder := opts.Holder
+	if holder == "" {
+		holder = "dvcwatch"
+	}
+	ctx, release, err := lease.Hold(ctx, d.store, "detect", holder, d.log)
+	if err != nil {
+		return res, fmt.Errorf("detect: %w", err)
+	}
+	defer release()
+
+	state, ok, err := d.store.DetectorState(ctx, stateName)
+	if err != nil {
+		return res, fmt.Errorf("detect: %w", err)
+	}
+	res.Full = opts.Full || !ok || state.LastFullAt.IsZero() || started.Sub(state.LastFullAt) >= d.cfg.FullSweepEvery
+	filter := store.ScanFilter{All: res.Full, ChangedAfter: state.LastRunAt, Mirror: d.mirror}
+	err = d.store.ScanDossiers(ctx, filter, pageSize, func(page store.ScannedPage) error {
+		return d.page(ctx, page, now, &res)
+	})
+	if err != nil {
+		return res, fmt.Errorf("detect: %w", err)
+	}
+
+	ids, err := d.store.ComposeNotifications(ctx, now, d.composer.Compose(now))
+	if err != nil {
+		return res, fmt.Errorf("detect: %w", err)
+	}
+	res.Notifications = len(ids)
+	if d.dispatcher != nil && len(ids) > 0 {
+		// A failure here loses nothing: the rows wait for the dispatcher job.
+		if err := d.dispatcher.Send(ctx, ids); err != nil {
+			d.log.Warn("enqueue new emails; the dispatcher will retry", "err", err)
+		}
+	}
+	if res.Open, err = d.store.OpenBreachCounts(ctx); err != nil {
+		return res, fmt.Errorf("detect: %w", err)
+	}
+	next := store.DetectorState{LastRunAt: started, LastFullAt: state.LastFullAt}
+	if res.Full {
+		next.LastFullAt = started
+	}
+	if err := d.store.SaveDetectorState(ctx, stateName, next); err != nil {
+		return res, fmt.Errorf("detect: %w", err)
+	}
+	return res, nil
+}
+
+func (d *Detector) page(ctx context.Context, page store.ScannedPage, now time.Time, res *Result) error {
+	batch := store.BreachBatch{Now: now, Plan: d.planner.Plan}
+	for _, ds := range page.Dossiers {
+		bs, err := d.rulesFor(ds.Agency).Evaluate(ds, now)
+		if err != nil {
+			// The dossier's stored data cannot be evaluated (e.g. a supplement
+			// returned before it was requested): keep its breaches as they
+			// are, say which dossier, and go on with the others.
+			res.Unevaluable++
+			d.log.Warn("dossier not evaluated", "dossier", ds.Key.String(), "err", err)
+			continue
+		}
+		for _, f := range page.Findings[ds.Key] {
+			bs = append(bs, findingBreach(ds, f, d.mirror))
+		}
+		batch.Dossiers = append(batch.Dossiers, store.Evaluated{
+			Key: ds.Key, Agency: ds.Agency, Open: ds.Status.Open(), Breaches: bs,
+		})
+	}
+	res.Evaluated += len(batch.Dossiers)
+	r, err := d.store.ApplyBreaches(ctx, batch)
+	if err != nil {
+		return err
+	}
+	for k, n := range r.New {
+		res.New[k] += n
+	}
+	res.Updated += r.Updated
+	res.Reopened += r.Reopened
+	res.Resolved += r.Resolved
+	res.Alerts += r.Alerts
+	return nil
+}
+
+// findingBreach turns a reconciliation finding into a breach of the dossier.
+// Keeping the national portal in step is the agency's duty as a whole, so it
+// is not attributed to a step's official; routing sends it to the office.
+func findingBreach(d dvcwatch.Dossier, f store.Finding, mirror string) dvcwatch.Breach {
+	kind, detail := dvcwatch.BreachNotSynced, fmt.Sprintf("Chưa có trên %s / not on %s", mirror, mirror)
+	if f.Kind == store.FindingStatusMismatch {
+		kind = dvcwatch.BreachPortalMismatch
+		detail = fmt.Sprintf("%s hiển thị trạng thái %d, hệ thống một cửa %d / %s shows status %d, the one-stop system %d",
+			mirror, f.MirrorStatus, f.TruthStatus, mirror, f.MirrorStatus, f.TruthStatus)
+	}
+	return dvcwatch.Breach{
+		Kind: kind, Key: d.Key, Severity: dvcwatch.SeverityWarning,
+		StartedAt: f.DetectedAt, DueAt: d.DueAt,
+		Fingerprint: dvcwatch.BreachFingerprint(kind, d.Key, 0), Detail: detail,
+	}
+}
+
+// Summarize writes the office's daily summary as of now and enqueues it.
+func (d *Detector) Summarize(ctx context.Context, now time.Time) (int, error) {
+	ids, err := d.composer.Summarize(ctx, d.store, now)
+	if err != nil {
+		return len(ids), fmt.Errorf("daily summary: %w", err)
+	}
+	if d.dispatcher != nil && len(ids) > 0 {
+		if err := d.dispatcher.Send(ctx, ids); err != nil {
+			d.log.Warn("enqueue daily summaries; the dispatcher will retry", "err", err)
+		}
+	}
+	return len(ids), nil
+}
+
+// SetDispatcher makes passes enqueue the emails they create at once; call it
+// before the first pass.
+func (d *Detector) SetDispatcher(disp *notify.Dispatcher) { d.dispatcher = disp }
+
+// Directory returns the people and schedules the detector routes with.
+func (d *Detector) Directory() *notify.Directory { return d.dir }

@@ -1,0 +1,219 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch/notify/email"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// ErrUndeliverable marks a notification that no retry can deliver: the mail
+// server rejected it (e.g. 550 unknown user), it cannot be built, or it no
+// longer exists. The reason is recorded on the row.
+var ErrUndeliverable = errors.New("undeliverable")
+
+// Sender sends one email; *email.Sender is the real one.
+type Sender interface {
+	Send(ctx context.Context, m email.Message) error
+}
+
+// DeliveryStore is the outbox as the deliverer sees it.
+type DeliveryStore interface {
+	ClaimNotification(ctx context.Context, id int64, now time.Time, stale time.Duration) (store.Notification, error)
+	MarkSent(ctx context.Context, id int64, at time.Time) error
+	MarkAttemptFailed(ctx context.Context, id int64, at time.Time, reason string, final bool) error
+}
+
+// DefaultClaimStale is how long a claimed notification is left to the attempt
+// that claimed it: longer than one SMTP conversation may take.
+const DefaultClaimStale = 5 * time.Minute
+
+// Deliverer sends outbox notifications, each at most once as far as SMTP
+// allows.
+//
+// How "no email twice" is achieved: the outbox row is the single record of a
+// notification, and its delivery task's id is the row's id, so the queue holds
+// at most one task for it. Before talking to the mail server an attempt claims
+// the row (sending_at, in a transaction that only succeeds if the row is not
+// sent and not claimed by a live attempt); a sent row is never sent again, and
+// a row claimed by another attempt is left to it. After the server accepts the
+// message the row is marked sent, retried in-process if the database hiccups.
+//
+// Where it cannot be absolute: SMTP has no idempotency key. If the process
+// dies after the server answered 250 to the end of DATA and before the row is
+// marked sent, the claim goes stale and a later attempt sends the message
+// again. That window is one database round trip long. The resend carries the
+// same Message-ID (derived from the row id), so mail systems and readers can
+// recognise it as the same message.
+type Deliverer struct {
+	Store      DeliveryStore
+	Sender     Sender
+	Logger     *slog.Logger
+	Now        func() time.Time
+	ClaimStale time.Duration // zero: DefaultClaimStale
+	// MessageDomain is the right-hand side of Message-IDs; empty uses the
+	// sender's From domain.
+	MessageDomain string
+}
+
+// Deliver sends notification id. final says this is the last automatic
+// attempt: a transient failure then marks the row failed, for an
+// administrator to retry. An error wrapping ErrUndeliverable must not be
+// retried; any other error should be.
+func (d *Deliverer) Deliver(ctx context.Context, id int64, final bool) error {
+	stale := d.ClaimStale
+	if stale <= 0 {
+		stale = DefaultClaimStale
+	}
+	n, err := d.Store.ClaimNotification(ctx, id, d.now(), stale)
+	switch {
+	case errors.Is(err, store.ErrAlreadySent):
+		return nil // an earlier attempt delivered it; the task was run again
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrUndeliverable, err)
+	case err != nil:
+		return err // claimed by a live attempt, or the database is down: retry later
+	}
+	msgID := fmt.Sprintf("dvcwatch.notification.%d", n.ID)
+	if d.MessageDomain != "" {
+		msgID += "@" + d.MessageDomain
+	}
+	sendErr := d.Sender.Send(ctx, email.Message{
+		To: []string{n.Email}, Subject: n.Subject, Text: n.Text, HTML: n.HTML, MessageID: msgID,
+		Headers: map[string]string{"X-Dvcwatch-Notification": fmt.Sprint(n.ID)},
+	})
+	// Record with a context of its own: the task's may be ending, and the
+	// outcome must not be lost.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if sendErr == nil {
+		err := retry(rctx, func() error { return d.Store.MarkSent(rctx, n.ID, d.now()) })
+		if err != nil {
+			// The email went out; the claim keeps other attempts away until
+			// it goes stale (see the type's comment).
+			d.logger().Error("email sent but not recorded", "notification", n.ID, "err", err)
+			return nil
+		}
+		d.logger().Info("email sent", "notification", n.ID, "kind", n.Kind, "recipient", n.Recipient, "items", n.Items)
+		return nil
+	}
+	permanent := errors.Is(sendErr, email.ErrRejected) || errors.Is(sendErr, email.ErrInvalidMessage)
+	if err := d.Store.MarkAttemptFailed(rctx, n.ID, d.now(), sendErr.Error(), permanent || final); err != nil {
+		d.logger().Error("record failed email", "notification", n.ID, "err", err)
+	}
+	d.logger().Warn("email not sent", "notification", n.ID, "recipient", n.Recipient, "attempt", n.Attempts,
+		"permanent", permanent, "final", final, "err", sendErr)
+	if permanent {
+		return fmt.Errorf("notification %d: %w: %w", n.ID, ErrUndeliverable, sendErr)
+	}
+	return fmt.Errorf("notification %d: %w", n.ID, sendErr)
+}
+
+// retry runs fn up to three times, a second apart, while ctx lasts.
+func retry(ctx context.Context, fn func() error) error {
+	var err error
+	for range 3 {
+		if err = fn(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
+	}
+	return err
+}
+
+func (d *Deliverer) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Deliverer) logger() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.Default()
+}
+
+// DispatchStore is the outbox as the dispatcher sees it.
+type DispatchStore interface {
+	Undelivered(ctx context.Context, enqueuedBefore time.Time, limit int) ([]store.Notification, error)
+	MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error
+}
+
+// DefaultRequeueAfter is how long an enqueued notification may stay
+// undelivered before the dispatcher hands it to the queue again.
+const DefaultRequeueAfter = 10 * time.Minute
+
+// Dispatcher relays outbox rows to the queue. Enqueue must be idempotent per
+// id (the task id is the row id, and a conflict means it is already queued):
+// so a Redis that lost its data, or a process that died between commit and
+// enqueue, loses no notification.
+type Dispatcher struct {
+	Store        DispatchStore
+	Enqueue      func(ctx context.Context, id int64) error
+	Now          func() time.Time
+	RequeueAfter time.Duration // zero: DefaultRequeueAfter
+}
+
+// Send enqueues the given notifications now, e.g. right after they were
+// created.
+func (d *Dispatcher) Send(ctx context.Context, ids []int64) error {
+	var done []int64
+	var firstErr error
+	for _, id := range ids {
+		if err := d.Enqueue(ctx, id); err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("enqueue notification %d: %w", id, err)
+			}
+			continue
+		}
+		done = append(done, id)
+	}
+	if err := d.Store.MarkEnqueued(ctx, done, d.now()); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return firstErr
+}
+
+// Dispatch enqueues every notification neither sent nor failed that was never
+// enqueued or was enqueued more than RequeueAfter ago, and returns how many.
+func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
+	after := d.RequeueAfter
+	if after <= 0 {
+		after = DefaultRequeueAfter
+	}
+	total := 0
+	for {
+		ns, err := d.Store.Undelivered(ctx, d.now().Add(-after), 1000)
+		if err != nil {
+			return total, err
+		}
+		ids := make([]int64, len(ns))
+		for i, n := range ns {
+			ids[i] = n.ID
+		}
+		if err := d.Send(ctx, ids); err != nil {
+			return total, err
+		}
+		total += len(ids)
+		if len(ns) < 1000 {
+			return total, nil
+		}
+	}
+}
+
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}

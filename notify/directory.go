@@ -1,0 +1,157 @@
+// Package notify decides who is told about which breach and when, turns those
+// decisions into digest emails in the outbox, and delivers them: routing and
+// escalation from the configuration (Router), repeats, acknowledgements and
+// quiet hours (Planner, Composer), the office's daily summary (Summarizer),
+// the asynq delivery task and the dispatcher that re-enqueues what the queue
+// lost (Deliverer, Dispatcher).
+package notify
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/sla"
+)
+
+// Person is someone alerts are addressed to.
+type Person struct {
+	ID         string
+	Name       string
+	Title      string
+	Email      string
+	Role       dvcwatch.Role
+	Department string // code; empty for the office
+	Agency     string // code
+}
+
+// Directory is the configuration's agencies, departments and people, with each
+// agency's working schedule.
+type Directory struct {
+	people      map[string]Person
+	agencies    map[string]config.Agency
+	departments map[string]config.Department // by agency + "/" + code
+	offices     map[string][]string          // agency → ids of office people
+	schedules   map[string]*sla.Schedule     // by agency; "" is the calendar's default
+	dossierURL  string
+}
+
+// NewDirectory builds the directory and every agency's schedule from a
+// validated configuration.
+func NewDirectory(cfg *config.Config) (*Directory, error) {
+	cal, err := sla.LoadCalendar(cfg.Calendar.File)
+	if err != nil {
+		return nil, err
+	}
+	d := &Directory{
+		people: map[string]Person{}, agencies: map[string]config.Agency{},
+		departments: map[string]config.Department{}, offices: map[string][]string{},
+		schedules: map[string]*sla.Schedule{}, dossierURL: cfg.Notify.DossierURL,
+	}
+	if d.schedules[""], err = schedule(cal, cfg.Calendar.OfficeHours, cfg.Calendar.Cutoff); err != nil {
+		return nil, fmt.Errorf("calendar office hours: %w", err)
+	}
+	for _, a := range cfg.Agencies {
+		d.agencies[a.Code] = a
+		if d.schedules[a.Code], err = schedule(cal, a.OfficeHours, a.Cutoff); err != nil {
+			return nil, fmt.Errorf("agency %s office hours: %w", a.Code, err)
+		}
+		for _, dep := range a.Departments {
+			d.departments[a.Code+"/"+dep.Code] = dep
+		}
+		for _, o := range a.Officials {
+			d.people[o.ID] = Person{ID: o.ID, Name: o.Name, Title: o.Title, Email: o.Email, Role: o.Role,
+				Department: o.Department, Agency: a.Code}
+			if o.Role == dvcwatch.RoleOffice {
+				d.offices[a.Code] = append(d.offices[a.Code], o.ID)
+			}
+		}
+	}
+	return d, nil
+}
+
+func schedule(cal *sla.Calendar, sessions []string, cutoff string) (*sla.Schedule, error) {
+	hours, err := sla.ParseOfficeHours(sessions, cutoff)
+	if err != nil {
+		return nil, err
+	}
+	return sla.NewSchedule(cal, hours)
+}
+
+// Schedule returns the working schedule of an agency, or the calendar's
+// default for an agency not in the configuration.
+func (d *Directory) Schedule(agency string) *sla.Schedule {
+	if s, ok := d.schedules[agency]; ok {
+		return s
+	}
+	return d.schedules[""]
+}
+
+// Person returns a person by id.
+func (d *Directory) Person(id string) (Person, bool) {
+	p, ok := d.people[id]
+	return p, ok
+}
+
+// AgencyName returns an agency's name, or its code if it is not configured.
+func (d *Directory) AgencyName(code string) string {
+	if a, ok := d.agencies[code]; ok {
+		return a.Name
+	}
+	return code
+}
+
+// Agencies returns the configured agencies.
+func (d *Directory) Agencies() []config.Agency {
+	out := make([]config.Agency, 0, len(d.agencies))
+	for _, a := range d.agencies {
+		out = append(out, a)
+	}
+	return out
+}
+
+// DepartmentName returns a department's name, or its code if it is not configured.
+func (d *Directory) DepartmentName(agency, code string) string {
+	if dep, ok := d.departments[agency+"/"+code]; ok {
+		return dep.Name
+	}
+	return code
+}
+
+// Head returns the head of a department, if configured.
+func (d *Directory) Head(agency, department string) (Person, bool) {
+	dep, ok := d.departments[agency+"/"+department]
+	if !ok || dep.Head == "" {
+		return Person{}, false
+	}
+	return d.Person(dep.Head)
+}
+
+// Office returns the office people of an agency.
+func (d *Directory) Office(agency string) []Person {
+	var out []Person
+	for _, id := range d.offices[agency] {
+		out = append(out, d.people[id])
+	}
+	return out
+}
+
+// DossierLink returns the one-stop system's page of a dossier, or "" when no
+// URL pattern is configured.
+func (d *Directory) DossierLink(code string) string {
+	if d.dossierURL == "" {
+		return ""
+	}
+	return strings.ReplaceAll(d.dossierURL, "{code}", url.PathEscape(code))
+}
+
+// InOfficeHours reports whether t is within the agency's office hours; an
+// error (a year beyond the calendar) counts as inside, so mail is never held
+// forever.
+func (d *Directory) InOfficeHours(agency string, t time.Time) bool {
+	ok, err := d.Schedule(agency).InOfficeHours(t)
+	return ok || err != nil
+}

@@ -1,0 +1,164 @@
+package notify
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/sla"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// Recipient is a person to tell about a breach, and in which capacity.
+type Recipient struct {
+	Person
+	Role dvcwatch.Role
+}
+
+// Router applies the escalation ladder of the configuration: every rule that
+// matches a breach adds its roles, so later rules escalate rather than replace.
+type Router struct {
+	dir   *Directory
+	rules []rule
+}
+
+type rule struct {
+	kinds       map[dvcwatch.BreachKind]bool
+	minSeverity int
+	overdue     *sla.Limit // nil: any
+	roles       []dvcwatch.Role
+}
+
+// NewRouter compiles the escalation rules (validated by config).
+func NewRouter(dir *Directory, rules []config.Rule) (*Router, error) {
+	r := &Router{dir: dir}
+	for i, cr := range rules {
+		ru := rule{kinds: map[dvcwatch.BreachKind]bool{}, roles: cr.Notify}
+		for _, k := range cr.When.Kinds {
+			ru.kinds[dvcwatch.BreachKind(k)] = true
+		}
+		ru.minSeverity = dvcwatch.Severity(cr.When.MinSeverity).Rank()
+		if o := cr.When.OverdueMoreThan; o != "" {
+			l, err := sla.ParseLimit(o)
+			if err != nil {
+				return nil, fmt.Errorf("notify.escalation[%d].when.overdue_more_than: %w", i, err)
+			}
+			ru.overdue = &l
+		}
+		r.rules = append(r.rules, ru)
+	}
+	return r, nil
+}
+
+// Recipients returns who must know of b at now, each person once with the
+// first role that named them. A role nobody fills (an official missing from
+// the configuration, a department without a head) falls to the agency's
+// office, which must learn of every delay anyway.
+func (r *Router) Recipients(b store.StoredBreach, now time.Time) []Recipient {
+	var out []Recipient
+	seen := map[string]bool{}
+	add := func(p Person, role dvcwatch.Role) bool {
+		if p.Email == "" {
+			return false
+		}
+		if !seen[p.ID] {
+			seen[p.ID] = true
+			out = append(out, Recipient{Person: p, Role: role})
+		}
+		return true
+	}
+	office := func() {
+		for _, p := range r.dir.Office(b.Agency) {
+			add(p, dvcwatch.RoleOffice)
+		}
+	}
+	for _, ru := range r.rules {
+		if !r.matches(ru, b, now) {
+			continue
+		}
+		for _, role := range ru.roles {
+			switch role {
+			case dvcwatch.RoleOfficial:
+				if p, ok := r.dir.Person(b.Official); ok && add(p, role) {
+					continue
+				}
+				if h, ok := r.dir.Head(b.Agency, b.Department); ok && add(h, dvcwatch.RoleDepartmentHead) {
+					continue
+				}
+				office()
+			case dvcwatch.RoleDepartmentHead:
+				if h, ok := r.dir.Head(b.Agency, b.Department); ok && add(h, role) {
+					continue
+				}
+				office()
+			case dvcwatch.RoleOffice:
+				office()
+			}
+		}
+	}
+	return out
+}
+
+func (r *Router) matches(ru rule, b store.StoredBreach, now time.Time) bool {
+	if len(ru.kinds) > 0 && !ru.kinds[b.Kind] {
+		return false
+	}
+	if b.Severity.Rank() < ru.minSeverity {
+		return false
+	}
+	if ru.overdue != nil {
+		if b.DueAt.IsZero() {
+			return false
+		}
+		// Overdue by more than the limit: past the deadline the limit would
+		// give counting from the due, in the agency's working time.
+		limit, err := r.dir.Schedule(b.Agency).Deadline(b.DueAt, *ru.overdue, nil)
+		if err != nil || !now.After(limit) {
+			return false
+		}
+	}
+	return true
+}
+
+// Planner decides, for each unresolved breach, who must be told now: a
+// recipient never told, one told at a lower severity (escalation), and one
+// told more than RepeatAfter ago while the dossier is still open (a repeat),
+// unless that recipient acknowledged the breach at its current severity.
+type Planner struct {
+	Router      *Router
+	RepeatAfter time.Duration
+}
+
+// Plan implements store.BreachBatch.Plan.
+func (p *Planner) Plan(now time.Time, open []store.BreachState) []store.AlertIntent {
+	var out []store.AlertIntent
+	for _, st := range open {
+		for _, rc := range p.Router.Recipients(st.StoredBreach, now) {
+			reason := p.reason(st, rc.ID, now)
+			if reason == "" {
+				continue
+			}
+			out = append(out, store.AlertIntent{
+				BreachID: st.ID, Recipient: rc.ID, Role: rc.Role, Severity: st.Severity, Reason: reason,
+			})
+		}
+	}
+	return out
+}
+
+func (p *Planner) reason(st store.BreachState, who string, now time.Time) string {
+	told, ok := st.Told[who]
+	switch {
+	case !ok:
+		return store.AlertNew
+	case st.Severity.Rank() > told.Severity.Rank():
+		return store.AlertEscalated
+	case !st.Actionable || now.Sub(told.At) < p.RepeatAfter:
+		return ""
+	case st.Acks[who] == st.Severity:
+		return "" // acknowledged at this severity: muted until it changes
+	default:
+		return store.AlertRepeat
+	}
+}

@@ -1,0 +1,518 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// StoredBreach is a breach as recorded, with its bookkeeping.
+type StoredBreach struct {
+	ID int64
+	dvcwatch.Breach
+	Agency     string
+	Actionable bool // the dossier was open when last evaluated
+	DetectedAt time.Time
+	UpdatedAt  time.Time
+	ResolvedAt time.Time // zero while open
+}
+
+// Told is the latest alert a recipient was given about a breach.
+type Told struct {
+	Severity dvcwatch.Severity
+	At       time.Time
+}
+
+// BreachState is an unresolved breach with what each recipient has been told
+// about it and who acknowledged it at which severity.
+type BreachState struct {
+	StoredBreach
+	Told map[string]Told              // by recipient
+	Acks map[string]dvcwatch.Severity // by official
+}
+
+// Alert reasons.
+const (
+	AlertNew       = "new"       // the recipient had not been told of this breach
+	AlertEscalated = "escalated" // its severity changed since the recipient was told
+	AlertRepeat    = "repeat"    // still unresolved after the repeat interval
+)
+
+// AlertIntent asks for Recipient to be told of a breach; it becomes an alerts
+// row in the transaction that recorded the breach, and part of a digest email
+// when ComposeNotifications next runs.
+type AlertIntent struct {
+	BreachID  int64
+	Recipient string
+	Role      dvcwatch.Role
+	Severity  dvcwatch.Severity
+	Reason    string
+}
+
+// Evaluated is one dossier's evaluation: every breach the rules report for it
+// now. A stored breach of the dossier not among them is resolved.
+type Evaluated struct {
+	Key      dvcwatch.DossierKey
+	Agency   string
+	Open     bool // still owed a result: its breaches are actionable
+	Breaches []dvcwatch.Breach
+}
+
+// BreachBatch is one page of a detection pass.
+type BreachBatch struct {
+	Now      time.Time
+	Dossiers []Evaluated
+	// Plan decides, inside the transaction, who must be told what about the
+	// dossiers' unresolved breaches; nil plans nothing.
+	Plan func(now time.Time, open []BreachState) []AlertIntent
+}
+
+// BreachResult counts what ApplyBreaches changed.
+type BreachResult struct {
+	New       map[dvcwatch.BreachKind]int // breaches recorded for the first time, by kind
+	Updated   int                         // severity, attribution, due or actionability changed
+	Reopened  int                         // resolved earlier, reported again
+	Resolved  int
+	Alerts    int
+	Unchanged int
+}
+
+// breachColumns are written for a new breach, in this order.
+var breachColumns = []string{"fingerprint", "kind", "source", "code", "step_seq", "agency", "official", "department",
+	"severity", "started_at", "due_at", "detail", "actionable", "detected_at", "updated_at"}
+
+type breachRow struct {
+	ID          int64   `db:"id"`
+	Fingerprint string  `db:"fingerprint"`
+	Kind        string  `db:"kind"`
+	Source      string  `db:"source"`
+	Code        string  `db:"code"`
+	StepSeq     int     `db:"step_seq"`
+	Agency      string  `db:"agency"`
+	Official    string  `db:"official"`
+	Department  string  `db:"department"`
+	Severity    string  `db:"severity"`
+	StartedAt   instant `db:"started_at"`
+	DueAt       instant `db:"due_at"`
+	Detail      string  `db:"detail"`
+	Actionable  bool    `db:"actionable"`
+	DetectedAt  instant `db:"detected_at"`
+	UpdatedAt   instant `db:"updated_at"`
+	ResolvedAt  instant `db:"resolved_at"`
+}
+
+const breachSelect = `id, fingerprint, kind, source, code, step_seq, agency, official, department, severity,
+	started_at, due_at, detail, actionable, detected_at, updated_at, resolved_at`
+
+func (r *breachRow) stored() StoredBreach {
+	return StoredBreach{
+		ID: r.ID,
+		Breach: dvcwatch.Breach{
+			Kind: dvcwatch.BreachKind(r.Kind), Key: dvcwatch.DossierKey{Source: r.Source, Code: r.Code},
+			StepSeq: r.StepSeq, Official: r.Official, Department: r.Department,
+			Severity: dvcwatch.Severity(r.Severity), StartedAt: r.StartedAt.Time, DueAt: r.DueAt.Time,
+			Fingerprint: r.Fingerprint, Detail: r.Detail,
+		},
+		Agency: r.Agency, Actionable: r.Actionable,
+		DetectedAt: r.DetectedAt.Time, UpdatedAt: r.UpdatedAt.Time, ResolvedAt: r.ResolvedAt.Time,
+	}
+}
+
+// ApplyBreaches records one page of evaluations in one transaction: new
+// breaches are inserted, changed ones updated, resolved ones reopened when
+// reported again, and unresolved ones no longer reported are resolved; then
+// b.Plan's alerts for the dossiers' unresolved breaches are written in the
+// same transaction, so a breach is never recorded without the alerts it
+// causes, nor an alert without its breach. Applying the same batch twice
+// changes nothing the second time (Plan sees what the first one told).
+func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, error) {
+	res := BreachResult{New: map[dvcwatch.BreachKind]int{}}
+	now := normTime(b.Now)
+	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
+		res = BreachResult{New: map[dvcwatch.BreachKind]int{}}
+		existing, err := db.breachesOf(ctx, tx, b.Dossiers)
+		if err != nil {
+			return err
+		}
+		var insert []any
+		var open []BreachState
+		reported := map[string]bool{}
+		for _, ev := range b.Dossiers {
+			for _, br := range ev.Breaches {
+				if br.Fingerprint == "" {
+					br.Fingerprint = dvcwatch.BreachFingerprint(br.Kind, br.Key, br.StepSeq)
+				}
+				if reported[br.Fingerprint] {
+					continue
+				}
+				reported[br.Fingerprint] = true
+				old, ok := existing[br.Fingerprint]
+				if !ok {
+					res.New[br.Kind]++
+					insert = append(insert, br.Fingerprint, string(br.Kind), br.Key.Source, br.Key.Code, br.StepSeq,
+						ev.Agency, br.Official, br.Department, string(br.Severity), db.timeArg(normTime(br.StartedAt)),
+						db.timeArg(normTime(br.DueAt)), br.Detail, ev.Open, db.timeArg(now), db.timeArg(now))
+					continue
+				}
+				cur := StoredBreach{ID: old.ID, Breach: br, Agency: ev.Agency, Actionable: ev.Open,
+					DetectedAt: old.DetectedAt, UpdatedAt: old.UpdatedAt}
+				cur.StartedAt, cur.DueAt = normTime(br.StartedAt), normTime(br.DueAt)
+				switch {
+				case !old.ResolvedAt.IsZero():
+					res.Reopened++
+				case sameBreach(old, cur):
+					res.Unchanged++
+					open = append(open, BreachState{StoredBreach: old})
+					continue
+				default:
+					res.Updated++
+				}
+				cur.UpdatedAt = now
+				if err := db.updateBreach(ctx, tx, cur); err != nil {
+					return err
+				}
+				open = append(open, BreachState{StoredBreach: cur})
+			}
+		}
+		var resolve []int64
+		for fp, old := range existing {
+			if !reported[fp] && old.ResolvedAt.IsZero() {
+				resolve = append(resolve, old.ID)
+			}
+		}
+		if err := db.forIDs(resolve, func(where string, args []any) error {
+			q := `UPDATE breaches SET resolved_at = ?, updated_at = ? WHERE id ` + where
+			_, err := tx.ExecContext(ctx, tx.Rebind(q), leading(args, db.timeArg(now), db.timeArg(now))...)
+			return err
+		}); err != nil {
+			return fmt.Errorf("resolve breaches: %w", err)
+		}
+		res.Resolved = len(resolve)
+
+		inserted, err := db.insertBreaches(ctx, tx, insert)
+		if err != nil {
+			return err
+		}
+		open = append(open, inserted...)
+		if b.Plan == nil || len(open) == 0 {
+			return nil
+		}
+		if err := db.loadTold(ctx, tx, open); err != nil {
+			return err
+		}
+		intents := b.Plan(now, open)
+		res.Alerts = len(intents)
+		return db.insertAlerts(ctx, tx, intents, now)
+	})
+	if err != nil {
+		return BreachResult{}, fmt.Errorf("record breaches: %w", err)
+	}
+	return res, nil
+}
+
+// sameBreach reports whether cur needs no write over old. The detail text
+// (e.g. "overdue by 5.5 working hours") is not compared: it changes at every
+// evaluation and is refreshed with the next real change.
+func sameBreach(old, cur StoredBreach) bool {
+	return old.Severity == cur.Severity && old.Official == cur.Official && old.Department == cur.Department &&
+		old.Agency == cur.Agency && old.Actionable == cur.Actionable &&
+		old.StartedAt.Equal(cur.StartedAt) && old.DueAt.Equal(cur.DueAt)
+}
+
+// breachesOf returns every breach, open or resolved, of the evaluated
+// dossiers, by fingerprint.
+func (db *DB) breachesOf(ctx context.Context, tx *sqlx.Tx, evs []Evaluated) (map[string]StoredBreach, error) {
+	bySource := map[string][]string{}
+	var sources []string
+	for _, ev := range evs {
+		if _, ok := bySource[ev.Key.Source]; !ok {
+			sources = append(sources, ev.Key.Source)
+		}
+		bySource[ev.Key.Source] = append(bySource[ev.Key.Source], ev.Key.Code)
+	}
+	out := map[string]StoredBreach{}
+	for _, source := range sources {
+		err := db.forCodes(source, bySource[source], func(where string, args []any) error {
+			var rows []breachRow
+			q := `SELECT ` + breachSelect + ` FROM breaches WHERE ` + where
+			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+				return err
+			}
+			for i := range rows {
+				out[rows[i].Fingerprint] = rows[i].stored()
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read breaches: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (db *DB) updateBreach(ctx context.Context, tx *sqlx.Tx, b StoredBreach) error {
+	q := `UPDATE breaches SET agency = ?, official = ?, department = ?, severity = ?, started_at = ?, due_at = ?,
+		detail = ?, actionable = ?, updated_at = ?, resolved_at = NULL WHERE id = ?`
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), b.Agency, b.Official, b.Department, string(b.Severity),
+		db.timeArg(b.StartedAt), db.timeArg(b.DueAt), b.Detail, b.Actionable, db.timeArg(b.UpdatedAt), b.ID)
+	if err != nil {
+		return fmt.Errorf("update breach %d: %w", b.ID, err)
+	}
+	return nil
+}
+
+// insertBreaches inserts new breaches (args in breachColumns order) and
+// returns them with their ids.
+func (db *DB) insertBreaches(ctx context.Context, tx *sqlx.Tx, args []any) ([]BreachState, error) {
+	width := len(breachColumns)
+	perStmt := min(db.dialect.maxRows, db.dialect.maxParams/width)
+	var out []BreachState
+	for len(args) > 0 {
+		n := min(perStmt, len(args)/width)
+		chunk := args[:n*width]
+		args = args[n*width:]
+		var rows []breachRow
+		q := db.insertSQL("breaches", breachColumns, "RETURNING "+breachSelect, n)
+		if err := tx.SelectContext(ctx, &rows, q, chunk...); err != nil {
+			return nil, fmt.Errorf("insert breaches: %w", err)
+		}
+		for i := range rows {
+			out = append(out, BreachState{StoredBreach: rows[i].stored()})
+		}
+	}
+	return out, nil
+}
+
+// loadTold fills in, for each state, the latest alert per recipient and the
+// acknowledgements.
+func (db *DB) loadTold(ctx context.Context, tx *sqlx.Tx, states []BreachState) error {
+	ids := make([]int64, len(states))
+	byID := make(map[int64]*BreachState, len(states))
+	for i := range states {
+		ids[i] = states[i].ID
+		byID[states[i].ID] = &states[i]
+		states[i].Told = map[string]Told{}
+		states[i].Acks = map[string]dvcwatch.Severity{}
+	}
+	return db.forIDs(ids, func(where string, args []any) error {
+		var alerts []struct {
+			BreachID  int64   `db:"breach_id"`
+			Recipient string  `db:"recipient"`
+			Severity  string  `db:"severity"`
+			CreatedAt instant `db:"created_at"`
+		}
+		// In id order, so the last row per recipient is the latest.
+		q := `SELECT breach_id, recipient, severity, created_at FROM alerts WHERE breach_id ` + where + ` ORDER BY id`
+		if err := tx.SelectContext(ctx, &alerts, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("read alerts: %w", err)
+		}
+		for _, a := range alerts {
+			byID[a.BreachID].Told[a.Recipient] = Told{Severity: dvcwatch.Severity(a.Severity), At: a.CreatedAt.Time}
+		}
+		var acks []struct {
+			BreachID int64  `db:"breach_id"`
+			Official string `db:"official"`
+			Severity string `db:"severity"`
+		}
+		q = `SELECT breach_id, official, severity FROM breach_acks WHERE breach_id ` + where
+		if err := tx.SelectContext(ctx, &acks, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("read acknowledgements: %w", err)
+		}
+		for _, a := range acks {
+			byID[a.BreachID].Acks[a.Official] = dvcwatch.Severity(a.Severity)
+		}
+		return nil
+	})
+}
+
+var alertColumns = []string{"breach_id", "recipient", "role", "severity", "reason", "created_at"}
+
+func (db *DB) insertAlerts(ctx context.Context, tx *sqlx.Tx, intents []AlertIntent, now time.Time) error {
+	args := make([]any, 0, len(intents)*len(alertColumns))
+	for _, a := range intents {
+		args = append(args, a.BreachID, a.Recipient, string(a.Role), string(a.Severity), a.Reason, db.timeArg(now))
+	}
+	return db.insertRows(ctx, tx, "alerts", alertColumns, "", args)
+}
+
+// forIDs calls fn for chunks of ids with a condition "IN (...)" to follow a
+// column name, and its bind args; like forCodes, PostgreSQL gets a semi-join
+// on unnest() that probes the index without statistics.
+func (db *DB) forIDs(ids []int64, fn func(in string, args []any) error) error {
+	for len(ids) > 0 {
+		chunk := ids[:min(codesPerQuery, len(ids))]
+		ids = ids[len(chunk):]
+		if db.dialect.name == DriverPostgres {
+			if err := fn("IN (SELECT unnest(?::bigint[]))", []any{pgx.QueryExecModeExec, chunk}); err != nil {
+				return err
+			}
+			continue
+		}
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if err := fn("IN ("+strings.Repeat("?, ", len(chunk)-1)+"?)", args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leading returns the args of a statement whose own placeholders come before
+// the condition from forIDs or forCodes: first, on PostgreSQL, the execution
+// mode those pass (pgx reads it only as the first argument), then before, then
+// the condition's.
+func leading(cond []any, before ...any) []any {
+	out := make([]any, 0, len(cond)+len(before))
+	if len(cond) > 0 {
+		if _, ok := cond[0].(pgx.QueryExecMode); ok {
+			out = append(out, cond[0])
+			cond = cond[1:]
+		}
+	}
+	out = append(out, before...)
+	return append(out, cond...)
+}
+
+// BreachFilter selects breaches to list.
+type BreachFilter struct {
+	OpenOnly bool
+	Agency   string
+	Kind     dvcwatch.BreachKind
+	Official string // the breach's official
+	Limit    int    // 0: 1,000
+}
+
+// Breaches lists breaches, most recently detected first.
+func (db *DB) Breaches(ctx context.Context, f BreachFilter) ([]StoredBreach, error) {
+	var conds []string
+	var args []any
+	if f.OpenOnly {
+		conds = append(conds, "resolved_at IS NULL")
+	}
+	for _, c := range []struct{ col, val string }{{"agency", f.Agency}, {"kind", string(f.Kind)}, {"official", f.Official}} {
+		if c.val != "" {
+			conds = append(conds, c.col+" = ?")
+			args = append(args, c.val)
+		}
+	}
+	q := `SELECT ` + breachSelect + ` FROM breaches`
+	if len(conds) > 0 {
+		q += ` WHERE ` + strings.Join(conds, " AND ")
+	}
+	if f.Limit <= 0 {
+		f.Limit = 1000
+	}
+	q += ` ORDER BY detected_at DESC, id DESC LIMIT ?`
+	var rows []breachRow
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(args, f.Limit)...); err != nil {
+		return nil, fmt.Errorf("list breaches: %w", err)
+	}
+	out := make([]StoredBreach, len(rows))
+	for i := range rows {
+		out[i] = rows[i].stored()
+	}
+	return out, nil
+}
+
+// GetBreach returns one breach by id; the error wraps ErrNotFound if there is none.
+func (db *DB) GetBreach(ctx context.Context, id int64) (StoredBreach, error) {
+	var r breachRow
+	err := db.db.GetContext(ctx, &r, db.db.Rebind(`SELECT `+breachSelect+` FROM breaches WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return StoredBreach{}, fmt.Errorf("breach %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return StoredBreach{}, fmt.Errorf("breach %d: %w", id, err)
+	}
+	return r.stored(), nil
+}
+
+// OpenBreachCounts counts unresolved breaches by kind.
+func (db *DB) OpenBreachCounts(ctx context.Context) (map[dvcwatch.BreachKind]int, error) {
+	var rows []struct {
+		Kind string `db:"kind"`
+		N    int    `db:"n"`
+	}
+	if err := db.db.SelectContext(ctx, &rows, `SELECT kind, count(*) AS n FROM breaches WHERE resolved_at IS NULL GROUP BY kind`); err != nil {
+		return nil, fmt.Errorf("count open breaches: %w", err)
+	}
+	out := map[dvcwatch.BreachKind]int{}
+	for _, r := range rows {
+		out[dvcwatch.BreachKind(r.Kind)] = r.N
+	}
+	return out, nil
+}
+
+// Acknowledge records that official has seen breach id, with a reason: it
+// mutes repeats of the breach to that official until its severity changes.
+// Acknowledging again replaces the reason and the severity acknowledged.
+func (db *DB) Acknowledge(ctx context.Context, id int64, official, reason string, at time.Time) (StoredBreach, error) {
+	if strings.TrimSpace(official) == "" || strings.TrimSpace(reason) == "" {
+		return StoredBreach{}, fmt.Errorf("acknowledge breach %d: an official and a reason are required", id)
+	}
+	var b StoredBreach
+	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
+		var r breachRow
+		err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+breachSelect+` FROM breaches WHERE id = ?`), id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		b = r.stored()
+		q := `INSERT INTO breach_acks (breach_id, official, severity, reason, acked_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (breach_id, official) DO UPDATE SET severity = excluded.severity, reason = excluded.reason,
+			acked_at = excluded.acked_at`
+		_, err = tx.ExecContext(ctx, tx.Rebind(q), id, official, string(b.Severity), reason, db.timeArg(normTime(at)))
+		return err
+	})
+	if err != nil {
+		return StoredBreach{}, fmt.Errorf("acknowledge breach %d: %w", id, err)
+	}
+	return b, nil
+}
+
+// DetectorState is where the detector's next incremental pass starts.
+type DetectorState struct {
+	LastRunAt  time.Time // start of the last completed pass
+	LastFullAt time.Time // start of the last completed full sweep; zero if none
+}
+
+// DetectorState returns the state saved under name; ok is false before the
+// first completed pass.
+func (db *DB) DetectorState(ctx context.Context, name string) (s DetectorState, ok bool, err error) {
+	var r struct {
+		LastRunAt  instant `db:"last_run_at"`
+		LastFullAt instant `db:"last_full_at"`
+	}
+	err = db.db.GetContext(ctx, &r, db.db.Rebind(`SELECT last_run_at, last_full_at FROM detector_state WHERE name = ?`), name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return DetectorState{}, false, nil
+	}
+	if err != nil {
+		return DetectorState{}, false, fmt.Errorf("detector state %s: %w", name, err)
+	}
+	return DetectorState{LastRunAt: r.LastRunAt.Time, LastFullAt: r.LastFullAt.Time}, true, nil
+}
+
+// SaveDetectorState saves the state of a completed pass.
+func (db *DB) SaveDetectorState(ctx context.Context, name string, s DetectorState) error {
+	q := `INSERT INTO detector_state (name, last_run_at, last_full_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at, last_full_at = excluded.last_full_at`
+	_, err := db.db.ExecContext(ctx, db.db.Rebind(q), name, db.timeArg(normTime(s.LastRunAt)), db.timeArg(normTime(s.LastFullAt)))
+	if err != nil {
+		return fmt.Errorf("save detector state %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,382 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// Notification kinds.
+const (
+	NotificationAlerts  = "alerts"  // one recipient's digest of breaches
+	NotificationSummary = "summary" // the office's daily summary
+)
+
+// NewNotification is an email to put in the outbox. DedupeKey makes the
+// insert idempotent: a second notification with the same key is not created.
+type NewNotification struct {
+	DedupeKey string
+	Kind      string
+	Recipient string // the official's id
+	Email     string
+	Subject   string
+	Text      string
+	HTML      string
+	Items     int
+}
+
+// Notification is an email in the outbox.
+type Notification struct {
+	ID         int64     `db:"id"`
+	DedupeKey  string    `db:"dedupe_key"`
+	Kind       string    `db:"kind"`
+	Recipient  string    `db:"recipient"`
+	Email      string    `db:"email"`
+	Subject    string    `db:"subject"`
+	Text       string    `db:"body_text"`
+	HTML       string    `db:"body_html"`
+	Items      int       `db:"items"`
+	Attempts   int       `db:"attempts"`
+	LastError  string    `db:"last_error"`
+	CreatedAt  time.Time `db:"-"`
+	EnqueuedAt time.Time `db:"-"`
+	SendingAt  time.Time `db:"-"`
+	SentAt     time.Time `db:"-"`
+	FailedAt   time.Time `db:"-"`
+}
+
+type notificationRow struct {
+	Notification
+	CreatedAt  instant `db:"created_at"`
+	EnqueuedAt instant `db:"enqueued_at"`
+	SendingAt  instant `db:"sending_at"`
+	SentAt     instant `db:"sent_at"`
+	FailedAt   instant `db:"failed_at"`
+}
+
+func (r *notificationRow) notification() Notification {
+	n := r.Notification
+	n.CreatedAt, n.EnqueuedAt, n.SendingAt = r.CreatedAt.Time, r.EnqueuedAt.Time, r.SendingAt.Time
+	n.SentAt, n.FailedAt = r.SentAt.Time, r.FailedAt.Time
+	return n
+}
+
+const notificationSelect = `id, dedupe_key, kind, recipient, email, subject, body_text, body_html, items, attempts,
+	last_error, created_at, enqueued_at, sending_at, sent_at, failed_at`
+
+// BreachDetail is a breach with what an email needs to say about its dossier.
+// ApplicantName and ApplicantPhone are personal data: mask them before they
+// leave the process.
+type BreachDetail struct {
+	StoredBreach
+	ProcedureName  string
+	ApplicantName  string
+	ApplicantPhone string
+}
+
+// PendingAlert is an alert not yet put into an email.
+type PendingAlert struct {
+	ID        int64
+	Recipient string
+	Role      dvcwatch.Role
+	Severity  dvcwatch.Severity
+	Reason    string
+	CreatedAt time.Time
+	Breach    BreachDetail
+}
+
+type breachDetailRow struct {
+	ProcedureName  string `db:"procedure_name"`
+	ApplicantName  string `db:"applicant_name"`
+	ApplicantPhone string `db:"applicant_phone"`
+	breachRow
+}
+
+func (r *breachDetailRow) detail() BreachDetail {
+	return BreachDetail{StoredBreach: r.breachRow.stored(), ProcedureName: r.ProcedureName,
+		ApplicantName: r.ApplicantName, ApplicantPhone: r.ApplicantPhone}
+}
+
+// breachDetailSelect reads a breachDetailRow from breaches b joined with dossiers d.
+var breachDetailSelect = `d.procedure_name, d.applicant_name, d.applicant_phone, ` + prefixColumns("b.", breachSelect)
+
+// AgencyBreaches returns the agency's unresolved breaches and those detected
+// at or after since, resolved or not, for the office's summary.
+func (db *DB) AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]BreachDetail, error) {
+	var rows []breachDetailRow
+	q := `SELECT ` + breachDetailSelect + ` FROM breaches b JOIN dossiers d ON d.source = b.source AND d.code = b.code
+		WHERE b.agency = ? AND (b.resolved_at IS NULL OR b.detected_at >= ?) ORDER BY b.id`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), agency, db.timeArg(normTime(since))); err != nil {
+		return nil, fmt.Errorf("breaches of agency %s: %w", agency, err)
+	}
+	out := make([]BreachDetail, len(rows))
+	for i := range rows {
+		out[i] = rows[i].detail()
+	}
+	return out, nil
+}
+
+// ComposeFunc turns one recipient's pending alerts into an email; ok false
+// leaves them pending (e.g. outside the recipient's office hours).
+type ComposeFunc func(recipient string, alerts []PendingAlert) (n NewNotification, ok bool, err error)
+
+// ComposeNotifications groups the pending alerts by recipient and, in one
+// transaction, stores the email compose makes of each group and marks its
+// alerts as told by it. Pending alerts of breaches resolved since are dropped:
+// there is nothing left to tell. It returns the ids of the notifications
+// created; the caller enqueues them after the commit (and the dispatcher does
+// if the caller dies first).
+func (db *DB) ComposeNotifications(ctx context.Context, now time.Time, compose ComposeFunc) ([]int64, error) {
+	var ids []int64
+	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
+		ids = nil
+		q := `DELETE FROM alerts WHERE notification_id IS NULL
+			AND breach_id IN (SELECT id FROM breaches WHERE resolved_at IS NOT NULL)`
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("drop alerts of resolved breaches: %w", err)
+		}
+		var rows []struct {
+			AlertID        int64   `db:"alert_id"`
+			Recipient      string  `db:"recipient"`
+			Role           string  `db:"role"`
+			AlertSeverity  string  `db:"alert_severity"`
+			Reason         string  `db:"reason"`
+			AlertCreatedAt instant `db:"alert_created_at"`
+			breachDetailRow
+		}
+		q = `SELECT a.id AS alert_id, a.recipient, a.role, a.severity AS alert_severity, a.reason,
+				a.created_at AS alert_created_at, ` + breachDetailSelect + `
+			FROM alerts a JOIN breaches b ON b.id = a.breach_id JOIN dossiers d ON d.source = b.source AND d.code = b.code
+			WHERE a.notification_id IS NULL ORDER BY a.recipient, a.id`
+		if err := tx.SelectContext(ctx, &rows, q); err != nil {
+			return fmt.Errorf("read pending alerts: %w", err)
+		}
+		for start := 0; start < len(rows); {
+			end := start
+			var group []PendingAlert
+			var alertIDs []int64
+			for ; end < len(rows) && rows[end].Recipient == rows[start].Recipient; end++ {
+				r := &rows[end]
+				group = append(group, PendingAlert{
+					ID: r.AlertID, Recipient: r.Recipient, Role: dvcwatch.Role(r.Role),
+					Severity: dvcwatch.Severity(r.AlertSeverity), Reason: r.Reason, CreatedAt: r.AlertCreatedAt.Time,
+					Breach: r.detail(),
+				})
+				alertIDs = append(alertIDs, r.AlertID)
+			}
+			recipient := rows[start].Recipient
+			start = end
+			n, ok, err := compose(recipient, group)
+			if err != nil {
+				return fmt.Errorf("compose email to %s: %w", recipient, err)
+			}
+			if !ok {
+				continue
+			}
+			id, created, err := db.insertNotification(ctx, tx, n, now)
+			if err != nil {
+				return err
+			}
+			if created {
+				ids = append(ids, id)
+			}
+			if err := db.forIDs(alertIDs, func(in string, args []any) error {
+				q := `UPDATE alerts SET notification_id = ? WHERE id ` + in
+				_, err := tx.ExecContext(ctx, tx.Rebind(q), leading(args, id)...)
+				return err
+			}); err != nil {
+				return fmt.Errorf("mark alerts told: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("compose notifications: %w", err)
+	}
+	return ids, nil
+}
+
+// AddNotification stores n unless a notification with its dedupe key exists;
+// it returns the id of the one stored, and whether it is new.
+func (db *DB) AddNotification(ctx context.Context, n NewNotification, now time.Time) (id int64, created bool, err error) {
+	err = db.writeTx(ctx, func(tx *sqlx.Tx) error {
+		id, created, err = db.insertNotification(ctx, tx, n, now)
+		return err
+	})
+	return id, created, err
+}
+
+func (db *DB) insertNotification(ctx context.Context, tx *sqlx.Tx, n NewNotification, now time.Time) (int64, bool, error) {
+	if n.DedupeKey == "" || n.Recipient == "" || n.Email == "" {
+		return 0, false, fmt.Errorf("store notification: dedupe key, recipient and email are required")
+	}
+	q := `INSERT INTO notifications (dedupe_key, kind, recipient, email, subject, body_text, body_html, items, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(q), n.DedupeKey, n.Kind, n.Recipient, n.Email, n.Subject, n.Text, n.HTML,
+		n.Items, db.timeArg(normTime(now)))
+	if err == nil {
+		return id, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, fmt.Errorf("store notification %s: %w", n.DedupeKey, err)
+	}
+	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM notifications WHERE dedupe_key = ?`), n.DedupeKey); err != nil {
+		return 0, false, fmt.Errorf("store notification %s: %w", n.DedupeKey, err)
+	}
+	return id, false, nil
+}
+
+// Undelivered lists notifications neither sent nor failed that were never
+// enqueued or were last enqueued before enqueuedBefore, oldest first.
+func (db *DB) Undelivered(ctx context.Context, enqueuedBefore time.Time, limit int) ([]Notification, error) {
+	q := `SELECT ` + notificationSelect + ` FROM notifications
+		WHERE sent_at IS NULL AND failed_at IS NULL AND (enqueued_at IS NULL OR enqueued_at < ?)
+		ORDER BY created_at, id LIMIT ?`
+	return db.notifications(ctx, q, db.timeArg(normTime(enqueuedBefore)), limit)
+}
+
+// GetNotification returns one notification; the error wraps ErrNotFound.
+func (db *DB) GetNotification(ctx context.Context, id int64) (Notification, error) {
+	ns, err := db.notifications(ctx, `SELECT `+notificationSelect+` FROM notifications WHERE id = ?`, id)
+	if err != nil {
+		return Notification{}, err
+	}
+	if len(ns) == 0 {
+		return Notification{}, fmt.Errorf("notification %d: %w", id, ErrNotFound)
+	}
+	return ns[0], nil
+}
+
+// Notifications lists the most recent notifications, newest first.
+func (db *DB) Notifications(ctx context.Context, limit int) ([]Notification, error) {
+	q := `SELECT ` + notificationSelect + ` FROM notifications ORDER BY id DESC LIMIT ?`
+	return db.notifications(ctx, q, limit)
+}
+
+func (db *DB) notifications(ctx context.Context, q string, args ...any) ([]Notification, error) {
+	var rows []notificationRow
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("read notifications: %w", err)
+	}
+	out := make([]Notification, len(rows))
+	for i := range rows {
+		out[i] = rows[i].notification()
+	}
+	return out, nil
+}
+
+// MarkEnqueued records that the notifications were handed to the queue.
+func (db *DB) MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error {
+	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
+		return db.forIDs(ids, func(in string, args []any) error {
+			q := `UPDATE notifications SET enqueued_at = ? WHERE id ` + in
+			_, err := tx.ExecContext(ctx, tx.Rebind(q), leading(args, db.timeArg(normTime(at)))...)
+			return err
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("mark notifications enqueued: %w", err)
+	}
+	return nil
+}
+
+// Claim outcomes.
+var (
+	ErrAlreadySent = errors.New("already sent")
+	ErrClaimed     = errors.New("being sent by another attempt")
+)
+
+// ClaimNotification marks an attempt to send notification id as started and
+// returns it. The error wraps ErrAlreadySent if it was sent, ErrClaimed if
+// another attempt claimed it less than stale ago (that attempt may still be
+// talking to the mail server), and ErrNotFound if there is no such row. A
+// failed notification can be claimed again: that is an administrator's retry.
+func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, stale time.Duration) (Notification, error) {
+	now = normTime(now)
+	var n Notification
+	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
+		var rows []notificationRow
+		q := `UPDATE notifications SET sending_at = ?, attempts = attempts + 1
+			WHERE id = ? AND sent_at IS NULL AND (sending_at IS NULL OR sending_at < ?) RETURNING ` + notificationSelect
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), db.timeArg(now), id, db.timeArg(now.Add(-stale))); err != nil {
+			return err
+		}
+		if len(rows) == 1 {
+			n = rows[0].notification()
+			return nil
+		}
+		var r notificationRow
+		err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+notificationSelect+` FROM notifications WHERE id = ?`), id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case !r.SentAt.IsZero():
+			n = r.notification()
+			return ErrAlreadySent
+		default:
+			n = r.notification()
+			return ErrClaimed
+		}
+	})
+	if err != nil {
+		return n, fmt.Errorf("claim notification %d: %w", id, err)
+	}
+	return n, nil
+}
+
+// MarkSent records a delivered notification, clearing any earlier failure.
+func (db *DB) MarkSent(ctx context.Context, id int64, at time.Time) error {
+	q := `UPDATE notifications SET sent_at = ?, sending_at = NULL, failed_at = NULL, last_error = '' WHERE id = ?`
+	if _, err := db.db.ExecContext(ctx, db.db.Rebind(q), db.timeArg(normTime(at)), id); err != nil {
+		return fmt.Errorf("mark notification %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// MarkAttemptFailed records a failed attempt and releases the claim; final
+// marks the notification failed (no more automatic attempts).
+func (db *DB) MarkAttemptFailed(ctx context.Context, id int64, at time.Time, reason string, final bool) error {
+	q := `UPDATE notifications SET sending_at = NULL, last_error = ?, failed_at = CASE WHEN ? THEN ? ELSE failed_at END
+		WHERE id = ? AND sent_at IS NULL`
+	_, err := db.db.ExecContext(ctx, db.db.Rebind(q), truncate(reason, 1000), final, db.timeArg(normTime(at)), id)
+	if err != nil {
+		return fmt.Errorf("mark notification %d failed: %w", id, err)
+	}
+	return nil
+}
+
+// NotificationCounts counts notifications by state: pending, sent, failed.
+func (db *DB) NotificationCounts(ctx context.Context) (map[string]int, error) {
+	var r struct {
+		Pending int `db:"pending"`
+		Sent    int `db:"sent"`
+		Failed  int `db:"failed"`
+	}
+	q := `SELECT
+		coalesce(sum(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0) AS pending,
+		coalesce(sum(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS sent,
+		coalesce(sum(CASE WHEN sent_at IS NULL AND failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed
+		FROM notifications`
+	if err := db.db.GetContext(ctx, &r, q); err != nil {
+		return nil, fmt.Errorf("count notifications: %w", err)
+	}
+	return map[string]int{"pending": r.Pending, "sent": r.Sent, "failed": r.Failed}, nil
+}
+
+// truncate cuts s to at most n bytes without splitting a character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

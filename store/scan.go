@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// ScanFilter selects the dossiers a detection pass evaluates.
+type ScanFilter struct {
+	// All selects every dossier (a full sweep). Otherwise a dossier is selected
+	// when it was written after ChangedAfter, is still open (time alone can
+	// move it across a threshold), has an unresolved breach (which may have
+	// ended) or an open reconciliation finding.
+	All          bool
+	ChangedAfter time.Time
+	// Mirror names the connector whose reconciliation findings against a
+	// dossier's source are reported with it; empty reports none.
+	Mirror string
+}
+
+// ScannedPage is one page of a scan: dossiers with their steps, supplements and
+// apologies, and the open reconciliation findings of those dossiers.
+type ScannedPage struct {
+	Dossiers []dvcwatch.Dossier
+	Findings map[dvcwatch.DossierKey][]Finding
+}
+
+// openStatuses lists the status codes of dossiers still owed a result.
+var openStatuses = func() string {
+	var codes []string
+	for s := dvcwatch.Status(0); s <= 20; s++ {
+		if s.Valid() && s.Open() {
+			codes = append(codes, fmt.Sprint(int(s)))
+		}
+	}
+	return strings.Join(codes, ", ")
+}()
+
+// ScanDossiers calls fn with the dossiers f selects, in pages of at most
+// pageSize in key order. Each page is read in a snapshot of its own, so a long
+// scan holds no transaction open while fn works; a dossier written during the
+// scan is seen in its old or new state, and the next incremental pass sees it
+// again.
+func (db *DB) ScanDossiers(ctx context.Context, f ScanFilter, pageSize int, fn func(ScannedPage) error) error {
+	if pageSize <= 0 {
+		pageSize = 1000
+	}
+	where := "TRUE"
+	var filterArgs []any
+	if !f.All {
+		where = `(d.status IN (` + openStatuses + `) OR d.updated_at > ?
+			OR EXISTS (SELECT 1 FROM breaches b WHERE b.source = d.source AND b.code = d.code AND b.resolved_at IS NULL)
+			OR EXISTS (SELECT 1 FROM reconciliation_findings f WHERE f.truth_source = d.source AND f.code = d.code
+				AND f.mirror_source = ? AND f.resolved_at IS NULL))`
+		filterArgs = []any{db.timeArg(normTime(f.ChangedAfter)), f.Mirror}
+	}
+	// Keyset pagination on the primary key: each page is an index range scan,
+	// with or without planner statistics.
+	q := `SELECT ` + prefixColumns("d.", dossierSelect) + ` FROM dossiers d
+		WHERE (d.source > ? OR (d.source = ? AND d.code > ?)) AND ` + where + `
+		ORDER BY d.source, d.code LIMIT ?`
+	var after dvcwatch.DossierKey
+	for {
+		var page ScannedPage
+		err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+			var rows []dossierRow
+			args := append([]any{after.Source, after.Source, after.Code}, filterArgs...)
+			args = append(args, pageSize)
+			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+				return err
+			}
+			page.Dossiers = make([]dvcwatch.Dossier, len(rows))
+			for i := range rows {
+				page.Dossiers[i] = rows[i].dossier()
+			}
+			var err error
+			page.Findings, err = db.loadChildren(ctx, tx, page.Dossiers, f.Mirror)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("scan dossiers after %s: %w", after, err)
+		}
+		if len(page.Dossiers) == 0 {
+			return nil
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if len(page.Dossiers) < pageSize {
+			return nil
+		}
+		after = page.Dossiers[len(page.Dossiers)-1].Key
+	}
+}
+
+// prefixColumns qualifies a comma-separated column list with a table alias.
+func prefixColumns(prefix, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = prefix + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// loadChildren fills in the steps, supplements and apologies of ds (in key
+// order) and returns their open findings against mirror.
+func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossier, mirror string) (map[dvcwatch.DossierKey][]Finding, error) {
+	index := make(map[dvcwatch.DossierKey]*dvcwatch.Dossier, len(ds))
+	bySource := map[string][]string{}
+	var sources []string
+	for i := range ds {
+		k := ds[i].Key
+		index[k] = &ds[i]
+		if _, ok := bySource[k.Source]; !ok {
+			sources = append(sources, k.Source)
+		}
+		bySource[k.Source] = append(bySource[k.Source], k.Code)
+	}
+	findings := map[dvcwatch.DossierKey][]Finding{}
+	for _, source := range sources {
+		err := db.forCodes(source, bySource[source], func(where string, args []any) error {
+			var steps []struct {
+				Code string `db:"code"`
+				stepRow
+			}
+			q := `SELECT code, seq, department, official, official_title, content, state, started_at, due_at, finished_at
+				FROM dossier_steps WHERE ` + where + ` ORDER BY code, seq`
+			if err := tx.SelectContext(ctx, &steps, tx.Rebind(q), args...); err != nil {
+				return fmt.Errorf("steps: %w", err)
+			}
+			for i := range steps {
+				d := index[dvcwatch.DossierKey{Source: source, Code: steps[i].Code}]
+				d.Steps = append(d.Steps, steps[i].step())
+			}
+			var sups []struct {
+				Code string `db:"code"`
+				supplementRow
+			}
+			q = `SELECT code, seq, requested_at, returned_at, due_before, due_after
+				FROM dossier_supplements WHERE ` + where + ` ORDER BY code, seq`
+			if err := tx.SelectContext(ctx, &sups, tx.Rebind(q), args...); err != nil {
+				return fmt.Errorf("supplements: %w", err)
+			}
+			for i := range sups {
+				d := index[dvcwatch.DossierKey{Source: source, Code: sups[i].Code}]
+				d.Supplements = append(d.Supplements, sups[i].supplement())
+			}
+			var apos []struct {
+				Code string `db:"code"`
+				apologyRow
+			}
+			q = `SELECT code, seq, issued_at, new_due_at, issued_by, reason
+				FROM dossier_apologies WHERE ` + where + ` ORDER BY code, seq`
+			if err := tx.SelectContext(ctx, &apos, tx.Rebind(q), args...); err != nil {
+				return fmt.Errorf("apologies: %w", err)
+			}
+			for i := range apos {
+				d := index[dvcwatch.DossierKey{Source: source, Code: apos[i].Code}]
+				d.Apologies = append(d.Apologies, apos[i].apology())
+			}
+			if mirror == "" {
+				return nil
+			}
+			var fs []findingRow
+			// forCodes' condition names "source"; findings call it truth_source.
+			q = `SELECT code, kind, truth_status, mirror_status, detected_at FROM reconciliation_findings
+				WHERE ` + strings.Replace(where, "source", "truth_source", 1) + ` AND mirror_source = ? AND resolved_at IS NULL`
+			if err := tx.SelectContext(ctx, &fs, tx.Rebind(q), append(args[:len(args):len(args)], mirror)...); err != nil {
+				return fmt.Errorf("findings: %w", err)
+			}
+			for _, r := range fs {
+				k := dvcwatch.DossierKey{Source: source, Code: r.Code}
+				findings[k] = append(findings[k], r.finding())
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return findings, nil
+}
