@@ -269,6 +269,12 @@ func TestFixtures(t *testing.T) {
 			`testdata/procedures.yaml:4: procedures[2].code: required`,
 			`testdata/procedures.yaml:4: procedures[2].limit: required`,
 		}},
+		{"detect.yaml", []string{
+			`testdata/detect.yaml:5: detect.due_soon_hours: must be positive`,
+			`testdata/detect.yaml:6: detect.due_soon_share: must be between 0 and 1, e.g. 0.8`,
+			`testdata/detect.yaml:7: detect.escalate_after: "3d": use working days (wd) or working hours (h), e.g. 2wd`,
+			`testdata/detect.yaml:8: detect.full_sweep_every: must be a positive duration such as "30s", found -1h0m0s`,
+		}},
 		{"notify.yaml", []string{
 			`testdata/notify.yaml:5: notify.dossier_url: must contain {code}, where the dossier code goes`,
 			`testdata/notify.yaml:6: notify.repeat_after: must be a positive duration such as "30s", found 0s`,

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -22,6 +23,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/ingest"
+	"github.com/dvcwatch/dvcwatch/notify"
 	"github.com/dvcwatch/dvcwatch/store"
 )
 
@@ -29,6 +31,10 @@ import (
 const (
 	TypeSync      = "sync:connector"
 	TypeReconcile = "reconcile:connector"
+	TypeDetect    = "detect:run"      // one detection pass
+	TypeDispatch  = "notify:dispatch" // re-enqueue undelivered outbox rows
+	TypeSummary   = "notify:summary"  // the office's daily summary
+	TypeDeliver   = "notify:deliver"  // send one outbox row; task id = "notification:<row id>"
 )
 
 // Queue is where dvcwatch's tasks wait; one queue keeps ordering simple, and
@@ -41,10 +47,11 @@ const taskTimeout = 30 * time.Minute
 
 // Payload says what a task works on and which schedule tick (if any) made it.
 type Payload struct {
-	Connector string    `json:"connector"`
-	Schedule  string    `json:"schedule,omitempty"`
-	Tick      time.Time `json:"tick,omitzero"`
-	Since     time.Time `json:"since,omitzero"` // a backfill's start
+	Connector    string    `json:"connector,omitempty"`
+	Notification int64     `json:"notification,omitempty"` // the outbox row a deliver task sends
+	Schedule     string    `json:"schedule,omitempty"`
+	Tick         time.Time `json:"tick,omitzero"`
+	Since        time.Time `json:"since,omitzero"` // a backfill's start
 }
 
 // NewSyncTask makes a task that syncs one connector.
@@ -58,9 +65,65 @@ func NewReconcileTask(p Payload, opts ...asynq.Option) (*asynq.Task, error) {
 	return newTask(TypeReconcile, p, opts)
 }
 
+// NewDetectTask makes a task that runs one detection pass.
+func NewDetectTask(p Payload, opts ...asynq.Option) (*asynq.Task, error) {
+	return newTask(TypeDetect, p, opts)
+}
+
+// NewDispatchTask makes a task that re-enqueues undelivered notifications.
+func NewDispatchTask(p Payload, opts ...asynq.Option) (*asynq.Task, error) {
+	return newTask(TypeDispatch, p, opts)
+}
+
+// NewSummaryTask makes a task that writes the office's daily summary.
+func NewSummaryTask(p Payload, opts ...asynq.Option) (*asynq.Task, error) {
+	return newTask(TypeSummary, p, opts)
+}
+
+// DeliverMaxRetry is how many times a delivery is retried (with DeliverRetryDelay)
+// before its task is archived for an administrator: about four hours of a
+// mail server being down.
+const DeliverMaxRetry = 10
+
+// DeliverTaskID is the task id of a notification's delivery: at most one such
+// task exists in the queue at a time, however often it is enqueued.
+func DeliverTaskID(id int64) string { return "notification:" + strconv.FormatInt(id, 10) }
+
+// NewDeliverTask makes the task that sends outbox row id.
+func NewDeliverTask(id int64) (*asynq.Task, error) {
+	return newTask(TypeDeliver, Payload{Notification: id}, []asynq.Option{
+		asynq.TaskID(DeliverTaskID(id)), asynq.MaxRetry(DeliverMaxRetry), asynq.Timeout(2 * time.Minute),
+	})
+}
+
+// DeliverRetryDelay doubles from 30 seconds to at most an hour.
+func DeliverRetryDelay(n int) time.Duration {
+	d := 30 * time.Second << min(n, 7)
+	return min(d, time.Hour)
+}
+
+// Enqueuer returns a function that enqueues a notification's delivery and
+// treats an existing task of the same id as done: it is queued already.
+func Enqueuer(c *asynq.Client) func(ctx context.Context, id int64) error {
+	return func(ctx context.Context, id int64) error {
+		t, err := NewDeliverTask(id)
+		if err != nil {
+			return err
+		}
+		_, err = c.EnqueueContext(ctx, t)
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			return nil
+		}
+		return err
+	}
+}
+
 func newTask(typ string, p Payload, opts []asynq.Option) (*asynq.Task, error) {
-	if p.Connector == "" {
+	if needsConnector(typ) && p.Connector == "" {
 		return nil, fmt.Errorf("%s task: no connector", typ)
+	}
+	if typ == TypeDeliver && p.Notification <= 0 {
+		return nil, fmt.Errorf("%s task: no notification", typ)
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -70,9 +133,7 @@ func newTask(typ string, p Payload, opts []asynq.Option) (*asynq.Task, error) {
 	return asynq.NewTask(typ, b, append(base, opts...)...), nil
 }
 
-// Scheduled reports whether a schedule's job has a task type in this version;
-// detect, notify and digest come with breach detection.
-func Scheduled(j config.Job) bool { return j == config.JobSync || j == config.JobReconcile }
+func needsConnector(typ string) bool { return typ == TypeSync || typ == TypeReconcile }
 
 // ScheduledTask builds the task a schedule's tick enqueues; the scheduler
 // calls it and knows nothing of task types.
@@ -83,6 +144,12 @@ func ScheduledTask(s config.Schedule, tick time.Time) (*asynq.Task, error) {
 		return NewSyncTask(p)
 	case config.JobReconcile:
 		return NewReconcileTask(p)
+	case config.JobDetect:
+		return NewDetectTask(p)
+	case config.JobNotify:
+		return NewDispatchTask(p)
+	case config.JobDigest:
+		return NewSummaryTask(p)
 	default:
 		return nil, fmt.Errorf("schedule %s: job %q has no task yet", s.Name, s.Job)
 	}
@@ -103,10 +170,28 @@ type RunRecorder interface {
 	RecordJobRun(ctx context.Context, r store.JobRun) (int64, error)
 }
 
+// Detector runs detection passes and the office's summary; each returns the
+// counts to record with the run.
+type Detector interface {
+	Detect(ctx context.Context, holder string) (map[string]int, error)
+	Summarize(ctx context.Context) (map[string]int, error)
+}
+
+// Notifier relays and sends the outbox.
+type Notifier interface {
+	// Dispatch enqueues undelivered notifications and returns how many.
+	Dispatch(ctx context.Context) (int, error)
+	// Deliver sends one; final marks the last automatic attempt. An error
+	// wrapping notify.ErrUndeliverable is not retried.
+	Deliver(ctx context.Context, id int64, final bool) error
+}
+
 // Handlers serves dvcwatch's task types.
 type Handlers struct {
 	Syncer     Syncer
 	Reconciler Reconciler
+	Detector   Detector
+	Notifier   Notifier
 	Runs       RunRecorder
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -116,6 +201,60 @@ type Handlers struct {
 func (h *Handlers) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeSync, h.handleSync)
 	mux.HandleFunc(TypeReconcile, h.handleReconcile)
+	mux.HandleFunc(TypeDetect, h.handleDetect)
+	mux.HandleFunc(TypeSummary, h.handleSummary)
+	mux.HandleFunc(TypeDispatch, h.handleDispatch)
+	mux.HandleFunc(TypeDeliver, h.handleDeliver)
+}
+
+func (h *Handlers) handleDetect(ctx context.Context, t *asynq.Task) error {
+	p, err := decode(t)
+	if err != nil {
+		return err
+	}
+	taskID, _ := asynq.GetTaskID(ctx)
+	started := h.now()
+	counts, err := h.Detector.Detect(ctx, "task "+taskID)
+	return h.finish(ctx, "detect", p, taskID, started, counts, err)
+}
+
+func (h *Handlers) handleSummary(ctx context.Context, t *asynq.Task) error {
+	p, err := decode(t)
+	if err != nil {
+		return err
+	}
+	taskID, _ := asynq.GetTaskID(ctx)
+	started := h.now()
+	counts, err := h.Detector.Summarize(ctx)
+	return h.finish(ctx, "digest", p, taskID, started, counts, err)
+}
+
+func (h *Handlers) handleDispatch(ctx context.Context, t *asynq.Task) error {
+	p, err := decode(t)
+	if err != nil {
+		return err
+	}
+	taskID, _ := asynq.GetTaskID(ctx)
+	started := h.now()
+	n, err := h.Notifier.Dispatch(ctx)
+	return h.finish(ctx, "notify", p, taskID, started, map[string]int{"enqueued": n}, err)
+}
+
+// handleDeliver sends one email. Its runs are not added to job_runs: the
+// outbox row itself keeps the attempts, the last error and the outcome.
+func (h *Handlers) handleDeliver(ctx context.Context, t *asynq.Task) error {
+	p, err := decode(t)
+	if err != nil {
+		return err
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, ok := asynq.GetMaxRetry(ctx)
+	final := ok && retried >= maxRetry
+	err = h.Notifier.Deliver(ctx, p.Notification, final)
+	if errors.Is(err, notify.ErrUndeliverable) {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return err
 }
 
 func (h *Handlers) handleSync(ctx context.Context, t *asynq.Task) error {
@@ -155,7 +294,7 @@ func (h *Handlers) finish(ctx context.Context, job string, p Payload, taskID str
 		Job: job, Schedule: p.Schedule, TaskID: taskID, StartedAt: started, Status: store.RunSucceeded, Counts: counts,
 	}
 	switch {
-	case errors.Is(err, ingest.ErrBusy):
+	case errors.Is(err, ingest.ErrBusy): // the lease of a sync or a detection pass
 		// The running pass will read what this tick would have: nothing is lost.
 		run.Status, run.Error, err = store.RunSkipped, err.Error(), nil
 	case errors.Is(err, connectors.ErrPermanent):
@@ -179,8 +318,11 @@ func decode(t *asynq.Task) (Payload, error) {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return p, fmt.Errorf("%s task: bad payload: %v: %w", t.Type(), err, asynq.SkipRetry)
 	}
-	if p.Connector == "" {
+	if needsConnector(t.Type()) && p.Connector == "" {
 		return p, fmt.Errorf("%s task: payload names no connector: %w", t.Type(), asynq.SkipRetry)
+	}
+	if t.Type() == TypeDeliver && p.Notification <= 0 {
+		return p, fmt.Errorf("%s task: payload names no notification: %w", t.Type(), asynq.SkipRetry)
 	}
 	return p, nil
 }

@@ -77,7 +77,18 @@ func TestBadPayloadIsNotRetried(t *testing.T) {
 			t.Errorf("payload %s: err = %v, want SkipRetry", p, err)
 		}
 	}
-	if _, err := jobs.ScheduledTask(config.Schedule{Name: "detect", Job: config.JobDetect}, time.Now()); err == nil {
+	for _, p := range []string{`{`, `{"notification":0}`} {
+		err := mux.ProcessTask(context.Background(), asynq.NewTask(jobs.TypeDeliver, []byte(p)))
+		if !errors.Is(err, asynq.SkipRetry) {
+			t.Errorf("deliver payload %s: err = %v, want SkipRetry", p, err)
+		}
+	}
+	if _, err := jobs.ScheduledTask(config.Schedule{Name: "x", Job: "report"}, time.Now()); err == nil {
 		t.Error("a job without a task type built a task")
+	}
+	for _, j := range []config.Job{config.JobDetect, config.JobNotify, config.JobDigest} {
+		if _, err := jobs.ScheduledTask(config.Schedule{Name: "s", Job: j}, time.Now()); err != nil {
+			t.Errorf("job %s: %v", j, err)
+		}
 	}
 }

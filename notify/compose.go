@@ -98,14 +98,18 @@ func (c *Composer) item(b store.BreachDetail, now time.Time) email.Item {
 // workingTime writes a working duration the way officials count it:
 // "1 ngày 2,5 giờ làm việc", "3 giờ làm việc".
 func workingTime(d, day time.Duration) string {
-	days := int(d / day)
-	rest := d - time.Duration(days)*day
-	h := strings.Replace(strconv.FormatFloat(rest.Hours(), 'f', 1, 64), ".0", "", 1)
-	h = strings.Replace(h, ".", ",", 1)
+	// Count in tenths of an hour, so that rounding never shows "8 giờ" for
+	// what is a whole day, nor "0 giờ" for a few minutes late.
+	tenth := 6 * time.Minute
+	n := max(int((d+tenth/2)/tenth), 1)
+	perDay := max(int(day/tenth), 1)
+	days, rest := n/perDay, n%perDay
+	h := strconv.Itoa(rest/10) + "," + strconv.Itoa(rest%10)
+	h = strings.TrimSuffix(h, ",0")
 	switch {
 	case days == 0:
 		return h + " giờ làm việc"
-	case rest < 6*time.Minute:
+	case rest == 0:
 		return strconv.Itoa(days) + " ngày làm việc"
 	default:
 		return fmt.Sprintf("%d ngày %s giờ làm việc", days, h)
@@ -154,18 +158,22 @@ func (c *Composer) Summarize(ctx context.Context, st SummaryStore, now time.Time
 			section(dep.Code)
 		}
 		cutoff := now.Add(-24 * time.Hour)
+		items := 0
 		for _, b := range breaches {
 			sec := section(b.Department)
 			it := c.item(b, now)
 			open := b.ResolvedAt.IsZero()
 			if open && b.Kind == dvcwatch.BreachOverdue {
 				sec.Overdue = append(sec.Overdue, it)
+				items++
 			}
 			if !b.DetectedAt.Before(cutoff) {
 				sec.NewBreaches = append(sec.NewBreaches, it)
+				items++
 			}
 			if open && b.Kind == dvcwatch.BreachNoApology {
 				sec.MissingApology = append(sec.MissingApology, it)
+				items++
 			}
 		}
 		for _, p := range office {
@@ -176,7 +184,7 @@ func (c *Composer) Summarize(ctx context.Context, st SummaryStore, now time.Time
 			}
 			id, isNew, err := st.AddNotification(ctx, store.NewNotification{
 				DedupeKey: "summary:" + p.ID + ":" + day, Kind: store.NotificationSummary,
-				Recipient: p.ID, Email: p.Email, Subject: subject, Text: text, HTML: html, Items: len(breaches),
+				Recipient: p.ID, Email: p.Email, Subject: subject, Text: text, HTML: html, Items: items,
 			}, now)
 			if err != nil {
 				return created, err

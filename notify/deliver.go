@@ -149,19 +149,17 @@ type DispatchStore interface {
 	MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error
 }
 
-// DefaultRequeueAfter is how long an enqueued notification may stay
-// undelivered before the dispatcher hands it to the queue again.
-const DefaultRequeueAfter = 10 * time.Minute
-
 // Dispatcher relays outbox rows to the queue. Enqueue must be idempotent per
 // id (the task id is the row id, and a conflict means it is already queued):
 // so a Redis that lost its data, or a process that died between commit and
 // enqueue, loses no notification.
 type Dispatcher struct {
-	Store        DispatchStore
-	Enqueue      func(ctx context.Context, id int64) error
-	Now          func() time.Time
-	RequeueAfter time.Duration // zero: DefaultRequeueAfter
+	Store   DispatchStore
+	Enqueue func(ctx context.Context, id int64) error
+	Now     func() time.Time
+	// RequeueAfter spares rows enqueued more recently than this; zero hands
+	// every undelivered row to Enqueue, which is a no-op for those queued.
+	RequeueAfter time.Duration
 }
 
 // Send enqueues the given notifications now, e.g. right after they were
@@ -186,14 +184,12 @@ func (d *Dispatcher) Send(ctx context.Context, ids []int64) error {
 
 // Dispatch enqueues every notification neither sent nor failed that was never
 // enqueued or was enqueued more than RequeueAfter ago, and returns how many.
+// Rows are marked enqueued as they go, so the loop ends.
 func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
-	after := d.RequeueAfter
-	if after <= 0 {
-		after = DefaultRequeueAfter
-	}
 	total := 0
+	before := d.now().Add(-d.RequeueAfter) // fixed, so rows enqueued below are not read again
 	for {
-		ns, err := d.Store.Undelivered(ctx, d.now().Add(-after), 1000)
+		ns, err := d.Store.Undelivered(ctx, before, 1000)
 		if err != nil {
 			return total, err
 		}

@@ -111,11 +111,27 @@ func (r *Router) matches(ru rule, b store.StoredBreach, now time.Time) bool {
 		if b.DueAt.IsZero() {
 			return false
 		}
-		// Overdue by more than the limit: past the deadline the limit would
-		// give counting from the due, in the agency's working time.
-		limit, err := r.dir.Schedule(b.Agency).Deadline(b.DueAt, *ru.overdue, nil)
-		if err != nil || !now.After(limit) {
-			return false
+		// Overdue by more than the limit. Working days and hours: more office
+		// time since the due than the limit, as the detector measures lateness
+		// (Deadline would apply the receipt cut-off to the due, and count a
+		// limit ending at closing time as passed all evening). Calendar days
+		// and months: past the deadline the limit gives counting from the due.
+		s := r.dir.Schedule(b.Agency)
+		switch l := *ru.overdue; l.Unit {
+		case sla.WorkingDays, sla.WorkingHours:
+			limit := time.Duration(l.Amount) * time.Hour
+			if l.Unit == sla.WorkingDays {
+				limit = time.Duration(l.Amount) * s.Hours().DayLength()
+			}
+			late, err := s.WorkingTimeBetween(b.DueAt, now)
+			if err != nil || late <= limit {
+				return false
+			}
+		default:
+			limit, err := s.Deadline(b.DueAt, l, nil)
+			if err != nil || !now.After(limit) {
+				return false
+			}
 		}
 	}
 	return true

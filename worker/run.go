@@ -12,20 +12,67 @@ import (
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/jobs"
+	"github.com/dvcwatch/dvcwatch/notify"
+	"github.com/dvcwatch/dvcwatch/notify/email"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 )
 
-// concurrency is how many tasks one replica runs at once: syncs are I/O bound,
-// and the lease keeps two of one connector apart.
+// concurrency is how many tasks one replica runs at once: syncs and emails
+// are I/O bound, and leases keep two passes of one kind apart.
 const concurrency = 4
+
+// Built-in schedules, added when the configuration has no schedule of their job.
+const (
+	// DigestSchedule runs the office's daily summary at notify.digest_cron.
+	DigestSchedule = "notify.digest"
+	// DispatchSchedule re-enqueues undelivered notifications every minute, so
+	// that a Redis that lost its data loses no email.
+	DispatchSchedule = "notify.dispatch"
+)
+
+// RunOptions adjust Run for tests.
+type RunOptions struct {
+	// DeliverRetryDelay replaces jobs.DeliverRetryDelay.
+	DeliverRetryDelay func(n int) time.Duration
+	// Sender replaces the SMTP sender built from the configuration.
+	Sender notify.Sender
+}
 
 // Run runs the worker and the scheduler until ctx ends, then shuts down within
 // the configured shutdown timeout: no new task is taken, running ones get that
 // long to finish and are handed back to the queue otherwise (handlers are
 // idempotent, so a task run twice does no harm).
 func Run(ctx context.Context, svc *Services, rdb *Redis) error {
+	return RunWith(ctx, svc, rdb, RunOptions{})
+}
+
+// RunWith is Run with options.
+func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) error {
 	cfg, log := svc.Config, svc.Logger
-	handlers := &jobs.Handlers{Syncer: svc, Reconciler: svc, Runs: svc.DB, Logger: log}
+	client := asynq.NewClientFromRedisClient(rdb.Client)
+	dispatcher := &notify.Dispatcher{Store: svc.DB, Enqueue: jobs.Enqueuer(client)}
+	svc.Detector.SetDispatcher(dispatcher)
+	sender := opts.Sender
+	if sender == nil {
+		s, err := email.New(cfg.SMTP)
+		if err != nil {
+			return err
+		}
+		sender = s
+	}
+	deliverRetry := opts.DeliverRetryDelay
+	if deliverRetry == nil {
+		deliverRetry = jobs.DeliverRetryDelay
+	}
+	handlers := &jobs.Handlers{
+		Syncer: svc, Reconciler: svc, Detector: svc, Runs: svc.DB, Logger: log,
+		Notifier: outbox{dispatcher, &notify.Deliverer{
+			Store: svc.DB, Sender: sender, Logger: log,
+			// One SMTP conversation is bounded by smtp.timeout: a claim older
+			// than twice that belongs to an attempt that died.
+			ClaimStale: 2 * cfg.SMTP.Timeout,
+		}},
+	}
 	mux := asynq.NewServeMux()
 	handlers.Register(mux)
 
@@ -39,6 +86,9 @@ func Run(ctx context.Context, svc *Services, rdb *Redis) error {
 		// retries.
 		IsFailure: func(err error) bool { return !errors.Is(err, connectors.ErrRateLimited) },
 		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			if t.Type() == jobs.TypeDeliver {
+				return deliverRetry(n)
+			}
 			if d := connectors.RetryAfter(err); d > 0 {
 				return d
 			}
@@ -54,15 +104,15 @@ func Run(ctx context.Context, svc *Services, rdb *Redis) error {
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	var schedules []config.Schedule
-	for _, s := range cfg.Schedules {
-		if !jobs.Scheduled(s.Job) {
-			log.Warn("schedule not run: this version has no task for its job yet", "schedule", s.Name, "job", s.Job)
-			continue
-		}
-		schedules = append(schedules, s)
+	// Hand the queue every undelivered email at once: after a crash, or with a
+	// Redis that lost its data (the embedded one always does), the outbox is
+	// the record; tasks still queued make this a no-op (same task id).
+	if n, err := dispatcher.Dispatch(ctx); err != nil {
+		log.Warn("re-enqueue undelivered emails; the dispatcher schedule will retry", "err", err)
+	} else if n > 0 {
+		log.Info("re-enqueued undelivered emails", "count", n)
 	}
-	client := asynq.NewClientFromRedisClient(rdb.Client)
+	schedules := Schedules(cfg)
 	sched := scheduler.New(scheduler.Options{
 		Client: client, Ticks: svc.DB, Schedules: schedules, Task: jobs.ScheduledTask, Logger: log,
 	})
@@ -82,6 +132,37 @@ func Run(ctx context.Context, svc *Services, rdb *Redis) error {
 	}
 	log.Info("worker stopped")
 	return nil
+}
+
+// Schedules returns the configured schedules plus the built-in ones whose job
+// no configured schedule runs: the office's summary at notify.digest_cron and
+// the dispatcher every minute.
+func Schedules(cfg *config.Config) []config.Schedule {
+	out := append([]config.Schedule(nil), cfg.Schedules...)
+	has := map[config.Job]bool{}
+	for _, s := range cfg.Schedules {
+		has[s.Job] = true
+	}
+	if !has[config.JobDigest] {
+		spec := cfg.Notify.DigestSpec()
+		out = append(out, config.Schedule{Name: DigestSchedule, Cron: spec, Job: config.JobDigest, Timezone: config.CronZone(spec)})
+	}
+	if !has[config.JobNotify] {
+		out = append(out, config.Schedule{Name: DispatchSchedule, Cron: "@every 1m", Job: config.JobNotify, Timezone: config.DefaultTimezone})
+	}
+	return out
+}
+
+// outbox adapts notify's dispatcher and deliverer to jobs.Notifier.
+type outbox struct {
+	dispatcher *notify.Dispatcher
+	deliverer  *notify.Deliverer
+}
+
+func (o outbox) Dispatch(ctx context.Context) (int, error) { return o.dispatcher.Dispatch(ctx) }
+
+func (o outbox) Deliver(ctx context.Context, id int64, final bool) error {
+	return o.deliverer.Deliver(ctx, id, final)
 }
 
 // asynqLogger routes asynq's own log lines into slog.

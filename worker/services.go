@@ -113,6 +113,18 @@ func (s *Services) Reconcile(ctx context.Context, mirror string) (store.Reconcil
 	return s.DB.Reconcile(ctx, store.ReconcileParams{Truth: k.MirrorOf, Mirror: mirror, Now: time.Now(), MaxLag: k.MaxLag})
 }
 
+// Detect runs one detection pass as of now.
+func (s *Services) Detect(ctx context.Context, holder string) (map[string]int, error) {
+	res, err := s.Detector.Run(ctx, detect.Options{Holder: holder})
+	return res.Counts(), err
+}
+
+// Summarize writes the office's daily summary as of now.
+func (s *Services) Summarize(ctx context.Context) (map[string]int, error) {
+	n, err := s.Detector.Summarize(ctx, time.Now())
+	return map[string]int{"summaries": n}, err
+}
+
 func (s *Services) connectorConfig(name string) config.Connector {
 	for _, k := range s.Config.Connectors {
 		if k.Name == name {

@@ -203,7 +203,13 @@ type view struct {
 	Counts    []count
 	Earliest  string // most urgent due time, "02/03/2026 17:00", or ""
 	Groups    []group
+	Omitted   int // the least urgent items beyond MaxListed, counted but not listed
 }
+
+// MaxListed bounds the dossiers one email lists, most urgent first, so that a
+// first pass over a province's backlog does not send a mail no one can read;
+// the counts and the subject still cover them all.
+const MaxListed = 200
 
 type count struct {
 	Kind, Label string
@@ -212,7 +218,8 @@ type count struct {
 
 type group struct {
 	Kind, Label string
-	Items       []itemView
+	N           int        // dossiers of this kind in the digest
+	Items       []itemView // the listed ones: all, unless the digest exceeds MaxListed
 }
 
 type itemView struct {
@@ -263,26 +270,38 @@ func newView(d Digest) view {
 	items := slices.Clone(d.Items)
 	slices.SortStableFunc(items, urgent)
 	v := view{Recipient: d.Recipient, RoleLabel: roleLabels[d.Recipient.Role], Agency: d.Agency, Total: len(items)}
-	// Groups appear in the order of their most urgent item, so "Quá hạn" comes
-	// before "Sắp đến hạn" without package email knowing every kind.
-	index := map[string]int{}
-	for _, it := range items {
-		i, ok := index[it.Kind]
+	// Kinds appear in the order of their most urgent item, so "Quá hạn" comes
+	// before "Sắp đến hạn" without package email knowing every kind. Counts
+	// cover every item; groups list the MaxListed most urgent.
+	counted, grouped := map[string]int{}, map[string]int{}
+	for n, it := range items {
+		label := it.KindLabel
+		if label == "" {
+			label = it.Kind
+		}
+		c, ok := counted[it.Kind]
 		if !ok {
-			i = len(v.Groups)
-			index[it.Kind] = i
-			label := it.KindLabel
-			if label == "" {
-				label = it.Kind
-			}
+			c = len(v.Counts)
+			counted[it.Kind] = c
+			v.Counts = append(v.Counts, count{Kind: it.Kind, Label: label})
+		}
+		v.Counts[c].N++
+		if n >= MaxListed {
+			v.Omitted++
+			continue
+		}
+		g, ok := grouped[it.Kind]
+		if !ok {
+			g = len(v.Groups)
+			grouped[it.Kind] = g
 			v.Groups = append(v.Groups, group{Kind: it.Kind, Label: label})
 		}
 		iv := newItemView(it)
-		iv.KindLabel = v.Groups[i].Label
-		v.Groups[i].Items = append(v.Groups[i].Items, iv)
+		iv.KindLabel = label
+		v.Groups[g].Items = append(v.Groups[g].Items, iv)
 	}
-	for _, g := range v.Groups {
-		v.Counts = append(v.Counts, count{Kind: g.Kind, Label: g.Label, N: len(g.Items)})
+	for i := range v.Groups {
+		v.Groups[i].N = v.Counts[counted[v.Groups[i].Kind]].N
 	}
 	v.Earliest = formatTime(items[0].DueAt)
 	return v

@@ -2,6 +2,7 @@ package email
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -288,6 +289,34 @@ func TestLowerFirst(t *testing.T) {
 	for in, want := range map[string]string{"Quá hạn": "quá hạn", "Ứ đọng": "ứ đọng", "HĐND": "HĐND", "": ""} {
 		if got := lowerFirst(in); got != want {
 			t.Errorf("lowerFirst(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRenderCapsTheList: a digest of more than MaxListed dossiers lists the most
+// urgent MaxListed, counts them all in the subject and headings, and says how
+// many more there are.
+func TestRenderCapsTheList(t *testing.T) {
+	t.Parallel()
+	due := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	d := Digest{Recipient: Recipient{Name: "Văn phòng", Email: "vp@x.example", Role: dvcwatch.RoleOffice}}
+	for i := range MaxListed + 50 {
+		d.Items = append(d.Items, Item{Kind: "overdue", KindLabel: "Quá hạn", Severity: "warning",
+			Code: fmt.Sprintf("H99-%04d", i), DueAt: due.Add(time.Duration(i) * time.Minute)})
+	}
+	subject, text, html, err := Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(subject, "250 hồ sơ quá hạn") {
+		t.Errorf("subject %q should count all 250", subject)
+	}
+	for name, out := range map[string]string{"text": text, "html": html} {
+		if !strings.Contains(out, "(250 hồ sơ)") || !strings.Contains(out, "50</strong> hồ sơ khác") && !strings.Contains(out, "và 50 hồ sơ khác") {
+			t.Errorf("%s: want the heading to count 250 and the 50 not listed mentioned", name)
+		}
+		if !strings.Contains(out, "H99-0199") || strings.Contains(out, "H99-0200") {
+			t.Errorf("%s: want the 200 most urgent listed and no more", name)
 		}
 	}
 }

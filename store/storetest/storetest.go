@@ -71,6 +71,14 @@ func SQLite(t testing.TB) *store.DB {
 // DVCWATCH_TEST_POSTGRES is "off" and fails it if the server does not answer.
 func Postgres(t testing.TB) *store.DB {
 	t.Helper()
+	db, _ := PostgresDSN(t)
+	return db
+}
+
+// PostgresDSN is Postgres, also returning the DSN of the new schema for a
+// process of its own (a dvcwatch binary a test starts).
+func PostgresDSN(t testing.TB) (*store.DB, string) {
+	t.Helper()
 	dsn := os.Getenv(EnvPostgres)
 	switch dsn {
 	case "off":
@@ -100,7 +108,8 @@ func Postgres(t testing.TB) *store.DB {
 			t.Errorf("drop test schema %s: %v", schema, err)
 		}
 	})
-	return open(t, store.DriverPostgres, withSearchPath(dsn, schema))
+	dsn = withSearchPath(dsn, schema)
+	return open(t, store.DriverPostgres, dsn), dsn
 }
 
 // withSearchPath makes every connection of the pool use schema: pgx sends

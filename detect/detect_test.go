@@ -1,0 +1,141 @@
+package detect_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
+	"github.com/dvcwatch/dvcwatch/detect"
+	"github.com/dvcwatch/dvcwatch/ingest"
+	"github.com/dvcwatch/dvcwatch/sla"
+	"github.com/dvcwatch/dvcwatch/store"
+	"github.com/dvcwatch/dvcwatch/store/storetest"
+	"github.com/dvcwatch/dvcwatch/worker"
+)
+
+// simStart is a Tuesday morning: advancing a few hours moves dossiers across
+// their deadlines within office time.
+var simStart = time.Date(2026, 11, 24, 9, 0, 0, 0, sla.Location())
+
+func services(t *testing.T, sim *portalsim.Sim, url string, db *store.DB) *worker.Services {
+	t.Helper()
+	people, err := sim.Directory().ConfigYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(people+fmt.Sprintf(`connectors:
+  - {name: onestop, kind: onestop, base_url: %s, username: %s, password: %s, rate_limit: 1000, page_size: 100}
+notify:
+  office_hours_only: false
+smtp: {host: 127.0.0.1, from: canhbao@hoabinh.example, tls: none}
+admin:
+  tokens: [{name: ops, role: admin, token: 0123456789abcdef}]
+`, url, portalsim.DefaultUsername, portalsim.DefaultPassword)), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := worker.New(cfg, db, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// TestIncrementalPassesEqualFullSweep syncs the simulator as its time moves
+// and runs an incremental pass after each sync; a full sweep at the end must
+// find nothing to change: the incremental passes saw every dossier that time
+// or the portal moved across a threshold.
+func TestIncrementalPassesEqualFullSweep(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		sim := portalsim.New(portalsim.Options{Seed: 31, Dossiers: 500, Start: simStart})
+		srv := httptest.NewServer(sim.Handler())
+		defer func() { srv.Close(); sim.Close() }()
+		svc := services(t, sim, srv.URL, db)
+		ctx := context.Background()
+
+		pass := func(full bool) detect.Result {
+			t.Helper()
+			if _, err := svc.Sync(ctx, "onestop", ingest.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := svc.Detector.Run(ctx, detect.Options{Now: sim.Now(), Full: full})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		first := pass(false)
+		if !first.Full || total(first.New) == 0 || first.Notifications == 0 {
+			t.Fatalf("first pass: %+v; want a full sweep with breaches and emails", first)
+		}
+		var resolved, newOverdue, incremental int
+		for range 4 {
+			if _, err := sim.Advance(150); err != nil {
+				t.Fatal(err)
+			}
+			res := pass(false)
+			if res.Full {
+				t.Fatalf("a pass within detect.full_sweep_every was a full sweep: %+v", res)
+			}
+			t.Logf("pass at %s: evaluated=%d new=%v resolved=%d alerts=%d emails=%d", sim.Now().Format(time.DateTime), res.Evaluated, res.New, res.Resolved, res.Alerts, res.Notifications)
+			resolved += res.Resolved
+			newOverdue += res.New[dvcwatch.BreachOverdue]
+			incremental += res.Evaluated
+		}
+		if resolved == 0 || newOverdue == 0 {
+			t.Errorf("10 hours of simulated time resolved %d breaches and made %d new overdue ones; want both", resolved, newOverdue)
+		}
+		if incremental >= 4*first.Evaluated {
+			t.Errorf("incremental passes evaluated %d dossiers, as many as four full sweeps (%d each)", incremental, first.Evaluated)
+		}
+
+		full, err := svc.Detector.Run(ctx, detect.Options{Now: sim.Now(), Full: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total(full.New) != 0 || full.Updated != 0 || full.Reopened != 0 || full.Resolved != 0 || full.Alerts != 0 {
+			t.Errorf("full sweep after incremental passes changed things: %+v", full)
+		}
+
+		// The office's summary: one per office person per day.
+		n, err := svc.Detector.Summarize(ctx, sim.Now())
+		if err != nil || n != 1 {
+			t.Fatalf("summary: %d created, err %v; want one for the office", n, err)
+		}
+		if n, err := svc.Detector.Summarize(ctx, sim.Now().Add(time.Hour)); err != nil || n != 0 {
+			t.Errorf("second summary the same day: %d created, err %v; want none", n, err)
+		}
+	})
+}
+
+// TestBusy: a second pass while one holds the lease is refused with ErrBusy.
+func TestBusy(t *testing.T) {
+	db := storetest.SQLite(t)
+	sim := portalsim.New(portalsim.Options{Seed: 32, Dossiers: 10, Start: simStart})
+	defer sim.Close()
+	svc := services(t, sim, "http://127.0.0.1:1", db)
+	ok, err := db.TryLease(context.Background(), "detect", "someone else", time.Minute)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	_, err = svc.Detector.Run(context.Background(), detect.Options{})
+	if !errors.Is(err, detect.ErrBusy) {
+		t.Errorf("err = %v, want ErrBusy", err)
+	}
+}
+
+func total(m map[dvcwatch.BreachKind]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}

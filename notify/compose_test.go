@@ -1,0 +1,525 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/notify/email"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// The applicant of every test dossier; these must never leave unmasked.
+const (
+	applicantName   = "Nguyễn Thị Hoa"
+	applicantPhone  = "0912 345 678"
+	maskedApplicant = "N. T. H."
+	maskedPhone     = "*******678"
+)
+
+func detail(b store.StoredBreach, code string) store.BreachDetail {
+	b.Key.Code = code
+	return store.BreachDetail{StoredBreach: b, ProcedureName: "Đăng ký khai sinh",
+		ApplicantName: applicantName, ApplicantPhone: applicantPhone}
+}
+
+func pending(id int64, recipient string, role dvcwatch.Role, d store.BreachDetail) store.PendingAlert {
+	return store.PendingAlert{ID: id, Recipient: recipient, Role: role, Severity: d.Severity,
+		Reason: store.AlertNew, Breach: d}
+}
+
+func testComposer(t *testing.T, mutate func(*config.Config)) *Composer {
+	t.Helper()
+	r, err := email.NewRenderer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Composer{Dir: testDirectory(t, mutate), Renderer: r, OfficeHoursOnly: true}
+}
+
+// noPersonalData fails if the applicant's raw name or phone is in any part.
+func noPersonalData(t *testing.T, what string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		for _, raw := range []string{applicantName, applicantPhone, strings.ReplaceAll(applicantPhone, " ", ""), "Hoa"} {
+			if strings.Contains(p, raw) {
+				t.Errorf("%s contains the applicant's %q:\n%s", what, raw, p)
+			}
+		}
+	}
+}
+
+func TestComposeDigest(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	now := weekday(t, vn(2026, 3, 10, 10, 30), time.Tuesday)
+	late := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), "000.05.31.H99-260301-0001")
+	step := breach(2, dueSoon, warning, "da.nghi.viec", "KT", vn(2026, 3, 10, 17, 0))
+	step.StepSeq = 2
+	soon := detail(step, "000.05.31.H99-260302-0002")
+	compose := c.Compose(now)
+
+	n, ok, err := compose(officialID, []store.PendingAlert{
+		pending(11, officialID, dvcwatch.RoleOfficial, late),
+		pending(12, officialID, dvcwatch.RoleOfficial, soon),
+	})
+	if err != nil || !ok {
+		t.Fatalf("compose: ok=%v err=%v", ok, err)
+	}
+	if n.Kind != store.NotificationAlerts || n.Recipient != officialID || n.Email != "nguyen.van.a@hoabinh.example" || n.Items != 2 {
+		t.Errorf("notification %+v", n)
+	}
+	if !strings.HasPrefix(n.DedupeKey, "alerts:"+officialID+":") {
+		t.Errorf("dedupe key %q", n.DedupeKey)
+	}
+	if want := "[dvcwatch] 1 hồ sơ quá hạn, 1 sắp đến hạn (bước 2) — hạn sớm nhất 09/03/2026 17:00"; n.Subject != want {
+		t.Errorf("subject\n got %q\nwant %q", n.Subject, want)
+	}
+	for _, want := range []string{
+		"Kính gửi Nguyễn Văn A,",
+		"UBND xã Hòa Bình có 2 hồ sơ",
+		"- 000.05.31.H99-260301-0001 — Đăng ký khai sinh",
+		"Hạn xử lý: 09/03/2026 17:00 (quá hạn 3 giờ làm việc)",
+		"Đang xử lý: Phòng Văn hóa – Xã hội — Nguyễn Văn A", // the official's name, not the id
+		"== Sắp đến hạn (bước 2) (1 hồ sơ) ==",
+		"Đang xử lý: Phòng Kinh tế — da.nghi.viec", // an official not configured: the id
+		"Người nộp: " + maskedApplicant + ", ĐT " + maskedPhone,
+		"Xem hồ sơ: https://motcua.example/ho-so/000.05.31.H99-260301-0001",
+		"vai trò cán bộ xử lý",
+	} {
+		if !strings.Contains(n.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, n.Text)
+		}
+	}
+	for _, want := range []string{"000.05.31.H99-260301-0001", "000.05.31.H99-260302-0002", maskedApplicant, maskedPhone,
+		`href="https://motcua.example/ho-so/000.05.31.H99-260302-0002"`} {
+		if !strings.Contains(n.HTML, want) {
+			t.Errorf("html lacks %q", want)
+		}
+	}
+	noPersonalData(t, "digest", n.Subject, n.Text, n.HTML)
+
+	// Another recipient of one of the breaches gets an email of their own.
+	h, ok, err := compose("tran.thi.b", []store.PendingAlert{pending(13, "tran.thi.b", dvcwatch.RoleDepartmentHead, late)})
+	if err != nil || !ok {
+		t.Fatalf("compose: ok=%v err=%v", ok, err)
+	}
+	if h.Email != "tran.thi.b@hoabinh.example" || h.Items != 1 || h.DedupeKey == n.DedupeKey ||
+		!strings.Contains(h.Text, "Kính gửi Trần Thị B,") || !strings.Contains(h.Text, "vai trò lãnh đạo phòng") ||
+		strings.Contains(h.Text, "260302-0002") {
+		t.Errorf("head's notification %+v", h)
+	}
+	noPersonalData(t, "head's digest", h.Subject, h.Text, h.HTML)
+}
+
+func TestComposeOverdueBy(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	c.OfficeHoursOnly = false
+	due := weekday(t, vn(2026, 3, 9, 17, 0), time.Monday)
+	tests := []struct {
+		now  time.Time
+		want string
+	}{
+		{vn(2026, 3, 10, 10, 30), "(quá hạn 3 giờ làm việc)"},
+		{vn(2026, 3, 10, 17, 0), "(quá hạn 1 ngày làm việc)"},
+		{vn(2026, 3, 11, 10, 0), "(quá hạn 1 ngày 2,5 giờ làm việc)"},
+		{vn(2026, 3, 9, 16, 0), "Hạn xử lý: 09/03/2026 17:00\n"}, // not yet due: no lateness
+	}
+	for _, tt := range tests {
+		b := detail(breach(1, overdue, warning, officialID, "VHXH", due), "000.05.31.H99-260301-0001")
+		n, ok, err := c.Compose(tt.now)(officialID, []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+		if err != nil || !ok {
+			t.Fatalf("%s: ok=%v err=%v", tt.now, ok, err)
+		}
+		if !strings.Contains(n.Text, tt.want) {
+			t.Errorf("at %s: text lacks %q:\n%s", tt.now, tt.want, n.Text)
+		}
+	}
+	// A closed dossier (not actionable) is not said to be late by a growing amount.
+	b := detail(breach(1, overdue, warning, officialID, "VHXH", due), "000.05.31.H99-260301-0001")
+	b.Actionable = false
+	n, _, err := c.Compose(vn(2026, 3, 11, 10, 0))(officialID, []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	if err != nil || strings.Contains(n.Text, "quá hạn 1") {
+		t.Errorf("closed dossier: err=%v text:\n%s", err, n.Text)
+	}
+}
+
+func TestComposeOfficeHoursOnly(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	alerts := []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial,
+		detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 2, 12, 17, 0)), "000.05.31.H99-260201-0001"))}
+	tests := []struct {
+		name string
+		now  time.Time
+		send bool
+	}{
+		{"Tuesday morning", weekday(t, vn(2026, 3, 10, 9, 0), time.Tuesday), true},
+		{"Tuesday afternoon", vn(2026, 3, 10, 16, 59), true},
+		{"Tuesday lunch break", vn(2026, 3, 10, 12, 0), false},
+		{"Tuesday before opening", vn(2026, 3, 10, 7, 0), false},
+		{"Tuesday evening", vn(2026, 3, 10, 19, 0), false},
+		{"Saturday", weekday(t, vn(2026, 3, 14, 10, 0), time.Saturday), false},
+		{"Tết, a Wednesday", weekday(t, vn(2026, 2, 18, 10, 0), time.Wednesday), false},
+		{"first working day after Tết", weekday(t, vn(2026, 2, 23, 8, 0), time.Monday), true},
+		// 03:00 UTC is 10:00 in Vietnam.
+		{"office hours given in UTC", time.Date(2026, 3, 10, 3, 0, 0, 0, time.UTC), true},
+		// The calendar cannot tell: mail is not held forever.
+		{"a year beyond the calendar, at night", vn(2101, 1, 1, 22, 0), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, ok, err := c.Compose(tt.now)(officialID, alerts)
+			if err != nil || ok != tt.send {
+				t.Errorf("ok=%v err=%v, want ok=%v", ok, err, tt.send)
+			}
+		})
+	}
+	// Without the option, the evening sends.
+	all := *c
+	all.OfficeHoursOnly = false
+	if _, ok, err := all.Compose(vn(2026, 3, 14, 22, 0))(officialID, alerts); err != nil || !ok {
+		t.Errorf("without office_hours_only: ok=%v err=%v", ok, err)
+	}
+}
+
+func TestComposeUnknownRecipient(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, func(cfg *config.Config) { official(t, cfg, "pham.van.c").Email = "" })
+	c.OfficeHoursOnly = false
+	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), "000.05.31.H99-260301-0001")
+	for _, who := range []string{"da.nghi.viec", "pham.van.c", ""} {
+		n, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(who, []store.PendingAlert{pending(1, who, dvcwatch.RoleOfficial, b)})
+		if err != nil || ok || n != (store.NewNotification{}) {
+			t.Errorf("recipient %q: ok=%v err=%v n=%+v, want the alerts left pending", who, ok, err, n)
+		}
+	}
+}
+
+func TestComposeLinkEscapesCode(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	code := "000.05.31.H99/260310 0003?x=1#y"
+	const link = "https://motcua.example/ho-so/000.05.31.H99%2F260310%200003%3Fx=1%23y"
+	if got := c.Dir.DossierLink(code); got != link {
+		t.Fatalf("DossierLink = %q, want %q", got, link)
+	}
+	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), code)
+	n, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	if !strings.Contains(n.Text, "Xem hồ sơ: "+link+"\n") {
+		t.Errorf("text lacks the link %s:\n%s", link, n.Text)
+	}
+	if !strings.Contains(n.HTML, `href="`+link+`"`) {
+		t.Errorf("html lacks the link %s:\n%s", link, n.HTML)
+	}
+
+	// No dossier_url: no link at all.
+	c = testComposer(t, func(cfg *config.Config) { cfg.Notify.DossierURL = "" })
+	if got := c.Dir.DossierLink(code); got != "" {
+		t.Errorf("DossierLink without dossier_url = %q", got)
+	}
+	n, _, err = c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	if err != nil || strings.Contains(n.Text, "Xem hồ sơ") || strings.Contains(n.HTML, "href=") {
+		t.Errorf("without dossier_url: err=%v\n%s\n%s", err, n.Text, n.HTML)
+	}
+}
+
+func TestComposeDedupeKey(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	c.OfficeHoursOnly = false
+	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), "000.05.31.H99-260301-0001")
+	key := func(now time.Time, recipient string, ids ...int64) string {
+		t.Helper()
+		var alerts []store.PendingAlert
+		for _, id := range ids {
+			alerts = append(alerts, pending(id, recipient, dvcwatch.RoleOfficial, b))
+		}
+		n, ok, err := c.Compose(now)(recipient, alerts)
+		if err != nil || !ok {
+			t.Fatalf("ok=%v err=%v", ok, err)
+		}
+		return n.DedupeKey
+	}
+	now := vn(2026, 3, 10, 9, 0)
+	k := key(now, officialID, 1, 2)
+	if again := key(now.Add(3*time.Hour), officialID, 1, 2); again != k {
+		t.Errorf("same alerts, later pass: key %q, then %q", k, again)
+	}
+	seen := map[string]string{k: "1,2"}
+	for name, other := range map[string]string{
+		"1,3":         key(now, officialID, 1, 3),
+		"1":           key(now, officialID, 1),
+		"1,2,3":       key(now, officialID, 1, 2, 3),
+		"12":          key(now, officialID, 12),
+		"head 1,2":    key(now, "tran.thi.b", 1, 2),
+		"(12, 3)":     key(now, officialID, 12, 3),
+		"(1, 23)":     key(now, officialID, 1, 23),
+		"(123)":       key(now, officialID, 123),
+		"2,1 (order)": key(now, officialID, 2, 1),
+	} {
+		if prev, dup := seen[other]; dup {
+			t.Errorf("alerts %s and %s share the dedupe key %q", name, prev, other)
+		}
+		seen[other] = name
+	}
+	if want := "alerts:" + officialID + ":" + idsKey([]int64{1, 2}); k != want {
+		t.Errorf("key %q, want %q", k, want)
+	}
+}
+
+func TestComposeRenderError(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, email.TextFile), []byte("{{.NoSuchField}}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := email.NewRenderer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Composer{Dir: testDirectory(t, nil), Renderer: r}
+	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), "000.05.31.H99-260301-0001")
+	_, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	if err == nil || ok {
+		t.Fatalf("ok=%v err=%v, want the template's error", ok, err)
+	}
+}
+
+func TestWorkingTime(t *testing.T) {
+	t.Parallel()
+	day := 7*time.Hour + 30*time.Minute
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{3 * time.Hour, "3 giờ làm việc"},
+		{30 * time.Minute, "0,5 giờ làm việc"},
+		{2*time.Hour + 30*time.Minute, "2,5 giờ làm việc"},
+		{7*time.Hour + 18*time.Minute, "7,3 giờ làm việc"}, // one decimal
+		{day, "1 ngày làm việc"},
+		{day + 2*time.Minute, "1 ngày làm việc"},
+		{day + 5*time.Minute, "1 ngày 0,1 giờ làm việc"},
+		{day - 2*time.Minute, "1 ngày làm việc"}, // 7.47 h rounds to the whole day, not "7,5 giờ"
+		{time.Minute, "0,1 giờ làm việc"},        // never "0 giờ"
+		{day + 2*time.Hour + 30*time.Minute, "1 ngày 2,5 giờ làm việc"},
+		{2*day + time.Hour, "2 ngày 1 giờ làm việc"},
+		{10*day + 6*time.Hour, "10 ngày 6 giờ làm việc"},
+		{10 * time.Hour, "10 giờ làm việc"}, // with an 8-hour day below
+	}
+	for _, tt := range tests[:len(tests)-1] {
+		if got := workingTime(tt.d, day); got != tt.want {
+			t.Errorf("workingTime(%v, %v) = %q, want %q", tt.d, day, got, tt.want)
+		}
+	}
+	if got := workingTime(10*time.Hour, 8*time.Hour); got != "1 ngày 2 giờ làm việc" {
+		t.Errorf("workingTime(10h, 8h) = %q", got)
+	}
+	if got := workingTime(10*time.Hour, 24*time.Hour); got != "10 giờ làm việc" {
+		t.Errorf("workingTime(10h, 24h) = %q", got)
+	}
+}
+
+// memSummaryStore is the outbox and breaches as Summarize sees them: breaches
+// by agency, filtered as store.AgencyBreaches does (unresolved, or detected
+// at or after since), and notifications deduplicated on their key as
+// store.AddNotification does.
+type memSummaryStore struct {
+	mu       sync.Mutex
+	breaches map[string][]store.BreachDetail
+	fail     map[string]error // AgencyBreaches error by agency
+	queried  []string         // agency@since, per AgencyBreaches call
+	notes    []store.NewNotification
+	byKey    map[string]int64
+}
+
+func (m *memSummaryStore) AgencyBreaches(_ context.Context, agency string, since time.Time) ([]store.BreachDetail, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.queried = append(m.queried, agency+"@"+since.UTC().Format(time.RFC3339))
+	if err := m.fail[agency]; err != nil {
+		return nil, err
+	}
+	var out []store.BreachDetail
+	for _, b := range m.breaches[agency] {
+		if b.ResolvedAt.IsZero() || !b.DetectedAt.Before(since) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+func (m *memSummaryStore) AddNotification(_ context.Context, n store.NewNotification, _ time.Time) (int64, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n.DedupeKey == "" || n.Recipient == "" || n.Email == "" {
+		return 0, false, errors.New("store notification: dedupe key, recipient and email are required")
+	}
+	if m.byKey == nil {
+		m.byKey = map[string]int64{}
+	}
+	if id, ok := m.byKey[n.DedupeKey]; ok {
+		return id, false, nil
+	}
+	m.notes = append(m.notes, n)
+	id := int64(len(m.notes))
+	m.byKey[n.DedupeKey] = id
+	return id, true, nil
+}
+
+func (m *memSummaryStore) note(id int64) store.NewNotification {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.notes[id-1]
+}
+
+func (m *memSummaryStore) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.notes)
+}
+
+// sections returns the "== department: … ==" lines of a summary's text.
+func sections(text string) []string {
+	var out []string
+	for line := range strings.Lines(text) {
+		if strings.HasPrefix(line, "== ") {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
+}
+
+func TestSummarize(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	// 17:30 UTC on Monday 9 March is 00:30 on Tuesday 10 March in Vietnam:
+	// the summary is Tuesday's.
+	now := time.Date(2026, 3, 9, 17, 30, 0, 0, time.UTC)
+	stored := func(id int64, kind dvcwatch.BreachKind, dept string, detectedAgo time.Duration, resolved bool) store.BreachDetail {
+		b := breach(id, kind, warning, officialID, dept, vn(2026, 3, 6, 17, 0))
+		b.DetectedAt = now.Add(-detectedAgo)
+		if resolved {
+			b.ResolvedAt = now.Add(-time.Hour)
+			b.Actionable = false
+		}
+		return detail(b, fmt.Sprintf("000.05.31.H99-260306-%04d", id))
+	}
+	st := &memSummaryStore{breaches: map[string][]store.BreachDetail{
+		hoaBinh: {
+			stored(1, overdue, "VHXH", 72*time.Hour, false),                 // overdue
+			stored(2, overdue, "KT", 2*time.Hour, false),                    // overdue and new
+			stored(3, noApology, "VHXH", 72*time.Hour, false),               // missing apology
+			stored(4, dvcwatch.BreachFinishedLate, "KT", 5*time.Hour, true), // new, resolved since
+			stored(5, overdue, "KT", 72*time.Hour, true),                    // resolved long ago: not read
+			stored(6, overdue, "XX", 72*time.Hour, false),                   // a department not configured
+			stored(7, dueSoon, "VHXH", 72*time.Hour, false),                 // in no list
+			stored(8, noApology, "KT", 2*time.Hour, true),                   // new, resolved: not missing any more
+		},
+	}}
+
+	created, err := c.Summarize(t.Context(), st, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Agencies in code order: Tân Phú (H98), then Hòa Bình (H99); the
+	// commune with no office (H97) gets none and is not read.
+	if !slices.Equal(created, []int64{1, 2, 3}) {
+		t.Fatalf("created %v, want [1 2 3]", created)
+	}
+	since := now.Add(-24 * time.Hour).UTC().Format(time.RFC3339)
+	if want := []string{tanPhu + "@" + since, hoaBinh + "@" + since}; !slices.Equal(st.queried, want) {
+		t.Errorf("AgencyBreaches calls %v, want %v", st.queried, want)
+	}
+
+	tp := st.note(1)
+	if tp.Recipient != "vanphong.tanphu" || tp.Email != "vanphong@tanphu.example" || tp.Kind != store.NotificationSummary ||
+		tp.DedupeKey != "summary:vanphong.tanphu:2026-03-10" {
+		t.Errorf("Tân Phú summary %+v", tp)
+	}
+	if want := "[dvcwatch] Tổng hợp 10/03/2026: không có hồ sơ trễ hạn"; tp.Subject != want {
+		t.Errorf("Tân Phú subject %q, want %q", tp.Subject, want)
+	}
+
+	for i, who := range []struct{ id, email, name string }{
+		{"van.phong", "vanphong@hoabinh.example", "Văn phòng HĐND và UBND xã"},
+		{"pho.van.phong", "phovanphong@hoabinh.example", "Phó Văn phòng"},
+	} {
+		n := st.note(int64(2 + i))
+		if n.Recipient != who.id || n.Email != who.email || n.Kind != store.NotificationSummary ||
+			n.DedupeKey != "summary:"+who.id+":2026-03-10" {
+			t.Errorf("summary %d: %+v", 2+i, n)
+		}
+		if want := "[dvcwatch] Tổng hợp 10/03/2026: 3 hồ sơ quá hạn, 3 vi phạm mới, 1 thiếu thư xin lỗi"; n.Subject != want {
+			t.Errorf("subject %q, want %q", n.Subject, want)
+		}
+		wantSections := []string{
+			"== Phòng Văn hóa – Xã hội: 1 quá hạn, 0 vi phạm mới, 1 thiếu thư xin lỗi ==",
+			"== Phòng Kinh tế: 1 quá hạn, 3 vi phạm mới, 0 thiếu thư xin lỗi ==",
+			"== XX: 1 quá hạn, 0 vi phạm mới, 0 thiếu thư xin lỗi ==",
+		}
+		if got := sections(n.Text); !slices.Equal(got, wantSections) {
+			t.Errorf("sections\n got %q\nwant %q", got, wantSections)
+		}
+		for _, want := range []string{
+			"Kính gửi " + who.name + ",",
+			"- 000.05.31.H99-260306-0001 — Đăng ký khai sinh [Quá hạn]",
+			"(quá hạn 1 ngày làm việc)", // Monday's office time since Friday's closing
+			"Cán bộ xử lý: Nguyễn Văn A",
+			"Người nộp: " + maskedApplicant + ", ĐT " + maskedPhone,
+		} {
+			if !strings.Contains(n.Text, want) {
+				t.Errorf("summary text lacks %q:\n%s", want, n.Text)
+			}
+		}
+		for _, absent := range []string{"260306-0005", "260306-0007"} {
+			if strings.Contains(n.Text, absent) || strings.Contains(n.HTML, absent) {
+				t.Errorf("summary lists %s", absent)
+			}
+		}
+		noPersonalData(t, "summary", n.Subject, n.Text, n.HTML)
+	}
+
+	// Later the same (Vietnamese) day: nothing new.
+	again, err := c.Summarize(t.Context(), st, vn(2026, 3, 10, 16, 0))
+	if err != nil || len(again) != 0 || st.count() != 3 {
+		t.Fatalf("second summary the same day: created %v, err %v, %d notifications", again, err, st.count())
+	}
+	// The next day: one each again.
+	next, err := c.Summarize(t.Context(), st, vn(2026, 3, 11, 7, 30))
+	if err != nil || !slices.Equal(next, []int64{4, 5, 6}) {
+		t.Fatalf("next day: created %v, err %v", next, err)
+	}
+	if k := st.note(4).DedupeKey; k != "summary:vanphong.tanphu:2026-03-11" {
+		t.Errorf("next day's key %q", k)
+	}
+}
+
+func TestSummarizeStoreError(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	boom := errors.New("database is down")
+	st := &memSummaryStore{fail: map[string]error{hoaBinh: boom}}
+	created, err := c.Summarize(t.Context(), st, vn(2026, 3, 10, 7, 30))
+	if !errors.Is(err, boom) {
+		t.Fatalf("err %v, want %v", err, boom)
+	}
+	// Tân Phú came first and was written; its id is still reported.
+	if !slices.Equal(created, []int64{1}) {
+		t.Errorf("created %v, want [1]", created)
+	}
+}

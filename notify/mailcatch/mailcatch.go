@@ -1,0 +1,183 @@
+// Package mailcatch is an SMTP server on loopback that keeps every message it
+// accepts in memory: the mail server of tests and of the embedded demo. It
+// speaks real SMTP (github.com/emersion/go-smtp), so the sender under test
+// goes through a whole conversation. It can refuse recipients (550) and hold
+// messages in DATA, to test rejections and crashes mid-delivery.
+package mailcatch
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/mail"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Message is one accepted message.
+type Message struct {
+	From       string
+	To         []string
+	Header     mail.Header
+	Raw        []byte
+	ReceivedAt time.Time
+}
+
+// Catcher is a running SMTP server.
+type Catcher struct {
+	srv  *smtp.Server
+	ln   net.Listener
+	done chan struct{}
+
+	mu       sync.Mutex
+	msgs     []Message
+	rcpts    map[string]int // RCPT commands seen per address, accepted or not
+	reject   map[string]bool
+	hold     chan struct{} // while non-nil, DATA waits for it to close
+	inData   chan struct{} // receives when a DATA starts while held
+	accepted chan struct{}
+}
+
+// Start listens on addr ("127.0.0.1:0" for any free port) and serves until Close.
+func Start(addr string) (*Catcher, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &Catcher{ln: ln, done: make(chan struct{}), rcpts: map[string]int{}, reject: map[string]bool{},
+		inData: make(chan struct{}, 64), accepted: make(chan struct{}, 1)}
+	c.srv = smtp.NewServer(backend{c})
+	c.srv.Domain = "mailcatch.local"
+	c.srv.ReadTimeout = time.Minute
+	c.srv.WriteTimeout = time.Minute
+	c.srv.MaxMessageBytes = 16 << 20
+	go func() {
+		defer close(c.done)
+		_ = c.srv.Serve(ln)
+	}()
+	return c, nil
+}
+
+// Addr returns the host:port the catcher listens on.
+func (c *Catcher) Addr() string { return c.ln.Addr().String() }
+
+// Port returns the port the catcher listens on.
+func (c *Catcher) Port() int { return c.ln.Addr().(*net.TCPAddr).Port }
+
+// Close stops the server and drops open connections.
+func (c *Catcher) Close() error {
+	err := c.srv.Close()
+	<-c.done
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Reject makes RCPT TO:<addr> fail with 550 (no such user).
+func (c *Catcher) Reject(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reject[addr] = true
+}
+
+// Hold makes every DATA wait, before anything is accepted, until Release;
+// DataStarted receives once per DATA that waits.
+func (c *Catcher) Hold() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hold == nil {
+		c.hold = make(chan struct{})
+	}
+}
+
+// Release lets held and later messages through.
+func (c *Catcher) Release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hold != nil {
+		close(c.hold)
+		c.hold = nil
+	}
+}
+
+// DataStarted receives when a held DATA starts waiting.
+func (c *Catcher) DataStarted() <-chan struct{} { return c.inData }
+
+// Accepted receives (coalesced) after each accepted message.
+func (c *Catcher) Accepted() <-chan struct{} { return c.accepted }
+
+// Messages returns the messages accepted so far, oldest first.
+func (c *Catcher) Messages() []Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Message(nil), c.msgs...)
+}
+
+// RcptCount returns how many times a RCPT named addr, accepted or not.
+func (c *Catcher) RcptCount(addr string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rcpts[addr]
+}
+
+type backend struct{ c *Catcher }
+
+func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{c: b.c}, nil }
+
+type session struct {
+	c    *Catcher
+	from string
+	to   []string
+}
+
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	s.from = from
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	s.c.rcpts[to]++
+	if s.c.reject[to] {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
+	s.to = append(s.to, to)
+	return nil
+}
+
+func (s *session) Data(r io.Reader) error {
+	s.c.mu.Lock()
+	hold := s.c.hold
+	s.c.mu.Unlock()
+	if hold != nil {
+		select {
+		case s.c.inData <- struct{}{}:
+		default:
+		}
+		<-hold
+	}
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err // the client went away mid-message: nothing is accepted
+	}
+	m := Message{From: s.from, To: s.to, Raw: raw, ReceivedAt: time.Now()}
+	if parsed, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
+		m.Header = parsed.Header
+	}
+	s.c.mu.Lock()
+	s.c.msgs = append(s.c.msgs, m)
+	s.c.mu.Unlock()
+	select {
+	case s.c.accepted <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *session) Reset()        { s.from, s.to = "", nil }
+func (s *session) Logout() error { return nil }

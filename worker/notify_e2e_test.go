@@ -1,0 +1,404 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
+	"github.com/dvcwatch/dvcwatch/notify/mailcatch"
+	"github.com/dvcwatch/dvcwatch/store"
+	"github.com/dvcwatch/dvcwatch/store/storetest"
+	"github.com/dvcwatch/dvcwatch/worker"
+)
+
+// rejected is an official's address the mail server refuses (550).
+const rejected = "nguyen.van.a@hoabinh.example"
+
+// e2eConfig is a configuration for the simulator's commune: its people and
+// procedures, the one-stop connector, sync and detection every second, mail
+// to 127.0.0.1:smtpPort, at any hour (the tests run at any time of day).
+func e2eConfig(t *testing.T, sim *portalsim.Sim, simURL string, smtpPort int, dsn string) (*config.Config, string) {
+	t.Helper()
+	people, err := sim.Directory().ConfigYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := people + fmt.Sprintf(`database:
+  driver: postgres
+  dsn: %q
+redis:
+  addr: 127.0.0.1:6379
+  db: %d
+connectors:
+  - name: onestop
+    kind: onestop
+    base_url: %s
+    username: %s
+    password: %s
+    rate_limit: 1000
+    page_size: 100
+schedules:
+  - {name: sync, cron: "@every 1s", job: sync, connector: onestop}
+  - {name: detect, cron: "@every 1s", job: detect}
+notify:
+  dossier_url: https://motcua.example/ho-so/{code}
+  office_hours_only: false
+smtp:
+  host: 127.0.0.1
+  port: %d
+  from: canhbao@hoabinh.example
+  tls: none
+  timeout: 2s
+admin:
+  tokens:
+    - {name: ops, role: admin, token: 0123456789abcdef}
+shutdown_timeout: 3s
+log:
+  level: warn
+`, dsn, testRedisDB, simURL, portalsim.DefaultUsername, portalsim.DefaultPassword, smtpPort)
+	path := filepath.Join(t.TempDir(), "dvcwatch.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, path
+}
+
+// startWorker runs one in-process worker until the returned stop is called.
+func startWorker(t *testing.T, cfg *config.Config, db *store.DB) (stop func()) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	svc, err := worker.New(cfg, db, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := worker.OpenRedis(cfg.Redis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer rdb.Close()
+		err := worker.RunWith(ctx, svc, rdb, worker.RunOptions{DeliverRetryDelay: func(int) time.Duration { return 500 * time.Millisecond }})
+		if err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", within, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func counts(t *testing.T, db *store.DB) map[string]int {
+	t.Helper()
+	c, err := db.NotificationCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// allSettled reports whether detection has created emails and none is pending.
+func allSettled(t *testing.T, db *store.DB) bool {
+	c := counts(t, db)
+	return c["sent"] > 0 && c["pending"] == 0
+}
+
+// checkOnce checks that every sent notification arrived exactly once, to its
+// address, and that nothing else arrived.
+func checkOnce(t *testing.T, db *store.DB, mail *mailcatch.Catcher) []store.Notification {
+	t.Helper()
+	ns, err := db.Notifications(context.Background(), 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]store.Notification{}
+	for _, n := range ns {
+		byID[strconv.FormatInt(n.ID, 10)] = n
+	}
+	got := map[string]int{}
+	for _, m := range mail.Messages() {
+		id := m.Header.Get("X-Dvcwatch-Notification")
+		n, ok := byID[id]
+		if !ok {
+			t.Errorf("received an email for unknown notification %q", id)
+			continue
+		}
+		got[id]++
+		if len(m.To) != 1 || m.To[0] != n.Email {
+			t.Errorf("notification %s to %v, want %s", id, m.To, n.Email)
+		}
+		if want := "dvcwatch.notification." + id + "@"; !strings.Contains(m.Header.Get("Message-Id"), want) {
+			t.Errorf("notification %s: Message-ID %q, want it to contain %q", id, m.Header.Get("Message-Id"), want)
+		}
+	}
+	for _, n := range ns {
+		id := strconv.FormatInt(n.ID, 10)
+		switch {
+		case !n.SentAt.IsZero() && got[id] != 1:
+			t.Errorf("notification %s (%s) sent, received %d times", id, n.Email, got[id])
+		case n.SentAt.IsZero() && got[id] != 0:
+			t.Errorf("notification %s (%s) not recorded as sent, received %d times", id, n.Email, got[id])
+		}
+	}
+	return ns
+}
+
+// TestAlertsEndToEnd runs a whole worker against the simulator, PostgreSQL,
+// Redis and an SMTP server on loopback: dossiers are synced, breaches detected,
+// the right people get one digest each, a rejected address is not retried, and
+// further passes send nothing new.
+func TestAlertsEndToEnd(t *testing.T) {
+	sim := portalsim.New(portalsim.Options{Seed: 21, Dossiers: 400})
+	srv := httptest.NewServer(sim.Handler())
+	defer func() { srv.Close(); sim.Close() }()
+	mail, err := mailcatch.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mail.Close()
+	mail.Reject(rejected)
+	db := storetest.Postgres(t)
+	redisConfig(t) // flushes the test database
+	cfg, _ := e2eConfig(t, sim, srv.URL, mail.Port(), "unused: the test passes its store")
+
+	stop := startWorker(t, cfg, db)
+	defer stop()
+	waitFor(t, 60*time.Second, "no email delivered, or some still pending", func() bool { return allSettled(t, db) })
+	ns := checkOnce(t, db, mail)
+	t.Logf("first passes: %v emails, %d accepted by the mail server", counts(t, db), len(mail.Messages()))
+
+	// One email per recipient per pass: a pass's emails share its time, and
+	// each holds all the recipient's breaches of that pass.
+	perPass := map[string]int{}
+	for _, n := range ns {
+		if n.Kind == store.NotificationAlerts {
+			perPass[n.Email+" "+n.CreatedAt.String()]++
+		}
+	}
+	for k, c := range perPass {
+		if c > 1 {
+			t.Errorf("%d digests to the same recipient in one pass: %s", c, k)
+		}
+	}
+
+	// The right people: every open overdue breach reaches its official and
+	// the head of the department; every due-soon one its official.
+	dir := sim.Directory()
+	emailOf, headOf := map[string]string{}, map[string]string{}
+	for _, o := range dir.Officials {
+		emailOf[o.ID] = o.Email
+	}
+	for _, d := range dir.Departments {
+		headOf[d.Code] = emailOf[d.Head]
+	}
+	text := map[string]string{} // address → all raw mail it received
+	for _, m := range mail.Messages() {
+		text[m.To[0]] += string(m.Raw)
+	}
+	for _, kind := range []dvcwatch.BreachKind{dvcwatch.BreachOverdue, dvcwatch.BreachDueSoon} {
+		bs, err := db.Breaches(context.Background(), store.BreachFilter{OpenOnly: true, Kind: kind, Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bs) == 0 {
+			t.Fatalf("no open %s breach: the simulator's commune should have some", kind)
+		}
+		for _, b := range bs {
+			want := []string{emailOf[b.Official]}
+			if kind == dvcwatch.BreachOverdue {
+				want = append(want, headOf[b.Department])
+			}
+			for _, addr := range want {
+				if addr == "" || addr == rejected {
+					continue
+				}
+				if !strings.Contains(text[addr], b.Key.Code) {
+					t.Errorf("%s breach of %s: %s received no email naming it", kind, b.Key.Code, addr)
+				}
+			}
+		}
+	}
+
+	// The rejected address: recorded with the reason, tried once.
+	failed := 0
+	for _, n := range ns {
+		if n.Email != rejected {
+			continue
+		}
+		failed++
+		if n.FailedAt.IsZero() || !strings.Contains(n.LastError, "550") || n.Attempts != 1 {
+			t.Errorf("rejected notification %d: failed_at=%v attempts=%d error=%q; want failed once with the 550", n.ID, n.FailedAt, n.Attempts, n.LastError)
+		}
+	}
+	if failed == 0 {
+		t.Errorf("no notification for %s, which the routing should have addressed", rejected)
+	}
+
+	// Later passes (the simulator's time stands still) send nothing new.
+	before := len(mail.Messages())
+	runs := detectRuns(t, db)
+	waitFor(t, 30*time.Second, "two more detection passes", func() bool { return detectRuns(t, db) >= runs+2 })
+	time.Sleep(time.Second) // a last delivery would have left by now
+	if after := len(mail.Messages()); after != before {
+		t.Errorf("further passes sent %d more emails", after-before)
+	}
+	checkOnce(t, db, mail)
+}
+
+func detectRuns(t *testing.T, db *store.DB) int {
+	runs, err := db.JobRuns(context.Background(), "detect", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range runs {
+		if r.Status == store.RunSucceeded {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSMTPDownThenUp: with the mail server down, deliveries are retried with
+// backoff; once it is up every email arrives, once.
+func TestSMTPDownThenUp(t *testing.T) {
+	sim := portalsim.New(portalsim.Options{Seed: 22, Dossiers: 300})
+	srv := httptest.NewServer(sim.Handler())
+	defer func() { srv.Close(); sim.Close() }()
+	port := freePort(t)
+	db := storetest.Postgres(t)
+	redisConfig(t)
+	cfg, _ := e2eConfig(t, sim, srv.URL, port, "unused")
+
+	stop := startWorker(t, cfg, db)
+	defer stop()
+	waitFor(t, 60*time.Second, "no delivery attempt failed while the mail server was down", func() bool {
+		ns, err := db.Notifications(context.Background(), 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		retried := 0
+		for _, n := range ns {
+			if n.Attempts >= 2 && n.SentAt.IsZero() {
+				retried++
+			}
+		}
+		return retried > 0
+	})
+	if c := counts(t, db); c["sent"] != 0 || c["failed"] != 0 {
+		t.Fatalf("with the server down: %v; want nothing sent and nothing given up yet", c)
+	}
+
+	mail, err := mailcatch.Start(fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mail.Close()
+	waitFor(t, 60*time.Second, "emails still pending after the mail server came back", func() bool { return allSettled(t, db) })
+	checkOnce(t, db, mail)
+	t.Logf("after the mail server came back: %v", counts(t, db))
+	if c := counts(t, db); c["failed"] != 0 {
+		t.Errorf("%d emails failed; all should have been delivered", c["failed"])
+	}
+}
+
+// TestKillMidDelivery kills a dvcwatch serve process (SIGKILL) while the mail
+// server holds its first message in DATA, starts a new one, and checks that
+// every notification arrives exactly once.
+func TestKillMidDelivery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and waits for the queue's lease recovery (about a minute)")
+	}
+	bin := filepath.Join(t.TempDir(), "dvcwatch")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/dvcwatch")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build dvcwatch: %v\n%s", err, out)
+	}
+	sim := portalsim.New(portalsim.Options{Seed: 23, Dossiers: 300})
+	srv := httptest.NewServer(sim.Handler())
+	defer func() { srv.Close(); sim.Close() }()
+	mail, err := mailcatch.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mail.Close()
+	db, dsn := storetest.PostgresDSN(t)
+	redisConfig(t)
+	_, path := e2eConfig(t, sim, srv.URL, mail.Port(), dsn)
+
+	serve := func() *exec.Cmd {
+		cmd := exec.Command(bin, "serve", "--config", path)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	mail.Hold()
+	first := serve()
+	select {
+	case <-mail.DataStarted():
+	case <-time.After(60 * time.Second):
+		_ = first.Process.Kill()
+		t.Fatal("no email reached DATA within 60 s")
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	mail.Release() // the killed conversation ends without a message
+	if n := len(mail.Messages()); n != 0 {
+		t.Fatalf("%d emails accepted before the kill; the held one must not be", n)
+	}
+
+	second := serve()
+	defer func() {
+		_ = second.Process.Signal(syscall.SIGTERM)
+		_ = second.Wait()
+	}()
+	// The killed process's task is recovered by asynq once its lease expires
+	// (30 s, checked every minute), and its claim on the row is stale by then.
+	waitFor(t, 150*time.Second, "emails still pending after the restart", func() bool { return allSettled(t, db) })
+	checkOnce(t, db, mail)
+	t.Logf("after the restart: %v, %d accepted", counts(t, db), len(mail.Messages()))
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
