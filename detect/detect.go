@@ -90,9 +90,11 @@ func New(cfg *config.Config, db *store.DB, log *slog.Logger) (*Detector, error) 
 			d.mirror = c.Name // the national portal, mirroring the one-stop system
 		}
 	}
-	escalate, err := sla.ParseLimit(cfg.Detect.EscalateAfter)
-	if err != nil {
-		return nil, fmt.Errorf("detect.escalate_after: %w", err)
+	var escalate sla.Limit // zero: the rules' default of two working days
+	if cfg.Detect.EscalateAfter != "" {
+		if escalate, err = sla.ParseLimit(cfg.Detect.EscalateAfter); err != nil {
+			return nil, fmt.Errorf("detect.escalate_after: %w", err)
+		}
 	}
 	codes := []string{""}
 	for _, a := range cfg.Agencies {

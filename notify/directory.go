@@ -74,6 +74,9 @@ func NewDirectory(cfg *config.Config) (*Directory, error) {
 }
 
 func schedule(cal *sla.Calendar, sessions []string, cutoff string) (*sla.Schedule, error) {
+	if len(sessions) == 0 { // a configuration built without defaults
+		return sla.NewSchedule(cal, sla.DefaultOfficeHours())
+	}
 	hours, err := sla.ParseOfficeHours(sessions, cutoff)
 	if err != nil {
 		return nil, err

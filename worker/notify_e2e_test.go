@@ -177,18 +177,12 @@ func checkOnce(t *testing.T, db *store.DB, mail *mailcatch.Catcher) []store.Noti
 // the right people get one digest each, a rejected address is not retried, and
 // further passes send nothing new.
 func TestAlertsEndToEnd(t *testing.T) {
-	sim := portalsim.New(portalsim.Options{Seed: 21, Dossiers: 400})
-	srv := httptest.NewServer(sim.Handler())
-	defer func() { srv.Close(); sim.Close() }()
-	mail, err := mailcatch.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mail.Close()
+	sim, simURL := startSim(t, 21, 400)
+	mail := startMail(t, "127.0.0.1:0")
 	mail.Reject(rejected)
 	db := storetest.Postgres(t)
 	redisConfig(t) // flushes the test database
-	cfg, _ := e2eConfig(t, sim, srv.URL, mail.Port(), "unused: the test passes its store")
+	cfg, _ := e2eConfig(t, sim, simURL, mail.Port(), "unused: the test passes its store")
 
 	stop := startWorker(t, cfg, db)
 	defer stop()
@@ -291,13 +285,11 @@ func detectRuns(t *testing.T, db *store.DB) int {
 // TestSMTPDownThenUp: with the mail server down, deliveries are retried with
 // backoff; once it is up every email arrives, once.
 func TestSMTPDownThenUp(t *testing.T) {
-	sim := portalsim.New(portalsim.Options{Seed: 22, Dossiers: 300})
-	srv := httptest.NewServer(sim.Handler())
-	defer func() { srv.Close(); sim.Close() }()
+	sim, simURL := startSim(t, 22, 300)
 	port := freePort(t)
 	db := storetest.Postgres(t)
 	redisConfig(t)
-	cfg, _ := e2eConfig(t, sim, srv.URL, port, "unused")
+	cfg, _ := e2eConfig(t, sim, simURL, port, "unused")
 
 	stop := startWorker(t, cfg, db)
 	defer stop()
@@ -318,11 +310,7 @@ func TestSMTPDownThenUp(t *testing.T) {
 		t.Fatalf("with the server down: %v; want nothing sent and nothing given up yet", c)
 	}
 
-	mail, err := mailcatch.Start(fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mail.Close()
+	mail := startMail(t, fmt.Sprintf("127.0.0.1:%d", port))
 	waitFor(t, 60*time.Second, "emails still pending after the mail server came back", func() bool { return allSettled(t, db) })
 	checkOnce(t, db, mail)
 	t.Logf("after the mail server came back: %v", counts(t, db))
@@ -344,17 +332,11 @@ func TestKillMidDelivery(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build dvcwatch: %v\n%s", err, out)
 	}
-	sim := portalsim.New(portalsim.Options{Seed: 23, Dossiers: 300})
-	srv := httptest.NewServer(sim.Handler())
-	defer func() { srv.Close(); sim.Close() }()
-	mail, err := mailcatch.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mail.Close()
+	sim, simURL := startSim(t, 23, 300)
+	mail := startMail(t, "127.0.0.1:0")
 	db, dsn := storetest.PostgresDSN(t)
 	redisConfig(t)
-	_, path := e2eConfig(t, sim, srv.URL, mail.Port(), dsn)
+	_, path := e2eConfig(t, sim, simURL, mail.Port(), dsn)
 
 	serve := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve", "--config", path)
@@ -391,6 +373,26 @@ func TestKillMidDelivery(t *testing.T) {
 	waitFor(t, 150*time.Second, "emails still pending after the restart", func() bool { return allSettled(t, db) })
 	checkOnce(t, db, mail)
 	t.Logf("after the restart: %v, %d accepted", counts(t, db), len(mail.Messages()))
+}
+
+// startSim serves a simulated commune over HTTP until the test ends.
+func startSim(t *testing.T, seed int64, dossiers int) (*portalsim.Sim, string) {
+	t.Helper()
+	sim := portalsim.New(portalsim.Options{Seed: seed, Dossiers: dossiers})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+	return sim, srv.URL
+}
+
+// startMail runs a mail server on addr until the test ends.
+func startMail(t *testing.T, addr string) *mailcatch.Catcher {
+	t.Helper()
+	mail, err := mailcatch.Start(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mail.Close() })
+	return mail
 }
 
 func freePort(t *testing.T) int {

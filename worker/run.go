@@ -143,7 +143,7 @@ func Schedules(cfg *config.Config) []config.Schedule {
 	for _, s := range cfg.Schedules {
 		has[s.Job] = true
 	}
-	if !has[config.JobDigest] {
+	if !has[config.JobDigest] && cfg.Notify.DigestCron != "" {
 		spec := cfg.Notify.DigestSpec()
 		out = append(out, config.Schedule{Name: DigestSchedule, Cron: spec, Job: config.JobDigest, Timezone: config.CronZone(spec)})
 	}

@@ -55,6 +55,8 @@ func TestTwoReplicasRunEachTickOnce(t *testing.T) {
 		Schedules: []config.Schedule{{
 			Name: "sync-onestop", Cron: "@every 1s", Job: config.JobSync, Connector: "onestop", Timezone: config.DefaultTimezone,
 		}},
+		// No email is due in this test; the sender needs a server to name.
+		SMTP:            config.SMTP{Host: "127.0.0.1", Port: 2525, From: "canhbao@x.example", TLS: config.TLSNone, Timeout: time.Second},
 		ShutdownTimeout: 5 * time.Second,
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
