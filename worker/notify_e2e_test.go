@@ -15,9 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
+	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/notify/mailcatch"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
@@ -81,7 +84,7 @@ log:
 }
 
 // startWorker runs one in-process worker until the returned stop is called.
-func startWorker(t *testing.T, cfg *config.Config, db *store.DB) (stop func()) {
+func startWorker(t *testing.T, cfg *config.Config, db *store.DB, opts ...worker.RunOptions) (stop func()) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	svc, err := worker.New(cfg, db, log)
@@ -97,7 +100,11 @@ func startWorker(t *testing.T, cfg *config.Config, db *store.DB) (stop func()) {
 	go func() {
 		defer close(done)
 		defer rdb.Close()
-		err := worker.RunWith(ctx, svc, rdb, worker.RunOptions{DeliverRetryDelay: func(int) time.Duration { return 500 * time.Millisecond }})
+		o := worker.RunOptions{DeliverRetryDelay: func(int) time.Duration { return 500 * time.Millisecond }}
+		if len(opts) > 0 {
+			o = opts[0]
+		}
+		err := worker.RunWith(ctx, svc, rdb, o)
 		if err != nil {
 			t.Errorf("worker: %v", err)
 		}
@@ -317,6 +324,61 @@ func TestSMTPDownThenUp(t *testing.T) {
 	if c := counts(t, db); c["failed"] != 0 {
 		t.Errorf("%d emails failed; all should have been delivered", c["failed"])
 	}
+}
+
+// TestSMTPDownArchivesThenAdminRetries: with the mail server down through
+// every retry, each delivery task is archived and its row marked failed; an
+// administrator's "retry all archived" after the server is back delivers each
+// email once.
+func TestSMTPDownArchivesThenAdminRetries(t *testing.T) {
+	sim, simURL := startSim(t, 24, 250)
+	port := freePort(t)
+	db := storetest.Postgres(t)
+	redisConfig(t)
+	cfg, _ := e2eConfig(t, sim, simURL, port, "unused")
+	stop := startWorker(t, cfg, db, worker.RunOptions{
+		DeliverRetryDelay:        func(int) time.Duration { return 50 * time.Millisecond },
+		DelayedTaskCheckInterval: 100 * time.Millisecond,
+	})
+	defer stop()
+	waitFor(t, 90*time.Second, "emails not all given up while the mail server stayed down", func() bool {
+		c := counts(t, db)
+		return c["failed"] > 0 && c["pending"] == 0
+	})
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: cfg.Redis.Addr, DB: cfg.Redis.DB})
+	defer insp.Close()
+	archived, err := insp.ListArchivedTasks(jobs.Queue, asynq.PageSize(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := counts(t, db)["failed"]
+	if len(archived) != failed {
+		t.Errorf("%d archived tasks for %d failed emails", len(archived), failed)
+	}
+	for _, task := range archived {
+		if task.Type != jobs.TypeDeliver || task.Retried != jobs.DeliverMaxRetry {
+			t.Errorf("archived %s after %d retries, want %s after %d", task.Type, task.Retried, jobs.TypeDeliver, jobs.DeliverMaxRetry)
+		}
+	}
+	ns, err := db.Notifications(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		if n.Attempts != jobs.DeliverMaxRetry+1 || n.LastError == "" {
+			t.Errorf("notification %d: %d attempts, error %q; want %d and the reason", n.ID, n.Attempts, n.LastError, jobs.DeliverMaxRetry+1)
+		}
+	}
+
+	mail := startMail(t, fmt.Sprintf("127.0.0.1:%d", port))
+	if _, err := insp.RunAllArchivedTasks(jobs.Queue); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the administrator's retry did not deliver everything", func() bool {
+		c := counts(t, db)
+		return c["failed"] == 0 && c["pending"] == 0 && c["sent"] == failed
+	})
+	checkOnce(t, db, mail)
 }
 
 // TestKillMidDelivery kills a dvcwatch serve process (SIGKILL) while the mail

@@ -36,6 +36,8 @@ type RunOptions struct {
 	DeliverRetryDelay func(n int) time.Duration
 	// Sender replaces the SMTP sender built from the configuration.
 	Sender notify.Sender
+	// DelayedTaskCheckInterval replaces asynq's 5 s between looks for retries due.
+	DelayedTaskCheckInterval time.Duration
 }
 
 // Run runs the worker and the scheduler until ctx ends, then shuts down within
@@ -77,10 +79,11 @@ func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) er
 	handlers.Register(mux)
 
 	srv := asynq.NewServerFromRedisClient(rdb.Client, asynq.Config{
-		Concurrency:     concurrency,
-		Queues:          map[string]int{jobs.Queue: 1},
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		Logger:          asynqLogger{log},
+		Concurrency:              concurrency,
+		Queues:                   map[string]int{jobs.Queue: 1},
+		DelayedTaskCheckInterval: opts.DelayedTaskCheckInterval,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		Logger:                   asynqLogger{log},
 		// A portal that asks us to slow down is busy, not failing: such a task
 		// is retried after the portal's own Retry-After without using up its
 		// retries.
