@@ -2,7 +2,7 @@
 # (see DEVELOPERS.md); .ci/run starts them when they are down, then runs it.
 GO ?= go
 
-.PHONY: build test vet demo-calendar bench-sync
+.PHONY: build test vet demo-calendar bench-sync bench-detect bench-notify
 
 build:
 	$(GO) build -o bin/dvcwatch ./cmd/dvcwatch
@@ -22,3 +22,15 @@ demo-calendar:
 # raw multi-row upsert of the same rows as the baseline (not a test).
 bench-sync: build
 	./bin/dvcwatch bench sync --dossiers 1000000
+
+# A full detection pass over 1,000,000 simulated dossiers in PostgreSQL and
+# SQLite, with a plain SELECT of the rows it reads as the baseline, then an
+# incremental pass and a repeated full sweep (not a test).
+bench-detect: build
+	./bin/dvcwatch bench detect --dossiers 1000000
+
+# Outbox → asynq → SMTP delivery of 2,000 emails against raw asynq on the same
+# Redis (127.0.0.1:6379, database 15, which it flushes), then the digests'
+# composition (not a test).
+bench-notify: build
+	./bin/dvcwatch bench notify --emails 2000

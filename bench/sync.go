@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -71,35 +70,26 @@ func Sync(ctx context.Context, o SyncOptions) ([]Engine, error) {
 	defer stop()
 	fmt.Fprintf(o.Out, "simulator: %d dossiers at %s (separate process)\n", o.Dossiers, base)
 
-	type target struct{ name, driver, dsn string }
-	var targets []target
+	targets, err := engines(o.Postgres, o.Dir)
+	if err != nil {
+		return nil, err
+	}
 	var cleanups []func()
 	defer func() {
 		for _, c := range cleanups {
 			c()
 		}
 	}()
-	fresh := func(driver string) (string, error) {
-		switch driver {
-		case store.DriverPostgres:
-			dsn, drop, err := freshSchema(ctx, o.Postgres)
-			cleanups = append(cleanups, drop)
-			return dsn, err
-		default:
-			return filepath.Join(o.Dir, "bench-"+randomName()+".db"), nil
-		}
-	}
-	if o.Postgres != "" {
-		targets = append(targets, target{name: "postgres", driver: store.DriverPostgres})
-	}
-	if o.Dir != "" {
-		targets = append(targets, target{name: "sqlite", driver: store.DriverSQLite})
+	fresh := func(t engine) (string, error) {
+		dsn, drop, err := t.fresh(ctx, o.Postgres, o.Dir, "bench-")
+		cleanups = append(cleanups, drop)
+		return dsn, err
 	}
 
 	var out []Engine
 	for _, t := range targets {
 		e := Engine{Name: t.name}
-		dsn, err := fresh(t.driver)
+		dsn, err := fresh(t)
 		if err != nil {
 			return out, err
 		}
@@ -107,7 +97,7 @@ func Sync(ctx context.Context, o SyncOptions) ([]Engine, error) {
 			return out, fmt.Errorf("%s sync: %w", t.name, err)
 		}
 		e.PeakRSSBytes = peakRSS()
-		rawDSN, err := fresh(t.driver)
+		rawDSN, err := fresh(t)
 		if err != nil {
 			return out, err
 		}
@@ -123,14 +113,11 @@ func Sync(ctx context.Context, o SyncOptions) ([]Engine, error) {
 }
 
 func runSync(ctx context.Context, driver, dsn, base string, pageSize int) (n int, total, storing time.Duration, err error) {
-	db, err := store.Open(ctx, driver, dsn)
+	db, err := openMigrated(ctx, driver, dsn)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return 0, 0, 0, err
-	}
 	client, err := onestop.New(benchConnector(base, pageSize), httpx.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return 0, 0, 0, err
@@ -167,12 +154,8 @@ func benchConnector(base string, pageSize int) config.Connector {
 // without what makes the sync safe to repeat (no read of stored hashes, no
 // status events, no cursor). Only database time is counted.
 func rawUpsert(ctx context.Context, driver, dsn, base string, pageSize int) (rows int, dbTime time.Duration, err error) {
-	db, err := store.Open(ctx, driver, dsn)
+	db, err := openMigrated(ctx, driver, dsn)
 	if err != nil {
-		return 0, 0, err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		_ = db.Close()
 		return 0, 0, err
 	}
 	_ = db.Close()

@@ -187,10 +187,7 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	res.Full = opts.Full || !ok || state.LastFullAt.IsZero() || started.Sub(state.LastFullAt) >= d.cfg.FullSweepEvery
 	filter := store.ScanFilter{All: res.Full, ChangedAfter: state.LastRunAt, Mirror: d.mirror}
-	err = d.store.ScanDossiers(ctx, filter, pageSize, func(page store.ScannedPage) error {
-		return d.page(ctx, page, now, &res)
-	})
-	if err != nil {
+	if err := d.scan(ctx, filter, func(page store.ScannedPage) error { return d.page(ctx, page, now, &res) }); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
 	}
 
@@ -218,8 +215,41 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 	return res, nil
 }
 
+// scan calls fn with each page of the filter's dossiers, reading the next
+// page while fn evaluates and records the current one: reads run in WAL
+// snapshots (SQLite) or MVCC (PostgreSQL) beside the page's write
+// transaction, and pages are disjoint sets of dossiers, so the overlap is
+// safe and a pass takes about the longer of the two instead of their sum.
+func (d *Detector) scan(ctx context.Context, filter store.ScanFilter, fn func(store.ScannedPage) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan store.ScannedPage, 1)
+	scanned := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		scanned <- d.store.ScanDossiers(ctx, filter, pageSize, func(p store.ScannedPage) error {
+			select {
+			case pages <- p:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	for p := range pages {
+		if err := fn(p); err != nil {
+			cancel()
+			for range pages { // let the reader stop
+			}
+			<-scanned
+			return err
+		}
+	}
+	return <-scanned
+}
+
 func (d *Detector) page(ctx context.Context, page store.ScannedPage, now time.Time, res *Result) error {
-	batch := store.BreachBatch{Now: now, Plan: d.planner.Plan}
+	batch := store.BreachBatch{Now: now, Whole: page.Whole, Plan: d.planner.Plan}
 	for _, ds := range page.Dossiers {
 		bs, err := d.rulesFor(ds.Agency).Evaluate(ds, now)
 		if err != nil {

@@ -213,3 +213,18 @@ func (d *Dispatcher) now() time.Time {
 	}
 	return time.Now()
 }
+
+// Outbox is the notification outbox as the job handlers use it: relayed to
+// the queue by Dispatcher, sent by Deliverer (jobs.Notifier).
+type Outbox struct {
+	Dispatcher *Dispatcher
+	Deliverer  *Deliverer
+}
+
+// Dispatch enqueues undelivered notifications and returns how many.
+func (o Outbox) Dispatch(ctx context.Context) (int, error) { return o.Dispatcher.Dispatch(ctx) }
+
+// Deliver sends notification id; see Deliverer.Deliver.
+func (o Outbox) Deliver(ctx context.Context, id int64, final bool) error {
+	return o.Deliverer.Deliver(ctx, id, final)
+}

@@ -287,6 +287,52 @@ func (db *DB) insertSQL(table string, columns []string, suffix string, rows int)
 // engines' bind-variable limits.
 const codesPerQuery = 1000
 
+// fromDossiers calls fn for chunks of the codes of one source (in key order)
+// with from(table, sourceColumn): a FROM clause that yields, as t, the rows of
+// table for those dossiers and ends in a WHERE clause the caller may extend
+// with AND; every table's clause takes the same bind args.
+//
+// When contiguous (every stored dossier between the first code and the last,
+// a page of a full scan) it is one range of the table's key, which both
+// engines read faster than lists of codes. Otherwise SQLite gets an IN list,
+// and PostgreSQL one LATERAL index probe per code: these tables' keys are not
+// unique per dossier, and without statistics (autovacuum off, or not yet
+// run) the planner, knowing the array's thousand values, estimates each to
+// match a share of the table and joins "code IN (SELECT unnest(…))" by
+// hashing every row of the source: a sweep read the whole breaches table for
+// every page (measured: 42 ms a page at 150,000 breaches, growing with them,
+// against 5 ms probing). OFFSET 0 keeps the planner from flattening the
+// LATERAL subquery back into that same join.
+func (db *DB) fromDossiers(source string, codes []string, contiguous bool, fn func(from func(table, sourceColumn string) string, args []any) error) error {
+	if len(codes) == 0 {
+		return nil
+	}
+	if contiguous {
+		return fn(func(table, sc string) string {
+			return table + " t WHERE t." + sc + " = ? AND t.code BETWEEN ? AND ?"
+		}, []any{source, codes[0], codes[len(codes)-1]})
+	}
+	if db.dialect.name != DriverPostgres {
+		return db.forCodes(source, codes, func(where string, args []any) error {
+			return fn(func(table, sc string) string {
+				return table + " t WHERE " + strings.Replace(where, "source", sc, 1)
+			}, args)
+		})
+	}
+	for len(codes) > 0 {
+		chunk := codes[:min(codesPerQuery, len(codes))]
+		codes = codes[len(chunk):]
+		err := fn(func(table, sc string) string {
+			return "unnest(?::text[]) AS k(code) CROSS JOIN LATERAL (SELECT * FROM " + table +
+				" WHERE " + sc + " = ? AND code = k.code OFFSET 0) t WHERE TRUE"
+		}, []any{pgx.QueryExecModeExec, chunk, source})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // forCodes calls fn for chunks of codes with a WHERE condition matching the
 // chunk's dossiers of source, and its bind args.
 //
@@ -298,7 +344,8 @@ const codesPerQuery = 1000
 // (measured: 0.6 s per 1,000 keys at only 20,000 rows), and "code = ANY($2)"
 // on a table without statistics (autovacuum off, or not yet run), which the
 // planner estimates to match every row. A semi-join on unnest() is estimated
-// from the array and probes the primary key, with or without statistics.
+// from the array and probes the primary key, with or without statistics;
+// for a key not unique per dossier, use fromDossiers.
 func (db *DB) forCodes(source string, codes []string, fn func(where string, args []any) error) error {
 	for len(codes) > 0 {
 		chunk := codes[:min(codesPerQuery, len(codes))]

@@ -70,6 +70,10 @@ type Evaluated struct {
 type BreachBatch struct {
 	Now      time.Time
 	Dossiers []Evaluated
+	// Whole says Dossiers are every stored dossier of their key range (a
+	// page of a full scan, ScannedPage.Whole): their breaches are then read
+	// as one range.
+	Whole bool
 	// Plan decides, inside the transaction, who must be told what about the
 	// dossiers' unresolved breaches; nil plans nothing.
 	Plan func(now time.Time, open []BreachState) []AlertIntent
@@ -138,7 +142,7 @@ func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, e
 	now := normTime(b.Now)
 	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
 		res = BreachResult{New: map[dvcwatch.BreachKind]int{}}
-		existing, err := db.breachesOf(ctx, tx, b.Dossiers)
+		existing, err := db.breachesOf(ctx, tx, b.Dossiers, b.Whole)
 		if err != nil {
 			return err
 		}
@@ -228,26 +232,31 @@ func sameBreach(old, cur StoredBreach) bool {
 }
 
 // breachesOf returns every breach, open or resolved, of the evaluated
-// dossiers, by fingerprint.
-func (db *DB) breachesOf(ctx context.Context, tx *sqlx.Tx, evs []Evaluated) (map[string]StoredBreach, error) {
+// dossiers, by fingerprint. whole: evs are every stored dossier of their key
+// range but for those left out (not evaluable), whose breaches stay out too.
+func (db *DB) breachesOf(ctx context.Context, tx *sqlx.Tx, evs []Evaluated, whole bool) (map[string]StoredBreach, error) {
 	bySource := map[string][]string{}
 	var sources []string
+	keys := make(map[dvcwatch.DossierKey]bool, len(evs))
 	for _, ev := range evs {
 		if _, ok := bySource[ev.Key.Source]; !ok {
 			sources = append(sources, ev.Key.Source)
 		}
 		bySource[ev.Key.Source] = append(bySource[ev.Key.Source], ev.Key.Code)
+		keys[ev.Key] = true
 	}
 	out := map[string]StoredBreach{}
 	for _, source := range sources {
-		err := db.forCodes(source, bySource[source], func(where string, args []any) error {
+		err := db.fromDossiers(source, bySource[source], whole, func(from func(string, string) string, args []any) error {
 			var rows []breachRow
-			q := `SELECT ` + breachSelect + ` FROM breaches WHERE ` + where
+			q := `SELECT ` + prefixColumns("t.", breachSelect) + ` FROM ` + from("breaches", "source")
 			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
 				return err
 			}
 			for i := range rows {
-				out[rows[i].Fingerprint] = rows[i].stored()
+				if keys[dvcwatch.DossierKey{Source: rows[i].Source, Code: rows[i].Code}] {
+					out[rows[i].Fingerprint] = rows[i].stored()
+				}
 			}
 			return nil
 		})
@@ -302,35 +311,67 @@ func (db *DB) loadTold(ctx context.Context, tx *sqlx.Tx, states []BreachState) e
 		states[i].Told = map[string]Told{}
 		states[i].Acks = map[string]dvcwatch.Severity{}
 	}
-	return db.forIDs(ids, func(where string, args []any) error {
-		var alerts []struct {
-			BreachID  int64   `db:"breach_id"`
-			Recipient string  `db:"recipient"`
-			Severity  string  `db:"severity"`
-			CreatedAt instant `db:"created_at"`
-		}
-		// In id order, so the last row per recipient is the latest.
-		q := `SELECT breach_id, recipient, severity, created_at FROM alerts WHERE breach_id ` + where + ` ORDER BY id`
-		if err := tx.SelectContext(ctx, &alerts, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("read alerts: %w", err)
-		}
-		for _, a := range alerts {
-			byID[a.BreachID].Told[a.Recipient] = Told{Severity: dvcwatch.Severity(a.Severity), At: a.CreatedAt.Time}
-		}
-		var acks []struct {
-			BreachID int64  `db:"breach_id"`
-			Official string `db:"official"`
-			Severity string `db:"severity"`
-		}
-		q = `SELECT breach_id, official, severity FROM breach_acks WHERE breach_id ` + where
-		if err := tx.SelectContext(ctx, &acks, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("read acknowledgements: %w", err)
-		}
-		for _, a := range acks {
-			byID[a.BreachID].Acks[a.Official] = dvcwatch.Severity(a.Severity)
-		}
-		return nil
+	return db.fromChildren(ids, func(alerts, acks string, args []any) error {
+		return db.readTold(ctx, tx, byID, alerts, acks, args)
 	})
+}
+
+// readTold reads the alerts and acknowledgements of one chunk of breaches
+// (FROM clauses and args of fromChildren) into byID.
+func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*BreachState, fromAlerts, fromAcks string, args []any) error {
+	var alerts []struct {
+		BreachID  int64   `db:"breach_id"`
+		Recipient string  `db:"recipient"`
+		Severity  string  `db:"severity"`
+		CreatedAt instant `db:"created_at"`
+	}
+	// In id order, so the last row per recipient is the latest.
+	q := `SELECT t.breach_id, t.recipient, t.severity, t.created_at FROM ` + fromAlerts + ` ORDER BY t.id`
+	if err := tx.SelectContext(ctx, &alerts, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("read alerts: %w", err)
+	}
+	for _, a := range alerts {
+		byID[a.BreachID].Told[a.Recipient] = Told{Severity: dvcwatch.Severity(a.Severity), At: a.CreatedAt.Time}
+	}
+	var acks []struct {
+		BreachID int64  `db:"breach_id"`
+		Official string `db:"official"`
+		Severity string `db:"severity"`
+	}
+	q = `SELECT t.breach_id, t.official, t.severity FROM ` + fromAcks
+	if err := tx.SelectContext(ctx, &acks, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("read acknowledgements: %w", err)
+	}
+	for _, a := range acks {
+		byID[a.BreachID].Acks[a.Official] = dvcwatch.Severity(a.Severity)
+	}
+	return nil
+}
+
+// fromChildren calls fn for chunks of breach ids with FROM clauses that yield,
+// as t, their rows in alerts and in breach_acks, and the bind args of either.
+// PostgreSQL gets one LATERAL index probe per id: without statistics
+// (autovacuum off) it planned "breach_id IN (SELECT unnest(…))" against these
+// non-unique keys as a hash join over a sequential scan of the whole table,
+// for every page, which made a sweep quadratic in the number of alerts.
+func (db *DB) fromChildren(ids []int64, fn func(alerts, acks string, args []any) error) error {
+	if db.dialect.name != DriverPostgres {
+		return db.forIDs(ids, func(in string, args []any) error {
+			return fn("alerts t WHERE t.breach_id "+in, "breach_acks t WHERE t.breach_id "+in, args)
+		})
+	}
+	lateral := func(table string) string {
+		// OFFSET 0 keeps the planner from flattening it back into the join.
+		return "unnest(?::bigint[]) AS k(id) CROSS JOIN LATERAL (SELECT * FROM " + table + " WHERE breach_id = k.id OFFSET 0) t"
+	}
+	for len(ids) > 0 {
+		chunk := ids[:min(codesPerQuery, len(ids))]
+		ids = ids[len(chunk):]
+		if err := fn(lateral("alerts"), lateral("breach_acks"), []any{pgx.QueryExecModeExec, chunk}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var alertColumns = []string{"breach_id", "recipient", "role", "severity", "reason", "created_at"}
@@ -345,7 +386,8 @@ func (db *DB) insertAlerts(ctx context.Context, tx *sqlx.Tx, intents []AlertInte
 
 // forIDs calls fn for chunks of ids with a condition "IN (...)" to follow a
 // column name, and its bind args; like forCodes, PostgreSQL gets a semi-join
-// on unnest() that probes the index without statistics.
+// on unnest() that probes a unique index without statistics (for a key that
+// is not unique, see fromChildren).
 func (db *DB) forIDs(ids []int64, fn func(in string, args []any) error) error {
 	for len(ids) > 0 {
 		chunk := ids[:min(codesPerQuery, len(ids))]
@@ -510,8 +552,7 @@ func (db *DB) DetectorState(ctx context.Context, name string) (s DetectorState, 
 func (db *DB) SaveDetectorState(ctx context.Context, name string, s DetectorState) error {
 	q := `INSERT INTO detector_state (name, last_run_at, last_full_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at, last_full_at = excluded.last_full_at`
-	_, err := db.db.ExecContext(ctx, db.db.Rebind(q), name, db.timeArg(normTime(s.LastRunAt)), db.timeArg(normTime(s.LastFullAt)))
-	if err != nil {
+	if err := db.writeExec(ctx, q, name, db.timeArg(normTime(s.LastRunAt)), db.timeArg(normTime(s.LastFullAt))); err != nil {
 		return fmt.Errorf("save detector state %s: %w", name, err)
 	}
 	return nil

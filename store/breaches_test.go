@@ -392,6 +392,29 @@ func TestApplyBreachesNilPlanAndEmptyBatch(t *testing.T) {
 	})
 }
 
+// A page of a full sweep (Whole) reads its breaches as one key range; a
+// dossier of that range left out of the batch (not evaluable) keeps its
+// breaches, and those of the others are resolved as in a list.
+func TestApplyBreachesWholePageKeepsBreachesOfDossiersLeftOut(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		seedDossiers(t, db, "A", "B", "C")
+		var all []store.Evaluated
+		for _, c := range []string{"A", "B", "C"} {
+			all = append(all, eval(c, brc(dvcwatch.BreachOverdue, c, 0, dvcwatch.SeverityWarning)))
+		}
+		applyBreaches(t, db, store.BreachBatch{Now: hour(1), Whole: true, Dossiers: all})
+		// B is not evaluable this time; A no longer breaks the rule; C still does.
+		res := applyBreaches(t, db, store.BreachBatch{Now: hour(2), Whole: true, Dossiers: []store.Evaluated{eval("A"), all[2]}})
+		wantBreachResult(t, res, store.BreachResult{Resolved: 1, Unchanged: 1})
+		for code, open := range map[string]bool{"A": false, "B": true, "C": true} {
+			if b := breachByFP(t, db, dvcwatch.BreachOverdue, code, 0); b.ResolvedAt.IsZero() != open {
+				t.Errorf("breach of %s: resolved at %v, want open=%t", code, b.ResolvedAt, open)
+			}
+		}
+	})
+}
+
 func TestApplyBreachesPlanSeesToldAndAcks(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

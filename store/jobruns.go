@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Job run outcomes.
@@ -37,11 +39,13 @@ func (db *DB) RecordJobRun(ctx context.Context, r JobRun) (int64, error) {
 	if r.Counts == nil {
 		counts = []byte("{}")
 	}
-	q := db.db.Rebind(`INSERT INTO job_runs (job, schedule, task_id, started_at, finished_at, status, error, counts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	q := `INSERT INTO job_runs (job, schedule, task_id, started_at, finished_at, status, error, counts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	var id int64
-	err = db.db.QueryRowxContext(ctx, q, r.Job, r.Schedule, r.TaskID, db.timeArg(normTime(r.StartedAt)),
-		db.timeArg(normTime(r.FinishedAt)), r.Status, r.Error, string(counts)).Scan(&id)
+	err = db.writeTx(ctx, func(tx *sqlx.Tx) error {
+		return tx.QueryRowxContext(ctx, tx.Rebind(q), r.Job, r.Schedule, r.TaskID, db.timeArg(normTime(r.StartedAt)),
+			db.timeArg(normTime(r.FinishedAt)), r.Status, r.Error, string(counts)).Scan(&id)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("record job run of %s: %w", r.Job, err)
 	}

@@ -337,7 +337,7 @@ func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, st
 // MarkSent records a delivered notification, clearing any earlier failure.
 func (db *DB) MarkSent(ctx context.Context, id int64, at time.Time) error {
 	q := `UPDATE notifications SET sent_at = ?, sending_at = NULL, failed_at = NULL, last_error = '' WHERE id = ?`
-	if _, err := db.db.ExecContext(ctx, db.db.Rebind(q), db.timeArg(normTime(at)), id); err != nil {
+	if err := db.writeExec(ctx, q, db.timeArg(normTime(at)), id); err != nil {
 		return fmt.Errorf("mark notification %d sent: %w", id, err)
 	}
 	return nil
@@ -348,8 +348,7 @@ func (db *DB) MarkSent(ctx context.Context, id int64, at time.Time) error {
 func (db *DB) MarkAttemptFailed(ctx context.Context, id int64, at time.Time, reason string, final bool) error {
 	q := `UPDATE notifications SET sending_at = NULL, last_error = ?, failed_at = CASE WHEN ? THEN ? ELSE failed_at END
 		WHERE id = ? AND sent_at IS NULL`
-	_, err := db.db.ExecContext(ctx, db.db.Rebind(q), truncate(reason, 1000), final, db.timeArg(normTime(at)), id)
-	if err != nil {
+	if err := db.writeExec(ctx, q, truncate(reason, 1000), final, db.timeArg(normTime(at)), id); err != nil {
 		return fmt.Errorf("mark notification %d failed: %w", id, err)
 	}
 	return nil

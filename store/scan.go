@@ -29,6 +29,10 @@ type ScanFilter struct {
 type ScannedPage struct {
 	Dossiers []dvcwatch.Dossier
 	Findings map[dvcwatch.DossierKey][]Finding
+	// Whole says Dossiers are every stored dossier between the first key and
+	// the last (a page of a full scan), so that their rows in other tables
+	// are one range of keys.
+	Whole bool
 }
 
 // openStatuses lists the status codes of dossiers still owed a result.
@@ -61,16 +65,19 @@ func (db *DB) ScanDossiers(ctx context.Context, f ScanFilter, pageSize int, fn f
 		filterArgs = []any{db.timeArg(normTime(f.ChangedAfter)), f.Mirror}
 	}
 	// Keyset pagination on the primary key: each page is an index range scan,
-	// with or without planner statistics.
+	// with or without planner statistics. The row-value comparison is what
+	// makes it one: PostgreSQL cannot bound an index scan by the equivalent
+	// "source > ? OR (source = ? AND code > ?)", and filtered every page's
+	// rows from the first key on, which made a scan quadratic.
 	q := `SELECT ` + prefixColumns("d.", dossierSelect) + ` FROM dossiers d
-		WHERE (d.source > ? OR (d.source = ? AND d.code > ?)) AND ` + where + `
+		WHERE (d.source, d.code) > (?, ?) AND ` + where + `
 		ORDER BY d.source, d.code LIMIT ?`
 	var after dvcwatch.DossierKey
 	for {
 		var page ScannedPage
 		err := db.readTx(ctx, func(tx *sqlx.Tx) error {
 			var rows []dossierRow
-			args := append([]any{after.Source, after.Source, after.Code}, filterArgs...)
+			args := append([]any{after.Source, after.Code}, filterArgs...)
 			args = append(args, pageSize)
 			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
 				return err
@@ -80,7 +87,8 @@ func (db *DB) ScanDossiers(ctx context.Context, f ScanFilter, pageSize int, fn f
 				page.Dossiers[i] = rows[i].dossier()
 			}
 			var err error
-			page.Findings, err = db.loadChildren(ctx, tx, page.Dossiers, f.Mirror)
+			page.Whole = f.All
+			page.Findings, err = db.loadChildren(ctx, tx, page.Dossiers, f.Mirror, f.All)
 			return err
 		})
 		if err != nil {
@@ -109,8 +117,9 @@ func prefixColumns(prefix, columns string) string {
 }
 
 // loadChildren fills in the steps, supplements and apologies of ds (in key
-// order) and returns their open findings against mirror.
-func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossier, mirror string) (map[dvcwatch.DossierKey][]Finding, error) {
+// order) and returns their open findings against mirror. whole says ds holds
+// every dossier between its first and last key (a page of a full scan).
+func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossier, mirror string, whole bool) (map[dvcwatch.DossierKey][]Finding, error) {
 	index := make(map[dvcwatch.DossierKey]*dvcwatch.Dossier, len(ds))
 	bySource := map[string][]string{}
 	var sources []string
@@ -124,13 +133,13 @@ func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossi
 	}
 	findings := map[dvcwatch.DossierKey][]Finding{}
 	for _, source := range sources {
-		err := db.forCodes(source, bySource[source], func(where string, args []any) error {
+		err := db.fromDossiers(source, bySource[source], whole, func(from func(string, string) string, args []any) error {
 			var steps []struct {
 				Code string `db:"code"`
 				stepRow
 			}
-			q := `SELECT code, seq, department, official, official_title, content, state, started_at, due_at, finished_at
-				FROM dossier_steps WHERE ` + where + ` ORDER BY code, seq`
+			q := `SELECT ` + prefixColumns("t.", "code, seq, department, official, official_title, content, state, started_at, due_at, finished_at") +
+				` FROM ` + from("dossier_steps", "source") + ` ORDER BY t.code, t.seq`
 			if err := tx.SelectContext(ctx, &steps, tx.Rebind(q), args...); err != nil {
 				return fmt.Errorf("steps: %w", err)
 			}
@@ -142,8 +151,8 @@ func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossi
 				Code string `db:"code"`
 				supplementRow
 			}
-			q = `SELECT code, seq, requested_at, returned_at, due_before, due_after
-				FROM dossier_supplements WHERE ` + where + ` ORDER BY code, seq`
+			q = `SELECT ` + prefixColumns("t.", "code, seq, requested_at, returned_at, due_before, due_after") +
+				` FROM ` + from("dossier_supplements", "source") + ` ORDER BY t.code, t.seq`
 			if err := tx.SelectContext(ctx, &sups, tx.Rebind(q), args...); err != nil {
 				return fmt.Errorf("supplements: %w", err)
 			}
@@ -155,8 +164,8 @@ func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossi
 				Code string `db:"code"`
 				apologyRow
 			}
-			q = `SELECT code, seq, issued_at, new_due_at, issued_by, reason
-				FROM dossier_apologies WHERE ` + where + ` ORDER BY code, seq`
+			q = `SELECT ` + prefixColumns("t.", "code, seq, issued_at, new_due_at, issued_by, reason") +
+				` FROM ` + from("dossier_apologies", "source") + ` ORDER BY t.code, t.seq`
 			if err := tx.SelectContext(ctx, &apos, tx.Rebind(q), args...); err != nil {
 				return fmt.Errorf("apologies: %w", err)
 			}
@@ -168,9 +177,8 @@ func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossi
 				return nil
 			}
 			var fs []findingRow
-			// forCodes' condition names "source"; findings call it truth_source.
-			q = `SELECT code, kind, truth_status, mirror_status, detected_at FROM reconciliation_findings
-				WHERE ` + strings.Replace(where, "source", "truth_source", 1) + ` AND mirror_source = ? AND resolved_at IS NULL`
+			q = `SELECT t.code, t.kind, t.truth_status, t.mirror_status, t.detected_at
+				FROM ` + from("reconciliation_findings", "truth_source") + ` AND t.mirror_source = ? AND t.resolved_at IS NULL`
 			if err := tx.SelectContext(ctx, &fs, tx.Rebind(q), append(args[:len(args):len(args)], mirror)...); err != nil {
 				return fmt.Errorf("findings: %w", err)
 			}

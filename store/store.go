@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/sync/semaphore"
 
 	// The two database/sql drivers: "pgx" for PostgreSQL, "sqlite" (pure Go).
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -36,6 +37,14 @@ type DB struct {
 	db      *sqlx.DB
 	dialect dialect
 	now     func() time.Time // stamps bookkeeping columns; tests replace it
+	// writers admits one write transaction of this process at a time on
+	// SQLite, first come first served. SQLite has one writer anyway, and its
+	// busy handler is no queue: waiters sleep and poll, so under load a
+	// writer can lose the race for longer than busy_timeout and fail with
+	// SQLITE_BUSY (seen in CI with eight concurrent syncs). busy_timeout
+	// remains for other processes on the same file (a CLI beside serve).
+	// nil on PostgreSQL, whose writers lock rows, not the database.
+	writers *semaphore.Weighted
 }
 
 // dialect is what differs between the engines once the schema is the same.
@@ -111,7 +120,11 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 		_ = x.Close()
 		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
-	return &DB{db: x, dialect: d, now: time.Now}, nil
+	db := &DB{db: x, dialect: d, now: time.Now}
+	if driver == DriverSQLite {
+		db.writers = semaphore.NewWeighted(1)
+	}
+	return db, nil
 }
 
 // Close closes the connection pool.
@@ -176,6 +189,12 @@ func redactDSN(dsn string) string {
 // writeTx runs fn in a read-write transaction and commits it if fn succeeds. On
 // SQLite the DSN makes it BEGIN IMMEDIATE: the write lock is taken up front.
 func (db *DB) writeTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if db.writers != nil {
+		if err := db.writers.Acquire(ctx, 1); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer db.writers.Release(1)
+	}
 	tx, err := db.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -188,6 +207,15 @@ func (db *DB) writeTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// writeExec runs one write statement (written with ? placeholders) as its
+// own transaction, through the same gate as writeTx.
+func (db *DB) writeExec(ctx context.Context, q string, args ...any) error {
+	return db.writeTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+		return err
+	})
 }
 
 // readTx runs fn in a read-only snapshot, so that a dossier and its children are

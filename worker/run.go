@@ -68,7 +68,7 @@ func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) er
 	}
 	handlers := &jobs.Handlers{
 		Syncer: svc, Reconciler: svc, Detector: svc, Runs: svc.DB, Logger: log,
-		Notifier: outbox{dispatcher, &notify.Deliverer{
+		Notifier: notify.Outbox{Dispatcher: dispatcher, Deliverer: &notify.Deliverer{
 			Store: svc.DB, Sender: sender, Logger: log,
 			// One SMTP conversation is bounded by smtp.timeout: a claim older
 			// than twice that belongs to an attempt that died.
@@ -154,18 +154,6 @@ func Schedules(cfg *config.Config) []config.Schedule {
 		out = append(out, config.Schedule{Name: DispatchSchedule, Cron: "@every 1m", Job: config.JobNotify, Timezone: config.DefaultTimezone})
 	}
 	return out
-}
-
-// outbox adapts notify's dispatcher and deliverer to jobs.Notifier.
-type outbox struct {
-	dispatcher *notify.Dispatcher
-	deliverer  *notify.Deliverer
-}
-
-func (o outbox) Dispatch(ctx context.Context) (int, error) { return o.dispatcher.Dispatch(ctx) }
-
-func (o outbox) Deliver(ctx context.Context, id int64, final bool) error {
-	return o.deliverer.Deliver(ctx, id, final)
 }
 
 // asynqLogger routes asynq's own log lines into slog.

@@ -35,17 +35,11 @@ both, their ratio, and this process's peak RSS at the end of the sync.`,
 			if pageSize < 1 || pageSize > 1000 {
 				return usageErrorf("--page-size %d: want 1 to 1000 (the one-stop API's limit)", pageSize)
 			}
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return usageErrorf("--cpuprofile: %v", err)
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stop, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			exe, err := os.Executable()
 			if err != nil {
 				return err
@@ -67,6 +61,23 @@ both, their ratio, and this process's peak RSS at the end of the sync.`,
 	syncCmd.Flags().StringVar(&postgres, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", `PostgreSQL URL (fresh schemas are created and dropped); "" skips PostgreSQL`)
 	syncCmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (not the simulator) to this file")
 	syncCmd.Flags().StringVar(&dir, "sqlite-dir", "", "directory for the SQLite files (default: a temporary one)")
-	cmd.AddCommand(syncCmd)
+	cmd.AddCommand(syncCmd, newBenchDetectCommand(), newBenchNotifyCommand())
 	return cmd
+}
+
+// startCPUProfile profiles this process into path until the returned
+// function is called; an empty path profiles nothing.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, usageErrorf("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }

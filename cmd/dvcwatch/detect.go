@@ -80,6 +80,9 @@ func printDetectResult(w io.Writer, r detect.Result) {
 	}
 	fmt.Fprintf(w, "%s pass: evaluated=%d new=%d updated=%d reopened=%d resolved=%d alerts=%d emails=%d\n",
 		pass, r.Evaluated, total(r.New), r.Updated, r.Reopened, r.Resolved, r.Alerts, r.Notifications)
+	if r.Notifications > 0 {
+		fmt.Fprintf(w, "%d emails wait in the outbox; dvcwatch serve sends them\n", r.Notifications)
+	}
 	if r.Unevaluable > 0 {
 		fmt.Fprintf(w, "not evaluated: %d dossiers (see the log for which and why; their breaches are kept)\n", r.Unevaluable)
 	}

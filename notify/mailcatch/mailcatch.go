@@ -117,6 +117,13 @@ func (c *Catcher) Messages() []Message {
 	return append([]Message(nil), c.msgs...)
 }
 
+// Count returns how many messages were accepted so far.
+func (c *Catcher) Count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.msgs)
+}
+
 // RcptCount returns how many times a RCPT named addr, accepted or not.
 func (c *Catcher) RcptCount(addr string) int {
 	c.mu.Lock()
