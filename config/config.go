@@ -278,9 +278,9 @@ type AdminRole string
 
 // Admin roles, each allowed everything the previous one is.
 const (
-	AdminViewer   AdminRole = "viewer"   // read dossiers, breaches, jobs
-	AdminOperator AdminRole = "operator" // also retry jobs, pause schedules, resend alerts
-	AdminAdmin    AdminRole = "admin"    // also change calendars and people
+	AdminViewer   AdminRole = "viewer"   // read the dashboard, breaches, emails, jobs and schedules
+	AdminOperator AdminRole = "operator" // also change schedules (run now, pause, resume, cron) and acknowledge breaches
+	AdminAdmin    AdminRole = "admin"    // also retry and delete failed jobs
 )
 
 // Admin is the admin HTTP API and UI.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -134,10 +135,22 @@ func (ch *checker) cron(path, expr string) {
 	if !ch.required(path, expr) {
 		return
 	}
+	if err := CheckCron(expr); err != nil {
+		ch.addf(path, "%v", err)
+	}
+}
+
+// CheckCron reports whether expr is a cron expression the scheduler accepts
+// (five fields or a descriptor, with an optional CRON_TZ= prefix), with an
+// error that quotes it and says what is wrong, e.g.
+// invalid cron expression "*/5 * *": expected exactly 5 fields, found 3.
+func CheckCron(expr string) error {
+	if strings.TrimSpace(expr) == "" {
+		return errors.New("invalid cron expression: empty")
+	}
 	if CronZone(expr) != "" && !strings.Contains(expr, " ") {
 		// robfig/cron panics on a CRON_TZ= prefix with nothing after it.
-		ch.addf(path, "invalid cron expression %q: CRON_TZ=Zone must be followed by a space and the schedule", expr)
-		return
+		return fmt.Errorf("invalid cron expression %q: CRON_TZ=Zone must be followed by a space and the schedule", expr)
 	}
 	if _, err := cron.ParseStandard(expr); err != nil {
 		msg := err.Error()
@@ -145,8 +158,9 @@ func (ch *checker) cron(path, expr string) {
 		if i := strings.LastIndex(msg, ": ["); i >= 0 && strings.HasSuffix(msg, "]") {
 			msg = msg[:i]
 		}
-		ch.addf(path, "invalid cron expression %q: %s", expr, msg)
+		return fmt.Errorf("invalid cron expression %q: %s", expr, msg)
 	}
+	return nil
 }
 
 func (ch *checker) timezone(path, zone string) {

@@ -45,6 +45,10 @@ const Queue = "dvcwatch"
 // stored batch on the retry.
 const taskTimeout = 30 * time.Minute
 
+// Retention keeps a completed task visible in the queue (the admin UI's
+// "completed" list) for a day; a tick's task keeps the scheduler's own.
+const Retention = 24 * time.Hour
+
 // Payload says what a task works on and which schedule tick (if any) made it.
 type Payload struct {
 	Connector    string    `json:"connector,omitempty"`
@@ -118,6 +122,30 @@ func Enqueuer(c *asynq.Client) func(ctx context.Context, id int64) error {
 	}
 }
 
+// Requeuer returns a function that puts a failed task back on the queue from
+// its SQL record, with its own task ID and its type's options: what an
+// administrator's retry does once the queue's archive no longer holds it.
+func Requeuer(c *asynq.Client) func(ctx context.Context, f store.FailedTask) error {
+	return func(ctx context.Context, f store.FailedTask) error {
+		var p Payload
+		if err := json.Unmarshal([]byte(f.Payload), &p); err != nil {
+			return fmt.Errorf("task %s: stored payload: %w", f.TaskID, err)
+		}
+		var t *asynq.Task
+		var err error
+		if f.Type == TypeDeliver {
+			t, err = NewDeliverTask(p.Notification)
+		} else {
+			t, err = newTask(f.Type, p, nil)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = c.EnqueueContext(ctx, t, asynq.TaskID(f.TaskID))
+		return err
+	}
+}
+
 func newTask(typ string, p Payload, opts []asynq.Option) (*asynq.Task, error) {
 	if needsConnector(typ) && p.Connector == "" {
 		return nil, fmt.Errorf("%s task: no connector", typ)
@@ -129,7 +157,7 @@ func newTask(typ string, p Payload, opts []asynq.Option) (*asynq.Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s task: %w", typ, err)
 	}
-	base := []asynq.Option{asynq.Queue(Queue), asynq.Timeout(taskTimeout), asynq.MaxRetry(10)}
+	base := []asynq.Option{asynq.Queue(Queue), asynq.Timeout(taskTimeout), asynq.MaxRetry(10), asynq.Retention(Retention)}
 	return asynq.NewTask(typ, b, append(base, opts...)...), nil
 }
 

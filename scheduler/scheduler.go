@@ -20,6 +20,14 @@
 // replica that wakes late, or starts after a tick was enqueued, skips it
 // without asking Redis.
 //
+// Operators change schedules through the admin API: pause, resume, a new
+// cron expression. The change is stored (OverrideStore), wins over the
+// configuration file, and every replica's loop re-reads it every
+// Options.Reload, so it takes effect without a restart and survives one. A
+// resumed schedule is not caught up: the ticks it skipped while paused were
+// skipped on purpose. RunNow enqueues a schedule's task at once, under a task
+// ID of its own that no tick uses.
+//
 // "@every D" schedules tick at the multiples of D since the Unix epoch, not D
 // after the process started as robfig/cron's ConstantDelaySchedule would, so
 // that every replica computes the same instants.
@@ -37,6 +45,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // Enqueuer puts a task on the queue; *asynq.Client is one.
@@ -51,6 +60,11 @@ type TickStore interface {
 	RecordTick(ctx context.Context, schedule string, tick time.Time) error
 }
 
+// OverrideStore keeps operators' changes to the schedules; *store.DB is one.
+type OverrideStore interface {
+	ScheduleOverrides(ctx context.Context) (map[string]store.ScheduleOverride, error)
+}
+
 // TaskFunc builds the task of one tick of s, tick being the scheduled instant in
 // the schedule's zone: its type, payload and options (queue, retries,
 // timeout), which the scheduler keeps. Only the task ID and
@@ -63,20 +77,37 @@ type Options struct {
 	Ticks     TickStore
 	Schedules []config.Schedule
 	Task      TaskFunc
+	// Overrides, when set, are read at start and every Reload (default 10 s).
+	Overrides OverrideStore
+	Reload    time.Duration
 	// Now tells the time the ticks are computed from; defaults to time.Now.
 	// Waits between ticks use real timers, re-checked at least every minute.
 	Now    func() time.Time
 	Logger *slog.Logger // defaults to slog.Default()
 }
 
+// DefaultReload is how often the loop re-reads the overrides.
+const DefaultReload = 10 * time.Second
+
 // Entry describes one schedule, for the admin API.
 type Entry struct {
-	Name   string
-	Spec   string    // the cron expression with its CRON_TZ
-	Next   time.Time // the next scheduled tick; zero if the spec is invalid or never fires
-	Prev   time.Time // the last tick this scheduler enqueued or found enqueued; zero if none
-	Paused bool
+	Name       string
+	Job        config.Job
+	Connector  string
+	Spec       string    // the cron expression in force, with its CRON_TZ
+	Configured string    // the configuration file's expression, with its CRON_TZ
+	Timezone   string    // the zone of an expression set without CRON_TZ
+	Next       time.Time // the next scheduled tick; zero if paused, if the spec is invalid or never fires
+	Prev       time.Time // the last tick this scheduler enqueued or found enqueued; zero if none
+	Paused     bool
+	// UpdatedBy and UpdatedAt tell who last changed the schedule through
+	// the admin API, and when; empty if it is as configured.
+	UpdatedBy string
+	UpdatedAt time.Time
 }
+
+// ErrUnknownSchedule is returned for a schedule name no entry has.
+var ErrUnknownSchedule = errors.New("unknown schedule")
 
 // Tuning of the loop; variables so that tests can shorten them.
 var (
@@ -96,12 +127,15 @@ var (
 // Scheduler enqueues the ticks of a set of schedules. Entries is safe to call
 // while Run runs.
 type Scheduler struct {
-	client Enqueuer
-	ticks  TickStore
-	task   TaskFunc
-	now    func() time.Time
-	log    *slog.Logger
-	errs   error // invalid specs, reported by Run
+	client    Enqueuer
+	ticks     TickStore
+	overrides OverrideStore
+	reload    time.Duration
+	task      TaskFunc
+	now       func() time.Time
+	log       *slog.Logger
+	errs      error         // invalid specs, reported by Run
+	refresh   chan struct{} // wakes Run to re-read the overrides at once
 
 	mu      sync.Mutex // guards the fields of entries that Run writes, and running
 	entries []*entry
@@ -111,9 +145,12 @@ type Scheduler struct {
 // entry is one schedule and its progress. Only Run's goroutine writes the
 // fields below sched, and only under Scheduler.mu, so it reads them freely.
 type entry struct {
-	sched config.Schedule
-	spec  string
-	cron  cron.Schedule // nil if spec is invalid
+	sched      config.Schedule // Paused as in force (the override's, if any)
+	configured config.Schedule // as the configuration file says
+	spec       string
+	cron       cron.Schedule // nil if spec is invalid
+	// override is the operator's change in force, if any.
+	override store.ScheduleOverride
 
 	started bool      // next is valid
 	next    time.Time // the next tick to wait for
@@ -128,7 +165,11 @@ type entry struct {
 // New returns a Scheduler for opts.Schedules; a spec that does not parse is
 // reported by Run.
 func New(opts Options) *Scheduler {
-	s := &Scheduler{client: opts.Client, ticks: opts.Ticks, task: opts.Task, now: opts.Now, log: opts.Logger}
+	s := &Scheduler{client: opts.Client, ticks: opts.Ticks, overrides: opts.Overrides, reload: opts.Reload,
+		task: opts.Task, now: opts.Now, log: opts.Logger, refresh: make(chan struct{}, 1)}
+	if s.reload <= 0 {
+		s.reload = DefaultReload
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -140,7 +181,7 @@ func New(opts Options) *Scheduler {
 		if sc.Timezone == "" && config.CronZone(sc.Cron) == "" {
 			sc.Timezone = config.DefaultTimezone // robfig/cron would use the host's zone
 		}
-		e := &entry{sched: sc, spec: sc.Spec()}
+		e := &entry{sched: sc, configured: sc, spec: sc.Spec()}
 		c, err := Parse(e.spec)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("schedule %s: %w", sc.Name, err))
@@ -252,8 +293,11 @@ func (s *Scheduler) Entries() []Entry {
 	defer s.mu.Unlock()
 	out := make([]Entry, len(s.entries))
 	for i, e := range s.entries {
-		out[i] = Entry{Name: e.sched.Name, Spec: e.spec, Prev: e.prev, Paused: e.sched.Paused}
+		out[i] = Entry{Name: e.sched.Name, Job: e.sched.Job, Connector: e.sched.Connector, Spec: e.spec,
+			Configured: e.configured.Spec(), Timezone: zoneOf(e.configured), Prev: e.prev, Paused: e.sched.Paused,
+			UpdatedBy: e.override.UpdatedBy, UpdatedAt: e.override.UpdatedAt}
 		switch {
+		case e.sched.Paused:
 		case e.started:
 			out[i].Next = e.next
 		case e.cron != nil:
@@ -303,19 +347,141 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return err
 	}
 
+	s.applyOverrides(ctx, now, false)
 	s.start(ctx, now)
 	timer := time.NewTimer(maxSleep)
 	defer timer.Stop()
+	reloaded := s.now()
 	for ctx.Err() == nil {
+		if s.overrides != nil && s.now().Sub(reloaded) >= s.reload {
+			s.applyOverrides(ctx, s.now(), true)
+			reloaded = s.now()
+		}
 		wake := s.step(ctx, s.now())
+		if s.overrides != nil {
+			wake = minTime(wake, reloaded.Add(s.reload))
+		}
 		d := min(max(wake.Sub(s.now()), 0), maxSleep)
 		timer.Reset(d)
 		select {
 		case <-ctx.Done():
 		case <-timer.C:
+		case <-s.refresh:
+			reloaded = time.Time{} // re-read at the top of the loop
 		}
 	}
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// Refresh makes a running loop re-read the overrides now, e.g. right after
+// the admin API stored one; other replicas see it within Options.Reload.
+func (s *Scheduler) Refresh() {
+	select {
+	case s.refresh <- struct{}{}:
+	default:
+	}
+}
+
+// applyOverrides reads the operators' changes and puts them in force: a new
+// expression takes effect from its next tick after now; a paused schedule
+// drops its pending tick; a resumed one waits for its next tick (what it
+// skipped while paused is not caught up). running says the loop has started
+// (the entries' next ticks are set). A store error keeps what is in force.
+func (s *Scheduler) applyOverrides(ctx context.Context, now time.Time, running bool) {
+	if s.overrides == nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	all, err := s.overrides.ScheduleOverrides(cctx)
+	cancel()
+	if err != nil {
+		s.log.Warn("scheduler: cannot read the schedule overrides; keeping those in force", "err", err)
+		return
+	}
+	for _, e := range s.entries {
+		o := all[e.sched.Name]
+		want := e.configured
+		if o.Cron != "" {
+			want.Cron, want.Timezone = o.Cron, zoneOf(e.configured)
+		}
+		if o.Paused != nil {
+			want.Paused = *o.Paused
+		}
+		spec, c := want.Spec(), e.cron
+		if spec != e.spec {
+			parsed, err := Parse(spec)
+			if err != nil {
+				// The API validates before storing; a stored expression that
+				// does not parse here (another version?) leaves the old one.
+				s.log.Error("scheduler: stored cron expression does not parse; keeping the one in force",
+					"schedule", e.sched.Name, "cron", spec, "err", err)
+				spec, want.Cron = e.spec, e.sched.Cron
+			} else {
+				c = parsed
+			}
+		}
+		changed := spec != e.spec || want.Paused != e.sched.Paused
+		s.mu.Lock()
+		e.override = o
+		if changed {
+			s.log.Info("scheduler: schedule changed", "schedule", e.sched.Name, "cron", spec, "paused", want.Paused,
+				"by", o.UpdatedBy)
+			e.sched.Cron, e.sched.Paused, e.spec, e.cron = want.Cron, want.Paused, spec, c
+			if running {
+				e.next = c.Next(now)
+				e.pending, e.retryAt, e.attempt = time.Time{}, time.Time{}, 0
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// zoneOf is the zone of s's ticks: its timezone, else its CRON_TZ (which New
+// defaults to DefaultTimezone when neither is given).
+func zoneOf(s config.Schedule) string {
+	if s.Timezone != "" {
+		return s.Timezone
+	}
+	if z := config.CronZone(s.Cron); z != "" {
+		return z
+	}
+	return config.DefaultTimezone
+}
+
+// RunNow enqueues the task of schedule name at once, whatever its cron
+// expression and even if it is paused, under the task ID
+// "<schedule>@manual:<now>", and returns that ID.
+func (s *Scheduler) RunNow(ctx context.Context, name string) (string, error) {
+	var sched config.Schedule
+	found := false
+	s.mu.Lock()
+	for _, e := range s.entries {
+		if e.sched.Name == name {
+			sched, found = e.sched, true
+		}
+	}
+	s.mu.Unlock()
+	if !found {
+		return "", fmt.Errorf("schedule %q: %w", name, ErrUnknownSchedule)
+	}
+	now := s.now()
+	task, err := s.task(sched, now)
+	if err != nil {
+		return "", fmt.Errorf("schedule %s: build task: %w", name, err)
+	}
+	id := name + "@manual:" + now.UTC().Format(time.RFC3339Nano)
+	if _, err := s.client.EnqueueContext(ctx, task, asynq.TaskID(id), asynq.Retention(minRetention)); err != nil {
+		return "", fmt.Errorf("schedule %s: enqueue: %w", name, err)
+	}
+	s.log.Info("scheduler: run now", "schedule", name, "task_id", id, "type", task.Type())
+	return id, nil
 }
 
 // start sets each schedule's first tick to wait for and decides its catch-up:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -15,6 +16,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/notify"
 	"github.com/dvcwatch/dvcwatch/notify/email"
 	"github.com/dvcwatch/dvcwatch/scheduler"
+	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // concurrency is how many tasks one replica runs at once: syncs and emails
@@ -38,6 +40,11 @@ type RunOptions struct {
 	Sender notify.Sender
 	// DelayedTaskCheckInterval replaces asynq's 5 s between looks for retries due.
 	DelayedTaskCheckInterval time.Duration
+	// AdminListener serves the admin HTTP server instead of admin.listen
+	// (tests listen on port 0 and pass it).
+	AdminListener net.Listener
+	// OnJobRun is called after every job run is recorded (the demo prints it).
+	OnJobRun func(store.JobRun)
 }
 
 // Run runs the worker and the scheduler until ctx ends, then shuts down within
@@ -66,8 +73,12 @@ func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) er
 	if deliverRetry == nil {
 		deliverRetry = jobs.DeliverRetryDelay
 	}
+	var runs jobs.RunRecorder = svc.DB
+	if opts.OnJobRun != nil {
+		runs = notifyingRuns{svc.DB, opts.OnJobRun}
+	}
 	handlers := &jobs.Handlers{
-		Syncer: svc, Reconciler: svc, Detector: svc, Runs: svc.DB, Logger: log,
+		Syncer: svc, Reconciler: svc, Detector: svc, Runs: runs, Logger: log,
 		Notifier: notify.Outbox{Dispatcher: dispatcher, Deliverer: &notify.Deliverer{
 			Store: svc.DB, Sender: sender, Logger: log,
 			// One SMTP conversation is bounded by smtp.timeout: a claim older
@@ -98,10 +109,7 @@ func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) er
 			return asynq.DefaultRetryDelayFunc(n, err, t)
 		},
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-			id, _ := asynq.GetTaskID(ctx)
-			retried, _ := asynq.GetRetryCount(ctx)
-			maxRetry, _ := asynq.GetMaxRetry(ctx)
-			log.Error("task failed", "type", t.Type(), "task", id, "retry", retried, "max_retry", maxRetry, "err", err)
+			recordFailure(ctx, svc.DB, log, t, err)
 		}),
 	})
 	if err := srv.Start(mux); err != nil {
@@ -117,24 +125,72 @@ func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) er
 	}
 	schedules := Schedules(cfg)
 	sched := scheduler.New(scheduler.Options{
-		Client: client, Ticks: svc.DB, Schedules: schedules, Task: jobs.ScheduledTask, Logger: log,
+		Client: client, Ticks: svc.DB, Overrides: svc.DB, Schedules: schedules, Task: jobs.ScheduledTask, Logger: log,
 	})
+	schedCtx, stopSched := context.WithCancel(ctx)
+	defer stopSched()
 	schedErr := make(chan error, 1)
-	go func() { schedErr <- sched.Run(ctx) }()
-	log.Info("worker started", "schedules", len(schedules), "connectors", len(cfg.Connectors))
+	go func() { schedErr <- sched.Run(schedCtx) }()
 
-	var err error
+	web, err := startAdmin(svc, rdb, client, sched, opts.AdminListener)
+	if err != nil {
+		stopSched()
+		<-schedErr
+		srv.Shutdown()
+		return err
+	}
+	log.Info("worker started", "schedules", len(schedules), "connectors", len(cfg.Connectors), "admin", web.addr())
+
 	select {
 	case <-ctx.Done():
 		err = <-schedErr
 	case err = <-schedErr: // the scheduler could not start
 	}
+	// Shutting down within shutdown_timeout: the scheduler has stopped
+	// enqueueing; asynq takes no new task and hands back those still running
+	// after ShutdownTimeout; the admin server finishes its requests meanwhile.
+	web.shutdown(cfg.ShutdownTimeout)
 	srv.Shutdown()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("scheduler: %w", err)
 	}
 	log.Info("worker stopped")
 	return nil
+}
+
+// recordFailure logs a failed attempt and, when it is the last one (the task
+// is archived), keeps it in SQL for administrators beyond the queue's own
+// retention.
+func recordFailure(ctx context.Context, db *store.DB, log *slog.Logger, t *asynq.Task, err error) {
+	id, _ := asynq.GetTaskID(ctx)
+	queue, _ := asynq.GetQueueName(ctx)
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	final := retried >= maxRetry || errors.Is(err, asynq.SkipRetry)
+	log.Error("task failed", "type", t.Type(), "task", id, "retry", retried, "max_retry", maxRetry, "archived", final, "err", err)
+	if !final {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	f := store.FailedTask{TaskID: id, Queue: queue, Type: t.Type(), Payload: string(t.Payload()), Error: err.Error(),
+		Retried: retried, FailedAt: time.Now()}
+	if rerr := db.RecordFailedTask(rctx, f); rerr != nil {
+		log.Error("record failed task", "task", id, "err", rerr)
+	}
+}
+
+// notifyingRuns records job runs and then tells OnJobRun.
+type notifyingRuns struct {
+	db    *store.DB
+	after func(store.JobRun)
+}
+
+func (n notifyingRuns) RecordJobRun(ctx context.Context, r store.JobRun) (int64, error) {
+	id, err := n.db.RecordJobRun(ctx, r)
+	r.ID = id
+	n.after(r)
+	return id, err
 }
 
 // Schedules returns the configured schedules plus the built-in ones whose job

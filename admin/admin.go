@@ -1,0 +1,306 @@
+// Package admin is dvcwatch's admin HTTP server: one JSON API (/api/v1) that
+// the web UI (/) and the CLI both use, health and readiness probes, and the
+// Prometheus metrics. Every API request is authenticated with a configured
+// bearer token (or the UI's session cookie) and checked against the token's
+// role: viewers read, operators also change schedules and acknowledge
+// breaches, administrators also retry and delete failed jobs. No
+// credentials get 401, a role that may not get 403.
+//
+// It declares the small interfaces it uses (Store, Queue, Schedules); the
+// worker passes the store, asynq's Inspector and the scheduler.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/scheduler"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// Store is what the API reads and writes in the database; *store.DB is one.
+type Store interface {
+	AtRisk(ctx context.Context) ([]store.DepartmentRisk, error)
+	OpenBreachCounts(ctx context.Context) (map[dvcwatch.BreachKind]int, error)
+	NotificationCounts(ctx context.Context) (map[string]int, error)
+	Notifications(ctx context.Context, limit int) ([]store.Notification, error)
+	GetNotification(ctx context.Context, id int64) (store.Notification, error)
+	Breaches(ctx context.Context, f store.BreachFilter) ([]store.StoredBreach, error)
+	Acknowledge(ctx context.Context, id int64, official, reason string, at time.Time) (store.StoredBreach, error)
+	FailedTasks(ctx context.Context, openOnly bool, limit int) ([]store.FailedTask, error)
+	ResolveFailedTask(ctx context.Context, queue, id, resolution, by string) (int, error)
+	JobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error)
+	SetScheduleCron(ctx context.Context, schedule, cron, by string) error
+	SetSchedulePaused(ctx context.Context, schedule string, paused bool, by string) error
+}
+
+// Queue is the job queue as administrators see it; *asynq.Inspector is one.
+type Queue interface {
+	GetQueueInfo(queue string) (*asynq.QueueInfo, error)
+	GetTaskInfo(queue, id string) (*asynq.TaskInfo, error)
+	ListPendingTasks(queue string, opts ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+	ListActiveTasks(queue string, opts ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+	ListScheduledTasks(queue string, opts ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+	ListRetryTasks(queue string, opts ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+	ListArchivedTasks(queue string, opts ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+	ListCompletedTasks(queue string, opts ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+	RunTask(queue, id string) error
+	RunAllArchivedTasks(queue string) (int, error)
+	DeleteTask(queue, id string) error
+}
+
+// Schedules are the running scheduler's entries; *scheduler.Scheduler is one.
+type Schedules interface {
+	Entries() []scheduler.Entry
+	RunNow(ctx context.Context, name string) (string, error)
+	Refresh()
+}
+
+// Requeue puts a failed task back on the queue from its SQL record, when the
+// queue no longer holds it (past asynq's archive retention).
+type Requeue func(ctx context.Context, f store.FailedTask) error
+
+// Options build a Server.
+type Options struct {
+	Tokens    []config.Token
+	Store     Store
+	Queue     Queue
+	QueueName string // the one queue dvcwatch's tasks wait in
+	Schedules Schedules
+	Requeue   Requeue
+	// Ready reports whether the database and Redis answer (for /readyz).
+	Ready func(ctx context.Context) error
+	// Metrics serves /metrics; nil serves none.
+	Metrics http.Handler
+	// Session is how long a UI login lasts; zero: 8 hours.
+	Session time.Duration
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Server is the admin HTTP server's handler.
+type Server struct {
+	opts Options
+	auth *authenticator
+	log  *slog.Logger
+	now  func() time.Time
+	mux  *http.ServeMux
+}
+
+// New builds the server; it fails if no valid token is configured.
+func New(opts Options) (*Server, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Session <= 0 {
+		opts.Session = 8 * time.Hour
+	}
+	auth, err := newAuthenticator(opts.Tokens, opts.Session, opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, auth: auth, log: opts.Logger, now: opts.Now, mux: http.NewServeMux()}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok\n") })
+	m.HandleFunc("GET /readyz", s.readyz)
+	if s.opts.Metrics != nil {
+		m.Handle("GET /metrics", s.opts.Metrics)
+	}
+
+	m.HandleFunc("POST /api/v1/session", s.login)
+	m.HandleFunc("DELETE /api/v1/session", s.logout)
+	api := func(pattern string, role Role, h func(http.ResponseWriter, *http.Request, Principal) error) {
+		m.HandleFunc(pattern, s.guard(role, h))
+	}
+	api("GET /api/v1/whoami", RoleViewer, s.whoami)
+	api("GET /api/v1/dashboard", RoleViewer, s.dashboard)
+	api("GET /api/v1/notifications", RoleViewer, s.listNotifications)
+	api("GET /api/v1/notifications/{id}", RoleViewer, s.getNotification)
+	api("GET /api/v1/breaches", RoleViewer, s.listBreaches)
+	api("POST /api/v1/breaches/{id}/ack", RoleOperator, s.ackBreach)
+	api("GET /api/v1/jobs", RoleViewer, s.listJobs)
+	api("GET /api/v1/jobs/failed", RoleViewer, s.listFailed)
+	api("GET /api/v1/jobs/runs", RoleViewer, s.listRuns)
+	api("POST /api/v1/jobs/retry-archived", RoleAdmin, s.retryArchived)
+	api("POST /api/v1/jobs/{id}/retry", RoleAdmin, s.retryJob)
+	api("DELETE /api/v1/jobs/{id}", RoleAdmin, s.deleteJob)
+	api("GET /api/v1/schedules", RoleViewer, s.listSchedules)
+	api("POST /api/v1/schedules/{name}/run", RoleOperator, s.runSchedule)
+	api("POST /api/v1/schedules/{name}/pause", RoleOperator, s.pauseSchedule)
+	api("POST /api/v1/schedules/{name}/resume", RoleOperator, s.resumeSchedule)
+	api("PUT /api/v1/schedules/{name}", RoleOperator, s.setSchedule)
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no such API: %s %s", r.Method, r.URL.Path))
+	})
+	s.uiRoutes(m)
+}
+
+// httpError is an error with the status it is answered with.
+type httpError struct {
+	status int
+	err    error
+}
+
+func (e httpError) Error() string { return e.err.Error() }
+func (e httpError) Unwrap() error { return e.err }
+
+func badRequest(format string, args ...any) error {
+	return httpError{http.StatusBadRequest, fmt.Errorf(format, args...)}
+}
+
+func notFound(format string, args ...any) error {
+	return httpError{http.StatusNotFound, fmt.Errorf(format, args...)}
+}
+
+func conflict(format string, args ...any) error {
+	return httpError{http.StatusConflict, fmt.Errorf(format, args...)}
+}
+
+// guard authenticates the request, checks the role and maps the handler's
+// error to a status: httpError's own, ErrNotFound 404, anything else 500
+// (logged, and answered without internals).
+func (s *Server) guard(role Role, h func(http.ResponseWriter, *http.Request, Principal) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.auth.authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="dvcwatch"`)
+			writeError(w, http.StatusUnauthorized, err)
+			return
+		}
+		if p.Role < role {
+			writeError(w, http.StatusForbidden, fmt.Errorf("token %q has role %s; %s %s needs %s", p.Name, p.Role, r.Method, r.URL.Path, role))
+			return
+		}
+		err = h(w, r, p)
+		var he httpError
+		switch {
+		case err == nil:
+		case errors.As(err, &he):
+			writeError(w, he.status, he.err)
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, scheduler.ErrUnknownSchedule), errors.Is(err, asynq.ErrTaskNotFound):
+			writeError(w, http.StatusNotFound, err)
+		default:
+			s.log.Error("admin API", "method", r.Method, "path", r.URL.Path, "by", p.Name, "err", err)
+			writeError(w, http.StatusInternalServerError, errors.New("internal error; see the server's log"))
+		}
+	}
+}
+
+// audit logs a change an administrator or operator made.
+func (s *Server) audit(p Principal, action string, args ...any) {
+	s.log.Info("admin action", append([]any{"action", action, "by", p.Name, "role", p.Role.String()}, args...)...)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Ready == nil {
+		writeText(w, http.StatusOK, "ready\n")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.opts.Ready(ctx); err != nil {
+		writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+		return
+	}
+	writeText(w, http.StatusOK, "ready\n")
+}
+
+type loginRequest struct {
+	Token string `json:"token"`
+}
+
+// login exchanges a token for the UI's session cookie.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if err := decodeJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	p, ok := s.auth.token(req.Token)
+	if !ok {
+		s.log.Warn("admin login refused", "remote", r.RemoteAddr)
+		writeError(w, http.StatusUnauthorized, errors.New("unknown token"))
+		return
+	}
+	value, expires := s.auth.newSession(p)
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: value, Path: "/", Expires: expires, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+	s.audit(p, "login")
+	writeJSON(w, http.StatusOK, Whoami{Name: p.Name, Role: p.Role.String()})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Whoami is who the request's credentials belong to.
+type Whoami struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+func (s *Server) whoami(w http.ResponseWriter, _ *http.Request, p Principal) error {
+	writeJSON(w, http.StatusOK, Whoami{Name: p.Name, Role: p.Role.String()})
+	return nil
+}
+
+// ErrorBody is the body of every error answer.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, ErrorBody{Error: err.Error()})
+}
+
+func writeText(w http.ResponseWriter, status int, s string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(s))
+}
+
+// decodeJSON reads a JSON body strictly: an unknown field is an error.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("request body: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dvcwatch/dvcwatch/admin"
+	"github.com/dvcwatch/dvcwatch/jobs"
+	"github.com/dvcwatch/dvcwatch/scheduler"
+)
+
+// adminServer is this replica's admin HTTP server; a zero one serves nothing.
+type adminServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// startAdmin serves the admin API and UI on ln, else on admin.listen; with
+// neither, or without tokens, it serves nothing.
+func startAdmin(svc *Services, rdb *Redis, client *asynq.Client, sched *scheduler.Scheduler, ln net.Listener) (*adminServer, error) {
+	cfg := svc.Config
+	if ln == nil && (cfg.Admin.Listen == "" || len(cfg.Admin.Tokens) == 0) {
+		return &adminServer{}, nil
+	}
+	inspector := asynq.NewInspectorFromRedisClient(rdb.Client)
+	h, err := admin.New(admin.Options{
+		Tokens: cfg.Admin.Tokens, Store: svc.DB, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
+		Requeue: jobs.Requeuer(client), Ready: func(ctx context.Context) error { return ready(ctx, svc, rdb) },
+		Metrics: svc.MetricsHandler(inspector), Logger: svc.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			return nil, fmt.Errorf("admin.listen: %w", err)
+		}
+	}
+	a := &adminServer{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			svc.Logger.Error("admin server stopped", "err", err)
+		}
+	}()
+	return a, nil
+}
+
+func (a *adminServer) addr() string {
+	if a.ln == nil {
+		return ""
+	}
+	return "http://" + a.ln.Addr().String()
+}
+
+// shutdown lets requests in flight finish, for at most d.
+func (a *adminServer) shutdown(d time.Duration) {
+	if a.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	_ = a.srv.Shutdown(ctx)
+}
+
+// ready reports whether the database and Redis answer.
+func ready(ctx context.Context, svc *Services, rdb *Redis) error {
+	if err := svc.DB.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if err := rdb.Client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
