@@ -97,7 +97,7 @@ type Entry struct {
 	Spec       string    // the cron expression in force, with its CRON_TZ
 	Configured string    // the configuration file's expression, with its CRON_TZ
 	Timezone   string    // the zone of an expression set without CRON_TZ
-	Next       time.Time // the next scheduled tick; zero if paused, if the spec is invalid or never fires
+	Next       time.Time // the next scheduled tick (skipped if paused); zero if the spec is invalid or never fires
 	Prev       time.Time // the last tick this scheduler enqueued or found enqueued; zero if none
 	Paused     bool
 	// UpdatedBy and UpdatedAt tell who last changed the schedule through
@@ -297,7 +297,6 @@ func (s *Scheduler) Entries() []Entry {
 			Configured: e.configured.Spec(), Timezone: zoneOf(e.configured), Prev: e.prev, Paused: e.sched.Paused,
 			UpdatedBy: e.override.UpdatedBy, UpdatedAt: e.override.UpdatedAt}
 		switch {
-		case e.sched.Paused:
 		case e.started:
 			out[i].Next = e.next
 		case e.cron != nil:
