@@ -37,6 +37,7 @@ type Store interface {
 	Breaches(ctx context.Context, f store.BreachFilter) ([]store.StoredBreach, error)
 	Acknowledge(ctx context.Context, id int64, official, reason string, at time.Time) (store.StoredBreach, error)
 	FailedTasks(ctx context.Context, openOnly bool, limit int) ([]store.FailedTask, error)
+	CountOpenFailedTasks(ctx context.Context) (int, error)
 	ResolveFailedTask(ctx context.Context, queue, id, resolution, by string) (int, error)
 	JobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error)
 	SetScheduleCron(ctx context.Context, schedule, cron, by string) error
@@ -185,6 +186,10 @@ func conflict(format string, args ...any) error {
 func (s *Server) guard(role Role, h func(http.ResponseWriter, *http.Request, Principal) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.auth.authenticate(r)
+		if errors.Is(err, errNoRequestHeader) {
+			writeError(w, http.StatusForbidden, err)
+			return
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="dvcwatch"`)
 			writeError(w, http.StatusUnauthorized, err)

@@ -125,18 +125,16 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 	if d.Queue, err = s.queueSizes(); err != nil {
 		return err
 	}
-	failed, err := s.opts.Store.FailedTasks(ctx, true, 1000)
-	if err != nil {
+	if d.FailedOpen, err = s.opts.Store.CountOpenFailedTasks(ctx); err != nil {
 		return err
 	}
-	d.FailedOpen = len(failed)
 	writeJSON(w, http.StatusOK, d)
 	return nil
 }
 
 func (s *Server) queueSizes() (QueueSizes, error) {
 	info, err := s.opts.Queue.GetQueueInfo(s.opts.QueueName)
-	if errors.Is(err, asynq.ErrQueueNotFound) {
+	if s.queueMissing(err) {
 		return QueueSizes{}, nil // nothing was ever enqueued
 	}
 	if err != nil {
@@ -144,6 +142,21 @@ func (s *Server) queueSizes() (QueueSizes, error) {
 	}
 	return QueueSizes{Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry,
 		Archived: info.Archived, Completed: info.Completed}, nil
+}
+
+// queueMissing reports whether err says the queue does not exist yet (no
+// task was ever enqueued). GetQueueInfo and RunAllArchivedTasks (asynq
+// v0.26) then return asynq's internal error, which does not wrap
+// ErrQueueNotFound: a list call, which does, tells.
+func (s *Server) queueMissing(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, asynq.ErrQueueNotFound) {
+		return true
+	}
+	_, lerr := s.opts.Queue.ListPendingTasks(s.opts.QueueName, asynq.PageSize(1))
+	return errors.Is(lerr, asynq.ErrQueueNotFound)
 }
 
 // limit reads the "limit" query parameter: def if absent, at most max.
@@ -447,13 +460,29 @@ func (s *Server) openFailure(r *http.Request, id string) (store.FailedTask, bool
 	return store.FailedTask{}, false, nil
 }
 
+// retryArchived runs every archived task now. Only the failure records of
+// tasks the archive held are marked retried: one gone from the queue is not
+// retried here (POST /api/v1/jobs/{id}/retry puts it back).
 func (s *Server) retryArchived(w http.ResponseWriter, r *http.Request, p Principal) error {
-	n, err := s.opts.Queue.RunAllArchivedTasks(s.opts.QueueName)
-	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+	q := s.opts.QueueName
+	open, err := s.opts.Store.FailedTasks(r.Context(), true, 1000)
+	if err != nil {
+		return err
+	}
+	var held []string
+	for _, f := range open {
+		if info, err := s.opts.Queue.GetTaskInfo(q, f.TaskID); f.Queue == q && err == nil && info.State == asynq.TaskStateArchived {
+			held = append(held, f.TaskID)
+		}
+	}
+	n, err := s.opts.Queue.RunAllArchivedTasks(q)
+	if err != nil && !s.queueMissing(err) {
 		return fmt.Errorf("retry archived tasks: %w", err)
 	}
-	if _, err := s.opts.Store.ResolveFailedTask(r.Context(), s.opts.QueueName, "", store.FailedRetried, p.Name); err != nil {
-		return err
+	for _, id := range held {
+		if _, err := s.opts.Store.ResolveFailedTask(r.Context(), q, id, store.FailedRetried, p.Name); err != nil {
+			return err
+		}
 	}
 	s.audit(p, "retry all archived jobs", "count", n)
 	writeJSON(w, http.StatusOK, RetryResult{Retried: n})

@@ -74,7 +74,14 @@ type authenticator struct {
 func newAuthenticator(tokens []config.Token, session time.Duration, now func() time.Time) (*authenticator, error) {
 	a := &authenticator{session: session, now: now}
 	seen := map[[sha256.Size]byte]bool{}
+	names := map[string]bool{}
 	for _, t := range tokens {
+		// A session names its token: two tokens of one name would let one's
+		// session carry the other's role.
+		if names[t.Name] {
+			return nil, fmt.Errorf("admin token %q: the name of another token", t.Name)
+		}
+		names[t.Name] = true
 		role := roleOf(t.Role)
 		if role == 0 {
 			return nil, fmt.Errorf("admin token %q: unknown role %q", t.Name, t.Role)
@@ -192,10 +199,14 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, errBadCredentials
 	}
 	if !safeMethod(r.Method) && r.Header.Get(csrfHeader) == "" {
-		return Principal{}, fmt.Errorf("a change made with the session cookie needs the %s header", csrfHeader)
+		return p, errNoRequestHeader
 	}
 	return p, nil
 }
+
+// errNoRequestHeader is answered 403: the session is good, the request may
+// come from another site's page.
+var errNoRequestHeader = errors.New("a change made with the session cookie needs the " + csrfHeader + " header")
 
 // csrfHeader marks requests the UI's own script makes.
 const csrfHeader = "X-Dvcwatch-Request"

@@ -323,7 +323,7 @@ func vacuumAnalyze(ctx context.Context, dsn string) error {
 // key, its children by a range of theirs (the store lists the page's codes),
 // each row scanned into the values the driver returns, nothing built from them.
 func rawScan(ctx context.Context, driver, dsn string, pageSize int) (rows int, elapsed time.Duration, err error) {
-	x, err := sqlx.Open(map[string]string{store.DriverSQLite: "sqlite", store.DriverPostgres: "pgx"}[driver], rawDSN(driver, dsn))
+	x, err := sqlx.Open(map[string]string{store.DriverSQLite: "sqlite", store.DriverPostgres: "pgx"}[driver], store.ConnectionDSN(driver, dsn))
 	if err != nil {
 		return 0, 0, err
 	}

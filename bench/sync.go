@@ -159,7 +159,7 @@ func rawUpsert(ctx context.Context, driver, dsn, base string, pageSize int) (row
 		return 0, 0, err
 	}
 	_ = db.Close()
-	x, err := sqlx.Open(map[string]string{store.DriverSQLite: "sqlite", store.DriverPostgres: "pgx"}[driver], rawDSN(driver, dsn))
+	x, err := sqlx.Open(map[string]string{store.DriverSQLite: "sqlite", store.DriverPostgres: "pgx"}[driver], store.ConnectionDSN(driver, dsn))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -202,15 +202,6 @@ func rawUpsert(ctx context.Context, driver, dsn, base string, pageSize int) (row
 		}
 	}
 	return rows, dbTime, nil
-}
-
-// rawDSN gives the baseline's SQLite connection the settings the store uses,
-// foreign keys included, so that both write under the same rules.
-func rawDSN(driver, dsn string) string {
-	if driver == store.DriverSQLite {
-		return "file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
-	}
-	return dsn
 }
 
 func startSimulator(ctx context.Context, exe string, dossiers int) (base string, stop func(), err error) {

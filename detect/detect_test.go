@@ -25,20 +25,27 @@ import (
 // their deadlines within office time.
 var simStart = time.Date(2026, 11, 24, 9, 0, 0, 0, sla.Location())
 
-func services(t *testing.T, sim *portalsim.Sim, url string, db *store.DB) *worker.Services {
+// services builds the services for the simulator at url: the one-stop
+// connector, and the national portal mirroring it when mirror is set.
+func services(t *testing.T, sim *portalsim.Sim, url string, db *store.DB, mirror ...bool) *worker.Services {
 	t.Helper()
 	people, err := sim.Directory().ConfigYAML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse([]byte(people+fmt.Sprintf(`connectors:
+	connectors := fmt.Sprintf(`connectors:
   - {name: onestop, kind: onestop, base_url: %s, username: %s, password: %s, rate_limit: 1000, page_size: 100}
-notify:
+`, url, portalsim.DefaultUsername, portalsim.DefaultPassword)
+	if len(mirror) > 0 && mirror[0] {
+		connectors += fmt.Sprintf(`  - {name: dvcqg, kind: dvcqg, base_url: %s, agency_code: %s, username: %s, password: %s, rate_limit: 1000, mirror_of: onestop}
+`, url, portalsim.DefaultAgencyCode, portalsim.DefaultUsername, portalsim.DefaultPassword)
+	}
+	cfg, err := config.Parse([]byte(people+connectors+`notify:
   office_hours_only: false
 smtp: {host: 127.0.0.1, from: canhbao@hoabinh.example, tls: none}
 admin:
   tokens: [{name: ops, role: admin, token: 0123456789abcdef}]
-`, url, portalsim.DefaultUsername, portalsim.DefaultPassword)), "test.yaml")
+`), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,4 +145,49 @@ func total(m map[dvcwatch.BreachKind]int) int {
 		n += v
 	}
 	return n
+}
+
+// TestMirrorCopiesAreJudgedOnce: with the national portal mirroring the
+// one-stop system, a late dossier is one breach, of the source of truth; the
+// mirror's copies are judged only through the reconciliation findings.
+func TestMirrorCopiesAreJudgedOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		sim := portalsim.New(portalsim.Options{Seed: 7, Dossiers: 300, Start: simStart})
+		srv := httptest.NewServer(sim.Handler())
+		defer func() { srv.Close(); sim.Close() }()
+		svc := services(t, sim, srv.URL, db, true)
+		ctx := context.Background()
+		for _, c := range []string{"onestop", "dvcqg"} {
+			if _, err := svc.Sync(ctx, c, ingest.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := store.ReconcileParams{Truth: "onestop", Mirror: "dvcqg", Now: sim.Now(), MaxLag: time.Minute}
+		if _, err := svc.DB.Reconcile(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		res, err := svc.Detector.Run(ctx, detect.Options{Now: sim.Now(), Full: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs, err := db.Breaches(ctx, store.BreachFilter{Limit: 100000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bs) == 0 || res.New[dvcwatch.BreachNotSynced] == 0 {
+			t.Fatalf("%d breaches, new %v: the test needs late dossiers and dossiers missing on DVCQG", len(bs), res.New)
+		}
+		for _, b := range bs {
+			if b.Key.Source != "onestop" {
+				t.Fatalf("breach %s of %s: the mirror's copy was judged as a dossier of its own", b.Kind, b.Key)
+			}
+		}
+		stored, err := db.CountDossiers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Evaluated >= stored {
+			t.Errorf("evaluated %d of %d stored dossiers: the mirror's copies were evaluated", res.Evaluated, stored)
+		}
+	})
 }

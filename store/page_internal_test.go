@@ -207,3 +207,17 @@ func TestRedactDSN(t *testing.T) {
 		}
 	}
 }
+
+func TestPostgresConnectionDSNTurnsJITOff(t *testing.T) {
+	cases := map[string]string{
+		"postgres://dvc@db:5432/dvc?sslmode=disable": "postgres://dvc@db:5432/dvc?jit=off&sslmode=disable",
+		"postgres://db/dvc?jit=on":                   "postgres://db/dvc?jit=on",
+		"host=db user=dvc dbname=dvc":                "host=db user=dvc dbname=dvc jit=off",
+		"host=db jit=on":                             "host=db jit=on",
+	}
+	for in, want := range cases {
+		if got := ConnectionDSN(DriverPostgres, in); got != want {
+			t.Errorf("ConnectionDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -20,7 +20,9 @@ type ScanFilter struct {
 	All          bool
 	ChangedAfter time.Time
 	// Mirror names the connector whose reconciliation findings against a
-	// dossier's source are reported with it; empty reports none.
+	// dossier's source are reported with it; empty reports none. The
+	// mirror's own dossiers are not scanned: they are copies of the source
+	// of truth's, judged once, through those findings.
 	Mirror string
 }
 
@@ -63,6 +65,10 @@ func (db *DB) ScanDossiers(ctx context.Context, f ScanFilter, pageSize int, fn f
 			OR EXISTS (SELECT 1 FROM reconciliation_findings f WHERE f.truth_source = d.source AND f.code = d.code
 				AND f.mirror_source = ? AND f.resolved_at IS NULL))`
 		filterArgs = []any{db.timeArg(normTime(f.ChangedAfter)), f.Mirror}
+	}
+	if f.Mirror != "" {
+		where += " AND d.source <> ?"
+		filterArgs = append(filterArgs, f.Mirror)
 	}
 	// Keyset pagination on the primary key: each page is an index range scan,
 	// with or without planner statistics. The row-value comparison is what

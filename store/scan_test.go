@@ -254,7 +254,10 @@ func TestScanDossiersIncremental(t *testing.T) {
 			everything = append(everything, d.Key)
 		}
 		everything = append(everything, keyIn(mcdt, "ATCUTOFF"), keyIn(onestop, "FOPEN"), keyIn(onestop, "FGONE"),
-			keyIn(onestop, "FOTHER"), keyIn(mirror, "FOTHER"), keyIn(mirror, "FGONE"))
+			keyIn(onestop, "FOTHER"))
+		// A scan against a mirror leaves the mirror's own copies out.
+		butMirror := slices.Clone(everything)
+		everything = append(everything, keyIn(mirror, "FOTHER"), keyIn(mirror, "FGONE"))
 		cases := []struct {
 			name     string
 			f        store.ScanFilter
@@ -270,8 +273,8 @@ func TestScanDossiersIncremental(t *testing.T) {
 				map[dvcwatch.DossierKey][]store.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN"),
 					keyIn(onestop, "FGONE"): missing("FGONE"), keyIn(onestop, "FOTHER"): missing("FOTHER")}},
 			{"incremental from before any write", store.ScanFilter{ChangedAfter: written.Add(-time.Microsecond), Mirror: mirror},
-				everything, map[dvcwatch.DossierKey][]store.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
-			{"all", store.ScanFilter{All: true, ChangedAfter: cutoff, Mirror: mirror}, everything,
+				butMirror, map[dvcwatch.DossierKey][]store.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
+			{"all", store.ScanFilter{All: true, ChangedAfter: cutoff, Mirror: mirror}, butMirror,
 				map[dvcwatch.DossierKey][]store.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
 			{"all without a mirror", store.ScanFilter{All: true}, everything, nil},
 		}

@@ -87,6 +87,7 @@ func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) er
 		}},
 	}
 	mux := asynq.NewServeMux()
+	mux.Use(svc.JobMetrics())
 	handlers.Register(mux)
 
 	srv := asynq.NewServerFromRedisClient(rdb.Client, asynq.Config{

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/dvcwatch/dvcwatch/config"
@@ -17,6 +18,8 @@ import (
 	"github.com/dvcwatch/dvcwatch/connectors/onestop"
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/ingest"
+	"github.com/dvcwatch/dvcwatch/jobs"
+	"github.com/dvcwatch/dvcwatch/metrics"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/hibiken/asynq"
 )
@@ -52,6 +55,9 @@ type Services struct {
 	// Now is the clock jobs judge dossiers by; time.Now unless the demo runs
 	// everything on the simulator's clock.
 	Now func() time.Time
+
+	jobMetricsOnce sync.Once
+	jobMetrics     *metrics.JobMetrics // made on first use; see JobMetrics
 }
 
 // Open opens and migrates the store and builds the connectors.
@@ -142,6 +148,28 @@ func (s *Services) connectorConfig(name string) config.Connector {
 	return config.Connector{}
 }
 
-// MetricsHandler serves the Prometheus metrics of this replica; nil until
-// the metrics land.
-func (s *Services) MetricsHandler(_ *asynq.Inspector) http.Handler { return nil }
+// MetricsHandler serves the Prometheus metrics of this replica: the store's
+// and the queue's state read on each scrape, the tasks JobMetrics timed, and
+// the Go runtime's and the process's. The admin server mounts it without a
+// token: it holds aggregate counts only (see package metrics).
+func (s *Services) MetricsHandler(inspector *asynq.Inspector) http.Handler {
+	names := make([]string, 0, len(s.Config.Connectors))
+	for _, k := range s.Config.Connectors {
+		names = append(names, k.Name)
+	}
+	c := metrics.NewCollector(metrics.Options{
+		Store: s.DB, Queue: inspector, QueueName: jobs.Queue, Connectors: names,
+		Now:    func() time.Time { return s.Now() }, // the demo may swap the clock later
+		Logger: s.Logger,
+	})
+	return metrics.Handler(metrics.NewRegistry(c, s.taskMetrics()), s.Logger)
+}
+
+// JobMetrics is the asynq middleware that times every task this replica
+// runs, for MetricsHandler to serve.
+func (s *Services) JobMetrics() asynq.MiddlewareFunc { return s.taskMetrics().Middleware }
+
+func (s *Services) taskMetrics() *metrics.JobMetrics {
+	s.jobMetricsOnce.Do(func() { s.jobMetrics = metrics.NewJobMetrics() })
+	return s.jobMetrics
+}

@@ -18,7 +18,7 @@ func newBenchDetectCommand() *cobra.Command {
 		seed              int64
 		postgres, dir     string
 		start, cpuProfile string
-		keep              bool
+		keep, sqlite      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "detect",
@@ -40,7 +40,10 @@ dossiers per second, breaches found, the ratio detection/baseline and peak RSS.`
 			if err != nil {
 				return err
 			}
-			if dir == "" {
+			switch {
+			case !sqlite:
+				dir = ""
+			case dir == "":
 				if dir, err = os.MkdirTemp("", "dvcwatch-bench-"); err != nil {
 					return err
 				}
@@ -61,6 +64,7 @@ dossiers per second, breaches found, the ratio detection/baseline and peak RSS.`
 	cmd.Flags().StringVar(&postgres, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", `PostgreSQL URL (a fresh schema is created and dropped); "" skips PostgreSQL`)
 	cmd.Flags().StringVar(&dir, "sqlite-dir", "", "directory for the SQLite file (default: a temporary one)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the PostgreSQL schema and the SQLite file for inspection (printed at the end)")
+	cmd.Flags().BoolVar(&sqlite, "sqlite", true, "run on SQLite too")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each detection pass (only those) to this file, with the engine's and the pass's names before the extension")
 	return cmd
 }

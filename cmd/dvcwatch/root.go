@@ -28,8 +28,11 @@ officials, department heads and the HĐND–UBND office about delays.`,
 		newDetectCommand(),
 		newBreachesCommand(),
 		newServeCommand(),
+		newJobsCommand(),
+		newSchedulesCommand(),
 		newBenchCommand(),
 		newPortalsimCommand(),
+		newDemoCommand(),
 	)
 	return root
 }

@@ -1,0 +1,772 @@
+// dvcwatch admin UI: a client of /api/v1 on this origin, as the CLI is.
+//
+// Rules this file keeps:
+//   - Data never reaches an HTML parser: the DOM is built with createElement
+//     and text nodes. The one exception is an email's HTML body, shown in an
+//     iframe sandboxed without scripts (srcdoc), through the Trusted Types
+//     policy "dvcwatch-email"; the page's CSP refuses every other HTML sink.
+//   - Every request that changes something sends X-Dvcwatch-Request: 1; the
+//     server refuses cookie-authenticated changes without it.
+//   - A 401 shows the login form again; other errors show the API's own
+//     message ({"error": "..."}) in the message area.
+//   - Times are shown in Asia/Ho_Chi_Minh, whatever the browser's zone.
+"use strict";
+
+(() => {
+	const API = "/api/v1";
+	const ZONE = "Asia/Ho_Chi_Minh";
+	const ROLES = { viewer: 1, operator: 2, admin: 3 };
+	const ROLE_LABELS = { viewer: "Xem · viewer", operator: "Vận hành · operator", admin: "Quản trị · admin" };
+	const REFRESH_MS = 5000;
+
+	const timeFormat = new Intl.DateTimeFormat("vi-VN", {
+		timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit",
+		hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+	});
+
+	const KIND_LABELS = {};
+	for (const k of window.DVCWATCH_KINDS || []) KIND_LABELS[k.kind] = k.label;
+
+	// The only way HTML from data enters the page: an email's body, into a
+	// sandboxed srcdoc. Without Trusted Types support the string is used as is.
+	const emailPolicy = window.trustedTypes
+		? window.trustedTypes.createPolicy("dvcwatch-email", { createHTML: (s) => s })
+		: { createHTML: (s) => s };
+
+	const state = {
+		me: null,    // {name, role} of the session
+		gen: 0,      // counts renders, so that a slow answer for an old view is dropped
+		timer: null, // the current view's auto-refresh
+	};
+
+	const $ = (id) => document.getElementById(id);
+
+	// ---- DOM helpers --------------------------------------------------------
+
+	// el builds an element. props: class, text, dataset, on<event> (a
+	// function), booleans (true sets the attribute, false omits it), other
+	// values set as attributes. Children: nodes, or anything else as text.
+	function el(tag, props, ...children) {
+		const e = document.createElement(tag);
+		for (const [k, v] of Object.entries(props || {})) {
+			if (v === undefined || v === null || v === false) continue;
+			if (k === "class") e.className = v;
+			else if (k === "text") e.textContent = String(v);
+			else if (k === "dataset") Object.assign(e.dataset, v);
+			else if (k.startsWith("on") && typeof v === "function") e.addEventListener(k.slice(2), v);
+			else e.setAttribute(k, v === true ? "" : String(v));
+		}
+		add(e, children);
+		return e;
+	}
+
+	function add(parent, children) {
+		for (const c of children.flat(Infinity)) {
+			if (c === undefined || c === null || c === false) continue;
+			parent.append(c instanceof Node ? c : String(c)); // a string becomes a text node
+		}
+		return parent;
+	}
+
+	// fmtTime shows an instant as officials write it: dd/mm/yyyy hh:mm:ss.
+	function fmtTime(v) {
+		if (!v) return "—";
+		const d = new Date(v);
+		if (Number.isNaN(d.getTime())) return String(v);
+		const p = {};
+		for (const { type, value } of timeFormat.formatToParts(d)) p[type] = value;
+		return p.day + "/" + p.month + "/" + p.year + " " + p.hour + ":" + p.minute + ":" + p.second;
+	}
+
+	function time(v) {
+		return el("time", { class: "time", datetime: v || undefined, title: v || undefined }, fmtTime(v));
+	}
+
+	function badge(value, label) {
+		return el("span", { class: "state " + String(value || "").replace(/[^a-z_-]/gi, "") }, label || value || "—");
+	}
+
+	// table builds a table: cols are [label, class?]; rows are <tr> elements.
+	function table(cols, rows, empty) {
+		const head = el("tr", null, cols.map(([label, cls]) => el("th", { class: cls, scope: "col" }, label)));
+		const body = el("tbody");
+		fillBody(body, cols.length, rows, empty);
+		return el("div", { class: "table-wrap" }, el("table", null, el("thead", null, head), body));
+	}
+
+	function fillBody(body, ncols, rows, empty) {
+		if (rows.length === 0) {
+			body.replaceChildren(el("tr", null, el("td", { class: "empty", colspan: ncols }, empty || "Không có dữ liệu · nothing here")));
+		} else {
+			body.replaceChildren(...rows);
+		}
+	}
+
+	function td(props, ...children) {
+		if (props === null || typeof props !== "object" || props instanceof Node || Array.isArray(props)) {
+			return el("td", null, props, ...children);
+		}
+		return el("td", props, ...children);
+	}
+
+	function num(n) {
+		return el("td", { class: "num" }, n === undefined || n === null ? "—" : String(n));
+	}
+
+	function heading(title, ...tools) {
+		return el("div", { class: "toolbar" }, el("h1", null, title), el("span", { class: "spacer" }), tools);
+	}
+
+	function refreshButton() {
+		return el("button", { type: "button", class: "secondary", "data-action": "refresh", onclick: () => rerender() }, "Làm mới");
+	}
+
+	// ---- messages and errors ------------------------------------------------
+
+	function showMsg(text, kind) {
+		$("msg-text").textContent = text;
+		$("msg").className = "msg" + (kind === "error" ? " error" : "");
+		$("msg").setAttribute("role", kind === "error" ? "alert" : "status");
+		$("msg").hidden = false;
+	}
+
+	function clearMsg() {
+		$("msg").hidden = true;
+		$("msg-text").textContent = "";
+	}
+
+	// report shows an error; a 401 has shown the login form already.
+	function report(err) {
+		if (err && err.status === 401) return;
+		showMsg(err && err.message ? err.message : String(err), "error");
+	}
+
+	// act runs fn with the button disabled, and reports its error.
+	async function act(button, fn) {
+		if (button) button.disabled = true;
+		try {
+			await fn();
+		} catch (err) {
+			report(err);
+		} finally {
+			if (button && button.isConnected) button.disabled = false;
+		}
+	}
+
+	// ---- the API ------------------------------------------------------------
+
+	class ApiError extends Error {
+		constructor(status, message) {
+			super(message);
+			this.status = status;
+		}
+	}
+
+	async function api(method, path, body) {
+		const headers = { Accept: "application/json" };
+		const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+		if (method !== "GET" && method !== "HEAD") headers["X-Dvcwatch-Request"] = "1";
+		if (body !== undefined) {
+			headers["Content-Type"] = "application/json";
+			init.body = JSON.stringify(body);
+		}
+		let res;
+		try {
+			res = await fetch(API + path, init);
+		} catch (err) {
+			throw new ApiError(0, "Không kết nối được máy chủ · cannot reach the server (" + err.message + ")");
+		}
+		const text = await res.text();
+		let data = null;
+		if (text) {
+			try {
+				data = JSON.parse(text);
+			} catch (_) {
+				data = null;
+			}
+		}
+		if (res.ok) return data;
+		const message = data && typeof data.error === "string"
+			? data.error
+			: res.status + " " + res.statusText + (text ? ": " + text.slice(0, 300) : "");
+		if (res.status === 401 && path !== "/session") sessionLost(message);
+		throw new ApiError(res.status, message);
+	}
+
+	const seg = (s) => encodeURIComponent(s);
+
+	function can(role) {
+		return state.me !== null && (ROLES[state.me.role] || 0) >= ROLES[role];
+	}
+
+	// ---- login --------------------------------------------------------------
+
+	function showLogin(reason) {
+		stopTimer();
+		state.gen++;
+		$("nav").hidden = true;
+		$("who").hidden = true;
+		$("view").hidden = true;
+		$("view").replaceChildren(); // leave no data on the page
+		$("login").hidden = false;
+		$("login-error").hidden = !reason;
+		$("login-error").textContent = reason || "";
+		$("login-token").focus();
+	}
+
+	function sessionLost(message) {
+		const had = state.me !== null;
+		state.me = null;
+		clearMsg();
+		showLogin(had ? "Phiên đăng nhập đã hết hạn hoặc không hợp lệ · session ended: " + message : "");
+	}
+
+	function showApp() {
+		$("login").hidden = true;
+		$("login-error").hidden = true;
+		$("who-name").textContent = state.me.name;
+		$("who-role").textContent = ROLE_LABELS[state.me.role] || state.me.role;
+		$("who").hidden = false;
+		$("nav").hidden = false;
+		$("view").hidden = false;
+	}
+
+	async function login(ev) {
+		ev.preventDefault();
+		const input = $("login-token");
+		const button = $("login-submit");
+		button.disabled = true;
+		$("login-error").hidden = true;
+		try {
+			state.me = await api("POST", "/session", { token: input.value });
+			input.value = "";
+			clearMsg();
+			showApp();
+			await route();
+		} catch (err) {
+			$("login-error").textContent = err.message;
+			$("login-error").hidden = false;
+		} finally {
+			button.disabled = false;
+		}
+	}
+
+	async function logout() {
+		try {
+			await api("DELETE", "/session");
+		} catch (err) {
+			report(err);
+			return;
+		}
+		state.me = null;
+		showLogin("");
+		showMsg("Đã đăng xuất · logged out");
+	}
+
+	// ---- routing ------------------------------------------------------------
+
+	// parseHash reads "#/view/arg?query".
+	function parseHash() {
+		const raw = location.hash.replace(/^#\/?/, "");
+		const [p, q] = raw.split("?", 2);
+		const parts = p.split("/").filter(Boolean).map((s) => {
+			try {
+				return decodeURIComponent(s);
+			} catch (_) {
+				return s;
+			}
+		});
+		return { name: parts[0] || "dashboard", args: parts.slice(1), query: new URLSearchParams(q || "") };
+	}
+
+	function stopTimer() {
+		if (state.timer !== null) {
+			clearInterval(state.timer);
+			state.timer = null;
+		}
+	}
+
+	async function route() {
+		if (state.me === null) return;
+		stopTimer();
+		const hash = location.hash || "#/dashboard";
+		const r = parseHash();
+		const view = views[r.name] ? r.name : "dashboard";
+		for (const a of document.querySelectorAll("#nav a")) {
+			a.classList.toggle("active", a.dataset.view === view);
+		}
+		const gen = ++state.gen;
+		const root = $("view");
+		root.setAttribute("aria-busy", "true");
+		try {
+			const node = await views[view](r, gen);
+			if (gen !== state.gen) return;
+			root.replaceChildren(node);
+			root.dataset.view = view;
+			root.dataset.route = hash; // which render this is (tests wait on it)
+		} catch (err) {
+			if (gen !== state.gen) return;
+			root.replaceChildren(el("p", { class: "muted" }, "Không tải được dữ liệu · could not load this view."));
+			report(err);
+		} finally {
+			if (gen === state.gen) root.removeAttribute("aria-busy");
+		}
+	}
+
+	const rerender = () => route();
+
+	// autoRefresh calls fn every REFRESH_MS while this render is current.
+	function autoRefresh(gen, fn) {
+		if (gen !== state.gen) return; // another view has started meanwhile
+		stopTimer();
+		let busy = false;
+		state.timer = setInterval(async () => {
+			if (gen !== state.gen || busy || document.hidden) return;
+			busy = true;
+			try {
+				await fn();
+			} catch (err) {
+				report(err);
+			} finally {
+				busy = false;
+			}
+		}, REFRESH_MS);
+	}
+
+	// ---- dashboard ----------------------------------------------------------
+
+	const NOTIFICATION_LABELS = { pending: "Chờ gửi · pending", sending: "Đang gửi · sending", sent: "Đã gửi · sent", failed: "Lỗi · failed" };
+	const noteOrder = (k) => {
+		const i = Object.keys(NOTIFICATION_LABELS).indexOf(k);
+		return i < 0 ? 99 : i;
+	};
+	const QUEUE_STATES = [
+		["pending", "Chờ chạy · pending"], ["active", "Đang chạy · active"], ["scheduled", "Hẹn giờ · scheduled"],
+		["retry", "Chờ thử lại · retry"], ["archived", "Lỗi, lưu trữ · archived"], ["completed", "Hoàn thành · completed"],
+	];
+
+	function card(title, ...body) {
+		return el("div", { class: "card" }, el("h2", null, title), body);
+	}
+
+	function countList(pairs) {
+		return el("dl", null, pairs.map(([label, value]) => [el("dt", null, label), el("dd", null, value)]));
+	}
+
+	async function dashboard() {
+		const d = await api("GET", "/dashboard");
+		const breaches = Object.entries(d.open_breaches || {}).sort((a, b) => b[1] - a[1]);
+		const notes = d.notifications || {};
+		const queue = d.queue || {};
+		return el("div", null,
+			heading("Tổng quan · Dashboard", refreshButton()),
+			el("div", { class: "cards" },
+				card("Vi phạm đang mở · Open breaches",
+					breaches.length === 0 ? el("p", { class: "muted" }, "Không có") :
+						countList(breaches.map(([k, n]) => [
+							el("a", { href: "#/breaches?kind=" + seg(k) }, KIND_LABELS[k] || k), String(n)]))),
+				card("Thư thông báo · Notifications",
+					countList(Object.keys(notes).sort((a, b) => noteOrder(a) - noteOrder(b))
+						.map((k) => [NOTIFICATION_LABELS[k] || k, String(notes[k])]))),
+				card("Hàng đợi · Queue",
+					countList(QUEUE_STATES.map(([k, label]) => [
+						el("a", { href: "#/jobs/" + k }, label), String(queue[k] || 0)]))),
+				card("Tác vụ lỗi chưa xử lý · Open failed jobs",
+					el("a", { href: "#/jobs/failed", class: "big", "data-count": "failed-open" }, String(d.failed_open || 0)),
+					el("p", { class: "hint" }, "Tác vụ hàng đợi đã bỏ cuộc, chưa ai thử lại hay xoá."))),
+			el("h2", null, "Hồ sơ có nguy cơ theo phòng ban · Dossiers at risk"),
+			table(
+				[["Cơ quan · Agency"], ["Phòng ban · Department"], ["Sắp đến hạn · Due soon", "num"],
+					["Quá hạn · Overdue", "num"], ["Bước quá hạn · Step overdue", "num"]],
+				(d.at_risk || []).map((r) => el("tr", null,
+					td(r.agency || "—"), td(r.department || "—"), num(r.due_soon), num(r.overdue), num(r.step_overdue))),
+				"Không có hồ sơ nào có nguy cơ · no dossier at risk"),
+			el("h2", null, "Thư gửi gần đây · Recent notifications"),
+			notificationTable(d.recent || []));
+	}
+
+	// ---- emails -------------------------------------------------------------
+
+	const NOTE_LABELS = { pending: "Chờ gửi", sending: "Đang gửi", sent: "Đã gửi", failed: "Lỗi" };
+
+	function notificationTable(list) {
+		return table(
+			[["#", "num"], ["Tạo lúc · Created"], ["Người nhận · Recipient"], ["Tiêu đề · Subject"],
+				["Hồ sơ · Items", "num"], ["Trạng thái · State"], ["Lần gửi · Attempts", "num"], ["Gửi/lỗi lúc · Sent/failed"], ["Lỗi · Error"]],
+			list.map((n) => {
+				const href = "#/emails/" + String(Number(n.id));
+				return el("tr", { class: "clickable", dataset: { notification: String(n.id) }, onclick: (ev) => {
+					if (ev.target.closest("a")) return; // the link navigates by itself
+					location.hash = href;
+				} },
+				num(n.id), td(time(n.created_at)),
+				td(n.recipient || "—", el("br"), el("span", { class: "muted" }, n.email || "")),
+				td(el("a", { href }, n.subject || "(không tiêu đề)"), n.kind ? [el("br"), el("span", { class: "muted" }, n.kind)] : null),
+				num(n.items), td(badge(n.state, NOTE_LABELS[n.state])), num(n.attempts),
+				td(time(n.sent_at || n.failed_at)), td({ class: "err" }, n.last_error || ""));
+			}),
+			"Chưa có thư nào · no notifications");
+	}
+
+	async function emails(r) {
+		if (r.args.length > 0) return emailDetail(r.args[0]);
+		const list = await api("GET", "/notifications?limit=100");
+		return el("div", null, heading("Thư đã gửi · Emails", refreshButton()), notificationTable(list));
+	}
+
+	async function emailDetail(id) {
+		const n = await api("GET", "/notifications/" + seg(id));
+		const frame = document.createElement("iframe");
+		frame.className = "email";
+		frame.setAttribute("sandbox", ""); // no scripts, no forms, no same origin, no navigation of the top
+		frame.setAttribute("referrerpolicy", "no-referrer");
+		frame.title = "Nội dung HTML của thư";
+		if (n.html) frame.srcdoc = emailPolicy.createHTML(n.html);
+		return el("div", { class: "detail", dataset: { notification: String(n.id) } },
+			el("div", { class: "toolbar" },
+				el("a", { href: "#/emails" }, "← Danh sách thư"), el("span", { class: "spacer" }), refreshButton()),
+			el("h1", { class: "subject" }, n.subject || "(không tiêu đề)"),
+			el("dl", null,
+				el("dt", null, "Người nhận · To"), el("dd", { class: "recipient" }, (n.recipient || "—") + (n.email ? " <" + n.email + ">" : "")),
+				el("dt", null, "Trạng thái · State"), el("dd", { class: "note-state" }, badge(n.state, NOTE_LABELS[n.state] ? NOTE_LABELS[n.state] + " · " + n.state : n.state)),
+				el("dt", null, "Loại · Kind"), el("dd", null, n.kind || "—"),
+				el("dt", null, "Số hồ sơ · Items"), el("dd", null, String(n.items ?? "—")),
+				el("dt", null, "Số lần gửi · Attempts"), el("dd", null, String(n.attempts ?? "—")),
+				el("dt", null, "Tạo lúc · Created"), el("dd", null, time(n.created_at)),
+				n.sent_at ? [el("dt", null, "Gửi lúc · Sent"), el("dd", null, time(n.sent_at))] : null,
+				n.failed_at ? [el("dt", null, "Lỗi lúc · Failed"), el("dd", null, time(n.failed_at))] : null,
+				n.last_error ? [el("dt", null, "Lỗi gần nhất · Last error"), el("dd", { class: "error" }, n.last_error)] : null),
+			el("h2", null, "Nội dung văn bản · Text part"),
+			el("pre", { class: "email-text" }, n.text || "(trống)"),
+			el("h2", null, "Nội dung HTML · HTML part"),
+			n.html ? frame : el("p", { class: "muted" }, "(thư không có phần HTML)"));
+	}
+
+	// ---- jobs ---------------------------------------------------------------
+
+	const JOB_TABS = [
+		["pending", "Chờ chạy", "pending"], ["active", "Đang chạy", "active"], ["scheduled", "Hẹn giờ", "scheduled"],
+		["retry", "Chờ thử lại", "retry"], ["archived", "Lỗi (lưu trữ)", "archived"], ["completed", "Hoàn thành", "completed"],
+		["failed", "Lịch sử lỗi", "failed history"], ["runs", "Lượt chạy", "runs"],
+	];
+	const RUNNABLE = new Set(["archived", "retry", "scheduled"]);
+	const RESOLUTIONS = { retried: "Đã thử lại", deleted: "Đã xoá" };
+
+	async function jobs(r, gen) {
+		const tab = JOB_TABS.some(([k]) => k === r.args[0]) ? r.args[0] : "archived";
+		const tabs = el("nav", { class: "tabs" }, JOB_TABS.map(([k, vi, en]) =>
+			el("a", { href: "#/jobs/" + k, class: k === tab ? "active" : undefined, dataset: { tab: k } }, vi + " · " + en)));
+		const tools = [];
+		if (tab === "archived" && can("admin")) {
+			tools.push(el("button", { type: "button", class: "secondary", "data-action": "retry-archived", title: "Retry all archived", onclick: (ev) => act(ev.currentTarget, async () => {
+				if (!confirm("Thử lại tất cả tác vụ lỗi đang lưu trữ?\nRetry every archived task?")) return;
+				const res = await api("POST", "/jobs/retry-archived");
+				showMsg("Đã đưa " + res.retried + " tác vụ trở lại hàng đợi · " + res.retried + " task(s) re-queued");
+				await rerender();
+			}) }, "Thử lại tất cả"));
+		}
+		const live = el("input", { type: "checkbox", checked: true, id: "auto-refresh" });
+		tools.push(el("label", null, live, "Tự làm mới · auto-refresh"), refreshButton());
+
+		let load, cols, rowsOf;
+		if (tab === "failed") {
+			load = () => api("GET", "/jobs/failed?all=1&limit=200");
+			cols = [["Task ID"], ["Loại · Type"], ["Dữ liệu · Payload"], ["Lỗi · Error"], ["Đã thử · Retried", "num"],
+				["Lỗi lúc · Failed"], ["Xử lý · Resolution"], ["Bởi · By"], ["Lúc · At"], [""]];
+			rowsOf = (list) => list.map(failedRow);
+		} else if (tab === "runs") {
+			load = () => api("GET", "/jobs/runs?limit=200");
+			cols = [["#", "num"], ["Công việc · Job"], ["Lịch · Schedule"], ["Task ID"], ["Trạng thái · Status"], ["Lỗi · Error"],
+				["Bắt đầu · Started"], ["Kết thúc · Finished"], ["Số liệu · Counts"]];
+			rowsOf = (list) => list.map(runRow);
+		} else {
+			load = () => api("GET", "/jobs?state=" + seg(tab) + "&limit=200");
+			cols = [["Task ID"], ["Loại · Type"], ["Dữ liệu · Payload"], ["Thử lại · Retried", "num"], ["Lỗi gần nhất · Last error"],
+				["Thời điểm · Times"], [""]];
+			rowsOf = (list) => list.map((t) => taskRow(t, tab));
+		}
+		let list = await load();
+		let seen = JSON.stringify(list);
+		const tableNode = table(cols, rowsOf(list), "Không có tác vụ · no tasks");
+		const body = tableNode.querySelector("tbody");
+		autoRefresh(gen, async () => {
+			if (!live.checked) return;
+			list = await load();
+			const now = JSON.stringify(list);
+			if (now === seen || gen !== state.gen) return;
+			seen = now;
+			fillBody(body, cols.length, rowsOf(list), "Không có tác vụ · no tasks");
+		});
+		return el("div", { dataset: { tab } },
+			heading("Tác vụ · Jobs", tools),
+			tabs,
+			can("admin") ? null : el("p", { class: "hint" }, "Chỉ quản trị viên (admin) được thử lại hoặc xoá tác vụ."),
+			tableNode);
+	}
+
+	function payload(p) {
+		return el("code", { class: "payload" }, p || "");
+	}
+
+	function taskRow(t, tab) {
+		const actions = [];
+		if (can("admin")) {
+			if (RUNNABLE.has(tab)) actions.push(retryButton(t.id));
+			if (tab !== "active") actions.push(deleteButton(t.id));
+		}
+		const times = [];
+		if (t.last_failed_at) times.push(["Lỗi lúc", t.last_failed_at]);
+		if (t.next_process_at) times.push(["Chạy lúc", t.next_process_at]);
+		if (t.completed_at) times.push(["Xong lúc", t.completed_at]);
+		return el("tr", { dataset: { taskId: t.id, state: t.state } },
+			td(el("code", null, t.id)), td(t.type), td(payload(t.payload)),
+			num(t.retried + "/" + t.max_retry), td({ class: "err" }, t.last_error || ""),
+			td(times.length === 0 ? "—" : times.map(([label, v], i) => [i ? el("br") : null, el("span", { class: "muted" }, label + ": "), time(v)])),
+			td({ class: "actions" }, actions));
+	}
+
+	function failedRow(f) {
+		const actions = [];
+		if (!f.resolution && can("admin")) actions.push(retryButton(f.task_id), deleteButton(f.task_id));
+		return el("tr", { dataset: { failedId: String(f.id), taskId: f.task_id, resolution: f.resolution || "open" } },
+			td(el("code", null, f.task_id)), td(f.type), td(payload(f.payload)), td({ class: "err" }, f.error || ""),
+			num(f.retried), td(time(f.failed_at)),
+			td({ class: "resolution" }, f.resolution ? badge(f.resolution, RESOLUTIONS[f.resolution] || f.resolution) : badge("failed", "Chưa xử lý")),
+			td({ class: "resolved-by" }, f.resolved_by || "—"), td(f.resolved_at ? time(f.resolved_at) : "—"),
+			td({ class: "actions" }, actions));
+	}
+
+	function runRow(x) {
+		const counts = Object.entries(x.counts || {}).map(([k, v]) => k + ": " + v).join(", ");
+		return el("tr", { dataset: { run: String(x.id) } },
+			num(x.id), td(x.job), td(x.schedule || "—"), td(x.task_id ? el("code", null, x.task_id) : "—"),
+			td(badge(x.status)), td({ class: "err" }, x.error || ""), td(time(x.started_at)), td(time(x.finished_at)),
+			td(counts || "—"));
+	}
+
+	function retryButton(id) {
+		return el("button", { type: "button", "data-action": "retry", title: "Retry", onclick: (ev) => act(ev.currentTarget, async () => {
+			const res = await api("POST", "/jobs/" + seg(id) + "/retry");
+			showMsg("Đã đưa tác vụ " + id + " trở lại hàng đợi · re-queued" +
+				(res && res.requeued ? " (khôi phục từ lịch sử lỗi · restored from the failure history)" : ""));
+			await rerender();
+		}) }, "Thử lại");
+	}
+
+	function deleteButton(id) {
+		return el("button", { type: "button", class: "danger", "data-action": "delete", title: "Delete", onclick: (ev) => act(ev.currentTarget, async () => {
+			if (!confirm("Xoá tác vụ " + id + "?\nDelete this task?")) return;
+			await api("DELETE", "/jobs/" + seg(id));
+			showMsg("Đã xoá tác vụ " + id + " · deleted");
+			await rerender();
+		}) }, "Xoá");
+	}
+
+	// ---- schedules ----------------------------------------------------------
+
+	// withoutZone strips a CRON_TZ= (or TZ=) prefix: the schedule keeps its
+	// zone when the new expression names none.
+	function withoutZone(spec) {
+		const m = /^(?:CRON_TZ|TZ)=(\S+)\s+(.*)$/.exec(spec || "");
+		return m ? { zone: m[1], expr: m[2] } : { zone: "", expr: spec || "" };
+	}
+
+	async function schedules() {
+		const list = await api("GET", "/schedules");
+		const operator = can("operator");
+		return el("div", null,
+			heading("Lịch chạy · Schedules", refreshButton()),
+			operator ? null : el("p", { class: "hint" }, "Chỉ vận hành viên (operator) hoặc quản trị viên được thay đổi lịch."),
+			table(
+				[["Tên · Name"], ["Công việc · Job"], ["Kết nối · Connector"], ["Cron (đang áp dụng · in force)"], ["Trạng thái · State"],
+					["Lần tới · Next"], ["Lần trước · Prev"], ["Sửa bởi · Updated by"], [""]],
+				list.map((s) => scheduleRow(s, operator)),
+				"Không có lịch nào · no schedules"));
+	}
+
+	function scheduleRow(s, operator) {
+		const cronCell = td({ class: "cron" });
+		const showCron = () => {
+			cronCell.replaceChildren();
+			add(cronCell, [el("code", null, s.cron),
+				s.configured && s.configured !== s.cron ? el("span", { class: "configured" }, "Cấu hình · configured: ", el("code", null, s.configured)) : null]);
+		};
+		showCron();
+		const actions = [];
+		if (operator) {
+			actions.push(
+				el("button", { type: "button", "data-action": "run", title: "Run now", onclick: (ev) => act(ev.currentTarget, async () => {
+					const res = await api("POST", "/schedules/" + seg(s.name) + "/run");
+					showMsg("Đã đưa lịch " + s.name + " vào hàng đợi · enqueued: " + res.task_id);
+					await rerender();
+				}) }, "Chạy ngay"),
+				el("button", { type: "button", class: "secondary", "data-action": s.paused ? "resume" : "pause", title: s.paused ? "Resume" : "Pause", onclick: (ev) => act(ev.currentTarget, async () => {
+					await api("POST", "/schedules/" + seg(s.name) + (s.paused ? "/resume" : "/pause"));
+					showMsg((s.paused ? "Đã tiếp tục lịch " : "Đã tạm dừng lịch ") + s.name);
+					await rerender();
+				}) }, s.paused ? "Tiếp tục" : "Tạm dừng"),
+				el("button", { type: "button", class: "secondary", "data-action": "edit-cron", title: "Edit the cron expression", onclick: () => editCron(cronCell, s, showCron) }, "Sửa cron"));
+		}
+		return el("tr", { dataset: { schedule: s.name } },
+			td(el("strong", null, s.name)), td(s.job), td(s.connector || "—"), cronCell,
+			td(s.paused ? badge("paused", "Tạm dừng · paused") : badge("active", "Hoạt động · active")),
+			td(s.paused ? el("span", { class: "muted" }, "(bỏ qua) ", time(s.next)) : time(s.next)), td(time(s.prev)),
+			td(s.updated_by ? [s.updated_by, el("br"), time(s.updated_at)] : el("span", { class: "muted" }, "theo cấu hình")),
+			td({ class: "actions" }, actions));
+	}
+
+	function editCron(cell, s, cancel) {
+		const { zone, expr } = withoutZone(s.cron);
+		const input = el("input", { type: "text", name: "cron", value: expr, spellcheck: "false", "aria-label": "Biểu thức cron", required: true });
+		const error = el("p", { class: "error cron-error", role: "alert", hidden: true });
+		const save = el("button", { type: "submit", "data-action": "save-cron", title: "Save" }, "Lưu");
+		const form = el("form", { class: "cron-edit", onsubmit: async (ev) => {
+			ev.preventDefault();
+			error.hidden = true;
+			save.disabled = true;
+			try {
+				const res = await api("PUT", "/schedules/" + seg(s.name), { cron: input.value });
+				showMsg("Đã đổi lịch " + s.name + " · cron now: " + res.cron);
+				await rerender();
+			} catch (err) {
+				if (err.status === 401) return;
+				error.textContent = err.message; // the server's message, verbatim
+				error.hidden = false;
+				input.focus();
+			} finally {
+				if (save.isConnected) save.disabled = false;
+			}
+		} },
+		input, save,
+		el("button", { type: "button", class: "secondary", onclick: cancel }, "Huỷ"),
+		zone ? el("span", { class: "hint" }, "Múi giờ · zone: " + zone) : null,
+		error);
+		input.addEventListener("keydown", (ev) => {
+			if (ev.key === "Escape") cancel();
+		});
+		cell.replaceChildren(form);
+		input.focus();
+		input.select();
+	}
+
+	// ---- breaches -----------------------------------------------------------
+
+	const SEVERITIES = { info: "Thông tin", warning: "Cảnh báo", critical: "Nghiêm trọng" };
+
+	async function breaches(r) {
+		const q = r.query;
+		const params = new URLSearchParams();
+		for (const k of ["kind", "agency", "official"]) if (q.get(k)) params.set(k, q.get(k));
+		if (q.get("all")) params.set("all", "1");
+		params.set("limit", "500");
+		const list = await api("GET", "/breaches?" + params.toString());
+
+		const kind = el("select", { name: "kind", "aria-label": "Loại vi phạm" },
+			el("option", { value: "" }, "Tất cả loại · all kinds"),
+			(window.DVCWATCH_KINDS || []).map((k) => el("option", { value: k.kind, selected: k.kind === q.get("kind") }, k.label)));
+		const agency = el("input", { type: "text", name: "agency", placeholder: "Mã cơ quan · agency", value: q.get("agency") || "" });
+		const official = el("input", { type: "text", name: "official", placeholder: "Mã cán bộ · official", value: q.get("official") || "" });
+		const all = el("input", { type: "checkbox", name: "all", checked: !!q.get("all") });
+		const filter = el("form", { class: "toolbar", onsubmit: (ev) => {
+			ev.preventDefault();
+			const p = new URLSearchParams();
+			if (kind.value) p.set("kind", kind.value);
+			if (agency.value.trim()) p.set("agency", agency.value.trim());
+			if (official.value.trim()) p.set("official", official.value.trim());
+			if (all.checked) p.set("all", "1");
+			const next = "#/breaches" + (p.toString() ? "?" + p.toString() : "");
+			if (location.hash === next) rerender();
+			else location.hash = next;
+		} },
+		kind, agency, official, el("label", null, all, "Gồm cả đã kết thúc · include resolved"),
+		el("button", { type: "submit" }, "Lọc · Filter"));
+		kind.addEventListener("change", () => filter.requestSubmit());
+		all.addEventListener("change", () => filter.requestSubmit());
+
+		const operator = can("operator");
+		const cols = [["Loại · Kind"], ["Mã hồ sơ · Dossier"], ["Cơ quan / phòng ban"], ["Cán bộ · Official"], ["Mức độ · Severity"],
+			["Hạn · Due"], ["Phát hiện · Detected"], ["Chi tiết · Detail"], ["Kết thúc · Resolved"], [""]];
+		const rows = [];
+		for (const b of list) {
+			const formRow = el("tr", { class: "ack-row", hidden: true, dataset: { ackFor: String(b.id) } });
+			const actions = [];
+			if (operator) {
+				actions.push(el("button", { type: "button", class: "secondary", "data-action": "ack", title: "Acknowledge", onclick: () => {
+					if (formRow.hidden) openAck(formRow, b, cols.length);
+					else formRow.hidden = true;
+				} }, "Xác nhận"));
+			}
+			rows.push(el("tr", { dataset: { breach: String(b.id), kind: b.kind } },
+				td(b.label || KIND_LABELS[b.kind] || b.kind, el("br"), el("span", { class: "muted" }, b.kind)),
+				td(el("code", null, b.code), el("br"), el("span", { class: "muted" }, b.source + (b.step ? " · bước " + b.step : ""))),
+				td(b.agency || "—", el("br"), el("span", { class: "muted" }, b.department || "")),
+				td(b.official || "—"),
+				td(badge(b.severity, SEVERITIES[b.severity] || b.severity)),
+				td(time(b.due_at)), td(time(b.detected_at)), td(b.detail || ""),
+				td(b.resolved_at ? time(b.resolved_at) : el("span", { class: "muted" }, "đang mở")),
+				td({ class: "actions" }, actions)));
+			rows.push(formRow);
+		}
+		return el("div", null,
+			heading("Vi phạm · Breaches", refreshButton()),
+			filter,
+			operator ? null : el("p", { class: "hint" }, "Chỉ vận hành viên (operator) hoặc quản trị viên được ghi nhận xác nhận."),
+			table(cols, rows, "Không có vi phạm nào khớp bộ lọc · no breaches"));
+	}
+
+	function openAck(row, b, ncols) {
+		const official = el("input", { type: "text", name: "official", required: true, value: b.official || "",
+			placeholder: "Mã cán bộ · official id", "aria-label": "Mã cán bộ" });
+		const reason = el("input", { type: "text", name: "reason", required: true, placeholder: "Lý do · reason", "aria-label": "Lý do" });
+		const error = el("span", { class: "error", role: "alert", hidden: true });
+		const submit = el("button", { type: "submit" }, "Ghi nhận · Acknowledge");
+		const form = el("form", { class: "ack", onsubmit: async (ev) => {
+			ev.preventDefault();
+			error.hidden = true;
+			submit.disabled = true;
+			try {
+				await api("POST", "/breaches/" + seg(String(b.id)) + "/ack", { official: official.value.trim(), reason: reason.value.trim() });
+				showMsg("Đã ghi nhận xác nhận hồ sơ " + b.code + " · acknowledged");
+				await rerender();
+			} catch (err) {
+				if (err.status === 401) return;
+				error.textContent = err.message;
+				error.hidden = false;
+			} finally {
+				if (submit.isConnected) submit.disabled = false;
+			}
+		} },
+		el("span", null, "Xác nhận cho hồ sơ ", el("code", null, b.code), ":"), official, reason, submit,
+		el("button", { type: "button", class: "secondary", onclick: () => { row.hidden = true; } }, "Huỷ"), error);
+		row.replaceChildren(el("td", { colspan: ncols }, form));
+		row.hidden = false;
+		(official.value ? reason : official).focus();
+	}
+
+	const views = { dashboard, emails, jobs, schedules, breaches };
+
+	// ---- start --------------------------------------------------------------
+
+	async function start() {
+		$("login-form").addEventListener("submit", login);
+		$("logout").addEventListener("click", logout);
+		$("msg-close").addEventListener("click", clearMsg);
+		window.addEventListener("hashchange", () => {
+			clearMsg();
+			route();
+		});
+		try {
+			state.me = await api("GET", "/whoami");
+		} catch (err) {
+			if (err.status !== 401) {
+				showLogin("");
+				showMsg(err.message, "error");
+			}
+			return;
+		}
+		showApp();
+		await route();
+	}
+
+	start();
+})();

@@ -1,0 +1,412 @@
+// Package metrics exposes dvcwatch's Prometheus metrics: a collector that
+// reads the store and the queue on every scrape (dossiers by status, sync
+// lag, open breaches, the outbox, queue sizes, open failed tasks), an asynq
+// middleware that times every task, and the registry and HTTP handler that
+// serve them with the Go and process collectors. It imports the root package
+// and the store's types only; the worker wires the real store and queue in.
+//
+// The admin listener serves /metrics without authentication, as Prometheus
+// scrapes it: every metric here is an aggregate count, a duration or a task
+// type, never a dossier code, a name, an email address or a token, and
+// metrics must stay that way. At most four scrapes run at once (more get
+// 503), so an anonymous client cannot pile up database queries.
+//
+// Metrics (gauges unless said otherwise):
+//
+//	dvcwatch_dossiers{source,status}             stored dossiers; status as dvcwatch.Status.String()
+//	dvcwatch_sync_records{connector}             stored dossiers of a configured connector
+//	dvcwatch_sync_lag_seconds{connector}         now minus the connector's cursor, the source update
+//	                                             time of its newest stored change; none before a cursor
+//	dvcwatch_breaches_open{kind}                 unresolved breaches, every kind (0 when none)
+//	dvcwatch_notifications{state}                outbox rows: pending, sent, failed
+//	dvcwatch_queue_tasks{queue,state}            asynq tasks: pending, active, scheduled, retry,
+//	                                             archived, completed
+//	dvcwatch_failed_tasks_open                   archived tasks no administrator retried or deleted
+//	dvcwatch_scrape_errors_total{part}           counter: reads that failed during a scrape
+//	dvcwatch_job_duration_seconds{type,outcome}  histogram: how long task handlers ran
+//	dvcwatch_jobs_total{type,outcome}            counter: task runs; outcome succeeded, failed
+//	                                             or skipped_retry (see Outcome)
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// DefaultTimeout bounds one scrape's reads of the store and the queue.
+const DefaultTimeout = 5 * time.Second
+
+// maxInFlight is how many scrapes the handler serves at once; more get 503.
+const maxInFlight = 4
+
+// Store is what the collector reads from the database.
+type Store interface {
+	DossiersByStatus(ctx context.Context) ([]store.StatusCount, error)
+	Cursor(ctx context.Context, source string) (store.Cursor, bool, error)
+	OpenBreachCounts(ctx context.Context) (map[dvcwatch.BreachKind]int, error)
+	NotificationCounts(ctx context.Context) (map[string]int, error)
+	CountOpenFailedTasks(ctx context.Context) (int, error)
+}
+
+// Queue is what the collector reads from asynq; *asynq.Inspector is one.
+type Queue interface {
+	GetQueueInfo(queue string) (*asynq.QueueInfo, error)
+	// Queues lists the queues that exist: asynq v0.26's GetQueueInfo does not
+	// wrap asynq.ErrQueueNotFound for a queue never used yet.
+	Queues() ([]string, error)
+}
+
+// Parts of a scrape, the values of dvcwatch_scrape_errors_total's part label.
+const (
+	PartDossiers      = "dossiers"
+	PartCursors       = "cursors"
+	PartBreaches      = "breaches"
+	PartNotifications = "notifications"
+	PartFailedTasks   = "failed_tasks"
+	PartQueue         = "queue"
+)
+
+var parts = []string{PartDossiers, PartCursors, PartBreaches, PartNotifications, PartFailedTasks, PartQueue}
+
+// Options configure a Collector.
+type Options struct {
+	Store      Store
+	Queue      Queue
+	QueueName  string   // the asynq queue to report (jobs.Queue)
+	Connectors []string // configured connector names, for the sync metrics
+	// Now is the clock sync lag is measured by: time.Now unless the demo runs
+	// on the simulator's clock.
+	Now func() time.Time
+	// Timeout bounds one scrape's reads; DefaultTimeout if zero.
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+// Collector reads dvcwatch's state on every scrape. A part that fails (the
+// database down, Redis slow) is left out of that scrape, counted in
+// dvcwatch_scrape_errors_total and logged; the other parts are still
+// reported.
+type Collector struct {
+	opts Options
+	log  *slog.Logger
+
+	dossiers, syncRecords, syncLag *prometheus.Desc
+	breaches, notifications        *prometheus.Desc
+	queueTasks, failedOpen         *prometheus.Desc
+	scrapeErrors                   *prometheus.CounterVec
+}
+
+// NewCollector returns a collector of what opts.Store and opts.Queue hold.
+func NewCollector(opts Options) *Collector {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Collector{
+		opts: opts,
+		log:  log.With("component", "metrics"),
+		dossiers: prometheus.NewDesc("dvcwatch_dossiers",
+			"Stored dossiers by source and national status.", []string{"source", "status"}, nil),
+		syncRecords: prometheus.NewDesc("dvcwatch_sync_records",
+			"Stored dossiers of each configured connector.", []string{"connector"}, nil),
+		syncLag: prometheus.NewDesc("dvcwatch_sync_lag_seconds",
+			"Now minus the source update time of the newest change stored for the connector (its sync cursor).",
+			[]string{"connector"}, nil),
+		breaches: prometheus.NewDesc("dvcwatch_breaches_open",
+			"Unresolved breaches by kind.", []string{"kind"}, nil),
+		notifications: prometheus.NewDesc("dvcwatch_notifications",
+			"Outbox notifications by state (pending, sent, failed).", []string{"state"}, nil),
+		queueTasks: prometheus.NewDesc("dvcwatch_queue_tasks",
+			"Tasks in the asynq queue by state.", []string{"queue", "state"}, nil),
+		failedOpen: prometheus.NewDesc("dvcwatch_failed_tasks_open",
+			"Archived tasks no administrator has retried or deleted yet.", nil, nil),
+		scrapeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dvcwatch_scrape_errors_total",
+			Help: "Reads that failed while collecting dvcwatch metrics, by part; that part is missing from the scrape.",
+		}, []string{"part"}),
+	}
+	for _, p := range parts {
+		c.scrapeErrors.WithLabelValues(p) // report 0 before the first error
+	}
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.dossiers, c.syncRecords, c.syncLag, c.breaches, c.notifications, c.queueTasks, c.failedOpen} {
+		ch <- d
+	}
+	c.scrapeErrors.Describe(ch)
+}
+
+// Collect implements prometheus.Collector: the store and the queue are read
+// side by side, so that one of them hanging until the timeout does not cost
+// the other its metrics.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { c.collectStore(ctx, ch) })
+	wg.Go(func() { c.collectQueue(ctx, ch) })
+	wg.Wait()
+	c.scrapeErrors.Collect(ch)
+}
+
+func (c *Collector) collectStore(ctx context.Context, ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	db := c.opts.Store
+
+	if counts, err := db.DossiersByStatus(ctx); err != nil {
+		c.fail(PartDossiers, err)
+	} else {
+		bySource := map[string]int{}
+		for _, s := range counts {
+			gauge(c.dossiers, float64(s.N), s.Source, dvcwatch.Status(s.Status).String())
+			bySource[s.Source] += s.N
+		}
+		for _, name := range c.opts.Connectors {
+			gauge(c.syncRecords, float64(bySource[name]), name)
+		}
+	}
+
+	now := c.opts.Now()
+	for _, name := range c.opts.Connectors {
+		cur, ok, err := db.Cursor(ctx, name)
+		if err != nil {
+			c.fail(PartCursors, err)
+			break // the same failure for every connector: count and log it once
+		}
+		if ok && !cur.UpdatedAt.IsZero() {
+			gauge(c.syncLag, now.Sub(cur.UpdatedAt).Seconds(), name)
+		}
+	}
+
+	if open, err := db.OpenBreachCounts(ctx); err != nil {
+		c.fail(PartBreaches, err)
+	} else {
+		kinds := dvcwatch.BreachKinds()
+		for _, k := range kinds {
+			gauge(c.breaches, float64(open[k]), string(k))
+		}
+		var extra []dvcwatch.BreachKind // stored by a newer version, say
+		for k := range open {
+			if !slices.Contains(kinds, k) {
+				extra = append(extra, k)
+			}
+		}
+		slices.Sort(extra)
+		for _, k := range extra {
+			gauge(c.breaches, float64(open[k]), string(k))
+		}
+	}
+
+	if n, err := db.NotificationCounts(ctx); err != nil {
+		c.fail(PartNotifications, err)
+	} else {
+		for _, state := range []string{"pending", "sent", "failed"} {
+			gauge(c.notifications, float64(n[state]), state)
+		}
+	}
+
+	if n, err := db.CountOpenFailedTasks(ctx); err != nil {
+		c.fail(PartFailedTasks, err)
+	} else {
+		gauge(c.failedOpen, float64(n))
+	}
+}
+
+// collectQueue reports the queue's sizes. The Inspector takes no context:
+// the call runs aside and is abandoned (it ends with the Redis client's own
+// timeouts) once the scrape's time is up.
+func (c *Collector) collectQueue(ctx context.Context, ch chan<- prometheus.Metric) {
+	type result struct {
+		info *asynq.QueueInfo
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		info, err := c.queueInfo()
+		done <- result{info, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		r.err = ctx.Err()
+	}
+	if r.err != nil {
+		c.fail(PartQueue, r.err)
+		return
+	}
+	q := c.opts.QueueName
+	for _, s := range []struct {
+		state string
+		n     int
+	}{
+		{"pending", r.info.Pending}, {"active", r.info.Active}, {"scheduled", r.info.Scheduled},
+		{"retry", r.info.Retry}, {"archived", r.info.Archived}, {"completed", r.info.Completed},
+	} {
+		ch <- prometheus.MustNewConstMetric(c.queueTasks, prometheus.GaugeValue, float64(s.n), q, s.state)
+	}
+}
+
+// queueInfo reads the queue's sizes; a queue nothing was ever enqueued to
+// has none.
+func (c *Collector) queueInfo() (*asynq.QueueInfo, error) {
+	info, err := c.opts.Queue.GetQueueInfo(c.opts.QueueName)
+	if err == nil {
+		return info, nil
+	}
+	if errors.Is(err, asynq.ErrQueueNotFound) {
+		return &asynq.QueueInfo{}, nil
+	}
+	if names, lerr := c.opts.Queue.Queues(); lerr == nil && !slices.Contains(names, c.opts.QueueName) {
+		return &asynq.QueueInfo{}, nil
+	}
+	return nil, err
+}
+
+// fail counts and logs a part that could not be read. The errors come from
+// the database and Redis drivers: they name what was read, never a secret.
+func (c *Collector) fail(part string, err error) {
+	c.scrapeErrors.WithLabelValues(part).Inc()
+	c.log.Warn("collect metrics", "part", part, "err", err)
+}
+
+// Outcomes of a task run, the values of the outcome label.
+const (
+	// OutcomeSucceeded: the handler returned nil.
+	OutcomeSucceeded = "succeeded"
+	// OutcomeFailed: the handler returned an error or panicked; asynq
+	// retries the task, or archives it after its last retry.
+	OutcomeFailed = "failed"
+	// OutcomeSkippedRetry: the error wraps asynq.SkipRetry (bad input, a
+	// permanent error): asynq archives the task at once, without retrying.
+	OutcomeSkippedRetry = "skipped_retry"
+)
+
+// Outcome classifies a handler's result.
+func Outcome(err error) string {
+	switch {
+	case err == nil:
+		return OutcomeSucceeded
+	case errors.Is(err, asynq.SkipRetry):
+		return OutcomeSkippedRetry
+	default:
+		return OutcomeFailed
+	}
+}
+
+// jobBuckets are dvcwatch_job_duration_seconds' upper bounds: from a 10 ms
+// delivery to a 30 min sync (the task timeout).
+var jobBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800}
+
+// JobMetrics times every task a server runs: register it, and put its
+// Middleware on the asynq mux.
+type JobMetrics struct {
+	duration *prometheus.HistogramVec
+	total    *prometheus.CounterVec
+	// now measures run time: always the wall clock, never the demo's
+	// simulated one; tests replace it.
+	now func() time.Time
+}
+
+// NewJobMetrics returns the task metrics, empty.
+func NewJobMetrics() *JobMetrics {
+	return &JobMetrics{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dvcwatch_job_duration_seconds",
+			Help:    "How long task handlers ran, by task type and outcome (succeeded, failed, skipped_retry).",
+			Buckets: jobBuckets,
+		}, []string{"type", "outcome"}),
+		total: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dvcwatch_jobs_total",
+			Help: "Task runs by task type and outcome (succeeded, failed, skipped_retry).",
+		}, []string{"type", "outcome"}),
+		now: time.Now,
+	}
+}
+
+// Middleware observes every run of next; its signature is an
+// asynq.MiddlewareFunc. The type label is the task's type: only dvcwatch
+// enqueues to its queue, so the set stays small.
+func (m *JobMetrics) Middleware(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) (err error) {
+		start := m.now()
+		panicked := true
+		defer func() {
+			outcome := Outcome(err)
+			if panicked { // asynq recovers it and retries the task
+				outcome = OutcomeFailed
+			}
+			m.duration.WithLabelValues(t.Type(), outcome).Observe(m.now().Sub(start).Seconds())
+			m.total.WithLabelValues(t.Type(), outcome).Inc()
+		}()
+		err = next.ProcessTask(ctx, t)
+		panicked = false
+		return err
+	})
+}
+
+// Describe implements prometheus.Collector.
+func (m *JobMetrics) Describe(ch chan<- *prometheus.Desc) {
+	m.duration.Describe(ch)
+	m.total.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (m *JobMetrics) Collect(ch chan<- prometheus.Metric) {
+	m.duration.Collect(ch)
+	m.total.Collect(ch)
+}
+
+// NewRegistry returns a registry of c, jobs, and the Go runtime and process
+// collectors.
+func NewRegistry(c *Collector, jobs *JobMetrics) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c, jobs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Handler serves what g gathers in the Prometheus exposition formats. A
+// collector's error does not fail the scrape: the rest is served and the
+// error logged.
+func Handler(g prometheus.Gatherer, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		ErrorLog:            errorLog{log},
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: maxInFlight,
+	})
+}
+
+// errorLog routes promhttp's errors into slog.
+type errorLog struct{ l *slog.Logger }
+
+func (e errorLog) Println(v ...any) {
+	e.l.Error("serve metrics", "component", "metrics", "err", fmt.Sprint(v...))
+}

@@ -1,0 +1,40 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch/store"
+	"github.com/dvcwatch/dvcwatch/store/storetest"
+)
+
+func TestCountOpenFailedTasks(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		count := func(want int) {
+			t.Helper()
+			if n, err := db.CountOpenFailedTasks(ctx); err != nil || n != want {
+				t.Errorf("CountOpenFailedTasks = %d, %v; want %d", n, err, want)
+			}
+		}
+		count(0)
+		for i := range 3 {
+			err := db.RecordFailedTask(ctx, store.FailedTask{TaskID: fmt.Sprintf("t%d", i), Queue: "q", Type: "sync:connector",
+				Payload: "{}", Error: "boom", FailedAt: t0.Add(time.Duration(i) * time.Minute)})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		count(3)
+		if _, err := db.ResolveFailedTask(ctx, "q", "t1", store.FailedDeleted, "admin"); err != nil {
+			t.Fatal(err)
+		}
+		count(2)
+		if open, err := db.FailedTasks(ctx, true, 100); err != nil || len(open) != 2 {
+			t.Errorf("FailedTasks(open) = %d rows, %v; want the 2 counted", len(open), err)
+		}
+	})
+}

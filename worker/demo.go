@@ -1,0 +1,605 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
+	"github.com/dvcwatch/dvcwatch/notify/mailcatch"
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// Defaults of DemoOptions.
+const (
+	// DemoDatabase is the SQLite file the demo keeps in its data directory.
+	DemoDatabase = "dvcwatch.db"
+	// DefaultDemoDossiers is a commune's three months of dossiers.
+	DefaultDemoDossiers = 3000
+	// DefaultDemoSpeed is 10 simulated minutes per wall second: a working
+	// day (7h30) in 45 s, a calendar day in 2m24s.
+	DefaultDemoSpeed = 10
+)
+
+// ErrDemoDirInUse means the data directory already holds a demo's database.
+// The simulator starts afresh at every run, so a database from an earlier
+// run (whose cursors are ahead of the new simulated time) would mislead.
+var ErrDemoDirInUse = errors.New("holds " + DemoDatabase + " from an earlier run; the simulator starts afresh at every run, so give a new or empty directory")
+
+// DemoIntervals are how often, in wall time, the demo's schedules run.
+type DemoIntervals struct {
+	SyncOneStop time.Duration
+	SyncDVCQG   time.Duration
+	Reconcile   time.Duration
+	Detect      time.Duration
+	// Dispatch re-enqueues undelivered emails. A detection pass enqueues the
+	// emails it creates at once, so this only matters after a lost queue.
+	Dispatch time.Duration
+	// Digest writes the office's summary; there is one per simulated day.
+	Digest time.Duration
+}
+
+// DefaultDemoIntervals returns the demo's schedules: short enough that
+// something happens every few seconds, long enough that a pass of a few
+// thousand dossiers finishes well before the next.
+func DefaultDemoIntervals() DemoIntervals {
+	return DemoIntervals{
+		SyncOneStop: 10 * time.Second, SyncDVCQG: 15 * time.Second, Reconcile: 30 * time.Second,
+		Detect: 15 * time.Second, Dispatch: 10 * time.Second, Digest: time.Minute,
+	}
+}
+
+// fields lists the intervals by schedule name, for defaults and checks.
+func (iv *DemoIntervals) fields() []struct {
+	name string
+	d    *time.Duration
+} {
+	return []struct {
+		name string
+		d    *time.Duration
+	}{
+		{"sync-onestop", &iv.SyncOneStop}, {"sync-dvcqg", &iv.SyncDVCQG}, {"reconcile-dvcqg", &iv.Reconcile},
+		{"detect", &iv.Detect}, {"notify", &iv.Dispatch}, {"digest", &iv.Digest},
+	}
+}
+
+// DemoLightFaults are the demo portals' faults: a few failed, broken or
+// expired requests (the connectors retry them, and log each retry), bad and
+// duplicated records in some pages (skipped and counted by the sync), and the
+// simulator's realistic national copy (dossiers missing, stuck or late on
+// DVCQG, which the reconciliation reports). Timeouts and throttling are left
+// out: they only make the demo wait.
+func DemoLightFaults() portalsim.Faults {
+	f := portalsim.DefaultFaults()
+	f.ErrorRate = 0.02
+	f.MalformedRate = 0.005
+	f.SessionExpiryRate = 0.01
+	f.DuplicateRate = 0.05
+	f.BadRecordRate = 0.05
+	return f
+}
+
+// DemoOptions configure RunDemo; zero fields take the defaults.
+type DemoOptions struct {
+	// Dir is the data directory (created if missing, kept afterwards); ""
+	// makes a temporary one, removed at the end unless Keep.
+	Dir  string
+	Keep bool
+	// Dossiers is how many dossiers the simulated commune received in the
+	// 90 days before now (DefaultDemoDossiers).
+	Dossiers int
+	Seed     int64 // of the population and the fault draws; 0 is 1
+	// Speed is simulated minutes per wall second (DefaultDemoSpeed).
+	Speed int
+	// Faults the simulator injects; nil: DemoLightFaults.
+	Faults *portalsim.Faults
+	// AdminListener serves the admin API and UI; nil: 127.0.0.1 on any port.
+	AdminListener net.Listener
+	Intervals     DemoIntervals // zero fields: DefaultDemoIntervals
+	// Out receives where to look, a line per job run, and the summary last.
+	Out io.Writer
+	// Logger receives the services' warnings and errors (portal retries
+	// among them); nil: warnings and errors to stderr.
+	Logger *slog.Logger
+}
+
+// DemoSummary counts what a demo run did.
+type DemoSummary struct {
+	Dossiers   int // stored dossiers, the copies from both portals
+	Events     int // status events
+	Breaches   int // breaches recorded, open or resolved
+	Emails     int // messages the mail catcher accepted
+	FailedJobs int // job runs that failed plus failed tasks still open
+}
+
+// String is the summary line the demo prints last.
+func (s DemoSummary) String() string {
+	return fmt.Sprintf("summary: dossiers=%d events=%d breaches=%d emails=%d failed_jobs=%d",
+		s.Dossiers, s.Events, s.Breaches, s.Emails, s.FailedJobs)
+}
+
+func (o *DemoOptions) setDefaults() {
+	if o.Dossiers == 0 {
+		o.Dossiers = DefaultDemoDossiers
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Speed == 0 {
+		o.Speed = DefaultDemoSpeed
+	}
+	if o.Faults == nil {
+		f := DemoLightFaults()
+		o.Faults = &f
+	}
+	def := DefaultDemoIntervals()
+	defaults := def.fields()
+	for i, f := range o.Intervals.fields() {
+		if *f.d == 0 {
+			*f.d = *defaults[i].d
+		}
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+}
+
+// Validate reports the first invalid option, naming it; zero values are
+// defaults and valid.
+func (o DemoOptions) Validate() error {
+	switch {
+	case o.Dossiers < 0:
+		return fmt.Errorf("dossiers: %d: want 1 or more", o.Dossiers)
+	case o.Speed < 0 || o.Speed > 24*60:
+		return fmt.Errorf("speed: %d: want 1 to 1440 simulated minutes per second", o.Speed)
+	}
+	for _, f := range o.Intervals.fields() {
+		// asynq keeps scheduled times to the second.
+		if d := *f.d; d != 0 && (d < time.Second || d%time.Second != 0) {
+			return fmt.Errorf("%s interval %s: want whole seconds, 1s or more", f.name, d)
+		}
+	}
+	if err := (portalsim.Options{Dossiers: o.Dossiers, Faults: o.Faults}).Validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// RunDemo runs the real jobs on short schedules against an embedded stack,
+// all in this process: a SQLite file, the in-process Redis, the portal
+// simulator on loopback (both portals, the national one mirroring the
+// one-stop system) with its simulated time moving at Speed, and the SMTP
+// catcher as the mail server. Jobs run through RunWith, the code paths of
+// serve, on the simulator's clock. It prints where to look, one line per job
+// run, and, once everything is closed, the summary as its last line. It
+// returns when ctx ends (nil: a clean stop) or the stack fails.
+//
+// The in-process Redis keeps nothing: tasks queued at the end are lost, and
+// that is safe because the outbox in SQL is the record of every email (the
+// dispatcher re-enqueues undelivered rows at start and on its schedule).
+func RunDemo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
+	if err := o.Validate(); err != nil {
+		return DemoSummary{}, err
+	}
+	o.setDefaults()
+	dir, temporary := o.Dir, o.Dir == ""
+	if temporary {
+		var err error
+		if dir, err = os.MkdirTemp("", "dvcwatch-demo-"); err != nil {
+			return DemoSummary{}, fmt.Errorf("demo data directory: %w", err)
+		}
+	} else {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return DemoSummary{}, fmt.Errorf("demo data directory: %w", err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, DemoDatabase)); err == nil {
+			return DemoSummary{}, fmt.Errorf("data directory %s: %w", dir, ErrDemoDirInUse)
+		}
+	}
+	out := &lockedWriter{w: o.Out}
+	sum, ran, err := runDemo(ctx, o, dir, temporary && !o.Keep, out)
+	if temporary && !o.Keep {
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			o.Logger.Warn("remove the demo's data directory", "dir", dir, "err", rerr)
+		}
+	} else if ran {
+		out.printf("data kept in %s\n", dir)
+	}
+	if ran {
+		out.printf("%s\n", sum)
+	}
+	return sum, err
+}
+
+// runDemo builds the stack, runs it until ctx ends and closes it; ran says
+// whether the jobs ran, and so whether the summary means anything.
+func runDemo(ctx context.Context, o DemoOptions, dir string, removed bool, out *lockedWriter) (sum DemoSummary, ran bool, err error) {
+	log := o.Logger
+	adminLn := o.AdminListener
+	if adminLn == nil {
+		if adminLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return sum, false, fmt.Errorf("admin listener: %w", err)
+		}
+	}
+	defer adminLn.Close() // RunWith's admin server closes it too; this covers the early returns
+
+	began := time.Now()
+	sim := portalsim.New(portalsim.Options{Seed: o.Seed, Dossiers: o.Dossiers, Faults: o.Faults})
+	defer sim.Close()
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return sum, false, fmt.Errorf("portal simulator: listen: %w", err)
+	}
+	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := simSrv.Serve(simLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("portal simulator stopped", "err", err)
+		}
+	}()
+	defer func() {
+		sim.Close() // releases requests held by timeout faults
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = simSrv.Shutdown(sctx)
+	}()
+	simURL := "http://" + simLn.Addr().String()
+
+	mail, err := mailcatch.Start("127.0.0.1:0")
+	if err != nil {
+		return sum, false, fmt.Errorf("mail catcher: %w", err)
+	}
+	defer mail.Close()
+
+	token, err := demoToken()
+	if err != nil {
+		return sum, false, err
+	}
+	dsn := filepath.Join(dir, DemoDatabase)
+	cfg, err := demoConfig(sim.Directory(), simURL, dsn, mail.Port(), token, o.Intervals)
+	if err != nil {
+		return sum, false, fmt.Errorf("demo configuration: %w", err)
+	}
+	svc, err := Open(ctx, cfg, log)
+	if err != nil {
+		return sum, false, err
+	}
+	defer func() {
+		if cerr := svc.Close(); cerr != nil {
+			log.Warn("close the demo's database", "err", cerr)
+		}
+	}()
+	// Every job judges dossiers by the simulator's clock, so that deadlines
+	// pass while the demo runs; job runs keep wall-clock times.
+	svc.Now = sim.Now
+	rdb, err := OpenRedis(cfg.Redis)
+	if err != nil {
+		return sum, false, err
+	}
+	defer rdb.Close()
+
+	p := &demoPrinter{out: out, simNow: sim.Now, mail: mail, targets: map[string]string{}}
+	for _, s := range cfg.Schedules {
+		p.targets[s.Name] = s.Connector
+	}
+	st := sim.Stats()
+	p.banner(demoBanner{
+		admin: "http://" + adminLn.Addr().String(), token: token, smtp: mail.Addr(), dsn: dsn, removed: removed,
+		simURL: simURL, agency: sim.Directory().Agency.Name, dossiers: st.Dossiers, dvcqg: st.DVCQGDossiers,
+		faults: describeFaults(*o.Faults), simStart: sim.Now(), speed: o.Speed, schedules: cfg.Schedules,
+		built: time.Since(began),
+	})
+
+	runCtx, stopClock := context.WithCancel(ctx)
+	clockDone := make(chan struct{})
+	go func() {
+		defer close(clockDone)
+		advance(runCtx, sim, o.Speed, log)
+	}()
+	err = RunWith(ctx, svc, rdb, RunOptions{AdminListener: adminLn, OnJobRun: p.run})
+	stopClock()
+	<-clockDone
+
+	// ctx has ended: count with a context of its own.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	sum, serr := demoSummary(cctx, svc.DB, mail)
+	if !removed {
+		if werr := writeMail(filepath.Join(filepath.Dir(dsn), "mail"), mail.Messages(), out); werr != nil {
+			log.Warn("write the caught emails", "err", werr)
+		}
+	}
+	return sum, true, errors.Join(err, serr)
+}
+
+// advance moves the simulated time speed minutes every wall second until ctx
+// ends or the simulator's horizon is reached.
+func advance(ctx context.Context, sim *portalsim.Sim, speed int, log *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := sim.Advance(speed); err != nil {
+				log.Warn("simulated time stopped", "err", err)
+				return
+			}
+		}
+	}
+}
+
+func demoSummary(ctx context.Context, db *store.DB, mail *mailcatch.Catcher) (DemoSummary, error) {
+	s := DemoSummary{Emails: mail.Count()}
+	t, err := db.Totals(ctx)
+	if err != nil {
+		return s, err
+	}
+	for _, n := range t.Dossiers {
+		s.Dossiers += n
+	}
+	s.Events = t.Events
+	oc, err := db.Outcomes(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.Breaches, s.FailedJobs = oc.Breaches, oc.FailedRuns+oc.OpenFailedTasks
+	return s, nil
+}
+
+// demoToken is the run's admin token, the demo's login: random, so that a
+// demo left running on a shared machine is not open to whoever knows a
+// default.
+func demoToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// demoConfig is the configuration of the demo: the simulated commune's
+// agency, departments, officials and procedures (from the simulator's
+// directory), both portals on the simulator, the demo's schedules, mail to
+// the catcher and the run's admin token.
+func demoConfig(dir portalsim.Directory, simURL, dsn string, smtpPort int, token string, iv DemoIntervals) (*config.Config, error) {
+	people, err := dir.ConfigYAML()
+	if err != nil {
+		return nil, err
+	}
+	every := func(d time.Duration) string { return fmt.Sprintf("%q", "@every "+d.String()) }
+	// office_hours_only is off: simulated time races through nights and
+	// weekends, and alerts held for the next office morning would reach the
+	// catcher in bursts, or after the demo ended.
+	y := people + fmt.Sprintf(`database:
+  driver: sqlite
+  dsn: %q
+redis:
+  embedded: true
+connectors:
+  - name: onestop
+    kind: onestop
+    base_url: %q
+    username: %q
+    password: %q
+    rate_limit: 100
+    burst: 10
+  - name: dvcqg
+    kind: dvcqg
+    base_url: %q
+    agency_code: %q
+    username: %q
+    password: %q
+    rate_limit: 100
+    burst: 10
+    mirror_of: onestop
+schedules:
+  - {name: sync-onestop, cron: %s, job: sync, connector: onestop}
+  - {name: sync-dvcqg, cron: %s, job: sync, connector: dvcqg}
+  - {name: reconcile-dvcqg, cron: %s, job: reconcile, connector: dvcqg}
+  - {name: detect, cron: %s, job: detect}
+  - {name: notify, cron: %s, job: notify}
+  - {name: digest, cron: %s, job: digest}
+notify:
+  dossier_url: https://motcua.example/ho-so/{code}
+  office_hours_only: false
+smtp:
+  host: 127.0.0.1
+  port: %d
+  from: %q
+  tls: none
+  timeout: 10s
+admin:
+  tokens:
+    - {name: demo, role: admin, token: %q}
+shutdown_timeout: 10s
+log:
+  level: warn
+`, dsn, simURL, portalsim.DefaultUsername, portalsim.DefaultPassword,
+		simURL, dir.Agency.Code, portalsim.DefaultUsername, portalsim.DefaultPassword,
+		every(iv.SyncOneStop), every(iv.SyncDVCQG), every(iv.Reconcile), every(iv.Detect), every(iv.Dispatch), every(iv.Digest),
+		smtpPort, "canhbao@"+portalsim.DefaultEmailDomain, token)
+	return config.Parse([]byte(y), "demo.yaml")
+}
+
+// describeFaults names the simulator's non-zero fault rates.
+func describeFaults(f portalsim.Faults) string {
+	var parts []string
+	add := func(rate float64, what string) {
+		if rate > 0 {
+			parts = append(parts, fmt.Sprintf("%s %g%%", what, rate*100))
+		}
+	}
+	add(f.ErrorRate, "5xx")
+	add(f.ThrottleRate, "429")
+	add(f.TimeoutRate, "timeouts")
+	add(f.MalformedRate+f.TruncatedRate, "broken JSON")
+	add(f.SessionExpiryRate, "expired sessions")
+	add(f.DuplicateRate, "pages with a duplicate")
+	add(float64(f.OutOfOrder), "pages shuffled")
+	add(f.BadRecordRate, "pages with a bad record")
+	add(f.DVCQGMissingRate, "missing on DVCQG")
+	add(f.DVCQGMismatchRate, "stuck on DVCQG")
+	add(f.DVCQGLagRate, "late on DVCQG")
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeMail writes the caught messages into dir, one .eml file each, so that
+// a kept demo's emails can be read.
+func writeMail(dir string, msgs []mailcatch.Message, out *lockedWriter) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i, m := range msgs {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%05d.eml", i+1)), m.Raw, 0o644); err != nil {
+			return err
+		}
+	}
+	out.printf("mail: %d messages written to %s\n", len(msgs), dir)
+	return nil
+}
+
+// lockedWriter serializes the demo's lines: job runs finish concurrently.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format, args...)
+}
+
+// demoPrinter prints the demo's banner and a line per job run.
+type demoPrinter struct {
+	out     *lockedWriter
+	simNow  func() time.Time
+	mail    *mailcatch.Catcher
+	targets map[string]string // connector by schedule name
+}
+
+type demoBanner struct {
+	admin, token, smtp, dsn, simURL, agency, faults string
+	removed                                         bool
+	dossiers, dvcqg, speed                          int
+	simStart                                        time.Time
+	schedules                                       []config.Schedule
+	built                                           time.Duration
+}
+
+// Layouts of the job lines: wall time, then the simulated time the jobs see.
+const (
+	demoWallLayout = "15:04:05"
+	demoSimLayout  = "Mon 02/01 15:04"
+)
+
+func (p *demoPrinter) banner(b demoBanner) {
+	data, mailNote := "(SQLite; kept)", "; caught emails are written to mail/ beside the database at exit"
+	if b.removed {
+		data, mailNote = "(SQLite; temporary, removed at exit: --keep keeps it)", ""
+	}
+	var scheds []string
+	for _, s := range b.schedules {
+		scheds = append(scheds, s.Name+" "+strings.TrimPrefix(s.Cron, "@every "))
+	}
+	day := (24 * 60 * time.Second / time.Duration(b.speed)).Round(time.Second) // 1,440 simulated minutes
+	p.out.printf(`dvcwatch demo: the real jobs on short schedules, every part in this process
+  admin UI   %s (API under /api/v1)
+  login      %s (admin token of this run only; or send Authorization: Bearer <token>)
+  mail       SMTP catcher on %s: the outbox is at /api/v1/notifications%s
+  data       %s %s
+  queue      embedded Redis, in memory: lost at exit, which the outbox in SQL makes safe
+  portals    simulator on %s: %s, %d dossiers on the one-stop system, %d on DVCQG (built in %s)
+  faults     %s
+  time       simulated from %s, %d minutes each second (a day every %s)
+  schedules  %s
+%-8s  %-15s  %-9s  %-7s  %-9s  %s
+`, b.admin, b.token, b.smtp, mailNote, b.dsn, data, b.simURL, b.agency, b.dossiers, b.dvcqg, b.built.Round(time.Millisecond),
+		b.faults, b.simStart.Format("Mon 02/01/2006 15:04"), b.speed, day, strings.Join(scheds, ", "),
+		"wall", "simulated", "job", "portal", "status", "counts")
+}
+
+// demoCounts are the counts each job's line shows, in order.
+var demoCounts = map[string][]string{
+	"sync":      {"fetched", "inserted", "updated", "events", "skipped"},
+	"reconcile": {"received", "missing", "mismatched", "resolved"},
+	"detect":    {"evaluated", "new", "resolved", "open", "alerts", "emails"},
+	"notify":    {"enqueued"},
+	"digest":    {"summaries"},
+}
+
+// run prints one finished job run, e.g.
+//
+//	12:01:05  Tue 03/03 14:20  sync       onestop  succeeded  fetched=2980 inserted=2980 … (1.4s)
+func (p *demoPrinter) run(r store.JobRun) {
+	counts := maps.Clone(r.Counts)
+	if counts == nil {
+		counts = map[string]int{}
+	}
+	if r.Job == "detect" {
+		// The pass's new and open breaches come per kind; the line sums them.
+		for k, n := range r.Counts {
+			if s, ok := strings.CutPrefix(k, "new_"); ok && s != "" {
+				counts["new"] += n
+			} else if s, ok := strings.CutPrefix(k, "open_"); ok && s != "" {
+				counts["open"] += n
+			}
+		}
+		counts["emails"] = r.Counts["notifications"]
+	}
+	keys, ok := demoCounts[r.Job]
+	if !ok {
+		keys = slices.Sorted(maps.Keys(counts))
+	}
+	var b strings.Builder
+	if r.Status != store.RunSkipped { // a skipped run did nothing: its reason is enough
+		for _, k := range keys {
+			fmt.Fprintf(&b, "%s=%d ", k, counts[k])
+		}
+		if r.Job == "notify" {
+			fmt.Fprintf(&b, "caught=%d ", p.mail.Count())
+		}
+	}
+	fmt.Fprintf(&b, "(%.1fs)", r.FinishedAt.Sub(r.StartedAt).Seconds())
+	if r.Status != store.RunSucceeded && r.Error != "" {
+		fmt.Fprintf(&b, ": %s", shorten(r.Error, 200))
+	}
+	target := p.targets[r.Schedule]
+	if target == "" {
+		target = "-"
+	}
+	p.out.printf("%-8s  %-15s  %-9s  %-7s  %-9s  %s\n", r.FinishedAt.Local().Format(demoWallLayout),
+		p.simNow().Format(demoSimLayout), r.Job, target, r.Status, b.String())
+}
+
+func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
