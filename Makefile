@@ -2,7 +2,7 @@
 # (see DEVELOPERS.md); .ci/run starts them when they are down, then runs it.
 GO ?= go
 
-.PHONY: build test vet demo-calendar bench-sync bench-detect bench-notify
+.PHONY: build test vet demo bench-sync bench-detect bench-notify
 
 build:
 	$(GO) build -o bin/dvcwatch ./cmd/dvcwatch
@@ -13,10 +13,9 @@ vet:
 test: vet
 	$(GO) test -race -count=1 ./...
 
-# Until the demo exists, the run command shows the deadline calendar.
-demo-calendar:
-	$(GO) run ./cmd/dvcwatch calendar holidays --year 2026
-	$(GO) run ./cmd/dvcwatch calendar due --received "2026-02-12 15:00" --limit 5wd
+# The README's run command: the real jobs on an embedded stack for two minutes.
+demo:
+	$(GO) run ./cmd/dvcwatch demo --for 2m
 
 # Full sync of 1,000,000 simulated dossiers into PostgreSQL and SQLite, with a
 # raw multi-row upsert of the same rows as the baseline (not a test).

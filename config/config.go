@@ -253,6 +253,9 @@ type Match struct {
 	MinSeverity string   `yaml:"min_severity"` // one of Severities; empty matches all
 	// OverdueMoreThan is a limit such as "2wd" that sla parses; empty matches all.
 	OverdueMoreThan string `yaml:"overdue_more_than"`
+	// Open matches only breaches of dossiers still owed a result: one that
+	// is finished is history, in the office's daily summary.
+	Open bool `yaml:"open"`
 }
 
 // SMTP TLS modes.
@@ -496,7 +499,8 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 
 	def("smtp.port", func() { c.SMTP.Port = 587 })
 	def("smtp.tls", func() { c.SMTP.TLS = TLSStartTLS })
-	def("smtp.timeout", func() { c.SMTP.Timeout = 30 * time.Second })
+	// Below shutdown_timeout (25 s), which validation requires.
+	def("smtp.timeout", func() { c.SMTP.Timeout = 20 * time.Second })
 
 	def("admin.listen", func() { c.Admin.Listen = "127.0.0.1:8080" })
 	def("shutdown_timeout", func() { c.ShutdownTimeout = 25 * time.Second })
@@ -505,13 +509,25 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 }
 
 // DefaultEscalation returns the rules used when notify.escalation is absent: the
-// official first, the department head once overdue, the office after two
-// working days overdue.
+// official first, the department head once the dossier or the step is
+// overdue, the office after two working days overdue; the head and the office
+// for what the agency answers for as a whole (apology letters, reschedules,
+// repeated supplement requests, a receipt promising more than the law
+// allows) while the dossier is open; the office for the national portal's
+// copy. A dossier finished or returned late is not mailed, nor the apology
+// breaches of a finished one: that is history, reported in the office's
+// daily summary and the indexes, and mailing it would flood every head with
+// the backlog of the first sweep.
 func DefaultEscalation() []Rule {
+	o, h, office := dvcwatch.RoleOfficial, dvcwatch.RoleDepartmentHead, dvcwatch.RoleOffice
+	late := []string{"overdue", "step_overdue"}
 	return []Rule{
-		{When: Match{Kinds: []string{"due_soon"}}, Notify: []dvcwatch.Role{dvcwatch.RoleOfficial}},
-		{When: Match{Kinds: []string{"overdue"}}, Notify: []dvcwatch.Role{dvcwatch.RoleOfficial, dvcwatch.RoleDepartmentHead}},
-		{When: Match{Kinds: []string{"overdue"}, OverdueMoreThan: "2wd"}, Notify: []dvcwatch.Role{dvcwatch.RoleOfficial, dvcwatch.RoleDepartmentHead, dvcwatch.RoleOffice}},
+		{When: Match{Kinds: []string{"due_soon"}}, Notify: []dvcwatch.Role{o}},
+		{When: Match{Kinds: late}, Notify: []dvcwatch.Role{o, h}},
+		{When: Match{Kinds: late, OverdueMoreThan: "2wd"}, Notify: []dvcwatch.Role{o, h, office}},
+		{When: Match{Kinds: []string{"no_apology", "late_apology", "rescheduled_twice", "supplemented_twice", "due_beyond_limit"}, Open: true},
+			Notify: []dvcwatch.Role{h, office}},
+		{When: Match{Kinds: []string{"not_synced", "portal_mismatch"}}, Notify: []dvcwatch.Role{office}},
 	}
 }
 

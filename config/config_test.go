@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
 )
 
 // exampleEnv holds the secrets the example file reads from the environment.
@@ -46,20 +48,124 @@ func unsetenv(t *testing.T, name string) {
 	}
 }
 
+// composeFile is what the tests read of docker-compose.yml.
+type composeFile struct {
+	Services map[string]struct {
+		Command         []string          `yaml:"command"`
+		Environment     map[string]string `yaml:"environment"`
+		Ports           []string          `yaml:"ports"`
+		StopGracePeriod string            `yaml:"stop_grace_period"`
+		Healthcheck     struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+	} `yaml:"services"`
+}
+
+// readCompose reads docker-compose.yml with each ${VAR:-default} at its
+// default, as compose runs it with none of the variables set.
+func readCompose(t *testing.T) composeFile {
+	t.Helper()
+	data, err := os.ReadFile("../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = regexp.MustCompile(`\$\{[A-Z0-9_]+:-([^}]*)\}`).ReplaceAll(data, []byte("$1"))
+	var f composeFile
+	if err := yaml.Unmarshal(data, &f); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	return f
+}
+
 // TestComposeConfigIsValid keeps the file docker-compose.yml mounts in step with
-// the configuration schema, since no test can run compose itself.
+// the configuration schema and with the compose file itself, since no test can
+// run compose: valid with the environment the services get, on the compose
+// services, with the simulator's account and commune, and shut down before
+// Docker's SIGKILL.
 func TestComposeConfigIsValid(t *testing.T) {
-	setenv(t, map[string]string{
-		"DVCWATCH_DATABASE_DSN": "postgres://dvcwatch:dvcwatch@postgres:5432/dvcwatch?sslmode=disable",
-		"DVCWATCH_ADMIN_TOKEN":  "change-me-to-a-long-random-token",
-	})
+	f := readCompose(t)
+	var replicas []string
+	for name, s := range f.Services {
+		if slices.Equal(s.Command, []string{"serve"}) {
+			replicas = append(replicas, name)
+		}
+	}
+	slices.Sort(replicas)
+	if len(replicas) < 2 {
+		t.Fatalf("docker-compose.yml runs %d serve replicas, want two or more", len(replicas))
+	}
+	setenv(t, f.Services[replicas[0]].Environment)
 	c, err := Load("dvcwatch.compose.yaml")
 	if err != nil {
-		t.Fatalf("the compose configuration must be valid:\n%v", err)
+		t.Fatalf("the compose configuration must be valid with the compose environment:\n%v", err)
 	}
 	if c.Database.Driver != DriverPostgres || c.Redis.Addr != "redis:6379" || c.SMTP.Host != "mailpit" {
 		t.Errorf("compose configuration must use the compose services, got database %s, redis %s, smtp %s",
 			c.Database.Driver, c.Redis.Addr, c.SMTP.Host)
+	}
+	for _, k := range c.Connectors {
+		if k.BaseURL != "http://portalsim:8700" || k.Username != portalsim.DefaultUsername || k.Password.Reveal() != portalsim.DefaultPassword {
+			t.Errorf("connector %s: %s as %s; want the simulator service with its default account", k.Name, k.BaseURL, k.Username)
+		}
+	}
+	var sim struct {
+		Agencies   []Agency    `yaml:"agencies"`
+		Procedures []Procedure `yaml:"procedures"`
+	}
+	ps := portalsim.New(portalsim.Options{Dossiers: 1})
+	defer ps.Close()
+	text, err := ps.Directory().ConfigYAML()
+	if err == nil {
+		err = yaml.Unmarshal([]byte(text), &sim)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Agencies) != 1 || len(sim.Agencies) != 1 {
+		t.Fatalf("%d agencies, the simulator has %d; want its one commune", len(c.Agencies), len(sim.Agencies))
+	}
+	got, want := c.Agencies[0], sim.Agencies[0]
+	if got.Code != want.Code || got.Name != want.Name {
+		t.Errorf("agency %s %q, the simulator has %s %q", got.Code, got.Name, want.Code, want.Name)
+	}
+	sameAs(t, "agencies[0].departments", got.Departments, want.Departments)
+	sameAs(t, "agencies[0].officials", got.Officials, want.Officials)
+	sameAs(t, "procedures", c.Procedures, sim.Procedures)
+
+	// asynq's leases live in Redis (see the field notes).
+	if r := strings.Join(f.Services["redis"].Command, " "); !strings.Contains(r, "--appendonly yes") || !strings.Contains(r, "--maxmemory-policy noeviction") {
+		t.Errorf("redis: command %q, want --appendonly yes and --maxmemory-policy noeviction", r)
+	}
+	_, port, _ := strings.Cut(c.Admin.Listen, ":")
+	hosts := map[string]bool{}
+	for _, name := range replicas {
+		s := f.Services[name]
+		if grace, err := time.ParseDuration(s.StopGracePeriod); err != nil || grace <= c.ShutdownTimeout {
+			t.Errorf("%s: stop_grace_period %q, want more than shutdown_timeout %s", name, s.StopGracePeriod, c.ShutdownTimeout)
+		}
+		if !slices.Contains(s.Healthcheck.Test, "http://127.0.0.1:"+port+"/readyz") {
+			t.Errorf("%s: healthcheck %q, want GET /readyz on admin.listen's port %s", name, s.Healthcheck.Test, port)
+		}
+		if len(s.Ports) != 1 || !strings.HasSuffix(s.Ports[0], ":"+port) || hosts[s.Ports[0]] {
+			t.Errorf("%s: ports %q, want admin.listen's port %s published on a host port of its own", name, s.Ports, port)
+		}
+		for _, p := range s.Ports {
+			hosts[p] = true
+		}
+	}
+}
+
+// sameAs reports each element of got that differs from the simulator's.
+func sameAs[T any](t *testing.T, what string, got, want []T) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d, the simulator has %d", what, len(got), len(want))
+		return
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("%s[%d] = %+v, the simulator has %+v", what, i, got[i], want[i])
+		}
 	}
 }
 
@@ -292,6 +398,9 @@ func TestFixtures(t *testing.T) {
 			`testdata/notify-empty-escalation.yaml:6: notify.escalation: at least one rule is required`,
 			`testdata/notify-empty-escalation.yaml:7: notify.digest_cron: required`,
 		}},
+		{"smtp-shutdown.yaml", []string{
+			`testdata/smtp-shutdown.yaml:6: smtp.timeout: must be shorter than shutdown_timeout (25s), found 30s: a delivery cut off at shutdown may have been sent already, and would be sent again`,
+		}},
 		{"smtp-admin.yaml", []string{
 			`testdata/smtp-admin.yaml:4: smtp.host: required`,
 			`testdata/smtp-admin.yaml:4: smtp.password: required with username`,
@@ -405,7 +514,7 @@ schedules:
 			Escalation:      DefaultEscalation(),
 			DigestCron:      "30 7 * * 1-5",
 		},
-		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 30 * time.Second},
+		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 20 * time.Second},
 		Admin: Admin{Listen: "127.0.0.1:8080", Tokens: []Token{
 			{Name: "ops", Role: AdminAdmin, Token: NewSecret("0123456789abcdef")},
 		}},
@@ -659,14 +768,19 @@ func TestSuggest(t *testing.T) {
 }
 
 // TestDefaultEscalation pins the default rules: the official first, the head
-// once overdue, the office after two working days overdue.
+// once overdue, the office after two working days overdue; the head and the
+// office for the agency's own duties; the office for the national portal.
 func TestDefaultEscalation(t *testing.T) {
 	t.Parallel()
 	o, h, office := dvcwatch.RoleOfficial, dvcwatch.RoleDepartmentHead, dvcwatch.RoleOffice
+	late := []string{"overdue", "step_overdue"}
 	want := []Rule{
 		{When: Match{Kinds: []string{"due_soon"}}, Notify: []dvcwatch.Role{o}},
-		{When: Match{Kinds: []string{"overdue"}}, Notify: []dvcwatch.Role{o, h}},
-		{When: Match{Kinds: []string{"overdue"}, OverdueMoreThan: "2wd"}, Notify: []dvcwatch.Role{o, h, office}},
+		{When: Match{Kinds: late}, Notify: []dvcwatch.Role{o, h}},
+		{When: Match{Kinds: late, OverdueMoreThan: "2wd"}, Notify: []dvcwatch.Role{o, h, office}},
+		{When: Match{Kinds: []string{"no_apology", "late_apology", "rescheduled_twice", "supplemented_twice", "due_beyond_limit"}, Open: true},
+			Notify: []dvcwatch.Role{h, office}},
+		{When: Match{Kinds: []string{"not_synced", "portal_mismatch"}}, Notify: []dvcwatch.Role{office}},
 	}
 	if got := DefaultEscalation(); !reflect.DeepEqual(got, want) {
 		t.Errorf("DefaultEscalation() = %+v, want %+v", got, want)

@@ -202,6 +202,15 @@ func (c *Config) validate() []Problem {
 	c.validateSMTP(ch)
 	c.validateAdmin(ch)
 	ch.positive("shutdown_timeout", c.ShutdownTimeout)
+	// A delivery still talking to the mail server when shutdown gives up is
+	// handed back and sent again after its claim goes stale, although the
+	// server may have the whole message already: every email in DATA at that
+	// moment would go out twice. An SMTP conversation that always ends first
+	// closes that door.
+	if c.SMTP.Timeout > 0 && c.ShutdownTimeout > 0 && c.SMTP.Timeout >= c.ShutdownTimeout {
+		ch.addf("smtp.timeout", "must be shorter than shutdown_timeout (%s), found %s: a delivery cut off at shutdown may have been sent already, and would be sent again",
+			c.ShutdownTimeout, c.SMTP.Timeout)
+	}
 	var lv slog.Level
 	if ch.required("log.level", c.Log.Level) && lv.UnmarshalText([]byte(c.Log.Level)) != nil {
 		ch.addf("log.level", "unknown value %q (want one of: debug, info, warn, error)", c.Log.Level)

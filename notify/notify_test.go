@@ -101,7 +101,7 @@ smtp:
   port: 587
   from: "Cảnh báo hồ sơ – UBND xã Hòa Bình <canhbao@hoabinh.example>"
   tls: starttls
-  timeout: 30s
+  timeout: 20s
 admin:
   listen: 127.0.0.1:8080
   tokens:

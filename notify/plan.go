@@ -27,6 +27,7 @@ type rule struct {
 	kinds       map[dvcwatch.BreachKind]bool
 	minSeverity int
 	overdue     *sla.Limit // nil: any
+	open        bool       // only while the dossier is open
 	roles       []dvcwatch.Role
 }
 
@@ -34,7 +35,7 @@ type rule struct {
 func NewRouter(dir *Directory, rules []config.Rule) (*Router, error) {
 	r := &Router{dir: dir}
 	for i, cr := range rules {
-		ru := rule{kinds: map[dvcwatch.BreachKind]bool{}, roles: cr.Notify}
+		ru := rule{kinds: map[dvcwatch.BreachKind]bool{}, roles: cr.Notify, open: cr.When.Open}
 		for _, k := range cr.When.Kinds {
 			ru.kinds[dvcwatch.BreachKind(k)] = true
 		}
@@ -104,7 +105,7 @@ func (r *Router) matches(ru rule, b store.StoredBreach, now time.Time) bool {
 	if len(ru.kinds) > 0 && !ru.kinds[b.Kind] {
 		return false
 	}
-	if b.Severity.Rank() < ru.minSeverity {
+	if b.Severity.Rank() < ru.minSeverity || (ru.open && !b.Actionable) {
 		return false
 	}
 	if ru.overdue != nil {

@@ -115,8 +115,20 @@ func TestRouterDefaultEscalation(t *testing.T) {
 		{"overdue rule with no due date does not match",
 			breach(1, overdue, critical, officialID, "VHXH", time.Time{}), vn(2026, 3, 12, 8, 0),
 			[]string{officialA, headB}},
-		{"a kind no rule names: nobody",
+		{"a step overdue: its official and head",
+			breach(1, dvcwatch.BreachStepOverdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), vn(2026, 3, 10, 9, 0),
+			[]string{officialA, headB}},
+		{"no apology letter: the head and the office",
 			breach(1, noApology, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), vn(2026, 3, 12, 8, 0),
+			[]string{headB, office1, office2}},
+		{"no apology letter, the dossier finished: nobody (history, in the summary)",
+			finished(breach(1, noApology, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0))), vn(2026, 3, 12, 8, 0),
+			nil},
+		{"not on the national portal: the office",
+			breach(1, dvcwatch.BreachNotSynced, warning, "", "", vn(2026, 3, 9, 17, 0)), vn(2026, 3, 12, 8, 0),
+			[]string{office1, office2}},
+		{"finished late, a kind no default rule names: nobody",
+			breach(1, dvcwatch.BreachFinishedLate, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), vn(2026, 3, 12, 8, 0),
 			nil},
 		{"the official is the head: listed once, as the official",
 			breach(1, overdue, critical, "tran.thi.b", "VHXH", vn(2026, 3, 9, 17, 0)), vn(2026, 3, 12, 8, 0),
@@ -358,4 +370,10 @@ func TestPlannerSeveralRecipientsAndBreaches(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("planned\n%+v\nwant\n%+v", got, want)
 	}
+}
+
+// finished marks b as the breach of a dossier no longer open.
+func finished(b store.StoredBreach) store.StoredBreach {
+	b.Actionable = false
+	return b
 }

@@ -425,7 +425,7 @@ smtp:
   port: %d
   from: %q
   tls: none
-  timeout: 10s
+  timeout: 5s
 admin:
   tokens:
     - {name: demo, role: admin, token: %q}

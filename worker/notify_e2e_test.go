@@ -30,10 +30,22 @@ import (
 // rejected is an official's address the mail server refuses (550).
 const rejected = "nguyen.van.a@hoabinh.example"
 
-// e2eConfig is a configuration for the simulator's commune: its people and
-// procedures, the one-stop connector, sync and detection every second, mail
-// to 127.0.0.1:smtpPort, at any hour (the tests run at any time of day).
-func e2eConfig(t *testing.T, sim *portalsim.Sim, simURL string, smtpPort int, dsn string) (*config.Config, string) {
+// e2eSetup is what differs between the end-to-end tests' configurations.
+type e2eSetup struct {
+	dsn, simURL       string
+	redisDB, smtpPort int
+	pageSize          int
+	schedules         string // YAML list items
+	smtpTimeout       string
+	admin             string // the admin section's listen line, if any
+	token, shutdown   string
+	logLevel, logFmt  string
+}
+
+// writeE2EConfig writes a configuration for the simulator's commune: its
+// people and procedures, the one-stop connector, the setup's schedules, mail
+// to 127.0.0.1 at any hour (the tests run at any time of day).
+func writeE2EConfig(t *testing.T, sim *portalsim.Sim, e e2eSetup) string {
 	t.Helper()
 	people, err := sim.Directory().ConfigYAML()
 	if err != nil {
@@ -52,11 +64,9 @@ connectors:
     username: %s
     password: %s
     rate_limit: 1000
-    page_size: 100
+    page_size: %d
 schedules:
-  - {name: sync, cron: "@every 1s", job: sync, connector: onestop}
-  - {name: detect, cron: "@every 1s", job: detect}
-notify:
+%snotify:
   dossier_url: https://motcua.example/ho-so/{code}
   office_hours_only: false
 smtp:
@@ -64,18 +74,34 @@ smtp:
   port: %d
   from: canhbao@hoabinh.example
   tls: none
-  timeout: 2s
+  timeout: %s
 admin:
-  tokens:
-    - {name: ops, role: admin, token: 0123456789abcdef}
-shutdown_timeout: 3s
+%s  tokens:
+    - {name: ops, role: admin, token: %s}
+shutdown_timeout: %s
 log:
-  level: warn
-`, dsn, testRedisDB, simURL, portalsim.DefaultUsername, portalsim.DefaultPassword, smtpPort)
+  level: %s
+  format: %s
+`, e.dsn, e.redisDB, e.simURL, portalsim.DefaultUsername, portalsim.DefaultPassword, e.pageSize, e.schedules,
+		e.smtpPort, e.smtpTimeout, e.admin, e.token, e.shutdown, e.logLevel, e.logFmt)
 	path := filepath.Join(t.TempDir(), "dvcwatch.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// e2eConfig is the in-process tests' configuration: sync and detection every
+// second, short timeouts.
+func e2eConfig(t *testing.T, sim *portalsim.Sim, simURL string, smtpPort int, dsn string) (*config.Config, string) {
+	t.Helper()
+	path := writeE2EConfig(t, sim, e2eSetup{
+		dsn: dsn, simURL: simURL, redisDB: testRedisDB, smtpPort: smtpPort, pageSize: 100,
+		schedules: `  - {name: sync, cron: "@every 1s", job: sync, connector: onestop}
+  - {name: detect, cron: "@every 1s", job: detect}
+`,
+		smtpTimeout: "2s", token: "0123456789abcdef", shutdown: "3s", logLevel: "warn", logFmt: "text",
+	})
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -347,13 +373,26 @@ func TestSMTPDownArchivesThenAdminRetries(t *testing.T) {
 	})
 	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: cfg.Redis.Addr, DB: cfg.Redis.DB})
 	defer insp.Close()
-	archived, err := insp.ListArchivedTasks(jobs.Queue, asynq.PageSize(1000))
+	// A row is marked failed by its last attempt, and its task archived (and
+	// recorded in SQL) after that attempt returns: wait for the archive too.
+	failed := counts(t, db)["failed"]
+	var archived []*asynq.TaskInfo
+	waitFor(t, 30*time.Second, "failed emails without an archived task", func() bool {
+		var err error
+		if archived, err = insp.ListArchivedTasks(jobs.Queue, asynq.PageSize(1000)); err != nil {
+			t.Fatal(err)
+		}
+		return len(archived) >= failed
+	})
+	if len(archived) != failed {
+		t.Errorf("%d archived tasks for %d failed emails", len(archived), failed)
+	}
+	recorded, err := db.FailedTasks(context.Background(), true, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	failed := counts(t, db)["failed"]
-	if len(archived) != failed {
-		t.Errorf("%d archived tasks for %d failed emails", len(archived), failed)
+	if len(recorded) != failed {
+		t.Errorf("%d failed tasks recorded in SQL for %d archived", len(recorded), failed)
 	}
 	for _, task := range archived {
 		if task.Type != jobs.TypeDeliver || task.Retried != jobs.DeliverMaxRetry {
@@ -408,13 +447,17 @@ func TestKillMidDelivery(t *testing.T) {
 		}
 		return cmd
 	}
-	mail.Hold()
+	// Held at RCPT: the kill lands before any of the message is sent. (Held in
+	// DATA, the client may have sent it all, and a server accepts a message
+	// whose sender died waiting for the reply: SMTP's one window for a
+	// duplicate, which the README describes.)
+	mail.HoldRecipients()
 	first := serve()
 	select {
 	case <-mail.DataStarted():
 	case <-time.After(60 * time.Second):
 		_ = first.Process.Kill()
-		t.Fatal("no email reached DATA within 60 s")
+		t.Fatal("no email reached RCPT within 60 s")
 	}
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -148,10 +148,14 @@ func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) er
 	case err = <-schedErr: // the scheduler could not start
 	}
 	// Shutting down within shutdown_timeout: the scheduler has stopped
-	// enqueueing; asynq takes no new task and hands back those still running
-	// after ShutdownTimeout; the admin server finishes its requests meanwhile.
-	web.shutdown(cfg.ShutdownTimeout)
+	// enqueueing; asynq takes no new task from now on and hands back those
+	// still running after ShutdownTimeout; the admin server finishes its
+	// requests meanwhile, within the same bound.
+	srv.Stop()
+	webDone := make(chan struct{})
+	go func() { web.shutdown(cfg.ShutdownTimeout); close(webDone) }()
 	srv.Shutdown()
+	<-webDone
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("scheduler: %w", err)
 	}

@@ -36,7 +36,8 @@ type Catcher struct {
 	msgs     []Message
 	rcpts    map[string]int // RCPT commands seen per address, accepted or not
 	reject   map[string]bool
-	hold     chan struct{} // while non-nil, DATA waits for it to close
+	hold     chan struct{} // while non-nil, DATA (or RCPT, holdRcpt) waits for it to close
+	holdRcpt bool
 	inData   chan struct{} // receives when a DATA starts while held
 	accepted chan struct{}
 }
@@ -85,12 +86,40 @@ func (c *Catcher) Reject(addr string) {
 }
 
 // Hold makes every DATA wait, before anything is accepted, until Release;
-// DataStarted receives once per DATA that waits.
-func (c *Catcher) Hold() {
+// DataStarted receives once per DATA that waits. The server has answered 354
+// by then, so the client may already have sent the whole message: a client
+// that dies now may still have its message accepted after Release, as a real
+// server would (SMTP's one window for a duplicate).
+func (c *Catcher) Hold() { c.holdAt(false) }
+
+// HoldRecipients makes every RCPT wait until Release, before the client has
+// sent any of its message; DataStarted receives once per RCPT that waits. A
+// client that dies now leaves nothing to accept.
+func (c *Catcher) HoldRecipients() { c.holdAt(true) }
+
+func (c *Catcher) holdAt(rcpt bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.hold == nil {
 		c.hold = make(chan struct{})
+	}
+	c.holdRcpt = rcpt
+}
+
+// wait blocks while the catcher holds conversations at this stage.
+func (c *Catcher) wait(rcpt bool) {
+	c.mu.Lock()
+	hold := c.hold
+	if c.holdRcpt != rcpt {
+		hold = nil
+	}
+	c.mu.Unlock()
+	if hold != nil {
+		select {
+		case c.inData <- struct{}{}:
+		default:
+		}
+		<-hold
 	}
 }
 
@@ -104,7 +133,7 @@ func (c *Catcher) Release() {
 	}
 }
 
-// DataStarted receives when a held DATA starts waiting.
+// DataStarted receives when a held DATA (or RCPT) starts waiting.
 func (c *Catcher) DataStarted() <-chan struct{} { return c.inData }
 
 // Accepted receives (coalesced) after each accepted message.
@@ -147,6 +176,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.c.wait(true)
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	s.c.rcpts[to]++
@@ -158,16 +188,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
-	s.c.mu.Lock()
-	hold := s.c.hold
-	s.c.mu.Unlock()
-	if hold != nil {
-		select {
-		case s.c.inData <- struct{}{}:
-		default:
-		}
-		<-hold
-	}
+	s.c.wait(false)
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return err // the client went away mid-message: nothing is accepted

@@ -36,8 +36,8 @@ func TestCatcher(t *testing.T) {
 		t.Errorf("RCPT for b counted %d times", c.RcptCount("b@x.example"))
 	}
 
-	// A client that gives up during a held DATA leaves no message behind.
-	c.Hold()
+	// A client that gives up while held at RCPT leaves no message behind.
+	c.HoldRecipients()
 	hctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- s.Send(hctx, msg("c@x.example")) }()
