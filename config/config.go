@@ -513,18 +513,18 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 // overdue, the office after two working days overdue; the head and the office
 // for what the agency answers for as a whole (apology letters, reschedules,
 // repeated supplement requests, a receipt promising more than the law
-// allows) while the dossier is open; the office for the national portal's
-// copy. A dossier finished or returned late is not mailed, nor the apology
-// breaches of a finished one: that is history, reported in the office's
-// daily summary and the indexes, and mailing it would flood every head with
-// the backlog of the first sweep.
+// allows); the office for the national portal's copy. All but the last only
+// while the dossier is open: a dossier finished or returned late, and the
+// step and apology breaches of a finished one, are history, reported in the
+// office's daily summary and the indexes; mailing them would flood every
+// head with the backlog of the first sweep.
 func DefaultEscalation() []Rule {
 	o, h, office := dvcwatch.RoleOfficial, dvcwatch.RoleDepartmentHead, dvcwatch.RoleOffice
 	late := []string{"overdue", "step_overdue"}
 	return []Rule{
 		{When: Match{Kinds: []string{"due_soon"}}, Notify: []dvcwatch.Role{o}},
-		{When: Match{Kinds: late}, Notify: []dvcwatch.Role{o, h}},
-		{When: Match{Kinds: late, OverdueMoreThan: "2wd"}, Notify: []dvcwatch.Role{o, h, office}},
+		{When: Match{Kinds: late, Open: true}, Notify: []dvcwatch.Role{o, h}},
+		{When: Match{Kinds: late, OverdueMoreThan: "2wd", Open: true}, Notify: []dvcwatch.Role{o, h, office}},
 		{When: Match{Kinds: []string{"no_apology", "late_apology", "rescheduled_twice", "supplemented_twice", "due_beyond_limit"}, Open: true},
 			Notify: []dvcwatch.Role{h, office}},
 		{When: Match{Kinds: []string{"not_synced", "portal_mismatch"}}, Notify: []dvcwatch.Role{office}},

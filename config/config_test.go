@@ -776,8 +776,8 @@ func TestDefaultEscalation(t *testing.T) {
 	late := []string{"overdue", "step_overdue"}
 	want := []Rule{
 		{When: Match{Kinds: []string{"due_soon"}}, Notify: []dvcwatch.Role{o}},
-		{When: Match{Kinds: late}, Notify: []dvcwatch.Role{o, h}},
-		{When: Match{Kinds: late, OverdueMoreThan: "2wd"}, Notify: []dvcwatch.Role{o, h, office}},
+		{When: Match{Kinds: late, Open: true}, Notify: []dvcwatch.Role{o, h}},
+		{When: Match{Kinds: late, OverdueMoreThan: "2wd", Open: true}, Notify: []dvcwatch.Role{o, h, office}},
 		{When: Match{Kinds: []string{"no_apology", "late_apology", "rescheduled_twice", "supplemented_twice", "due_beyond_limit"}, Open: true},
 			Notify: []dvcwatch.Role{h, office}},
 		{When: Match{Kinds: []string{"not_synced", "portal_mismatch"}}, Notify: []dvcwatch.Role{office}},

@@ -75,7 +75,9 @@ type BreachBatch struct {
 	// as one range.
 	Whole bool
 	// Plan decides, inside the transaction, who must be told what about the
-	// dossiers' unresolved breaches; nil plans nothing.
+	// dossiers' unresolved breaches: every one of an open dossier, and those
+	// of a finished dossier that are new, changed or reopened; nil plans
+	// nothing.
 	Plan func(now time.Time, open []BreachState) []AlertIntent
 }
 
@@ -174,7 +176,14 @@ func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, e
 					res.Reopened++
 				case sameBreach(old, cur):
 					res.Unchanged++
-					open = append(open, BreachState{StoredBreach: old})
+					// A finished dossier's breach was planned when it was
+					// recorded or last changed, and is history since: no
+					// repeat, no escalation by time. Planning it again could
+					// only mail people a rule named after the fact, the
+					// backlog flood an operator adding a rule must not get.
+					if old.Actionable {
+						open = append(open, BreachState{StoredBreach: old})
+					}
 					continue
 				default:
 					res.Updated++
@@ -205,13 +214,16 @@ func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, e
 		if err != nil {
 			return err
 		}
-		open = append(open, inserted...)
-		if b.Plan == nil || len(open) == 0 {
+		if b.Plan == nil || len(open)+len(inserted) == 0 {
 			return nil
 		}
 		if err := db.loadTold(ctx, tx, open); err != nil {
 			return err
 		}
+		for i := range inserted { // told nothing yet, acknowledged by nobody
+			inserted[i].Told, inserted[i].Acks = map[string]Told{}, map[string]dvcwatch.Severity{}
+		}
+		open = append(open, inserted...)
 		intents := b.Plan(now, open)
 		res.Alerts = len(intents)
 		return db.insertAlerts(ctx, tx, intents, now)

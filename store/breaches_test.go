@@ -834,3 +834,33 @@ func TestDetectorState(t *testing.T) {
 		}
 	})
 }
+
+// TestApplyBreachesDoesNotReplanAFinishedDossiersUnchangedBreach: a finished
+// dossier's breach is planned when it is recorded and when it changes, not
+// at every pass; an open dossier's is planned at every pass (repeats).
+func TestApplyBreachesDoesNotReplanAFinishedDossiersUnchangedBreach(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		seedDossiers(t, db, "OPEN", "DONE")
+		done := eval("DONE", brc(dvcwatch.BreachFinishedLate, "DONE", 0, dvcwatch.SeverityWarning))
+		done.Open = false
+		open := eval("OPEN", brc(dvcwatch.BreachOverdue, "OPEN", 0, dvcwatch.SeverityWarning))
+		p := &planner{}
+		batch := store.BreachBatch{Now: hour(1), Dossiers: []store.Evaluated{open, done}, Plan: p.plan}
+		applyBreaches(t, db, batch)
+		if len(p.seen) != 2 {
+			t.Fatalf("first pass planned %d breaches, want both new ones", len(p.seen))
+		}
+		batch.Now = hour(2)
+		applyBreaches(t, db, batch)
+		if len(p.seen) != 1 || p.seen[0].Key.Code != "OPEN" {
+			t.Fatalf("second pass planned %+v, want the open dossier's breach only", p.seen)
+		}
+		done.Breaches[0].Severity = dvcwatch.SeverityCritical
+		batch = store.BreachBatch{Now: hour(3), Dossiers: []store.Evaluated{open, done}, Plan: p.plan}
+		applyBreaches(t, db, batch)
+		if len(p.seen) != 2 {
+			t.Errorf("a changed breach of the finished dossier: planned %d, want it and the open one", len(p.seen))
+		}
+	})
+}

@@ -142,37 +142,42 @@ func (db *DB) ComposeNotifications(ctx context.Context, now time.Time, compose C
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("drop alerts of resolved breaches: %w", err)
 		}
-		var rows []struct {
-			AlertID        int64   `db:"alert_id"`
-			Recipient      string  `db:"recipient"`
-			Role           string  `db:"role"`
-			AlertSeverity  string  `db:"alert_severity"`
-			Reason         string  `db:"reason"`
-			AlertCreatedAt instant `db:"alert_created_at"`
-			breachDetailRow
-		}
-		q = `SELECT a.id AS alert_id, a.recipient, a.role, a.severity AS alert_severity, a.reason,
-				a.created_at AS alert_created_at, ` + breachDetailSelect + `
-			FROM alerts a JOIN breaches b ON b.id = a.breach_id JOIN dossiers d ON d.source = b.source AND d.code = b.code
-			WHERE a.notification_id IS NULL ORDER BY a.recipient, a.id`
-		if err := tx.SelectContext(ctx, &rows, q); err != nil {
+		// One recipient at a time, so that memory holds one digest's
+		// alerts, not every pending one (a first sweep plans hundreds of
+		// thousands).
+		var recipients []string
+		q = `SELECT DISTINCT recipient FROM alerts WHERE notification_id IS NULL ORDER BY recipient`
+		if err := tx.SelectContext(ctx, &recipients, q); err != nil {
 			return fmt.Errorf("read pending alerts: %w", err)
 		}
-		for start := 0; start < len(rows); {
-			end := start
-			var group []PendingAlert
-			var alertIDs []int64
-			for ; end < len(rows) && rows[end].Recipient == rows[start].Recipient; end++ {
-				r := &rows[end]
-				group = append(group, PendingAlert{
-					ID: r.AlertID, Recipient: r.Recipient, Role: dvcwatch.Role(r.Role),
+		for _, recipient := range recipients {
+			var rows []struct {
+				AlertID        int64   `db:"alert_id"`
+				Role           string  `db:"role"`
+				AlertSeverity  string  `db:"alert_severity"`
+				Reason         string  `db:"reason"`
+				AlertCreatedAt instant `db:"alert_created_at"`
+				breachDetailRow
+			}
+			q := `SELECT a.id AS alert_id, a.role, a.severity AS alert_severity, a.reason,
+					a.created_at AS alert_created_at, ` + breachDetailSelect + `
+				FROM alerts a JOIN breaches b ON b.id = a.breach_id JOIN dossiers d ON d.source = b.source AND d.code = b.code
+				WHERE a.notification_id IS NULL AND a.recipient = ? ORDER BY a.id`
+			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), recipient); err != nil {
+				return fmt.Errorf("read pending alerts of %s: %w", recipient, err)
+			}
+			group := make([]PendingAlert, len(rows))
+			alertIDs := make([]int64, len(rows))
+			for i := range rows {
+				r := &rows[i]
+				group[i] = PendingAlert{
+					ID: r.AlertID, Recipient: recipient, Role: dvcwatch.Role(r.Role),
 					Severity: dvcwatch.Severity(r.AlertSeverity), Reason: r.Reason, CreatedAt: r.AlertCreatedAt.Time,
 					Breach: r.detail(),
-				})
-				alertIDs = append(alertIDs, r.AlertID)
+				}
+				alertIDs[i] = r.AlertID
 			}
-			recipient := rows[start].Recipient
-			start = end
+			rows = nil
 			n, ok, err := compose(recipient, group)
 			if err != nil {
 				return fmt.Errorf("compose email to %s: %w", recipient, err)
