@@ -85,6 +85,19 @@ func notificationView(n store.Notification, bodies bool) Notification {
 	return v
 }
 
+// listedNotification is a notification as lists show it: without its bodies.
+func listedNotification(n store.Notification) Notification { return notificationView(n, false) }
+
+// views maps xs to their API views; never nil, so that an empty list is
+// answered [] rather than null.
+func views[T, V any](xs []T, view func(T) V) []V {
+	out := make([]V, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, view(x))
+	}
+	return out
+}
+
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -99,10 +112,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 	if err != nil {
 		return err
 	}
-	d.AtRisk = []DepartmentRisk{}
-	for _, x := range risks {
-		d.AtRisk = append(d.AtRisk, DepartmentRisk(x))
-	}
+	d.AtRisk = views(risks, func(x store.DepartmentRisk) DepartmentRisk { return DepartmentRisk(x) })
 	open, err := s.opts.Store.OpenBreachCounts(ctx)
 	if err != nil {
 		return err
@@ -118,10 +128,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 	if err != nil {
 		return err
 	}
-	d.Recent = []Notification{}
-	for _, n := range recent {
-		d.Recent = append(d.Recent, notificationView(n, false))
-	}
+	d.Recent = views(recent, listedNotification)
 	if d.Queue, err = s.queueSizes(); err != nil {
 		return err
 	}
@@ -190,11 +197,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, _ Pri
 	if err != nil {
 		return err
 	}
-	out := []Notification{}
-	for _, x := range ns {
-		out = append(out, notificationView(x, false))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, views(ns, listedNotification))
 	return nil
 }
 
@@ -252,11 +255,7 @@ func (s *Server) listBreaches(w http.ResponseWriter, r *http.Request, _ Principa
 	if err != nil {
 		return err
 	}
-	out := []Breach{}
-	for _, b := range bs {
-		out = append(out, breachView(b))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, views(bs, breachView))
 	return nil
 }
 
@@ -331,11 +330,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, _ Principal) e
 	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
 		return fmt.Errorf("list %s tasks: %w", state, err)
 	}
-	out := []Task{}
-	for _, t := range tasks {
-		out = append(out, taskView(t))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, views(tasks, taskView))
 	return nil
 }
 
@@ -362,13 +357,11 @@ func (s *Server) listFailed(w http.ResponseWriter, r *http.Request, _ Principal)
 	if err != nil {
 		return err
 	}
-	out := []FailedTask{}
-	for _, f := range fs {
-		out = append(out, FailedTask{ID: f.ID, TaskID: f.TaskID, Type: f.Type, Payload: f.Payload, Error: f.Error,
+	writeJSON(w, http.StatusOK, views(fs, func(f store.FailedTask) FailedTask {
+		return FailedTask{ID: f.ID, TaskID: f.TaskID, Type: f.Type, Payload: f.Payload, Error: f.Error,
 			Retried: f.Retried, FailedAt: f.FailedAt, Resolution: f.Resolution, ResolvedBy: f.ResolvedBy,
-			ResolvedAt: timePtr(f.ResolvedAt)})
-	}
-	writeJSON(w, http.StatusOK, out)
+			ResolvedAt: timePtr(f.ResolvedAt)}
+	}))
 	return nil
 }
 
@@ -394,12 +387,10 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ Principal) e
 	if err != nil {
 		return err
 	}
-	out := []JobRun{}
-	for _, x := range runs {
-		out = append(out, JobRun{ID: x.ID, Job: x.Job, Schedule: x.Schedule, TaskID: x.TaskID, Status: x.Status,
-			Error: x.Error, StartedAt: x.StartedAt, FinishedAt: timePtr(x.FinishedAt), Counts: x.Counts})
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, views(runs, func(x store.JobRun) JobRun {
+		return JobRun{ID: x.ID, Job: x.Job, Schedule: x.Schedule, TaskID: x.TaskID, Status: x.Status,
+			Error: x.Error, StartedAt: x.StartedAt, FinishedAt: timePtr(x.FinishedAt), Counts: x.Counts}
+	}))
 	return nil
 }
 
@@ -537,11 +528,7 @@ func scheduleView(e scheduler.Entry) Schedule {
 }
 
 func (s *Server) listSchedules(w http.ResponseWriter, _ *http.Request, _ Principal) error {
-	out := []Schedule{}
-	for _, e := range s.opts.Schedules.Entries() {
-		out = append(out, scheduleView(e))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, views(s.opts.Schedules.Entries(), scheduleView))
 	return nil
 }
 
