@@ -38,13 +38,15 @@ type Store interface {
 	Acknowledge(ctx context.Context, id int64, official, reason string, at time.Time) (store.StoredBreach, error)
 	FailedTasks(ctx context.Context, openOnly bool, limit int) ([]store.FailedTask, error)
 	CountOpenFailedTasks(ctx context.Context) (int, error)
-	ResolveFailedTask(ctx context.Context, queue, id, resolution, by string) (int, error)
+	OpenFailedTask(ctx context.Context, queue, id string) (store.FailedTask, bool, error)
+	ResolveFailedTasks(ctx context.Context, queue string, ids []string, resolution, by string) (int, error)
 	JobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error)
 	SetScheduleCron(ctx context.Context, schedule, cron, by string) error
 	SetSchedulePaused(ctx context.Context, schedule string, paused bool, by string) error
 }
 
-// Queue is the job queue as administrators see it; *asynq.Inspector is one.
+// Queue is the job queue as administrators see it; jobs.Inspector is one. A
+// queue nothing was ever enqueued to is reported as asynq.ErrQueueNotFound.
 type Queue interface {
 	GetQueueInfo(queue string) (*asynq.QueueInfo, error)
 	GetTaskInfo(queue, id string) (*asynq.TaskInfo, error)

@@ -37,7 +37,7 @@ import (
 // The store, the inspector and the scheduler are what the worker passes.
 var (
 	_ admin.Store     = (*store.DB)(nil)
-	_ admin.Queue     = (*asynq.Inspector)(nil)
+	_ admin.Queue     = jobs.Inspector{}
 	_ admin.Schedules = (*scheduler.Scheduler)(nil)
 )
 
@@ -117,7 +117,7 @@ type apiBundle struct {
 	db    *store.DB
 	mr    *miniredis.Miniredis
 	rdb   redis.UniversalClient
-	insp  *asynq.Inspector
+	insp  jobs.Inspector
 	queue *asynq.Client
 	sched *scheduler.Scheduler
 	clock *apiClock
@@ -159,7 +159,7 @@ func apiSetup(t *testing.T, edit ...func(*admin.Options)) *apiBundle {
 	})
 	t.Cleanup(func() { close(stop); wg.Wait() })
 	b.rdb = b.redisClient(t)
-	b.insp = asynq.NewInspectorFromRedisClient(b.rdb)
+	b.insp = jobs.NewInspector(b.rdb)
 	b.queue = asynq.NewClientFromRedisClient(b.rdb)
 
 	// The scheduler this replica runs re-reads the overrides only when the

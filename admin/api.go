@@ -141,7 +141,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 
 func (s *Server) queueSizes() (QueueSizes, error) {
 	info, err := s.opts.Queue.GetQueueInfo(s.opts.QueueName)
-	if s.queueMissing(err) {
+	if errors.Is(err, asynq.ErrQueueNotFound) {
 		return QueueSizes{}, nil // nothing was ever enqueued
 	}
 	if err != nil {
@@ -149,21 +149,6 @@ func (s *Server) queueSizes() (QueueSizes, error) {
 	}
 	return QueueSizes{Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry,
 		Archived: info.Archived, Completed: info.Completed}, nil
-}
-
-// queueMissing reports whether err says the queue does not exist yet (no
-// task was ever enqueued). GetQueueInfo and RunAllArchivedTasks (asynq
-// v0.26) then return asynq's internal error, which does not wrap
-// ErrQueueNotFound: a list call, which does, tells.
-func (s *Server) queueMissing(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, asynq.ErrQueueNotFound) {
-		return true
-	}
-	_, lerr := s.opts.Queue.ListPendingTasks(s.opts.QueueName, asynq.PageSize(1))
-	return errors.Is(lerr, asynq.ErrQueueNotFound)
 }
 
 // limit reads the "limit" query parameter: def if absent, at most max.
@@ -413,7 +398,7 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request, p Principal) e
 	requeued := false
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
-		f, ok, ferr := s.openFailure(r, id)
+		f, ok, ferr := s.opts.Store.OpenFailedTask(r.Context(), q, id)
 		if ferr != nil {
 			return ferr
 		}
@@ -430,7 +415,7 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request, p Principal) e
 		}
 		return fmt.Errorf("retry task %s: %w", id, err)
 	}
-	if _, err := s.opts.Store.ResolveFailedTask(r.Context(), q, id, store.FailedRetried, p.Name); err != nil {
+	if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), q, []string{id}, store.FailedRetried, p.Name); err != nil {
 		return err
 	}
 	s.audit(p, "retry job", "task", id, "requeued", requeued)
@@ -438,42 +423,30 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request, p Principal) e
 	return nil
 }
 
-func (s *Server) openFailure(r *http.Request, id string) (store.FailedTask, bool, error) {
-	fs, err := s.opts.Store.FailedTasks(r.Context(), true, 1000)
-	if err != nil {
-		return store.FailedTask{}, false, err
-	}
-	for _, f := range fs {
-		if f.TaskID == id {
-			return f, true, nil
-		}
-	}
-	return store.FailedTask{}, false, nil
-}
-
 // retryArchived runs every archived task now. Only the failure records of
 // tasks the archive held are marked retried: one gone from the queue is not
 // retried here (POST /api/v1/jobs/{id}/retry puts it back).
 func (s *Server) retryArchived(w http.ResponseWriter, r *http.Request, p Principal) error {
 	q := s.opts.QueueName
-	open, err := s.opts.Store.FailedTasks(r.Context(), true, 1000)
-	if err != nil {
-		return err
-	}
 	var held []string
-	for _, f := range open {
-		if info, err := s.opts.Queue.GetTaskInfo(q, f.TaskID); f.Queue == q && err == nil && info.State == asynq.TaskStateArchived {
-			held = append(held, f.TaskID)
+	for page := 1; ; page++ { // the archive keeps at most 10,000 tasks
+		tasks, err := s.opts.Queue.ListArchivedTasks(q, asynq.PageSize(1000), asynq.Page(page))
+		if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+			return fmt.Errorf("list archived tasks: %w", err)
+		}
+		for _, t := range tasks {
+			held = append(held, t.ID)
+		}
+		if len(tasks) < 1000 {
+			break
 		}
 	}
 	n, err := s.opts.Queue.RunAllArchivedTasks(q)
-	if err != nil && !s.queueMissing(err) {
+	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
 		return fmt.Errorf("retry archived tasks: %w", err)
 	}
-	for _, id := range held {
-		if _, err := s.opts.Store.ResolveFailedTask(r.Context(), q, id, store.FailedRetried, p.Name); err != nil {
-			return err
-		}
+	if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), q, held, store.FailedRetried, p.Name); err != nil {
+		return err
 	}
 	s.audit(p, "retry all archived jobs", "count", n)
 	writeJSON(w, http.StatusOK, RetryResult{Retried: n})
@@ -485,7 +458,7 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, p Principal) 
 	err := s.opts.Queue.DeleteTask(s.opts.QueueName, id)
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
-		n, rerr := s.opts.Store.ResolveFailedTask(r.Context(), s.opts.QueueName, id, store.FailedDeleted, p.Name)
+		n, rerr := s.opts.Store.ResolveFailedTasks(r.Context(), s.opts.QueueName, []string{id}, store.FailedDeleted, p.Name)
 		if rerr != nil {
 			return rerr
 		}
@@ -498,7 +471,7 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, p Principal) 
 		}
 		return fmt.Errorf("delete task %s: %w", id, err)
 	default:
-		if _, err := s.opts.Store.ResolveFailedTask(r.Context(), s.opts.QueueName, id, store.FailedDeleted, p.Name); err != nil {
+		if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), s.opts.QueueName, []string{id}, store.FailedDeleted, p.Name); err != nil {
 			return err
 		}
 	}

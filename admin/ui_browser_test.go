@@ -184,7 +184,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	}
 	defer worker.Shutdown()
 	client := asynq.NewClientFromRedisClient(rdb)
-	inspector := asynq.NewInspectorFromRedisClient(rdb)
+	inspector := jobs.NewInspector(rdb)
 
 	sched := scheduler.New(scheduler.Options{
 		Client: client, Ticks: db, Overrides: db, Logger: quiet,
@@ -412,7 +412,7 @@ func browserRecordFailure(ctx context.Context, db *store.DB, task *asynq.Task, e
 }
 
 // browserWaitArchived waits until the queue has archived task id.
-func browserWaitArchived(ctx context.Context, t *testing.T, q *asynq.Inspector, id string) {
+func browserWaitArchived(ctx context.Context, t *testing.T, q jobs.Inspector, id string) {
 	t.Helper()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()

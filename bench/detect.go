@@ -163,7 +163,11 @@ func detectEngine(ctx context.Context, o DetectOptions, name, driver, dsn string
 	debug.FreeOSMemory()
 	resettable := resetPeakRSS()
 	pass := func(label string, full bool) (detect.Result, time.Duration, error) {
-		stop, err := startProfile(o.CPUProfile, name+"."+label)
+		profile := o.CPUProfile // with the engine's and the pass's names before the extension
+		if ext := filepath.Ext(profile); profile != "" {
+			profile = strings.TrimSuffix(profile, ext) + "." + name + "." + label + ext
+		}
+		stop, err := StartCPUProfile(profile)
 		if err != nil {
 			return detect.Result{}, 0, err
 		}
@@ -446,14 +450,13 @@ func asString(v any) string {
 	return fmt.Sprint(v)
 }
 
-// startProfile starts a CPU profile into path with the engine's name before
-// the extension; the returned function stops it.
-func startProfile(path, engine string) (func(), error) {
+// StartCPUProfile profiles this process into path until the returned
+// function is called; an empty path profiles nothing.
+func StartCPUProfile(path string) (func(), error) {
 	if path == "" {
 		return func() {}, nil
 	}
-	ext := filepath.Ext(path)
-	f, err := os.Create(strings.TrimSuffix(path, ext) + "." + engine + ext)
+	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
@@ -342,34 +343,15 @@ func fillOutbox(ctx context.Context, db *store.DB, n int) error {
 	return nil
 }
 
-// parallel runs fn(i) for i in [0, n) on concurrency goroutines and returns
+// parallel runs fn(i) for i in [0, n), concurrency at a time, and returns
 // the first error.
 func parallel(n, concurrency int, fn func(i int) error) error {
-	var next atomic.Int64
-	errs := make(chan error, concurrency)
-	for range concurrency {
-		go func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					errs <- nil
-					return
-				}
-				if err := fn(i); err != nil {
-					next.Store(int64(n))
-					errs <- err
-					return
-				}
-			}
-		}()
+	var g errgroup.Group
+	g.SetLimit(concurrency)
+	for i := range n {
+		g.Go(func() error { return fn(i) })
 	}
-	var first error
-	for range concurrency {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return g.Wait()
 }
 
 // smtpOnly times n sends of the digests through a real email.Sender to the

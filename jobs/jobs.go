@@ -46,7 +46,10 @@ const Queue = "dvcwatch"
 const taskTimeout = 30 * time.Minute
 
 // Retention keeps a completed task visible in the queue (the admin UI's
-// "completed" list) for a day; a tick's task keeps the scheduler's own.
+// "completed" list) for a day; a tick's task keeps the scheduler's own. A
+// delivery's task keeps its id taken meanwhile, so an email sent but not
+// recorded (the database refused MarkSent three times; the task completes,
+// see notify.Deliverer) is sent again a day later, not at the next dispatch.
 const Retention = 24 * time.Hour
 
 // Payload says what a task works on and which schedule tick (if any) made it.

@@ -64,10 +64,9 @@ type Store interface {
 
 // Queue is what the collector reads from asynq; *asynq.Inspector is one.
 type Queue interface {
+	// GetQueueInfo reports a queue nothing was ever enqueued to as
+	// asynq.ErrQueueNotFound (jobs.Inspector does).
 	GetQueueInfo(queue string) (*asynq.QueueInfo, error)
-	// Queues lists the queues that exist: asynq v0.26's GetQueueInfo does not
-	// wrap asynq.ErrQueueNotFound for a queue never used yet.
-	Queues() ([]string, error)
 }
 
 // Parts of a scrape, the values of dvcwatch_scrape_errors_total's part label.
@@ -280,9 +279,6 @@ func (c *Collector) queueInfo() (*asynq.QueueInfo, error) {
 		return info, nil
 	}
 	if errors.Is(err, asynq.ErrQueueNotFound) {
-		return &asynq.QueueInfo{}, nil
-	}
-	if names, lerr := c.opts.Queue.Queues(); lerr == nil && !slices.Contains(names, c.opts.QueueName) {
 		return &asynq.QueueInfo{}, nil
 	}
 	return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/store"
 )
 
@@ -131,7 +132,7 @@ func seed(t *testing.T, db *store.DB) {
 		must(db.RecordFailedTask(ctx, store.FailedTask{TaskID: fmt.Sprintf("task-%d", i), Queue: queueName,
 			Type: "sync:connector", Payload: `{"connector":"dvcqg"}`, Error: "boom", FailedAt: t0.Add(time.Duration(i) * time.Minute)}))
 	}
-	n, err := db.ResolveFailedTask(ctx, queueName, "task-0", store.FailedRetried, "admin")
+	n, err := db.ResolveFailedTasks(ctx, queueName, []string{"task-0"}, store.FailedRetried, "admin")
 	must(err)
 	if n != 1 {
 		t.Fatalf("ResolveFailedTask closed %d, want 1", n)
@@ -269,7 +270,7 @@ func taskServer(t *testing.T, rdb redis.UniversalClient, jm *JobMetrics) (starte
 }
 
 // waitQueue polls the queue until check accepts its sizes.
-func waitQueue(t *testing.T, in *asynq.Inspector, what string, check func(*asynq.QueueInfo) bool) {
+func waitQueue(t *testing.T, in jobs.Inspector, what string, check func(*asynq.QueueInfo) bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -289,7 +290,7 @@ func TestCollector(t *testing.T) {
 	db := openStore(t)
 	seed(t, db)
 	rdb := openRedis(t)
-	c := collector(db, asynq.NewInspectorFromRedisClient(rdb))
+	c := collector(db, jobs.NewInspector(rdb))
 
 	// Nothing was ever enqueued: the queue does not exist yet.
 	compare(t, c, storeText+queueText(0, 0, 0, 0, 0, 0)+errorsText(0),
@@ -305,7 +306,7 @@ func TestCollector(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	in := asynq.NewInspectorFromRedisClient(rdb)
+	in := jobs.NewInspector(rdb)
 	enqueue("test:ok", asynq.Retention(time.Hour))
 	enqueue("test:fail", asynq.MaxRetry(5))
 	enqueue("test:bad")
@@ -338,7 +339,7 @@ func TestCollectorStoreDown(t *testing.T) {
 	if _, err := asynq.NewClientFromRedisClient(rdb).Enqueue(asynq.NewTask("test:ok", nil, asynq.Queue(queueName))); err != nil {
 		t.Fatal(err)
 	}
-	c := collector(db, asynq.NewInspectorFromRedisClient(rdb))
+	c := collector(db, jobs.NewInspector(rdb))
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +383,7 @@ func TestCollectorQueueDown(t *testing.T) {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { _ = rdb.Close() })
-	c := collector(db, asynq.NewInspectorFromRedisClient(rdb))
+	c := collector(db, jobs.NewInspector(rdb))
 	mr.Close()
 
 	compare(t, c, storeText+errorsText(1, PartQueue),
@@ -396,8 +397,6 @@ func (h hangingQueue) GetQueueInfo(string) (*asynq.QueueInfo, error) {
 	<-h.done
 	return nil, errors.New("too late")
 }
-
-func (h hangingQueue) Queues() ([]string, error) { return nil, nil }
 
 func TestCollectorQueueTimeout(t *testing.T) {
 	t.Parallel()

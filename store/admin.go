@@ -110,6 +110,32 @@ func (db *DB) FailedTasks(ctx context.Context, openOnly bool, limit int) ([]Fail
 	if openOnly {
 		where = "resolution = ''"
 	}
+	return db.failedTasks(ctx, where, []any{limit})
+}
+
+// OpenFailedTask returns the latest open failure of task id in queue; ok is
+// false if there is none.
+func (db *DB) OpenFailedTask(ctx context.Context, queue, id string) (f FailedTask, ok bool, err error) {
+	fs, err := db.failedTasks(ctx, "resolution = '' AND queue = ? AND task_id = ?", []any{queue, id, 1})
+	if err != nil || len(fs) == 0 {
+		return FailedTask{}, false, err
+	}
+	return fs[0], true, nil
+}
+
+// CountOpenFailedTasks counts the failed tasks no administrator has resolved
+// yet: FailedTasks(ctx, true, n) without reading the rows.
+func (db *DB) CountOpenFailedTasks(ctx context.Context) (int, error) {
+	var n int
+	if err := db.db.GetContext(ctx, &n, db.db.Rebind(`SELECT count(*) FROM failed_tasks WHERE resolution = ?`), FailedOpen); err != nil {
+		return 0, fmt.Errorf("count open failed tasks: %w", err)
+	}
+	return n, nil
+}
+
+// failedTasks reads the failures where says, most recent first; args bind
+// the condition's placeholders, then the limit.
+func (db *DB) failedTasks(ctx context.Context, where string, args []any) ([]FailedTask, error) {
 	var rows []struct {
 		ID         int64   `db:"id"`
 		TaskID     string  `db:"task_id"`
@@ -125,7 +151,7 @@ func (db *DB) FailedTasks(ctx context.Context, openOnly bool, limit int) ([]Fail
 	}
 	q := `SELECT id, task_id, queue, type, payload, error, retried, failed_at, resolution, resolved_by, resolved_at
 		FROM failed_tasks WHERE ` + where + ` ORDER BY failed_at DESC, id DESC LIMIT ?`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), limit); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("list failed tasks: %w", err)
 	}
 	out := make([]FailedTask, len(rows))
@@ -136,29 +162,56 @@ func (db *DB) FailedTasks(ctx context.Context, openOnly bool, limit int) ([]Fail
 	return out, nil
 }
 
-// ResolveFailedTask records what an administrator did about the open
-// failures of task id (retried or deleted); it returns how many it closed.
-// An empty id closes every open failure of queue: "retry all".
-func (db *DB) ResolveFailedTask(ctx context.Context, queue, id, resolution, by string) (int, error) {
-	q := `UPDATE failed_tasks SET resolution = ?, resolved_by = ?, resolved_at = ? WHERE resolution = '' AND queue = ?`
-	args := []any{resolution, by, db.timeArg(normTime(db.now())), queue}
-	if id != "" {
-		q += ` AND task_id = ?`
-		args = append(args, id)
-	}
+// ResolveFailedTasks records what an administrator did about the open
+// failures of the tasks ids of queue (retried or deleted), in one
+// transaction; it returns how many it closed.
+func (db *DB) ResolveFailedTasks(ctx context.Context, queue string, ids []string, resolution, by string) (int, error) {
 	var n int64
 	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
-		r, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
-		if err != nil {
+		return inChunks(ids, func(chunk []string) error {
+			in, args := inList(chunk)
+			q := `UPDATE failed_tasks SET resolution = ?, resolved_by = ?, resolved_at = ?
+				WHERE resolution = '' AND queue = ? AND task_id ` + in
+			r, err := tx.ExecContext(ctx, tx.Rebind(q), append([]any{resolution, by, db.timeArg(normTime(db.now())), queue}, args...)...)
+			if err != nil {
+				return err
+			}
+			k, err := r.RowsAffected()
+			n += k
 			return err
-		}
-		n, err = r.RowsAffected()
-		return err
+		})
 	})
 	if err != nil {
-		return 0, fmt.Errorf("resolve failed task %s: %w", id, err)
+		return 0, fmt.Errorf("resolve failed tasks %v: %w", ids, err)
 	}
 	return int(n), nil
+}
+
+// Outcomes counts what the work recorded, for a run's closing summary:
+// breaches ever recorded (open or resolved), job runs that failed, and failed
+// tasks no administrator has dealt with yet.
+type Outcomes struct {
+	Breaches        int
+	FailedRuns      int
+	OpenFailedTasks int
+}
+
+// Outcomes counts breaches, failed job runs and open failed tasks in one
+// statement, so that the three are read as of one moment.
+func (db *DB) Outcomes(ctx context.Context) (Outcomes, error) {
+	var r struct {
+		Breaches        int `db:"breaches"`
+		FailedRuns      int `db:"failed_runs"`
+		OpenFailedTasks int `db:"open_failed_tasks"`
+	}
+	q := `SELECT
+		(SELECT count(*) FROM breaches) AS breaches,
+		(SELECT count(*) FROM job_runs WHERE status = ?) AS failed_runs,
+		(SELECT count(*) FROM failed_tasks WHERE resolution = ?) AS open_failed_tasks`
+	if err := db.db.GetContext(ctx, &r, db.db.Rebind(q), RunFailed, FailedOpen); err != nil {
+		return Outcomes{}, fmt.Errorf("count outcomes: %w", err)
+	}
+	return Outcomes(r), nil
 }
 
 // DepartmentRisk counts a department's open dossiers at risk: those with an

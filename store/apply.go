@@ -287,6 +287,49 @@ func (db *DB) insertSQL(table string, columns []string, suffix string, rows int)
 // engines' bind-variable limits.
 const codesPerQuery = 1000
 
+// inChunks calls fn with xs in chunks of at most codesPerQuery.
+func inChunks[T any](xs []T, fn func(chunk []T) error) error {
+	for len(xs) > 0 {
+		chunk := xs[:min(codesPerQuery, len(xs))]
+		xs = xs[len(chunk):]
+		if err := fn(chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inList is an IN list of placeholders for n values, and the values as args.
+func inList[T any](chunk []T) (string, []any) {
+	args := make([]any, len(chunk))
+	for i, v := range chunk {
+		args[i] = v
+	}
+	return "IN (" + strings.Repeat("?, ", len(chunk)-1) + "?)", args
+}
+
+// lateralProbe is a PostgreSQL FROM clause that yields, as t, the rows of
+// table whose column equals an element of the array bound first (of element
+// type elem), one index probe per element, after the condition cond (which
+// may bind more; "" for none). It ends in a WHERE clause the caller may
+// extend with AND.
+//
+// The tables it serves have keys that are not unique per element (a
+// dossier's steps, breaches; a breach's alerts), and without statistics
+// (autovacuum off, or not yet run) the planner, knowing the array's thousand
+// values, estimates each to match a share of the table and joins
+// "column IN (SELECT unnest(…))" by hashing every row: a sweep read the whole
+// breaches table for every page (measured: 42 ms a page at 150,000 breaches,
+// growing with them, against 5 ms probing). OFFSET 0 keeps the planner from
+// flattening the LATERAL subquery back into that same join.
+func lateralProbe(table, column, elem, cond string) string {
+	if cond != "" {
+		cond += " AND "
+	}
+	return "unnest(?::" + elem + "[]) AS k(v) CROSS JOIN LATERAL (SELECT * FROM " + table +
+		" WHERE " + cond + column + " = k.v OFFSET 0) t WHERE TRUE"
+}
+
 // fromDossiers calls fn for chunks of the codes of one source (in key order)
 // with from(table, sourceColumn): a FROM clause that yields, as t, the rows of
 // table for those dossiers and ends in a WHERE clause the caller may extend
@@ -295,14 +338,7 @@ const codesPerQuery = 1000
 // When contiguous (every stored dossier between the first code and the last,
 // a page of a full scan) it is one range of the table's key, which both
 // engines read faster than lists of codes. Otherwise SQLite gets an IN list,
-// and PostgreSQL one LATERAL index probe per code: these tables' keys are not
-// unique per dossier, and without statistics (autovacuum off, or not yet
-// run) the planner, knowing the array's thousand values, estimates each to
-// match a share of the table and joins "code IN (SELECT unnest(…))" by
-// hashing every row of the source: a sweep read the whole breaches table for
-// every page (measured: 42 ms a page at 150,000 breaches, growing with them,
-// against 5 ms probing). OFFSET 0 keeps the planner from flattening the
-// LATERAL subquery back into that same join.
+// and PostgreSQL one index probe per code (lateralProbe).
 func (db *DB) fromDossiers(source string, codes []string, contiguous bool, fn func(from func(table, sourceColumn string) string, args []any) error) error {
 	if len(codes) == 0 {
 		return nil
@@ -312,25 +348,15 @@ func (db *DB) fromDossiers(source string, codes []string, contiguous bool, fn fu
 			return table + " t WHERE t." + sc + " = ? AND t.code BETWEEN ? AND ?"
 		}, []any{source, codes[0], codes[len(codes)-1]})
 	}
-	if db.dialect.name != DriverPostgres {
-		return db.forCodes(source, codes, func(where string, args []any) error {
-			return fn(func(table, sc string) string {
-				return table + " t WHERE " + strings.Replace(where, "source", sc, 1)
-			}, args)
-		})
-	}
-	for len(codes) > 0 {
-		chunk := codes[:min(codesPerQuery, len(codes))]
-		codes = codes[len(chunk):]
-		err := fn(func(table, sc string) string {
-			return "unnest(?::text[]) AS k(code) CROSS JOIN LATERAL (SELECT * FROM " + table +
-				" WHERE " + sc + " = ? AND code = k.code OFFSET 0) t WHERE TRUE"
-		}, []any{pgx.QueryExecModeExec, chunk, source})
-		if err != nil {
-			return err
+	return inChunks(codes, func(chunk []string) error {
+		if db.dialect.name == DriverPostgres {
+			return fn(func(table, sc string) string { return lateralProbe(table, "code", "text", sc+" = ?") },
+				[]any{pgx.QueryExecModeExec, chunk, source})
 		}
-	}
-	return nil
+		in, args := inList(chunk)
+		return fn(func(table, sc string) string { return table + " t WHERE t." + sc + " = ? AND t.code " + in },
+			append([]any{source}, args...))
+	})
 }
 
 // forCodes calls fn for chunks of codes with a WHERE condition matching the
@@ -347,23 +373,11 @@ func (db *DB) fromDossiers(source string, codes []string, contiguous bool, fn fu
 // from the array and probes the primary key, with or without statistics;
 // for a key not unique per dossier, use fromDossiers.
 func (db *DB) forCodes(source string, codes []string, fn func(where string, args []any) error) error {
-	for len(codes) > 0 {
-		chunk := codes[:min(codesPerQuery, len(codes))]
-		codes = codes[len(chunk):]
+	return inChunks(codes, func(chunk []string) error {
 		if db.dialect.name == DriverPostgres {
-			if err := fn("source = ? AND code IN (SELECT unnest(?::text[]))", []any{pgx.QueryExecModeExec, source, chunk}); err != nil {
-				return err
-			}
-			continue
+			return fn("source = ? AND code IN (SELECT unnest(?::text[]))", []any{pgx.QueryExecModeExec, source, chunk})
 		}
-		args := make([]any, 0, 1+len(chunk))
-		args = append(args, source)
-		for _, c := range chunk {
-			args = append(args, c)
-		}
-		if err := fn("source = ? AND code IN ("+strings.Repeat("?, ", len(chunk)-1)+"?)", args); err != nil {
-			return err
-		}
-	}
-	return nil
+		in, args := inList(chunk)
+		return fn("source = ? AND code "+in, append([]any{source}, args...))
+	})
 }

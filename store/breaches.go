@@ -323,14 +323,14 @@ func (db *DB) loadTold(ctx context.Context, tx *sqlx.Tx, states []BreachState) e
 		states[i].Told = map[string]Told{}
 		states[i].Acks = map[string]dvcwatch.Severity{}
 	}
-	return db.fromChildren(ids, func(alerts, acks string, args []any) error {
-		return db.readTold(ctx, tx, byID, alerts, acks, args)
+	return db.fromBreaches(ids, func(from func(string) string, args []any) error {
+		return db.readTold(ctx, tx, byID, from, args)
 	})
 }
 
 // readTold reads the alerts and acknowledgements of one chunk of breaches
-// (FROM clauses and args of fromChildren) into byID.
-func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*BreachState, fromAlerts, fromAcks string, args []any) error {
+// (from and args of fromBreaches) into byID.
+func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*BreachState, from func(string) string, args []any) error {
 	var alerts []struct {
 		BreachID  int64   `db:"breach_id"`
 		Recipient string  `db:"recipient"`
@@ -338,7 +338,7 @@ func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*BreachS
 		CreatedAt instant `db:"created_at"`
 	}
 	// In id order, so the last row per recipient is the latest.
-	q := `SELECT t.breach_id, t.recipient, t.severity, t.created_at FROM ` + fromAlerts + ` ORDER BY t.id`
+	q := `SELECT t.breach_id, t.recipient, t.severity, t.created_at FROM ` + from("alerts") + ` ORDER BY t.id`
 	if err := tx.SelectContext(ctx, &alerts, tx.Rebind(q), args...); err != nil {
 		return fmt.Errorf("read alerts: %w", err)
 	}
@@ -350,7 +350,7 @@ func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*BreachS
 		Official string `db:"official"`
 		Severity string `db:"severity"`
 	}
-	q = `SELECT t.breach_id, t.official, t.severity FROM ` + fromAcks
+	q = `SELECT t.breach_id, t.official, t.severity FROM ` + from("breach_acks")
 	if err := tx.SelectContext(ctx, &acks, tx.Rebind(q), args...); err != nil {
 		return fmt.Errorf("read acknowledgements: %w", err)
 	}
@@ -360,30 +360,20 @@ func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*BreachS
 	return nil
 }
 
-// fromChildren calls fn for chunks of breach ids with FROM clauses that yield,
-// as t, their rows in alerts and in breach_acks, and the bind args of either.
-// PostgreSQL gets one LATERAL index probe per id: without statistics
-// (autovacuum off) it planned "breach_id IN (SELECT unnest(…))" against these
-// non-unique keys as a hash join over a sequential scan of the whole table,
-// for every page, which made a sweep quadratic in the number of alerts.
-func (db *DB) fromChildren(ids []int64, fn func(alerts, acks string, args []any) error) error {
-	if db.dialect.name != DriverPostgres {
-		return db.forIDs(ids, func(in string, args []any) error {
-			return fn("alerts t WHERE t.breach_id "+in, "breach_acks t WHERE t.breach_id "+in, args)
-		})
-	}
-	lateral := func(table string) string {
-		// OFFSET 0 keeps the planner from flattening it back into the join.
-		return "unnest(?::bigint[]) AS k(id) CROSS JOIN LATERAL (SELECT * FROM " + table + " WHERE breach_id = k.id OFFSET 0) t"
-	}
-	for len(ids) > 0 {
-		chunk := ids[:min(codesPerQuery, len(ids))]
-		ids = ids[len(chunk):]
-		if err := fn(lateral("alerts"), lateral("breach_acks"), []any{pgx.QueryExecModeExec, chunk}); err != nil {
-			return err
+// fromBreaches calls fn for chunks of breach ids with from(table): a FROM
+// clause that yields, as t, the table's rows of those breaches (alerts,
+// breach_acks) and ends in a WHERE clause; every table's clause takes the
+// same bind args. SQLite gets an IN list, PostgreSQL one index probe per id
+// (lateralProbe).
+func (db *DB) fromBreaches(ids []int64, fn func(from func(table string) string, args []any) error) error {
+	return inChunks(ids, func(chunk []int64) error {
+		if db.dialect.name == DriverPostgres {
+			return fn(func(table string) string { return lateralProbe(table, "breach_id", "bigint", "") },
+				[]any{pgx.QueryExecModeExec, chunk})
 		}
-	}
-	return nil
+		in, args := inList(chunk)
+		return fn(func(table string) string { return table + " t WHERE t.breach_id " + in }, args)
+	})
 }
 
 var alertColumns = []string{"breach_id", "recipient", "role", "severity", "reason", "created_at"}
@@ -399,26 +389,14 @@ func (db *DB) insertAlerts(ctx context.Context, tx *sqlx.Tx, intents []AlertInte
 // forIDs calls fn for chunks of ids with a condition "IN (...)" to follow a
 // column name, and its bind args; like forCodes, PostgreSQL gets a semi-join
 // on unnest() that probes a unique index without statistics (for a key that
-// is not unique, see fromChildren).
+// is not unique, see fromBreaches).
 func (db *DB) forIDs(ids []int64, fn func(in string, args []any) error) error {
-	for len(ids) > 0 {
-		chunk := ids[:min(codesPerQuery, len(ids))]
-		ids = ids[len(chunk):]
+	return inChunks(ids, func(chunk []int64) error {
 		if db.dialect.name == DriverPostgres {
-			if err := fn("IN (SELECT unnest(?::bigint[]))", []any{pgx.QueryExecModeExec, chunk}); err != nil {
-				return err
-			}
-			continue
+			return fn("IN (SELECT unnest(?::bigint[]))", []any{pgx.QueryExecModeExec, chunk})
 		}
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		if err := fn("IN ("+strings.Repeat("?, ", len(chunk)-1)+"?)", args); err != nil {
-			return err
-		}
-	}
-	return nil
+		return fn(inList(chunk))
+	})
 }
 
 // leading returns the args of a statement whose own placeholders come before

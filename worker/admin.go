@@ -28,7 +28,7 @@ func startAdmin(svc *Services, rdb *Redis, client *asynq.Client, sched *schedule
 	if ln == nil && (cfg.Admin.Listen == "" || len(cfg.Admin.Tokens) == 0) {
 		return &adminServer{}, nil
 	}
-	inspector := asynq.NewInspectorFromRedisClient(rdb.Client)
+	inspector := jobs.NewInspector(rdb.Client)
 	h, err := admin.New(admin.Options{
 		Tokens: cfg.Admin.Tokens, Store: svc.DB, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
 		Requeue: jobs.Requeuer(client), Ready: func(ctx context.Context) error { return ready(ctx, svc, rdb) },

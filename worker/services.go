@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/dvcwatch/dvcwatch/config"
@@ -56,8 +55,7 @@ type Services struct {
 	// everything on the simulator's clock.
 	Now func() time.Time
 
-	jobMetricsOnce sync.Once
-	jobMetrics     *metrics.JobMetrics // made on first use; see JobMetrics
+	jobMetrics *metrics.JobMetrics // times this replica's tasks, for MetricsHandler
 }
 
 // Open opens and migrates the store and builds the connectors.
@@ -80,7 +78,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Services,
 
 // New builds the services on a store that is already open and migrated.
 func New(cfg *config.Config, db *store.DB, log *slog.Logger) (*Services, error) {
-	s := &Services{Config: cfg, DB: db, Connectors: map[string]Connector{}, Logger: log, Now: time.Now}
+	s := &Services{Config: cfg, DB: db, Connectors: map[string]Connector{}, Logger: log, Now: time.Now,
+		jobMetrics: metrics.NewJobMetrics()}
 	var err error
 	if s.Detector, err = detect.New(cfg, db, log); err != nil {
 		return nil, err
@@ -152,7 +151,7 @@ func (s *Services) connectorConfig(name string) config.Connector {
 // and the queue's state read on each scrape, the tasks JobMetrics timed, and
 // the Go runtime's and the process's. The admin server mounts it without a
 // token: it holds aggregate counts only (see package metrics).
-func (s *Services) MetricsHandler(inspector *asynq.Inspector) http.Handler {
+func (s *Services) MetricsHandler(inspector jobs.Inspector) http.Handler {
 	names := make([]string, 0, len(s.Config.Connectors))
 	for _, k := range s.Config.Connectors {
 		names = append(names, k.Name)
@@ -162,14 +161,9 @@ func (s *Services) MetricsHandler(inspector *asynq.Inspector) http.Handler {
 		Now:    func() time.Time { return s.Now() }, // the demo may swap the clock later
 		Logger: s.Logger,
 	})
-	return metrics.Handler(metrics.NewRegistry(c, s.taskMetrics()), s.Logger)
+	return metrics.Handler(metrics.NewRegistry(c, s.jobMetrics), s.Logger)
 }
 
 // JobMetrics is the asynq middleware that times every task this replica
 // runs, for MetricsHandler to serve.
-func (s *Services) JobMetrics() asynq.MiddlewareFunc { return s.taskMetrics().Middleware }
-
-func (s *Services) taskMetrics() *metrics.JobMetrics {
-	s.jobMetricsOnce.Do(func() { s.jobMetrics = metrics.NewJobMetrics() })
-	return s.jobMetrics
-}
+func (s *Services) JobMetrics() asynq.MiddlewareFunc { return s.jobMetrics.Middleware }

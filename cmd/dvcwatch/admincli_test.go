@@ -37,7 +37,7 @@ const (
 type cliAPI struct {
 	url   string
 	db    *store.DB
-	insp  *asynq.Inspector
+	insp  jobs.Inspector
 	queue *asynq.Client
 }
 
@@ -73,7 +73,7 @@ func startCLIAPI(t *testing.T) *cliAPI {
 	t.Cleanup(func() { close(stop); wg.Wait() })
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	a := &cliAPI{db: db, insp: asynq.NewInspectorFromRedisClient(rdb), queue: asynq.NewClientFromRedisClient(rdb)}
+	a := &cliAPI{db: db, insp: jobs.NewInspector(rdb), queue: asynq.NewClientFromRedisClient(rdb)}
 
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	sched := scheduler.New(scheduler.Options{

@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -65,19 +64,12 @@ both, their ratio, and this process's peak RSS at the end of the sync.`,
 	return cmd
 }
 
-// startCPUProfile profiles this process into path until the returned
-// function is called; an empty path profiles nothing.
+// startCPUProfile is bench.StartCPUProfile with its error named after the
+// flag: a path that cannot be written is the user's to fix.
 func startCPUProfile(path string) (func(), error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
+	stop, err := bench.StartCPUProfile(path)
 	if err != nil {
 		return nil, usageErrorf("--cpuprofile: %v", err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+	return stop, nil
 }

@@ -29,12 +29,24 @@ func TestCountOpenFailedTasks(t *testing.T) {
 			}
 		}
 		count(3)
-		if _, err := db.ResolveFailedTask(ctx, "q", "t1", store.FailedDeleted, "admin"); err != nil {
+		if _, err := db.ResolveFailedTasks(ctx, "q", []string{"t1"}, store.FailedDeleted, "admin"); err != nil {
 			t.Fatal(err)
 		}
 		count(2)
 		if open, err := db.FailedTasks(ctx, true, 100); err != nil || len(open) != 2 {
 			t.Errorf("FailedTasks(open) = %d rows, %v; want the 2 counted", len(open), err)
 		}
+		if f, ok, err := db.OpenFailedTask(ctx, "q", "t2"); err != nil || !ok || f.Error != "boom" || f.Type != "sync:connector" {
+			t.Errorf("OpenFailedTask(t2) = %+v, %t, %v; want its record", f, ok, err)
+		}
+		for _, id := range []string{"t1", "nope"} { // resolved; never failed
+			if f, ok, err := db.OpenFailedTask(ctx, "q", id); err != nil || ok {
+				t.Errorf("OpenFailedTask(%s) = %+v, %t, %v; want none", id, f, ok, err)
+			}
+		}
+		if n, err := db.ResolveFailedTasks(ctx, "q", []string{"t0", "t2", "t1"}, store.FailedRetried, "admin"); err != nil || n != 2 {
+			t.Errorf("ResolveFailedTasks(t0, t2, t1) closed %d, %v; want the 2 open", n, err)
+		}
+		count(0)
 	})
 }
