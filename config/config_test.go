@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/dvcwatch/dvcwatch"
-	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
+	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 )
 
 // exampleEnv holds the secrets the example file reads from the environment.

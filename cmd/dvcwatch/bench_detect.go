@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dvcwatch/dvcwatch/bench"
+	"github.com/dvcwatch/dvcwatch/internal/bench"
 )
 
 // benchDetectStart is the default simulated time of bench detect: a Tuesday

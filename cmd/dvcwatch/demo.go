@@ -10,13 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
-	"github.com/dvcwatch/dvcwatch/worker"
+	"github.com/dvcwatch/dvcwatch/internal/demo"
+	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 )
 
 func newDemoCommand() *cobra.Command {
 	var (
-		o                        worker.DemoOptions
+		o                        demo.Options
 		listen, faults, logLevel string
 		duration                 time.Duration
 	)
@@ -68,7 +68,7 @@ when kept, the caught emails as .eml files.`,
 			}
 			switch faults {
 			case "light":
-				f := worker.DemoLightFaults()
+				f := demo.LightFaults()
 				o.Faults = &f
 			case "none":
 				o.Faults = &portalsim.Faults{}
@@ -96,9 +96,9 @@ when kept, the caught emails as .eml files.`,
 				ctx, cancel = context.WithTimeout(ctx, duration)
 				defer cancel()
 			}
-			_, err = worker.RunDemo(ctx, o)
-			if errors.Is(err, worker.ErrDemoDirInUse) {
-				return usageErrorf("--data %s: %v", o.Dir, worker.ErrDemoDirInUse)
+			_, err = demo.Run(ctx, o)
+			if errors.Is(err, demo.ErrDirInUse) {
+				return usageErrorf("--data %s: %v", o.Dir, demo.ErrDirInUse)
 			}
 			return err
 		},
@@ -106,8 +106,8 @@ when kept, the caught emails as .eml files.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Dir, "data", "", "data directory for the SQLite file (default: a new temporary directory, removed at exit unless --keep)")
 	f.BoolVar(&o.Keep, "keep", false, "keep the temporary data directory (database and caught emails) at exit")
-	f.IntVar(&o.Dossiers, "dossiers", worker.DefaultDemoDossiers, "dossiers the simulated commune received in the last 90 days; they keep arriving at that rate")
-	f.IntVar(&o.Speed, "speed", worker.DefaultDemoSpeed, "simulated minutes per wall-clock second")
+	f.IntVar(&o.Dossiers, "dossiers", demo.DefaultDossiers, "dossiers the simulated commune received in the last 90 days; they keep arriving at that rate")
+	f.IntVar(&o.Speed, "speed", demo.DefaultSpeed, "simulated minutes per wall-clock second")
 	f.Int64Var(&o.Seed, "seed", 1, "seed of the simulated population and of the fault draws")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of the admin API and UI (host:port; port 0 picks one)")
 	f.StringVar(&faults, "faults", "light", "portal faults: light (a few failed or broken requests, retried; bad records, skipped; dossiers missing or late on DVCQG) or none")

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
+	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
+	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 )
 
 func TestSyncRun(t *testing.T) {

@@ -27,8 +27,8 @@ import (
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors/httpx"
 	"github.com/dvcwatch/dvcwatch/connectors/onestop"
-	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
 	"github.com/dvcwatch/dvcwatch/ingest"
+	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/store"
 )
 

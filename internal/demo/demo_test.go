@@ -1,4 +1,4 @@
-package worker_test
+package demo_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dvcwatch/dvcwatch/worker"
+	"github.com/dvcwatch/dvcwatch/internal/demo"
 )
 
 // demoOutput collects what the demo prints and tells when a line matches.
@@ -50,17 +50,17 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type result struct {
-		sum worker.DemoSummary
+		sum demo.Summary
 		err error
 	}
 	done := make(chan result, 1)
 	began := time.Now()
 	go func() {
-		sum, err := worker.RunDemo(ctx, worker.DemoOptions{
+		sum, err := demo.Run(ctx, demo.Options{
 			Dossiers: 500,
 			// Short enough that a sync, a detection pass and the deliveries
 			// follow one another within seconds even under -race.
-			Intervals: worker.DemoIntervals{
+			Intervals: demo.Intervals{
 				SyncOneStop: time.Second, SyncDVCQG: 2 * time.Second, Reconcile: 3 * time.Second,
 				Detect: 2 * time.Second, Dispatch: time.Second, Digest: 5 * time.Second,
 			},
@@ -84,7 +84,7 @@ func TestDemo(t *testing.T) {
 	printed := out.String()
 	t.Logf("demo output:\n%s", printed)
 	if r.err != nil {
-		t.Fatalf("RunDemo: %v", r.err)
+		t.Fatalf("Run: %v", r.err)
 	}
 	s := r.sum
 	if s.Dossiers == 0 || s.Events == 0 || s.Breaches == 0 || s.Emails == 0 || s.FailedJobs != 0 {

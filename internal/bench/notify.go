@@ -17,10 +17,10 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/detect"
+	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/notify"
 	"github.com/dvcwatch/dvcwatch/notify/email"
-	"github.com/dvcwatch/dvcwatch/notify/mailcatch"
 	"github.com/dvcwatch/dvcwatch/sla"
 	"github.com/dvcwatch/dvcwatch/store"
 )

@@ -1,4 +1,7 @@
-package worker
+// Package demo runs dvcwatch's real jobs on an embedded stack for a new user:
+// SQLite, in-process Redis, the portal simulator on its own clock and an SMTP
+// catcher, all in one process, through the same worker.RunWith as serve.
+package demo
 
 import (
 	"context"
@@ -19,29 +22,30 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch/config"
-	"github.com/dvcwatch/dvcwatch/connectors/portalsim"
-	"github.com/dvcwatch/dvcwatch/notify/mailcatch"
+	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
+	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/store"
+	"github.com/dvcwatch/dvcwatch/worker"
 )
 
-// Defaults of DemoOptions.
+// Defaults of Options.
 const (
-	// DemoDatabase is the SQLite file the demo keeps in its data directory.
-	DemoDatabase = "dvcwatch.db"
-	// DefaultDemoDossiers is a commune's three months of dossiers.
-	DefaultDemoDossiers = 3000
-	// DefaultDemoSpeed is 10 simulated minutes per wall second: a working
+	// Database is the SQLite file the demo keeps in its data directory.
+	Database = "dvcwatch.db"
+	// DefaultDossiers is a commune's three months of dossiers.
+	DefaultDossiers = 3000
+	// DefaultSpeed is 10 simulated minutes per wall second: a working
 	// day (7h30) in 45 s, a calendar day in 2m24s.
-	DefaultDemoSpeed = 10
+	DefaultSpeed = 10
 )
 
-// ErrDemoDirInUse means the data directory already holds a demo's database.
+// ErrDirInUse means the data directory already holds a demo's database.
 // The simulator starts afresh at every run, so a database from an earlier
 // run (whose cursors are ahead of the new simulated time) would mislead.
-var ErrDemoDirInUse = errors.New("holds " + DemoDatabase + " from an earlier run; the simulator starts afresh at every run, so give a new or empty directory")
+var ErrDirInUse = errors.New("holds " + Database + " from an earlier run; the simulator starts afresh at every run, so give a new or empty directory")
 
-// DemoIntervals are how often, in wall time, the demo's schedules run.
-type DemoIntervals struct {
+// Intervals are how often, in wall time, the demo's schedules run.
+type Intervals struct {
 	SyncOneStop time.Duration
 	SyncDVCQG   time.Duration
 	Reconcile   time.Duration
@@ -53,18 +57,18 @@ type DemoIntervals struct {
 	Digest time.Duration
 }
 
-// DefaultDemoIntervals returns the demo's schedules: short enough that
+// DefaultIntervals returns the demo's schedules: short enough that
 // something happens every few seconds, long enough that a pass of a few
 // thousand dossiers finishes well before the next.
-func DefaultDemoIntervals() DemoIntervals {
-	return DemoIntervals{
+func DefaultIntervals() Intervals {
+	return Intervals{
 		SyncOneStop: 10 * time.Second, SyncDVCQG: 15 * time.Second, Reconcile: 30 * time.Second,
 		Detect: 15 * time.Second, Dispatch: 10 * time.Second, Digest: time.Minute,
 	}
 }
 
 // fields lists the intervals by schedule name, for defaults and checks.
-func (iv *DemoIntervals) fields() []struct {
+func (iv *Intervals) fields() []struct {
 	name string
 	d    *time.Duration
 } {
@@ -77,13 +81,13 @@ func (iv *DemoIntervals) fields() []struct {
 	}
 }
 
-// DemoLightFaults are the demo portals' faults: a few failed, broken or
+// LightFaults are the demo portals' faults: a few failed, broken or
 // expired requests (the connectors retry them, and log each retry), bad and
 // duplicated records in some pages (skipped and counted by the sync), and the
 // simulator's realistic national copy (dossiers missing, stuck or late on
 // DVCQG, which the reconciliation reports). Timeouts and throttling are left
 // out: they only make the demo wait.
-func DemoLightFaults() portalsim.Faults {
+func LightFaults() portalsim.Faults {
 	f := portalsim.DefaultFaults()
 	f.ErrorRate = 0.02
 	f.MalformedRate = 0.005
@@ -93,23 +97,23 @@ func DemoLightFaults() portalsim.Faults {
 	return f
 }
 
-// DemoOptions configure RunDemo; zero fields take the defaults.
-type DemoOptions struct {
+// Options configure Run; zero fields take the defaults.
+type Options struct {
 	// Dir is the data directory (created if missing, kept afterwards); ""
 	// makes a temporary one, removed at the end unless Keep.
 	Dir  string
 	Keep bool
 	// Dossiers is how many dossiers the simulated commune received in the
-	// 90 days before now (DefaultDemoDossiers).
+	// 90 days before now (DefaultDossiers).
 	Dossiers int
 	Seed     int64 // of the population and the fault draws; 0 is 1
-	// Speed is simulated minutes per wall second (DefaultDemoSpeed).
+	// Speed is simulated minutes per wall second (DefaultSpeed).
 	Speed int
-	// Faults the simulator injects; nil: DemoLightFaults.
+	// Faults the simulator injects; nil: LightFaults.
 	Faults *portalsim.Faults
 	// AdminListener serves the admin API and UI; nil: 127.0.0.1 on any port.
 	AdminListener net.Listener
-	Intervals     DemoIntervals // zero fields: DefaultDemoIntervals
+	Intervals     Intervals // zero fields: DefaultIntervals
 	// Out receives where to look, a line per job run, and the summary last.
 	Out io.Writer
 	// Logger receives the services' warnings and errors (portal retries
@@ -117,8 +121,8 @@ type DemoOptions struct {
 	Logger *slog.Logger
 }
 
-// DemoSummary counts what a demo run did.
-type DemoSummary struct {
+// Summary counts what a demo run did.
+type Summary struct {
 	Dossiers   int // stored dossiers, the copies from both portals
 	Events     int // status events
 	Breaches   int // breaches recorded, open or resolved
@@ -127,26 +131,26 @@ type DemoSummary struct {
 }
 
 // String is the summary line the demo prints last.
-func (s DemoSummary) String() string {
+func (s Summary) String() string {
 	return fmt.Sprintf("summary: dossiers=%d events=%d breaches=%d emails=%d failed_jobs=%d",
 		s.Dossiers, s.Events, s.Breaches, s.Emails, s.FailedJobs)
 }
 
-func (o *DemoOptions) setDefaults() {
+func (o *Options) setDefaults() {
 	if o.Dossiers == 0 {
-		o.Dossiers = DefaultDemoDossiers
+		o.Dossiers = DefaultDossiers
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
 	if o.Speed == 0 {
-		o.Speed = DefaultDemoSpeed
+		o.Speed = DefaultSpeed
 	}
 	if o.Faults == nil {
-		f := DemoLightFaults()
+		f := LightFaults()
 		o.Faults = &f
 	}
-	def := DefaultDemoIntervals()
+	def := DefaultIntervals()
 	defaults := def.fields()
 	for i, f := range o.Intervals.fields() {
 		if *f.d == 0 {
@@ -163,7 +167,7 @@ func (o *DemoOptions) setDefaults() {
 
 // Validate reports the first invalid option, naming it; zero values are
 // defaults and valid.
-func (o DemoOptions) Validate() error {
+func (o Options) Validate() error {
 	switch {
 	case o.Dossiers < 0:
 		return fmt.Errorf("dossiers: %d: want 1 or more", o.Dossiers)
@@ -182,7 +186,7 @@ func (o DemoOptions) Validate() error {
 	return nil
 }
 
-// RunDemo runs the real jobs on short schedules against an embedded stack,
+// Run runs the real jobs on short schedules against an embedded stack,
 // all in this process: a SQLite file, the in-process Redis, the portal
 // simulator on loopback (both portals, the national one mirroring the
 // one-stop system) with its simulated time moving at Speed, and the SMTP
@@ -194,23 +198,23 @@ func (o DemoOptions) Validate() error {
 // The in-process Redis keeps nothing: tasks queued at the end are lost, and
 // that is safe because the outbox in SQL is the record of every email (the
 // dispatcher re-enqueues undelivered rows at start and on its schedule).
-func RunDemo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
+func Run(ctx context.Context, o Options) (Summary, error) {
 	if err := o.Validate(); err != nil {
-		return DemoSummary{}, err
+		return Summary{}, err
 	}
 	o.setDefaults()
 	dir, temporary := o.Dir, o.Dir == ""
 	if temporary {
 		var err error
 		if dir, err = os.MkdirTemp("", "dvcwatch-demo-"); err != nil {
-			return DemoSummary{}, fmt.Errorf("demo data directory: %w", err)
+			return Summary{}, fmt.Errorf("demo data directory: %w", err)
 		}
 	} else {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return DemoSummary{}, fmt.Errorf("demo data directory: %w", err)
+			return Summary{}, fmt.Errorf("demo data directory: %w", err)
 		}
-		if _, err := os.Stat(filepath.Join(dir, DemoDatabase)); err == nil {
-			return DemoSummary{}, fmt.Errorf("data directory %s: %w", dir, ErrDemoDirInUse)
+		if _, err := os.Stat(filepath.Join(dir, Database)); err == nil {
+			return Summary{}, fmt.Errorf("data directory %s: %w", dir, ErrDirInUse)
 		}
 	}
 	out := &lockedWriter{w: o.Out}
@@ -230,7 +234,7 @@ func RunDemo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 
 // runDemo builds the stack, runs it until ctx ends and closes it; ran says
 // whether the jobs ran, and so whether the summary means anything.
-func runDemo(ctx context.Context, o DemoOptions, dir string, removed bool, out *lockedWriter) (sum DemoSummary, ran bool, err error) {
+func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lockedWriter) (sum Summary, ran bool, err error) {
 	log := o.Logger
 	adminLn := o.AdminListener
 	if adminLn == nil {
@@ -271,12 +275,12 @@ func runDemo(ctx context.Context, o DemoOptions, dir string, removed bool, out *
 	if err != nil {
 		return sum, false, err
 	}
-	dsn := filepath.Join(dir, DemoDatabase)
+	dsn := filepath.Join(dir, Database)
 	cfg, err := demoConfig(sim.Directory(), simURL, dsn, mail.Port(), token, o.Intervals)
 	if err != nil {
 		return sum, false, fmt.Errorf("demo configuration: %w", err)
 	}
-	svc, err := Open(ctx, cfg, log)
+	svc, err := worker.Open(ctx, cfg, log)
 	if err != nil {
 		return sum, false, err
 	}
@@ -288,7 +292,7 @@ func runDemo(ctx context.Context, o DemoOptions, dir string, removed bool, out *
 	// Every job judges dossiers by the simulator's clock, so that deadlines
 	// pass while the demo runs; job runs keep wall-clock times.
 	svc.Now = sim.Now
-	rdb, err := OpenRedis(cfg.Redis)
+	rdb, err := worker.OpenRedis(cfg.Redis)
 	if err != nil {
 		return sum, false, err
 	}
@@ -312,7 +316,7 @@ func runDemo(ctx context.Context, o DemoOptions, dir string, removed bool, out *
 		defer close(clockDone)
 		advance(runCtx, sim, o.Speed, log)
 	}()
-	err = RunWith(ctx, svc, rdb, RunOptions{AdminListener: adminLn, OnJobRun: p.run})
+	err = worker.RunWith(ctx, svc, rdb, worker.RunOptions{AdminListener: adminLn, OnJobRun: p.run})
 	stopClock()
 	<-clockDone
 
@@ -346,8 +350,8 @@ func advance(ctx context.Context, sim *portalsim.Sim, speed int, log *slog.Logge
 	}
 }
 
-func demoSummary(ctx context.Context, db *store.DB, mail *mailcatch.Catcher) (DemoSummary, error) {
-	s := DemoSummary{Emails: mail.Count()}
+func demoSummary(ctx context.Context, db *store.DB, mail *mailcatch.Catcher) (Summary, error) {
+	s := Summary{Emails: mail.Count()}
 	t, err := db.Totals(ctx)
 	if err != nil {
 		return s, err
@@ -379,7 +383,7 @@ func demoToken() (string, error) {
 // agency, departments, officials and procedures (from the simulator's
 // directory), both portals on the simulator, the demo's schedules, mail to
 // the catcher and the run's admin token.
-func demoConfig(dir portalsim.Directory, simURL, dsn string, smtpPort int, token string, iv DemoIntervals) (*config.Config, error) {
+func demoConfig(dir portalsim.Directory, simURL, dsn string, smtpPort int, token string, iv Intervals) (*config.Config, error) {
 	people, err := dir.ConfigYAML()
 	if err != nil {
 		return nil, err

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
 	"github.com/dvcwatch/dvcwatch/notify/email"
-	"github.com/dvcwatch/dvcwatch/notify/mailcatch"
 )
 
 func TestCatcher(t *testing.T) {
