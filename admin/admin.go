@@ -32,15 +32,15 @@ type Store interface {
 	AtRisk(ctx context.Context) ([]store.DepartmentRisk, error)
 	OpenBreachCounts(ctx context.Context) (map[dvcwatch.BreachKind]int, error)
 	NotificationCounts(ctx context.Context) (map[string]int, error)
-	Notifications(ctx context.Context, limit int) ([]store.Notification, error)
-	GetNotification(ctx context.Context, id int64) (store.Notification, error)
-	Breaches(ctx context.Context, f store.BreachFilter) ([]store.StoredBreach, error)
-	Acknowledge(ctx context.Context, id int64, official, reason string, at time.Time) (store.StoredBreach, error)
-	FailedTasks(ctx context.Context, openOnly bool, limit int) ([]store.FailedTask, error)
+	Notifications(ctx context.Context, limit int) ([]dvcwatch.Notification, error)
+	GetNotification(ctx context.Context, id int64) (dvcwatch.Notification, error)
+	Breaches(ctx context.Context, f store.BreachFilter) ([]dvcwatch.StoredBreach, error)
+	Acknowledge(ctx context.Context, id int64, official, reason string, at time.Time) (dvcwatch.StoredBreach, error)
+	FailedTasks(ctx context.Context, openOnly bool, limit int) ([]dvcwatch.FailedTask, error)
 	CountOpenFailedTasks(ctx context.Context) (int, error)
-	OpenFailedTask(ctx context.Context, queue, id string) (store.FailedTask, bool, error)
-	ResolveFailedTasks(ctx context.Context, queue string, ids []string, resolution, by string) (int, error)
-	JobRuns(ctx context.Context, job string, limit int) ([]store.JobRun, error)
+	OpenFailedTask(ctx context.Context, queue, id string) (dvcwatch.FailedTask, bool, error)
+	ResolveFailedTasks(ctx context.Context, queue string, ids []string, resolution dvcwatch.Resolution, by string) (int, error)
+	JobRuns(ctx context.Context, job string, limit int) ([]dvcwatch.JobRun, error)
 	SetScheduleCron(ctx context.Context, schedule, cron, by string) error
 	SetSchedulePaused(ctx context.Context, schedule string, paused bool, by string) error
 }
@@ -70,7 +70,7 @@ type Schedules interface {
 
 // Requeue puts a failed task back on the queue from its SQL record, when the
 // queue no longer holds it (past asynq's archive retention).
-type Requeue func(ctx context.Context, f store.FailedTask) error
+type Requeue func(ctx context.Context, f dvcwatch.FailedTask) error
 
 // Options build a Server.
 type Options struct {
@@ -207,7 +207,7 @@ func (s *Server) guard(role Role, h func(http.ResponseWriter, *http.Request, Pri
 		case err == nil:
 		case errors.As(err, &he):
 			writeError(w, he.status, he.err)
-		case errors.Is(err, store.ErrNotFound), errors.Is(err, scheduler.ErrUnknownSchedule), errors.Is(err, asynq.ErrTaskNotFound):
+		case errors.Is(err, dvcwatch.ErrNotFound), errors.Is(err, scheduler.ErrUnknownSchedule), errors.Is(err, asynq.ErrTaskNotFound):
 			writeError(w, http.StatusNotFound, err)
 		default:
 			s.log.Error("admin API", "method", r.Method, "path", r.URL.Path, "by", p.Name, "err", err)

@@ -333,7 +333,7 @@ func (b *apiBundle) state(t *testing.T, id string) string {
 // asynq archives a task.
 func (b *apiBundle) recordFailure(t *testing.T, id, typ, payload string) {
 	t.Helper()
-	err := b.db.RecordFailedTask(context.Background(), store.FailedTask{TaskID: id, Queue: jobs.Queue, Type: typ,
+	err := b.db.RecordFailedTask(context.Background(), dvcwatch.FailedTask{TaskID: id, Queue: jobs.Queue, Type: typ,
 		Payload: payload, Error: "smtp: 421 try again later", Retried: jobs.DeliverMaxRetry, FailedAt: time.Now().Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +341,7 @@ func (b *apiBundle) recordFailure(t *testing.T, id, typ, payload string) {
 }
 
 // failure returns the SQL record of task id's latest failure.
-func (b *apiBundle) failure(t *testing.T, id string) store.FailedTask {
+func (b *apiBundle) failure(t *testing.T, id string) dvcwatch.FailedTask {
 	t.Helper()
 	fs, err := b.db.FailedTasks(context.Background(), false, 1000)
 	if err != nil {
@@ -353,7 +353,7 @@ func (b *apiBundle) failure(t *testing.T, id string) store.FailedTask {
 		}
 	}
 	t.Fatalf("no failure of %s recorded", id)
-	return store.FailedTask{}
+	return dvcwatch.FailedTask{}
 }
 
 // breach records an open overdue breach of a stored dossier and returns its id.
@@ -370,7 +370,7 @@ func (b *apiBundle) breach(t *testing.T) int64 {
 	br := dvcwatch.Breach{Kind: dvcwatch.BreachOverdue, Key: key, Official: "binh", Department: "Phòng Tư pháp",
 		Severity: dvcwatch.SeverityWarning, StartedAt: d.DueAt, DueAt: d.DueAt, Detail: "quá hạn / overdue"}
 	if _, err := b.db.ApplyBreaches(ctx, store.BreachBatch{Now: at.AddDate(0, 0, 6),
-		Dossiers: []store.Evaluated{{Key: key, Agency: d.Agency, Open: true, Breaches: []dvcwatch.Breach{br}}}}); err != nil {
+		Dossiers: []dvcwatch.Evaluation{{Key: key, Agency: d.Agency, Open: true, Breaches: []dvcwatch.Breach{br}}}}); err != nil {
 		t.Fatal(err)
 	}
 	bs, err := b.db.Breaches(ctx, store.BreachFilter{OpenOnly: true})
@@ -383,7 +383,7 @@ func (b *apiBundle) breach(t *testing.T) int64 {
 // notification stores an email in the outbox and returns its id.
 func (b *apiBundle) notification(t *testing.T) int64 {
 	t.Helper()
-	id, _, err := b.db.AddNotification(context.Background(), store.NewNotification{DedupeKey: "digest:binh:1", Kind: "digest",
+	id, _, err := b.db.AddNotification(context.Background(), dvcwatch.NewNotification{DedupeKey: "digest:binh:1", Kind: "digest",
 		Recipient: "binh", Email: "binh@x.example", Subject: "Hồ sơ quá hạn", Text: "1 hồ sơ", HTML: "<p>1 hồ sơ</p>", Items: 1},
 		time.Now())
 	if err != nil {
@@ -775,7 +775,7 @@ func TestAPIRetry(t *testing.T) {
 	if s := b.state(t, archivedID); s != "pending" {
 		t.Errorf("retried task is %s, want pending", s)
 	}
-	if f := b.failure(t, archivedID); f.Resolution != store.FailedRetried || f.ResolvedBy != "ada" {
+	if f := b.failure(t, archivedID); f.Resolution != dvcwatch.FailedRetried || f.ResolvedBy != "ada" {
 		t.Errorf("failure record %+v, want retried by ada", f)
 	}
 
@@ -795,7 +795,7 @@ func TestAPIRetry(t *testing.T) {
 	if err != nil || info.State != asynq.TaskStatePending || info.Type != jobs.TypeDeliver || info.MaxRetry != jobs.DeliverMaxRetry {
 		t.Fatalf("requeued task: %+v, %v", info, err)
 	}
-	if f := b.failure(t, goneID); f.Resolution != store.FailedRetried || f.ResolvedBy != "ada" || f.ResolvedAt.IsZero() {
+	if f := b.failure(t, goneID); f.Resolution != dvcwatch.FailedRetried || f.ResolvedBy != "ada" || f.ResolvedAt.IsZero() {
 		t.Errorf("failure record %+v, want retried by ada", f)
 	}
 	b.do(t, "GET", "/api/v1/jobs/failed", "", apiBearer(apiViewerToken)).want(t, 200, "list open failures").decode(t, &fs)
@@ -840,7 +840,7 @@ func TestAPIRetryAll(t *testing.T) {
 	if res.Retried != 2 || b.state(t, "a@1") != "pending" || b.state(t, "b@2") != "pending" {
 		t.Errorf("retry all answers %+v; tasks %s, %s", res, b.state(t, "a@1"), b.state(t, "b@2"))
 	}
-	if f := b.failure(t, "a@1"); f.Resolution != store.FailedRetried || f.ResolvedBy != "ada" {
+	if f := b.failure(t, "a@1"); f.Resolution != dvcwatch.FailedRetried || f.ResolvedBy != "ada" {
 		t.Errorf("record of a retried task: %+v, want retried by ada", f)
 	}
 	if f := b.failure(t, gone); f.Resolution != "" {
@@ -859,14 +859,14 @@ func TestAPIDelete(t *testing.T) {
 	if s := b.state(t, id); s != "gone" {
 		t.Errorf("deleted task is %s", s)
 	}
-	if f := b.failure(t, id); f.Resolution != store.FailedDeleted || f.ResolvedBy != "ada" {
+	if f := b.failure(t, id); f.Resolution != dvcwatch.FailedDeleted || f.ResolvedBy != "ada" {
 		t.Errorf("failure record %+v, want deleted by ada", f)
 	}
 
 	const gone = "notification:8"
 	b.recordFailure(t, gone, jobs.TypeDeliver, `{"notification":8}`)
 	b.do(t, "DELETE", "/api/v1/jobs/"+gone, "", apiBearer(apiAdminToken)).want(t, 204, "delete a recorded task gone from Redis")
-	if f := b.failure(t, gone); f.Resolution != store.FailedDeleted {
+	if f := b.failure(t, gone); f.Resolution != dvcwatch.FailedDeleted {
 		t.Errorf("failure record %+v, want deleted", f)
 	}
 	b.do(t, "DELETE", "/api/v1/jobs/"+gone, "", apiBearer(apiAdminToken)).want(t, 404, "delete it again")

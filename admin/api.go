@@ -65,8 +65,8 @@ type Notification struct {
 	HTML      string     `json:"html,omitempty"`
 }
 
-func notificationView(n store.Notification, bodies bool) Notification {
-	v := Notification{ID: n.ID, Kind: n.Kind, Recipient: n.Recipient, Email: n.Email, Subject: n.Subject,
+func notificationView(n dvcwatch.Notification, bodies bool) Notification {
+	v := Notification{ID: n.ID, Kind: string(n.Kind), Recipient: n.Recipient, Email: n.Email, Subject: n.Subject,
 		Items: n.Items, Attempts: n.Attempts, LastError: n.LastError, CreatedAt: n.CreatedAt,
 		SentAt: timePtr(n.SentAt), FailedAt: timePtr(n.FailedAt)}
 	switch {
@@ -86,7 +86,7 @@ func notificationView(n store.Notification, bodies bool) Notification {
 }
 
 // listedNotification is a notification as lists show it: without its bodies.
-func listedNotification(n store.Notification) Notification { return notificationView(n, false) }
+func listedNotification(n dvcwatch.Notification) Notification { return notificationView(n, false) }
 
 // views maps xs to their API views; never nil, so that an empty list is
 // answered [] rather than null.
@@ -218,7 +218,7 @@ type Breach struct {
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 }
 
-func breachView(b store.StoredBreach) Breach {
+func breachView(b dvcwatch.StoredBreach) Breach {
 	return Breach{ID: b.ID, Kind: string(b.Kind), Label: b.Kind.Vietnamese(), Source: b.Key.Source, Code: b.Key.Code,
 		Step: b.StepSeq, Agency: b.Agency, Department: b.Department, Official: b.Official, Severity: string(b.Severity),
 		StartedAt: b.StartedAt, DueAt: timePtr(b.DueAt), Detail: b.Detail, DetectedAt: b.DetectedAt,
@@ -342,9 +342,9 @@ func (s *Server) listFailed(w http.ResponseWriter, r *http.Request, _ Principal)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, views(fs, func(f store.FailedTask) FailedTask {
+	writeJSON(w, http.StatusOK, views(fs, func(f dvcwatch.FailedTask) FailedTask {
 		return FailedTask{ID: f.ID, TaskID: f.TaskID, Type: f.Type, Payload: f.Payload, Error: f.Error,
-			Retried: f.Retried, FailedAt: f.FailedAt, Resolution: f.Resolution, ResolvedBy: f.ResolvedBy,
+			Retried: f.Retried, FailedAt: f.FailedAt, Resolution: string(f.Resolution), ResolvedBy: f.ResolvedBy,
 			ResolvedAt: timePtr(f.ResolvedAt)}
 	}))
 	return nil
@@ -372,8 +372,8 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ Principal) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, views(runs, func(x store.JobRun) JobRun {
-		return JobRun{ID: x.ID, Job: x.Job, Schedule: x.Schedule, TaskID: x.TaskID, Status: x.Status,
+	writeJSON(w, http.StatusOK, views(runs, func(x dvcwatch.JobRun) JobRun {
+		return JobRun{ID: x.ID, Job: x.Job, Schedule: x.Schedule, TaskID: x.TaskID, Status: string(x.Status),
 			Error: x.Error, StartedAt: x.StartedAt, FinishedAt: timePtr(x.FinishedAt), Counts: x.Counts}
 	}))
 	return nil
@@ -415,7 +415,7 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request, p Principal) e
 		}
 		return fmt.Errorf("retry task %s: %w", id, err)
 	}
-	if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), q, []string{id}, store.FailedRetried, p.Name); err != nil {
+	if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), q, []string{id}, dvcwatch.FailedRetried, p.Name); err != nil {
 		return err
 	}
 	s.audit(p, "retry job", "task", id, "requeued", requeued)
@@ -445,7 +445,7 @@ func (s *Server) retryArchived(w http.ResponseWriter, r *http.Request, p Princip
 	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
 		return fmt.Errorf("retry archived tasks: %w", err)
 	}
-	if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), q, held, store.FailedRetried, p.Name); err != nil {
+	if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), q, held, dvcwatch.FailedRetried, p.Name); err != nil {
 		return err
 	}
 	s.audit(p, "retry all archived jobs", "count", n)
@@ -458,7 +458,7 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, p Principal) 
 	err := s.opts.Queue.DeleteTask(s.opts.QueueName, id)
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
-		n, rerr := s.opts.Store.ResolveFailedTasks(r.Context(), s.opts.QueueName, []string{id}, store.FailedDeleted, p.Name)
+		n, rerr := s.opts.Store.ResolveFailedTasks(r.Context(), s.opts.QueueName, []string{id}, dvcwatch.FailedDeleted, p.Name)
 		if rerr != nil {
 			return rerr
 		}
@@ -471,7 +471,7 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, p Principal) 
 		}
 		return fmt.Errorf("delete task %s: %w", id, err)
 	default:
-		if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), s.opts.QueueName, []string{id}, store.FailedDeleted, p.Name); err != nil {
+		if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), s.opts.QueueName, []string{id}, dvcwatch.FailedDeleted, p.Name); err != nil {
 			return err
 		}
 	}

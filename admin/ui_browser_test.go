@@ -149,7 +149,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	}
 	const emailHTML = `<!DOCTYPE html><html><body style="color: rgb(1, 2, 3)">` +
 		`<p id="greeting">Kính gửi anh Nguyễn Văn A,</p><script>document.body.dataset.ran = "yes"</script><p id="end">—</p></body></html>`
-	if _, _, err := db.AddNotification(ctx, store.NewNotification{
+	if _, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{
 		DedupeKey: "browser-1", Kind: "alert", Recipient: "cb-0001", Email: "nguyen.van.a@x.example",
 		Subject: "[dvcwatch] 1 hồ sơ quá hạn", Text: "Kính gửi anh Nguyễn Văn A,\nHồ sơ 000.00.00.H01-260301-0001 đã quá hạn.",
 		HTML: emailHTML, Items: 1,
@@ -357,7 +357,7 @@ func browserBreach(ctx context.Context, t *testing.T, db *store.DB) {
 	br := dvcwatch.Breach{Kind: dvcwatch.BreachOverdue, Key: key, Official: "cb-0001", Department: "Phòng Tư pháp",
 		Severity: dvcwatch.SeverityWarning, StartedAt: d.DueAt, DueAt: d.DueAt, Detail: "quá hạn 5 ngày làm việc"}
 	if _, err := db.ApplyBreaches(ctx, store.BreachBatch{Now: time.Now(),
-		Dossiers: []store.Evaluated{{Key: key, Agency: d.Agency, Open: true, Breaches: []dvcwatch.Breach{br}}}}); err != nil {
+		Dossiers: []dvcwatch.Evaluation{{Key: key, Agency: d.Agency, Open: true, Breaches: []dvcwatch.Breach{br}}}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -407,7 +407,7 @@ func browserRecordFailure(ctx context.Context, db *store.DB, task *asynq.Task, e
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return db.RecordFailedTask(rctx, store.FailedTask{TaskID: id, Queue: queue, Type: task.Type(),
+	return db.RecordFailedTask(rctx, dvcwatch.FailedTask{TaskID: id, Queue: queue, Type: task.Type(),
 		Payload: string(task.Payload()), Error: err.Error(), Retried: retried, FailedAt: time.Now()})
 }
 

@@ -186,8 +186,8 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 		return res, fmt.Errorf("detect: %w", err)
 	}
 	res.Full = opts.Full || !ok || state.LastFullAt.IsZero() || started.Sub(state.LastFullAt) >= d.cfg.FullSweepEvery
-	filter := store.ScanFilter{All: res.Full, ChangedAfter: state.LastRunAt, Mirror: d.mirror}
-	if err := d.scan(ctx, filter, func(page store.ScannedPage) error { return d.page(ctx, page, now, &res) }); err != nil {
+	filter := dvcwatch.ScanFilter{All: res.Full, ChangedAfter: state.LastRunAt, Mirror: d.mirror}
+	if err := d.scan(ctx, filter, func(page dvcwatch.ScannedPage) error { return d.page(ctx, page, now, &res) }); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
 	}
 
@@ -205,7 +205,7 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 	if res.Open, err = d.store.OpenBreachCounts(ctx); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
 	}
-	next := store.DetectorState{LastRunAt: started, LastFullAt: state.LastFullAt}
+	next := dvcwatch.DetectorState{LastRunAt: started, LastFullAt: state.LastFullAt}
 	if res.Full {
 		next.LastFullAt = started
 	}
@@ -220,14 +220,14 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 // snapshots (SQLite) or MVCC (PostgreSQL) beside the page's write
 // transaction, and pages are disjoint sets of dossiers, so the overlap is
 // safe and a pass takes about the longer of the two instead of their sum.
-func (d *Detector) scan(ctx context.Context, filter store.ScanFilter, fn func(store.ScannedPage) error) error {
+func (d *Detector) scan(ctx context.Context, filter dvcwatch.ScanFilter, fn func(dvcwatch.ScannedPage) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan store.ScannedPage, 1)
+	pages := make(chan dvcwatch.ScannedPage, 1)
 	scanned := make(chan error, 1)
 	go func() {
 		defer close(pages)
-		scanned <- d.store.ScanDossiers(ctx, filter, pageSize, func(p store.ScannedPage) error {
+		scanned <- d.store.ScanDossiers(ctx, filter, pageSize, func(p dvcwatch.ScannedPage) error {
 			select {
 			case pages <- p:
 				return nil
@@ -248,7 +248,7 @@ func (d *Detector) scan(ctx context.Context, filter store.ScanFilter, fn func(st
 	return <-scanned
 }
 
-func (d *Detector) page(ctx context.Context, page store.ScannedPage, now time.Time, res *Result) error {
+func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, res *Result) error {
 	batch := store.BreachBatch{Now: now, Whole: page.Whole, Plan: d.planner.Plan}
 	for _, ds := range page.Dossiers {
 		bs, err := d.rulesFor(ds.Agency).Evaluate(ds, now)
@@ -263,7 +263,7 @@ func (d *Detector) page(ctx context.Context, page store.ScannedPage, now time.Ti
 		for _, f := range page.Findings[ds.Key] {
 			bs = append(bs, findingBreach(ds, f, d.mirror))
 		}
-		batch.Dossiers = append(batch.Dossiers, store.Evaluated{
+		batch.Dossiers = append(batch.Dossiers, dvcwatch.Evaluation{
 			Key: ds.Key, Agency: ds.Agency, Open: ds.Status.Open(), Breaches: bs,
 		})
 	}
@@ -285,9 +285,9 @@ func (d *Detector) page(ctx context.Context, page store.ScannedPage, now time.Ti
 // findingBreach turns a reconciliation finding into a breach of the dossier.
 // Keeping the national portal in step is the agency's duty as a whole, so it
 // is not attributed to a step's official; routing sends it to the office.
-func findingBreach(d dvcwatch.Dossier, f store.Finding, mirror string) dvcwatch.Breach {
+func findingBreach(d dvcwatch.Dossier, f dvcwatch.Finding, mirror string) dvcwatch.Breach {
 	kind, detail := dvcwatch.BreachNotSynced, fmt.Sprintf("Chưa có trên %s / not on %s", mirror, mirror)
-	if f.Kind == store.FindingStatusMismatch {
+	if f.Kind == dvcwatch.FindingStatusMismatch {
 		kind = dvcwatch.BreachPortalMismatch
 		detail = fmt.Sprintf("%s hiển thị trạng thái %d, hệ thống một cửa %d / %s shows status %d, the one-stop system %d",
 			mirror, f.MirrorStatus, f.TruthStatus, mirror, f.MirrorStatus, f.TruthStatus)

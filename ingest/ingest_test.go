@@ -399,22 +399,22 @@ func TestReconcileFindsWhatTheSimulatorHid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{}
+		want := map[string]dvcwatch.FindingKind{}
 		for code, d := range truth {
 			m, ok := mirror[code]
 			switch {
 			case d.Status == dvcwatch.StatusSubmitted:
 			case !ok:
-				want[code] = store.FindingMissing
+				want[code] = dvcwatch.FindingMissing
 			case m.Status != d.Status:
-				want[code] = store.FindingStatusMismatch
+				want[code] = dvcwatch.FindingStatusMismatch
 			}
 		}
 		found, err := db.Findings(context.Background(), "onestop", "dvcqg")
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := map[string]string{}
+		got := map[string]dvcwatch.FindingKind{}
 		for _, f := range found {
 			got[f.Code] = f.Kind
 		}

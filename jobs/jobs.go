@@ -20,11 +20,11 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/ingest"
 	"github.com/dvcwatch/dvcwatch/notify"
-	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // Task types.
@@ -128,8 +128,8 @@ func Enqueuer(c *asynq.Client) func(ctx context.Context, id int64) error {
 // Requeuer returns a function that puts a failed task back on the queue from
 // its SQL record, with its own task ID and its type's options: what an
 // administrator's retry does once the queue's archive no longer holds it.
-func Requeuer(c *asynq.Client) func(ctx context.Context, f store.FailedTask) error {
-	return func(ctx context.Context, f store.FailedTask) error {
+func Requeuer(c *asynq.Client) func(ctx context.Context, f dvcwatch.FailedTask) error {
+	return func(ctx context.Context, f dvcwatch.FailedTask) error {
 		var p Payload
 		if err := json.Unmarshal([]byte(f.Payload), &p); err != nil {
 			return fmt.Errorf("task %s: stored payload: %w", f.TaskID, err)
@@ -193,12 +193,12 @@ type Syncer interface {
 
 // Reconciler compares a mirror connector's copy with its source of truth.
 type Reconciler interface {
-	Reconcile(ctx context.Context, mirror string) (store.ReconcileResult, error)
+	Reconcile(ctx context.Context, mirror string) (dvcwatch.ReconcileResult, error)
 }
 
 // RunRecorder keeps every job run in SQL.
 type RunRecorder interface {
-	RecordJobRun(ctx context.Context, r store.JobRun) (int64, error)
+	RecordJobRun(ctx context.Context, r dvcwatch.JobRun) (int64, error)
 }
 
 // Detector runs detection passes and the office's summary; each returns the
@@ -321,18 +321,18 @@ func (h *Handlers) handleReconcile(ctx context.Context, t *asynq.Task) error {
 // nothing for a skipped run, archive at once for a permanent error, retry
 // otherwise.
 func (h *Handlers) finish(ctx context.Context, job string, p Payload, taskID string, started time.Time, counts map[string]int, err error) error {
-	run := store.JobRun{
-		Job: job, Schedule: p.Schedule, TaskID: taskID, StartedAt: started, Status: store.RunSucceeded, Counts: counts,
+	run := dvcwatch.JobRun{
+		Job: job, Schedule: p.Schedule, TaskID: taskID, StartedAt: started, Status: dvcwatch.RunSucceeded, Counts: counts,
 	}
 	switch {
 	case errors.Is(err, ingest.ErrBusy): // the lease of a sync or a detection pass
 		// The running pass will read what this tick would have: nothing is lost.
-		run.Status, run.Error, err = store.RunSkipped, err.Error(), nil
+		run.Status, run.Error, err = dvcwatch.RunSkipped, err.Error(), nil
 	case errors.Is(err, connectors.ErrPermanent):
-		run.Status, run.Error = store.RunFailed, err.Error()
+		run.Status, run.Error = dvcwatch.RunFailed, err.Error()
 		err = fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	case err != nil:
-		run.Status, run.Error = store.RunFailed, err.Error()
+		run.Status, run.Error = dvcwatch.RunFailed, err.Error()
 	}
 	run.FinishedAt = h.now()
 	// Record with a context of its own: a cancelled task is still a run to keep.

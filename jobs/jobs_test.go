@@ -9,11 +9,11 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/ingest"
 	"github.com/dvcwatch/dvcwatch/jobs"
-	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
 
@@ -32,12 +32,12 @@ func TestSyncHandlerOutcomes(t *testing.T) {
 		err       error
 		skipRetry bool
 		retry     bool
-		status    string
+		status    dvcwatch.RunStatus
 	}{
-		{"success", nil, false, false, store.RunSucceeded},
-		{"another pass running", fmt.Errorf("sync onestop: %w", ingest.ErrBusy), false, false, store.RunSkipped},
-		{"bad credentials", fmt.Errorf("login: %w", connectors.ErrPermanent), true, false, store.RunFailed},
-		{"portal down", errors.New("sync onestop: 503"), false, true, store.RunFailed},
+		{"success", nil, false, false, dvcwatch.RunSucceeded},
+		{"another pass running", fmt.Errorf("sync onestop: %w", ingest.ErrBusy), false, false, dvcwatch.RunSkipped},
+		{"bad credentials", fmt.Errorf("login: %w", connectors.ErrPermanent), true, false, dvcwatch.RunFailed},
+		{"portal down", errors.New("sync onestop: 503"), false, true, dvcwatch.RunFailed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

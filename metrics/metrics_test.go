@@ -104,24 +104,24 @@ func seed(t *testing.T, db *store.DB) {
 			Official: "binh", Department: "Phòng Tư pháp", Severity: dvcwatch.SeverityWarning,
 			StartedAt: t0, DueAt: t0, Detail: "quá hạn / overdue"}
 	}
-	eval := func(code string, bs ...dvcwatch.Breach) store.Evaluated {
-		return store.Evaluated{Key: dvcwatch.DossierKey{Source: "dvcqg", Code: code}, Agency: "UBND-XA-01", Open: true, Breaches: bs}
+	eval := func(code string, bs ...dvcwatch.Breach) dvcwatch.Evaluation {
+		return dvcwatch.Evaluation{Key: dvcwatch.DossierKey{Source: "dvcqg", Code: code}, Agency: "UBND-XA-01", Open: true, Breaches: bs}
 	}
-	_, err = db.ApplyBreaches(ctx, store.BreachBatch{Now: t0.Add(time.Hour), Dossiers: []store.Evaluated{
+	_, err = db.ApplyBreaches(ctx, store.BreachBatch{Now: t0.Add(time.Hour), Dossiers: []dvcwatch.Evaluation{
 		eval("A", breach(dvcwatch.BreachOverdue, "A", 0), breach(dvcwatch.BreachStepOverdue, "A", 1)),
 		eval("B", breach(dvcwatch.BreachNoApology, "B", 0)),
 	}})
 	must(err)
 	// A's step is no longer overdue: that breach is resolved.
-	_, err = db.ApplyBreaches(ctx, store.BreachBatch{Now: t0.Add(2 * time.Hour), Dossiers: []store.Evaluated{
+	_, err = db.ApplyBreaches(ctx, store.BreachBatch{Now: t0.Add(2 * time.Hour), Dossiers: []dvcwatch.Evaluation{
 		eval("A", breach(dvcwatch.BreachOverdue, "A", 0)),
 	}})
 	must(err)
 
 	var ids []int64
 	for i := range 3 {
-		id, _, err := db.AddNotification(ctx, store.NewNotification{DedupeKey: fmt.Sprintf("digest:binh:%d", i),
-			Kind: store.NotificationAlerts, Recipient: "binh", Email: "binh@ungtoa.gov.vn", Subject: "s", Text: "t"}, t0)
+		id, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: fmt.Sprintf("digest:binh:%d", i),
+			Kind: dvcwatch.NotificationAlerts, Recipient: "binh", Email: "binh@ungtoa.gov.vn", Subject: "s", Text: "t"}, t0)
 		must(err)
 		ids = append(ids, id)
 	}
@@ -129,10 +129,10 @@ func seed(t *testing.T, db *store.DB) {
 	must(db.MarkAttemptFailed(ctx, ids[1], t0.Add(time.Minute), "550 no such user", true))
 
 	for i := range 3 {
-		must(db.RecordFailedTask(ctx, store.FailedTask{TaskID: fmt.Sprintf("task-%d", i), Queue: queueName,
+		must(db.RecordFailedTask(ctx, dvcwatch.FailedTask{TaskID: fmt.Sprintf("task-%d", i), Queue: queueName,
 			Type: "sync:connector", Payload: `{"connector":"dvcqg"}`, Error: "boom", FailedAt: t0.Add(time.Duration(i) * time.Minute)}))
 	}
-	n, err := db.ResolveFailedTasks(ctx, queueName, []string{"task-0"}, store.FailedRetried, "admin")
+	n, err := db.ResolveFailedTasks(ctx, queueName, []string{"task-0"}, dvcwatch.FailedRetried, "admin")
 	must(err)
 	if n != 1 {
 		t.Fatalf("ResolveFailedTask closed %d, want 1", n)

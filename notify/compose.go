@@ -29,15 +29,15 @@ type Composer struct {
 
 // Compose returns the store.ComposeFunc of a pass at now.
 func (c *Composer) Compose(now time.Time) store.ComposeFunc {
-	return func(recipient string, alerts []store.PendingAlert) (store.NewNotification, bool, error) {
+	return func(recipient string, alerts []dvcwatch.PendingAlert) (dvcwatch.NewNotification, bool, error) {
 		p, ok := c.Dir.Person(recipient)
 		if !ok || p.Email == "" {
 			// Removed from the configuration since the alert was planned: the
 			// alerts wait until the person is back or the breach resolves.
-			return store.NewNotification{}, false, nil
+			return dvcwatch.NewNotification{}, false, nil
 		}
 		if c.OfficeHoursOnly && !c.Dir.InOfficeHours(p.Agency, now) {
-			return store.NewNotification{}, false, nil
+			return dvcwatch.NewNotification{}, false, nil
 		}
 		d := email.Digest{
 			Recipient: email.Recipient{Name: p.Name, Email: p.Email, Role: alerts[0].Role},
@@ -50,11 +50,11 @@ func (c *Composer) Compose(now time.Time) store.ComposeFunc {
 		}
 		subject, text, html, err := c.Renderer.Render(d)
 		if err != nil {
-			return store.NewNotification{}, false, err
+			return dvcwatch.NewNotification{}, false, err
 		}
-		return store.NewNotification{
+		return dvcwatch.NewNotification{
 			DedupeKey: "alerts:" + recipient + ":" + idsKey(ids),
-			Kind:      store.NotificationAlerts, Recipient: recipient, Email: p.Email,
+			Kind:      dvcwatch.NotificationAlerts, Recipient: recipient, Email: p.Email,
 			Subject: subject, Text: text, HTML: html, Items: len(d.Items),
 		}, true, nil
 	}
@@ -72,7 +72,7 @@ func idsKey(ids []int64) string {
 }
 
 // item describes one breach in an email; the renderer masks the applicant.
-func (c *Composer) item(b store.BreachDetail, now time.Time) email.Item {
+func (c *Composer) item(b dvcwatch.BreachDetail, now time.Time) email.Item {
 	it := email.Item{
 		Kind: string(b.Kind), KindLabel: b.Kind.Vietnamese(), Severity: string(b.Severity),
 		Code: b.Key.Code, Procedure: b.ProcedureName,
@@ -118,8 +118,8 @@ func workingTime(d, day time.Duration) string {
 
 // SummaryStore is what the office's summary reads and writes.
 type SummaryStore interface {
-	AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]store.BreachDetail, error)
-	AddNotification(ctx context.Context, n store.NewNotification, now time.Time) (int64, bool, error)
+	AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error)
+	AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (int64, bool, error)
 }
 
 // Summarize writes, for every office person of every agency, the daily
@@ -182,8 +182,8 @@ func (c *Composer) Summarize(ctx context.Context, st SummaryStore, now time.Time
 			if err != nil {
 				return created, err
 			}
-			id, isNew, err := st.AddNotification(ctx, store.NewNotification{
-				DedupeKey: "summary:" + p.ID + ":" + day, Kind: store.NotificationSummary,
+			id, isNew, err := st.AddNotification(ctx, dvcwatch.NewNotification{
+				DedupeKey: "summary:" + p.ID + ":" + day, Kind: dvcwatch.NotificationSummary,
 				Recipient: p.ID, Email: p.Email, Subject: subject, Text: text, HTML: html, Items: items,
 			}, now)
 			if err != nil {

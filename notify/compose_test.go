@@ -15,7 +15,6 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/notify/email"
-	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // The applicant of every test dossier; these must never leave unmasked.
@@ -26,15 +25,15 @@ const (
 	maskedPhone     = "*******678"
 )
 
-func detail(b store.StoredBreach, code string) store.BreachDetail {
+func detail(b dvcwatch.StoredBreach, code string) dvcwatch.BreachDetail {
 	b.Key.Code = code
-	return store.BreachDetail{StoredBreach: b, ProcedureName: "Đăng ký khai sinh",
+	return dvcwatch.BreachDetail{StoredBreach: b, ProcedureName: "Đăng ký khai sinh",
 		ApplicantName: applicantName, ApplicantPhone: applicantPhone}
 }
 
-func pending(id int64, recipient string, role dvcwatch.Role, d store.BreachDetail) store.PendingAlert {
-	return store.PendingAlert{ID: id, Recipient: recipient, Role: role, Severity: d.Severity,
-		Reason: store.AlertNew, Breach: d}
+func pending(id int64, recipient string, role dvcwatch.Role, d dvcwatch.BreachDetail) dvcwatch.PendingAlert {
+	return dvcwatch.PendingAlert{ID: id, Recipient: recipient, Role: role, Severity: d.Severity,
+		Reason: dvcwatch.AlertNew, Breach: d}
 }
 
 func testComposer(t *testing.T, mutate func(*config.Config)) *Composer {
@@ -68,14 +67,14 @@ func TestComposeDigest(t *testing.T) {
 	soon := detail(step, "000.05.31.H99-260302-0002")
 	compose := c.Compose(now)
 
-	n, ok, err := compose(officialID, []store.PendingAlert{
+	n, ok, err := compose(officialID, []dvcwatch.PendingAlert{
 		pending(11, officialID, dvcwatch.RoleOfficial, late),
 		pending(12, officialID, dvcwatch.RoleOfficial, soon),
 	})
 	if err != nil || !ok {
 		t.Fatalf("compose: ok=%v err=%v", ok, err)
 	}
-	if n.Kind != store.NotificationAlerts || n.Recipient != officialID || n.Email != "nguyen.van.a@hoabinh.example" || n.Items != 2 {
+	if n.Kind != dvcwatch.NotificationAlerts || n.Recipient != officialID || n.Email != "nguyen.van.a@hoabinh.example" || n.Items != 2 {
 		t.Errorf("notification %+v", n)
 	}
 	if !strings.HasPrefix(n.DedupeKey, "alerts:"+officialID+":") {
@@ -109,7 +108,7 @@ func TestComposeDigest(t *testing.T) {
 	noPersonalData(t, "digest", n.Subject, n.Text, n.HTML)
 
 	// Another recipient of one of the breaches gets an email of their own.
-	h, ok, err := compose("tran.thi.b", []store.PendingAlert{pending(13, "tran.thi.b", dvcwatch.RoleDepartmentHead, late)})
+	h, ok, err := compose("tran.thi.b", []dvcwatch.PendingAlert{pending(13, "tran.thi.b", dvcwatch.RoleDepartmentHead, late)})
 	if err != nil || !ok {
 		t.Fatalf("compose: ok=%v err=%v", ok, err)
 	}
@@ -137,7 +136,7 @@ func TestComposeOverdueBy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		b := detail(breach(1, overdue, warning, officialID, "VHXH", due), "000.05.31.H99-260301-0001")
-		n, ok, err := c.Compose(tt.now)(officialID, []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+		n, ok, err := c.Compose(tt.now)(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
 		if err != nil || !ok {
 			t.Fatalf("%s: ok=%v err=%v", tt.now, ok, err)
 		}
@@ -148,7 +147,7 @@ func TestComposeOverdueBy(t *testing.T) {
 	// A closed dossier (not actionable) is not said to be late by a growing amount.
 	b := detail(breach(1, overdue, warning, officialID, "VHXH", due), "000.05.31.H99-260301-0001")
 	b.Actionable = false
-	n, _, err := c.Compose(vn(2026, 3, 11, 10, 0))(officialID, []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	n, _, err := c.Compose(vn(2026, 3, 11, 10, 0))(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
 	if err != nil || strings.Contains(n.Text, "quá hạn 1") {
 		t.Errorf("closed dossier: err=%v text:\n%s", err, n.Text)
 	}
@@ -157,7 +156,7 @@ func TestComposeOverdueBy(t *testing.T) {
 func TestComposeOfficeHoursOnly(t *testing.T) {
 	t.Parallel()
 	c := testComposer(t, nil)
-	alerts := []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial,
+	alerts := []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial,
 		detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 2, 12, 17, 0)), "000.05.31.H99-260201-0001"))}
 	tests := []struct {
 		name string
@@ -200,8 +199,8 @@ func TestComposeUnknownRecipient(t *testing.T) {
 	c.OfficeHoursOnly = false
 	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), "000.05.31.H99-260301-0001")
 	for _, who := range []string{"da.nghi.viec", "pham.van.c", ""} {
-		n, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(who, []store.PendingAlert{pending(1, who, dvcwatch.RoleOfficial, b)})
-		if err != nil || ok || n != (store.NewNotification{}) {
+		n, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(who, []dvcwatch.PendingAlert{pending(1, who, dvcwatch.RoleOfficial, b)})
+		if err != nil || ok || n != (dvcwatch.NewNotification{}) {
 			t.Errorf("recipient %q: ok=%v err=%v n=%+v, want the alerts left pending", who, ok, err, n)
 		}
 	}
@@ -216,7 +215,7 @@ func TestComposeLinkEscapesCode(t *testing.T) {
 		t.Fatalf("DossierLink = %q, want %q", got, link)
 	}
 	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), code)
-	n, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	n, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
 	if err != nil || !ok {
 		t.Fatalf("ok=%v err=%v", ok, err)
 	}
@@ -232,7 +231,7 @@ func TestComposeLinkEscapesCode(t *testing.T) {
 	if got := c.Dir.DossierLink(code); got != "" {
 		t.Errorf("DossierLink without dossier_url = %q", got)
 	}
-	n, _, err = c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	n, _, err = c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
 	if err != nil || strings.Contains(n.Text, "Xem hồ sơ") || strings.Contains(n.HTML, "href=") {
 		t.Errorf("without dossier_url: err=%v\n%s\n%s", err, n.Text, n.HTML)
 	}
@@ -245,7 +244,7 @@ func TestComposeDedupeKey(t *testing.T) {
 	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), "000.05.31.H99-260301-0001")
 	key := func(now time.Time, recipient string, ids ...int64) string {
 		t.Helper()
-		var alerts []store.PendingAlert
+		var alerts []dvcwatch.PendingAlert
 		for _, id := range ids {
 			alerts = append(alerts, pending(id, recipient, dvcwatch.RoleOfficial, b))
 		}
@@ -294,7 +293,7 @@ func TestComposeRenderError(t *testing.T) {
 	}
 	c := &Composer{Dir: testDirectory(t, nil), Renderer: r}
 	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), "000.05.31.H99-260301-0001")
-	_, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []store.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	_, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
 	if err == nil || ok {
 		t.Fatalf("ok=%v err=%v, want the template's error", ok, err)
 	}
@@ -340,21 +339,21 @@ func TestWorkingTime(t *testing.T) {
 // store.AddNotification does.
 type memSummaryStore struct {
 	mu       sync.Mutex
-	breaches map[string][]store.BreachDetail
+	breaches map[string][]dvcwatch.BreachDetail
 	fail     map[string]error // AgencyBreaches error by agency
 	queried  []string         // agency@since, per AgencyBreaches call
-	notes    []store.NewNotification
+	notes    []dvcwatch.NewNotification
 	byKey    map[string]int64
 }
 
-func (m *memSummaryStore) AgencyBreaches(_ context.Context, agency string, since time.Time) ([]store.BreachDetail, error) {
+func (m *memSummaryStore) AgencyBreaches(_ context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.queried = append(m.queried, agency+"@"+since.UTC().Format(time.RFC3339))
 	if err := m.fail[agency]; err != nil {
 		return nil, err
 	}
-	var out []store.BreachDetail
+	var out []dvcwatch.BreachDetail
 	for _, b := range m.breaches[agency] {
 		if b.ResolvedAt.IsZero() || !b.DetectedAt.Before(since) {
 			out = append(out, b)
@@ -363,7 +362,7 @@ func (m *memSummaryStore) AgencyBreaches(_ context.Context, agency string, since
 	return out, nil
 }
 
-func (m *memSummaryStore) AddNotification(_ context.Context, n store.NewNotification, _ time.Time) (int64, bool, error) {
+func (m *memSummaryStore) AddNotification(_ context.Context, n dvcwatch.NewNotification, _ time.Time) (int64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if n.DedupeKey == "" || n.Recipient == "" || n.Email == "" {
@@ -381,7 +380,7 @@ func (m *memSummaryStore) AddNotification(_ context.Context, n store.NewNotifica
 	return id, true, nil
 }
 
-func (m *memSummaryStore) note(id int64) store.NewNotification {
+func (m *memSummaryStore) note(id int64) dvcwatch.NewNotification {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.notes[id-1]
@@ -410,7 +409,7 @@ func TestSummarize(t *testing.T) {
 	// 17:30 UTC on Monday 9 March is 00:30 on Tuesday 10 March in Vietnam:
 	// the summary is Tuesday's.
 	now := time.Date(2026, 3, 9, 17, 30, 0, 0, time.UTC)
-	stored := func(id int64, kind dvcwatch.BreachKind, dept string, detectedAgo time.Duration, resolved bool) store.BreachDetail {
+	stored := func(id int64, kind dvcwatch.BreachKind, dept string, detectedAgo time.Duration, resolved bool) dvcwatch.BreachDetail {
 		b := breach(id, kind, warning, officialID, dept, vn(2026, 3, 6, 17, 0))
 		b.DetectedAt = now.Add(-detectedAgo)
 		if resolved {
@@ -419,7 +418,7 @@ func TestSummarize(t *testing.T) {
 		}
 		return detail(b, fmt.Sprintf("000.05.31.H99-260306-%04d", id))
 	}
-	st := &memSummaryStore{breaches: map[string][]store.BreachDetail{
+	st := &memSummaryStore{breaches: map[string][]dvcwatch.BreachDetail{
 		hoaBinh: {
 			stored(1, overdue, "VHXH", 72*time.Hour, false),                 // overdue
 			stored(2, overdue, "KT", 2*time.Hour, false),                    // overdue and new
@@ -447,7 +446,7 @@ func TestSummarize(t *testing.T) {
 	}
 
 	tp := st.note(1)
-	if tp.Recipient != "vanphong.tanphu" || tp.Email != "vanphong@tanphu.example" || tp.Kind != store.NotificationSummary ||
+	if tp.Recipient != "vanphong.tanphu" || tp.Email != "vanphong@tanphu.example" || tp.Kind != dvcwatch.NotificationSummary ||
 		tp.DedupeKey != "summary:vanphong.tanphu:2026-03-10" {
 		t.Errorf("Tân Phú summary %+v", tp)
 	}
@@ -460,7 +459,7 @@ func TestSummarize(t *testing.T) {
 		{"pho.van.phong", "phovanphong@hoabinh.example", "Phó Văn phòng"},
 	} {
 		n := st.note(int64(2 + i))
-		if n.Recipient != who.id || n.Email != who.email || n.Kind != store.NotificationSummary ||
+		if n.Recipient != who.id || n.Email != who.email || n.Kind != dvcwatch.NotificationSummary ||
 			n.DedupeKey != "summary:"+who.id+":2026-03-10" {
 			t.Errorf("summary %d: %+v", 2+i, n)
 		}

@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/notify/email"
-	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // ErrUndeliverable marks a notification that no retry can deliver: the mail
@@ -23,7 +23,7 @@ type Sender interface {
 
 // DeliveryStore is the outbox as the deliverer sees it.
 type DeliveryStore interface {
-	ClaimNotification(ctx context.Context, id int64, now time.Time, stale time.Duration) (store.Notification, error)
+	ClaimNotification(ctx context.Context, id int64, now time.Time, stale time.Duration) (dvcwatch.Notification, error)
 	MarkSent(ctx context.Context, id int64, at time.Time) error
 	MarkAttemptFailed(ctx context.Context, id int64, at time.Time, reason string, final bool) error
 }
@@ -71,9 +71,9 @@ func (d *Deliverer) Deliver(ctx context.Context, id int64, final bool) error {
 	}
 	n, err := d.Store.ClaimNotification(ctx, id, d.now(), stale)
 	switch {
-	case errors.Is(err, store.ErrAlreadySent):
+	case errors.Is(err, dvcwatch.ErrAlreadySent):
 		return nil // an earlier attempt delivered it; the task was run again
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, dvcwatch.ErrNotFound):
 		return fmt.Errorf("%w: %w", ErrUndeliverable, err)
 	case err != nil:
 		return err // claimed by a live attempt, or the database is down: retry later
@@ -145,7 +145,7 @@ func (d *Deliverer) logger() *slog.Logger {
 
 // DispatchStore is the outbox as the dispatcher sees it.
 type DispatchStore interface {
-	Undelivered(ctx context.Context, enqueuedBefore time.Time, limit int) ([]store.Notification, error)
+	Undelivered(ctx context.Context, enqueuedBefore time.Time, limit int) ([]dvcwatch.Notification, error)
 	MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error
 }
 

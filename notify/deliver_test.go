@@ -18,9 +18,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/notify/email"
-	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // smtpBackend is a real SMTP server on loopback (go-smtp): it refuses
@@ -116,30 +116,30 @@ func closedPort(t *testing.T) int {
 // semantics of store.ClaimNotification, MarkSent and MarkAttemptFailed.
 type memOutbox struct {
 	mu    sync.Mutex
-	rows  map[int64]*store.Notification
+	rows  map[int64]*dvcwatch.Notification
 	calls []string
 }
 
-func newOutbox(ns ...store.Notification) *memOutbox {
-	m := &memOutbox{rows: map[int64]*store.Notification{}}
+func newOutbox(ns ...dvcwatch.Notification) *memOutbox {
+	m := &memOutbox{rows: map[int64]*dvcwatch.Notification{}}
 	for _, n := range ns {
 		m.rows[n.ID] = &n
 	}
 	return m
 }
 
-func (m *memOutbox) ClaimNotification(_ context.Context, id int64, now time.Time, stale time.Duration) (store.Notification, error) {
+func (m *memOutbox) ClaimNotification(_ context.Context, id int64, now time.Time, stale time.Duration) (dvcwatch.Notification, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls = append(m.calls, fmt.Sprintf("claim %d", id))
 	r, ok := m.rows[id]
 	switch {
 	case !ok:
-		return store.Notification{}, fmt.Errorf("claim notification %d: %w", id, store.ErrNotFound)
+		return dvcwatch.Notification{}, fmt.Errorf("claim notification %d: %w", id, dvcwatch.ErrNotFound)
 	case !r.SentAt.IsZero():
-		return *r, fmt.Errorf("claim notification %d: %w", id, store.ErrAlreadySent)
+		return *r, fmt.Errorf("claim notification %d: %w", id, dvcwatch.ErrAlreadySent)
 	case !r.SendingAt.IsZero() && !r.SendingAt.Before(now.Add(-stale)):
-		return *r, fmt.Errorf("claim notification %d: %w", id, store.ErrClaimed)
+		return *r, fmt.Errorf("claim notification %d: %w", id, dvcwatch.ErrClaimed)
 	}
 	r.SendingAt = now
 	r.Attempts++
@@ -169,7 +169,7 @@ func (m *memOutbox) MarkAttemptFailed(_ context.Context, id int64, at time.Time,
 	return nil
 }
 
-func (m *memOutbox) row(id int64) store.Notification {
+func (m *memOutbox) row(id int64) dvcwatch.Notification {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return *m.rows[id]
@@ -183,9 +183,9 @@ func (m *memOutbox) log() []string {
 
 var deliverNow = vn(2026, 3, 10, 9, 0)
 
-func outboxRow(id int64, to string) store.Notification {
-	return store.Notification{
-		ID: id, DedupeKey: fmt.Sprintf("alerts:x:%d", id), Kind: store.NotificationAlerts, Recipient: "nguyen.van.a",
+func outboxRow(id int64, to string) dvcwatch.Notification {
+	return dvcwatch.Notification{
+		ID: id, DedupeKey: fmt.Sprintf("alerts:x:%d", id), Kind: dvcwatch.NotificationAlerts, Recipient: "nguyen.van.a",
 		Email: to, Subject: "[dvcwatch] 1 hồ sơ quá hạn", Text: "Kính gửi Nguyễn Văn A,\n", HTML: "<p>Kính gửi Nguyễn Văn A,</p>",
 		Items: 1, CreatedAt: deliverNow.Add(-time.Minute),
 	}
@@ -271,8 +271,8 @@ func TestDeliverClaimed(t *testing.T) {
 	d := deliverer(st, sender)
 
 	err := d.Deliver(t.Context(), 7, false)
-	if !errors.Is(err, store.ErrClaimed) || errors.Is(err, ErrUndeliverable) {
-		t.Fatalf("claimed by a live attempt: %v, want a retryable error wrapping store.ErrClaimed", err)
+	if !errors.Is(err, dvcwatch.ErrClaimed) || errors.Is(err, ErrUndeliverable) {
+		t.Fatalf("claimed by a live attempt: %v, want a retryable error wrapping dvcwatch.ErrClaimed", err)
 	}
 	if sessions, _ := be.counts(); sessions != 0 {
 		t.Errorf("%d SMTP connections while another attempt holds the claim", sessions)
@@ -303,8 +303,8 @@ func TestDeliverNotFound(t *testing.T) {
 	t.Parallel()
 	be, sender := startSMTP(t)
 	err := deliverer(newOutbox(), sender).Deliver(t.Context(), 99, false)
-	if !errors.Is(err, ErrUndeliverable) || !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("got %v, want ErrUndeliverable wrapping store.ErrNotFound", err)
+	if !errors.Is(err, ErrUndeliverable) || !errors.Is(err, dvcwatch.ErrNotFound) {
+		t.Fatalf("got %v, want ErrUndeliverable wrapping dvcwatch.ErrNotFound", err)
 	}
 	if sessions, _ := be.counts(); sessions != 0 {
 		t.Errorf("%d SMTP connections", sessions)
@@ -360,16 +360,16 @@ func TestDeliverServerDown(t *testing.T) {
 // store.Undelivered and store.MarkEnqueued.
 type memDispatch struct {
 	mu     sync.Mutex
-	rows   []store.Notification // in created order
+	rows   []dvcwatch.Notification // in created order
 	pages  int
 	marked []int64
 }
 
-func (m *memDispatch) Undelivered(_ context.Context, before time.Time, limit int) ([]store.Notification, error) {
+func (m *memDispatch) Undelivered(_ context.Context, before time.Time, limit int) ([]dvcwatch.Notification, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.pages++
-	var out []store.Notification
+	var out []dvcwatch.Notification
 	for _, n := range m.rows {
 		if n.SentAt.IsZero() && n.FailedAt.IsZero() && (n.EnqueuedAt.IsZero() || n.EnqueuedAt.Before(before)) {
 			out = append(out, n)
@@ -427,7 +427,7 @@ func (q *queue) enqueue(_ context.Context, id int64) error {
 
 func TestDispatcherSend(t *testing.T) {
 	t.Parallel()
-	st := &memDispatch{rows: []store.Notification{{ID: 1}, {ID: 2}, {ID: 3}}}
+	st := &memDispatch{rows: []dvcwatch.Notification{{ID: 1}, {ID: 2}, {ID: 3}}}
 	q := &queue{fail: map[int64]bool{2: true}}
 	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Now: func() time.Time { return deliverNow }, RequeueAfter: 10 * time.Minute}
 	err := d.Send(t.Context(), []int64{1, 2, 3})
@@ -452,7 +452,7 @@ func TestDispatcherDispatch(t *testing.T) {
 	st := &memDispatch{}
 	var want []int64
 	for id := int64(1); id <= pending+3; id++ {
-		n := store.Notification{ID: id}
+		n := dvcwatch.Notification{ID: id}
 		switch id {
 		case 10:
 			n.SentAt = deliverNow.Add(-time.Hour)
@@ -495,7 +495,7 @@ func TestDispatcherDispatchExactPage(t *testing.T) {
 	t.Parallel()
 	st := &memDispatch{}
 	for id := int64(1); id <= 1000; id++ {
-		st.rows = append(st.rows, store.Notification{ID: id})
+		st.rows = append(st.rows, dvcwatch.Notification{ID: id})
 	}
 	q := &queue{}
 	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Now: func() time.Time { return deliverNow }, RequeueAfter: 10 * time.Minute}
@@ -511,7 +511,7 @@ func TestDispatcherDispatchEnqueueError(t *testing.T) {
 	t.Parallel()
 	st := &memDispatch{}
 	for id := int64(1); id <= 1500; id++ {
-		st.rows = append(st.rows, store.Notification{ID: id})
+		st.rows = append(st.rows, dvcwatch.Notification{ID: id})
 	}
 	q := &queue{fail: map[int64]bool{1200: true}}
 	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Now: func() time.Time { return deliverNow }, RequeueAfter: 10 * time.Minute}

@@ -7,7 +7,6 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/sla"
-	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // Agencies of the test configuration.
@@ -183,8 +182,8 @@ func weekday(t *testing.T, at time.Time, want time.Weekday) time.Time {
 }
 
 // breach is an actionable breach of the Hòa Bình commune.
-func breach(id int64, kind dvcwatch.BreachKind, sev dvcwatch.Severity, official, dept string, due time.Time) store.StoredBreach {
-	return store.StoredBreach{
+func breach(id int64, kind dvcwatch.BreachKind, sev dvcwatch.Severity, official, dept string, due time.Time) dvcwatch.StoredBreach {
+	return dvcwatch.StoredBreach{
 		ID: id,
 		Breach: dvcwatch.Breach{
 			Kind: kind, Key: dvcwatch.DossierKey{Source: "onestop", Code: "000.05.31.H99-260301-0001"},

@@ -7,7 +7,6 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/sla"
-	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // Recipient is a person to tell about a breach, and in which capacity.
@@ -56,7 +55,7 @@ func NewRouter(dir *Directory, rules []config.Rule) (*Router, error) {
 // first role that named them. A role nobody fills (an official missing from
 // the configuration, a department without a head) falls to the agency's
 // office, which must learn of every delay anyway.
-func (r *Router) Recipients(b store.StoredBreach, now time.Time) []Recipient {
+func (r *Router) Recipients(b dvcwatch.StoredBreach, now time.Time) []Recipient {
 	var out []Recipient
 	seen := map[string]bool{}
 	add := func(p Person, role dvcwatch.Role) bool {
@@ -101,7 +100,7 @@ func (r *Router) Recipients(b store.StoredBreach, now time.Time) []Recipient {
 	return out
 }
 
-func (r *Router) matches(ru rule, b store.StoredBreach, now time.Time) bool {
+func (r *Router) matches(ru rule, b dvcwatch.StoredBreach, now time.Time) bool {
 	if len(ru.kinds) > 0 && !ru.kinds[b.Kind] {
 		return false
 	}
@@ -148,15 +147,15 @@ type Planner struct {
 }
 
 // Plan implements store.BreachBatch.Plan.
-func (p *Planner) Plan(now time.Time, open []store.BreachState) []store.AlertIntent {
-	var out []store.AlertIntent
+func (p *Planner) Plan(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent {
+	var out []dvcwatch.AlertIntent
 	for _, st := range open {
 		for _, rc := range p.Router.Recipients(st.StoredBreach, now) {
 			reason := p.reason(st, rc.ID, now)
 			if reason == "" {
 				continue
 			}
-			out = append(out, store.AlertIntent{
+			out = append(out, dvcwatch.AlertIntent{
 				BreachID: st.ID, Recipient: rc.ID, Role: rc.Role, Severity: st.Severity, Reason: reason,
 			})
 		}
@@ -164,18 +163,18 @@ func (p *Planner) Plan(now time.Time, open []store.BreachState) []store.AlertInt
 	return out
 }
 
-func (p *Planner) reason(st store.BreachState, who string, now time.Time) string {
+func (p *Planner) reason(st dvcwatch.BreachState, who string, now time.Time) dvcwatch.AlertReason {
 	told, ok := st.Told[who]
 	switch {
 	case !ok:
-		return store.AlertNew
+		return dvcwatch.AlertNew
 	case st.Severity.Rank() > told.Severity.Rank():
-		return store.AlertEscalated
+		return dvcwatch.AlertEscalated
 	case !st.Actionable || now.Sub(told.At) < p.RepeatAfter:
 		return ""
 	case st.Acks[who] == st.Severity:
 		return "" // acknowledged at this severity: muted until it changes
 	default:
-		return store.AlertRepeat
+		return dvcwatch.AlertRepeat
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
-	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // route is "id:role" per recipient, in order.
@@ -76,7 +75,7 @@ func TestRouterDefaultEscalation(t *testing.T) {
 
 	tests := []struct {
 		name string
-		b    store.StoredBreach
+		b    dvcwatch.StoredBreach
 		now  time.Time
 		want []string
 	}{
@@ -182,7 +181,7 @@ func TestRouterFallbacks(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(t *testing.T, c *config.Config)
-		b      store.StoredBreach
+		b      dvcwatch.StoredBreach
 		want   []string
 	}{
 		{"official missing from the configuration: the head", nil,
@@ -254,7 +253,7 @@ func TestRouterCustomRules(t *testing.T) {
 	now := vn(2026, 3, 10, 12, 0) // 4 working hours after the due
 	tests := []struct {
 		name string
-		b    store.StoredBreach
+		b    dvcwatch.StoredBreach
 		now  time.Time
 		want []string
 	}{
@@ -294,16 +293,16 @@ func TestPlanner(t *testing.T) {
 	p := &Planner{Router: defaultRouter(t, nil), RepeatAfter: 24 * time.Hour}
 	now := vn(2026, 3, 11, 9, 0)
 	dueSoonB := breach(7, dueSoon, warning, officialID, "VHXH", vn(2026, 3, 11, 17, 0))
-	state := func(b store.StoredBreach, told map[string]store.Told, acks map[string]dvcwatch.Severity) store.BreachState {
-		return store.BreachState{StoredBreach: b, Told: told, Acks: acks}
+	state := func(b dvcwatch.StoredBreach, told map[string]dvcwatch.Told, acks map[string]dvcwatch.Severity) dvcwatch.BreachState {
+		return dvcwatch.BreachState{StoredBreach: b, Told: told, Acks: acks}
 	}
-	told := func(sev dvcwatch.Severity, ago time.Duration) map[string]store.Told {
-		return map[string]store.Told{officialID: {Severity: sev, At: now.Add(-ago)}}
+	told := func(sev dvcwatch.Severity, ago time.Duration) map[string]dvcwatch.Told {
+		return map[string]dvcwatch.Told{officialID: {Severity: sev, At: now.Add(-ago)}}
 	}
 	ack := func(sev dvcwatch.Severity) map[string]dvcwatch.Severity {
 		return map[string]dvcwatch.Severity{officialID: sev}
 	}
-	withSeverity := func(b store.StoredBreach, sev dvcwatch.Severity) store.StoredBreach {
+	withSeverity := func(b dvcwatch.StoredBreach, sev dvcwatch.Severity) dvcwatch.StoredBreach {
 		b.Severity = sev
 		return b
 	}
@@ -312,37 +311,37 @@ func TestPlanner(t *testing.T) {
 
 	tests := []struct {
 		name string
-		st   store.BreachState
-		want string // reason for the official; "" for no alert
+		st   dvcwatch.BreachState
+		want dvcwatch.AlertReason // reason for the official; "" for no alert
 	}{
-		{"never told: new", state(dueSoonB, nil, nil), store.AlertNew},
-		{"never told, with empty maps: new", state(dueSoonB, map[string]store.Told{}, map[string]dvcwatch.Severity{}), store.AlertNew},
-		{"told at a lower severity: escalated", state(dueSoonB, told(dvcwatch.SeverityInfo, time.Hour), nil), store.AlertEscalated},
+		{"never told: new", state(dueSoonB, nil, nil), dvcwatch.AlertNew},
+		{"never told, with empty maps: new", state(dueSoonB, map[string]dvcwatch.Told{}, map[string]dvcwatch.Severity{}), dvcwatch.AlertNew},
+		{"told at a lower severity: escalated", state(dueSoonB, told(dvcwatch.SeverityInfo, time.Hour), nil), dvcwatch.AlertEscalated},
 		{"told at the same severity recently: nothing", state(dueSoonB, told(warning, 23*time.Hour), nil), ""},
 		{"told at a higher severity recently: nothing", state(dueSoonB, told(critical, time.Hour), nil), ""},
-		{"told exactly RepeatAfter ago: repeat", state(dueSoonB, told(warning, 24*time.Hour), nil), store.AlertRepeat},
-		{"told more than RepeatAfter ago: repeat", state(dueSoonB, told(warning, 25*time.Hour), nil), store.AlertRepeat},
+		{"told exactly RepeatAfter ago: repeat", state(dueSoonB, told(warning, 24*time.Hour), nil), dvcwatch.AlertRepeat},
+		{"told more than RepeatAfter ago: repeat", state(dueSoonB, told(warning, 25*time.Hour), nil), dvcwatch.AlertRepeat},
 		{"not actionable, told long ago: never repeated", state(closed, told(warning, 30*24*time.Hour), nil), ""},
-		{"not actionable, never told: new", state(closed, nil, nil), store.AlertNew},
+		{"not actionable, never told: new", state(closed, nil, nil), dvcwatch.AlertNew},
 		{"acknowledged at this severity: no repeat", state(dueSoonB, told(warning, 25*time.Hour), ack(warning)), ""},
 		{"acknowledged, then the severity rose: escalated",
-			state(withSeverity(dueSoonB, critical), told(warning, time.Hour), ack(warning)), store.AlertEscalated},
+			state(withSeverity(dueSoonB, critical), told(warning, time.Hour), ack(warning)), dvcwatch.AlertEscalated},
 		{"acknowledged at a lower severity than now: repeats again",
-			state(withSeverity(dueSoonB, critical), told(critical, 25*time.Hour), ack(warning)), store.AlertRepeat},
+			state(withSeverity(dueSoonB, critical), told(critical, 25*time.Hour), ack(warning)), dvcwatch.AlertRepeat},
 		{"someone else's acknowledgement does not mute",
-			state(dueSoonB, told(warning, 25*time.Hour), map[string]dvcwatch.Severity{"tran.thi.b": warning}), store.AlertRepeat},
+			state(dueSoonB, told(warning, 25*time.Hour), map[string]dvcwatch.Severity{"tran.thi.b": warning}), dvcwatch.AlertRepeat},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := p.Plan(now, []store.BreachState{tt.st})
+			got := p.Plan(now, []dvcwatch.BreachState{tt.st})
 			if tt.want == "" {
 				if len(got) != 0 {
 					t.Fatalf("planned %+v, want nothing", got)
 				}
 				return
 			}
-			want := store.AlertIntent{BreachID: 7, Recipient: officialID, Role: dvcwatch.RoleOfficial,
+			want := dvcwatch.AlertIntent{BreachID: 7, Recipient: officialID, Role: dvcwatch.RoleOfficial,
 				Severity: tt.st.Severity, Reason: tt.want}
 			if len(got) != 1 || got[0] != want {
 				t.Fatalf("planned %+v, want [%+v]", got, want)
@@ -357,18 +356,18 @@ func TestPlannerSeveralRecipientsAndBreaches(t *testing.T) {
 	now := vn(2026, 3, 12, 9, 0)
 	overdueB := breach(1, overdue, critical, officialID, "VHXH", vn(2026, 3, 9, 17, 0))
 	kt := breach(2, dueSoon, warning, "pham.van.c", "KT", vn(2026, 3, 12, 17, 0))
-	got := p.Plan(now, []store.BreachState{
-		{StoredBreach: overdueB, Told: map[string]store.Told{
+	got := p.Plan(now, []dvcwatch.BreachState{
+		{StoredBreach: overdueB, Told: map[string]dvcwatch.Told{
 			officialID:   {Severity: critical, At: now.Add(-time.Hour)}, // told recently
 			"tran.thi.b": {Severity: warning, At: now.Add(-time.Hour)},  // told before it turned critical
 			"van.phong":  {Severity: critical, At: now.Add(-48 * time.Hour)},
 		}, Acks: map[string]dvcwatch.Severity{"van.phong": critical}},
 		{StoredBreach: kt},
 	})
-	want := []store.AlertIntent{
-		{BreachID: 1, Recipient: "tran.thi.b", Role: dvcwatch.RoleDepartmentHead, Severity: critical, Reason: store.AlertEscalated},
-		{BreachID: 1, Recipient: "pho.van.phong", Role: dvcwatch.RoleOffice, Severity: critical, Reason: store.AlertNew},
-		{BreachID: 2, Recipient: "pham.van.c", Role: dvcwatch.RoleOfficial, Severity: warning, Reason: store.AlertNew},
+	want := []dvcwatch.AlertIntent{
+		{BreachID: 1, Recipient: "tran.thi.b", Role: dvcwatch.RoleDepartmentHead, Severity: critical, Reason: dvcwatch.AlertEscalated},
+		{BreachID: 1, Recipient: "pho.van.phong", Role: dvcwatch.RoleOffice, Severity: critical, Reason: dvcwatch.AlertNew},
+		{BreachID: 2, Recipient: "pham.van.c", Role: dvcwatch.RoleOfficial, Severity: warning, Reason: dvcwatch.AlertNew},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("planned\n%+v\nwant\n%+v", got, want)
@@ -376,7 +375,7 @@ func TestPlannerSeveralRecipientsAndBreaches(t *testing.T) {
 }
 
 // finished marks b as the breach of a dossier no longer open.
-func finished(b store.StoredBreach) store.StoredBreach {
+func finished(b dvcwatch.StoredBreach) dvcwatch.StoredBreach {
 	b.Actionable = false
 	return b
 }

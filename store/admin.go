@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -64,32 +65,9 @@ func (db *DB) SetSchedulePaused(ctx context.Context, schedule string, paused boo
 	return nil
 }
 
-// Resolutions of a failed task.
-const (
-	FailedOpen    = ""        // still archived, waiting for an administrator
-	FailedRetried = "retried" // an administrator ran it again
-	FailedDeleted = "deleted" // an administrator deleted it
-)
-
-// FailedTask is a task the queue archived, kept in SQL beyond the queue's
-// own retention.
-type FailedTask struct {
-	ID         int64
-	TaskID     string
-	Queue      string
-	Type       string
-	Payload    string
-	Error      string
-	Retried    int // attempts before it was archived, the first not counted
-	FailedAt   time.Time
-	Resolution string // FailedOpen, FailedRetried or FailedDeleted
-	ResolvedBy string
-	ResolvedAt time.Time
-}
-
 // RecordFailedTask keeps an archived task; recording the same failure (task
 // id and time) twice keeps one row.
-func (db *DB) RecordFailedTask(ctx context.Context, f FailedTask) error {
+func (db *DB) RecordFailedTask(ctx context.Context, f dvcwatch.FailedTask) error {
 	q := `INSERT INTO failed_tasks (task_id, queue, type, payload, error, retried, failed_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, failed_at) DO NOTHING`
 	err := db.writeExec(ctx, q, f.TaskID, f.Queue, f.Type, f.Payload, truncate(f.Error, 2000), f.Retried,
@@ -102,7 +80,7 @@ func (db *DB) RecordFailedTask(ctx context.Context, f FailedTask) error {
 
 // FailedTasks lists failed tasks, the most recent first: open ones only, or
 // all.
-func (db *DB) FailedTasks(ctx context.Context, openOnly bool, limit int) ([]FailedTask, error) {
+func (db *DB) FailedTasks(ctx context.Context, openOnly bool, limit int) ([]dvcwatch.FailedTask, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -115,10 +93,10 @@ func (db *DB) FailedTasks(ctx context.Context, openOnly bool, limit int) ([]Fail
 
 // OpenFailedTask returns the latest open failure of task id in queue; ok is
 // false if there is none.
-func (db *DB) OpenFailedTask(ctx context.Context, queue, id string) (f FailedTask, ok bool, err error) {
+func (db *DB) OpenFailedTask(ctx context.Context, queue, id string) (f dvcwatch.FailedTask, ok bool, err error) {
 	fs, err := db.failedTasks(ctx, "resolution = '' AND queue = ? AND task_id = ?", []any{queue, id, 1})
 	if err != nil || len(fs) == 0 {
-		return FailedTask{}, false, err
+		return dvcwatch.FailedTask{}, false, err
 	}
 	return fs[0], true, nil
 }
@@ -127,7 +105,7 @@ func (db *DB) OpenFailedTask(ctx context.Context, queue, id string) (f FailedTas
 // yet: FailedTasks(ctx, true, n) without reading the rows.
 func (db *DB) CountOpenFailedTasks(ctx context.Context) (int, error) {
 	var n int
-	if err := db.db.GetContext(ctx, &n, db.db.Rebind(`SELECT count(*) FROM failed_tasks WHERE resolution = ?`), FailedOpen); err != nil {
+	if err := db.db.GetContext(ctx, &n, db.db.Rebind(`SELECT count(*) FROM failed_tasks WHERE resolution = ?`), dvcwatch.FailedOpen); err != nil {
 		return 0, fmt.Errorf("count open failed tasks: %w", err)
 	}
 	return n, nil
@@ -135,7 +113,7 @@ func (db *DB) CountOpenFailedTasks(ctx context.Context) (int, error) {
 
 // failedTasks reads the failures where says, most recent first; args bind
 // the condition's placeholders, then the limit.
-func (db *DB) failedTasks(ctx context.Context, where string, args []any) ([]FailedTask, error) {
+func (db *DB) failedTasks(ctx context.Context, where string, args []any) ([]dvcwatch.FailedTask, error) {
 	var rows []struct {
 		ID         int64   `db:"id"`
 		TaskID     string  `db:"task_id"`
@@ -154,10 +132,10 @@ func (db *DB) failedTasks(ctx context.Context, where string, args []any) ([]Fail
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("list failed tasks: %w", err)
 	}
-	out := make([]FailedTask, len(rows))
+	out := make([]dvcwatch.FailedTask, len(rows))
 	for i, r := range rows {
-		out[i] = FailedTask{ID: r.ID, TaskID: r.TaskID, Queue: r.Queue, Type: r.Type, Payload: r.Payload, Error: r.Error,
-			Retried: r.Retried, FailedAt: r.FailedAt.Time, Resolution: r.Resolution, ResolvedBy: r.ResolvedBy, ResolvedAt: r.ResolvedAt.Time}
+		out[i] = dvcwatch.FailedTask{ID: r.ID, TaskID: r.TaskID, Queue: r.Queue, Type: r.Type, Payload: r.Payload, Error: r.Error,
+			Retried: r.Retried, FailedAt: r.FailedAt.Time, Resolution: dvcwatch.Resolution(r.Resolution), ResolvedBy: r.ResolvedBy, ResolvedAt: r.ResolvedAt.Time}
 	}
 	return out, nil
 }
@@ -165,14 +143,14 @@ func (db *DB) failedTasks(ctx context.Context, where string, args []any) ([]Fail
 // ResolveFailedTasks records what an administrator did about the open
 // failures of the tasks ids of queue (retried or deleted), in one
 // transaction; it returns how many it closed.
-func (db *DB) ResolveFailedTasks(ctx context.Context, queue string, ids []string, resolution, by string) (int, error) {
+func (db *DB) ResolveFailedTasks(ctx context.Context, queue string, ids []string, resolution dvcwatch.Resolution, by string) (int, error) {
 	var n int64
 	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
 		return inChunks(ids, func(chunk []string) error {
 			in, args := inList(chunk)
 			q := `UPDATE failed_tasks SET resolution = ?, resolved_by = ?, resolved_at = ?
 				WHERE resolution = '' AND queue = ? AND task_id ` + in
-			r, err := tx.ExecContext(ctx, tx.Rebind(q), append([]any{resolution, by, db.timeArg(normTime(db.now())), queue}, args...)...)
+			r, err := tx.ExecContext(ctx, tx.Rebind(q), append([]any{string(resolution), by, db.timeArg(normTime(db.now())), queue}, args...)...)
 			if err != nil {
 				return err
 			}
@@ -208,7 +186,7 @@ func (db *DB) Outcomes(ctx context.Context) (Outcomes, error) {
 		(SELECT count(*) FROM breaches) AS breaches,
 		(SELECT count(*) FROM job_runs WHERE status = ?) AS failed_runs,
 		(SELECT count(*) FROM failed_tasks WHERE resolution = ?) AS open_failed_tasks`
-	if err := db.db.GetContext(ctx, &r, db.db.Rebind(q), RunFailed, FailedOpen); err != nil {
+	if err := db.db.GetContext(ctx, &r, db.db.Rebind(q), dvcwatch.RunFailed, dvcwatch.FailedOpen); err != nil {
 		return Outcomes{}, fmt.Errorf("count outcomes: %w", err)
 	}
 	return Outcomes(r), nil

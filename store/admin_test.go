@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
@@ -22,14 +23,14 @@ func TestCountOpenFailedTasks(t *testing.T) {
 		}
 		count(0)
 		for i := range 3 {
-			err := db.RecordFailedTask(ctx, store.FailedTask{TaskID: fmt.Sprintf("t%d", i), Queue: "q", Type: "sync:connector",
+			err := db.RecordFailedTask(ctx, dvcwatch.FailedTask{TaskID: fmt.Sprintf("t%d", i), Queue: "q", Type: "sync:connector",
 				Payload: "{}", Error: "boom", FailedAt: t0.Add(time.Duration(i) * time.Minute)})
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
 		count(3)
-		if _, err := db.ResolveFailedTasks(ctx, "q", []string{"t1"}, store.FailedDeleted, "admin"); err != nil {
+		if _, err := db.ResolveFailedTasks(ctx, "q", []string{"t1"}, dvcwatch.FailedDeleted, "admin"); err != nil {
 			t.Fatal(err)
 		}
 		count(2)
@@ -44,7 +45,7 @@ func TestCountOpenFailedTasks(t *testing.T) {
 				t.Errorf("OpenFailedTask(%s) = %+v, %t, %v; want none", id, f, ok, err)
 			}
 		}
-		if n, err := db.ResolveFailedTasks(ctx, "q", []string{"t0", "t2", "t1"}, store.FailedRetried, "admin"); err != nil || n != 2 {
+		if n, err := db.ResolveFailedTasks(ctx, "q", []string{"t0", "t2", "t1"}, dvcwatch.FailedRetried, "admin"); err != nil || n != 2 {
 			t.Errorf("ResolveFailedTasks(t0, t2, t1) closed %d, %v; want the 2 open", n, err)
 		}
 		count(0)

@@ -14,71 +14,19 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 )
 
-// StoredBreach is a breach as recorded, with its bookkeeping.
-type StoredBreach struct {
-	ID int64
-	dvcwatch.Breach
-	Agency     string
-	Actionable bool // the dossier was open when last evaluated
-	DetectedAt time.Time
-	UpdatedAt  time.Time
-	ResolvedAt time.Time // zero while open
-}
-
-// Told is the latest alert a recipient was given about a breach.
-type Told struct {
-	Severity dvcwatch.Severity
-	At       time.Time
-}
-
-// BreachState is an unresolved breach with what each recipient has been told
-// about it and who acknowledged it at which severity.
-type BreachState struct {
-	StoredBreach
-	Told map[string]Told              // by recipient
-	Acks map[string]dvcwatch.Severity // by official
-}
-
-// Alert reasons.
-const (
-	AlertNew       = "new"       // the recipient had not been told of this breach
-	AlertEscalated = "escalated" // its severity changed since the recipient was told
-	AlertRepeat    = "repeat"    // still unresolved after the repeat interval
-)
-
-// AlertIntent asks for Recipient to be told of a breach; it becomes an alerts
-// row in the transaction that recorded the breach, and part of a digest email
-// when ComposeNotifications next runs.
-type AlertIntent struct {
-	BreachID  int64
-	Recipient string
-	Role      dvcwatch.Role
-	Severity  dvcwatch.Severity
-	Reason    string
-}
-
-// Evaluated is one dossier's evaluation: every breach the rules report for it
-// now. A stored breach of the dossier not among them is resolved.
-type Evaluated struct {
-	Key      dvcwatch.DossierKey
-	Agency   string
-	Open     bool // still owed a result: its breaches are actionable
-	Breaches []dvcwatch.Breach
-}
-
 // BreachBatch is one page of a detection pass.
 type BreachBatch struct {
 	Now      time.Time
-	Dossiers []Evaluated
+	Dossiers []dvcwatch.Evaluation
 	// Whole says Dossiers are every stored dossier of their key range (a
-	// page of a full scan, ScannedPage.Whole): their breaches are then read
+	// page of a full scan, dvcwatch.ScannedPage.Whole): their breaches are then read
 	// as one range.
 	Whole bool
 	// Plan decides, inside the transaction, who must be told what about the
 	// dossiers' unresolved breaches: every one of an open dossier, and those
 	// of a finished dossier that are new, changed or reopened; nil plans
 	// nothing.
-	Plan func(now time.Time, open []BreachState) []AlertIntent
+	Plan func(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent
 }
 
 // BreachResult counts what ApplyBreaches changed.
@@ -118,8 +66,8 @@ type breachRow struct {
 const breachSelect = `id, fingerprint, kind, source, code, step_seq, agency, official, department, severity,
 	started_at, due_at, detail, actionable, detected_at, updated_at, resolved_at`
 
-func (r *breachRow) stored() StoredBreach {
-	return StoredBreach{
+func (r *breachRow) stored() dvcwatch.StoredBreach {
+	return dvcwatch.StoredBreach{
 		ID: r.ID,
 		Breach: dvcwatch.Breach{
 			Kind: dvcwatch.BreachKind(r.Kind), Key: dvcwatch.DossierKey{Source: r.Source, Code: r.Code},
@@ -149,7 +97,7 @@ func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, e
 			return err
 		}
 		var insert []any
-		var open []BreachState
+		var open []dvcwatch.BreachState
 		reported := map[string]bool{}
 		for _, ev := range b.Dossiers {
 			for _, br := range ev.Breaches {
@@ -168,7 +116,7 @@ func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, e
 						db.timeArg(normTime(br.DueAt)), br.Detail, ev.Open, db.timeArg(now), db.timeArg(now))
 					continue
 				}
-				cur := StoredBreach{ID: old.ID, Breach: br, Agency: ev.Agency, Actionable: ev.Open,
+				cur := dvcwatch.StoredBreach{ID: old.ID, Breach: br, Agency: ev.Agency, Actionable: ev.Open,
 					DetectedAt: old.DetectedAt, UpdatedAt: old.UpdatedAt}
 				cur.StartedAt, cur.DueAt = normTime(br.StartedAt), normTime(br.DueAt)
 				switch {
@@ -182,7 +130,7 @@ func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, e
 					// only mail people a rule named after the fact, the
 					// backlog flood an operator adding a rule must not get.
 					if old.Actionable {
-						open = append(open, BreachState{StoredBreach: old})
+						open = append(open, dvcwatch.BreachState{StoredBreach: old})
 					}
 					continue
 				default:
@@ -192,7 +140,7 @@ func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, e
 				if err := db.updateBreach(ctx, tx, cur); err != nil {
 					return err
 				}
-				open = append(open, BreachState{StoredBreach: cur})
+				open = append(open, dvcwatch.BreachState{StoredBreach: cur})
 			}
 		}
 		var resolve []int64
@@ -221,7 +169,7 @@ func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, e
 			return err
 		}
 		for i := range inserted { // told nothing yet, acknowledged by nobody
-			inserted[i].Told, inserted[i].Acks = map[string]Told{}, map[string]dvcwatch.Severity{}
+			inserted[i].Told, inserted[i].Acks = map[string]dvcwatch.Told{}, map[string]dvcwatch.Severity{}
 		}
 		open = append(open, inserted...)
 		intents := b.Plan(now, open)
@@ -237,7 +185,7 @@ func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, e
 // sameBreach reports whether cur needs no write over old. The detail text
 // (e.g. "overdue by 5.5 working hours") is not compared: it changes at every
 // evaluation and is refreshed with the next real change.
-func sameBreach(old, cur StoredBreach) bool {
+func sameBreach(old, cur dvcwatch.StoredBreach) bool {
 	return old.Severity == cur.Severity && old.Official == cur.Official && old.Department == cur.Department &&
 		old.Agency == cur.Agency && old.Actionable == cur.Actionable &&
 		old.StartedAt.Equal(cur.StartedAt) && old.DueAt.Equal(cur.DueAt)
@@ -246,7 +194,7 @@ func sameBreach(old, cur StoredBreach) bool {
 // breachesOf returns every breach, open or resolved, of the evaluated
 // dossiers, by fingerprint. whole: evs are every stored dossier of their key
 // range but for those left out (not evaluable), whose breaches stay out too.
-func (db *DB) breachesOf(ctx context.Context, tx *sqlx.Tx, evs []Evaluated, whole bool) (map[string]StoredBreach, error) {
+func (db *DB) breachesOf(ctx context.Context, tx *sqlx.Tx, evs []dvcwatch.Evaluation, whole bool) (map[string]dvcwatch.StoredBreach, error) {
 	bySource := map[string][]string{}
 	var sources []string
 	keys := make(map[dvcwatch.DossierKey]bool, len(evs))
@@ -257,7 +205,7 @@ func (db *DB) breachesOf(ctx context.Context, tx *sqlx.Tx, evs []Evaluated, whol
 		bySource[ev.Key.Source] = append(bySource[ev.Key.Source], ev.Key.Code)
 		keys[ev.Key] = true
 	}
-	out := map[string]StoredBreach{}
+	out := map[string]dvcwatch.StoredBreach{}
 	for _, source := range sources {
 		err := db.fromDossiers(source, bySource[source], whole, func(from func(string, string) string, args []any) error {
 			var rows []breachRow
@@ -279,7 +227,7 @@ func (db *DB) breachesOf(ctx context.Context, tx *sqlx.Tx, evs []Evaluated, whol
 	return out, nil
 }
 
-func (db *DB) updateBreach(ctx context.Context, tx *sqlx.Tx, b StoredBreach) error {
+func (db *DB) updateBreach(ctx context.Context, tx *sqlx.Tx, b dvcwatch.StoredBreach) error {
 	q := `UPDATE breaches SET agency = ?, official = ?, department = ?, severity = ?, started_at = ?, due_at = ?,
 		detail = ?, actionable = ?, updated_at = ?, resolved_at = NULL WHERE id = ?`
 	_, err := tx.ExecContext(ctx, tx.Rebind(q), b.Agency, b.Official, b.Department, string(b.Severity),
@@ -292,10 +240,10 @@ func (db *DB) updateBreach(ctx context.Context, tx *sqlx.Tx, b StoredBreach) err
 
 // insertBreaches inserts new breaches (args in breachColumns order) and
 // returns them with their ids.
-func (db *DB) insertBreaches(ctx context.Context, tx *sqlx.Tx, args []any) ([]BreachState, error) {
+func (db *DB) insertBreaches(ctx context.Context, tx *sqlx.Tx, args []any) ([]dvcwatch.BreachState, error) {
 	width := len(breachColumns)
 	perStmt := min(db.dialect.maxRows, db.dialect.maxParams/width)
-	var out []BreachState
+	var out []dvcwatch.BreachState
 	for len(args) > 0 {
 		n := min(perStmt, len(args)/width)
 		chunk := args[:n*width]
@@ -306,7 +254,7 @@ func (db *DB) insertBreaches(ctx context.Context, tx *sqlx.Tx, args []any) ([]Br
 			return nil, fmt.Errorf("insert breaches: %w", err)
 		}
 		for i := range rows {
-			out = append(out, BreachState{StoredBreach: rows[i].stored()})
+			out = append(out, dvcwatch.BreachState{StoredBreach: rows[i].stored()})
 		}
 	}
 	return out, nil
@@ -314,13 +262,13 @@ func (db *DB) insertBreaches(ctx context.Context, tx *sqlx.Tx, args []any) ([]Br
 
 // loadTold fills in, for each state, the latest alert per recipient and the
 // acknowledgements.
-func (db *DB) loadTold(ctx context.Context, tx *sqlx.Tx, states []BreachState) error {
+func (db *DB) loadTold(ctx context.Context, tx *sqlx.Tx, states []dvcwatch.BreachState) error {
 	ids := make([]int64, len(states))
-	byID := make(map[int64]*BreachState, len(states))
+	byID := make(map[int64]*dvcwatch.BreachState, len(states))
 	for i := range states {
 		ids[i] = states[i].ID
 		byID[states[i].ID] = &states[i]
-		states[i].Told = map[string]Told{}
+		states[i].Told = map[string]dvcwatch.Told{}
 		states[i].Acks = map[string]dvcwatch.Severity{}
 	}
 	return db.fromBreaches(ids, func(from func(string) string, args []any) error {
@@ -330,7 +278,7 @@ func (db *DB) loadTold(ctx context.Context, tx *sqlx.Tx, states []BreachState) e
 
 // readTold reads the alerts and acknowledgements of one chunk of breaches
 // (from and args of fromBreaches) into byID.
-func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*BreachState, from func(string) string, args []any) error {
+func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*dvcwatch.BreachState, from func(string) string, args []any) error {
 	var alerts []struct {
 		BreachID  int64   `db:"breach_id"`
 		Recipient string  `db:"recipient"`
@@ -343,7 +291,7 @@ func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*BreachS
 		return fmt.Errorf("read alerts: %w", err)
 	}
 	for _, a := range alerts {
-		byID[a.BreachID].Told[a.Recipient] = Told{Severity: dvcwatch.Severity(a.Severity), At: a.CreatedAt.Time}
+		byID[a.BreachID].Told[a.Recipient] = dvcwatch.Told{Severity: dvcwatch.Severity(a.Severity), At: a.CreatedAt.Time}
 	}
 	var acks []struct {
 		BreachID int64  `db:"breach_id"`
@@ -378,7 +326,7 @@ func (db *DB) fromBreaches(ids []int64, fn func(from func(table string) string, 
 
 var alertColumns = []string{"breach_id", "recipient", "role", "severity", "reason", "created_at"}
 
-func (db *DB) insertAlerts(ctx context.Context, tx *sqlx.Tx, intents []AlertIntent, now time.Time) error {
+func (db *DB) insertAlerts(ctx context.Context, tx *sqlx.Tx, intents []dvcwatch.AlertIntent, now time.Time) error {
 	args := make([]any, 0, len(intents)*len(alertColumns))
 	for _, a := range intents {
 		args = append(args, a.BreachID, a.Recipient, string(a.Role), string(a.Severity), a.Reason, db.timeArg(now))
@@ -425,7 +373,7 @@ type BreachFilter struct {
 }
 
 // Breaches lists breaches, most recently detected first.
-func (db *DB) Breaches(ctx context.Context, f BreachFilter) ([]StoredBreach, error) {
+func (db *DB) Breaches(ctx context.Context, f BreachFilter) ([]dvcwatch.StoredBreach, error) {
 	var conds []string
 	var args []any
 	if f.OpenOnly {
@@ -449,22 +397,22 @@ func (db *DB) Breaches(ctx context.Context, f BreachFilter) ([]StoredBreach, err
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(args, f.Limit)...); err != nil {
 		return nil, fmt.Errorf("list breaches: %w", err)
 	}
-	out := make([]StoredBreach, len(rows))
+	out := make([]dvcwatch.StoredBreach, len(rows))
 	for i := range rows {
 		out[i] = rows[i].stored()
 	}
 	return out, nil
 }
 
-// GetBreach returns one breach by id; the error wraps ErrNotFound if there is none.
-func (db *DB) GetBreach(ctx context.Context, id int64) (StoredBreach, error) {
+// GetBreach returns one breach by id; the error wraps dvcwatch.ErrNotFound if there is none.
+func (db *DB) GetBreach(ctx context.Context, id int64) (dvcwatch.StoredBreach, error) {
 	var r breachRow
 	err := db.db.GetContext(ctx, &r, db.db.Rebind(`SELECT `+breachSelect+` FROM breaches WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return StoredBreach{}, fmt.Errorf("breach %d: %w", id, ErrNotFound)
+		return dvcwatch.StoredBreach{}, fmt.Errorf("breach %d: %w", id, dvcwatch.ErrNotFound)
 	}
 	if err != nil {
-		return StoredBreach{}, fmt.Errorf("breach %d: %w", id, err)
+		return dvcwatch.StoredBreach{}, fmt.Errorf("breach %d: %w", id, err)
 	}
 	return r.stored(), nil
 }
@@ -488,16 +436,16 @@ func (db *DB) OpenBreachCounts(ctx context.Context) (map[dvcwatch.BreachKind]int
 // Acknowledge records that official has seen breach id, with a reason: it
 // mutes repeats of the breach to that official until its severity changes.
 // Acknowledging again replaces the reason and the severity acknowledged.
-func (db *DB) Acknowledge(ctx context.Context, id int64, official, reason string, at time.Time) (StoredBreach, error) {
+func (db *DB) Acknowledge(ctx context.Context, id int64, official, reason string, at time.Time) (dvcwatch.StoredBreach, error) {
 	if strings.TrimSpace(official) == "" || strings.TrimSpace(reason) == "" {
-		return StoredBreach{}, fmt.Errorf("acknowledge breach %d: an official and a reason are required", id)
+		return dvcwatch.StoredBreach{}, fmt.Errorf("acknowledge breach %d: an official and a reason are required", id)
 	}
-	var b StoredBreach
+	var b dvcwatch.StoredBreach
 	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
 		var r breachRow
 		err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+breachSelect+` FROM breaches WHERE id = ?`), id)
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
+			return dvcwatch.ErrNotFound
 		}
 		if err != nil {
 			return err
@@ -510,36 +458,30 @@ func (db *DB) Acknowledge(ctx context.Context, id int64, official, reason string
 		return err
 	})
 	if err != nil {
-		return StoredBreach{}, fmt.Errorf("acknowledge breach %d: %w", id, err)
+		return dvcwatch.StoredBreach{}, fmt.Errorf("acknowledge breach %d: %w", id, err)
 	}
 	return b, nil
 }
 
-// DetectorState is where the detector's next incremental pass starts.
-type DetectorState struct {
-	LastRunAt  time.Time // start of the last completed pass
-	LastFullAt time.Time // start of the last completed full sweep; zero if none
-}
-
-// DetectorState returns the state saved under name; ok is false before the
+// dvcwatch.DetectorState returns the state saved under name; ok is false before the
 // first completed pass.
-func (db *DB) DetectorState(ctx context.Context, name string) (s DetectorState, ok bool, err error) {
+func (db *DB) DetectorState(ctx context.Context, name string) (s dvcwatch.DetectorState, ok bool, err error) {
 	var r struct {
 		LastRunAt  instant `db:"last_run_at"`
 		LastFullAt instant `db:"last_full_at"`
 	}
 	err = db.db.GetContext(ctx, &r, db.db.Rebind(`SELECT last_run_at, last_full_at FROM detector_state WHERE name = ?`), name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return DetectorState{}, false, nil
+		return dvcwatch.DetectorState{}, false, nil
 	}
 	if err != nil {
-		return DetectorState{}, false, fmt.Errorf("detector state %s: %w", name, err)
+		return dvcwatch.DetectorState{}, false, fmt.Errorf("detector state %s: %w", name, err)
 	}
-	return DetectorState{LastRunAt: r.LastRunAt.Time, LastFullAt: r.LastFullAt.Time}, true, nil
+	return dvcwatch.DetectorState{LastRunAt: r.LastRunAt.Time, LastFullAt: r.LastFullAt.Time}, true, nil
 }
 
 // SaveDetectorState saves the state of a completed pass.
-func (db *DB) SaveDetectorState(ctx context.Context, name string, s DetectorState) error {
+func (db *DB) SaveDetectorState(ctx context.Context, name string, s dvcwatch.DetectorState) error {
 	q := `INSERT INTO detector_state (name, last_run_at, last_full_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at, last_full_at = excluded.last_full_at`
 	if err := db.writeExec(ctx, q, name, db.timeArg(normTime(s.LastRunAt)), db.timeArg(normTime(s.LastFullAt))); err != nil {

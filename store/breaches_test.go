@@ -31,8 +31,8 @@ func brc(kind dvcwatch.BreachKind, code string, step int, sev dvcwatch.Severity)
 }
 
 // eval is an evaluation of an open dossier of agency.
-func eval(code string, bs ...dvcwatch.Breach) store.Evaluated {
-	return store.Evaluated{Key: key(code), Agency: agency, Open: true, Breaches: bs}
+func eval(code string, bs ...dvcwatch.Breach) dvcwatch.Evaluation {
+	return dvcwatch.Evaluation{Key: key(code), Agency: agency, Open: true, Breaches: bs}
 }
 
 // seedDossiers stores open dossiers with the given codes.
@@ -51,32 +51,32 @@ func seedDossiers(t *testing.T, db *store.DB, codes ...string) {
 // they were not told of its current severity, and remembers what it was given.
 type planner struct {
 	calls int
-	seen  []store.BreachState // of the last call, by id
-	extra []store.AlertIntent // appended to every plan
+	seen  []dvcwatch.BreachState // of the last call, by id
+	extra []dvcwatch.AlertIntent // appended to every plan
 }
 
-func (p *planner) plan(_ time.Time, open []store.BreachState) []store.AlertIntent {
+func (p *planner) plan(_ time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent {
 	p.calls++
 	p.seen = slices.Clone(open)
-	slices.SortFunc(p.seen, func(a, b store.BreachState) int { return int(a.ID - b.ID) })
-	var out []store.AlertIntent
+	slices.SortFunc(p.seen, func(a, b dvcwatch.BreachState) int { return int(a.ID - b.ID) })
+	var out []dvcwatch.AlertIntent
 	for _, s := range open {
 		told, ok := s.Told[s.Official]
 		if ok && told.Severity == s.Severity {
 			continue
 		}
-		reason := store.AlertNew
+		reason := dvcwatch.AlertNew
 		if ok {
-			reason = store.AlertEscalated
+			reason = dvcwatch.AlertEscalated
 		}
-		out = append(out, store.AlertIntent{BreachID: s.ID, Recipient: s.Official, Role: dvcwatch.RoleOfficial,
+		out = append(out, dvcwatch.AlertIntent{BreachID: s.ID, Recipient: s.Official, Role: dvcwatch.RoleOfficial,
 			Severity: s.Severity, Reason: reason})
 	}
 	return append(out, p.extra...)
 }
 
 // seenBy returns the state the planner was last given of breach id.
-func (p *planner) seenBy(t *testing.T, id int64) store.BreachState {
+func (p *planner) seenBy(t *testing.T, id int64) dvcwatch.BreachState {
 	t.Helper()
 	for _, s := range p.seen {
 		if s.ID == id {
@@ -84,7 +84,7 @@ func (p *planner) seenBy(t *testing.T, id int64) store.BreachState {
 		}
 	}
 	t.Fatalf("Plan was not given breach %d; it got %d states", id, len(p.seen))
-	return store.BreachState{}
+	return dvcwatch.BreachState{}
 }
 
 func applyBreaches(t *testing.T, db *store.DB, b store.BreachBatch) store.BreachResult {
@@ -106,7 +106,7 @@ func wantBreachResult(t *testing.T, got, want store.BreachResult) {
 	}
 }
 
-func getBreach(t *testing.T, db *store.DB, id int64) store.StoredBreach {
+func getBreach(t *testing.T, db *store.DB, id int64) dvcwatch.StoredBreach {
 	t.Helper()
 	b, err := db.GetBreach(context.Background(), id)
 	if err != nil {
@@ -115,7 +115,7 @@ func getBreach(t *testing.T, db *store.DB, id int64) store.StoredBreach {
 	return b
 }
 
-func allBreaches(t *testing.T, db *store.DB) []store.StoredBreach {
+func allBreaches(t *testing.T, db *store.DB) []dvcwatch.StoredBreach {
 	t.Helper()
 	bs, err := db.Breaches(context.Background(), store.BreachFilter{})
 	if err != nil {
@@ -125,7 +125,7 @@ func allBreaches(t *testing.T, db *store.DB) []store.StoredBreach {
 }
 
 // breachByFP finds the stored breach of kind, dossier and step.
-func breachByFP(t *testing.T, db *store.DB, kind dvcwatch.BreachKind, code string, step int) store.StoredBreach {
+func breachByFP(t *testing.T, db *store.DB, kind dvcwatch.BreachKind, code string, step int) dvcwatch.StoredBreach {
 	t.Helper()
 	fp := dvcwatch.BreachFingerprint(kind, key(code), step)
 	for _, b := range allBreaches(t, db) {
@@ -134,17 +134,17 @@ func breachByFP(t *testing.T, db *store.DB, kind dvcwatch.BreachKind, code strin
 		}
 	}
 	t.Fatalf("no stored %s breach of %s step %d", kind, code, step)
-	return store.StoredBreach{}
+	return dvcwatch.StoredBreach{}
 }
 
 type alertRow struct {
-	ID             int64         `db:"id"`
-	BreachID       int64         `db:"breach_id"`
-	Recipient      string        `db:"recipient"`
-	Role           string        `db:"role"`
-	Severity       string        `db:"severity"`
-	Reason         string        `db:"reason"`
-	NotificationID sql.NullInt64 `db:"notification_id"`
+	ID             int64                `db:"id"`
+	BreachID       int64                `db:"breach_id"`
+	Recipient      string               `db:"recipient"`
+	Role           string               `db:"role"`
+	Severity       string               `db:"severity"`
+	Reason         dvcwatch.AlertReason `db:"reason"`
+	NotificationID sql.NullInt64        `db:"notification_id"`
 }
 
 // alertRows returns the alerts table, by id.
@@ -167,7 +167,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 		stepA := brc(dvcwatch.BreachStepOverdue, "A", 1, dvcwatch.SeverityInfo)
 		apologyB := brc(dvcwatch.BreachNoApology, "B", 0, dvcwatch.SeverityWarning)
 		// The first pass's states, by fingerprint.
-		first := map[string]store.BreachState{}
+		first := map[string]dvcwatch.BreachState{}
 		id := func(t *testing.T, b dvcwatch.Breach) int64 {
 			t.Helper()
 			s, ok := first[dvcwatch.BreachFingerprint(b.Kind, b.Key, b.StepSeq)]
@@ -179,12 +179,12 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 
 		steps := []struct {
 			name  string
-			evs   []store.Evaluated
+			evs   []dvcwatch.Evaluation
 			want  store.BreachResult
 			check func(t *testing.T, now time.Time)
 		}{{
 			name: "new breaches",
-			evs:  []store.Evaluated{eval("A", overdueA(dvcwatch.SeverityWarning), stepA), eval("B", apologyB), eval("C")},
+			evs:  []dvcwatch.Evaluation{eval("A", overdueA(dvcwatch.SeverityWarning), stepA), eval("B", apologyB), eval("C")},
 			want: store.BreachResult{New: map[dvcwatch.BreachKind]int{
 				dvcwatch.BreachOverdue: 1, dvcwatch.BreachStepOverdue: 1, dvcwatch.BreachNoApology: 1}, Alerts: 3},
 			check: func(t *testing.T, now time.Time) {
@@ -200,7 +200,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 						t.Errorf("new breach bookkeeping = %+v", s.StoredBreach)
 					}
 					if s.Told == nil || s.Acks == nil || len(s.Told)+len(s.Acks) != 0 {
-						t.Errorf("new breach Told %v, Acks %v; want empty maps", s.Told, s.Acks)
+						t.Errorf("new breach dvcwatch.Told %v, Acks %v; want empty maps", s.Told, s.Acks)
 					}
 					if got := getBreach(t, db, s.ID); !reflect.DeepEqual(got, s.StoredBreach) {
 						t.Errorf("GetBreach = %+v\nPlan saw %+v", got, s.StoredBreach)
@@ -223,7 +223,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 			},
 		}, {
 			name: "the same batch again",
-			evs:  []store.Evaluated{eval("A", overdueA(dvcwatch.SeverityWarning), stepA), eval("B", apologyB), eval("C")},
+			evs:  []dvcwatch.Evaluation{eval("A", overdueA(dvcwatch.SeverityWarning), stepA), eval("B", apologyB), eval("C")},
 			want: store.BreachResult{Unchanged: 3},
 			check: func(t *testing.T, now time.Time) {
 				if len(p.seen) != 3 {
@@ -234,7 +234,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 					if !reflect.DeepEqual(s.StoredBreach, before.StoredBreach) {
 						t.Errorf("Plan saw %+v\nthe first pass %+v", s.StoredBreach, before.StoredBreach)
 					}
-					if want := map[string]store.Told{"binh": {Severity: s.Severity, At: hour(1).UTC()}}; !reflect.DeepEqual(s.Told, want) {
+					if want := map[string]dvcwatch.Told{"binh": {Severity: s.Severity, At: hour(1).UTC()}}; !reflect.DeepEqual(s.Told, want) {
 						t.Errorf("Told = %v, want %v", s.Told, want)
 					}
 					if got := getBreach(t, db, s.ID); !got.UpdatedAt.Equal(hour(1)) {
@@ -248,7 +248,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 		}, {
 			// The detail changes at every evaluation: alone it is no change.
 			name: "only the detail changed",
-			evs: []store.Evaluated{eval("A", func() dvcwatch.Breach {
+			evs: []dvcwatch.Evaluation{eval("A", func() dvcwatch.Breach {
 				b := overdueA(dvcwatch.SeverityWarning)
 				b.Detail = "quá hạn 5,5 giờ làm việc"
 				return b
@@ -261,7 +261,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 			},
 		}, {
 			name: "severity escalated",
-			evs: []store.Evaluated{eval("A", func() dvcwatch.Breach {
+			evs: []dvcwatch.Evaluation{eval("A", func() dvcwatch.Breach {
 				b := overdueA(dvcwatch.SeverityCritical)
 				b.Detail = "quá hạn 2 ngày"
 				return b
@@ -277,7 +277,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 					t.Errorf("Plan saw %+v\nstored %+v", s.StoredBreach, got)
 				}
 				rows := alertRows(t, db)
-				if last := rows[len(rows)-1]; len(rows) != 4 || last.BreachID != got.ID || last.Reason != store.AlertEscalated ||
+				if last := rows[len(rows)-1]; len(rows) != 4 || last.BreachID != got.ID || last.Reason != dvcwatch.AlertEscalated ||
 					last.Severity != string(dvcwatch.SeverityCritical) {
 					t.Errorf("alerts = %+v, want a 4th, escalated to critical", rows)
 				}
@@ -285,7 +285,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 		}, {
 			// B is not evaluated in this page: its breach stays as it is.
 			name: "no longer reported",
-			evs:  []store.Evaluated{eval("A", stepA)},
+			evs:  []dvcwatch.Evaluation{eval("A", stepA)},
 			want: store.BreachResult{Resolved: 1, Unchanged: 1},
 			check: func(t *testing.T, now time.Time) {
 				got := getBreach(t, db, id(t, overdueA("")))
@@ -301,7 +301,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 			},
 		}, {
 			name: "still not reported",
-			evs:  []store.Evaluated{eval("A", stepA)},
+			evs:  []dvcwatch.Evaluation{eval("A", stepA)},
 			want: store.BreachResult{Unchanged: 1},
 			check: func(t *testing.T, now time.Time) {
 				if got := getBreach(t, db, id(t, overdueA(""))); !got.ResolvedAt.Equal(hour(5)) || !got.UpdatedAt.Equal(hour(5)) {
@@ -310,22 +310,22 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 			},
 		}, {
 			name: "reported again",
-			evs:  []store.Evaluated{eval("A", overdueA(dvcwatch.SeverityCritical), stepA)},
+			evs:  []dvcwatch.Evaluation{eval("A", overdueA(dvcwatch.SeverityCritical), stepA)},
 			want: store.BreachResult{Reopened: 1, Unchanged: 1},
 			check: func(t *testing.T, now time.Time) {
 				got := getBreach(t, db, id(t, overdueA("")))
 				if !got.ResolvedAt.IsZero() || !got.UpdatedAt.Equal(now) || !got.DetectedAt.Equal(hour(1)) {
 					t.Errorf("reopened breach = %+v", got)
 				}
-				// Told of it at critical before it was resolved: the planner repeats nothing.
+				// dvcwatch.Told of it at critical before it was resolved: the planner repeats nothing.
 				s := p.seenBy(t, got.ID)
-				if want := map[string]store.Told{"binh": {Severity: dvcwatch.SeverityCritical, At: hour(4).UTC()}}; !reflect.DeepEqual(s.Told, want) {
+				if want := map[string]dvcwatch.Told{"binh": {Severity: dvcwatch.SeverityCritical, At: hour(4).UTC()}}; !reflect.DeepEqual(s.Told, want) {
 					t.Errorf("Told = %v, want %v", s.Told, want)
 				}
 			},
 		}, {
 			name: "duplicate fingerprints in one batch",
-			evs: []store.Evaluated{
+			evs: []dvcwatch.Evaluation{
 				eval("A", overdueA(dvcwatch.SeverityCritical), overdueA(dvcwatch.SeverityCritical), stepA),
 				eval("C", brc(dvcwatch.BreachOverdue, "C", 0, dvcwatch.SeverityWarning), func() dvcwatch.Breach {
 					b := brc(dvcwatch.BreachOverdue, "C", 0, dvcwatch.SeverityWarning)
@@ -344,7 +344,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 			},
 		}, {
 			name: "dossier finished",
-			evs: []store.Evaluated{func() store.Evaluated {
+			evs: []dvcwatch.Evaluation{func() dvcwatch.Evaluation {
 				ev := eval("A", overdueA(dvcwatch.SeverityCritical), stepA)
 				ev.Open = false
 				return ev
@@ -384,7 +384,7 @@ func TestApplyBreachesNilPlanAndEmptyBatch(t *testing.T) {
 		seedDossiers(t, db, "A")
 		wantBreachResult(t, applyBreaches(t, db, store.BreachBatch{Now: hour(1)}), store.BreachResult{})
 		res := applyBreaches(t, db, store.BreachBatch{Now: hour(1),
-			Dossiers: []store.Evaluated{eval("A", brc(dvcwatch.BreachDueSoon, "A", 0, dvcwatch.SeverityInfo))}})
+			Dossiers: []dvcwatch.Evaluation{eval("A", brc(dvcwatch.BreachDueSoon, "A", 0, dvcwatch.SeverityInfo))}})
 		wantBreachResult(t, res, store.BreachResult{New: map[dvcwatch.BreachKind]int{dvcwatch.BreachDueSoon: 1}})
 		if n := len(alertRows(t, db)); n != 0 {
 			t.Errorf("%d alerts without a plan", n)
@@ -399,13 +399,13 @@ func TestApplyBreachesWholePageKeepsBreachesOfDossiersLeftOut(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		seedDossiers(t, db, "A", "B", "C")
-		var all []store.Evaluated
+		var all []dvcwatch.Evaluation
 		for _, c := range []string{"A", "B", "C"} {
 			all = append(all, eval(c, brc(dvcwatch.BreachOverdue, c, 0, dvcwatch.SeverityWarning)))
 		}
 		applyBreaches(t, db, store.BreachBatch{Now: hour(1), Whole: true, Dossiers: all})
 		// B is not evaluable this time; A no longer breaks the rule; C still does.
-		res := applyBreaches(t, db, store.BreachBatch{Now: hour(2), Whole: true, Dossiers: []store.Evaluated{eval("A"), all[2]}})
+		res := applyBreaches(t, db, store.BreachBatch{Now: hour(2), Whole: true, Dossiers: []dvcwatch.Evaluation{eval("A"), all[2]}})
 		wantBreachResult(t, res, store.BreachResult{Resolved: 1, Unchanged: 1})
 		for code, open := range map[string]bool{"A": false, "B": true, "C": true} {
 			if b := breachByFP(t, db, dvcwatch.BreachOverdue, code, 0); b.ResolvedAt.IsZero() != open {
@@ -420,34 +420,34 @@ func TestApplyBreachesPlanSeesToldAndAcks(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		seedDossiers(t, db, "A", "B")
-		var seen []store.BreachState
-		var intents func(s store.BreachState) []store.AlertIntent
-		plan := func(_ time.Time, open []store.BreachState) []store.AlertIntent {
+		var seen []dvcwatch.BreachState
+		var intents func(s dvcwatch.BreachState) []dvcwatch.AlertIntent
+		plan := func(_ time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent {
 			seen = open
-			var out []store.AlertIntent
+			var out []dvcwatch.AlertIntent
 			for _, s := range open {
 				out = append(out, intents(s)...)
 			}
 			return out
 		}
-		tell := func(recipient string, role dvcwatch.Role, sev dvcwatch.Severity, reason string) func(store.BreachState) store.AlertIntent {
-			return func(s store.BreachState) store.AlertIntent {
-				return store.AlertIntent{BreachID: s.ID, Recipient: recipient, Role: role, Severity: sev, Reason: reason}
+		tell := func(recipient string, role dvcwatch.Role, sev dvcwatch.Severity, reason dvcwatch.AlertReason) func(dvcwatch.BreachState) dvcwatch.AlertIntent {
+			return func(s dvcwatch.BreachState) dvcwatch.AlertIntent {
+				return dvcwatch.AlertIntent{BreachID: s.ID, Recipient: recipient, Role: role, Severity: sev, Reason: reason}
 			}
 		}
-		pass := func(now time.Time, sev dvcwatch.Severity, plan1 ...func(store.BreachState) store.AlertIntent) store.BreachState {
+		pass := func(now time.Time, sev dvcwatch.Severity, plan1 ...func(dvcwatch.BreachState) dvcwatch.AlertIntent) dvcwatch.BreachState {
 			t.Helper()
-			intents = func(s store.BreachState) []store.AlertIntent {
+			intents = func(s dvcwatch.BreachState) []dvcwatch.AlertIntent {
 				if s.Key.Code != "A" {
 					return nil
 				}
-				var out []store.AlertIntent
+				var out []dvcwatch.AlertIntent
 				for _, f := range plan1 {
 					out = append(out, f(s))
 				}
 				return out
 			}
-			applyBreaches(t, db, store.BreachBatch{Now: now, Plan: plan, Dossiers: []store.Evaluated{
+			applyBreaches(t, db, store.BreachBatch{Now: now, Plan: plan, Dossiers: []dvcwatch.Evaluation{
 				eval("A", brc(dvcwatch.BreachOverdue, "A", 0, sev)),
 				eval("B", brc(dvcwatch.BreachOverdue, "B", 0, dvcwatch.SeverityInfo)),
 			}})
@@ -457,37 +457,37 @@ func TestApplyBreachesPlanSeesToldAndAcks(t *testing.T) {
 				}
 			}
 			t.Fatal("Plan was not given A's breach")
-			return store.BreachState{}
+			return dvcwatch.BreachState{}
 		}
 
 		s := pass(hour(1), dvcwatch.SeverityWarning,
-			tell("binh", dvcwatch.RoleOfficial, dvcwatch.SeverityWarning, store.AlertNew),
-			tell("office", dvcwatch.RoleOffice, dvcwatch.SeverityWarning, store.AlertNew))
+			tell("binh", dvcwatch.RoleOfficial, dvcwatch.SeverityWarning, dvcwatch.AlertNew),
+			tell("office", dvcwatch.RoleOffice, dvcwatch.SeverityWarning, dvcwatch.AlertNew))
 		if len(s.Told) != 0 || len(s.Acks) != 0 {
-			t.Errorf("first pass: Told %v, Acks %v; want none", s.Told, s.Acks)
+			t.Errorf("first pass: dvcwatch.Told %v, Acks %v; want none", s.Told, s.Acks)
 		}
 		// Two alerts to the office in one pass: the later one (by id) is what it was told.
 		s = pass(hour(2), dvcwatch.SeverityCritical,
-			tell("binh", dvcwatch.RoleOfficial, dvcwatch.SeverityCritical, store.AlertEscalated),
-			tell("office", dvcwatch.RoleOffice, dvcwatch.SeverityWarning, store.AlertRepeat),
-			tell("office", dvcwatch.RoleOffice, dvcwatch.SeverityCritical, store.AlertEscalated))
-		want := map[string]store.Told{
+			tell("binh", dvcwatch.RoleOfficial, dvcwatch.SeverityCritical, dvcwatch.AlertEscalated),
+			tell("office", dvcwatch.RoleOffice, dvcwatch.SeverityWarning, dvcwatch.AlertRepeat),
+			tell("office", dvcwatch.RoleOffice, dvcwatch.SeverityCritical, dvcwatch.AlertEscalated))
+		want := map[string]dvcwatch.Told{
 			"binh":   {Severity: dvcwatch.SeverityWarning, At: hour(1).UTC()},
 			"office": {Severity: dvcwatch.SeverityWarning, At: hour(1).UTC()},
 		}
 		if !reflect.DeepEqual(s.Told, want) {
-			t.Errorf("second pass: Told = %v, want %v", s.Told, want)
+			t.Errorf("second pass: dvcwatch.Told = %v, want %v", s.Told, want)
 		}
 		if _, err := db.Acknowledge(ctx, s.ID, "binh", "đang xử lý", hour(2)); err != nil {
 			t.Fatal(err)
 		}
 		s = pass(hour(3), dvcwatch.SeverityCritical)
-		want = map[string]store.Told{
+		want = map[string]dvcwatch.Told{
 			"binh":   {Severity: dvcwatch.SeverityCritical, At: hour(2).UTC()},
 			"office": {Severity: dvcwatch.SeverityCritical, At: hour(2).UTC()},
 		}
 		if !reflect.DeepEqual(s.Told, want) {
-			t.Errorf("third pass: Told = %v, want %v", s.Told, want)
+			t.Errorf("third pass: dvcwatch.Told = %v, want %v", s.Told, want)
 		}
 		if wantAcks := map[string]dvcwatch.Severity{"binh": dvcwatch.SeverityCritical}; !reflect.DeepEqual(s.Acks, wantAcks) {
 			t.Errorf("third pass: Acks = %v, want %v", s.Acks, wantAcks)
@@ -495,7 +495,7 @@ func TestApplyBreachesPlanSeesToldAndAcks(t *testing.T) {
 		// B's state has nothing of A's.
 		for _, o := range seen {
 			if o.Key.Code == "B" && (len(o.Told) != 0 || len(o.Acks) != 0) {
-				t.Errorf("B: Told %v, Acks %v; want none", o.Told, o.Acks)
+				t.Errorf("B: dvcwatch.Told %v, Acks %v; want none", o.Told, o.Acks)
 			}
 		}
 		rows := alertRows(t, db)
@@ -503,7 +503,7 @@ func TestApplyBreachesPlanSeesToldAndAcks(t *testing.T) {
 			t.Fatalf("%d alerts stored, want 5", len(rows))
 		}
 		wantRow := alertRow{ID: rows[4].ID, BreachID: s.ID, Recipient: "office", Role: string(dvcwatch.RoleOffice),
-			Severity: string(dvcwatch.SeverityCritical), Reason: store.AlertEscalated}
+			Severity: string(dvcwatch.SeverityCritical), Reason: dvcwatch.AlertEscalated}
 		if rows[4] != wantRow {
 			t.Errorf("last alert = %+v, want %+v", rows[4], wantRow)
 		}
@@ -524,14 +524,14 @@ func TestApplyBreachesFailureStoresNothing(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name  string
-		evs   []store.Evaluated
-		extra []store.AlertIntent
+		evs   []dvcwatch.Evaluation
+		extra []dvcwatch.AlertIntent
 	}{
 		{
 			// GHOST is not a stored dossier: its breach violates the foreign key,
 			// after A's overdue breach was resolved and its no_apology one queued.
 			name: "unknown dossier",
-			evs: []store.Evaluated{
+			evs: []dvcwatch.Evaluation{
 				eval("A", brc(dvcwatch.BreachNoApology, "A", 0, dvcwatch.SeverityWarning)),
 				eval("GHOST", brc(dvcwatch.BreachOverdue, "GHOST", 0, dvcwatch.SeverityWarning)),
 			},
@@ -539,18 +539,18 @@ func TestApplyBreachesFailureStoresNothing(t *testing.T) {
 		{
 			// The breaches are written; the plan's last alert names no breach.
 			name: "alert of an unknown breach",
-			evs: []store.Evaluated{
+			evs: []dvcwatch.Evaluation{
 				eval("A", brc(dvcwatch.BreachNoApology, "A", 0, dvcwatch.SeverityWarning)),
 				eval("B", brc(dvcwatch.BreachOverdue, "B", 0, dvcwatch.SeverityWarning)),
 			},
-			extra: []store.AlertIntent{{BreachID: 1 << 40, Recipient: "binh", Role: dvcwatch.RoleOfficial,
-				Severity: dvcwatch.SeverityWarning, Reason: store.AlertNew}},
+			extra: []dvcwatch.AlertIntent{{BreachID: 1 << 40, Recipient: "binh", Role: dvcwatch.RoleOfficial,
+				Severity: dvcwatch.SeverityWarning, Reason: dvcwatch.AlertNew}},
 		},
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		seedDossiers(t, db, "A", "B")
 		applyBreaches(t, db, store.BreachBatch{Now: hour(1), Plan: (&planner{}).plan,
-			Dossiers: []store.Evaluated{eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityWarning))}})
+			Dossiers: []dvcwatch.Evaluation{eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityWarning))}})
 		breaches, alerts := allBreaches(t, db), alertRows(t, db)
 		for _, c := range cases {
 			p := &planner{extra: c.extra}
@@ -577,8 +577,8 @@ func TestApplyBreachesManyDossiers(t *testing.T) {
 	for i := range codes {
 		codes[i] = fmt.Sprintf("M%05d", i)
 	}
-	evs := func(report bool) []store.Evaluated {
-		out := make([]store.Evaluated, n)
+	evs := func(report bool) []dvcwatch.Evaluation {
+		out := make([]dvcwatch.Evaluation, n)
 		for i, c := range codes {
 			out[i] = eval(c)
 			if report {
@@ -607,7 +607,7 @@ func TestApplyBreachesManyDossiers(t *testing.T) {
 		wantBreachResult(t, res, store.BreachResult{Unchanged: n})
 		for _, s := range p.seen {
 			if s.Told["binh"].Severity != dvcwatch.SeverityWarning {
-				t.Fatalf("breach %d: Told = %v, want binh told", s.ID, s.Told)
+				t.Fatalf("breach %d: dvcwatch.Told = %v, want binh told", s.ID, s.Told)
 			}
 		}
 
@@ -629,15 +629,15 @@ func TestAcknowledge(t *testing.T) {
 		ctx := context.Background()
 		seedDossiers(t, db, "A")
 		applyBreaches(t, db, store.BreachBatch{Now: hour(1),
-			Dossiers: []store.Evaluated{eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityWarning))}})
+			Dossiers: []dvcwatch.Evaluation{eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityWarning))}})
 		b := breachByFP(t, db, dvcwatch.BreachOverdue, "A", 0)
 
-		if _, err := db.Acknowledge(ctx, b.ID+1000, "binh", "ok", hour(2)); !errors.Is(err, store.ErrNotFound) {
+		if _, err := db.Acknowledge(ctx, b.ID+1000, "binh", "ok", hour(2)); !errors.Is(err, dvcwatch.ErrNotFound) {
 			t.Errorf("unknown breach: error %v, want ErrNotFound", err)
 		}
 		for _, c := range []struct{ official, reason string }{{"binh", ""}, {"binh", "  \t"}, {"", "lý do"}} {
 			_, err := db.Acknowledge(ctx, b.ID, c.official, c.reason, hour(2))
-			if err == nil || errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "required") {
+			if err == nil || errors.Is(err, dvcwatch.ErrNotFound) || !strings.Contains(err.Error(), "required") {
 				t.Errorf("Acknowledge(official %q, reason %q): error %v, want one saying what is required", c.official, c.reason, err)
 			}
 		}
@@ -668,7 +668,7 @@ func TestAcknowledge(t *testing.T) {
 			t.Fatal(err)
 		}
 		applyBreaches(t, db, store.BreachBatch{Now: hour(3),
-			Dossiers: []store.Evaluated{eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityCritical))}})
+			Dossiers: []dvcwatch.Evaluation{eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityCritical))}})
 		if _, err := db.Acknowledge(ctx, b.ID, "binh", "chờ bổ sung", hour(4)); err != nil {
 			t.Fatal(err)
 		}
@@ -684,20 +684,20 @@ func TestBreachQueries(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		seedDossiers(t, db, "A", "B", "C", "D")
-		other := func(ev store.Evaluated) store.Evaluated { ev.Agency = "UBND-XA-02"; return ev }
+		other := func(ev dvcwatch.Evaluation) dvcwatch.Evaluation { ev.Agency = "UBND-XA-02"; return ev }
 		lan := func(b dvcwatch.Breach) dvcwatch.Breach { b.Official = "lan"; return b }
 		// Pass 1 (hour 1): A overdue, A step 1, B no_apology; pass 2 (hour 3): C
 		// overdue in another agency, B's breach resolved; pass 3 (hour 5): D due_soon.
-		applyBreaches(t, db, store.BreachBatch{Now: hour(1), Dossiers: []store.Evaluated{
+		applyBreaches(t, db, store.BreachBatch{Now: hour(1), Dossiers: []dvcwatch.Evaluation{
 			eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityCritical),
 				lan(brc(dvcwatch.BreachStepOverdue, "A", 1, dvcwatch.SeverityWarning))),
 			eval("B", brc(dvcwatch.BreachNoApology, "B", 0, dvcwatch.SeverityWarning)),
 		}})
-		applyBreaches(t, db, store.BreachBatch{Now: hour(3), Dossiers: []store.Evaluated{
+		applyBreaches(t, db, store.BreachBatch{Now: hour(3), Dossiers: []dvcwatch.Evaluation{
 			other(eval("C", lan(brc(dvcwatch.BreachOverdue, "C", 0, dvcwatch.SeverityWarning)))),
 			eval("B"),
 		}})
-		applyBreaches(t, db, store.BreachBatch{Now: hour(5), Dossiers: []store.Evaluated{
+		applyBreaches(t, db, store.BreachBatch{Now: hour(5), Dossiers: []dvcwatch.Evaluation{
 			eval("D", brc(dvcwatch.BreachDueSoon, "D", 0, dvcwatch.SeverityInfo)),
 		}})
 		aOver := breachByFP(t, db, dvcwatch.BreachOverdue, "A", 0)
@@ -709,7 +709,7 @@ func TestBreachQueries(t *testing.T) {
 			t.Fatalf("B's breach is not resolved: %+v", bApo)
 		}
 
-		ids := func(bs []store.StoredBreach) []int64 {
+		ids := func(bs []dvcwatch.StoredBreach) []int64 {
 			out := []int64{}
 			for _, b := range bs {
 				out = append(out, b.ID)
@@ -720,18 +720,18 @@ func TestBreachQueries(t *testing.T) {
 		cases := []struct {
 			name string
 			f    store.BreachFilter
-			want []store.StoredBreach
+			want []dvcwatch.StoredBreach
 		}{
-			{"all", store.BreachFilter{}, []store.StoredBreach{dSoon, cOver, bApo, aStep, aOver}},
-			{"open", store.BreachFilter{OpenOnly: true}, []store.StoredBreach{dSoon, cOver, aStep, aOver}},
-			{"agency", store.BreachFilter{Agency: agency}, []store.StoredBreach{dSoon, bApo, aStep, aOver}},
-			{"other agency", store.BreachFilter{Agency: "UBND-XA-02"}, []store.StoredBreach{cOver}},
-			{"kind", store.BreachFilter{Kind: dvcwatch.BreachOverdue}, []store.StoredBreach{cOver, aOver}},
-			{"official", store.BreachFilter{Official: "lan"}, []store.StoredBreach{cOver, aStep}},
-			{"official and agency", store.BreachFilter{Official: "lan", Agency: agency}, []store.StoredBreach{aStep}},
-			{"open of a kind", store.BreachFilter{OpenOnly: true, Kind: dvcwatch.BreachNoApology}, []store.StoredBreach{}},
-			{"limit", store.BreachFilter{Limit: 2}, []store.StoredBreach{dSoon, cOver}},
-			{"unknown agency", store.BreachFilter{Agency: "nowhere"}, []store.StoredBreach{}},
+			{"all", store.BreachFilter{}, []dvcwatch.StoredBreach{dSoon, cOver, bApo, aStep, aOver}},
+			{"open", store.BreachFilter{OpenOnly: true}, []dvcwatch.StoredBreach{dSoon, cOver, aStep, aOver}},
+			{"agency", store.BreachFilter{Agency: agency}, []dvcwatch.StoredBreach{dSoon, bApo, aStep, aOver}},
+			{"other agency", store.BreachFilter{Agency: "UBND-XA-02"}, []dvcwatch.StoredBreach{cOver}},
+			{"kind", store.BreachFilter{Kind: dvcwatch.BreachOverdue}, []dvcwatch.StoredBreach{cOver, aOver}},
+			{"official", store.BreachFilter{Official: "lan"}, []dvcwatch.StoredBreach{cOver, aStep}},
+			{"official and agency", store.BreachFilter{Official: "lan", Agency: agency}, []dvcwatch.StoredBreach{aStep}},
+			{"open of a kind", store.BreachFilter{OpenOnly: true, Kind: dvcwatch.BreachNoApology}, []dvcwatch.StoredBreach{}},
+			{"limit", store.BreachFilter{Limit: 2}, []dvcwatch.StoredBreach{dSoon, cOver}},
+			{"unknown agency", store.BreachFilter{Agency: "nowhere"}, []dvcwatch.StoredBreach{}},
 		}
 		for _, c := range cases {
 			got, err := db.Breaches(ctx, c.f)
@@ -749,7 +749,7 @@ func TestBreachQueries(t *testing.T) {
 			!got.DetectedAt.Equal(hour(3)) || !got.ResolvedAt.IsZero() {
 			t.Errorf("GetBreach = %+v", got)
 		}
-		if _, err := db.GetBreach(ctx, dSoon.ID+1000); !errors.Is(err, store.ErrNotFound) {
+		if _, err := db.GetBreach(ctx, dSoon.ID+1000); !errors.Is(err, dvcwatch.ErrNotFound) {
 			t.Errorf("GetBreach of an unknown id: error %v, want ErrNotFound", err)
 		}
 
@@ -767,13 +767,13 @@ func TestBreachQueries(t *testing.T) {
 			name   string
 			agency string
 			since  time.Time
-			want   []store.StoredBreach
+			want   []dvcwatch.StoredBreach
 		}{
-			{"since the first pass", agency, hour(1), []store.StoredBreach{aOver, aStep, bApo, dSoon}},
-			{"since just after it", agency, hour(1).Add(time.Microsecond), []store.StoredBreach{aOver, aStep, dSoon}},
-			{"since later", agency, hour(6), []store.StoredBreach{aOver, aStep, dSoon}},
-			{"no since", agency, time.Time{}, []store.StoredBreach{aOver, aStep, dSoon}},
-			{"other agency", "UBND-XA-02", hour(0), []store.StoredBreach{cOver}},
+			{"since the first pass", agency, hour(1), []dvcwatch.StoredBreach{aOver, aStep, bApo, dSoon}},
+			{"since just after it", agency, hour(1).Add(time.Microsecond), []dvcwatch.StoredBreach{aOver, aStep, dSoon}},
+			{"since later", agency, hour(6), []dvcwatch.StoredBreach{aOver, aStep, dSoon}},
+			{"no since", agency, time.Time{}, []dvcwatch.StoredBreach{aOver, aStep, dSoon}},
+			{"other agency", "UBND-XA-02", hour(0), []dvcwatch.StoredBreach{cOver}},
 			{"unknown agency", "nowhere", hour(0), nil},
 		}
 		for _, c := range agencyCases {
@@ -781,7 +781,7 @@ func TestBreachQueries(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
-			var stored []store.StoredBreach
+			var stored []dvcwatch.StoredBreach
 			for _, d := range got {
 				stored = append(stored, d.StoredBreach)
 				if d.ProcedureName != "Đăng ký khai sinh" || d.ApplicantName != "Nguyễn Văn "+d.Key.Code ||
@@ -807,18 +807,18 @@ func TestDetectorState(t *testing.T) {
 		}
 		saves := []struct {
 			name string
-			save store.DetectorState
-			want store.DetectorState
+			save dvcwatch.DetectorState
+			want dvcwatch.DetectorState
 		}{
 			{"incremental pass, no sweep yet",
-				store.DetectorState{LastRunAt: time.Date(2026, 3, 2, 9, 0, 0, 123456789, ict)},
-				store.DetectorState{LastRunAt: time.Date(2026, 3, 2, 2, 0, 0, 123456000, time.UTC)}},
+				dvcwatch.DetectorState{LastRunAt: time.Date(2026, 3, 2, 9, 0, 0, 123456789, ict)},
+				dvcwatch.DetectorState{LastRunAt: time.Date(2026, 3, 2, 2, 0, 0, 123456000, time.UTC)}},
 			{"full sweep",
-				store.DetectorState{LastRunAt: hour(2), LastFullAt: hour(2)},
-				store.DetectorState{LastRunAt: hour(2).UTC(), LastFullAt: hour(2).UTC()}},
+				dvcwatch.DetectorState{LastRunAt: hour(2), LastFullAt: hour(2)},
+				dvcwatch.DetectorState{LastRunAt: hour(2).UTC(), LastFullAt: hour(2).UTC()}},
 			{"incremental pass after it",
-				store.DetectorState{LastRunAt: hour(3), LastFullAt: hour(2)},
-				store.DetectorState{LastRunAt: hour(3).UTC(), LastFullAt: hour(2).UTC()}},
+				dvcwatch.DetectorState{LastRunAt: hour(3), LastFullAt: hour(2)},
+				dvcwatch.DetectorState{LastRunAt: hour(3).UTC(), LastFullAt: hour(2).UTC()}},
 		}
 		for _, s := range saves {
 			if err := db.SaveDetectorState(ctx, "detect", s.save); err != nil {
@@ -826,7 +826,7 @@ func TestDetectorState(t *testing.T) {
 			}
 			got, ok, err := db.DetectorState(ctx, "detect")
 			if err != nil || !ok || !reflect.DeepEqual(got, s.want) {
-				t.Errorf("%s: DetectorState = %+v, ok %v, err %v; want %+v", s.name, got, ok, err, s.want)
+				t.Errorf("%s: dvcwatch.DetectorState = %+v, ok %v, err %v; want %+v", s.name, got, ok, err, s.want)
 			}
 		}
 		if _, ok, err := db.DetectorState(ctx, "other"); err != nil || ok {
@@ -846,7 +846,7 @@ func TestApplyBreachesDoesNotReplanAFinishedDossiersUnchangedBreach(t *testing.T
 		done.Open = false
 		open := eval("OPEN", brc(dvcwatch.BreachOverdue, "OPEN", 0, dvcwatch.SeverityWarning))
 		p := &planner{}
-		batch := store.BreachBatch{Now: hour(1), Dossiers: []store.Evaluated{open, done}, Plan: p.plan}
+		batch := store.BreachBatch{Now: hour(1), Dossiers: []dvcwatch.Evaluation{open, done}, Plan: p.plan}
 		applyBreaches(t, db, batch)
 		if len(p.seen) != 2 {
 			t.Fatalf("first pass planned %d breaches, want both new ones", len(p.seen))
@@ -857,7 +857,7 @@ func TestApplyBreachesDoesNotReplanAFinishedDossiersUnchangedBreach(t *testing.T
 			t.Fatalf("second pass planned %+v, want the open dossier's breach only", p.seen)
 		}
 		done.Breaches[0].Severity = dvcwatch.SeverityCritical
-		batch = store.BreachBatch{Now: hour(3), Dossiers: []store.Evaluated{open, done}, Plan: p.plan}
+		batch = store.BreachBatch{Now: hour(3), Dossiers: []dvcwatch.Evaluation{open, done}, Plan: p.plan}
 		applyBreaches(t, db, batch)
 		if len(p.seen) != 2 {
 			t.Errorf("a changed breach of the finished dossier: planned %d, want it and the open one", len(p.seen))

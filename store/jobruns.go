@@ -4,34 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/jmoiron/sqlx"
 )
 
-// Job run outcomes.
-const (
-	RunSucceeded = "succeeded"
-	RunFailed    = "failed"
-	RunSkipped   = "skipped" // e.g. another run of the same connector held the lease
-)
-
-// JobRun is one execution of a job, kept in SQL beyond the queue's own
-// retention so that failures stay visible to administrators.
-type JobRun struct {
-	ID         int64
-	Job        string
-	Schedule   string // empty when run by hand
-	TaskID     string // the asynq task, when the queue ran it
-	StartedAt  time.Time
-	FinishedAt time.Time
-	Status     string // RunSucceeded, RunFailed or RunSkipped
-	Error      string
-	Counts     map[string]int
-}
-
 // RecordJobRun stores a finished run and returns its ID.
-func (db *DB) RecordJobRun(ctx context.Context, r JobRun) (int64, error) {
+func (db *DB) RecordJobRun(ctx context.Context, r dvcwatch.JobRun) (int64, error) {
 	counts, err := json.Marshal(r.Counts)
 	if err != nil {
 		return 0, fmt.Errorf("record job run: %w", err)
@@ -53,7 +32,7 @@ func (db *DB) RecordJobRun(ctx context.Context, r JobRun) (int64, error) {
 }
 
 // JobRuns lists the most recent runs, newest first, of one job or (job "") all.
-func (db *DB) JobRuns(ctx context.Context, job string, limit int) ([]JobRun, error) {
+func (db *DB) JobRuns(ctx context.Context, job string, limit int) ([]dvcwatch.JobRun, error) {
 	var rows []struct {
 		ID         int64   `db:"id"`
 		Job        string  `db:"job"`
@@ -74,10 +53,10 @@ func (db *DB) JobRuns(ctx context.Context, job string, limit int) ([]JobRun, err
 	if err := db.db.SelectContext(ctx, &rows, q, job, job, limit); err != nil {
 		return nil, fmt.Errorf("list job runs: %w", err)
 	}
-	out := make([]JobRun, len(rows))
+	out := make([]dvcwatch.JobRun, len(rows))
 	for i, r := range rows {
-		out[i] = JobRun{ID: r.ID, Job: r.Job, Schedule: r.Schedule, TaskID: r.TaskID, StartedAt: r.StartedAt.Time,
-			FinishedAt: r.FinishedAt.Time, Status: r.Status, Error: r.Error}
+		out[i] = dvcwatch.JobRun{ID: r.ID, Job: r.Job, Schedule: r.Schedule, TaskID: r.TaskID, StartedAt: r.StartedAt.Time,
+			FinishedAt: r.FinishedAt.Time, Status: dvcwatch.RunStatus(r.Status), Error: r.Error}
 		if err := json.Unmarshal([]byte(r.Counts), &out[i].Counts); err != nil {
 			return nil, fmt.Errorf("list job runs: counts of run %d: %w", r.ID, err)
 		}

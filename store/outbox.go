@@ -13,47 +13,18 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 )
 
-// Notification kinds.
-const (
-	NotificationAlerts  = "alerts"  // one recipient's digest of breaches
-	NotificationSummary = "summary" // the office's daily summary
-)
-
-// NewNotification is an email to put in the outbox. DedupeKey makes the
-// insert idempotent: a second notification with the same key is not created.
-type NewNotification struct {
-	DedupeKey string
-	Kind      string
-	Recipient string // the official's id
-	Email     string
-	Subject   string
-	Text      string
-	HTML      string
-	Items     int
-}
-
-// Notification is an email in the outbox.
-type Notification struct {
-	ID         int64     `db:"id"`
-	DedupeKey  string    `db:"dedupe_key"`
-	Kind       string    `db:"kind"`
-	Recipient  string    `db:"recipient"`
-	Email      string    `db:"email"`
-	Subject    string    `db:"subject"`
-	Text       string    `db:"body_text"`
-	HTML       string    `db:"body_html"`
-	Items      int       `db:"items"`
-	Attempts   int       `db:"attempts"`
-	LastError  string    `db:"last_error"`
-	CreatedAt  time.Time `db:"-"`
-	EnqueuedAt time.Time `db:"-"`
-	SendingAt  time.Time `db:"-"`
-	SentAt     time.Time `db:"-"`
-	FailedAt   time.Time `db:"-"`
-}
-
 type notificationRow struct {
-	Notification
+	ID         int64   `db:"id"`
+	DedupeKey  string  `db:"dedupe_key"`
+	Kind       string  `db:"kind"`
+	Recipient  string  `db:"recipient"`
+	Email      string  `db:"email"`
+	Subject    string  `db:"subject"`
+	Text       string  `db:"body_text"`
+	HTML       string  `db:"body_html"`
+	Items      int     `db:"items"`
+	Attempts   int     `db:"attempts"`
+	LastError  string  `db:"last_error"`
 	CreatedAt  instant `db:"created_at"`
 	EnqueuedAt instant `db:"enqueued_at"`
 	SendingAt  instant `db:"sending_at"`
@@ -61,36 +32,17 @@ type notificationRow struct {
 	FailedAt   instant `db:"failed_at"`
 }
 
-func (r *notificationRow) notification() Notification {
-	n := r.Notification
-	n.CreatedAt, n.EnqueuedAt, n.SendingAt = r.CreatedAt.Time, r.EnqueuedAt.Time, r.SendingAt.Time
-	n.SentAt, n.FailedAt = r.SentAt.Time, r.FailedAt.Time
-	return n
+func (r *notificationRow) notification() dvcwatch.Notification {
+	return dvcwatch.Notification{
+		ID: r.ID, DedupeKey: r.DedupeKey, Kind: dvcwatch.NotificationKind(r.Kind), Recipient: r.Recipient,
+		Email: r.Email, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Items: r.Items, Attempts: r.Attempts,
+		LastError: r.LastError, CreatedAt: r.CreatedAt.Time, EnqueuedAt: r.EnqueuedAt.Time,
+		SendingAt: r.SendingAt.Time, SentAt: r.SentAt.Time, FailedAt: r.FailedAt.Time,
+	}
 }
 
 const notificationSelect = `id, dedupe_key, kind, recipient, email, subject, body_text, body_html, items, attempts,
 	last_error, created_at, enqueued_at, sending_at, sent_at, failed_at`
-
-// BreachDetail is a breach with what an email needs to say about its dossier.
-// ApplicantName and ApplicantPhone are personal data: mask them before they
-// leave the process.
-type BreachDetail struct {
-	StoredBreach
-	ProcedureName  string
-	ApplicantName  string
-	ApplicantPhone string
-}
-
-// PendingAlert is an alert not yet put into an email.
-type PendingAlert struct {
-	ID        int64
-	Recipient string
-	Role      dvcwatch.Role
-	Severity  dvcwatch.Severity
-	Reason    string
-	CreatedAt time.Time
-	Breach    BreachDetail
-}
 
 type breachDetailRow struct {
 	ProcedureName  string `db:"procedure_name"`
@@ -99,8 +51,8 @@ type breachDetailRow struct {
 	breachRow
 }
 
-func (r *breachDetailRow) detail() BreachDetail {
-	return BreachDetail{StoredBreach: r.breachRow.stored(), ProcedureName: r.ProcedureName,
+func (r *breachDetailRow) detail() dvcwatch.BreachDetail {
+	return dvcwatch.BreachDetail{StoredBreach: r.breachRow.stored(), ProcedureName: r.ProcedureName,
 		ApplicantName: r.ApplicantName, ApplicantPhone: r.ApplicantPhone}
 }
 
@@ -109,14 +61,14 @@ var breachDetailSelect = `d.procedure_name, d.applicant_name, d.applicant_phone,
 
 // AgencyBreaches returns the agency's unresolved breaches and those detected
 // at or after since, resolved or not, for the office's summary.
-func (db *DB) AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]BreachDetail, error) {
+func (db *DB) AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error) {
 	var rows []breachDetailRow
 	q := `SELECT ` + breachDetailSelect + ` FROM breaches b JOIN dossiers d ON d.source = b.source AND d.code = b.code
 		WHERE b.agency = ? AND (b.resolved_at IS NULL OR b.detected_at >= ?) ORDER BY b.id`
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), agency, db.timeArg(normTime(since))); err != nil {
 		return nil, fmt.Errorf("breaches of agency %s: %w", agency, err)
 	}
-	out := make([]BreachDetail, len(rows))
+	out := make([]dvcwatch.BreachDetail, len(rows))
 	for i := range rows {
 		out[i] = rows[i].detail()
 	}
@@ -125,7 +77,7 @@ func (db *DB) AgencyBreaches(ctx context.Context, agency string, since time.Time
 
 // ComposeFunc turns one recipient's pending alerts into an email; ok false
 // leaves them pending (e.g. outside the recipient's office hours).
-type ComposeFunc func(recipient string, alerts []PendingAlert) (n NewNotification, ok bool, err error)
+type ComposeFunc func(recipient string, alerts []dvcwatch.PendingAlert) (n dvcwatch.NewNotification, ok bool, err error)
 
 // ComposeNotifications groups the pending alerts by recipient and, in one
 // transaction, stores the email compose makes of each group and marks its
@@ -166,13 +118,13 @@ func (db *DB) ComposeNotifications(ctx context.Context, now time.Time, compose C
 			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), recipient); err != nil {
 				return fmt.Errorf("read pending alerts of %s: %w", recipient, err)
 			}
-			group := make([]PendingAlert, len(rows))
+			group := make([]dvcwatch.PendingAlert, len(rows))
 			alertIDs := make([]int64, len(rows))
 			for i := range rows {
 				r := &rows[i]
-				group[i] = PendingAlert{
+				group[i] = dvcwatch.PendingAlert{
 					ID: r.AlertID, Recipient: recipient, Role: dvcwatch.Role(r.Role),
-					Severity: dvcwatch.Severity(r.AlertSeverity), Reason: r.Reason, CreatedAt: r.AlertCreatedAt.Time,
+					Severity: dvcwatch.Severity(r.AlertSeverity), Reason: dvcwatch.AlertReason(r.Reason), CreatedAt: r.AlertCreatedAt.Time,
 					Breach: r.detail(),
 				}
 				alertIDs[i] = r.AlertID
@@ -210,7 +162,7 @@ func (db *DB) ComposeNotifications(ctx context.Context, now time.Time, compose C
 
 // AddNotification stores n unless a notification with its dedupe key exists;
 // it returns the id of the one stored, and whether it is new.
-func (db *DB) AddNotification(ctx context.Context, n NewNotification, now time.Time) (id int64, created bool, err error) {
+func (db *DB) AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (id int64, created bool, err error) {
 	err = db.writeTx(ctx, func(tx *sqlx.Tx) error {
 		id, created, err = db.insertNotification(ctx, tx, n, now)
 		return err
@@ -218,7 +170,7 @@ func (db *DB) AddNotification(ctx context.Context, n NewNotification, now time.T
 	return id, created, err
 }
 
-func (db *DB) insertNotification(ctx context.Context, tx *sqlx.Tx, n NewNotification, now time.Time) (int64, bool, error) {
+func (db *DB) insertNotification(ctx context.Context, tx *sqlx.Tx, n dvcwatch.NewNotification, now time.Time) (int64, bool, error) {
 	if n.DedupeKey == "" || n.Recipient == "" || n.Email == "" {
 		return 0, false, fmt.Errorf("store notification: dedupe key, recipient and email are required")
 	}
@@ -241,37 +193,37 @@ func (db *DB) insertNotification(ctx context.Context, tx *sqlx.Tx, n NewNotifica
 
 // Undelivered lists notifications neither sent nor failed that were never
 // enqueued or were last enqueued before enqueuedBefore, oldest first.
-func (db *DB) Undelivered(ctx context.Context, enqueuedBefore time.Time, limit int) ([]Notification, error) {
+func (db *DB) Undelivered(ctx context.Context, enqueuedBefore time.Time, limit int) ([]dvcwatch.Notification, error) {
 	q := `SELECT ` + notificationSelect + ` FROM notifications
 		WHERE sent_at IS NULL AND failed_at IS NULL AND (enqueued_at IS NULL OR enqueued_at < ?)
 		ORDER BY created_at, id LIMIT ?`
 	return db.notifications(ctx, q, db.timeArg(normTime(enqueuedBefore)), limit)
 }
 
-// GetNotification returns one notification; the error wraps ErrNotFound.
-func (db *DB) GetNotification(ctx context.Context, id int64) (Notification, error) {
+// GetNotification returns one notification; the error wraps dvcwatch.ErrNotFound.
+func (db *DB) GetNotification(ctx context.Context, id int64) (dvcwatch.Notification, error) {
 	ns, err := db.notifications(ctx, `SELECT `+notificationSelect+` FROM notifications WHERE id = ?`, id)
 	if err != nil {
-		return Notification{}, err
+		return dvcwatch.Notification{}, err
 	}
 	if len(ns) == 0 {
-		return Notification{}, fmt.Errorf("notification %d: %w", id, ErrNotFound)
+		return dvcwatch.Notification{}, fmt.Errorf("notification %d: %w", id, dvcwatch.ErrNotFound)
 	}
 	return ns[0], nil
 }
 
 // Notifications lists the most recent notifications, newest first.
-func (db *DB) Notifications(ctx context.Context, limit int) ([]Notification, error) {
+func (db *DB) Notifications(ctx context.Context, limit int) ([]dvcwatch.Notification, error) {
 	q := `SELECT ` + notificationSelect + ` FROM notifications ORDER BY id DESC LIMIT ?`
 	return db.notifications(ctx, q, limit)
 }
 
-func (db *DB) notifications(ctx context.Context, q string, args ...any) ([]Notification, error) {
+func (db *DB) notifications(ctx context.Context, q string, args ...any) ([]dvcwatch.Notification, error) {
 	var rows []notificationRow
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("read notifications: %w", err)
 	}
-	out := make([]Notification, len(rows))
+	out := make([]dvcwatch.Notification, len(rows))
 	for i := range rows {
 		out[i] = rows[i].notification()
 	}
@@ -293,20 +245,14 @@ func (db *DB) MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error
 	return nil
 }
 
-// Claim outcomes.
-var (
-	ErrAlreadySent = errors.New("already sent")
-	ErrClaimed     = errors.New("being sent by another attempt")
-)
-
 // ClaimNotification marks an attempt to send notification id as started and
-// returns it. The error wraps ErrAlreadySent if it was sent, ErrClaimed if
+// returns it. The error wraps dvcwatch.ErrAlreadySent if it was sent, dvcwatch.ErrClaimed if
 // another attempt claimed it less than stale ago (that attempt may still be
-// talking to the mail server), and ErrNotFound if there is no such row. A
+// talking to the mail server), and dvcwatch.ErrNotFound if there is no such row. A
 // failed notification can be claimed again: that is an administrator's retry.
-func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, stale time.Duration) (Notification, error) {
+func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, stale time.Duration) (dvcwatch.Notification, error) {
 	now = normTime(now)
-	var n Notification
+	var n dvcwatch.Notification
 	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
 		var rows []notificationRow
 		q := `UPDATE notifications SET sending_at = ?, attempts = attempts + 1
@@ -322,15 +268,15 @@ func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, st
 		err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+notificationSelect+` FROM notifications WHERE id = ?`), id)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return ErrNotFound
+			return dvcwatch.ErrNotFound
 		case err != nil:
 			return err
 		case !r.SentAt.IsZero():
 			n = r.notification()
-			return ErrAlreadySent
+			return dvcwatch.ErrAlreadySent
 		default:
 			n = r.notification()
-			return ErrClaimed
+			return dvcwatch.ErrClaimed
 		}
 	})
 	if err != nil {

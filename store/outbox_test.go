@@ -23,19 +23,19 @@ func seedAlerts(t *testing.T, db *store.DB) map[string]int64 {
 	seedDossiers(t, db, "A", "B", "C")
 	lan := brc(dvcwatch.BreachOverdue, "C", 0, dvcwatch.SeverityWarning)
 	lan.Official = "lan"
-	plan := func(_ time.Time, open []store.BreachState) []store.AlertIntent {
-		var out []store.AlertIntent
+	plan := func(_ time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent {
+		var out []dvcwatch.AlertIntent
 		for _, s := range open {
-			out = append(out, store.AlertIntent{BreachID: s.ID, Recipient: s.Official, Role: dvcwatch.RoleOfficial,
-				Severity: s.Severity, Reason: store.AlertNew})
+			out = append(out, dvcwatch.AlertIntent{BreachID: s.ID, Recipient: s.Official, Role: dvcwatch.RoleOfficial,
+				Severity: s.Severity, Reason: dvcwatch.AlertNew})
 			if s.Key.Code == "A" {
-				out = append(out, store.AlertIntent{BreachID: s.ID, Recipient: "office", Role: dvcwatch.RoleOffice,
-					Severity: s.Severity, Reason: store.AlertNew})
+				out = append(out, dvcwatch.AlertIntent{BreachID: s.ID, Recipient: "office", Role: dvcwatch.RoleOffice,
+					Severity: s.Severity, Reason: dvcwatch.AlertNew})
 			}
 		}
 		return out
 	}
-	res := applyBreaches(t, db, store.BreachBatch{Now: hour(1), Plan: plan, Dossiers: []store.Evaluated{
+	res := applyBreaches(t, db, store.BreachBatch{Now: hour(1), Plan: plan, Dossiers: []dvcwatch.Evaluation{
 		eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityCritical)),
 		eval("B", brc(dvcwatch.BreachOverdue, "B", 0, dvcwatch.SeverityWarning)),
 		eval("C", lan),
@@ -53,7 +53,7 @@ func seedAlerts(t *testing.T, db *store.DB) map[string]int64 {
 // composer is a ComposeFunc that remembers its calls; recipients in skip are
 // not composed now, and fail makes it fail for a recipient.
 type composer struct {
-	calls map[string][]store.PendingAlert
+	calls map[string][]dvcwatch.PendingAlert
 	order []string
 	skip  map[string]bool
 	fail  string
@@ -62,23 +62,23 @@ type composer struct {
 
 var errCompose = errors.New("template broken")
 
-func (c *composer) compose(recipient string, alerts []store.PendingAlert) (store.NewNotification, bool, error) {
+func (c *composer) compose(recipient string, alerts []dvcwatch.PendingAlert) (dvcwatch.NewNotification, bool, error) {
 	if c.calls == nil {
-		c.calls = map[string][]store.PendingAlert{}
+		c.calls = map[string][]dvcwatch.PendingAlert{}
 	}
 	c.calls[recipient] = alerts
 	c.order = append(c.order, recipient)
 	if recipient == c.fail {
-		return store.NewNotification{}, false, errCompose
+		return dvcwatch.NewNotification{}, false, errCompose
 	}
 	if c.skip[recipient] {
-		return store.NewNotification{}, false, nil
+		return dvcwatch.NewNotification{}, false, nil
 	}
 	key := "alerts:" + recipient + ":" + fmt.Sprint(alerts[0].ID)
 	if c.key != nil {
 		key = c.key(recipient)
 	}
-	return store.NewNotification{DedupeKey: key, Kind: store.NotificationAlerts, Recipient: recipient,
+	return dvcwatch.NewNotification{DedupeKey: key, Kind: dvcwatch.NotificationAlerts, Recipient: recipient,
 		Email: recipient + "@ungtoa.gov.vn", Subject: fmt.Sprintf("%d hồ sơ", len(alerts)), Text: "text", HTML: "<p>html</p>",
 		Items: len(alerts)}, true, nil
 }
@@ -103,7 +103,7 @@ func alertNotifications(t *testing.T, db *store.DB) map[string][]int64 {
 	return out
 }
 
-func notification(t *testing.T, db *store.DB, id int64) store.Notification {
+func notification(t *testing.T, db *store.DB, id int64) dvcwatch.Notification {
 	t.Helper()
 	n, err := db.GetNotification(context.Background(), id)
 	if err != nil {
@@ -135,7 +135,7 @@ func TestComposeNotificationsByRecipient(t *testing.T) {
 			}
 		}
 		a := c.calls["office"][0]
-		if a.Role != dvcwatch.RoleOffice || a.Severity != dvcwatch.SeverityCritical || a.Reason != store.AlertNew ||
+		if a.Role != dvcwatch.RoleOffice || a.Severity != dvcwatch.SeverityCritical || a.Reason != dvcwatch.AlertNew ||
 			!a.CreatedAt.Equal(hour(1)) {
 			t.Errorf("pending alert = %+v", a)
 		}
@@ -153,7 +153,7 @@ func TestComposeNotificationsByRecipient(t *testing.T) {
 			r := c.order[i]
 			byRecipient[r] = id
 			wantKey := "alerts:" + r + ":" + fmt.Sprint(c.calls[r][0].ID)
-			if n.DedupeKey != wantKey || n.Recipient != r || n.Email != r+"@ungtoa.gov.vn" || n.Kind != store.NotificationAlerts ||
+			if n.DedupeKey != wantKey || n.Recipient != r || n.Email != r+"@ungtoa.gov.vn" || n.Kind != dvcwatch.NotificationAlerts ||
 				n.Items != len(want[r]) || !n.CreatedAt.Equal(hour(2)) || n.Text != "text" || n.HTML != "<p>html</p>" ||
 				!n.EnqueuedAt.IsZero() || !n.SentAt.IsZero() || n.Attempts != 0 {
 				t.Errorf("notification %d = %+v", id, n)
@@ -213,7 +213,7 @@ func TestComposeNotificationsDropsResolved(t *testing.T) {
 			t.Fatalf("created %v, want the office's notification", office)
 		}
 		// A and C end before binh and lan are told.
-		applyBreaches(t, db, store.BreachBatch{Now: hour(3), Dossiers: []store.Evaluated{eval("A"), eval("C")}})
+		applyBreaches(t, db, store.BreachBatch{Now: hour(3), Dossiers: []dvcwatch.Evaluation{eval("A"), eval("C")}})
 
 		c = &composer{}
 		ids := compose(t, db, hour(4), c)
@@ -240,7 +240,7 @@ func TestComposeNotificationsErrorRollsBack(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		seedAlerts(t, db)
-		applyBreaches(t, db, store.BreachBatch{Now: hour(2), Dossiers: []store.Evaluated{eval("C")}}) // lan's alert is to drop
+		applyBreaches(t, db, store.BreachBatch{Now: hour(2), Dossiers: []dvcwatch.Evaluation{eval("C")}}) // lan's alert is to drop
 		before := alertRows(t, db)
 
 		// binh's email is stored, lan's alert dropped, then the office's fails.
@@ -270,8 +270,8 @@ func TestComposeNotificationsExistingDedupeKey(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		seedAlerts(t, db)
-		existing, created, err := db.AddNotification(ctx, store.NewNotification{DedupeKey: "digest:binh:2026-03-02",
-			Kind: store.NotificationAlerts, Recipient: "binh", Email: "binh@ungtoa.gov.vn", Subject: "earlier"}, hour(1))
+		existing, created, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: "digest:binh:2026-03-02",
+			Kind: dvcwatch.NotificationAlerts, Recipient: "binh", Email: "binh@ungtoa.gov.vn", Subject: "earlier"}, hour(1))
 		if err != nil || !created {
 			t.Fatalf("AddNotification = %d, %v, %v", existing, created, err)
 		}
@@ -291,15 +291,15 @@ func TestComposeNotificationsExistingDedupeKey(t *testing.T) {
 
 func TestAddNotification(t *testing.T) {
 	t.Parallel()
-	valid := store.NewNotification{DedupeKey: "summary:UBND-XA-01:2026-03-02", Kind: store.NotificationSummary,
+	valid := dvcwatch.NewNotification{DedupeKey: "summary:UBND-XA-01:2026-03-02", Kind: dvcwatch.NotificationSummary,
 		Recipient: "office", Email: "vanphong@ungtoa.gov.vn", Subject: "Tổng hợp", Text: "t", HTML: "h", Items: 3}
 	invalid := []struct {
 		name string
-		edit func(*store.NewNotification)
+		edit func(*dvcwatch.NewNotification)
 	}{
-		{"no dedupe key", func(n *store.NewNotification) { n.DedupeKey = "" }},
-		{"no recipient", func(n *store.NewNotification) { n.Recipient = "" }},
-		{"no email", func(n *store.NewNotification) { n.Email = "" }},
+		{"no dedupe key", func(n *dvcwatch.NewNotification) { n.DedupeKey = "" }},
+		{"no recipient", func(n *dvcwatch.NewNotification) { n.Recipient = "" }},
+		{"no email", func(n *dvcwatch.NewNotification) { n.Email = "" }},
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -314,7 +314,7 @@ func TestAddNotification(t *testing.T) {
 			t.Errorf("the same key again = %d, created %v, %v; want %d, false", id2, created, err, id)
 		}
 		n := notification(t, db, id)
-		want := store.Notification{ID: id, DedupeKey: valid.DedupeKey, Kind: valid.Kind, Recipient: valid.Recipient,
+		want := dvcwatch.Notification{ID: id, DedupeKey: valid.DedupeKey, Kind: valid.Kind, Recipient: valid.Recipient,
 			Email: valid.Email, Subject: valid.Subject, Text: valid.Text, HTML: valid.HTML, Items: 3, CreatedAt: hour(1).UTC()}
 		if !reflect.DeepEqual(n, want) {
 			t.Errorf("stored %+v\nwant %+v", n, want)
@@ -330,7 +330,7 @@ func TestAddNotification(t *testing.T) {
 		if ns, err := db.Notifications(ctx, 10); err != nil || len(ns) != 1 {
 			t.Errorf("Notifications = %d rows, %v; want 1", len(ns), err)
 		}
-		if _, err := db.GetNotification(ctx, id+100); !errors.Is(err, store.ErrNotFound) {
+		if _, err := db.GetNotification(ctx, id+100); !errors.Is(err, dvcwatch.ErrNotFound) {
 			t.Errorf("GetNotification of an unknown id: error %v, want ErrNotFound", err)
 		}
 	})
@@ -343,7 +343,7 @@ func TestUndeliveredAndEnqueued(t *testing.T) {
 		var ids []int64
 		// Created in reverse id order of time: Undelivered is by creation time.
 		for i, at := range []time.Time{hour(3), hour(1), hour(2)} {
-			id, _, err := db.AddNotification(ctx, store.NewNotification{DedupeKey: fmt.Sprint("n", i), Kind: store.NotificationAlerts,
+			id, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: fmt.Sprint("n", i), Kind: dvcwatch.NotificationAlerts,
 				Recipient: "binh", Email: "binh@ungtoa.gov.vn"}, at)
 			if err != nil {
 				t.Fatal(err)
@@ -416,12 +416,12 @@ func TestClaimAndDeliver(t *testing.T) {
 			}
 		}
 		counts(map[string]int{"pending": 0, "sent": 0, "failed": 0})
-		id, _, err := db.AddNotification(ctx, store.NewNotification{DedupeKey: "k", Kind: store.NotificationAlerts,
+		id, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: "k", Kind: dvcwatch.NotificationAlerts,
 			Recipient: "binh", Email: "binh@ungtoa.gov.vn", Subject: "s"}, hour(0))
 		if err != nil {
 			t.Fatal(err)
 		}
-		other, _, err := db.AddNotification(ctx, store.NewNotification{DedupeKey: "other", Kind: store.NotificationAlerts,
+		other, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: "other", Kind: dvcwatch.NotificationAlerts,
 			Recipient: "lan", Email: "lan@ungtoa.gov.vn"}, hour(0))
 		if err != nil {
 			t.Fatal(err)
@@ -429,31 +429,31 @@ func TestClaimAndDeliver(t *testing.T) {
 		claimed := hour(1)
 		steps := []struct {
 			name     string
-			do       func() (store.Notification, error)
+			do       func() (dvcwatch.Notification, error)
 			wantErr  error
 			attempts int
-			check    func(n store.Notification)
+			check    func(n dvcwatch.Notification)
 		}{
-			{"first claim", func() (store.Notification, error) { return db.ClaimNotification(ctx, id, claimed, stale) }, nil, 1,
-				func(n store.Notification) {
+			{"first claim", func() (dvcwatch.Notification, error) { return db.ClaimNotification(ctx, id, claimed, stale) }, nil, 1,
+				func(n dvcwatch.Notification) {
 					if !n.SendingAt.Equal(claimed) || n.Subject != "s" {
 						t.Errorf("claimed = %+v", n)
 					}
 				}},
-			{"claimed again at once", func() (store.Notification, error) { return db.ClaimNotification(ctx, id, claimed, stale) },
-				store.ErrClaimed, 1, nil},
-			{"claimed again exactly stale later", func() (store.Notification, error) {
+			{"claimed again at once", func() (dvcwatch.Notification, error) { return db.ClaimNotification(ctx, id, claimed, stale) },
+				dvcwatch.ErrClaimed, 1, nil},
+			{"claimed again exactly stale later", func() (dvcwatch.Notification, error) {
 				return db.ClaimNotification(ctx, id, claimed.Add(stale), stale)
-			}, store.ErrClaimed, 1, nil},
-			{"claimed again after stale", func() (store.Notification, error) {
+			}, dvcwatch.ErrClaimed, 1, nil},
+			{"claimed again after stale", func() (dvcwatch.Notification, error) {
 				claimed = claimed.Add(stale + time.Microsecond)
 				return db.ClaimNotification(ctx, id, claimed, stale)
-			}, nil, 2, func(n store.Notification) {
+			}, nil, 2, func(n dvcwatch.Notification) {
 				if !n.SendingAt.Equal(claimed) {
 					t.Errorf("sending_at = %v, want %v", n.SendingAt, claimed)
 				}
 			}},
-			{"failed attempt releases the claim", func() (store.Notification, error) {
+			{"failed attempt releases the claim", func() (dvcwatch.Notification, error) {
 				if err := db.MarkAttemptFailed(ctx, id, claimed, "dial tcp: i/o timeout", false); err != nil {
 					t.Fatal(err)
 				}
@@ -464,7 +464,7 @@ func TestClaimAndDeliver(t *testing.T) {
 				counts(map[string]int{"pending": 2, "sent": 0, "failed": 0})
 				return db.ClaimNotification(ctx, id, claimed, stale)
 			}, nil, 3, nil},
-			{"final failure", func() (store.Notification, error) {
+			{"final failure", func() (dvcwatch.Notification, error) {
 				long := strings.Repeat("ệ", 400) // 1,200 bytes
 				if err := db.MarkAttemptFailed(ctx, id, hour(2), long, true); err != nil {
 					t.Fatal(err)
@@ -478,12 +478,12 @@ func TestClaimAndDeliver(t *testing.T) {
 				counts(map[string]int{"pending": 1, "sent": 0, "failed": 1})
 				// An administrator's retry claims it at once.
 				return db.ClaimNotification(ctx, id, hour(3), stale)
-			}, nil, 4, func(n store.Notification) {
+			}, nil, 4, func(n dvcwatch.Notification) {
 				if !n.FailedAt.Equal(hour(2)) {
 					t.Errorf("claimed for a retry: failed_at %v, want still %v", n.FailedAt, hour(2))
 				}
 			}},
-			{"sent", func() (store.Notification, error) {
+			{"sent", func() (dvcwatch.Notification, error) {
 				if err := db.MarkSent(ctx, id, hour(3)); err != nil {
 					t.Fatal(err)
 				}
@@ -493,24 +493,24 @@ func TestClaimAndDeliver(t *testing.T) {
 				}
 				counts(map[string]int{"pending": 1, "sent": 1, "failed": 0})
 				return db.ClaimNotification(ctx, id, hour(4), stale)
-			}, store.ErrAlreadySent, 4, func(n store.Notification) {
+			}, dvcwatch.ErrAlreadySent, 4, func(n dvcwatch.Notification) {
 				if n.ID != id || !n.SentAt.Equal(hour(3)) {
 					t.Errorf("ErrAlreadySent with %+v", n)
 				}
 			}},
-			{"a late failure report does not undo the send", func() (store.Notification, error) {
+			{"a late failure report does not undo the send", func() (dvcwatch.Notification, error) {
 				if err := db.MarkAttemptFailed(ctx, id, hour(4), "late", true); err != nil {
 					t.Fatal(err)
 				}
 				counts(map[string]int{"pending": 1, "sent": 1, "failed": 0})
 				return notification(t, db, id), nil
-			}, nil, 4, func(n store.Notification) {
+			}, nil, 4, func(n dvcwatch.Notification) {
 				if !n.FailedAt.IsZero() || n.LastError != "" {
 					t.Errorf("after a late failure report: %+v", n)
 				}
 			}},
-			{"unknown id", func() (store.Notification, error) { return db.ClaimNotification(ctx, other+100, hour(4), stale) },
-				store.ErrNotFound, -1, nil},
+			{"unknown id", func() (dvcwatch.Notification, error) { return db.ClaimNotification(ctx, other+100, hour(4), stale) },
+				dvcwatch.ErrNotFound, -1, nil},
 		}
 		for _, s := range steps {
 			n, err := s.do()

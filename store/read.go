@@ -197,7 +197,7 @@ func (a *apologyRow) apology() dvcwatch.Apology {
 }
 
 // GetDossier returns the stored dossier with its steps, supplements and
-// apologies in Seq order, times in UTC; the error wraps ErrNotFound if there is
+// apologies in Seq order, times in UTC; the error wraps dvcwatch.ErrNotFound if there is
 // none.
 func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch.Dossier, error) {
 	var d dvcwatch.Dossier
@@ -206,7 +206,7 @@ func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch
 		q := `SELECT ` + dossierSelect + ` FROM dossiers WHERE source = ? AND code = ?`
 		err := tx.GetContext(ctx, &r, tx.Rebind(q), key.Source, key.Code)
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
+			return dvcwatch.ErrNotFound
 		}
 		if err != nil {
 			return err

@@ -5,13 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/jmoiron/sqlx"
-)
-
-// Reconciliation finding kinds.
-const (
-	FindingMissing        = "missing"         // the mirror never received the dossier
-	FindingStatusMismatch = "status_mismatch" // the mirror shows another status
 )
 
 // ReconcileParams names the two copies to compare and when a difference counts:
@@ -22,34 +17,15 @@ type ReconcileParams struct {
 	MaxLag        time.Duration
 }
 
-// ReconcileResult counts one reconciliation. SyncRate inputs: Received dossiers
-// of the source of truth (status 2 and later), of which Missing never reached
-// the mirror in time.
-type ReconcileResult struct {
-	Received   int // dossiers the source of truth has received
-	Missing    int // open findings of kind missing
-	Mismatched int // open findings of kind status_mismatch
-	Resolved   int // findings closed by this run
-}
-
-// SyncRate is the share of received dossiers that reached the mirror, the
-// national "sync rate" index (1 when nothing was received).
-func (r ReconcileResult) SyncRate() float64 {
-	if r.Received == 0 {
-		return 1
-	}
-	return float64(r.Received-r.Missing) / float64(r.Received)
-}
-
 // Reconcile compares the stored copies of the source of truth and its mirror
 // and records, in one transaction, every dossier missing from the mirror or
 // showing another status there for longer than MaxLag; a finding whose
 // condition has ended is marked resolved, and one that comes back is reopened.
 // It reads only the store: sync both connectors first.
-func (db *DB) Reconcile(ctx context.Context, p ReconcileParams) (ReconcileResult, error) {
+func (db *DB) Reconcile(ctx context.Context, p ReconcileParams) (dvcwatch.ReconcileResult, error) {
 	now := db.timeArg(normTime(p.Now))
 	cutoff := db.timeArg(normTime(p.Now.Add(-p.MaxLag)))
-	var res ReconcileResult
+	var res dvcwatch.ReconcileResult
 	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
 		// Status 1 (submitted online, not yet received) is not expected on the
 		// national portal yet; a change younger than the lag is still in flight.
@@ -92,29 +68,20 @@ func (db *DB) Reconcile(ctx context.Context, p ReconcileParams) (ReconcileResult
 		return nil
 	})
 	if err != nil {
-		return ReconcileResult{}, fmt.Errorf("reconcile %s with %s: %w", p.Mirror, p.Truth, err)
+		return dvcwatch.ReconcileResult{}, fmt.Errorf("reconcile %s with %s: %w", p.Mirror, p.Truth, err)
 	}
 	return res, nil
 }
 
-// Finding is one open reconciliation difference.
-type Finding struct {
-	Code         string
-	Kind         string // FindingMissing or FindingStatusMismatch
-	TruthStatus  int
-	MirrorStatus int // 0 when missing
-	DetectedAt   time.Time
-}
-
 // Findings lists the open findings between truth and mirror, by code.
-func (db *DB) Findings(ctx context.Context, truth, mirror string) ([]Finding, error) {
+func (db *DB) Findings(ctx context.Context, truth, mirror string) ([]dvcwatch.Finding, error) {
 	var rows []findingRow
 	q := `SELECT code, kind, truth_status, mirror_status, detected_at FROM reconciliation_findings
 		WHERE truth_source = ? AND mirror_source = ? AND resolved_at IS NULL ORDER BY code`
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), truth, mirror); err != nil {
 		return nil, fmt.Errorf("list findings of %s against %s: %w", mirror, truth, err)
 	}
-	out := make([]Finding, len(rows))
+	out := make([]dvcwatch.Finding, len(rows))
 	for i, r := range rows {
 		out[i] = r.finding()
 	}
@@ -129,6 +96,6 @@ type findingRow struct {
 	DetectedAt   instant `db:"detected_at"`
 }
 
-func (r findingRow) finding() Finding {
-	return Finding{Code: r.Code, Kind: r.Kind, TruthStatus: r.TruthStatus, MirrorStatus: r.MirrorStatus, DetectedAt: r.DetectedAt.Time}
+func (r findingRow) finding() dvcwatch.Finding {
+	return dvcwatch.Finding{Code: r.Code, Kind: dvcwatch.FindingKind(r.Kind), TruthStatus: r.TruthStatus, MirrorStatus: r.MirrorStatus, DetectedAt: r.DetectedAt.Time}
 }

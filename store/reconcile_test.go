@@ -40,7 +40,7 @@ func TestReconcile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (store.ReconcileResult{Received: 4, Missing: 1, Mismatched: 1}); res != want {
+		if want := (dvcwatch.ReconcileResult{Received: 4, Missing: 1, Mismatched: 1}); res != want {
 			t.Errorf("first run = %+v, want %+v", res, want)
 		}
 		if got := res.SyncRate(); got != 0.75 {
@@ -50,14 +50,14 @@ func TestReconcile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(found) != 2 || found[0].Code != "B" || found[0].Kind != store.FindingMissing ||
-			found[1].Code != "C" || found[1].Kind != store.FindingStatusMismatch || found[1].MirrorStatus != 4 {
+		if len(found) != 2 || found[0].Code != "B" || found[0].Kind != dvcwatch.FindingMissing ||
+			found[1].Code != "C" || found[1].Kind != dvcwatch.FindingStatusMismatch || found[1].MirrorStatus != 4 {
 			t.Fatalf("findings = %+v", found)
 		}
 
 		// A rerun changes nothing; then the mirror catches up with C and the
 		// finding is resolved, while E, now past the lag, becomes one.
-		if res, _ := db.Reconcile(ctx, p); res != (store.ReconcileResult{Received: 4, Missing: 1, Mismatched: 1}) {
+		if res, _ := db.Reconcile(ctx, p); res != (dvcwatch.ReconcileResult{Received: 4, Missing: 1, Mismatched: 1}) {
 			t.Errorf("rerun = %+v", res)
 		}
 		apply(t, db, store.Page{Source: "dvcqg", Dossiers: from("dvcqg", dossier("C", dvcwatch.StatusProcessed, 5))})
@@ -66,7 +66,7 @@ func TestReconcile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (store.ReconcileResult{Received: 4, Missing: 1, Mismatched: 1, Resolved: 1}); res != want {
+		if want := (dvcwatch.ReconcileResult{Received: 4, Missing: 1, Mismatched: 1, Resolved: 1}); res != want {
 			t.Errorf("after catch-up = %+v, want %+v", res, want)
 		}
 		found, _ = db.Findings(ctx, "onestop", "dvcqg")

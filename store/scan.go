@@ -4,38 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/dvcwatch/dvcwatch"
 )
-
-// ScanFilter selects the dossiers a detection pass evaluates.
-type ScanFilter struct {
-	// All selects every dossier (a full sweep). Otherwise a dossier is selected
-	// when it was written after ChangedAfter, is still open (time alone can
-	// move it across a threshold), has an unresolved breach (which may have
-	// ended) or an open reconciliation finding.
-	All          bool
-	ChangedAfter time.Time
-	// Mirror names the connector whose reconciliation findings against a
-	// dossier's source are reported with it; empty reports none. The
-	// mirror's own dossiers are not scanned: they are copies of the source
-	// of truth's, judged once, through those findings.
-	Mirror string
-}
-
-// ScannedPage is one page of a scan: dossiers with their steps, supplements and
-// apologies, and the open reconciliation findings of those dossiers.
-type ScannedPage struct {
-	Dossiers []dvcwatch.Dossier
-	Findings map[dvcwatch.DossierKey][]Finding
-	// Whole says Dossiers are every stored dossier between the first key and
-	// the last (a page of a full scan), so that their rows in other tables
-	// are one range of keys.
-	Whole bool
-}
 
 // openStatuses lists the status codes of dossiers still owed a result.
 var openStatuses = func() string {
@@ -53,7 +26,7 @@ var openStatuses = func() string {
 // scan holds no transaction open while fn works; a dossier written during the
 // scan is seen in its old or new state, and the next incremental pass sees it
 // again.
-func (db *DB) ScanDossiers(ctx context.Context, f ScanFilter, pageSize int, fn func(ScannedPage) error) error {
+func (db *DB) ScanDossiers(ctx context.Context, f dvcwatch.ScanFilter, pageSize int, fn func(dvcwatch.ScannedPage) error) error {
 	if pageSize <= 0 {
 		pageSize = 1000
 	}
@@ -80,7 +53,7 @@ func (db *DB) ScanDossiers(ctx context.Context, f ScanFilter, pageSize int, fn f
 		ORDER BY d.source, d.code LIMIT ?`
 	var after dvcwatch.DossierKey
 	for {
-		var page ScannedPage
+		var page dvcwatch.ScannedPage
 		err := db.readTx(ctx, func(tx *sqlx.Tx) error {
 			var rows []dossierRow
 			args := append([]any{after.Source, after.Code}, filterArgs...)
@@ -125,7 +98,7 @@ func prefixColumns(prefix, columns string) string {
 // loadChildren fills in the steps, supplements and apologies of ds (in key
 // order) and returns their open findings against mirror. whole says ds holds
 // every dossier between its first and last key (a page of a full scan).
-func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossier, mirror string, whole bool) (map[dvcwatch.DossierKey][]Finding, error) {
+func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossier, mirror string, whole bool) (map[dvcwatch.DossierKey][]dvcwatch.Finding, error) {
 	index := make(map[dvcwatch.DossierKey]*dvcwatch.Dossier, len(ds))
 	bySource := map[string][]string{}
 	var sources []string
@@ -137,7 +110,7 @@ func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossi
 		}
 		bySource[k.Source] = append(bySource[k.Source], k.Code)
 	}
-	findings := map[dvcwatch.DossierKey][]Finding{}
+	findings := map[dvcwatch.DossierKey][]dvcwatch.Finding{}
 	for _, source := range sources {
 		err := db.fromDossiers(source, bySource[source], whole, func(from func(string, string) string, args []any) error {
 			var steps []struct {

@@ -19,7 +19,7 @@ import (
 type scanned struct {
 	pages    [][]dvcwatch.DossierKey
 	dossiers []dvcwatch.Dossier
-	findings map[dvcwatch.DossierKey][]store.Finding
+	findings map[dvcwatch.DossierKey][]dvcwatch.Finding
 }
 
 func (s scanned) keys() []dvcwatch.DossierKey {
@@ -40,11 +40,11 @@ func (s scanned) sizes() []int {
 
 // scan runs ScanDossiers and checks what every page must hold: dossiers as
 // GetDossier returns them, and findings only of the page's dossiers.
-func scan(t *testing.T, db *store.DB, f store.ScanFilter, pageSize int) scanned {
+func scan(t *testing.T, db *store.DB, f dvcwatch.ScanFilter, pageSize int) scanned {
 	t.Helper()
 	ctx := context.Background()
-	s := scanned{findings: map[dvcwatch.DossierKey][]store.Finding{}}
-	err := db.ScanDossiers(ctx, f, pageSize, func(p store.ScannedPage) error {
+	s := scanned{findings: map[dvcwatch.DossierKey][]dvcwatch.Finding{}}
+	err := db.ScanDossiers(ctx, f, pageSize, func(p dvcwatch.ScannedPage) error {
 		var keys []dvcwatch.DossierKey
 		inPage := map[dvcwatch.DossierKey]bool{}
 		for _, d := range p.Dossiers {
@@ -134,14 +134,14 @@ func TestScanDossiersPages(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		if s := scan(t, db, store.ScanFilter{All: true}, 10); len(s.pages) != 0 {
+		if s := scan(t, db, dvcwatch.ScanFilter{All: true}, 10); len(s.pages) != 0 {
 			t.Errorf("empty store: pages %v, want none", s.pages)
 		}
 		for _, p := range pages {
 			apply(t, db, p)
 		}
 		for _, c := range cases {
-			s := scan(t, db, store.ScanFilter{All: true}, c.pageSize)
+			s := scan(t, db, dvcwatch.ScanFilter{All: true}, c.pageSize)
 			if !reflect.DeepEqual(s.sizes(), c.want) {
 				t.Errorf("page size %d: pages of %v, want %v", c.pageSize, s.sizes(), c.want)
 			}
@@ -153,7 +153,7 @@ func TestScanDossiersPages(t *testing.T) {
 			}
 		}
 		// Spot-check the children against what was written, not only GetDossier.
-		s := scan(t, db, store.ScanFilter{All: true}, 2)
+		s := scan(t, db, dvcwatch.ScanFilter{All: true}, 2)
 		for _, d := range s.dossiers {
 			if d.Key == d3.Key {
 				if len(d.Steps) != 3 || d.Steps[0].Seq != 1 || d.Steps[2].Official != "Lê Thị Hoa" ||
@@ -169,7 +169,7 @@ func TestScanDossiersPages(t *testing.T) {
 		// fn's error ends the scan and is returned as is.
 		stop := errors.New("stop")
 		calls := 0
-		err := db.ScanDossiers(ctx, store.ScanFilter{All: true}, 3, func(store.ScannedPage) error { calls++; return stop })
+		err := db.ScanDossiers(ctx, dvcwatch.ScanFilter{All: true}, 3, func(dvcwatch.ScannedPage) error { calls++; return stop })
 		if !errors.Is(err, stop) || calls != 1 {
 			t.Errorf("ScanDossiers with a failing fn: error %v after %d calls, want stop after 1", err, calls)
 		}
@@ -219,12 +219,12 @@ func TestScanDossiersIncremental(t *testing.T) {
 			b.Key.Source = mcdt
 			return []dvcwatch.Breach{b}
 		}
-		evaluated := func(code string, bs []dvcwatch.Breach) store.Evaluated {
-			return store.Evaluated{Key: keyIn(mcdt, code), Agency: agency, Breaches: bs}
+		evaluated := func(code string, bs []dvcwatch.Breach) dvcwatch.Evaluation {
+			return dvcwatch.Evaluation{Key: keyIn(mcdt, code), Agency: agency, Breaches: bs}
 		}
-		applyBreaches(t, db, store.BreachBatch{Now: written, Dossiers: []store.Evaluated{
+		applyBreaches(t, db, store.BreachBatch{Now: written, Dossiers: []dvcwatch.Evaluation{
 			evaluated("BREACHOPEN", breachOf("BREACHOPEN")), evaluated("BREACHGONE", breachOf("BREACHGONE"))}})
-		applyBreaches(t, db, store.BreachBatch{Now: written, Dossiers: []store.Evaluated{evaluated("BREACHGONE", nil)}})
+		applyBreaches(t, db, store.BreachBatch{Now: written, Dossiers: []dvcwatch.Evaluation{evaluated("BREACHGONE", nil)}})
 
 		// In onestop, three finished dossiers reconciled against the mirror: FOPEN
 		// is missing there, FGONE was and then arrived, FOTHER is there all along.
@@ -244,8 +244,8 @@ func TestScanDossiersIncremental(t *testing.T) {
 		apply(t, db, store.Page{Source: mirror, Dossiers: []dvcwatch.Dossier{in(mirror, "FGONE", dvcwatch.StatusReturned)}})
 		reconcile(mirror, reconciledAt.Add(time.Minute))
 
-		missing := func(code string) []store.Finding {
-			return []store.Finding{{Code: code, Kind: store.FindingMissing, TruthStatus: int(dvcwatch.StatusReturned),
+		missing := func(code string) []dvcwatch.Finding {
+			return []dvcwatch.Finding{{Code: code, Kind: dvcwatch.FindingMissing, TruthStatus: int(dvcwatch.StatusReturned),
 				DetectedAt: reconciledAt.UTC()}}
 		}
 		base := append(slices.Clone(openKeys), keyIn(mcdt, "BREACHOPEN"), keyIn(mcdt, "CHANGED"))
@@ -260,28 +260,28 @@ func TestScanDossiersIncremental(t *testing.T) {
 		everything = append(everything, keyIn(mirror, "FOTHER"), keyIn(mirror, "FGONE"))
 		cases := []struct {
 			name     string
-			f        store.ScanFilter
+			f        dvcwatch.ScanFilter
 			want     []dvcwatch.DossierKey
-			findings map[dvcwatch.DossierKey][]store.Finding
+			findings map[dvcwatch.DossierKey][]dvcwatch.Finding
 		}{
-			{"incremental", store.ScanFilter{ChangedAfter: cutoff, Mirror: mirror},
+			{"incremental", dvcwatch.ScanFilter{ChangedAfter: cutoff, Mirror: mirror},
 				append(slices.Clone(base), keyIn(onestop, "FOPEN")),
-				map[dvcwatch.DossierKey][]store.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
-			{"incremental without a mirror", store.ScanFilter{ChangedAfter: cutoff}, base, nil},
-			{"incremental against portal2", store.ScanFilter{ChangedAfter: cutoff, Mirror: portal2},
+				map[dvcwatch.DossierKey][]dvcwatch.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
+			{"incremental without a mirror", dvcwatch.ScanFilter{ChangedAfter: cutoff}, base, nil},
+			{"incremental against portal2", dvcwatch.ScanFilter{ChangedAfter: cutoff, Mirror: portal2},
 				append(slices.Clone(base), keyIn(onestop, "FOPEN"), keyIn(onestop, "FGONE"), keyIn(onestop, "FOTHER")),
-				map[dvcwatch.DossierKey][]store.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN"),
+				map[dvcwatch.DossierKey][]dvcwatch.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN"),
 					keyIn(onestop, "FGONE"): missing("FGONE"), keyIn(onestop, "FOTHER"): missing("FOTHER")}},
-			{"incremental from before any write", store.ScanFilter{ChangedAfter: written.Add(-time.Microsecond), Mirror: mirror},
-				butMirror, map[dvcwatch.DossierKey][]store.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
-			{"all", store.ScanFilter{All: true, ChangedAfter: cutoff, Mirror: mirror}, butMirror,
-				map[dvcwatch.DossierKey][]store.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
-			{"all without a mirror", store.ScanFilter{All: true}, everything, nil},
+			{"incremental from before any write", dvcwatch.ScanFilter{ChangedAfter: written.Add(-time.Microsecond), Mirror: mirror},
+				butMirror, map[dvcwatch.DossierKey][]dvcwatch.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
+			{"all", dvcwatch.ScanFilter{All: true, ChangedAfter: cutoff, Mirror: mirror}, butMirror,
+				map[dvcwatch.DossierKey][]dvcwatch.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
+			{"all without a mirror", dvcwatch.ScanFilter{All: true}, everything, nil},
 		}
 		for _, c := range cases {
 			want := sortKeys(c.want)
 			if c.findings == nil {
-				c.findings = map[dvcwatch.DossierKey][]store.Finding{}
+				c.findings = map[dvcwatch.DossierKey][]dvcwatch.Finding{}
 			}
 			// A small page size, so that the filter is applied across pages too.
 			for _, size := range []int{2, 1000} {

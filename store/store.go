@@ -22,9 +22,6 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// ErrNotFound is wrapped by the errors of readers that find nothing for a key.
-var ErrNotFound = errors.New("not found")
-
 // Driver names accepted by Open.
 const (
 	DriverSQLite   = "sqlite"

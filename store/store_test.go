@@ -391,7 +391,7 @@ func TestFailedPageLeavesNeitherRowsNorCursor(t *testing.T) {
 			t.Errorf("error %q does not name the failing table", err)
 		}
 		wantDossier(t, get(t, db, "A"), a)
-		if _, err := db.GetDossier(ctx, key("B")); !errors.Is(err, store.ErrNotFound) {
+		if _, err := db.GetDossier(ctx, key("B")); !errors.Is(err, dvcwatch.ErrNotFound) {
 			t.Errorf("GetDossier(B) error = %v, want ErrNotFound", err)
 		}
 		if c, ok, err := db.Cursor(ctx, src); err != nil || ok {
@@ -582,7 +582,7 @@ func TestGetDossierNotFound(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		_, err := db.GetDossier(context.Background(), key("nope"))
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, dvcwatch.ErrNotFound) {
 			t.Errorf("error = %v, want ErrNotFound", err)
 		}
 	})

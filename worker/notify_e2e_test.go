@@ -167,13 +167,13 @@ func allSettled(t *testing.T, db *store.DB) bool {
 
 // checkOnce checks that every sent notification arrived exactly once, to its
 // address, and that nothing else arrived.
-func checkOnce(t *testing.T, db *store.DB, mail *mailcatch.Catcher) []store.Notification {
+func checkOnce(t *testing.T, db *store.DB, mail *mailcatch.Catcher) []dvcwatch.Notification {
 	t.Helper()
 	ns, err := db.Notifications(context.Background(), 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string]store.Notification{}
+	byID := map[string]dvcwatch.Notification{}
 	for _, n := range ns {
 		byID[strconv.FormatInt(n.ID, 10)] = n
 	}
@@ -227,7 +227,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 	// each holds all the recipient's breaches of that pass.
 	perPass := map[string]int{}
 	for _, n := range ns {
-		if n.Kind == store.NotificationAlerts {
+		if n.Kind == dvcwatch.NotificationAlerts {
 			perPass[n.Email+" "+n.CreatedAt.String()]++
 		}
 	}
@@ -308,7 +308,7 @@ func detectRuns(t *testing.T, db *store.DB) int {
 	}
 	n := 0
 	for _, r := range runs {
-		if r.Status == store.RunSucceeded {
+		if r.Status == dvcwatch.RunSucceeded {
 			n++
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/jobs"
@@ -44,7 +45,7 @@ type RunOptions struct {
 	// (tests listen on port 0 and pass it).
 	AdminListener net.Listener
 	// OnJobRun is called after every job run is recorded (the demo prints it).
-	OnJobRun func(store.JobRun)
+	OnJobRun func(dvcwatch.JobRun)
 }
 
 // Run runs the worker and the scheduler until ctx ends, then shuts down within
@@ -178,7 +179,7 @@ func recordFailure(ctx context.Context, db *store.DB, log *slog.Logger, t *asynq
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	f := store.FailedTask{TaskID: id, Queue: queue, Type: t.Type(), Payload: string(t.Payload()), Error: err.Error(),
+	f := dvcwatch.FailedTask{TaskID: id, Queue: queue, Type: t.Type(), Payload: string(t.Payload()), Error: err.Error(),
 		Retried: retried, FailedAt: time.Now()}
 	if rerr := db.RecordFailedTask(rctx, f); rerr != nil {
 		log.Error("record failed task", "task", id, "err", rerr)
@@ -188,10 +189,10 @@ func recordFailure(ctx context.Context, db *store.DB, log *slog.Logger, t *asynq
 // notifyingRuns records job runs and then tells OnJobRun.
 type notifyingRuns struct {
 	db    *store.DB
-	after func(store.JobRun)
+	after func(dvcwatch.JobRun)
 }
 
-func (n notifyingRuns) RecordJobRun(ctx context.Context, r store.JobRun) (int64, error) {
+func (n notifyingRuns) RecordJobRun(ctx context.Context, r dvcwatch.JobRun) (int64, error) {
 	id, err := n.db.RecordJobRun(ctx, r)
 	r.ID = id
 	n.after(r)

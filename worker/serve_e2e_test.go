@@ -22,6 +22,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/jobs"
@@ -175,7 +176,7 @@ func TestServeReplicas(t *testing.T) {
 	checkTicksOnce(t, runs)
 	syncs := 0
 	for _, r := range runs {
-		if r.Job == "sync" && r.Status == store.RunSucceeded {
+		if r.Job == "sync" && r.Status == dvcwatch.RunSucceeded {
 			syncs++
 		}
 	}
@@ -196,13 +197,13 @@ func TestServeReplicas(t *testing.T) {
 // checkTicksOnce checks job_runs: every run came from a schedule's tick, no
 // tick ran twice, nothing failed, and between a schedule's first and last run
 // no tick is missing.
-func checkTicksOnce(t *testing.T, runs []store.JobRun) {
+func checkTicksOnce(t *testing.T, runs []dvcwatch.JobRun) {
 	t.Helper()
 	seen := map[string]int{}
 	ticks := map[string][]time.Time{}
 	for _, r := range runs {
 		seen[r.TaskID]++
-		if r.Status != store.RunSucceeded && r.Status != store.RunSkipped {
+		if r.Status != dvcwatch.RunSucceeded && r.Status != dvcwatch.RunSkipped {
 			t.Errorf("run %s: %s %s", r.TaskID, r.Status, r.Error)
 		}
 		name, at, ok := strings.Cut(r.TaskID, "@")

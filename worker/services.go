@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/connectors/dvcqg"
@@ -118,10 +119,10 @@ func (s *Services) Sync(ctx context.Context, name string, opts ingest.Options) (
 
 // Reconcile compares the stored copy of the mirror connector (the national
 // portal) with its source of truth and records the differences.
-func (s *Services) Reconcile(ctx context.Context, mirror string) (store.ReconcileResult, error) {
+func (s *Services) Reconcile(ctx context.Context, mirror string) (dvcwatch.ReconcileResult, error) {
 	k := s.connectorConfig(mirror)
 	if k.MirrorOf == "" {
-		return store.ReconcileResult{}, fmt.Errorf("reconcile %s: not a mirror (set mirror_of): %w", mirror, connectors.ErrPermanent)
+		return dvcwatch.ReconcileResult{}, fmt.Errorf("reconcile %s: not a mirror (set mirror_of): %w", mirror, connectors.ErrPermanent)
 	}
 	return s.DB.Reconcile(ctx, store.ReconcileParams{Truth: k.MirrorOf, Mirror: mirror, Now: s.Now(), MaxLag: k.MaxLag})
 }

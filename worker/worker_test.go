@@ -11,9 +11,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
-	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 	"github.com/dvcwatch/dvcwatch/worker"
 )
@@ -94,9 +94,9 @@ func TestTwoReplicasRunEachTickOnce(t *testing.T) {
 		}
 		seen[r.TaskID] = true
 		switch r.Status {
-		case store.RunSucceeded:
+		case dvcwatch.RunSucceeded:
 			succeeded++
-		case store.RunSkipped: // an earlier tick's pass still held the lease
+		case dvcwatch.RunSkipped: // an earlier tick's pass still held the lease
 		default:
 			t.Errorf("run %s: %s %s", r.TaskID, r.Status, r.Error)
 		}

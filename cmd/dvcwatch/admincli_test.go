@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/admin"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/jobs"
@@ -315,7 +316,7 @@ func TestJobsCLI(t *testing.T) {
 		t.Errorf("retry: %q", out)
 	}
 	const gone = "notification:7"
-	if err := a.db.RecordFailedTask(context.Background(), store.FailedTask{TaskID: gone, Queue: jobs.Queue, Type: jobs.TypeDeliver,
+	if err := a.db.RecordFailedTask(context.Background(), dvcwatch.FailedTask{TaskID: gone, Queue: jobs.Queue, Type: jobs.TypeDeliver,
 		Payload: `{"notification":7}`, Error: "smtp: 421\ntry again later", Retried: 10, FailedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -353,8 +354,8 @@ func TestJobsCLI(t *testing.T) {
 		t.Errorf("retry --all-archived: %q", out)
 	}
 
-	if _, err := a.db.RecordJobRun(context.Background(), store.JobRun{Job: "sync", Schedule: "sync", TaskID: "sync@x",
-		StartedAt: time.Now().Add(-3 * time.Second), FinishedAt: time.Now(), Status: store.RunSucceeded,
+	if _, err := a.db.RecordJobRun(context.Background(), dvcwatch.JobRun{Job: "sync", Schedule: "sync", TaskID: "sync@x",
+		StartedAt: time.Now().Add(-3 * time.Second), FinishedAt: time.Now(), Status: dvcwatch.RunSucceeded,
 		Counts: map[string]int{"fetched": 12, "inserted": 2, "stale": 0}}); err != nil {
 		t.Fatal(err)
 	}

@@ -139,7 +139,7 @@ func detectEngine(ctx context.Context, o DetectOptions, name, driver, dsn string
 
 	t0 := time.Now()
 	scanned := 0
-	err = db.ScanDossiers(ctx, store.ScanFilter{All: true}, DetectPageSize, func(p store.ScannedPage) error {
+	err = db.ScanDossiers(ctx, dvcwatch.ScanFilter{All: true}, DetectPageSize, func(p dvcwatch.ScannedPage) error {
 		scanned += len(p.Dossiers)
 		return nil
 	})

@@ -332,8 +332,8 @@ func fillOutbox(ctx context.Context, db *store.DB, n int) error {
 	now := time.Now()
 	for i := range n {
 		b := bodies[i%len(bodies)]
-		_, _, err := db.AddNotification(ctx, store.NewNotification{
-			DedupeKey: "bench:" + strconv.Itoa(i), Kind: store.NotificationAlerts, Recipient: b.id, Email: b.email,
+		_, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{
+			DedupeKey: "bench:" + strconv.Itoa(i), Kind: dvcwatch.NotificationAlerts, Recipient: b.id, Email: b.email,
 			Subject: b.subject, Text: b.text, HTML: b.html, Items: 5,
 		}, now)
 		if err != nil {

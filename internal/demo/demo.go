@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
@@ -559,7 +560,7 @@ var demoCounts = map[string][]string{
 // run prints one finished job run, e.g.
 //
 //	12:01:05  Tue 03/03 14:20  sync       onestop  succeeded  fetched=2980 inserted=2980 … (1.4s)
-func (p *demoPrinter) run(r store.JobRun) {
+func (p *demoPrinter) run(r dvcwatch.JobRun) {
 	counts := maps.Clone(r.Counts)
 	if counts == nil {
 		counts = map[string]int{}
@@ -580,7 +581,7 @@ func (p *demoPrinter) run(r store.JobRun) {
 		keys = slices.Sorted(maps.Keys(counts))
 	}
 	var b strings.Builder
-	if r.Status != store.RunSkipped { // a skipped run did nothing: its reason is enough
+	if r.Status != dvcwatch.RunSkipped { // a skipped run did nothing: its reason is enough
 		for _, k := range keys {
 			fmt.Fprintf(&b, "%s=%d ", k, counts[k])
 		}
@@ -589,7 +590,7 @@ func (p *demoPrinter) run(r store.JobRun) {
 		}
 	}
 	fmt.Fprintf(&b, "(%.1fs)", r.FinishedAt.Sub(r.StartedAt).Seconds())
-	if r.Status != store.RunSucceeded && r.Error != "" {
+	if r.Status != dvcwatch.RunSucceeded && r.Error != "" {
 		fmt.Fprintf(&b, ": %s", shorten(r.Error, 200))
 	}
 	target := p.targets[r.Schedule]

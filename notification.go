@@ -1,0 +1,54 @@
+package dvcwatch
+
+import (
+	"errors"
+	"time"
+)
+
+// NotificationKind says what an email in the outbox is.
+type NotificationKind string
+
+// Notification kinds.
+const (
+	NotificationAlerts  NotificationKind = "alerts"  // one recipient's digest of breaches
+	NotificationSummary NotificationKind = "summary" // the office's daily summary
+)
+
+// NewNotification is an email to put in the outbox. DedupeKey makes the
+// insert idempotent: a second notification with the same key is not created.
+type NewNotification struct {
+	DedupeKey string
+	Kind      NotificationKind
+	Recipient string // the official's id
+	Email     string
+	Subject   string
+	Text      string
+	HTML      string
+	Items     int
+}
+
+// Notification is an email in the outbox.
+type Notification struct {
+	ID         int64
+	DedupeKey  string
+	Kind       NotificationKind
+	Recipient  string
+	Email      string
+	Subject    string
+	Text       string
+	HTML       string
+	Items      int
+	Attempts   int
+	LastError  string
+	CreatedAt  time.Time
+	EnqueuedAt time.Time
+	SendingAt  time.Time
+	SentAt     time.Time
+	FailedAt   time.Time
+}
+
+// Outcomes of claiming a notification for delivery.
+var (
+	ErrAlreadySent = errors.New("already sent")
+	ErrClaimed     = errors.New("being sent by another attempt")
+)
