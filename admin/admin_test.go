@@ -29,6 +29,7 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/admin"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -369,7 +370,7 @@ func (b *apiBundle) breach(t *testing.T) int64 {
 	}
 	br := dvcwatch.Breach{Kind: dvcwatch.BreachOverdue, Key: key, Official: "binh", Department: "Phòng Tư pháp",
 		Severity: dvcwatch.SeverityWarning, StartedAt: d.DueAt, DueAt: d.DueAt, Detail: "quá hạn / overdue"}
-	if _, err := b.db.ApplyBreaches(ctx, store.BreachBatch{Now: at.AddDate(0, 0, 6),
+	if _, err := detect.RecordPage(ctx, detect.TxOf(b.db.InTx), detect.Page{Now: at.AddDate(0, 0, 6),
 		Dossiers: []dvcwatch.Evaluation{{Key: key, Agency: d.Agency, Open: true, Breaches: []dvcwatch.Breach{br}}}}); err != nil {
 		t.Fatal(err)
 	}

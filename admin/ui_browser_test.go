@@ -27,6 +27,7 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/admin"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -356,7 +357,7 @@ func browserBreach(ctx context.Context, t *testing.T, db *store.DB) {
 	}
 	br := dvcwatch.Breach{Kind: dvcwatch.BreachOverdue, Key: key, Official: "cb-0001", Department: "Phòng Tư pháp",
 		Severity: dvcwatch.SeverityWarning, StartedAt: d.DueAt, DueAt: d.DueAt, Detail: "quá hạn 5 ngày làm việc"}
-	if _, err := db.ApplyBreaches(ctx, store.BreachBatch{Now: time.Now(),
+	if _, err := detect.RecordPage(ctx, detect.TxOf(db.InTx), detect.Page{Now: time.Now(),
 		Dossiers: []dvcwatch.Evaluation{{Key: key, Agency: d.Agency, Open: true, Breaches: []dvcwatch.Breach{br}}}}); err != nil {
 		t.Fatal(err)
 	}

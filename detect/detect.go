@@ -1,8 +1,8 @@
 // Package detect runs detection passes: it evaluates stored dossiers against
-// the deadline rules (package breach), records breaches and the alerts they
-// cause in one transaction per page (store.ApplyBreaches with notify's
-// planner), then groups pending alerts into one digest email per recipient
-// (notify's composer) and hands the new emails to the queue.
+// the deadline rules (package breach), decides what that changes about their
+// recorded breaches (lifecycle, a pure function) and records it, with the
+// alerts the notifier plans, in one transaction per page; then the notifier
+// turns the pending alerts into digest emails.
 //
 // A pass is incremental: it looks at dossiers written since the last pass,
 // dossiers still open (time alone can carry them across a threshold: due soon,
@@ -23,11 +23,9 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/breach"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/directory"
 	"github.com/dvcwatch/dvcwatch/lease"
-	"github.com/dvcwatch/dvcwatch/notify"
-	"github.com/dvcwatch/dvcwatch/notify/email"
 	"github.com/dvcwatch/dvcwatch/sla"
-	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // ErrBusy means another detection pass holds the lease.
@@ -39,45 +37,50 @@ const stateName = "detect"
 // pageSize is how many dossiers one transaction evaluates and records.
 const pageSize = 1000
 
-// Detector runs detection passes over one store.
-type Detector struct {
-	store      *store.DB
-	dir        *notify.Directory
-	rules      map[string]breach.Rules // by agency; "" for agencies not configured
-	limits     map[string]sla.Limit
-	cfg        config.Detect
-	planner    *notify.Planner
-	composer   *notify.Composer
-	mirror     string
-	dispatcher *notify.Dispatcher
-	log        *slog.Logger
+// Store is what a detection pass reads and writes.
+type Store interface {
+	lease.Store
+	Transactor
+	// ScanDossiers calls fn with the dossiers f selects, a page at a time.
+	ScanDossiers(ctx context.Context, f dvcwatch.ScanFilter, pageSize int, fn func(dvcwatch.ScannedPage) error) error
+	DetectorState(ctx context.Context, name string) (s dvcwatch.DetectorState, ok bool, err error)
+	SaveDetectorState(ctx context.Context, name string, s dvcwatch.DetectorState) error
+	OpenBreachCounts(ctx context.Context) (map[dvcwatch.BreachKind]int, error)
 }
 
-// New builds a detector from a validated configuration. The emails a pass
-// creates wait in the outbox until SetDispatcher gives it a way to the queue
-// (or the dispatcher job finds them).
-func New(cfg *config.Config, db *store.DB, log *slog.Logger) (*Detector, error) {
+// Notifier decides who is told of breaches and tells them (notify.Service).
+type Notifier interface {
+	// Plan decides, inside a page's transaction, who must be told now
+	// about each unresolved breach.
+	Plan(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent
+	// Notify turns the pending alerts into emails as of now and returns
+	// how many it created.
+	Notify(ctx context.Context, now time.Time) (int, error)
+}
+
+// Detector runs detection passes over one store.
+type Detector struct {
+	store    Store
+	notifier Notifier
+	rules    map[string]breach.Rules // by agency; "" for agencies not configured
+	limits   map[string]sla.Limit
+	cfg      config.Detect
+	mirror   string
+	log      *slog.Logger
+}
+
+// New builds a detector from a validated configuration: the rules are
+// counted on dir's schedules, and the breaches recorded are told through
+// notifier.
+func New(cfg *config.Config, st Store, dir *directory.Directory, notifier Notifier, log *slog.Logger) (*Detector, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	dir, err := notify.NewDirectory(cfg)
-	if err != nil {
-		return nil, err
-	}
-	router, err := notify.NewRouter(dir, cfg.Notify.Escalation)
-	if err != nil {
-		return nil, err
-	}
-	renderer, err := email.NewRenderer(cfg.Notify.Templates)
-	if err != nil {
-		return nil, err
-	}
 	d := &Detector{
-		store: db, dir: dir, cfg: cfg.Detect, limits: map[string]sla.Limit{}, rules: map[string]breach.Rules{},
-		planner:  &notify.Planner{Router: router, RepeatAfter: cfg.Notify.RepeatAfter},
-		composer: &notify.Composer{Dir: dir, Renderer: renderer, OfficeHoursOnly: cfg.Notify.OfficeHoursOnly},
-		log:      log,
+		store: st, notifier: notifier, cfg: cfg.Detect, limits: map[string]sla.Limit{}, rules: map[string]breach.Rules{},
+		log: log,
 	}
+	var err error
 	for _, p := range cfg.Procedures {
 		l, err := sla.ParseLimit(p.Limit)
 		if err != nil {
@@ -191,16 +194,8 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 		return res, fmt.Errorf("detect: %w", err)
 	}
 
-	ids, err := d.store.ComposeNotifications(ctx, now, d.composer.Compose(now))
-	if err != nil {
+	if res.Notifications, err = d.notifier.Notify(ctx, now); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
-	}
-	res.Notifications = len(ids)
-	if d.dispatcher != nil && len(ids) > 0 {
-		// A failure here loses nothing: the rows wait for the dispatcher job.
-		if err := d.dispatcher.Send(ctx, ids); err != nil {
-			d.log.Warn("enqueue new emails; the dispatcher will retry", "err", err)
-		}
 	}
 	if res.Open, err = d.store.OpenBreachCounts(ctx); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
@@ -249,7 +244,7 @@ func (d *Detector) scan(ctx context.Context, filter dvcwatch.ScanFilter, fn func
 }
 
 func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, res *Result) error {
-	batch := store.BreachBatch{Now: now, Whole: page.Whole, Plan: d.planner.Plan}
+	batch := Page{Now: now, Whole: page.Whole, Plan: d.notifier.Plan}
 	for _, ds := range page.Dossiers {
 		bs, err := d.rulesFor(ds.Agency).Evaluate(ds, now)
 		if err != nil {
@@ -268,7 +263,7 @@ func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time
 		})
 	}
 	res.Evaluated += len(batch.Dossiers)
-	r, err := d.store.ApplyBreaches(ctx, batch)
+	r, err := RecordPage(ctx, d.store, batch)
 	if err != nil {
 		return err
 	}
@@ -298,24 +293,3 @@ func findingBreach(d dvcwatch.Dossier, f dvcwatch.Finding, mirror string) dvcwat
 		Fingerprint: dvcwatch.BreachFingerprint(kind, d.Key, 0), Detail: detail,
 	}
 }
-
-// Summarize writes the office's daily summary as of now and enqueues it.
-func (d *Detector) Summarize(ctx context.Context, now time.Time) (int, error) {
-	ids, err := d.composer.Summarize(ctx, d.store, now)
-	if err != nil {
-		return len(ids), fmt.Errorf("daily summary: %w", err)
-	}
-	if d.dispatcher != nil && len(ids) > 0 {
-		if err := d.dispatcher.Send(ctx, ids); err != nil {
-			d.log.Warn("enqueue daily summaries; the dispatcher will retry", "err", err)
-		}
-	}
-	return len(ids), nil
-}
-
-// SetDispatcher makes passes enqueue the emails they create at once; call it
-// before the first pass.
-func (d *Detector) SetDispatcher(disp *notify.Dispatcher) { d.dispatcher = disp }
-
-// Directory returns the people and schedules the detector routes with.
-func (d *Detector) Directory() *notify.Directory { return d.dir }

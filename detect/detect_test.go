@@ -113,11 +113,11 @@ func TestIncrementalPassesEqualFullSweep(t *testing.T) {
 		}
 
 		// The office's summary: one per office person per day.
-		n, err := svc.Detector.Summarize(ctx, sim.Now())
+		n, err := svc.Notify.Summarize(ctx, sim.Now())
 		if err != nil || n != 1 {
 			t.Fatalf("summary: %d created, err %v; want one for the office", n, err)
 		}
-		if n, err := svc.Detector.Summarize(ctx, sim.Now().Add(time.Hour)); err != nil || n != 0 {
+		if n, err := svc.Notify.Summarize(ctx, sim.Now().Add(time.Hour)); err != nil || n != 0 {
 			t.Errorf("second summary the same day: %d created, err %v; want none", n, err)
 		}
 	})

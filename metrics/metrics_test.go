@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/store"
 )
@@ -107,13 +108,13 @@ func seed(t *testing.T, db *store.DB) {
 	eval := func(code string, bs ...dvcwatch.Breach) dvcwatch.Evaluation {
 		return dvcwatch.Evaluation{Key: dvcwatch.DossierKey{Source: "dvcqg", Code: code}, Agency: "UBND-XA-01", Open: true, Breaches: bs}
 	}
-	_, err = db.ApplyBreaches(ctx, store.BreachBatch{Now: t0.Add(time.Hour), Dossiers: []dvcwatch.Evaluation{
+	_, err = detect.RecordPage(ctx, detect.TxOf(db.InTx), detect.Page{Now: t0.Add(time.Hour), Dossiers: []dvcwatch.Evaluation{
 		eval("A", breach(dvcwatch.BreachOverdue, "A", 0), breach(dvcwatch.BreachStepOverdue, "A", 1)),
 		eval("B", breach(dvcwatch.BreachNoApology, "B", 0)),
 	}})
 	must(err)
 	// A's step is no longer overdue: that breach is resolved.
-	_, err = db.ApplyBreaches(ctx, store.BreachBatch{Now: t0.Add(2 * time.Hour), Dossiers: []dvcwatch.Evaluation{
+	_, err = detect.RecordPage(ctx, detect.TxOf(db.InTx), detect.Page{Now: t0.Add(2 * time.Hour), Dossiers: []dvcwatch.Evaluation{
 		eval("A", breach(dvcwatch.BreachOverdue, "A", 0)),
 	}})
 	must(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -11,15 +12,15 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/directory"
 	"github.com/dvcwatch/dvcwatch/notify/email"
 	"github.com/dvcwatch/dvcwatch/sla"
-	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // Composer turns pending alerts into one digest email per recipient, and
 // writes the office's daily summary.
 type Composer struct {
-	Dir      *Directory
+	Dir      *directory.Directory
 	Renderer *email.Renderer
 	// OfficeHoursOnly holds a recipient's alerts until their agency's office
 	// hours: the alerts stay pending in SQL and the first pass in office hours
@@ -27,8 +28,12 @@ type Composer struct {
 	OfficeHoursOnly bool
 }
 
-// Compose returns the store.ComposeFunc of a pass at now.
-func (c *Composer) Compose(now time.Time) store.ComposeFunc {
+// ComposeFunc renders one recipient's pending alerts as an email; ok false
+// leaves them pending (e.g. outside the recipient's office hours).
+type ComposeFunc func(recipient string, alerts []dvcwatch.PendingAlert) (n dvcwatch.NewNotification, ok bool, err error)
+
+// Compose returns the ComposeFunc of a pass at now.
+func (c *Composer) Compose(now time.Time) ComposeFunc {
 	return func(recipient string, alerts []dvcwatch.PendingAlert) (dvcwatch.NewNotification, bool, error) {
 		p, ok := c.Dir.Person(recipient)
 		if !ok || p.Email == "" {
@@ -36,12 +41,12 @@ func (c *Composer) Compose(now time.Time) store.ComposeFunc {
 			// alerts wait until the person is back or the breach resolves.
 			return dvcwatch.NewNotification{}, false, nil
 		}
-		if c.OfficeHoursOnly && !c.Dir.InOfficeHours(p.Agency, now) {
+		if c.OfficeHoursOnly && !c.Dir.InOfficeHours(p.AgencyCode, now) {
 			return dvcwatch.NewNotification{}, false, nil
 		}
 		d := email.Digest{
 			Recipient: email.Recipient{Name: p.Name, Email: p.Email, Role: alerts[0].Role},
-			Agency:    c.Dir.AgencyName(p.Agency),
+			Agency:    c.Dir.AgencyName(p.AgencyCode),
 		}
 		ids := make([]int64, len(alerts))
 		for i, a := range alerts {
@@ -58,6 +63,107 @@ func (c *Composer) Compose(now time.Time) store.ComposeFunc {
 			Subject: subject, Text: text, HTML: html, Items: len(d.Items),
 		}, true, nil
 	}
+}
+
+// OutboxTx is the part of one store transaction that storing digests writes
+// through.
+type OutboxTx interface {
+	// DropResolvedAlerts deletes the pending alerts of breaches resolved
+	// since they were decided: there is nothing left to tell.
+	DropResolvedAlerts(ctx context.Context) error
+	AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (id int64, created bool, err error)
+	// AssignAlerts marks pending alerts as told by a notification and says
+	// how many were still pending.
+	AssignAlerts(ctx context.Context, ids []int64, notification int64) (int, error)
+}
+
+// ComposeStore is what composing digests reads and writes.
+type ComposeStore interface {
+	// PendingRecipients and PendingAlerts read the alerts not yet in an
+	// email, of breaches still unresolved.
+	PendingRecipients(ctx context.Context) ([]string, error)
+	PendingAlerts(ctx context.Context, recipient string) ([]dvcwatch.PendingAlert, error)
+	InTx(ctx context.Context, fn func(OutboxTx) error) error
+}
+
+// OutboxTxOf makes the InTx of a ComposeStore from a store's InTx whose
+// transactions (T) have the methods of OutboxTx, e.g. OutboxTxOf(db.InTx) for
+// a *store.DB.
+func OutboxTxOf[T OutboxTx](inTx func(context.Context, func(T) error) error) func(context.Context, func(OutboxTx) error) error {
+	return func(ctx context.Context, fn func(OutboxTx) error) error {
+		return inTx(ctx, func(tx T) error { return fn(tx) })
+	}
+}
+
+// errAlertsTaken means another composer put some of a digest's alerts into
+// an email meanwhile; nothing is written, and the next pass composes again.
+var errAlertsTaken = errors.New("alerts taken by another composer meanwhile")
+
+// ComposeWith renders every recipient's pending alerts with compose, one
+// recipient at a time, then stores the emails and marks their alerts told in
+// one transaction: rendering never holds the database's writer (SQLite has
+// one), and a failure anywhere stores nothing. It returns the ids of the
+// notifications created; the caller enqueues them after the commit (and the
+// dispatcher does if the caller dies first).
+func ComposeWith(ctx context.Context, st ComposeStore, now time.Time, compose ComposeFunc) ([]int64, error) {
+	recipients, err := st.PendingRecipients(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("compose notifications: %w", err)
+	}
+	type digest struct {
+		n      dvcwatch.NewNotification
+		alerts []int64
+	}
+	var digests []digest
+	for _, recipient := range recipients {
+		alerts, err := st.PendingAlerts(ctx, recipient)
+		if err != nil || len(alerts) == 0 {
+			if err != nil {
+				return nil, fmt.Errorf("compose notifications: %w", err)
+			}
+			continue // resolved since the recipients were read
+		}
+		n, ok, err := compose(recipient, alerts)
+		if err != nil {
+			return nil, fmt.Errorf("compose notifications: compose email to %s: %w", recipient, err)
+		}
+		if !ok {
+			continue
+		}
+		ids := make([]int64, len(alerts))
+		for i, a := range alerts {
+			ids[i] = a.ID
+		}
+		digests = append(digests, digest{n, ids})
+	}
+	var created []int64
+	err = st.InTx(ctx, func(tx OutboxTx) error {
+		created = nil
+		if err := tx.DropResolvedAlerts(ctx); err != nil {
+			return err
+		}
+		for _, d := range digests {
+			id, isNew, err := tx.AddNotification(ctx, d.n, now)
+			if err != nil {
+				return err
+			}
+			if isNew {
+				created = append(created, id)
+			}
+			assigned, err := tx.AssignAlerts(ctx, d.alerts, id)
+			if err != nil {
+				return err
+			}
+			if assigned != len(d.alerts) {
+				return fmt.Errorf("email to %s: %w", d.n.Recipient, errAlertsTaken)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("compose notifications: %w", err)
+	}
+	return created, nil
 }
 
 // idsKey identifies a set of alert ids: an alert is put into one email only,

@@ -217,8 +217,10 @@ func (d *Dispatcher) now() time.Time {
 // Outbox is the notification outbox as the job handlers use it: relayed to
 // the queue by Dispatcher, sent by Deliverer (jobs.Notifier).
 type Outbox struct {
-	Dispatcher *Dispatcher
-	Deliverer  *Deliverer
+	Dispatcher interface {
+		Dispatch(ctx context.Context) (int, error)
+	}
+	Deliverer *Deliverer
 }
 
 // Dispatch enqueues undelivered notifications and returns how many.

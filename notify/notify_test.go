@@ -6,6 +6,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/directory"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
@@ -126,11 +127,11 @@ func testConfig(t *testing.T, mutate func(*config.Config)) *config.Config {
 	return cfg
 }
 
-func testDirectory(t *testing.T, mutate func(*config.Config)) *Directory {
+func testDirectory(t *testing.T, mutate func(*config.Config)) *directory.Directory {
 	t.Helper()
-	dir, err := NewDirectory(testConfig(t, mutate))
+	dir, err := directory.New(testConfig(t, mutate))
 	if err != nil {
-		t.Fatalf("NewDirectory: %v", err)
+		t.Fatalf("directory.New: %v", err)
 	}
 	return dir
 }

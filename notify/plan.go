@@ -6,19 +6,20 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/directory"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
 // Recipient is a person to tell about a breach, and in which capacity.
 type Recipient struct {
-	Person
+	dvcwatch.Official
 	Role dvcwatch.Role
 }
 
 // Router applies the escalation ladder of the configuration: every rule that
 // matches a breach adds its roles, so later rules escalate rather than replace.
 type Router struct {
-	dir   *Directory
+	dir   *directory.Directory
 	rules []rule
 }
 
@@ -31,7 +32,7 @@ type rule struct {
 }
 
 // NewRouter compiles the escalation rules (validated by config).
-func NewRouter(dir *Directory, rules []config.Rule) (*Router, error) {
+func NewRouter(dir *directory.Directory, rules []config.Rule) (*Router, error) {
 	r := &Router{dir: dir}
 	for i, cr := range rules {
 		ru := rule{kinds: map[dvcwatch.BreachKind]bool{}, roles: cr.Notify, open: cr.When.Open}
@@ -58,13 +59,13 @@ func NewRouter(dir *Directory, rules []config.Rule) (*Router, error) {
 func (r *Router) Recipients(b dvcwatch.StoredBreach, now time.Time) []Recipient {
 	var out []Recipient
 	seen := map[string]bool{}
-	add := func(p Person, role dvcwatch.Role) bool {
+	add := func(p dvcwatch.Official, role dvcwatch.Role) bool {
 		if p.Email == "" {
 			return false
 		}
 		if !seen[p.ID] {
 			seen[p.ID] = true
-			out = append(out, Recipient{Person: p, Role: role})
+			out = append(out, Recipient{Official: p, Role: role})
 		}
 		return true
 	}
@@ -146,7 +147,7 @@ type Planner struct {
 	RepeatAfter time.Duration
 }
 
-// Plan implements store.BreachBatch.Plan.
+// Plan decides the alerts of a detection page (detect.Page.Plan).
 func (p *Planner) Plan(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent {
 	var out []dvcwatch.AlertIntent
 	for _, st := range open {

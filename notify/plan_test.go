@@ -8,6 +8,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/directory"
 )
 
 // route is "id:role" per recipient, in order.
@@ -40,7 +41,7 @@ func defaultRouter(t *testing.T, mutate func(*config.Config)) *Router {
 	}) {
 		t.Fatalf("test configuration does not use the default escalation: %+v", cfg.Notify.Escalation)
 	}
-	dir, err := NewDirectory(cfg)
+	dir, err := directory.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,31 +14,6 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 )
 
-// BreachBatch is one page of a detection pass.
-type BreachBatch struct {
-	Now      time.Time
-	Dossiers []dvcwatch.Evaluation
-	// Whole says Dossiers are every stored dossier of their key range (a
-	// page of a full scan, dvcwatch.ScannedPage.Whole): their breaches are then read
-	// as one range.
-	Whole bool
-	// Plan decides, inside the transaction, who must be told what about the
-	// dossiers' unresolved breaches: every one of an open dossier, and those
-	// of a finished dossier that are new, changed or reopened; nil plans
-	// nothing.
-	Plan func(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent
-}
-
-// BreachResult counts what ApplyBreaches changed.
-type BreachResult struct {
-	New       map[dvcwatch.BreachKind]int // breaches recorded for the first time, by kind
-	Updated   int                         // severity, attribution, due or actionability changed
-	Reopened  int                         // resolved earlier, reported again
-	Resolved  int
-	Alerts    int
-	Unchanged int
-}
-
 // breachColumns are written for a new breach, in this order.
 var breachColumns = []string{"fingerprint", "kind", "source", "code", "step_seq", "agency", "official", "department",
 	"severity", "started_at", "due_at", "detail", "actionable", "detected_at", "updated_at"}
@@ -80,141 +55,31 @@ func (r *breachRow) stored() dvcwatch.StoredBreach {
 	}
 }
 
-// ApplyBreaches records one page of evaluations in one transaction: new
-// breaches are inserted, changed ones updated, resolved ones reopened when
-// reported again, and unresolved ones no longer reported are resolved; then
-// b.Plan's alerts for the dossiers' unresolved breaches are written in the
-// same transaction, so a breach is never recorded without the alerts it
-// causes, nor an alert without its breach. Applying the same batch twice
-// changes nothing the second time (Plan sees what the first one told).
-func (db *DB) ApplyBreaches(ctx context.Context, b BreachBatch) (BreachResult, error) {
-	res := BreachResult{New: map[dvcwatch.BreachKind]int{}}
-	now := normTime(b.Now)
-	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
-		res = BreachResult{New: map[dvcwatch.BreachKind]int{}}
-		existing, err := db.breachesOf(ctx, tx, b.Dossiers, b.Whole)
-		if err != nil {
-			return err
-		}
-		var insert []any
-		var open []dvcwatch.BreachState
-		reported := map[string]bool{}
-		for _, ev := range b.Dossiers {
-			for _, br := range ev.Breaches {
-				if br.Fingerprint == "" {
-					br.Fingerprint = dvcwatch.BreachFingerprint(br.Kind, br.Key, br.StepSeq)
-				}
-				if reported[br.Fingerprint] {
-					continue
-				}
-				reported[br.Fingerprint] = true
-				old, ok := existing[br.Fingerprint]
-				if !ok {
-					res.New[br.Kind]++
-					insert = append(insert, br.Fingerprint, string(br.Kind), br.Key.Source, br.Key.Code, br.StepSeq,
-						ev.Agency, br.Official, br.Department, string(br.Severity), db.timeArg(normTime(br.StartedAt)),
-						db.timeArg(normTime(br.DueAt)), br.Detail, ev.Open, db.timeArg(now), db.timeArg(now))
-					continue
-				}
-				cur := dvcwatch.StoredBreach{ID: old.ID, Breach: br, Agency: ev.Agency, Actionable: ev.Open,
-					DetectedAt: old.DetectedAt, UpdatedAt: old.UpdatedAt}
-				cur.StartedAt, cur.DueAt = normTime(br.StartedAt), normTime(br.DueAt)
-				switch {
-				case !old.ResolvedAt.IsZero():
-					res.Reopened++
-				case sameBreach(old, cur):
-					res.Unchanged++
-					// A finished dossier's breach was planned when it was
-					// recorded or last changed, and is history since: no
-					// repeat, no escalation by time. Planning it again could
-					// only mail people a rule named after the fact, the
-					// backlog flood an operator adding a rule must not get.
-					if old.Actionable {
-						open = append(open, dvcwatch.BreachState{StoredBreach: old})
-					}
-					continue
-				default:
-					res.Updated++
-				}
-				cur.UpdatedAt = now
-				if err := db.updateBreach(ctx, tx, cur); err != nil {
-					return err
-				}
-				open = append(open, dvcwatch.BreachState{StoredBreach: cur})
-			}
-		}
-		var resolve []int64
-		for fp, old := range existing {
-			if !reported[fp] && old.ResolvedAt.IsZero() {
-				resolve = append(resolve, old.ID)
-			}
-		}
-		if err := db.forIDs(resolve, func(where string, args []any) error {
-			q := `UPDATE breaches SET resolved_at = ?, updated_at = ? WHERE id ` + where
-			_, err := tx.ExecContext(ctx, tx.Rebind(q), leading(args, db.timeArg(now), db.timeArg(now))...)
-			return err
-		}); err != nil {
-			return fmt.Errorf("resolve breaches: %w", err)
-		}
-		res.Resolved = len(resolve)
-
-		inserted, err := db.insertBreaches(ctx, tx, insert)
-		if err != nil {
-			return err
-		}
-		if b.Plan == nil || len(open)+len(inserted) == 0 {
-			return nil
-		}
-		if err := db.loadTold(ctx, tx, open); err != nil {
-			return err
-		}
-		for i := range inserted { // told nothing yet, acknowledged by nobody
-			inserted[i].Told, inserted[i].Acks = map[string]dvcwatch.Told{}, map[string]dvcwatch.Severity{}
-		}
-		open = append(open, inserted...)
-		intents := b.Plan(now, open)
-		res.Alerts = len(intents)
-		return db.insertAlerts(ctx, tx, intents, now)
-	})
-	if err != nil {
-		return BreachResult{}, fmt.Errorf("record breaches: %w", err)
-	}
-	return res, nil
-}
-
-// sameBreach reports whether cur needs no write over old. The detail text
-// (e.g. "overdue by 5.5 working hours") is not compared: it changes at every
-// evaluation and is refreshed with the next real change.
-func sameBreach(old, cur dvcwatch.StoredBreach) bool {
-	return old.Severity == cur.Severity && old.Official == cur.Official && old.Department == cur.Department &&
-		old.Agency == cur.Agency && old.Actionable == cur.Actionable &&
-		old.StartedAt.Equal(cur.StartedAt) && old.DueAt.Equal(cur.DueAt)
-}
-
-// breachesOf returns every breach, open or resolved, of the evaluated
-// dossiers, by fingerprint. whole: evs are every stored dossier of their key
-// range but for those left out (not evaluable), whose breaches stay out too.
-func (db *DB) breachesOf(ctx context.Context, tx *sqlx.Tx, evs []dvcwatch.Evaluation, whole bool) (map[string]dvcwatch.StoredBreach, error) {
+// BreachesOf returns every breach, open or resolved, of the dossiers keys,
+// by fingerprint. whole says keys are every stored dossier between the first
+// and the last (a page of a full sweep): their breaches are then read as one
+// key range, but for dossiers left out of keys, whose breaches stay out too.
+func (tx *Tx) BreachesOf(ctx context.Context, keys []dvcwatch.DossierKey, whole bool) (map[string]dvcwatch.StoredBreach, error) {
 	bySource := map[string][]string{}
 	var sources []string
-	keys := make(map[dvcwatch.DossierKey]bool, len(evs))
-	for _, ev := range evs {
-		if _, ok := bySource[ev.Key.Source]; !ok {
-			sources = append(sources, ev.Key.Source)
+	wanted := make(map[dvcwatch.DossierKey]bool, len(keys))
+	for _, k := range keys {
+		if _, ok := bySource[k.Source]; !ok {
+			sources = append(sources, k.Source)
 		}
-		bySource[ev.Key.Source] = append(bySource[ev.Key.Source], ev.Key.Code)
-		keys[ev.Key] = true
+		bySource[k.Source] = append(bySource[k.Source], k.Code)
+		wanted[k] = true
 	}
 	out := map[string]dvcwatch.StoredBreach{}
 	for _, source := range sources {
-		err := db.fromDossiers(source, bySource[source], whole, func(from func(string, string) string, args []any) error {
+		err := tx.db.fromDossiers(source, bySource[source], whole, func(from func(string, string) string, args []any) error {
 			var rows []breachRow
 			q := `SELECT ` + prefixColumns("t.", breachSelect) + ` FROM ` + from("breaches", "source")
-			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+			if err := tx.tx.SelectContext(ctx, &rows, tx.tx.Rebind(q), args...); err != nil {
 				return err
 			}
 			for i := range rows {
-				if keys[dvcwatch.DossierKey{Source: rows[i].Source, Code: rows[i].Code}] {
+				if wanted[dvcwatch.DossierKey{Source: rows[i].Source, Code: rows[i].Code}] {
 					out[rows[i].Fingerprint] = rows[i].stored()
 				}
 			}
@@ -227,58 +92,92 @@ func (db *DB) breachesOf(ctx context.Context, tx *sqlx.Tx, evs []dvcwatch.Evalua
 	return out, nil
 }
 
-func (db *DB) updateBreach(ctx context.Context, tx *sqlx.Tx, b dvcwatch.StoredBreach) error {
+// UpdateBreach rewrites a recorded breach (by ID) with b's attribution,
+// severity, times, detail and actionability, and reopens it if it was
+// resolved.
+func (tx *Tx) UpdateBreach(ctx context.Context, b dvcwatch.StoredBreach) error {
 	q := `UPDATE breaches SET agency = ?, official = ?, department = ?, severity = ?, started_at = ?, due_at = ?,
 		detail = ?, actionable = ?, updated_at = ?, resolved_at = NULL WHERE id = ?`
-	_, err := tx.ExecContext(ctx, tx.Rebind(q), b.Agency, b.Official, b.Department, string(b.Severity),
-		db.timeArg(b.StartedAt), db.timeArg(b.DueAt), b.Detail, b.Actionable, db.timeArg(b.UpdatedAt), b.ID)
+	db := tx.db
+	_, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(q), b.Agency, b.Official, b.Department, string(b.Severity),
+		db.timeArg(normTime(b.StartedAt)), db.timeArg(normTime(b.DueAt)), b.Detail, b.Actionable,
+		db.timeArg(normTime(b.UpdatedAt)), b.ID)
 	if err != nil {
 		return fmt.Errorf("update breach %d: %w", b.ID, err)
 	}
 	return nil
 }
 
-// insertBreaches inserts new breaches (args in breachColumns order) and
-// returns them with their ids.
-func (db *DB) insertBreaches(ctx context.Context, tx *sqlx.Tx, args []any) ([]dvcwatch.BreachState, error) {
+// ResolveBreaches marks the breaches ids resolved at at.
+func (tx *Tx) ResolveBreaches(ctx context.Context, ids []int64, at time.Time) error {
+	at = normTime(at)
+	err := tx.db.forIDs(ids, func(where string, args []any) error {
+		q := `UPDATE breaches SET resolved_at = ?, updated_at = ? WHERE id ` + where
+		_, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(q), leading(args, tx.db.timeArg(at), tx.db.timeArg(at))...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("resolve breaches: %w", err)
+	}
+	return nil
+}
+
+// InsertBreaches records new breaches (their ID ignored; a missing
+// fingerprint is computed) and returns them with their ids, in order.
+func (tx *Tx) InsertBreaches(ctx context.Context, bs []dvcwatch.StoredBreach) ([]dvcwatch.StoredBreach, error) {
+	db := tx.db
+	args := make([]any, 0, len(bs)*len(breachColumns))
+	for _, b := range bs {
+		if b.Fingerprint == "" {
+			b.Fingerprint = dvcwatch.BreachFingerprint(b.Kind, b.Key, b.StepSeq)
+		}
+		args = append(args, b.Fingerprint, string(b.Kind), b.Key.Source, b.Key.Code, b.StepSeq,
+			b.Agency, b.Official, b.Department, string(b.Severity), db.timeArg(normTime(b.StartedAt)),
+			db.timeArg(normTime(b.DueAt)), b.Detail, b.Actionable, db.timeArg(normTime(b.DetectedAt)),
+			db.timeArg(normTime(b.UpdatedAt)))
+	}
 	width := len(breachColumns)
 	perStmt := min(db.dialect.maxRows, db.dialect.maxParams/width)
-	var out []dvcwatch.BreachState
+	out := make([]dvcwatch.StoredBreach, 0, len(bs))
 	for len(args) > 0 {
 		n := min(perStmt, len(args)/width)
 		chunk := args[:n*width]
 		args = args[n*width:]
 		var rows []breachRow
 		q := db.insertSQL("breaches", breachColumns, "RETURNING "+breachSelect, n)
-		if err := tx.SelectContext(ctx, &rows, q, chunk...); err != nil {
+		if err := tx.tx.SelectContext(ctx, &rows, q, chunk...); err != nil {
 			return nil, fmt.Errorf("insert breaches: %w", err)
 		}
 		for i := range rows {
-			out = append(out, dvcwatch.BreachState{StoredBreach: rows[i].stored()})
+			out = append(out, rows[i].stored())
 		}
 	}
 	return out, nil
 }
 
-// loadTold fills in, for each state, the latest alert per recipient and the
-// acknowledgements.
-func (db *DB) loadTold(ctx context.Context, tx *sqlx.Tx, states []dvcwatch.BreachState) error {
-	ids := make([]int64, len(states))
-	byID := make(map[int64]*dvcwatch.BreachState, len(states))
-	for i := range states {
-		ids[i] = states[i].ID
-		byID[states[i].ID] = &states[i]
-		states[i].Told = map[string]dvcwatch.Told{}
-		states[i].Acks = map[string]dvcwatch.Severity{}
+// AlertHistory returns each breach with the latest alert per recipient and
+// the acknowledgements: what deciding who to tell next needs.
+func (tx *Tx) AlertHistory(ctx context.Context, bs []dvcwatch.StoredBreach) ([]dvcwatch.BreachState, error) {
+	states := make([]dvcwatch.BreachState, len(bs))
+	ids := make([]int64, len(bs))
+	byID := make(map[int64]*dvcwatch.BreachState, len(bs))
+	for i, b := range bs {
+		states[i] = dvcwatch.BreachState{StoredBreach: b, Told: map[string]dvcwatch.Told{}, Acks: map[string]dvcwatch.Severity{}}
+		ids[i] = b.ID
+		byID[b.ID] = &states[i]
 	}
-	return db.fromBreaches(ids, func(from func(string) string, args []any) error {
-		return db.readTold(ctx, tx, byID, from, args)
+	err := tx.db.fromBreaches(ids, func(from func(string) string, args []any) error {
+		return tx.readTold(ctx, byID, from, args)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return states, nil
 }
 
 // readTold reads the alerts and acknowledgements of one chunk of breaches
 // (from and args of fromBreaches) into byID.
-func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*dvcwatch.BreachState, from func(string) string, args []any) error {
+func (tx *Tx) readTold(ctx context.Context, byID map[int64]*dvcwatch.BreachState, from func(string) string, args []any) error {
 	var alerts []struct {
 		BreachID  int64   `db:"breach_id"`
 		Recipient string  `db:"recipient"`
@@ -287,7 +186,7 @@ func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*dvcwatc
 	}
 	// In id order, so the last row per recipient is the latest.
 	q := `SELECT t.breach_id, t.recipient, t.severity, t.created_at FROM ` + from("alerts") + ` ORDER BY t.id`
-	if err := tx.SelectContext(ctx, &alerts, tx.Rebind(q), args...); err != nil {
+	if err := tx.tx.SelectContext(ctx, &alerts, tx.tx.Rebind(q), args...); err != nil {
 		return fmt.Errorf("read alerts: %w", err)
 	}
 	for _, a := range alerts {
@@ -299,7 +198,7 @@ func (db *DB) readTold(ctx context.Context, tx *sqlx.Tx, byID map[int64]*dvcwatc
 		Severity string `db:"severity"`
 	}
 	q = `SELECT t.breach_id, t.official, t.severity FROM ` + from("breach_acks")
-	if err := tx.SelectContext(ctx, &acks, tx.Rebind(q), args...); err != nil {
+	if err := tx.tx.SelectContext(ctx, &acks, tx.tx.Rebind(q), args...); err != nil {
 		return fmt.Errorf("read acknowledgements: %w", err)
 	}
 	for _, a := range acks {
@@ -326,12 +225,15 @@ func (db *DB) fromBreaches(ids []int64, fn func(from func(table string) string, 
 
 var alertColumns = []string{"breach_id", "recipient", "role", "severity", "reason", "created_at"}
 
-func (db *DB) insertAlerts(ctx context.Context, tx *sqlx.Tx, intents []dvcwatch.AlertIntent, now time.Time) error {
+// InsertAlerts records the alerts decided at now.
+func (tx *Tx) InsertAlerts(ctx context.Context, intents []dvcwatch.AlertIntent, now time.Time) error {
+	db := tx.db
 	args := make([]any, 0, len(intents)*len(alertColumns))
 	for _, a := range intents {
-		args = append(args, a.BreachID, a.Recipient, string(a.Role), string(a.Severity), a.Reason, db.timeArg(now))
+		args = append(args, a.BreachID, a.Recipient, string(a.Role), string(a.Severity), string(a.Reason),
+			db.timeArg(normTime(now)))
 	}
-	return db.insertRows(ctx, tx, "alerts", alertColumns, "", args)
+	return db.insertRows(ctx, tx.tx, "alerts", alertColumns, "", args)
 }
 
 // forIDs calls fn for chunks of ids with a condition "IN (...)" to follow a

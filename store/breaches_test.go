@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
@@ -22,7 +23,7 @@ const agency = "UBND-XA-01"
 func hour(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
 
 // brc is a breach of dossier code (step 0 for the whole dossier), handled by
-// the official "binh", without a fingerprint (ApplyBreaches computes it).
+// the official "binh", without a fingerprint (RecordPage computes it).
 func brc(kind dvcwatch.BreachKind, code string, step int, sev dvcwatch.Severity) dvcwatch.Breach {
 	return dvcwatch.Breach{
 		Kind: kind, Key: key(code), StepSeq: step, Official: "binh", Department: "Phòng Tư pháp", Severity: sev,
@@ -47,7 +48,7 @@ func seedDossiers(t *testing.T, db *store.DB, codes ...string) {
 	apply(t, db, store.Page{Dossiers: ds})
 }
 
-// planner is a BreachBatch.Plan that tells each breach's official of it when
+// planner is a detect.Page.Plan that tells each breach's official of it when
 // they were not told of its current severity, and remembers what it was given.
 type planner struct {
 	calls int
@@ -87,16 +88,17 @@ func (p *planner) seenBy(t *testing.T, id int64) dvcwatch.BreachState {
 	return dvcwatch.BreachState{}
 }
 
-func applyBreaches(t *testing.T, db *store.DB, b store.BreachBatch) store.BreachResult {
+// applyBreaches records b as detection does, in one transaction of db.
+func applyBreaches(t *testing.T, db *store.DB, b detect.Page) detect.PageResult {
 	t.Helper()
-	res, err := db.ApplyBreaches(context.Background(), b)
+	res, err := detect.RecordPage(context.Background(), detect.TxOf(db.InTx), b)
 	if err != nil {
-		t.Fatalf("ApplyBreaches: %v", err)
+		t.Fatalf("RecordPage: %v", err)
 	}
 	return res
 }
 
-func wantBreachResult(t *testing.T, got, want store.BreachResult) {
+func wantBreachResult(t *testing.T, got, want detect.PageResult) {
 	t.Helper()
 	if want.New == nil {
 		want.New = map[dvcwatch.BreachKind]int{}
@@ -158,7 +160,7 @@ func alertRows(t *testing.T, db *store.DB) []alertRow {
 	return rows
 }
 
-func TestApplyBreachesLifecycle(t *testing.T) {
+func TestRecordBreachesLifecycle(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		seedDossiers(t, db, "A", "B", "C")
@@ -180,12 +182,12 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 		steps := []struct {
 			name  string
 			evs   []dvcwatch.Evaluation
-			want  store.BreachResult
+			want  detect.PageResult
 			check func(t *testing.T, now time.Time)
 		}{{
 			name: "new breaches",
 			evs:  []dvcwatch.Evaluation{eval("A", overdueA(dvcwatch.SeverityWarning), stepA), eval("B", apologyB), eval("C")},
-			want: store.BreachResult{New: map[dvcwatch.BreachKind]int{
+			want: detect.PageResult{New: map[dvcwatch.BreachKind]int{
 				dvcwatch.BreachOverdue: 1, dvcwatch.BreachStepOverdue: 1, dvcwatch.BreachNoApology: 1}, Alerts: 3},
 			check: func(t *testing.T, now time.Time) {
 				if len(p.seen) != 3 {
@@ -224,7 +226,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 		}, {
 			name: "the same batch again",
 			evs:  []dvcwatch.Evaluation{eval("A", overdueA(dvcwatch.SeverityWarning), stepA), eval("B", apologyB), eval("C")},
-			want: store.BreachResult{Unchanged: 3},
+			want: detect.PageResult{Unchanged: 3},
 			check: func(t *testing.T, now time.Time) {
 				if len(p.seen) != 3 {
 					t.Fatalf("Plan got %d states, want 3", len(p.seen))
@@ -253,7 +255,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 				b.Detail = "quá hạn 5,5 giờ làm việc"
 				return b
 			}(), stepA), eval("B", apologyB)},
-			want: store.BreachResult{Unchanged: 3},
+			want: detect.PageResult{Unchanged: 3},
 			check: func(t *testing.T, now time.Time) {
 				if got := getBreach(t, db, id(t, overdueA(""))); got.Detail != "quá hạn / overdue" || !got.UpdatedAt.Equal(hour(1)) {
 					t.Errorf("detail %q, updated_at %v; want untouched", got.Detail, got.UpdatedAt)
@@ -266,7 +268,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 				b.Detail = "quá hạn 2 ngày"
 				return b
 			}(), stepA), eval("B", apologyB)},
-			want: store.BreachResult{Updated: 1, Unchanged: 2, Alerts: 1},
+			want: detect.PageResult{Updated: 1, Unchanged: 2, Alerts: 1},
 			check: func(t *testing.T, now time.Time) {
 				got := getBreach(t, db, id(t, overdueA("")))
 				if got.Severity != dvcwatch.SeverityCritical || got.Detail != "quá hạn 2 ngày" || !got.UpdatedAt.Equal(now) ||
@@ -286,7 +288,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 			// B is not evaluated in this page: its breach stays as it is.
 			name: "no longer reported",
 			evs:  []dvcwatch.Evaluation{eval("A", stepA)},
-			want: store.BreachResult{Resolved: 1, Unchanged: 1},
+			want: detect.PageResult{Resolved: 1, Unchanged: 1},
 			check: func(t *testing.T, now time.Time) {
 				got := getBreach(t, db, id(t, overdueA("")))
 				if !got.ResolvedAt.Equal(now) || !got.UpdatedAt.Equal(now) {
@@ -302,7 +304,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 		}, {
 			name: "still not reported",
 			evs:  []dvcwatch.Evaluation{eval("A", stepA)},
-			want: store.BreachResult{Unchanged: 1},
+			want: detect.PageResult{Unchanged: 1},
 			check: func(t *testing.T, now time.Time) {
 				if got := getBreach(t, db, id(t, overdueA(""))); !got.ResolvedAt.Equal(hour(5)) || !got.UpdatedAt.Equal(hour(5)) {
 					t.Errorf("resolved breach: resolved_at %v, updated_at %v; want both still %v", got.ResolvedAt, got.UpdatedAt, hour(5))
@@ -311,7 +313,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 		}, {
 			name: "reported again",
 			evs:  []dvcwatch.Evaluation{eval("A", overdueA(dvcwatch.SeverityCritical), stepA)},
-			want: store.BreachResult{Reopened: 1, Unchanged: 1},
+			want: detect.PageResult{Reopened: 1, Unchanged: 1},
 			check: func(t *testing.T, now time.Time) {
 				got := getBreach(t, db, id(t, overdueA("")))
 				if !got.ResolvedAt.IsZero() || !got.UpdatedAt.Equal(now) || !got.DetectedAt.Equal(hour(1)) {
@@ -333,7 +335,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 					return b
 				}()),
 			},
-			want: store.BreachResult{New: map[dvcwatch.BreachKind]int{dvcwatch.BreachOverdue: 1}, Unchanged: 2, Alerts: 1},
+			want: detect.PageResult{New: map[dvcwatch.BreachKind]int{dvcwatch.BreachOverdue: 1}, Unchanged: 2, Alerts: 1},
 			check: func(t *testing.T, now time.Time) {
 				if len(p.seen) != 3 {
 					t.Errorf("Plan got %d states, want 3", len(p.seen))
@@ -349,7 +351,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 				ev.Open = false
 				return ev
 			}()},
-			want: store.BreachResult{Updated: 2},
+			want: detect.PageResult{Updated: 2},
 			check: func(t *testing.T, now time.Time) {
 				for _, b := range []dvcwatch.Breach{overdueA(""), stepA} {
 					if got := getBreach(t, db, id(t, b)); got.Actionable || !got.UpdatedAt.Equal(now) {
@@ -361,7 +363,7 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 		for i, s := range steps {
 			now := hour(i + 1)
 			p.seen = nil
-			res := applyBreaches(t, db, store.BreachBatch{Now: now, Dossiers: s.evs, Plan: p.plan})
+			res := applyBreaches(t, db, detect.Page{Now: now, Dossiers: s.evs, Plan: p.plan})
 			t.Run(s.name, func(t *testing.T) {
 				wantBreachResult(t, res, s.want)
 				s.check(t, now.UTC())
@@ -378,14 +380,14 @@ func TestApplyBreachesLifecycle(t *testing.T) {
 	})
 }
 
-func TestApplyBreachesNilPlanAndEmptyBatch(t *testing.T) {
+func TestRecordBreachesNilPlanAndEmptyBatch(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		seedDossiers(t, db, "A")
-		wantBreachResult(t, applyBreaches(t, db, store.BreachBatch{Now: hour(1)}), store.BreachResult{})
-		res := applyBreaches(t, db, store.BreachBatch{Now: hour(1),
+		wantBreachResult(t, applyBreaches(t, db, detect.Page{Now: hour(1)}), detect.PageResult{})
+		res := applyBreaches(t, db, detect.Page{Now: hour(1),
 			Dossiers: []dvcwatch.Evaluation{eval("A", brc(dvcwatch.BreachDueSoon, "A", 0, dvcwatch.SeverityInfo))}})
-		wantBreachResult(t, res, store.BreachResult{New: map[dvcwatch.BreachKind]int{dvcwatch.BreachDueSoon: 1}})
+		wantBreachResult(t, res, detect.PageResult{New: map[dvcwatch.BreachKind]int{dvcwatch.BreachDueSoon: 1}})
 		if n := len(alertRows(t, db)); n != 0 {
 			t.Errorf("%d alerts without a plan", n)
 		}
@@ -395,7 +397,7 @@ func TestApplyBreachesNilPlanAndEmptyBatch(t *testing.T) {
 // A page of a full sweep (Whole) reads its breaches as one key range; a
 // dossier of that range left out of the batch (not evaluable) keeps its
 // breaches, and those of the others are resolved as in a list.
-func TestApplyBreachesWholePageKeepsBreachesOfDossiersLeftOut(t *testing.T) {
+func TestRecordBreachesWholePageKeepsBreachesOfDossiersLeftOut(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		seedDossiers(t, db, "A", "B", "C")
@@ -403,10 +405,10 @@ func TestApplyBreachesWholePageKeepsBreachesOfDossiersLeftOut(t *testing.T) {
 		for _, c := range []string{"A", "B", "C"} {
 			all = append(all, eval(c, brc(dvcwatch.BreachOverdue, c, 0, dvcwatch.SeverityWarning)))
 		}
-		applyBreaches(t, db, store.BreachBatch{Now: hour(1), Whole: true, Dossiers: all})
+		applyBreaches(t, db, detect.Page{Now: hour(1), Whole: true, Dossiers: all})
 		// B is not evaluable this time; A no longer breaks the rule; C still does.
-		res := applyBreaches(t, db, store.BreachBatch{Now: hour(2), Whole: true, Dossiers: []dvcwatch.Evaluation{eval("A"), all[2]}})
-		wantBreachResult(t, res, store.BreachResult{Resolved: 1, Unchanged: 1})
+		res := applyBreaches(t, db, detect.Page{Now: hour(2), Whole: true, Dossiers: []dvcwatch.Evaluation{eval("A"), all[2]}})
+		wantBreachResult(t, res, detect.PageResult{Resolved: 1, Unchanged: 1})
 		for code, open := range map[string]bool{"A": false, "B": true, "C": true} {
 			if b := breachByFP(t, db, dvcwatch.BreachOverdue, code, 0); b.ResolvedAt.IsZero() != open {
 				t.Errorf("breach of %s: resolved at %v, want open=%t", code, b.ResolvedAt, open)
@@ -415,7 +417,7 @@ func TestApplyBreachesWholePageKeepsBreachesOfDossiersLeftOut(t *testing.T) {
 	})
 }
 
-func TestApplyBreachesPlanSeesToldAndAcks(t *testing.T) {
+func TestRecordBreachesPlanSeesToldAndAcks(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -447,7 +449,7 @@ func TestApplyBreachesPlanSeesToldAndAcks(t *testing.T) {
 				}
 				return out
 			}
-			applyBreaches(t, db, store.BreachBatch{Now: now, Plan: plan, Dossiers: []dvcwatch.Evaluation{
+			applyBreaches(t, db, detect.Page{Now: now, Plan: plan, Dossiers: []dvcwatch.Evaluation{
 				eval("A", brc(dvcwatch.BreachOverdue, "A", 0, sev)),
 				eval("B", brc(dvcwatch.BreachOverdue, "B", 0, dvcwatch.SeverityInfo)),
 			}})
@@ -520,7 +522,7 @@ func TestApplyBreachesPlanSeesToldAndAcks(t *testing.T) {
 	})
 }
 
-func TestApplyBreachesFailureStoresNothing(t *testing.T) {
+func TestRecordBreachesFailureStoresNothing(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name  string
@@ -549,12 +551,12 @@ func TestApplyBreachesFailureStoresNothing(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		seedDossiers(t, db, "A", "B")
-		applyBreaches(t, db, store.BreachBatch{Now: hour(1), Plan: (&planner{}).plan,
+		applyBreaches(t, db, detect.Page{Now: hour(1), Plan: (&planner{}).plan,
 			Dossiers: []dvcwatch.Evaluation{eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityWarning))}})
 		breaches, alerts := allBreaches(t, db), alertRows(t, db)
 		for _, c := range cases {
 			p := &planner{extra: c.extra}
-			_, err := db.ApplyBreaches(context.Background(), store.BreachBatch{Now: hour(2), Dossiers: c.evs, Plan: p.plan})
+			_, err := detect.RecordPage(context.Background(), detect.TxOf(db.InTx), detect.Page{Now: hour(2), Dossiers: c.evs, Plan: p.plan})
 			if err == nil || !strings.Contains(strings.ToLower(err.Error()), "foreign key") {
 				t.Errorf("%s: error %v, want a foreign key violation", c.name, err)
 			}
@@ -568,9 +570,9 @@ func TestApplyBreachesFailureStoresNothing(t *testing.T) {
 	})
 }
 
-// TestApplyBreachesManyDossiers crosses the statement sizes: several INSERT
+// TestRecordBreachesManyDossiers crosses the statement sizes: several INSERT
 // statements of breaches and alerts and several id chunks on both engines.
-func TestApplyBreachesManyDossiers(t *testing.T) {
+func TestRecordBreachesManyDossiers(t *testing.T) {
 	t.Parallel()
 	const n = 2300
 	codes := make([]string, n)
@@ -590,8 +592,8 @@ func TestApplyBreachesManyDossiers(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		seedDossiers(t, db, codes...)
 		p := &planner{}
-		res := applyBreaches(t, db, store.BreachBatch{Now: hour(1), Dossiers: evs(true), Plan: p.plan})
-		wantBreachResult(t, res, store.BreachResult{New: map[dvcwatch.BreachKind]int{dvcwatch.BreachOverdue: n}, Alerts: n})
+		res := applyBreaches(t, db, detect.Page{Now: hour(1), Dossiers: evs(true), Plan: p.plan})
+		wantBreachResult(t, res, detect.PageResult{New: map[dvcwatch.BreachKind]int{dvcwatch.BreachOverdue: n}, Alerts: n})
 		ids := map[int64]bool{}
 		for _, s := range p.seen {
 			ids[s.ID] = true
@@ -603,8 +605,8 @@ func TestApplyBreachesManyDossiers(t *testing.T) {
 			t.Errorf("%d alerts stored, want %d", got, n)
 		}
 
-		res = applyBreaches(t, db, store.BreachBatch{Now: hour(2), Dossiers: evs(true), Plan: p.plan})
-		wantBreachResult(t, res, store.BreachResult{Unchanged: n})
+		res = applyBreaches(t, db, detect.Page{Now: hour(2), Dossiers: evs(true), Plan: p.plan})
+		wantBreachResult(t, res, detect.PageResult{Unchanged: n})
 		for _, s := range p.seen {
 			if s.Told["binh"].Severity != dvcwatch.SeverityWarning {
 				t.Fatalf("breach %d: dvcwatch.Told = %v, want binh told", s.ID, s.Told)
@@ -612,8 +614,8 @@ func TestApplyBreachesManyDossiers(t *testing.T) {
 		}
 
 		p.calls = 0
-		res = applyBreaches(t, db, store.BreachBatch{Now: hour(3), Dossiers: evs(false), Plan: p.plan})
-		wantBreachResult(t, res, store.BreachResult{Resolved: n})
+		res = applyBreaches(t, db, detect.Page{Now: hour(3), Dossiers: evs(false), Plan: p.plan})
+		wantBreachResult(t, res, detect.PageResult{Resolved: n})
 		if p.calls != 0 {
 			t.Errorf("Plan called %d times with no open breach", p.calls)
 		}
@@ -628,7 +630,7 @@ func TestAcknowledge(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		seedDossiers(t, db, "A")
-		applyBreaches(t, db, store.BreachBatch{Now: hour(1),
+		applyBreaches(t, db, detect.Page{Now: hour(1),
 			Dossiers: []dvcwatch.Evaluation{eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityWarning))}})
 		b := breachByFP(t, db, dvcwatch.BreachOverdue, "A", 0)
 
@@ -667,7 +669,7 @@ func TestAcknowledge(t *testing.T) {
 		if _, err := db.Acknowledge(ctx, b.ID, "lan", "đã biết", hour(2)); err != nil {
 			t.Fatal(err)
 		}
-		applyBreaches(t, db, store.BreachBatch{Now: hour(3),
+		applyBreaches(t, db, detect.Page{Now: hour(3),
 			Dossiers: []dvcwatch.Evaluation{eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityCritical))}})
 		if _, err := db.Acknowledge(ctx, b.ID, "binh", "chờ bổ sung", hour(4)); err != nil {
 			t.Fatal(err)
@@ -688,16 +690,16 @@ func TestBreachQueries(t *testing.T) {
 		lan := func(b dvcwatch.Breach) dvcwatch.Breach { b.Official = "lan"; return b }
 		// Pass 1 (hour 1): A overdue, A step 1, B no_apology; pass 2 (hour 3): C
 		// overdue in another agency, B's breach resolved; pass 3 (hour 5): D due_soon.
-		applyBreaches(t, db, store.BreachBatch{Now: hour(1), Dossiers: []dvcwatch.Evaluation{
+		applyBreaches(t, db, detect.Page{Now: hour(1), Dossiers: []dvcwatch.Evaluation{
 			eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityCritical),
 				lan(brc(dvcwatch.BreachStepOverdue, "A", 1, dvcwatch.SeverityWarning))),
 			eval("B", brc(dvcwatch.BreachNoApology, "B", 0, dvcwatch.SeverityWarning)),
 		}})
-		applyBreaches(t, db, store.BreachBatch{Now: hour(3), Dossiers: []dvcwatch.Evaluation{
+		applyBreaches(t, db, detect.Page{Now: hour(3), Dossiers: []dvcwatch.Evaluation{
 			other(eval("C", lan(brc(dvcwatch.BreachOverdue, "C", 0, dvcwatch.SeverityWarning)))),
 			eval("B"),
 		}})
-		applyBreaches(t, db, store.BreachBatch{Now: hour(5), Dossiers: []dvcwatch.Evaluation{
+		applyBreaches(t, db, detect.Page{Now: hour(5), Dossiers: []dvcwatch.Evaluation{
 			eval("D", brc(dvcwatch.BreachDueSoon, "D", 0, dvcwatch.SeverityInfo)),
 		}})
 		aOver := breachByFP(t, db, dvcwatch.BreachOverdue, "A", 0)
@@ -835,10 +837,10 @@ func TestDetectorState(t *testing.T) {
 	})
 }
 
-// TestApplyBreachesDoesNotReplanAFinishedDossiersUnchangedBreach: a finished
+// TestRecordBreachesDoesNotReplanAFinishedDossiersUnchangedBreach: a finished
 // dossier's breach is planned when it is recorded and when it changes, not
 // at every pass; an open dossier's is planned at every pass (repeats).
-func TestApplyBreachesDoesNotReplanAFinishedDossiersUnchangedBreach(t *testing.T) {
+func TestRecordBreachesDoesNotReplanAFinishedDossiersUnchangedBreach(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		seedDossiers(t, db, "OPEN", "DONE")
@@ -846,7 +848,7 @@ func TestApplyBreachesDoesNotReplanAFinishedDossiersUnchangedBreach(t *testing.T
 		done.Open = false
 		open := eval("OPEN", brc(dvcwatch.BreachOverdue, "OPEN", 0, dvcwatch.SeverityWarning))
 		p := &planner{}
-		batch := store.BreachBatch{Now: hour(1), Dossiers: []dvcwatch.Evaluation{open, done}, Plan: p.plan}
+		batch := detect.Page{Now: hour(1), Dossiers: []dvcwatch.Evaluation{open, done}, Plan: p.plan}
 		applyBreaches(t, db, batch)
 		if len(p.seen) != 2 {
 			t.Fatalf("first pass planned %d breaches, want both new ones", len(p.seen))
@@ -857,7 +859,7 @@ func TestApplyBreachesDoesNotReplanAFinishedDossiersUnchangedBreach(t *testing.T
 			t.Fatalf("second pass planned %+v, want the open dossier's breach only", p.seen)
 		}
 		done.Breaches[0].Severity = dvcwatch.SeverityCritical
-		batch = store.BreachBatch{Now: hour(3), Dossiers: []dvcwatch.Evaluation{open, done}, Plan: p.plan}
+		batch = detect.Page{Now: hour(3), Dossiers: []dvcwatch.Evaluation{open, done}, Plan: p.plan}
 		applyBreaches(t, db, batch)
 		if len(p.seen) != 2 {
 			t.Errorf("a changed breach of the finished dossier: planned %d, want it and the open one", len(p.seen))

@@ -75,117 +75,108 @@ func (db *DB) AgencyBreaches(ctx context.Context, agency string, since time.Time
 	return out, nil
 }
 
-// ComposeFunc turns one recipient's pending alerts into an email; ok false
-// leaves them pending (e.g. outside the recipient's office hours).
-type ComposeFunc func(recipient string, alerts []dvcwatch.PendingAlert) (n dvcwatch.NewNotification, ok bool, err error)
+// DropResolvedAlerts deletes the alerts not yet put into an email whose
+// breach has been resolved since: there is nothing left to tell.
+func (tx *Tx) DropResolvedAlerts(ctx context.Context) error {
+	q := `DELETE FROM alerts WHERE notification_id IS NULL
+		AND breach_id IN (SELECT id FROM breaches WHERE resolved_at IS NOT NULL)`
+	if _, err := tx.tx.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("drop alerts of resolved breaches: %w", err)
+	}
+	return nil
+}
 
-// ComposeNotifications groups the pending alerts by recipient and, in one
-// transaction, stores the email compose makes of each group and marks its
-// alerts as told by it. Pending alerts of breaches resolved since are dropped:
-// there is nothing left to tell. It returns the ids of the notifications
-// created; the caller enqueues them after the commit (and the dispatcher does
-// if the caller dies first).
-func (db *DB) ComposeNotifications(ctx context.Context, now time.Time, compose ComposeFunc) ([]int64, error) {
-	var ids []int64
-	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
-		ids = nil
-		q := `DELETE FROM alerts WHERE notification_id IS NULL
-			AND breach_id IN (SELECT id FROM breaches WHERE resolved_at IS NOT NULL)`
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("drop alerts of resolved breaches: %w", err)
+// PendingRecipients lists, in order, the recipients with alerts not yet put
+// into an email of breaches still unresolved.
+func (db *DB) PendingRecipients(ctx context.Context) ([]string, error) {
+	var recipients []string
+	q := `SELECT DISTINCT a.recipient FROM alerts a JOIN breaches b ON b.id = a.breach_id
+		WHERE a.notification_id IS NULL AND b.resolved_at IS NULL ORDER BY a.recipient`
+	if err := db.db.SelectContext(ctx, &recipients, q); err != nil {
+		return nil, fmt.Errorf("read pending alerts: %w", err)
+	}
+	return recipients, nil
+}
+
+// PendingAlerts returns the recipient's alerts not yet put into an email of
+// breaches still unresolved, in the order they were decided, with their
+// breaches' details.
+func (db *DB) PendingAlerts(ctx context.Context, recipient string) ([]dvcwatch.PendingAlert, error) {
+	var rows []struct {
+		AlertID        int64   `db:"alert_id"`
+		Role           string  `db:"role"`
+		AlertSeverity  string  `db:"alert_severity"`
+		Reason         string  `db:"reason"`
+		AlertCreatedAt instant `db:"alert_created_at"`
+		breachDetailRow
+	}
+	q := `SELECT a.id AS alert_id, a.role, a.severity AS alert_severity, a.reason,
+			a.created_at AS alert_created_at, ` + breachDetailSelect + `
+		FROM alerts a JOIN breaches b ON b.id = a.breach_id JOIN dossiers d ON d.source = b.source AND d.code = b.code
+		WHERE a.notification_id IS NULL AND a.recipient = ? AND b.resolved_at IS NULL ORDER BY a.id`
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), recipient); err != nil {
+		return nil, fmt.Errorf("read pending alerts of %s: %w", recipient, err)
+	}
+	out := make([]dvcwatch.PendingAlert, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		out[i] = dvcwatch.PendingAlert{
+			ID: r.AlertID, Recipient: recipient, Role: dvcwatch.Role(r.Role),
+			Severity: dvcwatch.Severity(r.AlertSeverity), Reason: dvcwatch.AlertReason(r.Reason),
+			CreatedAt: r.AlertCreatedAt.Time, Breach: r.detail(),
 		}
-		// One recipient at a time, so that memory holds one digest's
-		// alerts, not every pending one (a first sweep plans hundreds of
-		// thousands).
-		var recipients []string
-		q = `SELECT DISTINCT recipient FROM alerts WHERE notification_id IS NULL ORDER BY recipient`
-		if err := tx.SelectContext(ctx, &recipients, q); err != nil {
-			return fmt.Errorf("read pending alerts: %w", err)
+	}
+	return out, nil
+}
+
+// AssignAlerts records that the alerts ids were told by notification id. It
+// assigns only alerts not yet in an email and returns how many it assigned:
+// fewer than len(ids) means another composer took some meanwhile.
+func (tx *Tx) AssignAlerts(ctx context.Context, ids []int64, notification int64) (int, error) {
+	var n int64
+	err := tx.db.forIDs(ids, func(in string, args []any) error {
+		q := `UPDATE alerts SET notification_id = ? WHERE notification_id IS NULL AND id ` + in
+		r, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(q), leading(args, notification)...)
+		if err != nil {
+			return err
 		}
-		for _, recipient := range recipients {
-			var rows []struct {
-				AlertID        int64   `db:"alert_id"`
-				Role           string  `db:"role"`
-				AlertSeverity  string  `db:"alert_severity"`
-				Reason         string  `db:"reason"`
-				AlertCreatedAt instant `db:"alert_created_at"`
-				breachDetailRow
-			}
-			q := `SELECT a.id AS alert_id, a.role, a.severity AS alert_severity, a.reason,
-					a.created_at AS alert_created_at, ` + breachDetailSelect + `
-				FROM alerts a JOIN breaches b ON b.id = a.breach_id JOIN dossiers d ON d.source = b.source AND d.code = b.code
-				WHERE a.notification_id IS NULL AND a.recipient = ? ORDER BY a.id`
-			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), recipient); err != nil {
-				return fmt.Errorf("read pending alerts of %s: %w", recipient, err)
-			}
-			group := make([]dvcwatch.PendingAlert, len(rows))
-			alertIDs := make([]int64, len(rows))
-			for i := range rows {
-				r := &rows[i]
-				group[i] = dvcwatch.PendingAlert{
-					ID: r.AlertID, Recipient: recipient, Role: dvcwatch.Role(r.Role),
-					Severity: dvcwatch.Severity(r.AlertSeverity), Reason: dvcwatch.AlertReason(r.Reason), CreatedAt: r.AlertCreatedAt.Time,
-					Breach: r.detail(),
-				}
-				alertIDs[i] = r.AlertID
-			}
-			rows = nil
-			n, ok, err := compose(recipient, group)
-			if err != nil {
-				return fmt.Errorf("compose email to %s: %w", recipient, err)
-			}
-			if !ok {
-				continue
-			}
-			id, created, err := db.insertNotification(ctx, tx, n, now)
-			if err != nil {
-				return err
-			}
-			if created {
-				ids = append(ids, id)
-			}
-			if err := db.forIDs(alertIDs, func(in string, args []any) error {
-				q := `UPDATE alerts SET notification_id = ? WHERE id ` + in
-				_, err := tx.ExecContext(ctx, tx.Rebind(q), leading(args, id)...)
-				return err
-			}); err != nil {
-				return fmt.Errorf("mark alerts told: %w", err)
-			}
-		}
-		return nil
+		k, err := r.RowsAffected()
+		n += k
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("compose notifications: %w", err)
+		return 0, fmt.Errorf("mark alerts told: %w", err)
 	}
-	return ids, nil
+	return int(n), nil
 }
 
 // AddNotification stores n unless a notification with its dedupe key exists;
 // it returns the id of the one stored, and whether it is new.
 func (db *DB) AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (id int64, created bool, err error) {
-	err = db.writeTx(ctx, func(tx *sqlx.Tx) error {
-		id, created, err = db.insertNotification(ctx, tx, n, now)
+	err = db.InTx(ctx, func(tx *Tx) error {
+		id, created, err = tx.AddNotification(ctx, n, now)
 		return err
 	})
 	return id, created, err
 }
 
-func (db *DB) insertNotification(ctx context.Context, tx *sqlx.Tx, n dvcwatch.NewNotification, now time.Time) (int64, bool, error) {
+// AddNotification is DB.AddNotification inside the transaction.
+func (tx *Tx) AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (int64, bool, error) {
 	if n.DedupeKey == "" || n.Recipient == "" || n.Email == "" {
 		return 0, false, fmt.Errorf("store notification: dedupe key, recipient and email are required")
 	}
 	q := `INSERT INTO notifications (dedupe_key, kind, recipient, email, subject, body_text, body_html, items, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`
 	var id int64
-	err := tx.GetContext(ctx, &id, tx.Rebind(q), n.DedupeKey, n.Kind, n.Recipient, n.Email, n.Subject, n.Text, n.HTML,
-		n.Items, db.timeArg(normTime(now)))
+	err := tx.tx.GetContext(ctx, &id, tx.tx.Rebind(q), n.DedupeKey, string(n.Kind), n.Recipient, n.Email, n.Subject, n.Text, n.HTML,
+		n.Items, tx.db.timeArg(normTime(now)))
 	if err == nil {
 		return id, true, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, false, fmt.Errorf("store notification %s: %w", n.DedupeKey, err)
 	}
-	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM notifications WHERE dedupe_key = ?`), n.DedupeKey); err != nil {
+	if err := tx.tx.GetContext(ctx, &id, tx.tx.Rebind(`SELECT id FROM notifications WHERE dedupe_key = ?`), n.DedupeKey); err != nil {
 		return 0, false, fmt.Errorf("store notification %s: %w", n.DedupeKey, err)
 	}
 	return id, false, nil

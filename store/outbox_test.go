@@ -11,8 +11,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/detect"
+	"github.com/dvcwatch/dvcwatch/notify"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
+	"github.com/dvcwatch/dvcwatch/worker"
 )
 
 // seedAlerts records, at hour 1, an overdue breach of each of A, B and C; A's
@@ -35,7 +38,7 @@ func seedAlerts(t *testing.T, db *store.DB) map[string]int64 {
 		}
 		return out
 	}
-	res := applyBreaches(t, db, store.BreachBatch{Now: hour(1), Plan: plan, Dossiers: []dvcwatch.Evaluation{
+	res := applyBreaches(t, db, detect.Page{Now: hour(1), Plan: plan, Dossiers: []dvcwatch.Evaluation{
 		eval("A", brc(dvcwatch.BreachOverdue, "A", 0, dvcwatch.SeverityCritical)),
 		eval("B", brc(dvcwatch.BreachOverdue, "B", 0, dvcwatch.SeverityWarning)),
 		eval("C", lan),
@@ -85,7 +88,7 @@ func (c *composer) compose(recipient string, alerts []dvcwatch.PendingAlert) (dv
 
 func compose(t *testing.T, db *store.DB, now time.Time, c *composer) []int64 {
 	t.Helper()
-	ids, err := db.ComposeNotifications(context.Background(), now, c.compose)
+	ids, err := notify.ComposeWith(context.Background(), worker.NotifyStore(db), now, c.compose)
 	if err != nil {
 		t.Fatalf("ComposeNotifications: %v", err)
 	}
@@ -213,7 +216,7 @@ func TestComposeNotificationsDropsResolved(t *testing.T) {
 			t.Fatalf("created %v, want the office's notification", office)
 		}
 		// A and C end before binh and lan are told.
-		applyBreaches(t, db, store.BreachBatch{Now: hour(3), Dossiers: []dvcwatch.Evaluation{eval("A"), eval("C")}})
+		applyBreaches(t, db, detect.Page{Now: hour(3), Dossiers: []dvcwatch.Evaluation{eval("A"), eval("C")}})
 
 		c = &composer{}
 		ids := compose(t, db, hour(4), c)
@@ -240,12 +243,12 @@ func TestComposeNotificationsErrorRollsBack(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		seedAlerts(t, db)
-		applyBreaches(t, db, store.BreachBatch{Now: hour(2), Dossiers: []dvcwatch.Evaluation{eval("C")}}) // lan's alert is to drop
+		applyBreaches(t, db, detect.Page{Now: hour(2), Dossiers: []dvcwatch.Evaluation{eval("C")}}) // lan's alert is to drop
 		before := alertRows(t, db)
 
 		// binh's email is stored, lan's alert dropped, then the office's fails.
 		c := &composer{fail: "office"}
-		ids, err := db.ComposeNotifications(ctx, hour(3), c.compose)
+		ids, err := notify.ComposeWith(ctx, worker.NotifyStore(db), hour(3), c.compose)
 		if !errors.Is(err, errCompose) || ids != nil {
 			t.Fatalf("ComposeNotifications = %v, %v; want the compose error", ids, err)
 		}

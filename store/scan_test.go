@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
@@ -222,9 +223,9 @@ func TestScanDossiersIncremental(t *testing.T) {
 		evaluated := func(code string, bs []dvcwatch.Breach) dvcwatch.Evaluation {
 			return dvcwatch.Evaluation{Key: keyIn(mcdt, code), Agency: agency, Breaches: bs}
 		}
-		applyBreaches(t, db, store.BreachBatch{Now: written, Dossiers: []dvcwatch.Evaluation{
+		applyBreaches(t, db, detect.Page{Now: written, Dossiers: []dvcwatch.Evaluation{
 			evaluated("BREACHOPEN", breachOf("BREACHOPEN")), evaluated("BREACHGONE", breachOf("BREACHGONE"))}})
-		applyBreaches(t, db, store.BreachBatch{Now: written, Dossiers: []dvcwatch.Evaluation{evaluated("BREACHGONE", nil)}})
+		applyBreaches(t, db, detect.Page{Now: written, Dossiers: []dvcwatch.Evaluation{evaluated("BREACHGONE", nil)}})
 
 		// In onestop, three finished dossiers reconciled against the mirror: FOPEN
 		// is missing there, FGONE was and then arrived, FOTHER is there all along.

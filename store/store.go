@@ -210,6 +210,23 @@ func redactDSN(dsn string) string {
 	return passwordKV.ReplaceAllString(dsn, "${1}xxxxx")
 }
 
+// Tx is one write transaction of the store, opened by InTx: the callers that
+// decide what to write (a detection page, a digest email) run the store's
+// plain operations inside it, so that their decision is recorded whole or not
+// at all.
+type Tx struct {
+	db *DB
+	tx *sqlx.Tx
+}
+
+// InTx runs fn in one write transaction and commits it if fn succeeds. On
+// SQLite it waits its turn behind the process's other writers and takes the
+// write lock up front (BEGIN IMMEDIATE), so fn should only write what it has
+// already decided: a long computation inside holds every other writer back.
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.writeTx(ctx, func(tx *sqlx.Tx) error { return fn(&Tx{db: db, tx: tx}) })
+}
+
 // writeTx runs fn in a read-write transaction and commits it if fn succeeds. On
 // SQLite the DSN makes it BEGIN IMMEDIATE: the write lock is taken up front.
 func (db *DB) writeTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {

@@ -113,11 +113,11 @@ func e2eConfig(t *testing.T, sim *portalsim.Sim, simURL string, smtpPort int, ds
 func startWorker(t *testing.T, cfg *config.Config, db *store.DB, opts ...worker.RunOptions) (stop func()) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	svc, err := worker.New(cfg, db, log)
+	rdb, err := worker.OpenRedis(cfg.Redis)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb, err := worker.OpenRedis(cfg.Redis)
+	svc, err := worker.New(cfg, db, log, worker.WithRedis(rdb))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func startWorker(t *testing.T, cfg *config.Config, db *store.DB, opts ...worker.
 		if len(opts) > 0 {
 			o = opts[0]
 		}
-		err := worker.RunWith(ctx, svc, rdb, o)
+		err := worker.RunWith(ctx, svc, o)
 		if err != nil {
 			t.Errorf("worker: %v", err)
 		}

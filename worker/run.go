@@ -52,16 +52,17 @@ type RunOptions struct {
 // the configured shutdown timeout: no new task is taken, running ones get that
 // long to finish and are handed back to the queue otherwise (handlers are
 // idempotent, so a task run twice does no harm).
-func Run(ctx context.Context, svc *Services, rdb *Redis) error {
-	return RunWith(ctx, svc, rdb, RunOptions{})
+func Run(ctx context.Context, svc *Services) error {
+	return RunWith(ctx, svc, RunOptions{})
 }
 
-// RunWith is Run with options.
-func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) error {
+// RunWith is Run with options. The services must have been built WithRedis.
+func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 	cfg, log := svc.Config, svc.Logger
-	client := asynq.NewClientFromRedisClient(rdb.Client)
-	dispatcher := &notify.Dispatcher{Store: svc.DB, Enqueue: jobs.Enqueuer(client)}
-	svc.Detector.SetDispatcher(dispatcher)
+	rdb, client := svc.Redis, svc.Queue
+	if rdb == nil {
+		return errors.New("worker: services built without a queue (worker.WithRedis)")
+	}
 	sender := opts.Sender
 	if sender == nil {
 		s, err := email.New(cfg.SMTP)
@@ -80,7 +81,7 @@ func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) er
 	}
 	handlers := &jobs.Handlers{
 		Syncer: svc, Reconciler: svc, Detector: svc, Runs: runs, Logger: log,
-		Notifier: notify.Outbox{Dispatcher: dispatcher, Deliverer: &notify.Deliverer{
+		Notifier: notify.Outbox{Dispatcher: svc.Notify, Deliverer: &notify.Deliverer{
 			Store: svc.DB, Sender: sender, Logger: log,
 			// One SMTP conversation is bounded by smtp.timeout: a claim older
 			// than twice that belongs to an attempt that died.
@@ -120,7 +121,7 @@ func RunWith(ctx context.Context, svc *Services, rdb *Redis, opts RunOptions) er
 	// Hand the queue every undelivered email at once: after a crash, or with a
 	// Redis that lost its data (the embedded one always does), the outbox is
 	// the record; tasks still queued make this a no-op (same task id).
-	if n, err := dispatcher.Dispatch(ctx); err != nil {
+	if n, err := svc.Notify.Dispatch(ctx); err != nil {
 		log.Warn("re-enqueue undelivered emails; the dispatcher schedule will retry", "err", err)
 	} else if n > 0 {
 		log.Info("re-enqueued undelivered emails", "count", n)

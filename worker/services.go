@@ -17,9 +17,11 @@ import (
 	"github.com/dvcwatch/dvcwatch/connectors/httpx"
 	"github.com/dvcwatch/dvcwatch/connectors/onestop"
 	"github.com/dvcwatch/dvcwatch/detect"
+	"github.com/dvcwatch/dvcwatch/directory"
 	"github.com/dvcwatch/dvcwatch/ingest"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/metrics"
+	"github.com/dvcwatch/dvcwatch/notify"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/hibiken/asynq"
 )
@@ -45,13 +47,21 @@ func NewConnector(cfg config.Connector, log *slog.Logger) (Connector, error) {
 }
 
 // Services are the long-lived parts every command and the service share: the
-// migrated store and one client per connector.
+// migrated store, one client per connector, the directory of people, the
+// notify service and the detector, and (for a worker) the queue.
 type Services struct {
 	Config     *config.Config
 	DB         *store.DB
 	Connectors map[string]Connector
+	Directory  *directory.Directory
+	Notify     *notify.Service
 	Detector   *detect.Detector
 	Logger     *slog.Logger
+	// Redis and Queue are the job queue, when the services were built with
+	// WithRedis; commands run by hand have none, and their new emails wait
+	// in the outbox for a worker's dispatcher.
+	Redis *Redis
+	Queue *asynq.Client
 	// Now is the clock jobs judge dossiers by; time.Now unless the demo runs
 	// everything on the simulator's clock.
 	Now func() time.Time
@@ -59,8 +69,21 @@ type Services struct {
 	jobMetrics *metrics.JobMetrics // times this replica's tasks, for MetricsHandler
 }
 
-// Open opens and migrates the store and builds the connectors.
-func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Services, error) {
+// Option adjusts the services New builds.
+type Option func(*Services)
+
+// WithRedis gives the services the job queue on r: new emails are enqueued
+// at once, and Run can serve the queue.
+func WithRedis(r *Redis) Option {
+	return func(s *Services) { s.Redis, s.Queue = r, asynq.NewClientFromRedisClient(r.Client) }
+}
+
+// WithClock makes now the time the jobs judge dossiers by (the demo's
+// simulated time).
+func WithClock(now func() time.Time) Option { return func(s *Services) { s.Now = now } }
+
+// Open opens and migrates the store and builds the services on it.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*Services, error) {
 	db, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN.Reveal())
 	if err != nil {
 		return nil, err
@@ -69,7 +92,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Services,
 		_ = db.Close()
 		return nil, err
 	}
-	s, err := New(cfg, db, log)
+	s, err := New(cfg, db, log, opts...)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -78,11 +101,24 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Services,
 }
 
 // New builds the services on a store that is already open and migrated.
-func New(cfg *config.Config, db *store.DB, log *slog.Logger) (*Services, error) {
+func New(cfg *config.Config, db *store.DB, log *slog.Logger, opts ...Option) (*Services, error) {
 	s := &Services{Config: cfg, DB: db, Connectors: map[string]Connector{}, Logger: log, Now: time.Now,
 		jobMetrics: metrics.NewJobMetrics()}
+	for _, o := range opts {
+		o(s)
+	}
 	var err error
-	if s.Detector, err = detect.New(cfg, db, log); err != nil {
+	if s.Directory, err = directory.New(cfg); err != nil {
+		return nil, err
+	}
+	var enqueue func(context.Context, int64) error
+	if s.Queue != nil {
+		enqueue = jobs.Enqueuer(s.Queue)
+	}
+	if s.Notify, err = notify.NewService(cfg, s.Directory, NotifyStore(db), enqueue, s.now, log); err != nil {
+		return nil, err
+	}
+	if s.Detector, err = detect.New(cfg, DetectStore(db), s.Directory, s.Notify, log); err != nil {
 		return nil, err
 	}
 	for _, k := range cfg.Connectors {
@@ -95,8 +131,38 @@ func New(cfg *config.Config, db *store.DB, log *slog.Logger) (*Services, error) 
 	return s, nil
 }
 
-// Close releases the store.
-func (s *Services) Close() error { return s.DB.Close() }
+// now reads Now at each call, so the notify service follows the clock it was
+// given.
+func (s *Services) now() time.Time { return s.Now() }
+
+// DetectStore is db as detection uses it: its transactions seen through
+// detect's Tx.
+func DetectStore(db *store.DB) detect.Store { return detectStore{db} }
+
+type detectStore struct{ *store.DB }
+
+func (s detectStore) InTx(ctx context.Context, fn func(detect.Tx) error) error {
+	return detect.TxOf(s.DB.InTx).InTx(ctx, fn)
+}
+
+// NotifyStore is db as the notify service uses it: its transactions seen
+// through notify's OutboxTx.
+func NotifyStore(db *store.DB) notify.Store { return notifyStore{db} }
+
+type notifyStore struct{ *store.DB }
+
+func (s notifyStore) InTx(ctx context.Context, fn func(notify.OutboxTx) error) error {
+	return notify.OutboxTxOf(s.DB.InTx)(ctx, fn)
+}
+
+// Close releases the queue's client and the store (not the Redis
+// connection, which its opener closes).
+func (s *Services) Close() error {
+	if s.Queue != nil {
+		_ = s.Queue.Close()
+	}
+	return s.DB.Close()
+}
 
 // Sync runs one sync pass of the named connector with its configured overlap
 // unless opts sets one.
@@ -135,7 +201,7 @@ func (s *Services) Detect(ctx context.Context, holder string) (map[string]int, e
 
 // Summarize writes the office's daily summary as of now.
 func (s *Services) Summarize(ctx context.Context) (map[string]int, error) {
-	n, err := s.Detector.Summarize(ctx, s.Now())
+	n, err := s.Notify.Summarize(ctx, s.Now())
 	return map[string]int{"summaries": n}, err
 }
 

@@ -65,17 +65,17 @@ func TestTwoReplicasRunEachTickOnce(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	for range 2 {
-		svc, err := worker.New(cfg, db, log)
+		rdb, err := worker.OpenRedis(cfg.Redis)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rdb, err := worker.OpenRedis(cfg.Redis)
+		svc, err := worker.New(cfg, db, log, worker.WithRedis(rdb))
 		if err != nil {
 			t.Fatal(err)
 		}
 		wg.Go(func() {
 			defer rdb.Close()
-			if err := worker.Run(ctx, svc, rdb); err != nil {
+			if err := worker.Run(ctx, svc); err != nil {
 				t.Errorf("worker: %v", err)
 			}
 		})

@@ -84,7 +84,7 @@ then for each database put N rendered digests in a fresh outbox, dispatch them
 concurrency running the worker's handlers (jobs.Handlers, notify.Deliverer, a
 real email.Sender) that delivers them over SMTP to a sink on loopback, and time
 until the outbox says all are sent. Prints both rates and their ratio, then
-times ComposeNotifications for a store where detection left alerts pending.`,
+times composing the digests (notify.Service.Notify) for a store where detection left alerts pending.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if emails < 1 {

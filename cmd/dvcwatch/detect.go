@@ -179,7 +179,7 @@ func newBreachesCommand() *cobra.Command {
 				return err
 			}
 			defer svc.Close()
-			if _, ok := svc.Detector.Directory().Person(official); !ok {
+			if _, ok := svc.Directory.Person(official); !ok {
 				return usageErrorf("--official %s: no such official in %s", official, path)
 			}
 			b, err := svc.DB.Acknowledge(cmd.Context(), id, official, reason, time.Now())

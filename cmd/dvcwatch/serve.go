@@ -22,17 +22,17 @@ shutdown_timeout to finish before they are handed back to the queue.`,
 			if err != nil {
 				return err
 			}
-			svc, err := openServices(cmd, cfg)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
 			rdb, err := worker.OpenRedis(cfg.Redis)
 			if err != nil {
 				return err
 			}
 			defer rdb.Close()
-			return worker.Run(cmd.Context(), svc, rdb)
+			svc, err := openServices(cmd, cfg, worker.WithRedis(rdb))
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			return worker.Run(cmd.Context(), svc)
 		},
 	}
 	configFlag(cmd, &path, true)

@@ -141,8 +141,8 @@ func orDash(s string) string {
 
 // openServices opens the store and the connectors, logging to the command's
 // stderr as the configuration asks.
-func openServices(cmd *cobra.Command, cfg *config.Config) (*worker.Services, error) {
-	return worker.Open(cmd.Context(), cfg, newLogger(cfg, cmd.ErrOrStderr()))
+func openServices(cmd *cobra.Command, cfg *config.Config, opts ...worker.Option) (*worker.Services, error) {
+	return worker.Open(cmd.Context(), cfg, newLogger(cfg, cmd.ErrOrStderr()), opts...)
 }
 
 // newLogger logs to w (stderr) as the configuration asks.

@@ -24,6 +24,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/store"
+	"github.com/dvcwatch/dvcwatch/worker"
 )
 
 // DetectOptions configure a detection benchmark.
@@ -155,10 +156,11 @@ func detectEngine(ctx context.Context, o DetectOptions, name, driver, dsn string
 		return e, err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	det, err := detect.New(cfg, db, log)
+	svc, err := worker.New(cfg, db, log)
 	if err != nil {
 		return e, err
 	}
+	det := svc.Detector
 	runtime.GC()
 	debug.FreeOSMemory()
 	resettable := resetPeakRSS()

@@ -23,6 +23,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/notify/email"
 	"github.com/dvcwatch/dvcwatch/sla"
 	"github.com/dvcwatch/dvcwatch/store"
+	"github.com/dvcwatch/dvcwatch/worker"
 )
 
 // NotifyOptions configure a notification benchmark.
@@ -35,7 +36,7 @@ type NotifyOptions struct {
 	Dir         string // where SQLite files go; "" skips SQLite
 	// ComposeDossiers sizes the store of the composition step (simulated
 	// dossiers, a detection pass that leaves its alerts pending, then
-	// ComposeNotifications); 0 skips it.
+	// notify.Service.Notify); 0 skips it.
 	ComposeDossiers int
 	Seed            int64
 	Out             io.Writer
@@ -159,7 +160,7 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 			if err != nil {
 				return out, fmt.Errorf("%s compose: %w", t.name, err)
 			}
-			fmt.Fprintf(w, "%s: compose: %d simulated dossiers, a full detection pass at 06:00 (office hours only, so its %d alerts on %d new breaches stay pending), then ComposeNotifications at the same time with mail at any hour: %d digest emails in %s = %.0f alerts/s\n",
+			fmt.Fprintf(w, "%s: compose: %d simulated dossiers, a full detection pass at 06:00 (office hours only, so its %d alerts on %d new breaches stay pending), then notify.Service.Notify at the same time with mail at any hour: %d digest emails in %s = %.0f alerts/s\n",
 				t.name, e.ComposeDossiers, e.ComposeAlerts, e.ComposeBreaches, e.ComposeEmails, e.ComposeTime.Round(time.Millisecond),
 				float64(e.ComposeAlerts)/e.ComposeTime.Seconds())
 		}
@@ -402,7 +403,8 @@ func outboxOnly(ctx context.Context, driver, dsn string, n, concurrency int) (ti
 
 // compose fills a store from the simulator at 06:00 on a Tuesday, runs a full
 // detection pass with office_hours_only (so every alert it plans stays
-// pending), then times ComposeNotifications with mail at any hour.
+// pending), then times composing them (notify.Service.Notify) with mail at
+// any hour.
 func (e *NotifyEngine) compose(ctx context.Context, driver, dsn string, dossiers int, seed int64) error {
 	db, err := openMigrated(ctx, driver, dsn)
 	if err != nil {
@@ -422,11 +424,11 @@ func (e *NotifyEngine) compose(ctx context.Context, driver, dsn string, dossiers
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	det, err := detect.New(cfg, db, log)
+	svc, err := worker.New(cfg, db, log)
 	if err != nil {
 		return err
 	}
-	res, err := det.Run(ctx, detect.Options{Now: now, Full: true, Holder: "bench"})
+	res, err := svc.Detector.Run(ctx, detect.Options{Now: now, Full: true, Holder: "bench"})
 	if err != nil {
 		return err
 	}
@@ -434,23 +436,16 @@ func (e *NotifyEngine) compose(ctx context.Context, driver, dsn string, dossiers
 		return fmt.Errorf("the pass at %s composed %d emails: want its alerts left pending", now, res.Notifications)
 	}
 	e.ComposeBreaches, e.ComposeAlerts = sum(res.New), res.Alerts
-	directory, err := notify.NewDirectory(cfg)
+	anyHour := *cfg
+	anyHour.Notify.OfficeHoursOnly = false
+	svc, err = worker.New(&anyHour, db, log)
 	if err != nil {
 		return err
 	}
-	renderer, err := email.NewRenderer(cfg.Notify.Templates)
-	if err != nil {
-		return err
-	}
-	composer := &notify.Composer{Dir: directory, Renderer: renderer, OfficeHoursOnly: false}
 	t0 := time.Now()
-	ids, err := db.ComposeNotifications(ctx, now, composer.Compose(now))
+	e.ComposeEmails, err = svc.Notify.Notify(ctx, now)
 	e.ComposeTime = time.Since(t0)
-	if err != nil {
-		return err
-	}
-	e.ComposeEmails = len(ids)
-	return nil
+	return err
 }
 
 // sinkConfig is the smtp section of a configuration that sends to sink.

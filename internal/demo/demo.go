@@ -281,7 +281,14 @@ func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lock
 	if err != nil {
 		return sum, false, fmt.Errorf("demo configuration: %w", err)
 	}
-	svc, err := worker.Open(ctx, cfg, log)
+	rdb, err := worker.OpenRedis(cfg.Redis)
+	if err != nil {
+		return sum, false, err
+	}
+	defer rdb.Close()
+	// Every job judges dossiers by the simulator's clock, so that deadlines
+	// pass while the demo runs; job runs keep wall-clock times.
+	svc, err := worker.Open(ctx, cfg, log, worker.WithRedis(rdb), worker.WithClock(sim.Now))
 	if err != nil {
 		return sum, false, err
 	}
@@ -290,14 +297,6 @@ func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lock
 			log.Warn("close the demo's database", "err", cerr)
 		}
 	}()
-	// Every job judges dossiers by the simulator's clock, so that deadlines
-	// pass while the demo runs; job runs keep wall-clock times.
-	svc.Now = sim.Now
-	rdb, err := worker.OpenRedis(cfg.Redis)
-	if err != nil {
-		return sum, false, err
-	}
-	defer rdb.Close()
 
 	p := &demoPrinter{out: out, simNow: sim.Now, mail: mail, targets: map[string]string{}}
 	for _, s := range cfg.Schedules {
@@ -317,7 +316,7 @@ func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lock
 		defer close(clockDone)
 		advance(runCtx, sim, o.Speed, log)
 	}()
-	err = worker.RunWith(ctx, svc, rdb, worker.RunOptions{AdminListener: adminLn, OnJobRun: p.run})
+	err = worker.RunWith(ctx, svc, worker.RunOptions{AdminListener: adminLn, OnJobRun: p.run})
 	stopClock()
 	<-clockDone
 

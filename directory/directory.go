@@ -1,10 +1,8 @@
-// Package notify decides who is told about which breach and when, turns those
-// decisions into digest emails in the outbox, and delivers them: routing and
-// escalation from the configuration (Router), repeats, acknowledgements and
-// quiet hours (Planner, Composer), the office's daily summary (Summarizer),
-// the asynq delivery task and the dispatcher that re-enqueues what the queue
-// lost (Deliverer, Dispatcher).
-package notify
+// Package directory answers who is who from the configuration: the agencies,
+// their departments and heads, the officials and the office (Văn phòng HĐND
+// và UBND) of each, and each agency's working schedule (calendar and office
+// hours), against which deadlines are counted and mail is timed.
+package directory
 
 import (
 	"fmt"
@@ -17,21 +15,10 @@ import (
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
-// Person is someone alerts are addressed to.
-type Person struct {
-	ID         string
-	Name       string
-	Title      string
-	Email      string
-	Role       dvcwatch.Role
-	Department string // code; empty for the office
-	Agency     string // code
-}
-
 // Directory is the configuration's agencies, departments and people, with each
 // agency's working schedule.
 type Directory struct {
-	people      map[string]Person
+	people      map[string]dvcwatch.Official
 	agencies    map[string]config.Agency
 	departments map[string]config.Department // by agency + "/" + code
 	offices     map[string][]string          // agency → ids of office people
@@ -39,15 +26,15 @@ type Directory struct {
 	dossierURL  string
 }
 
-// NewDirectory builds the directory and every agency's schedule from a
+// New builds the directory and every agency's schedule from a
 // validated configuration.
-func NewDirectory(cfg *config.Config) (*Directory, error) {
+func New(cfg *config.Config) (*Directory, error) {
 	cal, err := sla.LoadCalendar(cfg.Calendar.File)
 	if err != nil {
 		return nil, err
 	}
 	d := &Directory{
-		people: map[string]Person{}, agencies: map[string]config.Agency{},
+		people: map[string]dvcwatch.Official{}, agencies: map[string]config.Agency{},
 		departments: map[string]config.Department{}, offices: map[string][]string{},
 		schedules: map[string]*sla.Schedule{}, dossierURL: cfg.Notify.DossierURL,
 	}
@@ -63,8 +50,8 @@ func NewDirectory(cfg *config.Config) (*Directory, error) {
 			d.departments[a.Code+"/"+dep.Code] = dep
 		}
 		for _, o := range a.Officials {
-			d.people[o.ID] = Person{ID: o.ID, Name: o.Name, Title: o.Title, Email: o.Email, Role: o.Role,
-				Department: o.Department, Agency: a.Code}
+			d.people[o.ID] = dvcwatch.Official{ID: o.ID, Name: o.Name, Title: o.Title, Email: o.Email, Role: o.Role,
+				DepartmentCode: o.Department, AgencyCode: a.Code}
 			if o.Role == dvcwatch.RoleOffice {
 				d.offices[a.Code] = append(d.offices[a.Code], o.ID)
 			}
@@ -93,8 +80,8 @@ func (d *Directory) Schedule(agency string) *sla.Schedule {
 	return d.schedules[""]
 }
 
-// Person returns a person by id.
-func (d *Directory) Person(id string) (Person, bool) {
+// Person returns the configured official (or office member) with id.
+func (d *Directory) Person(id string) (dvcwatch.Official, bool) {
 	p, ok := d.people[id]
 	return p, ok
 }
@@ -125,17 +112,17 @@ func (d *Directory) DepartmentName(agency, code string) string {
 }
 
 // Head returns the head of a department, if configured.
-func (d *Directory) Head(agency, department string) (Person, bool) {
+func (d *Directory) Head(agency, department string) (dvcwatch.Official, bool) {
 	dep, ok := d.departments[agency+"/"+department]
 	if !ok || dep.Head == "" {
-		return Person{}, false
+		return dvcwatch.Official{}, false
 	}
 	return d.Person(dep.Head)
 }
 
 // Office returns the office people of an agency.
-func (d *Directory) Office(agency string) []Person {
-	var out []Person
+func (d *Directory) Office(agency string) []dvcwatch.Official {
+	var out []dvcwatch.Official
 	for _, id := range d.offices[agency] {
 		out = append(out, d.people[id])
 	}

@@ -1,0 +1,107 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// Tx is the part of one store transaction that recording a page writes
+// through.
+type Tx interface {
+	// BreachesOf returns every breach, resolved ones included, of the
+	// dossiers keys, by fingerprint; whole says keys are every stored
+	// dossier of their key range.
+	BreachesOf(ctx context.Context, keys []dvcwatch.DossierKey, whole bool) (map[string]dvcwatch.StoredBreach, error)
+	InsertBreaches(ctx context.Context, bs []dvcwatch.StoredBreach) ([]dvcwatch.StoredBreach, error)
+	UpdateBreach(ctx context.Context, b dvcwatch.StoredBreach) error
+	ResolveBreaches(ctx context.Context, ids []int64, at time.Time) error
+	// AlertHistory adds to each breach what each recipient was last told
+	// and who acknowledged it.
+	AlertHistory(ctx context.Context, bs []dvcwatch.StoredBreach) ([]dvcwatch.BreachState, error)
+	InsertAlerts(ctx context.Context, intents []dvcwatch.AlertIntent, now time.Time) error
+}
+
+// Transactor opens the store's write transactions.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(Tx) error) error
+}
+
+// TxOf makes a Transactor of a store's InTx whose transactions (T) have the
+// methods of Tx, e.g. TxOf(db.InTx) for a *store.DB.
+func TxOf[T Tx](inTx func(context.Context, func(T) error) error) Transactor {
+	return transactorFunc(func(ctx context.Context, fn func(Tx) error) error {
+		return inTx(ctx, func(tx T) error { return fn(tx) })
+	})
+}
+
+type transactorFunc func(ctx context.Context, fn func(Tx) error) error
+
+func (f transactorFunc) InTx(ctx context.Context, fn func(Tx) error) error { return f(ctx, fn) }
+
+// Page is one page of a detection pass to record.
+type Page struct {
+	Now      time.Time
+	Dossiers []dvcwatch.Evaluation
+	// Whole says Dossiers are every stored dossier of their key range (a
+	// page of a full sweep, dvcwatch.ScannedPage.Whole): their breaches are
+	// then read as one range.
+	Whole bool
+	// Plan decides who must be told what about the dossiers' unresolved
+	// breaches: every one of an open dossier, and those of a finished
+	// dossier that are new, changed or reopened; nil plans nothing.
+	Plan func(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent
+}
+
+// RecordPage records one page of evaluations in one transaction: what
+// lifecycle decides about the dossiers' breaches, then the alerts p.Plan
+// decides about them, so that a breach is never recorded without the alerts
+// it causes, nor an alert without its breach. Recording the same page twice
+// changes nothing the second time (Plan sees what the first one told).
+func RecordPage(ctx context.Context, st Transactor, p Page) (PageResult, error) {
+	keys := make([]dvcwatch.DossierKey, len(p.Dossiers))
+	for i, ev := range p.Dossiers {
+		keys[i] = ev.Key
+	}
+	var res PageResult
+	err := st.InTx(ctx, func(tx Tx) error {
+		stored, err := tx.BreachesOf(ctx, keys, p.Whole)
+		if err != nil {
+			return err
+		}
+		ch := lifecycle(p.Now, p.Dossiers, stored)
+		res = ch.result
+		for _, b := range ch.update {
+			if err := tx.UpdateBreach(ctx, b); err != nil {
+				return err
+			}
+		}
+		if err := tx.ResolveBreaches(ctx, ch.resolve, p.Now); err != nil {
+			return err
+		}
+		inserted, err := tx.InsertBreaches(ctx, ch.insert)
+		if err != nil {
+			return err
+		}
+		if p.Plan == nil || len(ch.plan)+len(inserted) == 0 {
+			return nil
+		}
+		states, err := tx.AlertHistory(ctx, ch.plan)
+		if err != nil {
+			return err
+		}
+		for _, b := range inserted { // told nothing yet, acknowledged by nobody
+			states = append(states, dvcwatch.BreachState{StoredBreach: b, Told: map[string]dvcwatch.Told{},
+				Acks: map[string]dvcwatch.Severity{}})
+		}
+		intents := p.Plan(p.Now, states)
+		res.Alerts = len(intents)
+		return tx.InsertAlerts(ctx, intents, p.Now)
+	})
+	if err != nil {
+		return PageResult{}, fmt.Errorf("record breaches: %w", err)
+	}
+	return res, nil
+}

@@ -1,0 +1,113 @@
+// Package notify decides who is told about which breach and when, turns those
+// decisions into digest emails in the outbox, and delivers them: routing and
+// escalation from the configuration (Router), repeats, acknowledgements and
+// quiet hours (Planner, Composer), the office's daily summary, the dispatcher
+// that hands the outbox to the queue and re-enqueues what the queue lost
+// (Dispatcher), and the delivery of one email (Deliverer). Service puts the
+// first four together for detection and the scheduled jobs.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/directory"
+	"github.com/dvcwatch/dvcwatch/notify/email"
+)
+
+// Store is what the service reads and writes: the pending alerts, the
+// outbox and the breaches the office's summary lists.
+type Store interface {
+	ComposeStore
+	SummaryStore
+	DispatchStore
+}
+
+// Service owns what dvcwatch tells people: who must be told of each breach
+// (Plan, decided inside detection's transaction), the digest emails made of
+// the alerts decided (Notify), the office's daily summary (Summarize), and
+// handing new emails to the queue at once.
+type Service struct {
+	planner    *Planner
+	composer   *Composer
+	dispatcher *Dispatcher
+	store      Store
+	log        *slog.Logger
+}
+
+// NewService builds the service from a validated configuration. enqueue
+// hands one outbox row to the delivery queue and must treat a row already
+// queued as done; nil leaves new emails in the outbox for the dispatcher job
+// of a running worker (a command run by hand has no queue).
+func NewService(cfg *config.Config, dir *directory.Directory, st Store, enqueue func(ctx context.Context, id int64) error,
+	now func() time.Time, log *slog.Logger) (*Service, error) {
+	router, err := NewRouter(dir, cfg.Notify.Escalation)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := email.NewRenderer(cfg.Notify.Templates)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{
+		planner:    &Planner{Router: router, RepeatAfter: cfg.Notify.RepeatAfter},
+		composer:   &Composer{Dir: dir, Renderer: renderer, OfficeHoursOnly: cfg.Notify.OfficeHoursOnly},
+		dispatcher: &Dispatcher{Store: st, Enqueue: enqueue, Now: now},
+		store:      st,
+		log:        log,
+	}, nil
+}
+
+// Plan decides who must be told now about each unresolved breach; see
+// Planner.
+func (s *Service) Plan(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent {
+	return s.planner.Plan(now, open)
+}
+
+// Notify puts the pending alerts into one digest email per recipient as of
+// now, hands the new emails to the queue, and returns how many it created.
+func (s *Service) Notify(ctx context.Context, now time.Time) (int, error) {
+	ids, err := ComposeWith(ctx, s.store, now, s.composer.Compose(now))
+	if err != nil {
+		return 0, err
+	}
+	s.send(ctx, ids, "digests")
+	return len(ids), nil
+}
+
+// Summarize writes the office's daily summary as of now, hands it to the
+// queue, and returns how many emails it created.
+func (s *Service) Summarize(ctx context.Context, now time.Time) (int, error) {
+	ids, err := s.composer.Summarize(ctx, s.store, now)
+	if err != nil {
+		return len(ids), fmt.Errorf("daily summary: %w", err)
+	}
+	s.send(ctx, ids, "daily summaries")
+	return len(ids), nil
+}
+
+// Dispatch hands every undelivered email to the queue; see Dispatcher.
+func (s *Service) Dispatch(ctx context.Context) (int, error) {
+	if s.dispatcher.Enqueue == nil {
+		return 0, fmt.Errorf("dispatch: no queue")
+	}
+	return s.dispatcher.Dispatch(ctx)
+}
+
+// send enqueues new emails at once. A failure loses nothing: the rows wait
+// in the outbox for the dispatcher.
+func (s *Service) send(ctx context.Context, ids []int64, what string) {
+	if s.dispatcher.Enqueue == nil || len(ids) == 0 {
+		return
+	}
+	if err := s.dispatcher.Send(ctx, ids); err != nil {
+		s.log.Warn("enqueue new "+what+"; the dispatcher will retry", "err", err)
+	}
+}
