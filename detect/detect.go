@@ -24,6 +24,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/breach"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/directory"
+	"github.com/dvcwatch/dvcwatch/internal/prefetch"
 	"github.com/dvcwatch/dvcwatch/lease"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
@@ -216,31 +217,9 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 // transaction, and pages are disjoint sets of dossiers, so the overlap is
 // safe and a pass takes about the longer of the two instead of their sum.
 func (d *Detector) scan(ctx context.Context, filter dvcwatch.ScanFilter, fn func(dvcwatch.ScannedPage) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pages := make(chan dvcwatch.ScannedPage, 1)
-	scanned := make(chan error, 1)
-	go func() {
-		defer close(pages)
-		scanned <- d.store.ScanDossiers(ctx, filter, pageSize, func(p dvcwatch.ScannedPage) error {
-			select {
-			case pages <- p:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
-	for p := range pages {
-		if err := fn(p); err != nil {
-			cancel()
-			for range pages { // let the reader stop
-			}
-			<-scanned
-			return err
-		}
-	}
-	return <-scanned
+	return prefetch.Run(ctx, func(ctx context.Context, yield func(dvcwatch.ScannedPage) error) error {
+		return d.store.ScanDossiers(ctx, filter, pageSize, yield)
+	}, func(_ context.Context, p dvcwatch.ScannedPage) error { return fn(p) })
 }
 
 func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, res *Result) error {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch/connectors"
+	"github.com/dvcwatch/dvcwatch/internal/prefetch"
 	"github.com/dvcwatch/dvcwatch/lease"
 	"github.com/dvcwatch/dvcwatch/store"
 )
@@ -170,29 +171,7 @@ func Run(ctx context.Context, st Store, name string, p connectors.Puller, opts O
 // Batches are stored strictly in order, one at a time; a batch fetched ahead
 // and not stored when the pass stops is simply fetched again next time.
 func pipeline(ctx context.Context, p connectors.Puller, after connectors.Cursor, store func(context.Context, connectors.Batch) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan connectors.Batch, 1)
-	pulled := make(chan error, 1)
-	go func() {
-		defer close(batches)
-		pulled <- p.Pull(ctx, after, func(ctx context.Context, b connectors.Batch) error {
-			select {
-			case batches <- b:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
-	for b := range batches {
-		if err := store(ctx, b); err != nil {
-			cancel()
-			for range batches { // let the puller finish
-			}
-			<-pulled
-			return err
-		}
-	}
-	return <-pulled
+	return prefetch.Run(ctx, func(ctx context.Context, yield func(connectors.Batch) error) error {
+		return p.Pull(ctx, after, func(_ context.Context, b connectors.Batch) error { return yield(b) })
+	}, store)
 }

@@ -211,37 +211,11 @@ func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch
 		if err != nil {
 			return err
 		}
-		d = r.dossier()
-
-		var steps []stepRow
-		q = `SELECT seq, department, official, official_title, content, state, started_at, due_at, finished_at
-			FROM dossier_steps WHERE source = ? AND code = ? ORDER BY seq`
-		if err := tx.SelectContext(ctx, &steps, tx.Rebind(q), key.Source, key.Code); err != nil {
-			return fmt.Errorf("steps: %w", err)
+		ds := []dvcwatch.Dossier{r.dossier()}
+		if _, err := db.loadChildren(ctx, tx, ds, "", false); err != nil {
+			return err
 		}
-		for _, s := range steps {
-			d.Steps = append(d.Steps, s.step())
-		}
-
-		var sups []supplementRow
-		q = `SELECT seq, requested_at, returned_at, due_before, due_after
-			FROM dossier_supplements WHERE source = ? AND code = ? ORDER BY seq`
-		if err := tx.SelectContext(ctx, &sups, tx.Rebind(q), key.Source, key.Code); err != nil {
-			return fmt.Errorf("supplements: %w", err)
-		}
-		for _, s := range sups {
-			d.Supplements = append(d.Supplements, s.supplement())
-		}
-
-		var apos []apologyRow
-		q = `SELECT seq, issued_at, new_due_at, issued_by, reason
-			FROM dossier_apologies WHERE source = ? AND code = ? ORDER BY seq`
-		if err := tx.SelectContext(ctx, &apos, tx.Rebind(q), key.Source, key.Code); err != nil {
-			return fmt.Errorf("apologies: %w", err)
-		}
-		for _, a := range apos {
-			d.Apologies = append(d.Apologies, a.apology())
-		}
+		d = ds[0]
 		return nil
 	})
 	if err != nil {
