@@ -1,7 +1,8 @@
 // Package dvcwatch holds the domain model shared by every part of dvcwatch:
 // administrative dossiers (hồ sơ thủ tục hành chính) as the portals report them,
 // their processing steps, supplement rounds, apology letters and status history,
-// and the people who answer for them. It imports nothing of this module.
+// and the people who answer for them; and the vocabulary of what dvcwatch
+// makes of them: breaches, alerts, notifications, job runs and findings.
 package dvcwatch
 
 import (

@@ -2,8 +2,8 @@
 // reads the store and the queue on every scrape (dossiers by status, sync
 // lag, open breaches, the outbox, queue sizes, open failed tasks), an asynq
 // middleware that times every task, and the registry and HTTP handler that
-// serve them with the Go and process collectors. It imports the root package
-// and the store's types only; the worker wires the real store and queue in.
+// serve them with the Go and process collectors; the worker wires the real
+// store and queue in.
 //
 // The admin listener serves /metrics without authentication, as Prometheus
 // scrapes it: every metric here is an aggregate count, a duration or a task

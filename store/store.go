@@ -1,7 +1,8 @@
 // Package store keeps dossiers, their status history, the connectors' sync
 // cursors, breaches, the notification outbox and job runs in SQL, on SQLite (the
 // embedded default) or PostgreSQL, through one logical schema applied by
-// migrations embedded in the binary. It imports only the root package.
+// migrations embedded in the binary. It holds no business rule: callers that
+// decide what to write open a transaction (InTx) and write through it.
 package store
 
 import (

@@ -1,6 +1,6 @@
 // Package worker builds everything dvcwatch runs from a config.Config — the
 // store, the portal connectors, the job handlers, the asynq server and the
-// scheduler — and runs it. Only cmd imports it.
+// scheduler — and runs it.
 package worker
 
 import (

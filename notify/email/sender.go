@@ -1,8 +1,7 @@
 // Package email renders dvcwatch's Vietnamese alert digests and the office's
 // daily summary and sends them over SMTP. It owns the templates (embedded
 // defaults an operator may override), the masking of applicants' personal data,
-// and the SMTP conversation with its retry classification; it imports config
-// and the root package only.
+// and the SMTP conversation with its retry classification.
 package email
 
 import (
