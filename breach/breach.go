@@ -223,7 +223,7 @@ func (e *evaluation) pauses() error {
 		}
 		e.closed = append(e.closed, sla.Interval{Start: s.RequestedAt, End: end})
 	}
-	e.closed = merge(e.closed)
+	e.closed = sla.MergeIntervals(e.closed)
 	return nil
 }
 
@@ -498,20 +498,6 @@ func (e *evaluation) add(kind dvcwatch.BreachKind, sev dvcwatch.Severity, starte
 		Fingerprint: dvcwatch.BreachFingerprint(kind, e.d.Key, 0),
 		Detail:      detail,
 	})
-}
-
-// merge sorts pauses and merges overlapping ones, so no office time is counted twice.
-func merge(ps []sla.Interval) []sla.Interval {
-	sort.Slice(ps, func(i, j int) bool { return ps[i].Start.Before(ps[j].Start) })
-	out := ps[:0]
-	for _, p := range ps {
-		if n := len(out); n > 0 && !p.Start.After(out[n-1].End) {
-			out[n-1].End = later(out[n-1].End, p.End)
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
 }
 
 // earlier orders times with unknown (zero) times last.

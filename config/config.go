@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/sla"
 )
 
 // DefaultTimezone is the zone of schedules when none is given: portal dates and
@@ -156,7 +157,16 @@ type Calendar struct {
 	// Cutoff is the time after which a dossier counts as received the next
 	// working morning (a local convention, see domain notes).
 	Cutoff string `yaml:"cutoff"`
+	// Counting is how limits are counted from a receipt: dates (the legal
+	// counting, the default) or office_hours; see sla.Counting.
+	Counting sla.Counting `yaml:"counting"`
 }
+
+// How an agency compares the end of processing with its due.
+const (
+	LatenessDate   = "date"   // on time when finished on the due date (the default)
+	LatenessMinute = "minute" // on time when finished by the due instant
+)
 
 // Agency is one handling agency (DonViXuLy) and the people who answer for its
 // dossiers; consumed by notify to route alerts.
@@ -165,6 +175,10 @@ type Agency struct {
 	Name        string       `yaml:"name"`
 	OfficeHours []string     `yaml:"office_hours"` // defaults to calendar.office_hours
 	Cutoff      string       `yaml:"cutoff"`       // defaults to calendar.cutoff
+	Counting    sla.Counting `yaml:"counting"`     // defaults to calendar.counting
+	// Lateness is LatenessDate (the default) or LatenessMinute; validated here
+	// for the rules that compare the end of processing with the due.
+	Lateness    string       `yaml:"lateness"`
 	Departments []Department `yaml:"departments"`
 	Officials   []Official   `yaml:"officials"`
 }
@@ -476,10 +490,13 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 
 	def("calendar.office_hours", func() { c.Calendar.OfficeHours = []string{"07:30-11:30", "13:30-17:00"} })
 	def("calendar.cutoff", func() { c.Calendar.Cutoff = "17:00" })
+	def("calendar.counting", func() { c.Calendar.Counting = sla.DefaultCounting })
 	for i := range c.Agencies {
 		a, p := &c.Agencies[i], fmt.Sprintf("agencies[%d].", i)
 		def(p+"office_hours", func() { a.OfficeHours = append([]string(nil), c.Calendar.OfficeHours...) })
 		def(p+"cutoff", func() { a.Cutoff = c.Calendar.Cutoff })
+		def(p+"counting", func() { a.Counting = c.Calendar.Counting })
+		def(p+"lateness", func() { a.Lateness = LatenessDate })
 		for j := range a.Officials {
 			o := &a.Officials[j]
 			def(fmt.Sprintf("%sofficials[%d].role", p, j), func() { o.Role = dvcwatch.RoleOfficial })

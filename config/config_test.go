@@ -21,6 +21,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
+	"github.com/dvcwatch/dvcwatch/sla"
 )
 
 // exampleEnv holds the secrets the example file reads from the environment.
@@ -345,6 +346,12 @@ func TestFixtures(t *testing.T) {
 			`testdata/calendar.yaml:9: agencies[0].cutoff: invalid cutoff: "25:00" is not a time of day (want HH:MM, 00:00–24:00)`,
 			`testdata/calendar.yaml:12: agencies[1].office_hours: office hours: session 11:00-12:00 starts before session 07:30-11:30 ends (want sessions in order, not overlapping)`,
 		}},
+		{"counting.yaml", []string{
+			`testdata/counting.yaml:2: calendar.counting: unknown value "calendar_days" (want one of: dates, office_hours)`,
+			`testdata/counting.yaml:6: agencies[0].counting: unknown value "Office_Hours" (want one of: dates, office_hours)`,
+			`testdata/counting.yaml:7: agencies[0].lateness: unknown value "seconds" (want one of: date, minute)`,
+			`testdata/counting.yaml:10: agencies[1].counting: required`,
+		}},
 		{"agencies.yaml", []string{
 			`testdata/agencies.yaml:7: agencies[0].departments[0].head: official "nguyen.van.a" has role "official", not department_head`,
 			`testdata/agencies.yaml:10: agencies[0].departments[1].head: official "tran.thi.b" belongs to department "VHXH", not "KT"`,
@@ -505,8 +512,8 @@ schedules:
 			{Name: "sync", Cron: "@hourly", Job: JobSync, Connector: "onestop", Timezone: "Asia/Ho_Chi_Minh"},
 			{Name: "detect", Cron: "CRON_TZ=UTC 0 * * * *", Job: JobDetect, Timezone: "UTC"},
 		},
-		Calendar: Calendar{OfficeHours: hours, Cutoff: "17:00"},
-		Agencies: []Agency{{Code: "X", Name: "UBND xã X", OfficeHours: hours, Cutoff: "17:00"}},
+		Calendar: Calendar{OfficeHours: hours, Cutoff: "17:00", Counting: sla.CountDates},
+		Agencies: []Agency{{Code: "X", Name: "UBND xã X", OfficeHours: hours, Cutoff: "17:00", Counting: sla.CountDates, Lateness: LatenessDate}},
 		Detect:   Detect{DueSoonHours: 8, DueSoonShare: 0.8, EscalateAfter: "2wd", FullSweepEvery: 24 * time.Hour},
 		Notify: Notify{
 			RepeatAfter:     24 * time.Hour,
@@ -562,6 +569,21 @@ log:
 	}
 	if c.Log.SlogLevel() != slog.LevelWarn {
 		t.Errorf("SlogLevel() = %v, want WARN", c.Log.SlogLevel())
+	}
+}
+
+// An agency counts as the calendar does unless it says otherwise.
+func TestAgencyCounting(t *testing.T) {
+	t.Parallel()
+	agencyY := "  - {code: Y, name: UBND xã Y, counting: dates, lateness: minute}\nsmtp:"
+	data := "calendar:\n  counting: office_hours\n" + strings.Replace(minimal, "smtp:", agencyY, 1)
+	c, err := Parse([]byte(data), "dvcwatch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x, y := c.Agencies[0], c.Agencies[1]; x.Counting != sla.CountOfficeHours || x.Lateness != LatenessDate ||
+		y.Counting != sla.CountDates || y.Lateness != LatenessMinute {
+		t.Errorf("agencies = %+v, %+v; want X office_hours by date, Y dates by minute", x, y)
 	}
 }
 

@@ -347,6 +347,16 @@ func (c *Config) validateCalendar(ch *checker) {
 		}
 	}
 	ch.officeHours("calendar.office_hours", c.Calendar.OfficeHours, "calendar.cutoff", c.Calendar.Cutoff)
+	ch.counting("calendar.counting", c.Calendar.Counting)
+}
+
+// counting checks a counting convention against the ones package sla knows.
+func (ch *checker) counting(path string, c sla.Counting) {
+	var known []string
+	for _, k := range sla.Countings() {
+		known = append(known, string(k))
+	}
+	ch.oneOf(path, string(c), known...)
 }
 
 func (c *Config) validateAgencies(ch *checker) {
@@ -360,6 +370,8 @@ func (c *Config) validateAgencies(ch *checker) {
 		ch.unique(codes, p+"code", a.Code)
 		ch.required(p+"name", a.Name)
 		ch.officeHours(p+"office_hours", a.OfficeHours, p+"cutoff", a.Cutoff)
+		ch.counting(p+"counting", a.Counting)
+		ch.oneOf(p+"lateness", a.Lateness, LatenessDate, LatenessMinute)
 
 		depts, deptCodes := map[string]string{}, []string{}
 		for j, d := range a.Departments {

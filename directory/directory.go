@@ -38,13 +38,13 @@ func New(cfg *config.Config) (*Directory, error) {
 		departments: map[string]config.Department{}, offices: map[string][]string{},
 		schedules: map[string]*sla.Schedule{}, dossierURL: cfg.Notify.DossierURL,
 	}
-	if d.schedules[""], err = schedule(cal, cfg.Calendar.OfficeHours, cfg.Calendar.Cutoff); err != nil {
-		return nil, fmt.Errorf("calendar office hours: %w", err)
+	if d.schedules[""], err = schedule(cal, cfg.Calendar.OfficeHours, cfg.Calendar.Cutoff, cfg.Calendar.Counting); err != nil {
+		return nil, fmt.Errorf("calendar schedule: %w", err)
 	}
 	for _, a := range cfg.Agencies {
 		d.agencies[a.Code] = a
-		if d.schedules[a.Code], err = schedule(cal, a.OfficeHours, a.Cutoff); err != nil {
-			return nil, fmt.Errorf("agency %s office hours: %w", a.Code, err)
+		if d.schedules[a.Code], err = schedule(cal, a.OfficeHours, a.Cutoff, a.Counting); err != nil {
+			return nil, fmt.Errorf("agency %s schedule: %w", a.Code, err)
 		}
 		for _, dep := range a.Departments {
 			d.departments[a.Code+"/"+dep.Code] = dep
@@ -60,15 +60,18 @@ func New(cfg *config.Config) (*Directory, error) {
 	return d, nil
 }
 
-func schedule(cal *sla.Calendar, sessions []string, cutoff string) (*sla.Schedule, error) {
-	if len(sessions) == 0 { // a configuration built without defaults
-		return sla.NewSchedule(cal, sla.DefaultOfficeHours())
+func schedule(cal *sla.Calendar, sessions []string, cutoff string, counting sla.Counting) (*sla.Schedule, error) {
+	if counting == "" { // a configuration built without defaults
+		counting = sla.DefaultCounting
 	}
-	hours, err := sla.ParseOfficeHours(sessions, cutoff)
-	if err != nil {
-		return nil, err
+	hours := sla.DefaultOfficeHours()
+	if len(sessions) > 0 {
+		var err error
+		if hours, err = sla.ParseOfficeHours(sessions, cutoff); err != nil {
+			return nil, err
+		}
 	}
-	return sla.NewSchedule(cal, hours)
+	return sla.NewScheduleCounting(cal, hours, counting)
 }
 
 // Schedule returns the working schedule of an agency, or the calendar's

@@ -44,6 +44,10 @@ const (
 	KindCompensatory   Kind = "compensatory"    // a weekday off because a holiday fell on a weekend
 	KindDayOff         Kind = "day_off"         // an extra weekday off announced by the government
 	KindWorkingWeekend Kind = "working_weekend" // a Saturday or Sunday made a working day (a swap)
+
+	// KindWeekend is an ordinary Saturday or Sunday, as a computation's skipped
+	// day; calendar files never list it.
+	KindWeekend Kind = "weekend"
 )
 
 var kinds = []Kind{KindHoliday, KindCompensatory, KindDayOff, KindWorkingWeekend}

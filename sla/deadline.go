@@ -7,24 +7,39 @@ import (
 	"time"
 )
 
-// Schedule is an agency's working time, its calendar and office hours, against which
-// legal time limits are counted. It is safe for concurrent use.
+// Schedule is an agency's working time, its calendar and office hours, and the
+// convention by which it counts legal time limits. It is safe for concurrent use.
 type Schedule struct {
-	cal   *Calendar
-	hours OfficeHours
+	cal      *Calendar
+	hours    OfficeHours
+	counting Counting
 }
 
-// NewSchedule returns the schedule of an agency that keeps hours on cal.
+// NewSchedule returns the schedule of an agency that keeps hours on cal and counts
+// with CountOfficeHours, the arithmetic of the releases before conventions existed,
+// so that its callers keep their results; NewScheduleCounting chooses the convention.
 func NewSchedule(cal *Calendar, hours OfficeHours) (*Schedule, error) {
+	return NewScheduleCounting(cal, hours, CountOfficeHours)
+}
+
+// NewScheduleCounting returns the schedule of an agency that keeps hours on cal and
+// counts its limits by counting.
+func NewScheduleCounting(cal *Calendar, hours OfficeHours, counting Counting) (*Schedule, error) {
 	if cal == nil {
 		return nil, errors.New("schedule: nil calendar")
 	}
 	if err := hours.Validate(); err != nil {
 		return nil, fmt.Errorf("schedule: %w", err)
 	}
+	if !counting.Valid() {
+		return nil, fmt.Errorf("schedule: %w", counting.errUnknown())
+	}
 	hours.Sessions = append([]Session(nil), hours.Sessions...) // the caller's slice may change
-	return &Schedule{cal: cal, hours: hours}, nil
+	return &Schedule{cal: cal, hours: hours, counting: counting}, nil
 }
+
+// Counting returns the convention by which the schedule counts limits.
+func (s *Schedule) Counting() Counting { return s.counting }
 
 // Calendar returns the schedule's calendar.
 func (s *Schedule) Calendar() *Calendar { return s.cal }
@@ -146,24 +161,10 @@ func (s *Schedule) WorkingTimeBetween(a, b time.Time) (time.Duration, error) {
 	return total, nil
 }
 
-// mergePauses validates pauses and returns them sorted, with overlaps merged and
-// everything before from cut off.
-func mergePauses(pauses []Interval, from time.Time) ([]Interval, error) {
-	var out []Interval
-	for i, p := range pauses {
-		if p.Start.IsZero() || p.End.IsZero() {
-			return nil, fmt.Errorf("pause %d: start and end are required (close an open pause at the current time)", i)
-		}
-		if p.End.Before(p.Start) {
-			return nil, fmt.Errorf("pause %d: ends at %s, before it starts at %s", i, p.End.Format(time.RFC3339), p.Start.Format(time.RFC3339))
-		}
-		if p.Start.Before(from) {
-			p.Start = from
-		}
-		if p.End.After(p.Start) {
-			out = append(out, p)
-		}
-	}
+// MergeIntervals returns the intervals sorted by start, with overlapping and
+// touching ones merged, so that no paused time is counted twice; ps is not changed.
+func MergeIntervals(ps []Interval) []Interval {
+	out := append([]Interval(nil), ps...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
 	merged := out[:0]
 	for _, p := range out {
@@ -175,78 +176,46 @@ func mergePauses(pauses []Interval, from time.Time) ([]Interval, error) {
 		}
 		merged = append(merged, p)
 	}
-	return merged, nil
+	return merged
+}
+
+// checkPauses reports a pause without an end or ending before it starts.
+func checkPauses(pauses []Interval) error {
+	for i, p := range pauses {
+		if p.Start.IsZero() || p.End.IsZero() {
+			return fmt.Errorf("pause %d: start and end are required (close an open pause at the current time)", i)
+		}
+		if p.End.Before(p.Start) {
+			return fmt.Errorf("pause %d: ends at %s, before it starts at %s", i, p.End.Format(time.RFC3339), p.Start.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// clipPauses returns checked pauses merged, with everything before from cut off.
+func clipPauses(pauses []Interval, from time.Time) []Interval {
+	var out []Interval
+	for _, p := range pauses {
+		if p.Start.Before(from) {
+			p.Start = from
+		}
+		if p.End.After(p.Start) {
+			out = append(out, p)
+		}
+	}
+	return MergeIntervals(out)
 }
 
 // Deadline returns when a dossier received at received with the given limit is due,
-// in Asia/Ho_Chi_Minh, the clock having stopped during pauses.
-//
-// Working days and hours are counted in office time from the effective start (one
-// working day is the length of the office day), and each pause adds the office time
-// it covers. Calendar days (Civil Code 2015 art. 147–148) start the day after the
-// effective start's date and end at the close of office on the last day; months end
-// on the corresponding day of the last month (its last day if it has none). For those
-// a pause adds the calendar time it covers (the end keeps its time of day, even past
-// closing), and a period whose end falls on a non-working day ends at the close of
-// the next working day.
+// in Asia/Ho_Chi_Minh, the clock having stopped during pauses, counted by the
+// schedule's convention: Compute's Due, without the explanation. See Counting for
+// the rules of each convention.
 func (s *Schedule) Deadline(received time.Time, limit Limit, pauses []Interval) (time.Time, error) {
-	if err := limit.validate(); err != nil {
-		return time.Time{}, fmt.Errorf("deadline: limit %s: %w", limit, err)
+	k := computer{s: s}
+	if err := k.run(received, limit, pauses); err != nil {
+		return time.Time{}, err
 	}
-	start, err := s.EffectiveStart(received)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("deadline: %w", err)
-	}
-	paused, err := mergePauses(pauses, start)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("deadline: %w", err)
-	}
-	due, err := s.deadline(start, limit, paused)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("deadline: %s from %s: %w", limit, start.Format(time.DateTime), err)
-	}
-	return due.In(Location()), nil
-}
-
-func (s *Schedule) deadline(start time.Time, limit Limit, paused []Interval) (time.Time, error) {
-	n := limit.Amount
-	switch limit.Unit {
-	case WorkingDays, WorkingHours:
-		work := time.Duration(n) * time.Hour
-		if limit.Unit == WorkingDays {
-			work = time.Duration(n) * s.hours.DayLength()
-		}
-		for _, p := range paused {
-			w, err := s.WorkingTimeBetween(p.Start, p.End)
-			if err != nil {
-				return time.Time{}, err
-			}
-			work += w
-		}
-		return s.advance(start, work)
-	default: // CalendarDays, Months
-		last := dateOf(start).addDays(n)
-		if limit.Unit == Months {
-			last = addMonths(dateOf(start), n)
-		}
-		due := at(last, s.hours.closing())
-		for _, p := range paused {
-			due = due.Add(p.End.Sub(p.Start))
-		}
-		d := dateOf(due)
-		working, err := s.cal.isWorking(d)
-		if err != nil {
-			return time.Time{}, err
-		}
-		if working {
-			return due, nil
-		}
-		next, err := s.nextWorkingDay(d)
-		if err != nil {
-			return time.Time{}, err
-		}
-		return at(next, s.hours.closing()), nil
-	}
+	return k.c.Due, nil
 }
 
 // addMonths returns the day corresponding to d n months later, or that month's last

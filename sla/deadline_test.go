@@ -64,14 +64,7 @@ func TestDeadline(t *testing.T) {
 	early := DefaultOfficeHours()
 	early.Cutoff = hm(16, 0)
 	agency := newTestSchedule(t, early)
-	tests := []struct {
-		name     string
-		s        *Schedule
-		received time.Time
-		limit    string
-		pauses   []Interval
-		want     time.Time
-	}{
+	tests := []deadlineCase{
 		// Working days: 7h30 of office time each.
 		{"5 working days", def, vn(2026, 3, 2, 8, 0), "5wd", nil, vn(2026, 3, 9, 8, 0)},
 		{"a day ending at a session end stays there", def, vn(2026, 3, 2, 7, 30), "1wd", nil, vn(2026, 3, 2, 17, 0)},
@@ -123,6 +116,21 @@ func TestDeadline(t *testing.T) {
 		{"1 month from 30 Jan ends 28 Feb, a Saturday", def, vn(2026, 1, 30, 10, 0), "1m", nil, vn(2026, 3, 2, 17, 0)},
 		{"months ending in computed Tết 2027", def, vn(2026, 12, 8, 9, 0), "2m", nil, vn(2027, 2, 12, 17, 0)},
 	}
+	checkDeadlines(t, tests)
+}
+
+// deadlineCase is a due expected from a schedule, a receipt, a limit and pauses.
+type deadlineCase struct {
+	name     string
+	s        *Schedule
+	received time.Time
+	limit    string
+	pauses   []Interval
+	want     time.Time
+}
+
+func checkDeadlines(t *testing.T, tests []deadlineCase) {
+	t.Helper()
 	for _, tt := range tests {
 		limit, err := ParseLimit(tt.limit)
 		if err != nil {

@@ -14,6 +14,7 @@ const SourceComputed = "computed default"
 type holiday struct {
 	date   civilDate
 	vi, en string // Vietnamese name and English gloss
+	chosen bool   // a day the Prime Minister fixes each year; the default may not be the one announced
 }
 
 func (h holiday) name() string { return h.vi + " – " + h.en }
@@ -22,7 +23,7 @@ func (h holiday) name() string { return h.vi + " – " + h.en }
 // 2019, art. 112, with the days the Prime Minister fixes each year chosen by the
 // default rules below. Holidays on a weekend are included: they earn compensation.
 func statutoryHolidays(y int) []holiday {
-	hs := []holiday{{civilDate{y, time.January, 1}, "Tết Dương lịch", "New Year's Day"}}
+	hs := []holiday{{civilDate{y, time.January, 1}, "Tết Dương lịch", "New Year's Day", false}}
 
 	// Tết: the law gives 5 days and leaves the exact days to the Prime Minister. The
 	// default is the last day of the lunar year (29 or 30 tháng Chạp) and mùng 1–4,
@@ -33,9 +34,9 @@ func statutoryHolidays(y int) []holiday {
 	}
 	tet := civilDate{ny, m, d}
 	eve := tet.addDays(-1)
-	hs = append(hs, holiday{eve, fmt.Sprintf("Tết Nguyên Đán (%d tháng Chạp)", lunarOf(eve).Day), "Lunar New Year's Eve"})
+	hs = append(hs, holiday{eve, fmt.Sprintf("Tết Nguyên Đán (%d tháng Chạp)", lunarOf(eve).Day), "Lunar New Year's Eve", true})
 	for i := 0; i < 4; i++ {
-		hs = append(hs, holiday{tet.addDays(i), fmt.Sprintf("Tết Nguyên Đán (mùng %d)", i+1), fmt.Sprintf("Lunar New Year, day %d", i+1)})
+		hs = append(hs, holiday{tet.addDays(i), fmt.Sprintf("Tết Nguyên Đán (mùng %d)", i+1), fmt.Sprintf("Lunar New Year, day %d", i+1), i > 0})
 	}
 
 	// Hùng Kings' day is the 10th of the 3rd lunar month; in a year where the 3rd month
@@ -45,13 +46,25 @@ func statutoryHolidays(y int) []holiday {
 		panic(fmt.Sprintf("sla: Hùng Kings' day %d: %v", y, err)) // day 10 always exists
 	}
 	hs = append(hs,
-		holiday{civilDate{hy, hm, hd}, "Giỗ Tổ Hùng Vương", "Hùng Kings' Commemoration"},
-		holiday{civilDate{y, time.April, 30}, "Ngày Chiến thắng", "Reunification Day"},
-		holiday{civilDate{y, time.May, 1}, "Quốc tế Lao động", "International Workers' Day"},
-		holiday{civilDate{y, time.September, 2}, "Quốc khánh", "National Day"},
-		holiday{nationalDayAdjacent(y), "Quốc khánh (ngày liền kề)", "National Day, adjacent day"},
+		holiday{civilDate{hy, hm, hd}, "Giỗ Tổ Hùng Vương", "Hùng Kings' Commemoration", false},
+		holiday{civilDate{y, time.April, 30}, "Ngày Chiến thắng", "Reunification Day", false},
+		holiday{civilDate{y, time.May, 1}, "Quốc tế Lao động", "International Workers' Day", false},
+		holiday{civilDate{y, time.September, 2}, "Quốc khánh", "National Day", false},
+		holiday{nationalDayAdjacent(y), "Quốc khánh (ngày liền kề)", "National Day, adjacent day", true},
 	)
 	return hs
+}
+
+// fixedHoliday returns the public holiday whose date the Labor Code fixes (not one
+// the Prime Minister chooses) that falls on d, if any: a weekend day skipped in a
+// count is named after it, since the calendar lists only its compensatory day.
+func fixedHoliday(d civilDate) (holiday, bool) {
+	for _, h := range statutoryHolidays(d.year) {
+		if h.date == d && !h.chosen {
+			return h, true
+		}
+	}
+	return holiday{}, false
 }
 
 // nationalDayAdjacent picks the day next to 2 September that the law adds to National

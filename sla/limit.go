@@ -11,7 +11,7 @@ type Unit string
 
 // The units in which procedures state their time limits.
 const (
-	WorkingDays  Unit = "wd" // ngày làm việc, counted in office time
+	WorkingDays  Unit = "wd" // ngày làm việc, counted as Counting says
 	CalendarDays Unit = "d"  // ngày, Civil Code 2015 art. 147–148
 	WorkingHours Unit = "h"  // giờ làm việc, counted in office time
 	Months       Unit = "m"  // tháng, to the corresponding day of the month

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,22 +33,48 @@ calendar file (calendar.file in the configuration) corrects or adds years.`,
 
 func newCalendarDueCommand() *cobra.Command {
 	var (
-		path, received, limit, agency string
-		pauses                        []string
+		path, received, limit, agency, counting string
+		pauses                                  []string
 	)
 	cmd := &cobra.Command{
 		Use:   "due",
 		Short: "Compute a dossier's due date from when it was received and the time limit",
 		Long: `Compute a dossier's due date. The first line is "due: YYYY-MM-DD HH:MM"
-(Asia/Ho_Chi_Minh); the lines after it explain the computation.
+(Asia/Ho_Chi_Minh); the lines after it explain the computation: the receipt
+day, the counting convention, the first and last counted days, every
+non-working day passed over with its name, the pauses and the office hours.
 
-Limits: 5wd (working days of office time), 8h (working hours), 15d (calendar
-days: counting starts the next day; a last day that is not a working day moves
-to the end of the next working day), 1m (months).`,
-		Example: `  dvcwatch calendar due --received "2026-02-12 15:00" --limit 5wd
-  dvcwatch calendar due --received "2026-02-10 09:00" --limit 10wd --pause "2026-02-11 08:00..2026-02-24 10:00"`,
+Counting (--counting; default: the agency's counting with --config and
+--agency, else calendar.counting of --config, else dates):
+  dates         the legal counting (Civil Code 2015 art. 147-148). The receipt
+                day is not counted; a dossier received at or after the cutoff or
+                on a non-working day counts as received on the next working day.
+                5wd ends at the close of office on the 5th working day after the
+                receipt day. Pauses add their office time in whole working days,
+                rounded up.
+  office_hours  working days counted as office time from the moment of receipt
+                (one day = the office day, e.g. 7h30m); pauses add the office
+                time they cover.
+
+Limits: 5wd (working days), 8h (working hours, office time from the receipt
+in both conventions), 15d (calendar days from the day after the receipt day),
+1m (months, to the same day number or the month's last day). A calendar-day or
+month period whose last day is not a working day ends at the close of the next
+working day (art. 148(5)); pauses move its last day by their calendar time in
+whole days, rounded up.`,
+		Example: `  dvcwatch calendar due --received "2026-04-23 09:00" --limit 5wd
+  dvcwatch calendar due --received "2026-02-12 15:00" --limit 5wd --counting office_hours
+  dvcwatch calendar due --received "2026-04-24 08:00" --limit 15d --pause "2026-04-27 08:00..2026-04-28 17:00"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var conv sla.Counting
+			if cmd.Flags().Changed("counting") {
+				c, err := sla.ParseCounting(counting)
+				if err != nil {
+					return usageErrorf("--counting: %v", err)
+				}
+				conv = c
+			}
 			at, err := parseMinute("--received", received)
 			if err != nil {
 				return err
@@ -67,35 +94,23 @@ to the end of the next working day), 1m (months).`,
 				}
 				paused = append(paused, iv)
 			}
-			sched, err := loadSchedule(path, agency)
+			sched, err := loadSchedule(path, agency, conv)
 			if err != nil {
 				return err
 			}
-			due, err := sched.Deadline(at, lim, paused)
+			c, err := sched.Compute(at, lim, paused)
 			if err != nil {
 				return usageErrorf("--received %s: %v", received, err)
 			}
-			start, err := sched.EffectiveStart(at)
-			if err != nil {
-				return usageErrorf("--received %s: %v", received, err)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "due: %s\n", due.Format(minuteLayout))
-			fmt.Fprintf(w, "received: %s (%s)\n", at.Format(minuteLayout), at.Weekday())
-			fmt.Fprintf(w, "counting from: %s (%s)\n", start.Format(minuteLayout), start.Weekday())
-			fmt.Fprintf(w, "limit: %s\n", describeLimit(lim, sched.Hours()))
-			for _, iv := range paused {
-				fmt.Fprintf(w, "paused: %s .. %s\n", iv.Start.Format(minuteLayout), iv.End.Format(minuteLayout))
-			}
-			fmt.Fprintf(w, "office hours: %s\n", describeHours(sched.Hours()))
-			return nil
+			return writeComputation(cmd.OutOrStdout(), c, sched.Hours())
 		},
 	}
 	configFlag(cmd, &path, false)
 	cmd.Flags().StringVar(&received, "received", "", `when the dossier was received, "YYYY-MM-DD HH:MM" (Asia/Ho_Chi_Minh)`)
 	cmd.Flags().StringVar(&limit, "limit", "", "time limit: 5wd, 15d, 8h or 1m")
-	cmd.Flags().StringVar(&agency, "agency", "", "agency code whose office hours apply (needs --config)")
-	cmd.Flags().StringArrayVar(&pauses, "pause", nil, `a paused interval (waiting for the citizen), "YYYY-MM-DD HH:MM..YYYY-MM-DD HH:MM"; repeatable`)
+	cmd.Flags().StringVar(&agency, "agency", "", "agency code whose office hours and counting apply (needs --config)")
+	cmd.Flags().StringVar(&counting, "counting", "", "counting convention: dates or office_hours (default: the configured one, else dates)")
+	cmd.Flags().StringArrayVar(&pauses, "pause", nil, `a paused interval (waiting for payment, or a supplement that pauses), "YYYY-MM-DD HH:MM..YYYY-MM-DD HH:MM"; repeatable`)
 	return cmd
 }
 
@@ -159,8 +174,9 @@ func loadCalendar(path string) (*sla.Calendar, error) {
 }
 
 // loadSchedule builds the deadline calculator for an agency (or the calendar's
-// defaults) from the configuration, or from built-in defaults without one.
-func loadSchedule(path, agency string) (*sla.Schedule, error) {
+// defaults) from the configuration, or from built-in defaults without one;
+// counting, unless empty, replaces the configured convention.
+func loadSchedule(path, agency string, counting sla.Counting) (*sla.Schedule, error) {
 	if path == "" {
 		if agency != "" {
 			return nil, usageErrorf("--agency %s: needs --config, where agencies are defined", agency)
@@ -169,7 +185,7 @@ func loadSchedule(path, agency string) (*sla.Schedule, error) {
 		if err != nil {
 			return nil, err
 		}
-		return sla.NewSchedule(cal, sla.DefaultOfficeHours())
+		return sla.NewScheduleCounting(cal, sla.DefaultOfficeHours(), cmp.Or(counting, sla.DefaultCounting))
 	}
 	cfg, err := loadConfig(path)
 	if err != nil {
@@ -179,19 +195,20 @@ func loadSchedule(path, agency string) (*sla.Schedule, error) {
 	if err != nil {
 		return nil, err
 	}
-	sessions, cutoff := cfg.Calendar.OfficeHours, cfg.Calendar.Cutoff
+	sessions, cutoff, configured := cfg.Calendar.OfficeHours, cfg.Calendar.Cutoff, cfg.Calendar.Counting
 	if agency != "" {
 		i := slices.IndexFunc(cfg.Agencies, func(a config.Agency) bool { return a.Code == agency })
 		if i < 0 {
 			return nil, usageErrorf("--agency %s: no such agency in %s", agency, path)
 		}
-		sessions, cutoff = cfg.Agencies[i].OfficeHours, cfg.Agencies[i].Cutoff
+		a := cfg.Agencies[i]
+		sessions, cutoff, configured = a.OfficeHours, a.Cutoff, a.Counting
 	}
 	hours, err := sla.ParseOfficeHours(sessions, cutoff)
 	if err != nil {
 		return nil, err
 	}
-	return sla.NewSchedule(cal, hours)
+	return sla.NewScheduleCounting(cal, hours, cmp.Or(counting, configured, sla.DefaultCounting))
 }
 
 func parseMinute(flag, value string) (time.Time, error) {
@@ -224,23 +241,10 @@ func parsePause(value string) (sla.Interval, error) {
 	return sla.Interval{Start: start, End: end}, nil
 }
 
-func describeLimit(l sla.Limit, h sla.OfficeHours) string {
-	switch l.Unit {
-	case sla.WorkingDays:
-		return fmt.Sprintf("%s (%d working days of %s office time)", l, l.Amount, h.DayLength())
-	case sla.WorkingHours:
-		return fmt.Sprintf("%s (%d hours of office time)", l, l.Amount)
-	case sla.CalendarDays:
-		return fmt.Sprintf("%s (%d calendar days from the next day; ends at the close of a working day)", l, l.Amount)
-	default:
-		return fmt.Sprintf("%s (%d months; ends at the close of a working day)", l, l.Amount)
-	}
-}
-
 func describeHours(h sla.OfficeHours) string {
 	parts := make([]string, len(h.Sessions))
 	for i, s := range h.Sessions {
 		parts[i] = s.String()
 	}
-	return fmt.Sprintf("%s, cutoff %02d:%02d", strings.Join(parts, ", "), int(h.Cutoff.Hours()), int(h.Cutoff.Minutes())%60)
+	return fmt.Sprintf("%s, cutoff %s", strings.Join(parts, ", "), clock24(h.Cutoff))
 }
