@@ -6,13 +6,12 @@
 // breaches, administrators also retry and delete failed jobs. No
 // credentials get 401, a role that may not get 403.
 //
-// It declares the small interfaces it uses (Store, Queue, Schedules); the
-// worker passes the store, asynq's Inspector and the scheduler.
+// It declares the small interfaces it uses (Store, Queue, Schedules), and
+// the worker passes what implements them.
 package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -161,27 +160,6 @@ func (s *Server) routes() {
 	s.uiRoutes(m)
 }
 
-// httpError is an error with the status it is answered with.
-type httpError struct {
-	status int
-	err    error
-}
-
-func (e httpError) Error() string { return e.err.Error() }
-func (e httpError) Unwrap() error { return e.err }
-
-func badRequest(format string, args ...any) error {
-	return httpError{http.StatusBadRequest, fmt.Errorf(format, args...)}
-}
-
-func notFound(format string, args ...any) error {
-	return httpError{http.StatusNotFound, fmt.Errorf(format, args...)}
-}
-
-func conflict(format string, args ...any) error {
-	return httpError{http.StatusConflict, fmt.Errorf(format, args...)}
-}
-
 // guard authenticates the request, checks the role and maps the handler's
 // error to a status: httpError's own, ErrNotFound 404, anything else 500
 // (logged, and answered without internals).
@@ -275,39 +253,5 @@ type Whoami struct {
 
 func (s *Server) whoami(w http.ResponseWriter, _ *http.Request, p Principal) error {
 	writeJSON(w, http.StatusOK, Whoami{Name: p.Name, Role: p.Role.String()})
-	return nil
-}
-
-// ErrorBody is the body of every error answer.
-type ErrorBody struct {
-	Error string `json:"error"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, ErrorBody{Error: err.Error()})
-}
-
-func writeText(w http.ResponseWriter, status int, s string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(s))
-}
-
-// decodeJSON reads a JSON body strictly: an unknown field is an error.
-func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("request body: %w", err)
-	}
 	return nil
 }

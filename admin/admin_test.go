@@ -308,7 +308,7 @@ func (b *apiBundle) archived(t *testing.T, id string) {
 
 func (b *apiBundle) enqueue(t *testing.T, id string) {
 	t.Helper()
-	task, err := jobs.NewDetectTask(jobs.Payload{})
+	task, err := jobs.NewDetectTask(jobs.DetectPayload{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -732,7 +732,7 @@ func TestAPIRunNow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p jobs.Payload
+	var p jobs.SyncPayload
 	if err := json.Unmarshal(info.Payload, &p); err != nil || info.State != asynq.TaskStatePending ||
 		info.Type != jobs.TypeSync || p.Connector != "onestop" || p.Schedule != "sync" {
 		t.Errorf("task %s: %s %s %s (%v)", r.TaskID, info.State, info.Type, info.Payload, err)

@@ -24,7 +24,7 @@ func TestInspectorReportsAMissingQueue(t *testing.T) {
 	if _, err := in.RunAllArchivedTasks(jobs.Queue); !errors.Is(err, asynq.ErrQueueNotFound) {
 		t.Errorf("RunAllArchivedTasks of a queue never used: %v, want ErrQueueNotFound", err)
 	}
-	task, err := jobs.NewDetectTask(jobs.Payload{})
+	task, err := jobs.NewDetectTask(jobs.DetectPayload{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
@@ -89,6 +92,129 @@ func TestBadPayloadIsNotRetried(t *testing.T) {
 	for _, j := range []config.Job{config.JobDetect, config.JobNotify, config.JobDigest} {
 		if _, err := jobs.ScheduledTask(config.Schedule{Name: "s", Job: j}, time.Now()); err != nil {
 			t.Errorf("job %s: %v", j, err)
+		}
+	}
+}
+
+// oldPayloads are payloads as the payload once shared by every task type
+// wrote them; tasks queued in Redis and failed tasks kept in SQL hold them.
+var oldPayloads = map[string]string{
+	jobs.TypeSync:      `{"connector":"onestop","schedule":"sync-onestop","tick":"2026-03-02T08:00:00+07:00"}`,
+	jobs.TypeReconcile: `{"connector":"dvcqg","schedule":"reconcile-dvcqg","tick":"2026-03-02T08:00:00+07:00"}`,
+	jobs.TypeDetect:    `{"schedule":"detect","tick":"2026-03-02T08:00:00+07:00"}`,
+	jobs.TypeDispatch:  `{"schedule":"notify.dispatch","tick":"2026-03-02T08:00:00+07:00"}`,
+	jobs.TypeSummary:   `{"schedule":"notify.digest","tick":"2026-03-02T08:00:00+07:00"}`,
+	jobs.TypeDeliver:   `{"notification":42}`,
+}
+
+// TestTasksKeepTheirWireFormat: a task made today has the bytes the shared
+// payload wrote, so that a replica of the previous version reads it.
+func TestTasksKeepTheirWireFormat(t *testing.T) {
+	t.Parallel()
+	tick := time.Date(2026, 3, 2, 8, 0, 0, 0, time.FixedZone("ICT", 7*3600))
+	build := map[string]func() (*asynq.Task, error){
+		jobs.TypeSync: func() (*asynq.Task, error) {
+			return jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, tick)
+		},
+		jobs.TypeReconcile: func() (*asynq.Task, error) {
+			return jobs.ScheduledTask(config.Schedule{Name: "reconcile-dvcqg", Job: config.JobReconcile, Connector: "dvcqg"}, tick)
+		},
+		jobs.TypeDetect: func() (*asynq.Task, error) {
+			return jobs.ScheduledTask(config.Schedule{Name: "detect", Job: config.JobDetect}, tick)
+		},
+		jobs.TypeDispatch: func() (*asynq.Task, error) {
+			return jobs.ScheduledTask(config.Schedule{Name: "notify.dispatch", Job: config.JobNotify}, tick)
+		},
+		jobs.TypeSummary: func() (*asynq.Task, error) {
+			return jobs.ScheduledTask(config.Schedule{Name: "notify.digest", Job: config.JobDigest}, tick)
+		},
+		jobs.TypeDeliver: func() (*asynq.Task, error) { return jobs.NewDeliverTask(jobs.DeliverPayload{Notification: 42}) },
+	}
+	for typ, want := range oldPayloads {
+		task, err := build[typ]()
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if task.Type() != typ || string(task.Payload()) != want {
+			t.Errorf("task %s %s, want %s %s", task.Type(), task.Payload(), typ, want)
+		}
+	}
+	for _, c := range []struct {
+		build func() (*asynq.Task, error)
+		want  string
+	}{
+		{func() (*asynq.Task, error) { return jobs.NewDetectTask(jobs.DetectPayload{}) }, `{}`},
+		{func() (*asynq.Task, error) {
+			return jobs.NewSyncTask(jobs.SyncPayload{Connector: "onestop", Since: tick})
+		}, `{"connector":"onestop","since":"2026-03-02T08:00:00+07:00"}`},
+	} {
+		task, err := c.build()
+		if err != nil || string(task.Payload()) != c.want {
+			t.Errorf("payload %s (%v), want %s", task.Payload(), err, c.want)
+		}
+	}
+}
+
+// TestConstructorsRefuseWhatNoHandlerRuns: a payload a handler would archive
+// at once is never enqueued.
+func TestConstructorsRefuseWhatNoHandlerRuns(t *testing.T) {
+	t.Parallel()
+	for name, build := range map[string]func() (*asynq.Task, error){
+		"sync":      func() (*asynq.Task, error) { return jobs.NewSyncTask(jobs.SyncPayload{}) },
+		"reconcile": func() (*asynq.Task, error) { return jobs.NewReconcileTask(jobs.ReconcilePayload{}) },
+		"deliver":   func() (*asynq.Task, error) { return jobs.NewDeliverTask(jobs.DeliverPayload{}) },
+	} {
+		if task, err := build(); err == nil {
+			t.Errorf("%s: built %s %s", name, task.Type(), task.Payload())
+		}
+	}
+}
+
+// TestRequeuerRebuildsEveryType puts back a failed task of every type from
+// its SQL record, old payload and all: same task ID, type and payload, and
+// the type's own retry policy.
+func TestRequeuerRebuildsEveryType(t *testing.T) {
+	t.Parallel()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	requeue := jobs.Requeuer(asynq.NewClientFromRedisClient(rdb))
+	in := jobs.NewInspector(rdb)
+	ctx := context.Background()
+	for typ, payload := range oldPayloads {
+		id := "failed-" + typ
+		if err := requeue(ctx, dvcwatch.FailedTask{TaskID: id, Queue: jobs.Queue, Type: typ, Payload: payload}); err != nil {
+			t.Fatalf("requeue %s: %v", typ, err)
+		}
+		info, err := in.GetTaskInfo(jobs.Queue, id)
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		maxRetry := 10
+		if typ == jobs.TypeDeliver {
+			maxRetry = jobs.DeliverMaxRetry
+		}
+		if info.Type != typ || string(info.Payload) != payload || info.MaxRetry != maxRetry || info.State != asynq.TaskStatePending {
+			t.Errorf("requeued %s: %s %s max retry %d %s, want %s max retry %d pending",
+				id, info.Type, info.Payload, info.MaxRetry, info.State, payload, maxRetry)
+		}
+	}
+	// A type a newer replica made goes back as stored, for that replica.
+	if err := requeue(ctx, dvcwatch.FailedTask{TaskID: "report-1", Type: "report:monthly", Payload: `{"month":"2026-02"}`}); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := in.GetTaskInfo(jobs.Queue, "report-1"); err != nil || string(info.Payload) != `{"month":"2026-02"}` {
+		t.Errorf("unknown type requeued as %+v, %v", info, err)
+	}
+	for _, f := range []dvcwatch.FailedTask{
+		{TaskID: "bad-1", Type: jobs.TypeSync, Payload: `{"schedule":"sync-onestop"}`},
+		{TaskID: "bad-2", Type: jobs.TypeDeliver, Payload: `{"notification":"42"}`},
+	} {
+		if err := requeue(ctx, f); err == nil || !strings.Contains(err.Error(), f.Type) {
+			t.Errorf("requeue %s %s: %v, want an error naming the type", f.Type, f.Payload, err)
+		}
+		if _, err := in.GetTaskInfo(jobs.Queue, f.TaskID); !errors.Is(err, asynq.ErrTaskNotFound) {
+			t.Errorf("%s: a bad payload was enqueued (%v)", f.TaskID, err)
 		}
 	}
 }

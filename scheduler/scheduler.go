@@ -1,8 +1,8 @@
 // Package scheduler turns the configured cron schedules into asynq tasks, each
 // tick enqueued exactly once however many replicas run it, and the latest tick
-// missed while no replica ran caught up once at start. It imports config, for
-// Schedule, and asynq and robfig/cron; the tasks themselves are built by a
-// function the caller passes (package jobs), so it knows no task type.
+// missed while no replica ran caught up once at start. The tasks themselves
+// are built by a function the caller passes (jobs.ScheduledTask), so it knows
+// no task type.
 //
 // asynq's own Scheduler and PeriodicTaskManager are not used: they fire on every
 // replica that runs them (two replicas, two enqueues per tick), cannot give each
@@ -193,83 +193,6 @@ func New(opts Options) *Scheduler {
 	return s
 }
 
-// Parse parses a cron spec as robfig/cron's standard parser does (five fields or
-// a descriptor, with an optional CRON_TZ= prefix), except that "@every D" ticks
-// at the multiples of D since the Unix epoch.
-func Parse(spec string) (cron.Schedule, error) {
-	c, err := cron.ParseStandard(spec)
-	if err != nil {
-		return nil, fmt.Errorf("parse cron %q: %w", spec, err)
-	}
-	switch c := c.(type) {
-	case cron.ConstantDelaySchedule:
-		loc := time.UTC
-		if zone := config.CronZone(spec); zone != "" {
-			loc, _ = time.LoadLocation(zone) // ParseStandard loaded it already
-		}
-		return every{c.Delay, loc}, nil
-	case *cron.SpecSchedule:
-		return zoned{c}, nil
-	}
-	return c, nil
-}
-
-// zoned gives the ticks of a cron expression in its own zone, as operators
-// read them, whatever zone the time asked about is in.
-type zoned struct{ *cron.SpecSchedule }
-
-// Next returns the first tick after t.
-func (z zoned) Next(t time.Time) time.Time {
-	n := z.SpecSchedule.Next(t)
-	if n.IsZero() {
-		return n
-	}
-	return n.In(z.Location)
-}
-
-// every ticks at the multiples of d since the Unix epoch, given in loc.
-type every struct {
-	d   time.Duration
-	loc *time.Location
-}
-
-// Next returns the first multiple of d after t.
-func (e every) Next(t time.Time) time.Time { return e.Prev(t).Add(e.d) }
-
-// Prev returns the last multiple of d at or before t.
-func (e every) Prev(t time.Time) time.Time {
-	n, d := t.UnixNano(), int64(e.d)
-	q := n / d
-	if n%d < 0 {
-		q--
-	}
-	return time.Unix(0, q*d).In(e.loc)
-}
-
-// Prev returns the last tick of c at or before t, or the zero time if there is
-// none in the previous eight years.
-func Prev(c cron.Schedule, t time.Time) time.Time {
-	if e, ok := c.(every); ok {
-		return e.Prev(t)
-	}
-	// Cron has no previous-tick function: look back over a window doubled until
-	// it holds a tick, then walk forward to the last one.
-	for w := time.Minute; w < 8*366*24*time.Hour; w *= 2 {
-		tick := c.Next(t.Add(-w))
-		if tick.IsZero() || tick.After(t) {
-			continue
-		}
-		for {
-			n := c.Next(tick)
-			if n.IsZero() || n.After(t) {
-				return tick
-			}
-			tick = n
-		}
-	}
-	return time.Time{}
-}
-
 // TaskID is the asynq task ID of the tick of schedule at tick: the same on every
 // replica, whatever zone tick is in.
 func TaskID(schedule string, tick time.Time) string {
@@ -440,18 +363,6 @@ func (s *Scheduler) applyOverrides(ctx context.Context, now time.Time, running b
 		}
 		s.mu.Unlock()
 	}
-}
-
-// zoneOf is the zone of s's ticks: its timezone, else its CRON_TZ (which New
-// defaults to DefaultTimezone when neither is given).
-func zoneOf(s config.Schedule) string {
-	if s.Timezone != "" {
-		return s.Timezone
-	}
-	if z := config.CronZone(s.Cron); z != "" {
-		return z
-	}
-	return config.DefaultTimezone
 }
 
 // RunNow enqueues the task of schedule name at once, whatever its cron

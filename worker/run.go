@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
@@ -130,36 +131,41 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 	sched := scheduler.New(scheduler.Options{
 		Client: client, Ticks: svc.DB, Overrides: svc.DB, Schedules: schedules, Task: jobs.ScheduledTask, Logger: log,
 	})
-	schedCtx, stopSched := context.WithCancel(ctx)
-	defer stopSched()
-	schedErr := make(chan error, 1)
-	go func() { schedErr <- sched.Run(schedCtx) }()
-
 	web, err := startAdmin(svc, rdb, client, sched, opts.AdminListener)
 	if err != nil {
-		stopSched()
-		<-schedErr
 		srv.Shutdown()
 		return err
 	}
-	log.Info("worker started", "schedules", len(schedules), "connectors", len(cfg.Connectors), "admin", web.addr())
 
-	select {
-	case <-ctx.Done():
-		err = <-schedErr
-	case err = <-schedErr: // the scheduler could not start
-	}
-	// Shutting down within shutdown_timeout: the scheduler has stopped
-	// enqueueing; asynq takes no new task from now on and hands back those
-	// still running after ShutdownTimeout; the admin server finishes its
-	// requests meanwhile, within the same bound.
-	srv.Stop()
-	webDone := make(chan struct{})
-	go func() { web.shutdown(cfg.ShutdownTimeout); close(webDone) }()
-	srv.Shutdown()
-	<-webDone
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("scheduler: %w", err)
+	// Shutting down within shutdown_timeout, in this order: the scheduler
+	// stops enqueueing (ctx ended, or a member failed); asynq takes no new
+	// task from then on and hands back those still running after
+	// ShutdownTimeout; the admin server finishes its requests meanwhile,
+	// within the same bound.
+	g, gctx := errgroup.WithContext(ctx)
+	schedDone, asynqStopped := make(chan struct{}), make(chan struct{})
+	g.Go(func() error {
+		defer close(schedDone)
+		if err := sched.Run(gctx); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("scheduler: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-schedDone
+		srv.Stop()
+		close(asynqStopped)
+		srv.Shutdown()
+		return nil
+	})
+	g.Go(func() error {
+		<-asynqStopped
+		web.shutdown(cfg.ShutdownTimeout)
+		return nil
+	})
+	log.Info("worker started", "schedules", len(schedules), "connectors", len(cfg.Connectors), "admin", web.addr())
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	log.Info("worker stopped")
 	return nil

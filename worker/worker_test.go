@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,5 +112,36 @@ func TestTwoReplicasRunEachTickOnce(t *testing.T) {
 	}
 	if want := sim.Census().Dossiers; totals.Dossiers["onestop"] != want {
 		t.Errorf("stored %d dossiers, the simulator has %d", totals.Dossiers["onestop"], want)
+	}
+}
+
+// TestRunStopsWhenTheSchedulerCannotStart: a schedule that cannot run stops
+// the whole worker at once, with an error that names it, rather than a
+// worker that serves tasks but never enqueues the schedule's.
+func TestRunStopsWhenTheSchedulerCannotStart(t *testing.T) {
+	cfg := &config.Config{
+		Redis:           redisConfig(t),
+		Schedules:       []config.Schedule{{Name: "typo", Cron: "0 8 * *", Job: config.JobDetect, Timezone: config.DefaultTimezone}},
+		SMTP:            config.SMTP{Host: "127.0.0.1", Port: 2525, From: "canhbao@x.example", TLS: config.TLSNone, Timeout: time.Second},
+		ShutdownTimeout: 5 * time.Second,
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc, err := worker.New(cfg, storetest.SQLite(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := worker.OpenRedis(cfg.Redis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = worker.Run(ctx, svc, rdb)
+	if err == nil || !strings.Contains(err.Error(), "scheduler: schedule typo") {
+		t.Errorf("Run = %v, want the scheduler's error naming the schedule", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("Run returned only when its context ended")
 	}
 }

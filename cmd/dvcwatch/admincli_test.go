@@ -113,7 +113,7 @@ func startCLIAPI(t *testing.T) *cliAPI {
 // archive puts a detect task with id in the queue's archive.
 func (a *cliAPI) archive(t *testing.T, id string) {
 	t.Helper()
-	task, err := jobs.NewDetectTask(jobs.Payload{})
+	task, err := jobs.NewDetectTask(jobs.DetectPayload{})
 	if err != nil {
 		t.Fatal(err)
 	}

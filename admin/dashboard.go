@@ -1,0 +1,87 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dvcwatch/dvcwatch/store"
+)
+
+// Dashboard is the overview: where dossiers are at risk, what is broken,
+// what was sent, what the queue holds.
+type Dashboard struct {
+	AtRisk        []DepartmentRisk `json:"at_risk"`
+	OpenBreaches  map[string]int   `json:"open_breaches"` // by kind
+	Notifications map[string]int   `json:"notifications"` // pending, sent, failed
+	Recent        []Notification   `json:"recent"`
+	Queue         QueueSizes       `json:"queue"`
+	FailedOpen    int              `json:"failed_open"` // failed tasks no administrator has handled
+}
+
+// DepartmentRisk counts a department's open dossiers at risk.
+type DepartmentRisk struct {
+	Agency      string `json:"agency"`
+	Department  string `json:"department"`
+	DueSoon     int    `json:"due_soon"`
+	Overdue     int    `json:"overdue"`
+	StepOverdue int    `json:"step_overdue"`
+}
+
+// QueueSizes counts the queue's tasks by state.
+type QueueSizes struct {
+	Pending   int `json:"pending"`
+	Active    int `json:"active"`
+	Scheduled int `json:"scheduled"`
+	Retry     int `json:"retry"`
+	Archived  int `json:"archived"`
+	Completed int `json:"completed"`
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) error {
+	ctx := r.Context()
+	var d Dashboard
+	risks, err := s.opts.Store.AtRisk(ctx)
+	if err != nil {
+		return err
+	}
+	d.AtRisk = views(risks, func(x store.DepartmentRisk) DepartmentRisk { return DepartmentRisk(x) })
+	open, err := s.opts.Store.OpenBreachCounts(ctx)
+	if err != nil {
+		return err
+	}
+	d.OpenBreaches = map[string]int{}
+	for k, n := range open {
+		d.OpenBreaches[string(k)] = n
+	}
+	if d.Notifications, err = s.opts.Store.NotificationCounts(ctx); err != nil {
+		return err
+	}
+	recent, err := s.opts.Store.Notifications(ctx, 10)
+	if err != nil {
+		return err
+	}
+	d.Recent = views(recent, listedNotification)
+	if d.Queue, err = s.queueSizes(); err != nil {
+		return err
+	}
+	if d.FailedOpen, err = s.opts.Store.CountOpenFailedTasks(ctx); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (s *Server) queueSizes() (QueueSizes, error) {
+	info, err := s.opts.Queue.GetQueueInfo(s.opts.QueueName)
+	if errors.Is(err, asynq.ErrQueueNotFound) {
+		return QueueSizes{}, nil // nothing was ever enqueued
+	}
+	if err != nil {
+		return QueueSizes{}, fmt.Errorf("queue %s: %w", s.opts.QueueName, err)
+	}
+	return QueueSizes{Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry,
+		Archived: info.Archived, Completed: info.Completed}, nil
+}
