@@ -126,18 +126,18 @@ func TestRunStopsWhenTheSchedulerCannotStart(t *testing.T) {
 		ShutdownTimeout: 5 * time.Second,
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := worker.New(cfg, storetest.SQLite(t), log)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rdb, err := worker.OpenRedis(cfg.Redis)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
+	svc, err := worker.New(cfg, storetest.SQLite(t), log, worker.WithRedis(rdb))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err = worker.Run(ctx, svc, rdb)
+	err = worker.Run(ctx, svc)
 	if err == nil || !strings.Contains(err.Error(), "scheduler: schedule typo") {
 		t.Errorf("Run = %v, want the scheduler's error naming the schedule", err)
 	}
