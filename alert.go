@@ -17,7 +17,19 @@ type StoredBreach struct {
 	DetectedAt time.Time
 	UpdatedAt  time.Time
 	ResolvedAt time.Time // zero while open
+	// ResolvedReason says why a resolved breach ended: its condition ended,
+	// or the rules changed and no longer report it.
+	ResolvedReason ResolvedReason
 }
+
+// ResolvedReason says why a breach was resolved.
+type ResolvedReason string
+
+// Reasons a breach was resolved.
+const (
+	ResolvedEnded       ResolvedReason = "ended"        // the rules no longer find its condition
+	ResolvedRuleChanged ResolvedReason = "rule_changed" // an upgrade of the rules no longer reports it; nobody is told
+)
 
 // Told is the latest alert a recipient was given about a breach.
 type Told struct {

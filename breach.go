@@ -12,42 +12,48 @@ type BreachKind string
 
 // The breach kinds; the strings are stable identifiers stored with each breach.
 const (
-	BreachDueSoon           BreachKind = "due_soon"           // open, little working time left
-	BreachOverdue           BreachKind = "overdue"            // open, past its effective due
-	BreachFinishedLate      BreachKind = "finished_late"      // processed after its effective due
-	BreachReturnedLate      BreachKind = "returned_late"      // result returned after its effective due
-	BreachNoApology         BreachKind = "no_apology"         // late with no apology letter
-	BreachLateApology       BreachKind = "late_apology"       // apology issued less than one working day before the due
-	BreachRescheduledTwice  BreachKind = "rescheduled_twice"  // more than one apology / new appointment
-	BreachSupplementedTwice BreachKind = "supplemented_twice" // more than one supplement request (late under Decision 766/QĐ-TTg)
-	BreachStepOverdue       BreachKind = "step_overdue"       // a step past its own due (NgayKetThucTheoQuyDinh)
-	BreachDueBeyondLimit    BreachKind = "due_beyond_limit"   // the receipt's NgayHenTra is later than the legal limit allows
-	BreachNotSynced         BreachKind = "not_synced"         // missing from the national portal beyond the lag allowed
-	BreachPortalMismatch    BreachKind = "portal_mismatch"    // the national portal shows another status beyond the lag allowed
+	BreachDueSoon               BreachKind = "due_soon"                // open, little working time left before the due
+	BreachOverdue               BreachKind = "overdue"                 // open, past the appointment given to the citizen
+	BreachFinishedLate          BreachKind = "finished_late"           // processing ended after the appointment
+	BreachNoApology             BreachKind = "no_apology"              // late with no apology letter
+	BreachLateApology           BreachKind = "late_apology"            // apology issued after the last working day before the due
+	BreachNewDateMissed         BreachKind = "new_date_missed"         // late, apologised, and the apology's new date missed too
+	BreachRescheduledTwice      BreachKind = "rescheduled_twice"       // more than one apology / new appointment
+	BreachSupplementedTwice     BreachKind = "supplemented_twice"      // more than one supplement request (late under Decision 766/QĐ-TTg)
+	BreachLateSupplementRequest BreachKind = "late_supplement_request" // supplement requested later than allowed after reception
+	BreachStepOverdue           BreachKind = "step_overdue"            // a step past its own due (NgayKetThucTheoQuyDinh)
+	BreachDueBeyondLimit        BreachKind = "due_beyond_limit"        // the receipt's NgayHenTra is later than the legal limit allows
+	BreachRefusedLate           BreachKind = "refused_late"            // refused or stopped after the due
+	BreachNotReceived           BreachKind = "not_received"            // an online submission left unreceived longer than allowed
+	BreachNotSynced             BreachKind = "not_synced"              // missing from the national portal beyond the lag allowed
+	BreachPortalMismatch        BreachKind = "portal_mismatch"         // the national portal shows another status beyond the lag allowed
 )
 
 var breachKinds = []BreachKind{
-	BreachDueSoon, BreachOverdue, BreachFinishedLate, BreachReturnedLate, BreachNoApology,
-	BreachLateApology, BreachRescheduledTwice, BreachSupplementedTwice, BreachStepOverdue,
-	BreachDueBeyondLimit, BreachNotSynced, BreachPortalMismatch,
+	BreachDueSoon, BreachOverdue, BreachFinishedLate, BreachNoApology, BreachLateApology, BreachNewDateMissed,
+	BreachRescheduledTwice, BreachSupplementedTwice, BreachLateSupplementRequest, BreachStepOverdue,
+	BreachDueBeyondLimit, BreachRefusedLate, BreachNotReceived, BreachNotSynced, BreachPortalMismatch,
 }
 
 // BreachKinds returns every breach kind, in a fixed order.
 func BreachKinds() []BreachKind { return append([]BreachKind(nil), breachKinds...) }
 
 var breachLabels = map[BreachKind]string{
-	BreachDueSoon:           "Sắp đến hạn",
-	BreachOverdue:           "Quá hạn",
-	BreachFinishedLate:      "Giải quyết trễ hạn",
-	BreachReturnedLate:      "Trả kết quả trễ hạn",
-	BreachNoApology:         "Trễ hạn chưa có thư xin lỗi",
-	BreachLateApology:       "Thư xin lỗi phát hành muộn",
-	BreachRescheduledTwice:  "Hẹn lại nhiều lần",
-	BreachSupplementedTwice: "Yêu cầu bổ sung nhiều lần",
-	BreachStepOverdue:       "Bước xử lý quá hạn",
-	BreachDueBeyondLimit:    "Ngày hẹn trả vượt thời hạn luật định",
-	BreachNotSynced:         "Chưa đồng bộ lên Cổng DVCQG",
-	BreachPortalMismatch:    "Trạng thái trên Cổng DVCQG không khớp",
+	BreachDueSoon:               "Sắp đến hạn",
+	BreachOverdue:               "Quá hạn",
+	BreachFinishedLate:          "Giải quyết trễ hạn",
+	BreachNoApology:             "Trễ hạn chưa có văn bản xin lỗi",
+	BreachLateApology:           "Văn bản xin lỗi phát hành muộn",
+	BreachNewDateMissed:         "Trễ cả ngày hẹn lại",
+	BreachRescheduledTwice:      "Hẹn lại nhiều lần",
+	BreachSupplementedTwice:     "Yêu cầu bổ sung nhiều lần",
+	BreachLateSupplementRequest: "Yêu cầu bổ sung muộn",
+	BreachStepOverdue:           "Bước xử lý quá hạn",
+	BreachDueBeyondLimit:        "Ngày hẹn trả vượt thời hạn luật định",
+	BreachRefusedLate:           "Từ chối, dừng xử lý sau hạn",
+	BreachNotReceived:           "Hồ sơ trực tuyến chưa được tiếp nhận",
+	BreachNotSynced:             "Chưa đồng bộ lên Cổng DVCQG",
+	BreachPortalMismatch:        "Trạng thái trên Cổng DVCQG không khớp",
 }
 
 // Vietnamese returns the kind's label as officials read it, e.g. "Quá hạn";

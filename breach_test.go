@@ -29,7 +29,7 @@ func TestBreachFingerprint(t *testing.T) {
 func TestBreachKindsAndSeverities(t *testing.T) {
 	t.Parallel()
 	kinds := BreachKinds()
-	if len(kinds) != 12 {
+	if len(kinds) != 15 {
 		t.Fatalf("%d kinds", len(kinds))
 	}
 	for _, k := range kinds {

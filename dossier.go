@@ -159,6 +159,10 @@ type Dossier struct {
 	Steps       []Step
 	Supplements []Supplement
 	Apologies   []Apology
+	// PaymentWaits are the times the dossier spent waiting for the citizen's
+	// payment (status 6), read from its status history by the store: the
+	// portals report no such dates. Not part of what the source reported.
+	PaymentWaits []Wait
 
 	// SourceUpdatedAt is when the source system last changed the dossier; a
 	// snapshot older than the stored one never overwrites it.
@@ -197,6 +201,12 @@ type Apology struct {
 	NewDueAt time.Time
 	IssuedBy string
 	Reason   string
+}
+
+// Wait is a span during which the deadline clock stood still; End is zero
+// while it lasts.
+type Wait struct {
+	Start, End time.Time
 }
 
 // StatusEvent records one observed change of a dossier's status.

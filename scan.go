@@ -32,4 +32,8 @@ type ScannedPage struct {
 type DetectorState struct {
 	LastRunAt  time.Time // start of the last completed pass
 	LastFullAt time.Time // start of the last completed full sweep; zero if none
+	// RulesVersion is the version of the rules the last full sweep judged
+	// by; another version forces a full sweep that resolves what the new
+	// rules no longer report as rule_changed.
+	RulesVersion int
 }

@@ -3,76 +3,121 @@
 // bent, and who answers for them. It is pure: the time is passed in and nothing is
 // read or written.
 //
-// The rules, as interpreted here:
+// The rules are those the national and provincial statistics judge by (the
+// "decided rules" of the project's domain brief), with their sources:
 //
-//   - The legal due is sla.Schedule.Deadline from the receipt time, with the
-//     procedure's limit, the clock paused during every supplement round
-//     (RequestedAt→ReturnedAt). It is computed independently of the portal's DueAt,
-//     which is only the promise on the receipt. When the procedure's limit is
-//     unknown the portal's DueAt stands in for the legal due (the portal is trusted
-//     to have added closed pauses) and each breach's Detail says so.
-//   - The first apology letter moves the effective due to its NewDueAt, but only if
-//     it was issued at least one working day (the office day's length of working
-//     time) before the legal due; later letters never move it.
-//   - An open dossier's clock is read at the start of its open supplement round
-//     (one with no ReturnedAt) if it has one, else at now. This is the same as
-//     closing the open round at now and moving the due by it, but keeps the due,
-//     and so StartedAt, stable while the pause lasts. A paused dossier (status 5
-//     or 6) without an open round (e.g. awaiting payment, whose start the dossier
-//     does not record) is neither due_soon nor overdue, nor are its unfinished
-//     steps step_overdue.
-//   - Finished dossiers (status 9 or 10): an open round ends at the processing
-//     time; finished_late and returned_late are each reported when their own
-//     instant (ProcessedAt, ReturnedAt) is after the effective due, so a dossier
-//     both processed and returned late has both.
-//   - no_apology accompanies overdue, finished_late or returned_late when the
-//     dossier has no apology letter; late_apology is judged against the legal due
-//     (the due the letter replaced), an apology issued after it included.
-//   - due_beyond_limit needs a known limit; the portal's DueAt is compared with the
-//     legal due counting every pause (an open round closed at now), or the first
-//     apology's NewDueAt if later, with a tolerance of one minute.
-//   - Refused, withdrawn and stopped dossiers, and dossiers not yet received, have
-//     no breaches at all.
+//   - The due is the appointment the citizen was given: NgayHenTra as set at
+//     reception; after a supplement round, that round's new appointment
+//     (NgayHenTraMoi) replaces it. A round without one restarts the limit from
+//     the day the complete documents were received (Decree 118/2025/NĐ-CP art.
+//     19(5): "thời hạn giải quyết được tính lại từ đầu sau khi nhận đủ hồ sơ"),
+//     or, for a procedure configured so, pauses the clock for the round. Time
+//     spent waiting for payment (status 6) pauses the clock. Without
+//     NgayHenTra, the legal due computed from the procedure's limit
+//     (sla.Schedule.Compute) stands in, and the breach says so.
+//   - Lateness is compared by date by default: a dossier finished on its due
+//     date is on time, and so is a step finished on its step due date; an
+//     agency may compare by the minute (Rules.ByMinute).
+//   - The end of processing is NgayKetThucXuLy (processed, status 9), else
+//     the return (status 10); a citizen collecting the result late is not the
+//     agency's delay. A refusal or stop (status 3, 8) issued after the due is
+//     refused_late (art. 19(3): the refusal is due within the time limit).
+//   - An apology with a new appointment is timely when issued on or before
+//     the last working day before the due date ("chậm nhất 01 ngày trước ngày
+//     hết hạn", art. 19(6)); later, late_apology. Late with no apology,
+//     no_apology. The new date does not make a late dossier on time: missing
+//     it too is new_date_missed. More than one new appointment,
+//     rescheduled_twice (art. 19(6): "không quá một lần").
+//   - More than one supplement request counts the dossier late in the national
+//     service index (Decision 766/QĐ-TTg): supplemented_twice. A first request
+//     later than Rules.SupplementWithin working days after reception (art.
+//     19(5): no more than 03 working days) is late_supplement_request.
+//   - An online submission (status 1) not received or refused within
+//     Rules.ReceiveWithin working hours (art. 17(2)(c): no later than 08
+//     working hours) is not_received.
+//   - The receipt's NgayHenTra later, by date, than the legal due the limit
+//     allows (counting the restarts and pauses the dossier had) is
+//     due_beyond_limit.
+//   - Steps are progress updates, one entry per update: consecutive entries of
+//     the same official and step due are one step; a step ends when the next
+//     one begins (or at its own reported end), and the last entry of an open
+//     dossier is the step in progress, whoever it names. Dossier-level
+//     breaches are attributed to the step in progress (an open dossier) or to
+//     the step that held the dossier when its due passed; a step without a
+//     department takes its official's configured department (Rules.People).
+//   - While the clock stands still (a supplement round or a payment wait still
+//     open) an open dossier is neither overdue nor due soon, unless it was late
+//     before the wait began.
+//   - Withdrawn dossiers (status 7) have only the reception breach.
 package breach
 
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
+// Version numbers the rules. A detector that last swept with another version
+// sweeps again, and resolves what these rules no longer report as
+// dvcwatch.ResolvedRuleChanged, without mail.
+//
+// Version 2 (this one) judges against the citizen's appointment by date; 1
+// judged against the computed legal due by the minute.
+const Version = 2
+
 // Defaults of the Rules thresholds, used when a field is zero or negative.
 const (
-	DefaultDueSoonHours = 8.0 // working hours left
-	DefaultDueSoonShare = 0.8 // share of the allowed working time used
-	defaultEscalateDays = 2   // working days overdue before an overdue turns critical
+	DefaultDueSoonHours     = 8.0            // working hours left
+	DefaultDueSoonShare     = 0.8            // share of the allowed working time used
+	DefaultSupplementWithin = 3              // working days after reception, Decree 118/2025/NĐ-CP art. 19(5)
+	DefaultReceiveWithin    = 8 * time.Hour  // working hours, art. 17(2)(c)
+	defaultEscalateDays     = 2              // working days overdue before an overdue turns critical
+	minuteTolerance         = time.Minute    // portals write times to the minute
+	day                     = 24 * time.Hour // a calendar day
 )
 
-// beyondTolerance is how much later than the legal due the portal's DueAt may be
-// before it counts as due_beyond_limit (portals round to the minute).
-const beyondTolerance = time.Minute
+// People resolves the officials that steps name.
+type People interface {
+	// Official returns the id and department of the configured official of
+	// agency whom a step names, by id or by display name (compared in
+	// Unicode NFC, ignoring case and spacing); ok is false for someone not
+	// configured.
+	Official(agency, name string) (id, department string, ok bool)
+}
 
-// Rules evaluates dossiers against the deadline rules of one schedule.
+// Rules evaluates dossiers against the deadline rules of one agency.
 type Rules struct {
-	// Schedule is the agency's working time; required.
+	// Schedule is the agency's working time and counting convention; required.
 	Schedule *sla.Schedule
 	// Limit returns a procedure's legal time limit by its code (MaTTHC); nil or
-	// false means unknown, and the portal's DueAt stands in for the legal due.
+	// false means unknown: the portal's appointment is then the only due.
 	Limit func(procedureCode string) (sla.Limit, bool)
+	// SupplementPauses reports whether a procedure's supplement rounds pause
+	// the clock instead of restarting the limit; nil means restart for all.
+	SupplementPauses func(procedureCode string) bool
+	// ByMinute compares lateness to the minute instead of by date.
+	ByMinute bool
 	// DueSoonHours: an open dossier with at most this much working time left is
 	// due_soon. Zero means DefaultDueSoonHours.
 	DueSoonHours float64
 	// DueSoonShare: an open dossier that has used at least this share of its
 	// allowed working time is due_soon. Zero means DefaultDueSoonShare.
 	DueSoonShare float64
-	// EscalateAfter: overdue (and an unfinished step overdue) by more than this
-	// much working time is critical. Zero means two working days (twice the
-	// office day's length).
+	// EscalateAfter: overdue (and a step in progress overdue) by more than this
+	// much working time is critical. Zero means two working days.
 	EscalateAfter time.Duration
+	// SupplementWithin is how many working days after reception a supplement
+	// may be requested. Zero means DefaultSupplementWithin.
+	SupplementWithin int
+	// ReceiveWithin is how much working time an online submission may wait to
+	// be received or refused. Zero means DefaultReceiveWithin.
+	ReceiveWithin time.Duration
+	// People resolves the officials steps name; nil keeps the names as given.
+	People People
 }
 
 // Evaluate returns the breaches of d as of now, dossier-level ones first, then
@@ -86,16 +131,23 @@ func (r Rules) Evaluate(d dvcwatch.Dossier, now time.Time) ([]dvcwatch.Breach, e
 	if !d.Status.Valid() {
 		return nil, fmt.Errorf("breach: %s: unknown status %d", d.Key, int(d.Status))
 	}
-	switch d.Status {
-	case dvcwatch.StatusSubmitted, dvcwatch.StatusRefused, dvcwatch.StatusWithdrawn, dvcwatch.StatusStopped:
-		return nil, nil
-	}
 	e := &evaluation{Rules: r, d: &d, now: now, day: r.Schedule.Hours().DayLength()}
 	e.defaults()
 	if err := e.run(); err != nil {
 		return nil, fmt.Errorf("breach: %s: %w", d.Key, err)
 	}
 	return e.out, nil
+}
+
+// step is one step of a dossier: consecutive progress entries of the same
+// official and step due.
+type step struct {
+	seq        int // the first entry's, for the fingerprint
+	official   string
+	department string
+	due        time.Time // NgayKetThucTheoQuyDinh; zero when not reported
+	end        time.Time // when the dossier moved on from the step; zero while in progress or unknown
+	inProgress bool
 }
 
 type evaluation struct {
@@ -106,14 +158,20 @@ type evaluation struct {
 
 	supplements []dvcwatch.Supplement // by RequestedAt, unknown times last
 	apologies   []dvcwatch.Apology    // by IssuedAt, unknown times last
-	official    string                // of the current step
-	department  string
+	steps       []step
 
-	finished bool      // status 9 or 10
-	finish   time.Time // ProcessedAt, else ReturnedAt, else now; for finished dossiers
-	asOf     time.Time // when the clock of an open dossier is read; zero if unknown
-	closed   []sla.Interval
-	openFrom []time.Time // starts of open supplement rounds of an open dossier
+	open     bool      // still owed a result
+	end      time.Time // end of processing of a finished dossier; zero if unknown
+	limit    sla.Limit
+	known    bool      // the procedure's limit is known
+	due      time.Time // the due judged against; zero if there is none
+	computed bool      // due is the computed legal due, not an appointment
+	anchor   time.Time // when the current count began: reception, or complete documents after a restart
+	waiting  time.Time // start of the wait (supplement or payment) an open dossier's clock stands still for
+	// stopped says an open dossier's clock stands still since a time its
+	// data does not say (status 5 without an open round): it is given the
+	// benefit of the doubt.
+	stopped bool
 
 	out []dvcwatch.Breach
 }
@@ -128,217 +186,327 @@ func (e *evaluation) defaults() {
 	if e.EscalateAfter <= 0 {
 		e.EscalateAfter = defaultEscalateDays * e.day
 	}
+	if e.SupplementWithin <= 0 {
+		e.SupplementWithin = DefaultSupplementWithin
+	}
+	if e.ReceiveWithin <= 0 {
+		e.ReceiveWithin = DefaultReceiveWithin
+	}
 }
 
 func (e *evaluation) run() error {
 	d := e.d
-	e.supplements = append([]dvcwatch.Supplement(nil), d.Supplements...)
-	sort.SliceStable(e.supplements, func(i, j int) bool {
-		return earlier(e.supplements[i].RequestedAt, e.supplements[j].RequestedAt)
-	})
-	e.apologies = append([]dvcwatch.Apology(nil), d.Apologies...)
-	sort.SliceStable(e.apologies, func(i, j int) bool {
-		return earlier(e.apologies[i].IssuedAt, e.apologies[j].IssuedAt)
-	})
-	e.currentStep()
-
-	e.finished = d.Status == dvcwatch.StatusProcessed || d.Status == dvcwatch.StatusReturned
-	if e.finished {
-		e.finish = firstSet(d.ProcessedAt, d.ReturnedAt, e.now)
-	}
-	if err := e.pauses(); err != nil {
-		return err
-	}
-	if !e.finished {
-		switch {
-		case len(e.openFrom) > 0:
-			e.asOf = e.openFrom[0]
-			if e.asOf.After(e.now) {
-				e.asOf = e.now
-			}
-		case d.Status.Clock() == dvcwatch.ClockRunning:
-			e.asOf = e.now
+	e.supplements = slices.Clone(d.Supplements)
+	slices.SortStableFunc(e.supplements, func(a, b dvcwatch.Supplement) int { return order(a.RequestedAt, b.RequestedAt) })
+	for i, s := range e.supplements {
+		if !s.RequestedAt.IsZero() && !s.ReturnedAt.IsZero() && s.ReturnedAt.Before(s.RequestedAt) {
+			return fmt.Errorf("supplement round %d returned at %s, before it was requested at %s",
+				i+1, s.ReturnedAt.Format(time.RFC3339), s.RequestedAt.Format(time.RFC3339))
 		}
 	}
+	e.apologies = slices.Clone(d.Apologies)
+	slices.SortStableFunc(e.apologies, func(a, b dvcwatch.Apology) int { return order(a.IssuedAt, b.IssuedAt) })
+	if e.Limit != nil {
+		e.limit, e.known = e.Limit(d.ProcedureCode)
+	}
+	e.open = d.Status.Open()
+	switch d.Status {
+	case dvcwatch.StatusProcessed, dvcwatch.StatusReturned:
+		e.end = firstSet(d.ProcessedAt, d.ReturnedAt)
+	case dvcwatch.StatusRefused, dvcwatch.StatusStopped:
+		e.end = firstSet(d.RefusedAt, d.ProcessedAt)
+	}
+	e.readSteps()
 
-	if len(d.Supplements) > 1 {
-		e.add(dvcwatch.BreachSupplementedTwice, dvcwatch.SeverityWarning, e.supplements[1].RequestedAt, time.Time{},
-			fmt.Sprintf("Yêu cầu bổ sung %d lần / %d supplement requests (Decision 766/QĐ-TTg counts the dossier late)",
-				len(d.Supplements), len(d.Supplements)))
+	if err := e.notReceived(); err != nil {
+		return err
 	}
-	if len(d.Apologies) > 1 {
-		e.add(dvcwatch.BreachRescheduledTwice, dvcwatch.SeverityWarning, e.apologies[1].IssuedAt, e.apologies[1].NewDueAt,
-			fmt.Sprintf("Hẹn lại %d lần / rescheduled %d times; the new date may be set only once",
-				len(d.Apologies), len(d.Apologies)))
+	switch d.Status {
+	case dvcwatch.StatusSubmitted, dvcwatch.StatusWithdrawn:
+		return nil
 	}
-	if !d.ReceivedAt.IsZero() {
-		if err := e.deadlines(); err != nil {
+	if err := e.findDue(); err != nil {
+		return err
+	}
+	if d.Status == dvcwatch.StatusRefused || d.Status == dvcwatch.StatusStopped {
+		return e.refusedLate()
+	}
+	for _, rule := range []func() error{e.lateness, e.apologyRules, e.supplementRules, e.beyondLimit} {
+		if err := rule(); err != nil {
 			return err
 		}
 	}
-	return e.steps()
+	return e.stepRules()
 }
 
-// currentStep picks the official and department who answer for dossier-level
-// breaches: those of the unfinished step with the highest Seq, else of the step
-// with the highest Seq.
-func (e *evaluation) currentStep() {
-	var cur *dvcwatch.Step
-	curOpen := false
-	for i := range e.d.Steps {
-		s := &e.d.Steps[i]
-		open := s.FinishedAt.IsZero()
-		if cur == nil || (open && !curOpen) || (open == curOpen && s.Seq >= cur.Seq) {
-			cur, curOpen = s, open
+// readSteps merges the progress entries into steps, finds when each ended and
+// which is in progress, and resolves their officials.
+func (e *evaluation) readSteps() {
+	entries := slices.Clone(e.d.Steps)
+	slices.SortStableFunc(entries, func(a, b dvcwatch.Step) int { return a.Seq - b.Seq })
+	for i, en := range entries {
+		seq := en.Seq
+		if seq <= 0 {
+			seq = i + 1 // 0 would mean the whole dossier
+		}
+		official, department := en.Official, en.Department
+		if e.People != nil {
+			if id, dep, ok := e.People.Official(e.d.Agency, en.Official); ok {
+				official = id
+				if department == "" {
+					department = dep
+				}
+			}
+		}
+		if n := len(e.steps); n > 0 {
+			prev := &e.steps[n-1]
+			if prev.official == official && prev.due.Equal(en.DueAt) {
+				continue // the same step, updated again
+			}
+			// The dossier moved on to this step when it began: its start,
+			// or the time of the update that reported it (ThoiDiemXuLy).
+			prev.end = firstSet(en.StartedAt, en.FinishedAt)
+		}
+		e.steps = append(e.steps, step{seq: seq, official: official, department: department, due: en.DueAt})
+	}
+	if n := len(e.steps); n > 0 {
+		last := &e.steps[n-1]
+		last.inProgress = e.open
+		last.end = e.end // zero while open: in progress, whoever it names
+	}
+}
+
+// owner returns the step that answers for dossier-level breaches: the step in
+// progress, else the one that held the dossier when due passed, else the last.
+func (e *evaluation) owner(due time.Time) step {
+	if len(e.steps) == 0 {
+		return step{}
+	}
+	if !due.IsZero() && !e.open {
+		for _, s := range e.steps {
+			if !s.end.IsZero() && e.late(s.end, due) {
+				return s
+			}
 		}
 	}
-	if cur != nil {
-		e.official, e.department = cur.Official, cur.Department
-	}
+	return e.steps[len(e.steps)-1]
 }
 
-// pauses sorts the supplement rounds into closed pauses and, for an open dossier,
-// the starts of rounds still open; a finished dossier's open round ends when it
-// finished.
-func (e *evaluation) pauses() error {
-	for i, s := range e.supplements {
+// notReceived applies Decree 118/2025/NĐ-CP art. 17(2)(c) to an online
+// submission: received or refused within ReceiveWithin of working time.
+func (e *evaluation) notReceived() error {
+	d := e.d
+	if d.SubmittedAt.IsZero() || (d.Status != dvcwatch.StatusSubmitted && d.Channel != dvcwatch.ChannelOnline) {
+		return nil
+	}
+	limit := sla.Limit{Amount: int(e.ReceiveWithin / time.Hour), Unit: sla.WorkingHours}
+	if limit.Amount <= 0 {
+		limit.Amount = 1
+	}
+	bound, err := e.Schedule.Deadline(d.SubmittedAt, limit, nil)
+	if err != nil {
+		return err
+	}
+	at := e.now
+	if d.Status != dvcwatch.StatusSubmitted {
+		at = firstSet(d.ReceivedAt, d.RefusedAt)
+	}
+	if at.IsZero() || at.Sub(bound) <= minuteTolerance {
+		return nil
+	}
+	late, err := e.Schedule.WorkingTimeBetween(bound, at)
+	if err != nil {
+		return err
+	}
+	var receiver step // the first step's official received it
+	if len(e.steps) > 0 {
+		receiver = e.steps[0]
+	}
+	e.add(dvcwatch.BreachNotReceived, dvcwatch.SeverityWarning, bound, bound, receiver,
+		fmt.Sprintf("Hồ sơ nộp trực tuyến %s chưa được tiếp nhận sau %s giờ làm việc (quá %s giờ) / online submission not received within %s working hours (by %s more)",
+			stamp(d.SubmittedAt), hours(e.ReceiveWithin), hours(late), hours(e.ReceiveWithin), hours(late)))
+	return nil
+}
+
+// findDue works out the due the dossier is judged against (see the package
+// comment) and whether an open dossier's clock stands still.
+func (e *evaluation) findDue() error {
+	d := e.d
+	e.anchor = d.ReceivedAt
+	if !d.DueAt.IsZero() {
+		e.due = d.DueAt
+	} else if e.known && !d.ReceivedAt.IsZero() {
+		legal, err := e.Schedule.Deadline(d.ReceivedAt, e.limit, nil)
+		if err != nil {
+			return err
+		}
+		e.due, e.computed = legal, true
+	}
+	pause := e.SupplementPauses != nil && e.SupplementPauses(d.ProcedureCode)
+	for _, s := range e.supplements {
 		if s.RequestedAt.IsZero() {
 			continue
 		}
-		end := s.ReturnedAt
+		switch {
+		case !s.DueAfter.IsZero(): // the portal's new appointment wins
+			e.due, e.computed = s.DueAfter, false
+			e.anchor = firstSet(s.ReturnedAt, s.RequestedAt)
+		case s.ReturnedAt.IsZero():
+			if e.open {
+				e.wait(s.RequestedAt)
+			}
+		case !pause && e.known:
+			restarted, err := e.Schedule.Deadline(s.ReturnedAt, e.limit, nil)
+			if err != nil {
+				return err
+			}
+			e.due, e.computed, e.anchor = restarted, true, s.ReturnedAt
+		case !e.due.IsZero():
+			moved, err := e.Schedule.Postpone(e.due, []sla.Interval{{Start: s.RequestedAt, End: s.ReturnedAt}})
+			if err != nil {
+				return err
+			}
+			e.due = moved
+		}
+	}
+	var waits []sla.Interval
+	for _, w := range d.PaymentWaits {
+		if w.Start.IsZero() || (!e.anchor.IsZero() && w.Start.Before(e.anchor)) {
+			continue // before the count began: a restart made it irrelevant
+		}
+		end := w.End
 		switch {
 		case !end.IsZero():
-			if end.Before(s.RequestedAt) {
-				return fmt.Errorf("supplement round %d returned at %s, before it was requested at %s",
-					i+1, end.Format(time.RFC3339), s.RequestedAt.Format(time.RFC3339))
-			}
-		case e.finished:
-			end = e.finish
-			if end.Before(s.RequestedAt) {
-				continue
-			}
-		default:
-			e.openFrom = append(e.openFrom, s.RequestedAt)
+		case d.Status == dvcwatch.StatusAwaitingPayment:
+			// The clock stands still while it lasts; the due moves once it
+			// ends, so that it does not change at every pass meanwhile.
+			e.wait(w.Start)
 			continue
+		default: // the status moved on without the history saying when
+			end = firstSet(e.end, d.SourceUpdatedAt)
 		}
-		e.closed = append(e.closed, sla.Interval{Start: s.RequestedAt, End: end})
-	}
-	e.closed = sla.MergeIntervals(e.closed)
-	return nil
-}
-
-func (e *evaluation) deadlines() error {
-	d := e.d
-	var limit sla.Limit
-	known := false
-	if e.Limit != nil {
-		limit, known = e.Limit(d.ProcedureCode)
-	}
-	var legal time.Time
-	note := ""
-	switch {
-	case known:
-		var err error
-		if legal, err = e.Schedule.Deadline(d.ReceivedAt, limit, e.closed); err != nil {
-			return err
+		if end.After(w.Start) {
+			waits = append(waits, sla.Interval{Start: w.Start, End: end})
 		}
-	case !d.DueAt.IsZero():
-		legal = d.DueAt.In(sla.Location())
-		note = fmt.Sprintf(" — hạn theo cổng, chưa rõ thời hạn luật định của TTHC %s / portal due used, no legal limit known for procedure %s",
-			d.ProcedureCode, d.ProcedureCode)
-	default:
-		return nil // neither a limit nor a promise: nothing to measure against
 	}
-
-	due := legal
-	if len(e.apologies) > 0 && !e.apologies[0].IssuedAt.IsZero() {
-		a := e.apologies[0]
-		ahead, err := e.Schedule.WorkingTimeBetween(a.IssuedAt, legal)
+	if len(waits) > 0 && !e.due.IsZero() {
+		moved, err := e.Schedule.Postpone(e.due, waits)
 		if err != nil {
 			return err
 		}
-		if ahead < e.day {
-			e.add(dvcwatch.BreachLateApology, dvcwatch.SeverityWarning, a.IssuedAt, legal,
-				fmt.Sprintf("Thư xin lỗi phát hành trước hạn %s giờ làm việc, cần ít nhất 1 ngày / apology issued %s working hours before the due, at least one working day required%s",
-					hours(ahead), hours(ahead), note))
-		} else if !a.NewDueAt.IsZero() {
-			due = a.NewDueAt.In(sla.Location())
-		}
+		e.due = moved
 	}
-
-	if e.finished {
-		late := false
-		if !d.ProcessedAt.IsZero() && d.ProcessedAt.After(due) {
-			late = true
-			if err := e.lateFinish(dvcwatch.BreachFinishedLate, d.ProcessedAt, due, "xử lý xong trễ / processed late", note); err != nil {
-				return err
-			}
-		}
-		if !d.ReturnedAt.IsZero() && d.ReturnedAt.After(due) {
-			late = true
-			if err := e.lateFinish(dvcwatch.BreachReturnedLate, d.ReturnedAt, due, "trả kết quả trễ / result returned late", note); err != nil {
-				return err
-			}
-		}
-		if late {
-			e.noApology(due, note)
-		}
-	} else if !e.asOf.IsZero() {
-		if err := e.open(due, note); err != nil {
-			return err
-		}
-	}
-
-	if known && !d.DueAt.IsZero() {
-		return e.beyondLimit(limit, legal, note)
-	}
+	e.stopped = (d.Status == dvcwatch.StatusAwaitingSupplement || d.Status == dvcwatch.StatusAwaitingPayment) &&
+		e.waiting.IsZero() // waiting for the citizen since a time the dossier does not say
 	return nil
 }
 
-func (e *evaluation) lateFinish(kind dvcwatch.BreachKind, at, due time.Time, what, note string) error {
-	late, err := e.Schedule.WorkingTimeBetween(due, at)
+// wait records that an open dossier's clock stands still since at.
+func (e *evaluation) wait(at time.Time) {
+	if e.waiting.IsZero() || at.Before(e.waiting) {
+		e.waiting = at
+	}
+}
+
+// late reports whether t is after due: by date, or by the minute.
+func (e *evaluation) late(t, due time.Time) bool {
+	if e.ByMinute {
+		return t.Sub(due) > minuteTolerance
+	}
+	return !sla.SameOrEarlierDate(t, due)
+}
+
+// since returns when lateness against due began: the day after its date, or
+// the due itself by the minute.
+func (e *evaluation) since(due time.Time) time.Time {
+	if e.ByMinute {
+		return due.In(sla.Location())
+	}
+	return sla.DateOf(due).Add(day)
+}
+
+// lateBy describes how late t is against due: working days by date, working
+// hours by the minute; the duration is the working time, for severity.
+func (e *evaluation) lateBy(due, t time.Time) (string, time.Duration, error) {
+	if e.ByMinute {
+		w, err := e.Schedule.WorkingTimeBetween(due, t)
+		return hours(w) + " giờ làm việc / " + hours(w) + " working hours", w, err
+	}
+	n, err := e.Schedule.WorkingDaysAfter(due, t)
+	return fmt.Sprintf("%d ngày làm việc / %d working days", n, n), time.Duration(n) * e.day, err
+}
+
+// lateness applies overdue, finished_late, due_soon and no_apology.
+func (e *evaluation) lateness() error {
+	if e.due.IsZero() {
+		return nil
+	}
+	note := e.note()
+	at := e.end
+	if e.open {
+		at = e.now
+		if e.stopped || (!e.waiting.IsZero() && !e.late(e.waiting, e.due)) {
+			return nil // the clock stands still, and it was not late when it stopped
+		}
+	}
+	if at.IsZero() {
+		return nil
+	}
+	if !e.late(at, e.due) {
+		if e.open {
+			return e.dueSoon(note)
+		}
+		return nil
+	}
+	by, late, err := e.lateBy(e.due, at)
 	if err != nil {
 		return err
 	}
-	e.add(kind, dvcwatch.SeverityWarning, due, due,
-		fmt.Sprintf("%s %s giờ làm việc / by %s working hours%s", what, hours(late), hours(late), note))
-	return nil
-}
-
-func (e *evaluation) noApology(due time.Time, note string) {
-	if len(e.apologies) == 0 {
-		e.add(dvcwatch.BreachNoApology, dvcwatch.SeverityWarning, due, due,
-			"Trễ hạn không có thư xin lỗi, hẹn lại / late with no apology letter and new appointment"+note)
-	}
-}
-
-// open applies overdue and due_soon to an open dossier whose clock reads e.asOf.
-func (e *evaluation) open(due time.Time, note string) error {
-	if e.asOf.After(due) {
-		late, err := e.Schedule.WorkingTimeBetween(due, e.asOf)
-		if err != nil {
-			return err
-		}
-		sev := dvcwatch.SeverityWarning
+	kind, sev, what := dvcwatch.BreachFinishedLate, dvcwatch.SeverityWarning, "Giải quyết xong trễ / processing ended late"
+	if e.open {
+		kind, what = dvcwatch.BreachOverdue, "Quá hạn / overdue"
 		if late > e.EscalateAfter {
 			sev = dvcwatch.SeverityCritical
 		}
-		e.add(dvcwatch.BreachOverdue, sev, due, due,
-			fmt.Sprintf("Quá hạn %s giờ làm việc / overdue by %s working hours%s", hours(late), hours(late), note))
-		e.noApology(due, note)
+	}
+	owner := e.owner(e.due)
+	e.add(kind, sev, e.since(e.due), e.due, owner, fmt.Sprintf("%s %s (hẹn trả / due %s)%s", what, by, stamp(e.due), note))
+	if len(e.apologies) == 0 {
+		e.add(dvcwatch.BreachNoApology, dvcwatch.SeverityWarning, e.since(e.due), e.due, owner,
+			fmt.Sprintf("Trễ hạn %s, không có văn bản xin lỗi và hẹn lại / late with no apology letter and new appointment%s", stamp(e.due), note))
 		return nil
 	}
-	start, err := e.Schedule.EffectiveStart(e.d.ReceivedAt)
+	if a := e.apologies[0]; !a.NewDueAt.IsZero() && e.late(at, a.NewDueAt) {
+		by, _, err := e.lateBy(a.NewDueAt, at)
+		if err != nil {
+			return err
+		}
+		e.add(dvcwatch.BreachNewDateMissed, dvcwatch.SeverityWarning, e.since(a.NewDueAt), a.NewDueAt, owner,
+			fmt.Sprintf("Đã xin lỗi, hẹn lại %s nhưng vẫn trễ %s / apologised with new date %s, missed by %s",
+				stamp(a.NewDueAt), by, stamp(a.NewDueAt), by))
+	}
+	return nil
+}
+
+// dueSoon applies due_soon to an open dossier still on time.
+func (e *evaluation) dueSoon(note string) error {
+	due := e.due
+	if !e.ByMinute {
+		due = e.Schedule.Closing(due)
+	}
+	left, err := e.Schedule.WorkingTimeBetween(e.now, due)
 	if err != nil {
 		return err
 	}
-	left, err := e.left(e.asOf, due)
-	if err != nil {
-		return err
-	}
-	allowed, err := e.left(start, due)
-	if err != nil {
-		return err
+	allowed := time.Duration(0)
+	if !e.anchor.IsZero() {
+		start, err := e.Schedule.CountFrom(e.anchor)
+		if err != nil {
+			return err
+		}
+		if allowed, err = e.Schedule.WorkingTimeBetween(start, due); err != nil {
+			return err
+		}
 	}
 	// Thresholds are rounded to the second so that float shares such as 0.8 do
 	// not miss an exact boundary by a nanosecond.
@@ -349,48 +517,20 @@ func (e *evaluation) open(due time.Time, note string) error {
 	if left > threshold {
 		return nil
 	}
-	// From the receipt rather than the effective start: a dossier whose limit is
-	// shorter than the threshold is due soon from the moment it is received.
-	since, err := e.crossed(e.d.ReceivedAt, e.asOf, due, threshold)
+	since, err := e.crossed(firstSet(e.anchor, e.now), e.now, due, threshold)
 	if err != nil {
 		return err
 	}
-	e.add(dvcwatch.BreachDueSoon, dvcwatch.SeverityInfo, since, due,
-		fmt.Sprintf("Còn %s giờ làm việc / %s working hours left%s", hours(left), hours(left), note))
+	e.add(dvcwatch.BreachDueSoon, dvcwatch.SeverityInfo, since, e.due, e.owner(time.Time{}),
+		fmt.Sprintf("Còn %s giờ làm việc đến hạn %s / %s working hours left%s", hours(left), stamp(e.due), hours(left), note))
 	return nil
-}
-
-// left returns the working time from t to due that the clock still has to run:
-// office time not covered by a closed pause.
-func (e *evaluation) left(t, due time.Time) (time.Duration, error) {
-	total, err := e.Schedule.WorkingTimeBetween(t, due)
-	if err != nil || total <= 0 {
-		return total, err
-	}
-	for _, p := range e.closed {
-		lo, hi := p.Start, p.End
-		if lo.Before(t) {
-			lo = t
-		}
-		if hi.After(due) {
-			hi = due
-		}
-		if hi.After(lo) {
-			w, err := e.Schedule.WorkingTimeBetween(lo, hi)
-			if err != nil {
-				return 0, err
-			}
-			total -= w
-		}
-	}
-	return total, nil
 }
 
 // crossed returns the earliest instant in [from, to], to the second, at which the
 // working time left before due had fallen to threshold; left(to) ≤ threshold.
 func (e *evaluation) crossed(from, to, due time.Time, threshold time.Duration) (time.Time, error) {
-	l, err := e.left(from, due)
-	if err != nil || l <= threshold {
+	l, err := e.Schedule.WorkingTimeBetween(from, due)
+	if err != nil || l <= threshold || !to.After(from) {
 		return from, err
 	}
 	lo, hi := from, to // left(lo) > threshold ≥ left(hi); left never rises with time
@@ -399,7 +539,7 @@ func (e *evaluation) crossed(from, to, due time.Time, threshold time.Duration) (
 		if !mid.After(lo) {
 			break
 		}
-		l, err := e.left(mid, due)
+		l, err := e.Schedule.WorkingTimeBetween(mid, due)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -412,80 +552,179 @@ func (e *evaluation) crossed(from, to, due time.Time, threshold time.Duration) (
 	return hi, nil
 }
 
-// beyondLimit checks the receipt's promise against the legal due counting every
-// pause, an open one closed at now.
-func (e *evaluation) beyondLimit(limit sla.Limit, legal time.Time, note string) error {
-	d := e.d
-	bound := legal
-	if len(e.openFrom) > 0 {
-		all := append([]sla.Interval(nil), e.closed...)
-		for _, s := range e.openFrom {
-			all = append(all, sla.Interval{Start: s, End: later(s, e.now)})
-		}
-		var err error
-		if bound, err = e.Schedule.Deadline(d.ReceivedAt, limit, all); err != nil {
-			return err
-		}
+// apologyRules applies late_apology and rescheduled_twice (Decree 118/2025/NĐ-CP
+// art. 19(6)).
+func (e *evaluation) apologyRules() error {
+	if len(e.apologies) > 1 {
+		a := e.apologies[1]
+		e.add(dvcwatch.BreachRescheduledTwice, dvcwatch.SeverityWarning, a.IssuedAt, a.NewDueAt, e.owner(e.due),
+			fmt.Sprintf("Hẹn lại %d lần; chỉ được hẹn lại một lần / rescheduled %d times; the new date may be set only once",
+				len(e.apologies), len(e.apologies)))
 	}
-	if len(e.apologies) > 0 && e.apologies[0].NewDueAt.After(bound) {
-		bound = e.apologies[0].NewDueAt.In(sla.Location())
+	if len(e.apologies) == 0 || e.due.IsZero() || e.apologies[0].IssuedAt.IsZero() {
+		return nil
 	}
-	if d.DueAt.Sub(bound) > beyondTolerance {
-		e.add(dvcwatch.BreachDueBeyondLimit, dvcwatch.SeverityWarning, d.ReceivedAt, bound,
-			fmt.Sprintf("Ngày hẹn trả %s sau hạn luật định %s (%s) / receipt due after the legal limit%s",
-				d.DueAt.In(sla.Location()).Format(time.DateTime), bound.Format(time.DateTime), limit, note))
+	a := e.apologies[0]
+	lastDay, err := e.Schedule.WorkingDayBefore(e.due)
+	if err != nil {
+		return err
 	}
+	if sla.SameOrEarlierDate(a.IssuedAt, lastDay) {
+		return nil
+	}
+	e.add(dvcwatch.BreachLateApology, dvcwatch.SeverityWarning, a.IssuedAt, e.due, e.owner(e.due),
+		fmt.Sprintf("Văn bản xin lỗi phát hành %s, chậm nhất phải là %s (01 ngày làm việc trước hạn %s) / apology issued after the last working day before the due%s",
+			stamp(a.IssuedAt), sla.DateOf(lastDay).Format("02/01/2006"), stamp(e.due), e.note()))
 	return nil
 }
 
-// steps applies step_overdue to each step with its own due.
-func (e *evaluation) steps() error {
-	for i, s := range e.d.Steps {
-		if s.DueAt.IsZero() {
-			continue
+// supplementRules applies supplemented_twice (Decision 766/QĐ-TTg) and
+// late_supplement_request (Decree 118/2025/NĐ-CP art. 19(5)).
+func (e *evaluation) supplementRules() error {
+	d := e.d
+	if len(d.Supplements) > 1 {
+		e.add(dvcwatch.BreachSupplementedTwice, dvcwatch.SeverityWarning, e.supplements[1].RequestedAt, time.Time{}, e.owner(e.due),
+			fmt.Sprintf("Yêu cầu bổ sung %d lần / %d supplement requests (Decision 766/QĐ-TTg counts the dossier late)",
+				len(d.Supplements), len(d.Supplements)))
+	}
+	if len(e.supplements) == 0 || e.supplements[0].RequestedAt.IsZero() || d.ReceivedAt.IsZero() {
+		return nil
+	}
+	first := e.supplements[0].RequestedAt
+	bound, err := e.Schedule.Deadline(d.ReceivedAt, sla.Limit{Amount: e.SupplementWithin, Unit: sla.WorkingDays}, nil)
+	if err != nil {
+		return err
+	}
+	if !e.late(first, bound) {
+		return nil
+	}
+	e.add(dvcwatch.BreachLateSupplementRequest, dvcwatch.SeverityWarning, first, bound, e.ownerAt(first),
+		fmt.Sprintf("Yêu cầu bổ sung ngày %s, quá %d ngày làm việc kể từ tiếp nhận (hạn %s) / supplement requested after %d working days from reception",
+			stamp(first), e.SupplementWithin, stamp(bound), e.SupplementWithin))
+	return nil
+}
+
+// ownerAt returns the step that held the dossier at t: the first that had not
+// ended by then, else the last.
+func (e *evaluation) ownerAt(t time.Time) step {
+	for _, s := range e.steps {
+		if s.end.IsZero() || !s.end.Before(t) {
+			return s
 		}
-		seq := s.Seq
-		if seq <= 0 {
-			seq = i + 1 // 0 would mean the whole dossier
+	}
+	return e.owner(time.Time{})
+}
+
+// beyondLimit checks the receipt's NgayHenTra, by date, against the latest due
+// the legal limit allows: counted from reception and from each restart, each
+// moved by the waits for payment.
+func (e *evaluation) beyondLimit() error {
+	d := e.d
+	if !e.known || d.DueAt.IsZero() || d.ReceivedAt.IsZero() {
+		return nil
+	}
+	anchors := []time.Time{d.ReceivedAt}
+	for _, s := range e.supplements {
+		if !s.ReturnedAt.IsZero() {
+			anchors = append(anchors, s.ReturnedAt)
 		}
-		due := s.DueAt.In(sla.Location())
-		sev := dvcwatch.SeverityWarning
-		var late time.Duration
-		var err error
-		switch {
-		case !s.FinishedAt.IsZero():
-			if !s.FinishedAt.After(due) {
-				continue
-			}
-			late, err = e.Schedule.WorkingTimeBetween(due, s.FinishedAt)
-		default:
-			at := e.asOf
-			if e.finished {
-				at = e.finish
-			}
-			if at.IsZero() || !at.After(due) {
-				continue
-			}
-			late, err = e.Schedule.WorkingTimeBetween(due, at)
-			if !e.finished && late > e.EscalateAfter {
-				sev = dvcwatch.SeverityCritical
-			}
+	}
+	var waits []sla.Interval
+	for _, w := range d.PaymentWaits {
+		if !w.Start.IsZero() {
+			waits = append(waits, sla.Interval{Start: w.Start, End: firstSet(w.End, e.end, e.now)})
 		}
+	}
+	var bound time.Time
+	for _, a := range anchors {
+		legal, err := e.Schedule.Deadline(a, e.limit, nil)
 		if err != nil {
 			return err
 		}
+		if legal, err = e.Schedule.Postpone(legal, waits); err != nil {
+			return err
+		}
+		if legal.After(bound) {
+			bound = legal
+		}
+	}
+	if sla.SameOrEarlierDate(d.DueAt, bound) {
+		return nil
+	}
+	e.add(dvcwatch.BreachDueBeyondLimit, dvcwatch.SeverityWarning, d.ReceivedAt, bound, e.owner(time.Time{}),
+		fmt.Sprintf("Ngày hẹn trả %s sau hạn luật định %s (%s) / receipt due after the legal limit",
+			stamp(d.DueAt), stamp(bound), e.limit))
+	return nil
+}
+
+// refusedLate applies refused_late: a refusal or stop issued after the due
+// (Decree 118/2025/NĐ-CP art. 19(3)).
+func (e *evaluation) refusedLate() error {
+	if e.due.IsZero() || e.end.IsZero() || !e.late(e.end, e.due) {
+		return nil
+	}
+	by, _, err := e.lateBy(e.due, e.end)
+	if err != nil {
+		return err
+	}
+	what := "Từ chối giải quyết"
+	if e.d.Status == dvcwatch.StatusStopped {
+		what = "Dừng xử lý"
+	}
+	e.add(dvcwatch.BreachRefusedLate, dvcwatch.SeverityWarning, e.since(e.due), e.due, e.owner(e.due),
+		fmt.Sprintf("%s ngày %s, sau hạn %s là %s / refused or stopped %s after the due%s",
+			what, stamp(e.end), stamp(e.due), by, by, e.note()))
+	return nil
+}
+
+// stepRules applies step_overdue to each step with its own due.
+func (e *evaluation) stepRules() error {
+	for _, s := range e.steps {
+		if s.due.IsZero() {
+			continue
+		}
+		at := s.end
+		if s.inProgress {
+			at = e.now
+			if e.stopped || (!e.waiting.IsZero() && !e.late(e.waiting, s.due)) {
+				continue // the clock stands still
+			}
+		}
+		if at.IsZero() || !e.late(at, s.due) {
+			continue
+		}
+		by, late, err := e.lateBy(s.due, at)
+		if err != nil {
+			return err
+		}
+		sev := dvcwatch.SeverityWarning
+		if s.inProgress && late > e.EscalateAfter {
+			sev = dvcwatch.SeverityCritical
+		}
+		state := "xong trễ / finished late by"
+		if s.inProgress {
+			state = "quá hạn / overdue by"
+		}
 		e.out = append(e.out, dvcwatch.Breach{
-			Kind: dvcwatch.BreachStepOverdue, Key: e.d.Key, StepSeq: seq,
-			Official: s.Official, Department: s.Department,
-			Severity: sev, StartedAt: due, DueAt: due,
-			Fingerprint: dvcwatch.BreachFingerprint(dvcwatch.BreachStepOverdue, e.d.Key, seq),
-			Detail:      fmt.Sprintf("Bước %d quá hạn %s giờ làm việc / step %d overdue by %s working hours", seq, hours(late), seq, hours(late)),
+			Kind: dvcwatch.BreachStepOverdue, Key: e.d.Key, StepSeq: s.seq,
+			Official: s.official, Department: s.department,
+			Severity: sev, StartedAt: e.since(s.due), DueAt: s.due.In(sla.Location()),
+			Fingerprint: dvcwatch.BreachFingerprint(dvcwatch.BreachStepOverdue, e.d.Key, s.seq),
+			Detail:      fmt.Sprintf("Bước %d %s %s (hạn bước %s)", s.seq, state, by, stamp(s.due)),
 		})
 	}
 	return nil
 }
 
-func (e *evaluation) add(kind dvcwatch.BreachKind, sev dvcwatch.Severity, started, due time.Time, detail string) {
+// note says, in a breach's detail, when the due is the computed legal one.
+func (e *evaluation) note() string {
+	if !e.computed {
+		return ""
+	}
+	return fmt.Sprintf(" — hạn tính theo thời hạn luật định %s (cổng không ghi ngày hẹn trả) / computed legal due: the portal gave no appointment", e.limit)
+}
+
+func (e *evaluation) add(kind dvcwatch.BreachKind, sev dvcwatch.Severity, started, due time.Time, owner step, detail string) {
 	if !started.IsZero() {
 		started = started.In(sla.Location())
 	}
@@ -493,26 +732,24 @@ func (e *evaluation) add(kind dvcwatch.BreachKind, sev dvcwatch.Severity, starte
 		due = due.In(sla.Location())
 	}
 	e.out = append(e.out, dvcwatch.Breach{
-		Kind: kind, Key: e.d.Key, Official: e.official, Department: e.department,
+		Kind: kind, Key: e.d.Key, Official: owner.official, Department: owner.department,
 		Severity: sev, StartedAt: started, DueAt: due,
 		Fingerprint: dvcwatch.BreachFingerprint(kind, e.d.Key, 0),
 		Detail:      detail,
 	})
 }
 
-// earlier orders times with unknown (zero) times last.
-func earlier(a, b time.Time) bool {
-	if a.IsZero() || b.IsZero() {
-		return !a.IsZero() && b.IsZero()
+// order sorts times with unknown (zero) times last.
+func order(a, b time.Time) int {
+	switch {
+	case a.IsZero() && b.IsZero():
+		return 0
+	case a.IsZero():
+		return 1
+	case b.IsZero():
+		return -1
 	}
-	return a.Before(b)
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
+	return a.Compare(b)
 }
 
 func firstSet(ts ...time.Time) time.Time {
@@ -524,7 +761,14 @@ func firstSet(ts ...time.Time) time.Time {
 	return time.Time{}
 }
 
-// hours formats a working time in hours, e.g. "3.5".
+// hours formats a working time in hours the Vietnamese way, e.g. "3,5".
 func hours(d time.Duration) string {
-	return fmt.Sprintf("%.1f", d.Hours())
+	s := fmt.Sprintf("%.1f", d.Hours())
+	if s[len(s)-2:] == ".0" {
+		return s[:len(s)-2]
+	}
+	return s[:len(s)-2] + "," + s[len(s)-1:]
 }
+
+// stamp writes an instant as officials read it: "05/03/2026 17:00".
+func stamp(t time.Time) string { return t.In(sla.Location()).Format("02/01/2006 15:04") }

@@ -207,7 +207,22 @@ type Procedure struct {
 	Code  string `yaml:"code"`  // MaTTHC, as the portals report it
 	Name  string `yaml:"name"`  // TenTTHC
 	Limit string `yaml:"limit"` // "5wd", "15d", "8h" or "1m", parsed by sla
+	// Supplement says what a supplement round does to the limit: restart
+	// (the default, Decree 118/2025/NĐ-CP art. 19(5): the limit counts again
+	// from the day the complete documents were received) or pause (the
+	// clock stops while the citizen supplements, for procedures whose own
+	// law says so).
+	Supplement SupplementMode `yaml:"supplement"`
 }
+
+// SupplementMode is what a supplement round does to a procedure's limit.
+type SupplementMode string
+
+// Supplement modes.
+const (
+	SupplementRestart SupplementMode = "restart"
+	SupplementPause   SupplementMode = "pause"
+)
 
 // Severities lists the breach severities from least to most severe.
 var Severities = []string{"info", "warning", "critical"}
@@ -227,6 +242,14 @@ type Detect struct {
 	// the last full sweep is older than this; the passes between look only at
 	// dossiers that changed, are still open or have an unresolved breach.
 	FullSweepEvery time.Duration `yaml:"full_sweep_every"`
+	// SupplementWithin: a supplement requested later than this many working
+	// days after reception is late (Decree 118/2025/NĐ-CP art. 19(5): no more
+	// than 03 working days), unless the procedure's own law says otherwise.
+	SupplementWithin string `yaml:"supplement_within"`
+	// ReceiveWithin: an online submission left unreceived (status 1) longer
+	// than this many working hours is a breach (Decree 118/2025/NĐ-CP art.
+	// 17(2)(c): no later than 08 working hours).
+	ReceiveWithin string `yaml:"receive_within"`
 }
 
 // Notify says who hears about which breach and when; consumed by package notify.
@@ -507,6 +530,8 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	def("detect.due_soon_share", func() { c.Detect.DueSoonShare = 0.8 })
 	def("detect.escalate_after", func() { c.Detect.EscalateAfter = "2wd" })
 	def("detect.full_sweep_every", func() { c.Detect.FullSweepEvery = 24 * time.Hour })
+	def("detect.supplement_within", func() { c.Detect.SupplementWithin = "3wd" })
+	def("detect.receive_within", func() { c.Detect.ReceiveWithin = "8h" })
 
 	def("notify.repeat_after", func() { c.Notify.RepeatAfter = 24 * time.Hour })
 	def("notify.office_hours_only", func() { c.Notify.OfficeHoursOnly = true })
@@ -537,14 +562,17 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 // head with the backlog of the first sweep.
 func DefaultEscalation() []Rule {
 	o, h, office := dvcwatch.RoleOfficial, dvcwatch.RoleDepartmentHead, dvcwatch.RoleOffice
-	late := []string{"overdue", "step_overdue"}
+	late := []string{"overdue", "step_overdue", "new_date_missed"}
+	duties := []string{"no_apology", "late_apology", "rescheduled_twice", "supplemented_twice", "late_supplement_request",
+		"due_beyond_limit"}
 	return []Rule{
 		{When: Match{Kinds: []string{"due_soon"}}, Notify: []dvcwatch.Role{o}},
 		{When: Match{Kinds: late, Open: true}, Notify: []dvcwatch.Role{o, h}},
 		{When: Match{Kinds: late, OverdueMoreThan: "2wd", Open: true}, Notify: []dvcwatch.Role{o, h, office}},
-		{When: Match{Kinds: []string{"no_apology", "late_apology", "rescheduled_twice", "supplemented_twice", "due_beyond_limit"}, Open: true},
-			Notify: []dvcwatch.Role{h, office}},
-		{When: Match{Kinds: []string{"not_synced", "portal_mismatch"}}, Notify: []dvcwatch.Role{office}},
+		{When: Match{Kinds: duties, Open: true}, Notify: []dvcwatch.Role{h, office}},
+		// Receiving online submissions is the one-stop desk's duty, which the
+		// office oversees.
+		{When: Match{Kinds: []string{"not_received", "not_synced", "portal_mismatch"}}, Notify: []dvcwatch.Role{office}},
 	}
 }
 

@@ -391,7 +391,7 @@ func TestFixtures(t *testing.T) {
 		{"notify.yaml", []string{
 			`testdata/notify.yaml:5: notify.dossier_url: must contain {code}, where the dossier code goes`,
 			`testdata/notify.yaml:6: notify.repeat_after: must be a positive duration such as "30s", found 0s`,
-			`testdata/notify.yaml:8: notify.escalation[0].when.kinds[0]: unknown breach kind "Overdue" (want one of: due_soon, overdue, finished_late, returned_late, no_apology, late_apology, rescheduled_twice, supplemented_twice, step_overdue, due_beyond_limit, not_synced, portal_mismatch)`,
+			`testdata/notify.yaml:8: notify.escalation[0].when.kinds[0]: unknown breach kind "Overdue" (want one of: due_soon, overdue, finished_late, no_apology, late_apology, new_date_missed, rescheduled_twice, supplemented_twice, late_supplement_request, step_overdue, due_beyond_limit, refused_late, not_received, not_synced, portal_mismatch)`,
 			`testdata/notify.yaml:8: notify.escalation[0].when.min_severity: unknown value "urgent" (want one of: info, warning, critical)`,
 			`testdata/notify.yaml:8: notify.escalation[0].when.overdue_more_than: limit "two days": want a positive whole number and a unit: wd (working days), d (calendar days), h (working hours) or m (months), e.g. 5wd, 15d, 8h, 1m`,
 			`testdata/notify.yaml:9: notify.escalation[0].notify[1]: duplicate "official" (first at notify.escalation[0].notify[0])`,
@@ -514,7 +514,8 @@ schedules:
 		},
 		Calendar: Calendar{OfficeHours: hours, Cutoff: "17:00", Counting: sla.CountDates},
 		Agencies: []Agency{{Code: "X", Name: "UBND xã X", OfficeHours: hours, Cutoff: "17:00", Counting: sla.CountDates, Lateness: LatenessDate}},
-		Detect:   Detect{DueSoonHours: 8, DueSoonShare: 0.8, EscalateAfter: "2wd", FullSweepEvery: 24 * time.Hour},
+		Detect: Detect{DueSoonHours: 8, DueSoonShare: 0.8, EscalateAfter: "2wd", FullSweepEvery: 24 * time.Hour,
+			SupplementWithin: "3wd", ReceiveWithin: "8h"},
 		Notify: Notify{
 			RepeatAfter:     24 * time.Hour,
 			OfficeHoursOnly: true,
@@ -795,14 +796,14 @@ func TestSuggest(t *testing.T) {
 func TestDefaultEscalation(t *testing.T) {
 	t.Parallel()
 	o, h, office := dvcwatch.RoleOfficial, dvcwatch.RoleDepartmentHead, dvcwatch.RoleOffice
-	late := []string{"overdue", "step_overdue"}
+	late := []string{"overdue", "step_overdue", "new_date_missed"}
 	want := []Rule{
 		{When: Match{Kinds: []string{"due_soon"}}, Notify: []dvcwatch.Role{o}},
 		{When: Match{Kinds: late, Open: true}, Notify: []dvcwatch.Role{o, h}},
 		{When: Match{Kinds: late, OverdueMoreThan: "2wd", Open: true}, Notify: []dvcwatch.Role{o, h, office}},
-		{When: Match{Kinds: []string{"no_apology", "late_apology", "rescheduled_twice", "supplemented_twice", "due_beyond_limit"}, Open: true},
-			Notify: []dvcwatch.Role{h, office}},
-		{When: Match{Kinds: []string{"not_synced", "portal_mismatch"}}, Notify: []dvcwatch.Role{office}},
+		{When: Match{Kinds: []string{"no_apology", "late_apology", "rescheduled_twice", "supplemented_twice",
+			"late_supplement_request", "due_beyond_limit"}, Open: true}, Notify: []dvcwatch.Role{h, office}},
+		{When: Match{Kinds: []string{"not_received", "not_synced", "portal_mismatch"}}, Notify: []dvcwatch.Role{office}},
 	}
 	if got := DefaultEscalation(); !reflect.DeepEqual(got, want) {
 		t.Errorf("DefaultEscalation() = %+v, want %+v", got, want)

@@ -432,6 +432,11 @@ func (c *Config) validateProcedures(ch *checker) {
 				ch.addf(path+"limit", "%v", err)
 			}
 		}
+		switch p.Supplement {
+		case "", SupplementRestart, SupplementPause:
+		default:
+			ch.addf(path+"supplement", "unknown value %q (want one of: %s, %s)", p.Supplement, SupplementRestart, SupplementPause)
+		}
 	}
 }
 
@@ -457,6 +462,27 @@ func (c *Config) validateDetect(ch *checker) {
 		ch.addf("detect.escalate_after", "%q: use working days (wd) or working hours (h), e.g. 2wd", d.EscalateAfter)
 	}
 	ch.positive("detect.full_sweep_every", d.FullSweepEvery)
+	for _, f := range []struct {
+		path, value string
+		unit        sla.Unit
+		example     string
+	}{
+		{"detect.supplement_within", d.SupplementWithin, sla.WorkingDays, "3wd"},
+		{"detect.receive_within", d.ReceiveWithin, sla.WorkingHours, "8h"},
+	} {
+		if l, err := sla.ParseLimit(f.value); err != nil {
+			ch.addf(f.path, "%v", err)
+		} else if l.Unit != f.unit {
+			ch.addf(f.path, "%q: use %s, e.g. %s", f.value, unitName(f.unit), f.example)
+		}
+	}
+}
+
+func unitName(u sla.Unit) string {
+	if u == sla.WorkingDays {
+		return "working days (wd)"
+	}
+	return "working hours (h)"
 }
 
 func (c *Config) validateNotify(ch *checker) {

@@ -82,12 +82,14 @@ func New(cfg *config.Config, st Store, dir *directory.Directory, notifier Notifi
 		log: log,
 	}
 	var err error
+	pauses := map[string]bool{}
 	for _, p := range cfg.Procedures {
 		l, err := sla.ParseLimit(p.Limit)
 		if err != nil {
 			return nil, fmt.Errorf("procedure %s: %w", p.Code, err)
 		}
 		d.limits[p.Code] = l
+		pauses[p.Code] = p.Supplement == config.SupplementPause
 	}
 	for _, c := range cfg.Connectors {
 		if c.MirrorOf != "" {
@@ -100,19 +102,32 @@ func New(cfg *config.Config, st Store, dir *directory.Directory, notifier Notifi
 			return nil, fmt.Errorf("detect.escalate_after: %w", err)
 		}
 	}
-	codes := []string{""}
-	for _, a := range cfg.Agencies {
-		codes = append(codes, a.Code)
+	var within, receive sla.Limit // zero: the rules' defaults from Decree 118/2025/NĐ-CP
+	if cfg.Detect.SupplementWithin != "" {
+		if within, err = sla.ParseLimit(cfg.Detect.SupplementWithin); err != nil {
+			return nil, fmt.Errorf("detect.supplement_within: %w", err)
+		}
 	}
-	for _, code := range codes {
+	if cfg.Detect.ReceiveWithin != "" {
+		if receive, err = sla.ParseLimit(cfg.Detect.ReceiveWithin); err != nil {
+			return nil, fmt.Errorf("detect.receive_within: %w", err)
+		}
+	}
+	lateness := map[string]string{"": config.LatenessDate}
+	for _, a := range cfg.Agencies {
+		lateness[a.Code] = a.Lateness
+	}
+	for code, by := range lateness {
 		s := dir.Schedule(code)
 		after := time.Duration(escalate.Amount) * time.Hour
 		if escalate.Unit == sla.WorkingDays {
 			after = time.Duration(escalate.Amount) * s.Hours().DayLength()
 		}
 		d.rules[code] = breach.Rules{
-			Schedule: s, Limit: d.limit, DueSoonHours: cfg.Detect.DueSoonHours,
-			DueSoonShare: cfg.Detect.DueSoonShare, EscalateAfter: after,
+			Schedule: s, Limit: d.limit, SupplementPauses: func(code string) bool { return pauses[code] },
+			ByMinute: by == config.LatenessMinute, DueSoonHours: cfg.Detect.DueSoonHours,
+			DueSoonShare: cfg.Detect.DueSoonShare, EscalateAfter: after, SupplementWithin: within.Amount,
+			ReceiveWithin: time.Duration(receive.Amount) * time.Hour, People: dir,
 		}
 	}
 	return d, nil
@@ -140,6 +155,7 @@ type Options struct {
 // Result counts one pass.
 type Result struct {
 	Full          bool
+	Upgrade       bool // the first sweep with new rules: see Page.Upgrade
 	Evaluated     int
 	Unevaluable   int // dossiers whose rules could not be computed (logged); their breaches are kept as they were
 	New           map[dvcwatch.BreachKind]int
@@ -189,7 +205,11 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("detect: %w", err)
 	}
-	res.Full = opts.Full || !ok || state.LastFullAt.IsZero() || started.Sub(state.LastFullAt) >= d.cfg.FullSweepEvery
+	// Rules of another version than those the breaches were recorded by:
+	// sweep everything, and tell nobody of what only the change of rules
+	// made (see Page.Upgrade).
+	res.Upgrade = ok && state.RulesVersion != breach.Version
+	res.Full = opts.Full || !ok || res.Upgrade || state.LastFullAt.IsZero() || started.Sub(state.LastFullAt) >= d.cfg.FullSweepEvery
 	filter := dvcwatch.ScanFilter{All: res.Full, ChangedAfter: state.LastRunAt, Mirror: d.mirror}
 	if err := d.scan(ctx, filter, func(page dvcwatch.ScannedPage) error { return d.page(ctx, page, now, &res) }); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
@@ -201,9 +221,9 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 	if res.Open, err = d.store.OpenBreachCounts(ctx); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
 	}
-	next := dvcwatch.DetectorState{LastRunAt: started, LastFullAt: state.LastFullAt}
+	next := dvcwatch.DetectorState{LastRunAt: started, LastFullAt: state.LastFullAt, RulesVersion: state.RulesVersion}
 	if res.Full {
-		next.LastFullAt = started
+		next.LastFullAt, next.RulesVersion = started, breach.Version
 	}
 	if err := d.store.SaveDetectorState(ctx, stateName, next); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
@@ -223,7 +243,7 @@ func (d *Detector) scan(ctx context.Context, filter dvcwatch.ScanFilter, fn func
 }
 
 func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, res *Result) error {
-	batch := Page{Now: now, Whole: page.Whole, Plan: d.notifier.Plan}
+	batch := Page{Now: now, Whole: page.Whole, Upgrade: res.Upgrade, Plan: d.notifier.Plan}
 	for _, ds := range page.Dossiers {
 		bs, err := d.rulesFor(ds.Agency).Evaluate(ds, now)
 		if err != nil {

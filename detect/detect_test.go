@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/breach"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/ingest"
@@ -29,6 +30,12 @@ var simStart = time.Date(2026, 11, 24, 9, 0, 0, 0, sla.Location())
 // connector, and the national portal mirroring it when mirror is set.
 func services(t *testing.T, sim *portalsim.Sim, url string, db *store.DB, mirror ...bool) *worker.Services {
 	t.Helper()
+	return servicesWith(t, sim, url, db, false, len(mirror) > 0 && mirror[0])
+}
+
+// servicesWith is services, holding mail until office hours when asked.
+func servicesWith(t *testing.T, sim *portalsim.Sim, url string, db *store.DB, officeHoursOnly, mirror bool) *worker.Services {
+	t.Helper()
 	people, err := sim.Directory().ConfigYAML()
 	if err != nil {
 		t.Fatal(err)
@@ -36,12 +43,12 @@ func services(t *testing.T, sim *portalsim.Sim, url string, db *store.DB, mirror
 	connectors := fmt.Sprintf(`connectors:
   - {name: onestop, kind: onestop, base_url: %s, username: %s, password: %s, rate_limit: 1000, page_size: 100}
 `, url, portalsim.DefaultUsername, portalsim.DefaultPassword)
-	if len(mirror) > 0 && mirror[0] {
+	if mirror {
 		connectors += fmt.Sprintf(`  - {name: dvcqg, kind: dvcqg, base_url: %s, agency_code: %s, username: %s, password: %s, rate_limit: 1000, mirror_of: onestop}
 `, url, portalsim.DefaultAgencyCode, portalsim.DefaultUsername, portalsim.DefaultPassword)
 	}
 	cfg, err := config.Parse([]byte(people+connectors+`notify:
-  office_hours_only: false
+  office_hours_only: `+fmt.Sprint(officeHoursOnly)+`
 smtp: {host: 127.0.0.1, from: canhbao@hoabinh.example, tls: none}
 admin:
   tokens: [{name: ops, role: admin, token: 0123456789abcdef}]
@@ -85,7 +92,8 @@ func TestIncrementalPassesEqualFullSweep(t *testing.T) {
 		}
 		var resolved, newOverdue, incremental int
 		for range 4 {
-			if _, err := sim.Advance(150); err != nil {
+			// Lateness is judged by date: the passes run past midnight.
+			if _, err := sim.Advance(480); err != nil {
 				t.Fatal(err)
 			}
 			res := pass(false)
@@ -98,7 +106,7 @@ func TestIncrementalPassesEqualFullSweep(t *testing.T) {
 			incremental += res.Evaluated
 		}
 		if resolved == 0 || newOverdue == 0 {
-			t.Errorf("10 hours of simulated time resolved %d breaches and made %d new overdue ones; want both", resolved, newOverdue)
+			t.Errorf("32 hours of simulated time resolved %d breaches and made %d new overdue ones; want both", resolved, newOverdue)
 		}
 		if incremental >= 4*first.Evaluated {
 			t.Errorf("incremental passes evaluated %d dossiers, as many as four full sweeps (%d each)", incremental, first.Evaluated)
@@ -188,6 +196,96 @@ func TestMirrorCopiesAreJudgedOnce(t *testing.T) {
 		}
 		if res.Evaluated >= stored {
 			t.Errorf("evaluated %d of %d stored dossiers: the mirror's copies were evaluated", res.Evaluated, stored)
+		}
+	})
+}
+
+// TestUpgradeOfTheRules: the first pass with rules of a new version sweeps
+// every dossier, resolves what the new rules no longer report (a breach of a
+// retired kind) as a change of rules, and decides no alert about the history
+// of finished dossiers; a rerun then mails nothing.
+func TestUpgradeOfTheRules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		sim := portalsim.New(portalsim.Options{Seed: 31, Dossiers: 500, Start: simStart})
+		srv := httptest.NewServer(sim.Handler())
+		defer func() { srv.Close(); sim.Close() }()
+		svc := servicesWith(t, sim, srv.URL, db, true, false)
+		ctx := context.Background()
+		if _, err := svc.Sync(ctx, "onestop", ingest.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sim.Advance(11 * 60); err != nil { // 20:00: mail waits for office hours
+			t.Fatal(err)
+		}
+		now := sim.Now()
+
+		// What the earlier rules left: a swept store, and a returned_late
+		// breach (a kind no longer) of a finished dossier.
+		var finished dvcwatch.DossierKey
+		err := db.ScanDossiers(ctx, dvcwatch.ScanFilter{All: true}, 1000, func(p dvcwatch.ScannedPage) error {
+			for _, d := range p.Dossiers {
+				if d.Status == dvcwatch.StatusReturned && finished.Code == "" {
+					finished = d.Key
+				}
+			}
+			return nil
+		})
+		if err != nil || finished.Code == "" {
+			t.Fatalf("no returned dossier in the simulator (err %v)", err)
+		}
+		old := dvcwatch.Breach{Kind: "returned_late", Key: finished, Severity: dvcwatch.SeverityWarning,
+			StartedAt: now.Add(-48 * time.Hour), DueAt: now.Add(-48 * time.Hour)}
+		if _, err := detect.RecordPage(ctx, detect.TxOf(db.InTx), detect.Page{Now: now.Add(-time.Hour),
+			Dossiers: []dvcwatch.Evaluation{{Key: finished, Breaches: []dvcwatch.Breach{old}}}}); err != nil {
+			t.Fatal(err)
+		}
+		earlier := dvcwatch.DetectorState{LastRunAt: time.Now().Add(-time.Minute), LastFullAt: time.Now().Add(-time.Minute), RulesVersion: 1}
+		if err := db.SaveDetectorState(ctx, "detect", earlier); err != nil {
+			t.Fatal(err)
+		}
+
+		res, err := svc.Detector.Run(ctx, detect.Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Upgrade || !res.Full || res.Resolved != 1 || res.Notifications != 0 {
+			t.Fatalf("upgrade pass: %+v; want a full sweep resolving the retired breach, composing nothing at night", res)
+		}
+		bs, err := db.Breaches(ctx, store.BreachFilter{Limit: 100000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bs {
+			if b.Kind == "returned_late" && (b.ResolvedAt.IsZero() || b.ResolvedReason != dvcwatch.ResolvedRuleChanged) {
+				t.Errorf("retired breach after the upgrade: %+v; want resolved as rule_changed", b)
+			}
+		}
+		recipients, err := db.PendingRecipients(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recipients {
+			alerts, err := db.PendingAlerts(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range alerts {
+				if !a.Breach.Actionable {
+					t.Errorf("alert to %s about %s of finished dossier %s: the upgrade mailed history", r, a.Breach.Kind, a.Breach.Key)
+				}
+			}
+		}
+
+		again, err := svc.Detector.Run(ctx, detect.Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Upgrade || again.Alerts != 0 || total(again.New) != 0 || again.Resolved != 0 {
+			t.Errorf("rerun after the upgrade: %+v; want nothing new", again)
+		}
+		state, _, err := db.DetectorState(ctx, "detect")
+		if err != nil || state.RulesVersion != breach.Version {
+			t.Errorf("detector state %+v, %v; want rules version %d", state, err, breach.Version)
 		}
 	})
 }

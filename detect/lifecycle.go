@@ -18,9 +18,9 @@ type PageResult struct {
 
 // changes is the decision of lifecycle: what to write for one page.
 type changes struct {
-	insert  []dvcwatch.StoredBreach // new breaches, without ids
-	update  []dvcwatch.StoredBreach // changed or reopened: their new state
-	resolve []int64                 // unresolved breaches the rules no longer report
+	insert  []dvcwatch.StoredBreach             // new breaches, without ids
+	update  []dvcwatch.StoredBreach             // changed or reopened: their new state
+	resolve map[dvcwatch.ResolvedReason][]int64 // unresolved breaches the rules no longer report, by why
 	// plan are the recorded breaches whose recipients are decided again:
 	// every one still reported of an open dossier, and those of a finished
 	// dossier that changed or came back. The inserted ones are planned too,
@@ -33,12 +33,13 @@ type changes struct {
 // already recorded for their dossiers (by fingerprint, resolved ones
 // included): a breach reported for the first time is new; one reported again
 // after it was resolved is reopened; one whose severity, attribution, due or
-// actionability changed is updated; one no longer reported is resolved; the
-// rest is unchanged. It is pure: the caller reads stored and writes the
-// decision in one transaction.
-func lifecycle(now time.Time, evs []dvcwatch.Evaluation, stored map[string]dvcwatch.StoredBreach) changes {
+// actionability changed is updated; one no longer reported is resolved (as
+// its condition ended, or, when the rules were upgraded or its kind is no
+// longer one, as a change of rules); the rest is unchanged. It is pure: the
+// caller reads stored and writes the decision in one transaction.
+func lifecycle(now time.Time, evs []dvcwatch.Evaluation, stored map[string]dvcwatch.StoredBreach, upgrade bool) changes {
 	now = instant(now)
-	ch := changes{result: PageResult{New: map[dvcwatch.BreachKind]int{}}}
+	ch := changes{result: PageResult{New: map[dvcwatch.BreachKind]int{}}, resolve: map[dvcwatch.ResolvedReason][]int64{}}
 	reported := map[string]bool{}
 	for _, ev := range evs {
 		for _, br := range ev.Breaches {
@@ -82,11 +83,16 @@ func lifecycle(now time.Time, evs []dvcwatch.Evaluation, stored map[string]dvcwa
 		}
 	}
 	for fp, old := range stored {
-		if !reported[fp] && old.ResolvedAt.IsZero() {
-			ch.resolve = append(ch.resolve, old.ID)
+		if reported[fp] || !old.ResolvedAt.IsZero() {
+			continue
 		}
+		reason := dvcwatch.ResolvedEnded
+		if upgrade || !old.Kind.Valid() {
+			reason = dvcwatch.ResolvedRuleChanged
+		}
+		ch.resolve[reason] = append(ch.resolve[reason], old.ID)
+		ch.result.Resolved++
 	}
-	ch.result.Resolved = len(ch.resolve)
 	return ch
 }
 

@@ -35,9 +35,10 @@ func TestLifecycle(t *testing.T) {
 		name    string
 		evs     []dvcwatch.Evaluation
 		stored  []dvcwatch.StoredBreach
+		upgrade bool
 		insert  []dvcwatch.BreachKind
 		update  []int64
-		resolve []int64
+		resolve map[dvcwatch.ResolvedReason][]int64
 		plan    []int64
 		result  PageResult
 	}{
@@ -66,7 +67,17 @@ func TestLifecycle(t *testing.T) {
 			result: PageResult{New: map[dvcwatch.BreachKind]int{}, Reopened: 1}},
 		{name: "no longer reported: resolved, unless resolved already", evs: eval(true),
 			stored:  []dvcwatch.StoredBreach{stored(7, overdue, true, time.Time{}), stored(8, step, true, t0.Add(time.Hour))},
-			resolve: []int64{7}, result: PageResult{New: map[dvcwatch.BreachKind]int{}, Resolved: 1}},
+			resolve: map[dvcwatch.ResolvedReason][]int64{dvcwatch.ResolvedEnded: {7}},
+			result:  PageResult{New: map[dvcwatch.BreachKind]int{}, Resolved: 1}},
+		{name: "no longer reported by upgraded rules: resolved as a change of rules", evs: eval(true), upgrade: true,
+			stored:  []dvcwatch.StoredBreach{stored(7, overdue, true, time.Time{})},
+			resolve: map[dvcwatch.ResolvedReason][]int64{dvcwatch.ResolvedRuleChanged: {7}},
+			result:  PageResult{New: map[dvcwatch.BreachKind]int{}, Resolved: 1}},
+		{name: "a retired kind (returned_late) is resolved as a change of rules", evs: eval(false),
+			stored: []dvcwatch.StoredBreach{stored(9, dvcwatch.Breach{Kind: "returned_late", Key: key, StartedAt: t0, DueAt: t0,
+				Severity: dvcwatch.SeverityWarning}, false, time.Time{})},
+			resolve: map[dvcwatch.ResolvedReason][]int64{dvcwatch.ResolvedRuleChanged: {9}},
+			result:  PageResult{New: map[dvcwatch.BreachKind]int{}, Resolved: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +85,7 @@ func TestLifecycle(t *testing.T) {
 			for _, b := range tt.stored {
 				byFP[b.Fingerprint] = b
 			}
-			ch := lifecycle(now, tt.evs, byFP)
+			ch := lifecycle(now, tt.evs, byFP, tt.upgrade)
 			if !reflect.DeepEqual(ch.result, tt.result) {
 				t.Errorf("result = %+v, want %+v", ch.result, tt.result)
 			}
@@ -104,7 +115,10 @@ func TestLifecycle(t *testing.T) {
 					t.Errorf("updated breach keeps its detection time, is open and stamped now: %+v", b)
 				}
 			}
-			if !slices.Equal(ch.resolve, tt.resolve) {
+			if tt.resolve == nil {
+				tt.resolve = map[dvcwatch.ResolvedReason][]int64{}
+			}
+			if !reflect.DeepEqual(ch.resolve, tt.resolve) {
 				t.Errorf("resolve %v, want %v", ch.resolve, tt.resolve)
 			}
 			if got := ids(ch.plan); !slices.Equal(got, tt.plan) {
@@ -126,7 +140,7 @@ func TestLifecycleComparesStoredPrecision(t *testing.T) {
 	old.Fingerprint = fp
 	old.StartedAt, old.DueAt = due.UTC().Truncate(time.Microsecond), due.UTC().Truncate(time.Microsecond)
 	ch := lifecycle(due, []dvcwatch.Evaluation{{Key: key, Open: true, Breaches: []dvcwatch.Breach{b}}},
-		map[string]dvcwatch.StoredBreach{fp: old})
+		map[string]dvcwatch.StoredBreach{fp: old}, false)
 	if ch.result.Unchanged != 1 || len(ch.update) != 0 {
 		t.Errorf("result %+v, update %v: want unchanged", ch.result, ch.update)
 	}

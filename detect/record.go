@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
@@ -17,7 +18,7 @@ type Tx interface {
 	BreachesOf(ctx context.Context, keys []dvcwatch.DossierKey, whole bool) (map[string]dvcwatch.StoredBreach, error)
 	InsertBreaches(ctx context.Context, bs []dvcwatch.StoredBreach) ([]dvcwatch.StoredBreach, error)
 	UpdateBreach(ctx context.Context, b dvcwatch.StoredBreach) error
-	ResolveBreaches(ctx context.Context, ids []int64, at time.Time) error
+	ResolveBreaches(ctx context.Context, ids []int64, at time.Time, reason dvcwatch.ResolvedReason) error
 	// AlertHistory adds to each breach what each recipient was last told
 	// and who acknowledged it.
 	AlertHistory(ctx context.Context, bs []dvcwatch.StoredBreach) ([]dvcwatch.BreachState, error)
@@ -49,6 +50,11 @@ type Page struct {
 	// page of a full sweep, dvcwatch.ScannedPage.Whole): their breaches are
 	// then read as one range.
 	Whole bool
+	// Upgrade says the page is judged by rules of a new version: breaches no
+	// longer reported are resolved as dvcwatch.ResolvedRuleChanged, and the
+	// breaches a finished dossier gets only from the new rules are history,
+	// told to nobody.
+	Upgrade bool
 	// Plan decides who must be told what about the dossiers' unresolved
 	// breaches: every one of an open dossier, and those of a finished
 	// dossier that are new, changed or reopened; nil plans nothing.
@@ -71,19 +77,24 @@ func RecordPage(ctx context.Context, st Transactor, p Page) (PageResult, error) 
 		if err != nil {
 			return err
 		}
-		ch := lifecycle(p.Now, p.Dossiers, stored)
+		ch := lifecycle(p.Now, p.Dossiers, stored, p.Upgrade)
 		res = ch.result
 		for _, b := range ch.update {
 			if err := tx.UpdateBreach(ctx, b); err != nil {
 				return err
 			}
 		}
-		if err := tx.ResolveBreaches(ctx, ch.resolve, p.Now); err != nil {
-			return err
+		for reason, ids := range ch.resolve {
+			if err := tx.ResolveBreaches(ctx, ids, p.Now, reason); err != nil {
+				return err
+			}
 		}
 		inserted, err := tx.InsertBreaches(ctx, ch.insert)
 		if err != nil {
 			return err
+		}
+		if p.Upgrade {
+			inserted = slices.DeleteFunc(inserted, func(b dvcwatch.StoredBreach) bool { return !b.Actionable })
 		}
 		if p.Plan == nil || len(ch.plan)+len(inserted) == 0 {
 			return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/sla"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Directory is the configuration's agencies, departments and people, with each
@@ -22,6 +23,7 @@ type Directory struct {
 	agencies    map[string]config.Agency
 	departments map[string]config.Department // by agency + "/" + code
 	offices     map[string][]string          // agency → ids of office people
+	names       map[string]string            // agency + "/" + folded display name → id
 	schedules   map[string]*sla.Schedule     // by agency; "" is the calendar's default
 	dossierURL  string
 }
@@ -35,7 +37,7 @@ func New(cfg *config.Config) (*Directory, error) {
 	}
 	d := &Directory{
 		people: map[string]dvcwatch.Official{}, agencies: map[string]config.Agency{},
-		departments: map[string]config.Department{}, offices: map[string][]string{},
+		departments: map[string]config.Department{}, offices: map[string][]string{}, names: map[string]string{},
 		schedules: map[string]*sla.Schedule{}, dossierURL: cfg.Notify.DossierURL,
 	}
 	if d.schedules[""], err = schedule(cal, cfg.Calendar.OfficeHours, cfg.Calendar.Cutoff, cfg.Calendar.Counting); err != nil {
@@ -52,6 +54,7 @@ func New(cfg *config.Config) (*Directory, error) {
 		for _, o := range a.Officials {
 			d.people[o.ID] = dvcwatch.Official{ID: o.ID, Name: o.Name, Title: o.Title, Email: o.Email, Role: o.Role,
 				DepartmentCode: o.Department, AgencyCode: a.Code}
+			d.names[a.Code+"/"+fold(o.Name)] = o.ID
 			if o.Role == dvcwatch.RoleOffice {
 				d.offices[a.Code] = append(d.offices[a.Code], o.ID)
 			}
@@ -81,6 +84,28 @@ func (d *Directory) Schedule(agency string) *sla.Schedule {
 		return s
 	}
 	return d.schedules[""]
+}
+
+// Official returns the id and department of the official of agency whom a
+// step names, by id or by display name: portals send either, and Vietnamese
+// arrives both precomposed and decomposed, so names are compared in Unicode
+// NFC, ignoring case and spacing. It implements breach.People.
+func (d *Directory) Official(agency, name string) (id, department string, ok bool) {
+	p, found := d.people[name]
+	if !found {
+		if id, named := d.names[agency+"/"+fold(name)]; named {
+			p, found = d.people[id]
+		}
+	}
+	if !found {
+		return "", "", false
+	}
+	return p.ID, p.DepartmentCode, true
+}
+
+// fold is a display name as names are compared.
+func fold(name string) string {
+	return strings.ToLower(strings.Join(strings.Fields(norm.NFC.String(name)), " "))
 }
 
 // Person returns the configured official (or office member) with id.

@@ -160,12 +160,15 @@ dvcwatch_breaches_open{kind="due_beyond_limit"} 0
 dvcwatch_breaches_open{kind="due_soon"} 0
 dvcwatch_breaches_open{kind="finished_late"} 0
 dvcwatch_breaches_open{kind="late_apology"} 0
+dvcwatch_breaches_open{kind="late_supplement_request"} 0
+dvcwatch_breaches_open{kind="new_date_missed"} 0
 dvcwatch_breaches_open{kind="no_apology"} 1
+dvcwatch_breaches_open{kind="not_received"} 0
 dvcwatch_breaches_open{kind="not_synced"} 0
 dvcwatch_breaches_open{kind="overdue"} 1
 dvcwatch_breaches_open{kind="portal_mismatch"} 0
+dvcwatch_breaches_open{kind="refused_late"} 0
 dvcwatch_breaches_open{kind="rescheduled_twice"} 0
-dvcwatch_breaches_open{kind="returned_late"} 0
 dvcwatch_breaches_open{kind="step_overdue"} 0
 dvcwatch_breaches_open{kind="supplemented_twice"} 0
 # HELP dvcwatch_dossiers Stored dossiers by source and national status.

@@ -36,10 +36,11 @@ type breachRow struct {
 	DetectedAt  instant `db:"detected_at"`
 	UpdatedAt   instant `db:"updated_at"`
 	ResolvedAt  instant `db:"resolved_at"`
+	Reason      string  `db:"resolved_reason"`
 }
 
 const breachSelect = `id, fingerprint, kind, source, code, step_seq, agency, official, department, severity,
-	started_at, due_at, detail, actionable, detected_at, updated_at, resolved_at`
+	started_at, due_at, detail, actionable, detected_at, updated_at, resolved_at, resolved_reason`
 
 func (r *breachRow) stored() dvcwatch.StoredBreach {
 	return dvcwatch.StoredBreach{
@@ -52,6 +53,7 @@ func (r *breachRow) stored() dvcwatch.StoredBreach {
 		},
 		Agency: r.Agency, Actionable: r.Actionable,
 		DetectedAt: r.DetectedAt.Time, UpdatedAt: r.UpdatedAt.Time, ResolvedAt: r.ResolvedAt.Time,
+		ResolvedReason: dvcwatch.ResolvedReason(r.Reason),
 	}
 }
 
@@ -97,7 +99,7 @@ func (tx *Tx) BreachesOf(ctx context.Context, keys []dvcwatch.DossierKey, whole 
 // resolved.
 func (tx *Tx) UpdateBreach(ctx context.Context, b dvcwatch.StoredBreach) error {
 	q := `UPDATE breaches SET agency = ?, official = ?, department = ?, severity = ?, started_at = ?, due_at = ?,
-		detail = ?, actionable = ?, updated_at = ?, resolved_at = NULL WHERE id = ?`
+		detail = ?, actionable = ?, updated_at = ?, resolved_at = NULL, resolved_reason = '' WHERE id = ?`
 	db := tx.db
 	_, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(q), b.Agency, b.Official, b.Department, string(b.Severity),
 		db.timeArg(normTime(b.StartedAt)), db.timeArg(normTime(b.DueAt)), b.Detail, b.Actionable,
@@ -108,12 +110,13 @@ func (tx *Tx) UpdateBreach(ctx context.Context, b dvcwatch.StoredBreach) error {
 	return nil
 }
 
-// ResolveBreaches marks the breaches ids resolved at at.
-func (tx *Tx) ResolveBreaches(ctx context.Context, ids []int64, at time.Time) error {
+// ResolveBreaches marks the breaches ids resolved at at, for reason.
+func (tx *Tx) ResolveBreaches(ctx context.Context, ids []int64, at time.Time, reason dvcwatch.ResolvedReason) error {
 	at = normTime(at)
 	err := tx.db.forIDs(ids, func(where string, args []any) error {
-		q := `UPDATE breaches SET resolved_at = ?, updated_at = ? WHERE id ` + where
-		_, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(q), leading(args, tx.db.timeArg(at), tx.db.timeArg(at))...)
+		q := `UPDATE breaches SET resolved_at = ?, updated_at = ?, resolved_reason = ? WHERE id ` + where
+		_, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(q),
+			leading(args, tx.db.timeArg(at), tx.db.timeArg(at), string(reason))...)
 		return err
 	})
 	if err != nil {
@@ -369,24 +372,27 @@ func (db *DB) Acknowledge(ctx context.Context, id int64, official, reason string
 // first completed pass.
 func (db *DB) DetectorState(ctx context.Context, name string) (s dvcwatch.DetectorState, ok bool, err error) {
 	var r struct {
-		LastRunAt  instant `db:"last_run_at"`
-		LastFullAt instant `db:"last_full_at"`
+		LastRunAt    instant `db:"last_run_at"`
+		LastFullAt   instant `db:"last_full_at"`
+		RulesVersion int     `db:"rules_version"`
 	}
-	err = db.db.GetContext(ctx, &r, db.db.Rebind(`SELECT last_run_at, last_full_at FROM detector_state WHERE name = ?`), name)
+	q := `SELECT last_run_at, last_full_at, rules_version FROM detector_state WHERE name = ?`
+	err = db.db.GetContext(ctx, &r, db.db.Rebind(q), name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return dvcwatch.DetectorState{}, false, nil
 	}
 	if err != nil {
 		return dvcwatch.DetectorState{}, false, fmt.Errorf("detector state %s: %w", name, err)
 	}
-	return dvcwatch.DetectorState{LastRunAt: r.LastRunAt.Time, LastFullAt: r.LastFullAt.Time}, true, nil
+	return dvcwatch.DetectorState{LastRunAt: r.LastRunAt.Time, LastFullAt: r.LastFullAt.Time, RulesVersion: r.RulesVersion}, true, nil
 }
 
 // SaveDetectorState saves the state of a completed pass.
 func (db *DB) SaveDetectorState(ctx context.Context, name string, s dvcwatch.DetectorState) error {
-	q := `INSERT INTO detector_state (name, last_run_at, last_full_at) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at, last_full_at = excluded.last_full_at`
-	if err := db.writeExec(ctx, q, name, db.timeArg(normTime(s.LastRunAt)), db.timeArg(normTime(s.LastFullAt))); err != nil {
+	q := `INSERT INTO detector_state (name, last_run_at, last_full_at, rules_version) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at, last_full_at = excluded.last_full_at,
+		rules_version = excluded.rules_version`
+	if err := db.writeExec(ctx, q, name, db.timeArg(normTime(s.LastRunAt)), db.timeArg(normTime(s.LastFullAt)), s.RulesVersion); err != nil {
 		return fmt.Errorf("save detector state %s: %w", name, err)
 	}
 	return nil

@@ -212,7 +212,7 @@ func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch
 			return err
 		}
 		ds := []dvcwatch.Dossier{r.dossier()}
-		if _, err := db.loadChildren(ctx, tx, ds, "", false); err != nil {
+		if _, err := db.loadChildren(ctx, tx, ds, "", false, false); err != nil {
 			return err
 		}
 		d = ds[0]

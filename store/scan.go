@@ -67,7 +67,7 @@ func (db *DB) ScanDossiers(ctx context.Context, f dvcwatch.ScanFilter, pageSize 
 			}
 			var err error
 			page.Whole = f.All
-			page.Findings, err = db.loadChildren(ctx, tx, page.Dossiers, f.Mirror, f.All)
+			page.Findings, err = db.loadChildren(ctx, tx, page.Dossiers, f.Mirror, f.All, true)
 			return err
 		})
 		if err != nil {
@@ -96,9 +96,10 @@ func prefixColumns(prefix, columns string) string {
 }
 
 // loadChildren fills in the steps, supplements and apologies of ds (in key
-// order) and returns their open findings against mirror. whole says ds holds
-// every dossier between its first and last key (a page of a full scan).
-func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossier, mirror string, whole bool) (map[dvcwatch.DossierKey][]dvcwatch.Finding, error) {
+// order), with waits their payment waits from the status history, and
+// returns their open findings against mirror. whole says ds holds every
+// dossier between its first and last key (a page of a full scan).
+func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossier, mirror string, whole, waits bool) (map[dvcwatch.DossierKey][]dvcwatch.Finding, error) {
 	index := make(map[dvcwatch.DossierKey]*dvcwatch.Dossier, len(ds))
 	bySource := map[string][]string{}
 	var sources []string
@@ -152,6 +153,11 @@ func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossi
 				d := index[dvcwatch.DossierKey{Source: source, Code: apos[i].Code}]
 				d.Apologies = append(d.Apologies, apos[i].apology())
 			}
+			if waits {
+				if err := db.loadPaymentWaits(ctx, tx, index, source, from, args); err != nil {
+					return err
+				}
+			}
 			if mirror == "" {
 				return nil
 			}
@@ -172,4 +178,33 @@ func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossi
 		}
 	}
 	return findings, nil
+}
+
+// loadPaymentWaits fills in the payment waits of one chunk of dossiers (from
+// and args of fromDossiers) from their status history: waiting for payment
+// pauses the clock, and only the history knows when it began and ended.
+func (db *DB) loadPaymentWaits(ctx context.Context, tx *sqlx.Tx, index map[dvcwatch.DossierKey]*dvcwatch.Dossier, source string,
+	from func(string, string) string, args []any) error {
+	var waits []struct {
+		Code      string  `db:"code"`
+		From      int     `db:"from_status"`
+		To        int     `db:"to_status"`
+		ChangedAt instant `db:"changed_at"`
+	}
+	q := `SELECT t.code, t.from_status, t.to_status, t.changed_at FROM ` + from("status_events", "source") +
+		` AND (t.to_status = 6 OR t.from_status = 6) ORDER BY t.code, t.id`
+	if err := tx.SelectContext(ctx, &waits, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("payment waits: %w", err)
+	}
+	for _, w := range waits {
+		d := index[dvcwatch.DossierKey{Source: source, Code: w.Code}]
+		n := len(d.PaymentWaits)
+		switch {
+		case w.To == int(dvcwatch.StatusAwaitingPayment) && w.From != w.To:
+			d.PaymentWaits = append(d.PaymentWaits, dvcwatch.Wait{Start: w.ChangedAt.Time})
+		case w.From == int(dvcwatch.StatusAwaitingPayment) && n > 0 && d.PaymentWaits[n-1].End.IsZero():
+			d.PaymentWaits[n-1].End = w.ChangedAt.Time
+		}
+	}
+	return nil
 }

@@ -101,6 +101,7 @@ func e2eConfig(t *testing.T, sim *portalsim.Sim, simURL string, smtpPort int, ds
   - {name: detect, cron: "@every 1s", job: detect}
 `,
 		smtpTimeout: "2s", token: "0123456789abcdef", shutdown: "3s", logLevel: "warn", logFmt: "text",
+		admin: "  listen: 127.0.0.1:0 # any free port: tests run beside other servers\n",
 	})
 	cfg, err := config.Load(path)
 	if err != nil {
