@@ -169,9 +169,11 @@ func (b testBundle) assertStoreEquals(t *testing.T, kind config.ConnectorKind, w
 	}
 }
 
-// normalized puts every time in UTC and drops empty child slices, as a stored
-// dossier comes back.
+// normalized puts every time in UTC, drops empty child slices and puts text
+// in Unicode NFC, as a stored dossier comes back: the store normalizes text,
+// and the simulator's ground truth holds names sent decomposed (NFD).
 func normalized(d dvcwatch.Dossier) dvcwatch.Dossier {
+	d = d.NFC()
 	var walk func(v reflect.Value)
 	walk = func(v reflect.Value) {
 		switch v.Kind() {
