@@ -7,7 +7,10 @@ package dvcwatch
 
 import (
 	"fmt"
+	"slices"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Status is the national portal's dossier status code (TrangThaiHoSo, 1–10).
@@ -207,6 +210,56 @@ type Apology struct {
 // while it lasts.
 type Wait struct {
 	Start, End time.Time
+}
+
+// NFC returns d with every string field, its steps' and apologies' included,
+// in Unicode normalization form C. Portals send Vietnamese both precomposed
+// and decomposed (combining marks): the two look identical but compare, match
+// and hash differently, so text is put in one form before it is stored or
+// matched. d's own child slices are never modified: one is copied only when
+// one of its strings changes.
+func (d Dossier) NFC() Dossier {
+	for _, s := range [...]*string{
+		&d.Key.Source, &d.Key.Code, &d.ReceiptNo, &d.ProcedureCode, &d.ProcedureName, &d.FieldCode,
+		&d.FieldName, &d.Agency, &d.Applicant.Name, &d.Applicant.Email, &d.Applicant.Phone,
+		&d.Applicant.IDNumber, &d.RawStatus,
+	} {
+		*s = toNFC(*s)
+	}
+	d.Steps = nfcEach(d.Steps, func(s *Step) []*string {
+		return []*string{&s.Department, &s.Official, &s.OfficialTitle, &s.Content, &s.State}
+	})
+	d.Apologies = nfcEach(d.Apologies, func(a *Apology) []*string { return []*string{&a.IssuedBy, &a.Reason} })
+	return d // Supplement has no text
+}
+
+// toNFC returns s in NFC; already normalized text (nearly all of it) is
+// returned as is, without a copy.
+func toNFC(s string) string {
+	if norm.NFC.IsNormalString(s) {
+		return s
+	}
+	return norm.NFC.String(s)
+}
+
+// nfcEach returns items with the strings that fields points at in NFC,
+// copying the slice only when one of them changes.
+func nfcEach[T any](items []T, fields func(*T) []*string) []T {
+	for i := range items {
+		for _, s := range fields(&items[i]) {
+			if norm.NFC.IsNormalString(*s) {
+				continue
+			}
+			items = slices.Clone(items)
+			for j := i; j < len(items); j++ {
+				for _, s := range fields(&items[j]) {
+					*s = toNFC(*s)
+				}
+			}
+			return items
+		}
+	}
+	return items
 }
 
 // StatusEvent records one observed change of a dossier's status.

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,7 +37,14 @@ var simStart = time.Date(2026, 3, 2, 9, 0, 0, 0, sla.Location())
 
 func setup(t *testing.T, db *store.DB, faults portalsim.Faults) testBundle {
 	t.Helper()
-	sim := portalsim.New(portalsim.Options{Seed: 7, Dossiers: 300, Start: simStart, Hang: 2 * time.Second, Faults: &faults})
+	return setupWith(t, db, portalsim.Options{Faults: &faults})
+}
+
+// setupWith is setup with more options; seed, size, start and hang are set.
+func setupWith(t *testing.T, db *store.DB, o portalsim.Options) testBundle {
+	t.Helper()
+	o.Seed, o.Dossiers, o.Start, o.Hang = 7, 300, simStart, 2*time.Second
+	sim := portalsim.New(o)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(func() { srv.Close(); sim.Close() })
 	return testBundle{sim: sim, url: srv.URL, db: db}
@@ -169,9 +178,11 @@ func (b testBundle) assertStoreEquals(t *testing.T, kind config.ConnectorKind, w
 	}
 }
 
-// normalized puts every time in UTC and drops empty child slices, as a stored
-// dossier comes back.
+// normalized puts every time in UTC, drops empty child slices and puts text
+// in Unicode NFC, as a stored dossier comes back: the store normalizes text,
+// and the simulator's ground truth holds names sent decomposed (NFD).
 func normalized(d dvcwatch.Dossier) dvcwatch.Dossier {
+	d = d.NFC()
 	var walk func(v reflect.Value)
 	walk = func(v reflect.Value) {
 		switch v.Kind() {
@@ -221,6 +232,9 @@ func TestSyncMatchesSimulatorUnderEveryFault(t *testing.T) {
 		{"no faults", portalsim.Faults{}, both},
 		{"5xx", portalsim.Faults{ErrorRate: 0.3}, both},
 		{"429 with Retry-After", portalsim.Faults{ThrottleRate: 0.3, RetryAfter: 0}, both},
+		{"busy in the body", portalsim.Faults{BusyRate: 0.3, RetryAfter: 0}, both},
+		{"byte-order marks", portalsim.Faults{BOMRate: 0.5}, both},
+		{"whole-day windows", portalsim.Faults{DVCQGWholeDays: true}, onlyDVCQG},
 		{"slow replies", portalsim.Faults{SlowMS: 20}, onlyOneStop},
 		{"timeouts", portalsim.Faults{TimeoutRate: 0.1}, both},
 		{"malformed JSON", portalsim.Faults{MalformedRate: 0.2}, both},
@@ -267,6 +281,47 @@ func TestSyncMatchesSimulatorUnderEveryFault(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A national portal that lists whole days for a window, and finds two days
+// more than it lists at once, is read a whole day per call: nothing is lost,
+// nothing is read twice into the store, and no window is halved forever.
+func TestSyncReadsAPortalThatListsWholeDays(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		faults := portalsim.Faults{DVCQGWholeDays: true}
+		// Days of national records: the limit lets every day through, not
+		// every two days.
+		perDay := map[string]int{}
+		for _, d := range setupWith(t, db, portalsim.Options{Faults: &faults}).state(t, config.KindDVCQG) {
+			perDay[d.SourceUpdatedAt.In(sla.Location()).Format(time.DateOnly)]++
+		}
+		days := slices.Sorted(maps.Keys(perDay))
+		most, pair := 0, 0
+		for i, d := range days {
+			most = max(most, perDay[d])
+			if i > 0 {
+				pair = max(pair, perDay[d]+perDay[days[i-1]])
+			}
+		}
+		limit := (most + pair) / 2
+		if limit <= most || limit >= pair {
+			t.Fatalf("days hold at most %d records, two days %d: no limit between", most, pair)
+		}
+		b := setupWith(t, db, portalsim.Options{Faults: &faults, MaxWindowRecords: limit})
+		want := b.state(t, config.KindDVCQG)
+		res := b.sync(t, config.KindDVCQG)
+		b.assertStoreEquals(t, config.KindDVCQG, want)
+		if res.Events != len(want) {
+			t.Errorf("first sync made %d events, want one per dossier (%d)", res.Events, len(want))
+		}
+		if again := b.sync(t, config.KindDVCQG); again.Inserted+again.Updated+again.Events != 0 {
+			t.Errorf("second sync wrote %+v, want nothing", again.PageResult)
+		}
+		if st := b.sim.Stats(); st.Requests["dvcqg_service"] > int64(3*len(days)+20) {
+			t.Errorf("%d DanhSachHoSo calls for %d days of records: the windows did not settle on whole days", st.Requests["dvcqg_service"], len(days))
+		}
+	})
 }
 
 var (

@@ -59,7 +59,9 @@ type storedState struct {
 // idempotently: a dossier whose content hash is unchanged writes nothing; a new
 // one is inserted with a status event from 0; a changed one is rewritten with
 // its children, plus one status event if its status changed; a snapshot older
-// than the stored one is skipped. Page.Cursor, if set, is saved in the same
+// than the stored one is skipped. Text is stored in Unicode NFC
+// (dvcwatch.Dossier.NFC), so the same dossier sent decomposed and precomposed
+// has one content. Page.Cursor, if set, is saved in the same
 // transaction. Invalid input (no source, an empty code, an invalid status, a
 // child Seq used twice) fails the whole page before anything is written.
 //

@@ -51,7 +51,8 @@ type incoming struct {
 }
 
 // preparePage checks a page, keeps the newest snapshot of each key, and
-// normalizes and hashes what is left, all before any transaction starts.
+// normalizes (text to Unicode NFC, see dvcwatch.Dossier.NFC) and hashes what
+// is left, all before any transaction starts.
 // superseded counts the duplicates dropped.
 func preparePage(p Page) (in []incoming, superseded int, err error) {
 	if p.Source == "" {
@@ -63,6 +64,10 @@ func preparePage(p Page) (in []incoming, superseded int, err error) {
 	byCode := make(map[string]int, len(p.Dossiers))
 	in = make([]incoming, 0, len(p.Dossiers))
 	for _, d := range p.Dossiers {
+		// One Unicode form before the key is compared and the content hashed:
+		// a portal that sends Vietnamese decomposed one day and precomposed the
+		// next must neither change the dossier nor make two of it.
+		d = d.NFC()
 		if d.Key.Source == "" {
 			d.Key.Source = p.Source
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
@@ -206,6 +208,36 @@ func TestApplyPageTwiceWritesNothing(t *testing.T) {
 			if want := clock.Add(-time.Hour); !first.Equal(want) || !updated.Equal(want) {
 				t.Errorf("%s first_seen_at %v, updated_at %v; want both %v (row untouched)", code, first, updated, want)
 			}
+		}
+	})
+}
+
+// Portals send Vietnamese decomposed (NFD) one day and precomposed (NFC)
+// the next: the store keeps NFC, and the two forms have one content hash.
+func TestApplyPageStoresTextInNFC(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		nfc := dossier("A", dvcwatch.StatusInProgress, 0)
+		nfc.Applicant.Name = "Nguyễn Thị Hương"
+		nfc.Apologies = []dvcwatch.Apology{{Seq: 1, IssuedAt: t0, NewDueAt: t0.AddDate(0, 0, 7), IssuedBy: "Hoàng Văn Ế", Reason: "Chờ ý kiến"}}
+		nfd := nfc
+		nfd.ProcedureName = norm.NFD.String(nfc.ProcedureName)
+		nfd.Applicant.Name = norm.NFD.String(nfc.Applicant.Name)
+		nfd.Steps = []dvcwatch.Step{nfc.Steps[0]}
+		nfd.Steps[0].Official = norm.NFD.String(nfc.Steps[0].Official)
+		nfd.Steps[0].Department = norm.NFD.String(nfc.Steps[0].Department)
+		nfd.Apologies = []dvcwatch.Apology{nfc.Apologies[0]}
+		nfd.Apologies[0].IssuedBy = norm.NFD.String(nfc.Apologies[0].IssuedBy)
+		if nfd.Applicant.Name == nfc.Applicant.Name || nfd.Steps[0].Official == nfc.Steps[0].Official {
+			t.Fatal("the decomposed test text is not decomposed")
+		}
+
+		wantResult(t, apply(t, db, store.Page{Dossiers: []dvcwatch.Dossier{nfd}}), store.PageResult{Inserted: 1, Events: 1})
+		wantDossier(t, get(t, db, "A"), nfc)
+		wantResult(t, apply(t, db, store.Page{Dossiers: []dvcwatch.Dossier{nfc}}), store.PageResult{Unchanged: 1})
+		wantResult(t, apply(t, db, store.Page{Dossiers: []dvcwatch.Dossier{nfd}}), store.PageResult{Unchanged: 1})
+		if nfd.Steps[0].Official == nfc.Steps[0].Official {
+			t.Error("ApplyPage changed the caller's dossier")
 		}
 	})
 }

@@ -40,11 +40,16 @@ every reply's Date header is the simulated time.
               ground truth, NDJSON), GET /sim/stats[?census=1], GET|POST /sim/faults,
               GET /sim/directory
 
+By default a few per cent of dossiers are late (--late-share), judged as the
+decided rules judge lateness: against the appointment on the receipt (or a
+supplement round's new one), compared by date, at the end of processing.
+
 Fault rates are shares from 0 to 1 and can be changed while running with
 POST /sim/faults (the JSON body replaces all settings).`,
 		Example: `  dvcwatch portalsim
   dvcwatch portalsim --dossiers 1000000 --seed 7 --start "2026-11-24 09:00"
   dvcwatch portalsim --error-rate 0.05 --throttle-rate 0.05 --retry-after 2 --bad-record-rate 0.01
+  dvcwatch portalsim --busy-rate 0.05 --bom-rate 0.1 --dvcqg-whole-days --max-window-records 200
   curl -XPOST 'http://127.0.0.1:8700/sim/advance?minutes=60'`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -75,6 +80,9 @@ POST /sim/faults (the JSON body replaces all settings).`,
 				return usageErrorf("fault flags: %v", err)
 			}
 			opts.Faults = &faults
+			if opts.LateShare == 0 {
+				opts.LateShare = -1 // asked for none; Options reads 0 as the default
+			}
 			if err := opts.Validate(); err != nil {
 				return usageErrorf("%v", err)
 			}
@@ -94,13 +102,15 @@ POST /sim/faults (the JSON body replaces all settings).`,
 	f.DurationVar(&opts.SessionTTL, "session-ttl", portalsim.DefaultSessionTTL, "lifetime of DVCQG sessions and one-stop tokens (wall time)")
 	f.IntVar(&opts.MaxWindowRecords, "max-window-records", portalsim.DefaultMaxWindowRecords, "DVCQG answers 413 when a window holds more records")
 	f.DurationVar(&opts.Hang, "hang", portalsim.DefaultHang, "how long a timeout fault holds a request at most")
+	f.Float64Var(&opts.LateShare, "late-share", portalsim.DefaultLateShare, "share of dossiers processed after their appointment's date or left open past it (0: none)")
 	f.DurationVar(&autoEvery, "auto-advance", 0, "advance simulated time every this much wall time (0: only on POST /sim/advance)")
 	f.IntVar(&autoMinutes, "auto-advance-minutes", 1, "simulated minutes each --auto-advance tick moves")
 	f.StringVar(&logLevel, "log-level", "info", "debug logs every request (never bodies, credentials or tokens)")
 
 	f.Float64Var(&faults.ErrorRate, "error-rate", faults.ErrorRate, "share of API requests answered 500, 502 or 503")
 	f.Float64Var(&faults.ThrottleRate, "throttle-rate", faults.ThrottleRate, "share answered 429 with Retry-After")
-	f.IntVar(&faults.RetryAfter, "retry-after", faults.RetryAfter, "seconds in the Retry-After of a 429")
+	f.Float64Var(&faults.BusyRate, "busy-rate", faults.BusyRate, `share answered 200 with a "busy" code in the body (DVCQG error_code 503 or 429, one-stop error temporarily_unavailable) and Retry-After`)
+	f.IntVar(&faults.RetryAfter, "retry-after", faults.RetryAfter, "seconds in the Retry-After of a 429 or a busy reply")
 	f.IntVar(&faults.SlowMS, "slow-ms", faults.SlowMS, "milliseconds added to every API request")
 	f.Float64Var(&faults.TimeoutRate, "timeout-rate", faults.TimeoutRate, "share held until the client gives up (or --hang)")
 	f.Float64Var(&faults.MalformedRate, "malformed-rate", faults.MalformedRate, "share answered with a body that is not JSON")
@@ -109,6 +119,8 @@ POST /sim/faults (the JSON body replaces all settings).`,
 	f.Float64Var(&faults.DuplicateRate, "duplicate-rate", faults.DuplicateRate, "share of pages with a record repeated (from the page or the one before)")
 	f.Float64Var(&outOfOrder, "out-of-order", 0, "share of pages served shuffled")
 	f.Float64Var(&faults.BadRecordRate, "bad-record-rate", faults.BadRecordRate, "share of pages with an extra record lacking a code or with a bad date")
+	f.Float64Var(&faults.BOMRate, "bom-rate", faults.BOMRate, "share of replies with a UTF-8 byte-order mark before the JSON body")
+	f.BoolVar(&faults.DVCQGWholeDays, "dvcqg-whole-days", faults.DVCQGWholeDays, "DVCQG's DanhSachHoSo lists whole days, both ends' days included, whatever the hours asked")
 	f.Float64Var(&faults.DVCQGMissingRate, "dvcqg-missing-rate", faults.DVCQGMissingRate, "share of dossiers never synced to DVCQG")
 	f.Float64Var(&faults.DVCQGMismatchRate, "dvcqg-mismatch-rate", faults.DVCQGMismatchRate, "share of dossiers stuck at an older state on DVCQG")
 	f.Float64Var(&faults.DVCQGLagRate, "dvcqg-lag-rate", faults.DVCQGLagRate, "share of dossiers reaching DVCQG minutes late")

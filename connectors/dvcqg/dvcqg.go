@@ -2,9 +2,10 @@
 // công quốc gia): it logs in for a session, pulls dossiers in date windows with
 // DanhSachHoSo (the portal has no paging), looks one up with TraCuuHoSo and
 // maps the portal's records to Dossiers. No official specification is public:
-// the protocol is the one of public integrations and of our simulator. It
-// imports the root package, config, connectors, connectors/httpx and sla (for
-// the time zone).
+// the protocol is the one of public integrations, which do not agree on how a
+// window's ends are read (to the second, or as whole days with both ends
+// included), so Pull works with either. It imports the root package, config,
+// connectors, connectors/httpx and sla (for the time zone).
 package dvcqg
 
 import (
@@ -16,6 +17,7 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -30,6 +32,27 @@ import (
 // MinWindow is the shortest window a pull halves down to when the portal
 // answers 413 (too many records); a busier minute fails the pull.
 const MinWindow = time.Minute
+
+// Busy codes: an error_code that asks to be called again later, retried as
+// HTTP 429 and 503 are (honouring a Retry-After). The portal writes its other
+// errors as HTTP statuses too (401, 404, 413), so these are the statuses that
+// mean "busy"; a gateway that answers 200 with the overload in the body (as
+// public reports show) then costs a retry, not the pass.
+const (
+	CodeTooManyRequests = "429"
+	CodeUnavailable     = "503"
+)
+
+// filtering is how the portal applies a DanhSachHoSo window, learned from its
+// answers: an unknown portal may list whole days for a window (both ends'
+// days included) or exactly the instants asked.
+type filtering int32
+
+const (
+	filterUnknown   filtering = iota
+	filterExact               // to the second
+	filterWholeDays           // every record of the days of ngayNhan1 to ngayNhan2
+)
 
 // maxMergedEmpty bounds how many consecutive empty windows share one batch,
 // so a long quiet stretch still moves the cursor now and then.
@@ -47,6 +70,7 @@ type Client struct {
 	session    *httpx.Session
 	authURL    string
 	serviceURL string
+	filter     atomic.Int32 // a filtering, learned once per client
 }
 
 var (
@@ -93,11 +117,27 @@ func orDefault(s, def string) string {
 
 // Pull reads the dossiers updated from after.UpdatedAt up to the portal's
 // clock (the Date header of its first reply), one window of cfg.Window per
-// DanhSachHoSo call, halving a window the portal finds too full. Each batch's
-// Next is its window's end, never later than the portal's clock; consecutive
-// empty windows are handed over as one batch. The cursor must have a time: the
-// portal cannot be read "from the beginning". Pull starts exactly at the
-// cursor: re-reading an overlap is the caller's choice (ingest makes it).
+// DanhSachHoSo call, halving a window the portal finds too full. Windows end
+// at midnight at the latest (Asia/Ho_Chi_Minh), so that a portal that lists
+// whole days never reads more than the day asked for and the next one. Each
+// batch's Next is its window's end, never later than the portal's clock;
+// consecutive empty windows are handed over as one batch. The cursor must
+// have a time: the portal cannot be read "from the beginning". Pull starts
+// exactly at the cursor: re-reading an overlap is the caller's choice (ingest
+// makes it).
+//
+// A portal may read ngayNhan2 as excluded, as included, or as a whole day. A
+// window is asked with its end, so every reading returns at least the window
+// and duplicates are merged on MaHoSo by the store; only a portal that lists
+// whole days needs more care, since halving inside one day never makes its
+// answer smaller. When the portal finds a window too full the first time,
+// Pull learns which kind of portal it talks to: a day's last window is asked
+// up to 23:59:59 and its last second alone (too full only on a portal that
+// adds the next day), and a window inside one day is followed by a question
+// for a single second (too full, or answered with other seconds, only on a
+// portal that lists whole days). A portal that lists whole days is then read
+// one whole day per call, and a day it still finds too full fails the pull
+// with the day named.
 func (c *Client) Pull(ctx context.Context, after connectors.Cursor, fn func(context.Context, connectors.Batch) error) error {
 	if after.UpdatedAt.IsZero() {
 		return c.http.Permanent("pull", errors.New("the cursor has no time: the portal is read in date windows, so a pull needs a start"))
@@ -106,7 +146,8 @@ func (c *Client) Pull(ctx context.Context, after connectors.Cursor, fn func(cont
 	start := after.UpdatedAt.In(loc).Truncate(time.Second)
 	full := c.cfg.Window.Truncate(time.Second)
 	window := full
-	var target time.Time // the portal's clock at the first reply: windows end there
+	var target time.Time  // the portal's clock at the first reply: windows end there
+	var trimmed time.Time // the midnight a day's last window is asked to end a second before
 	var pending *connectors.Batch
 	merged := 0
 	flush := func() error {
@@ -117,19 +158,67 @@ func (c *Client) Pull(ctx context.Context, after connectors.Cursor, fn func(cont
 		pending, merged = nil, 0
 		return fn(ctx, b)
 	}
+	fail := func(err error) error {
+		// Keep the progress of the quiet windows already read.
+		if ctx.Err() == nil {
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+		}
+		return err
+	}
 	for target.IsZero() || start.Before(target) {
+		mode := filtering(c.filter.Load())
+		midnight := nextMidnight(start)
 		end := start.Add(window)
+		if mode == filterWholeDays || end.After(midnight) {
+			end = midnight // a portal that lists whole days answers with the day anyway
+		}
 		if !target.IsZero() && end.After(target) {
 			end = target
 		}
-		records, now, err := c.list(ctx, start, end)
-		var pe *portalError
-		if errors.As(err, &pe) && pe.Code == "413" {
+		ask, next := end, end // ngayNhan2, and where the records read are known to end
+		lastSecond := end.Equal(midnight) && start.Equal(midnight.Add(-time.Second))
+		switch {
+		case mode == filterWholeDays && end.Equal(midnight) && !lastSecond:
+			ask = end.Add(-time.Second)
+		case mode == filterWholeDays && lastSecond:
+			ask = start
+		case mode == filterUnknown && end.Equal(trimmed) && !lastSecond:
+			// Ask for the day alone; its last second comes next, on its own.
+			ask, next = end.Add(-time.Second), end.Add(-time.Second)
+		}
+		records, now, err := c.list(ctx, start, ask)
+		if pe := tooFull(err); pe != nil {
+			if mode == filterUnknown {
+				switch {
+				case lastSecond && ask.Equal(midnight):
+					// No portal holds too many records in one second: this one adds
+					// the next day, so it lists whole days and the day was read whole.
+					c.learn(filterWholeDays, "a day's last second holds too many records")
+					continue
+				case ask.Equal(midnight):
+					trimmed = midnight
+					continue
+				}
+				var dayTooFull bool
+				if mode, dayTooFull, err = c.probe(ctx, start); err != nil {
+					return fail(err)
+				}
+				if mode == filterWholeDays && !dayTooFull {
+					continue // the day shrank since: ask again, for the whole day
+				}
+			}
 			span := end.Sub(start)
-			if span <= MinWindow {
-				err = c.http.Permanent(windowName(start, end),
+			switch {
+			case mode == filterWholeDays:
+				err = c.http.Permanent(windowName(start, ask), fmt.Errorf(
+					"%w: the portal lists whole days, and %s alone holds more dossiers than it lists at once",
+					pe, start.Format(time.DateOnly)))
+			case span <= MinWindow:
+				err = c.http.Permanent(windowName(start, ask),
 					fmt.Errorf("%w: too many records even in a window of %s", pe, span))
-			} else {
+			default:
 				window = max(MinWindow, (span / 2).Truncate(time.Second))
 				c.http.Logger().Info("portal finds the window too full; halving it", "connector", c.cfg.Name,
 					"from", start, "to", end, "window", window)
@@ -137,13 +226,7 @@ func (c *Client) Pull(ctx context.Context, after connectors.Cursor, fn func(cont
 			}
 		}
 		if err != nil {
-			// Keep the progress of the quiet windows already read.
-			if ctx.Err() == nil {
-				if ferr := flush(); ferr != nil {
-					return ferr
-				}
-			}
-			return err
+			return fail(err)
 		}
 		if now.IsZero() {
 			now = c.http.Now() // no Date header: the best guess is our clock
@@ -154,7 +237,6 @@ func (c *Client) Pull(ctx context.Context, after connectors.Cursor, fn func(cont
 		}
 		// The portal may still write dossiers at or after its clock: a window
 		// reaching past it is read only up to it.
-		next := end
 		if now.Before(next) {
 			next = now
 		}
@@ -188,6 +270,58 @@ func (c *Client) Pull(ctx context.Context, after connectors.Cursor, fn func(cont
 	return flush()
 }
 
+// probe asks DanhSachHoSo for the single second at, after a window inside
+// at's day was found too full. A portal that reads windows to the second
+// answers with that second's records at most; one that lists whole days
+// answers with the day, which it just found too full. dayTooFull says the
+// probe was too full itself. The answer is kept for the client's life.
+func (c *Client) probe(ctx context.Context, at time.Time) (mode filtering, dayTooFull bool, err error) {
+	records, _, err := c.list(ctx, at, at)
+	switch {
+	case tooFull(err) != nil:
+		c.learn(filterWholeDays, "a single second holds too many records")
+		return filterWholeDays, true, nil
+	case err != nil:
+		return filterUnknown, false, err
+	}
+	for _, d := range batch(c.cfg.Name, records).Dossiers {
+		if !d.SourceUpdatedAt.Equal(at) {
+			c.learn(filterWholeDays, "asked for a single second, it answered with others")
+			return filterWholeDays, false, nil
+		}
+	}
+	c.learn(filterExact, "asked for a single second, it answered with that second alone")
+	return filterExact, false, nil
+}
+
+// learn keeps how the portal reads windows, and says so once.
+func (c *Client) learn(f filtering, why string) {
+	if filtering(c.filter.Swap(int32(f))) == f {
+		return
+	}
+	how := "to the second"
+	if f == filterWholeDays {
+		how = "as whole days, both ends included; reading one day per call"
+	}
+	c.http.Logger().Info("portal reads DanhSachHoSo windows "+how, "connector", c.cfg.Name, "because", why)
+}
+
+// tooFull returns the portal's 413 (too many records to list) found in err,
+// or nil.
+func tooFull(err error) *portalError {
+	var pe *portalError
+	if errors.As(err, &pe) && pe.Code == "413" {
+		return pe
+	}
+	return nil
+}
+
+// nextMidnight returns the start of the day after t's, in t's location.
+func nextMidnight(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, t.Location())
+}
+
 // batch maps a window's records, skipping the unusable ones and keeping, of
 // the copies of one dossier, the one updated last; dossiers come out in update
 // order (see connectors.NewBatch).
@@ -201,8 +335,8 @@ func windowName(start, end time.Time) string {
 	return "DanhSachHoSo " + start.Format(DateLayout) + ".." + end.Format(DateLayout)
 }
 
-// list calls DanhSachHoSo for [start, end) and returns the records and the
-// portal's clock from the reply.
+// list calls DanhSachHoSo from start to end (ngayNhan1, ngayNhan2) and
+// returns the records and the portal's clock from the reply.
 func (c *Client) list(ctx context.Context, start, end time.Time) ([]json.RawMessage, time.Time, error) {
 	var records []json.RawMessage
 	now, err := c.service(ctx, "DanhSachHoSo", windowName(start, end), map[string]string{
@@ -272,8 +406,9 @@ func (e *portalError) Error() string {
 
 // read judges a reply of the login or of a service: the envelope when
 // error_code says success; rejected wraps a refusal of the credentials (HTTP
-// 401 or error_code 401). A reply that is not JSON or has no error_code is
-// retried, since portals under load cut bodies short.
+// 401 or error_code 401). A busy code is retried like HTTP 503, and so is a
+// reply that is not JSON or has no error_code, since portals under load cut
+// bodies short.
 func read(rep httpx.Reply, rejected func(error) error) (envelope, error) {
 	var env envelope
 	switch {
@@ -290,6 +425,8 @@ func read(rep httpx.Reply, rejected func(error) error) (envelope, error) {
 		return env, httpx.Retry(fmt.Errorf("malformed reply (HTTP %d): no error_code", rep.Status))
 	case env.Code.s == "401":
 		return env, rejected(&portalError{env.Code.s, env.Message.s})
+	case env.Code.s == CodeTooManyRequests || env.Code.s == CodeUnavailable:
+		return env, httpx.Busy(&portalError{env.Code.s, env.Message.s}, env.Code.s == CodeTooManyRequests)
 	case !env.Code.ok():
 		return env, &portalError{env.Code.s, env.Message.s}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -39,6 +40,12 @@ type portal struct {
 	// records are the portal's dossiers, JSON objects with MaHoSo and NgayCapNhat.
 	records []map[string]any
 	limit   int // more records than this in a window answers 413
+	// filter is how DanhSachHoSo reads a window: "" from ngayNhan1 up to but
+	// excluding ngayNhan2, "inclusive" up to and including it, "days" as the
+	// whole days of both, included.
+	filter string
+	// bom puts a UTF-8 byte-order mark before every JSON reply.
+	bom bool
 	// code writes error_code; default the number itself.
 	code func(int) any
 	// sessionCalls is how many calls a session serves before it expires (0: forever).
@@ -61,7 +68,23 @@ func newPortal(t *testing.T, records ...map[string]any) *portal {
 func (p *portal) reply(w http.ResponseWriter, v map[string]any) {
 	w.Header().Set("Date", p.now.UTC().Format(http.TimeFormat))
 	w.Header().Set("Content-Type", "application/json")
+	if p.bom {
+		_, _ = w.Write([]byte("\uFEFF"))
+	}
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// in reports whether a record updated at is inside the window from..to as
+// the portal reads windows.
+func (p *portal) in(at, from, to time.Time) bool {
+	switch p.filter {
+	case "inclusive":
+		return !at.Before(from) && !at.After(to)
+	case "days":
+		day := func(t time.Time) string { return t.Format(time.DateOnly) }
+		return day(at) >= day(from) && day(at) <= day(to)
+	}
+	return !at.Before(from) && at.Before(to)
 }
 
 func (p *portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -110,8 +133,7 @@ func (p *portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		to := p.parse(body["ngayNhan2"])
 		result := []map[string]any{}
 		for _, rec := range p.records {
-			at := p.parse(rec["NgayCapNhat"].(string))
-			if !at.Before(from) && at.Before(to) {
+			if p.in(p.parse(rec["NgayCapNhat"].(string)), from, to) {
 				result = append(result, rec)
 			}
 		}
@@ -226,13 +248,13 @@ func TestPullWindows(t *testing.T) {
 				rec("A", start), rec("B", start.Add(day-time.Second)), rec("C", start.Add(day)),
 				rec("D", portalNow.Add(-time.Second)), rec("late", portalNow),
 			},
-			want: []got{
-				{Next: fmtTime(start.Add(day)), Codes: []string{"A", "B"}},
-				{Next: fmtTime(start.Add(2 * day)), Codes: []string{"C"}},
+			want: []got{ // windows end at midnight
+				{Next: "20261102000000", Codes: []string{"A"}},
+				{Next: "20261103000000", Codes: []string{"B", "C"}},
 				{Next: fmtTime(portalNow), Codes: []string{"D"}},
 			},
 			calls: []string{
-				"20261101083000..20261102083000", "20261102083000..20261103083000", "20261103083000..20261103103000",
+				"20261101083000..20261102000000", "20261102000000..20261103000000", "20261103000000..20261103103000",
 			},
 		},
 		{
@@ -240,25 +262,25 @@ func TestPullWindows(t *testing.T) {
 			after:   portalNow.Add(-2 * time.Hour),
 			records: []map[string]any{rec("A", portalNow.Add(-time.Hour))},
 			want:    []got{{Next: fmtTime(portalNow), Codes: []string{"A"}}},
-			calls:   []string{"20261103083000..20261104083000"},
+			calls:   []string{"20261103083000..20261104000000"},
 		},
 		{
 			name:    "empty windows merge into the next batch",
 			after:   portalNow.Add(-5 * day),
 			records: []map[string]any{rec("A", portalNow.Add(-2*day-time.Hour))},
 			want: []got{
-				{Next: fmtTime(portalNow.Add(-2 * day)), Codes: []string{"A"}},
+				{Next: "20261102000000", Codes: []string{"A"}},
 				{Next: fmtTime(portalNow)},
 			},
 			calls: []string{
-				"20261029103000..20261030103000", "20261030103000..20261031103000", "20261031103000..20261101103000",
-				"20261101103000..20261102103000", "20261102103000..20261103103000",
+				"20261029103000..20261030000000", "20261030000000..20261031000000", "20261031000000..20261101000000",
+				"20261101000000..20261102000000", "20261102000000..20261103000000", "20261103000000..20261103103000",
 			},
 		},
 		{
 			name:  "a cursor past the portal's clock reads nothing",
 			after: portalNow.Add(time.Hour),
-			calls: []string{"20261103113000..20261104113000"},
+			calls: []string{"20261103113000..20261104000000"},
 		},
 		{
 			name:  "sub-second cursor starts at its second",
@@ -267,7 +289,7 @@ func TestPullWindows(t *testing.T) {
 				{Next: fmtTime(portalNow)}, // two empty windows, one batch
 			},
 			calls: []string{
-				"20261101083000..20261102083000", "20261102083000..20261103083000", "20261103083000..20261103103000",
+				"20261101083000..20261102000000", "20261102000000..20261103000000", "20261103000000..20261103103000",
 			},
 		},
 	}
@@ -296,7 +318,8 @@ func TestPullMergesAtMostADayOfEmptyWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []got{{Next: fmtTime(portalNow.Add(-6 * time.Hour))}, {Next: fmtTime(portalNow)}}
+	// 20 windows to midnight (the last one half an hour), 4 after it.
+	want := []got{{Next: "20261103040000"}, {Next: fmtTime(portalNow)}}
 	if fmt.Sprint(batches) != fmt.Sprint(want) {
 		t.Errorf("batches\n got %v\nwant %v", batches, want)
 	}
@@ -312,7 +335,7 @@ func TestPullKeepsQuietProgressWhenAWindowFails(t *testing.T) {
 		t.Fatalf("err = %v, want the third window's permanent error", err)
 	}
 	// The two empty windows read before the failure still move the cursor.
-	want := []got{{Next: fmtTime(portalNow.Add(-24 * time.Hour))}}
+	want := []got{{Next: "20261102000000"}}
 	if fmt.Sprint(batches) != fmt.Sprint(want) {
 		t.Errorf("batches\n got %v\nwant %v", batches, want)
 	}
@@ -341,10 +364,13 @@ func TestPullHalvesFullWindows(t *testing.T) {
 	_, _, calls := p.stats()
 	wantCalls := []string{
 		"20261102000000..20261103000000", // 413: A–D
+		"20261102000000..20261102235959", // the day alone, in case the portal added the next one: 413
+		"20261102000000..20261102000000", // one second: none, so the portal reads windows to the second
 		"20261102000000..20261102120000", // 413: A–C
 		"20261102000000..20261102060000", // A, B
 		"20261102060000..20261102180000", // the window grows back: C, D
-		"20261102180000..20261103103000", // E, up to the clock
+		"20261102180000..20261103000000", // up to midnight: none
+		"20261103000000..20261103103000", // E, up to the clock
 	}
 	if fmt.Sprint(calls) != fmt.Sprint(wantCalls) {
 		t.Errorf("windows asked\n got %v\nwant %v", calls, wantCalls)
@@ -373,9 +399,147 @@ func TestPullFailsWhenAMinuteIsTooFull(t *testing.T) {
 		t.Errorf("batches = %v, want none", batches)
 	}
 	_, _, calls := p.stats()
-	wantCalls := []string{"20261102000000..20261102000300", "20261102000000..20261102000130", "20261102000000..20261102000100"}
+	wantCalls := []string{"20261102000000..20261102000300", "20261102000000..20261102000000",
+		"20261102000000..20261102000130", "20261102000000..20261102000100"}
 	if fmt.Sprint(calls) != fmt.Sprint(wantCalls) {
 		t.Errorf("windows asked\n got %v\nwant %v", calls, wantCalls)
+	}
+}
+
+// However the portal reads a window's ends, a pull reads every record, and
+// one that lists whole days is then read a whole day per call.
+func TestPullWithEveryWindowReading(t *testing.T) {
+	t.Parallel()
+	at := func(d, h, m, s int) time.Time { return hcm(2026, 11, d, h, m, s) }
+	records := []map[string]any{
+		rec("A", at(1, 8, 0, 0)), rec("B", at(1, 23, 59, 59)),
+		rec("C", at(2, 0, 0, 0)), rec("D", at(2, 12, 0, 0)), rec("E", at(2, 23, 59, 59)),
+		rec("F", at(3, 0, 0, 0)), rec("G", at(3, 9, 0, 0)),
+	}
+	all := []string{"A", "B", "C", "D", "E", "F", "G"}
+	tests := []struct {
+		name    string
+		filter  string
+		limit   int
+		records []map[string]any
+		want    []string
+		calls   []string
+	}{
+		{
+			name: "to the second, end excluded", limit: 3, records: records, want: all,
+			calls: []string{"20261101000000..20261102000000", "20261102000000..20261103000000", "20261103000000..20261103103000"},
+		},
+		{
+			name: "to the second, end included", filter: "inclusive", limit: 3, records: records, want: all,
+			calls: []string{
+				"20261101000000..20261102000000", // A, B, C
+				"20261102000000..20261103000000", // C, D, E, F: 413
+				"20261102000000..20261102235959", // C, D, E
+				"20261102235959..20261103000000", // the last second: E, F
+				"20261103000000..20261103103000", // F, G
+			},
+		},
+		{
+			name: "to the second, the last second tips the day over", limit: 2,
+			records: []map[string]any{rec("A", at(2, 10, 0, 0)), rec("B", at(2, 12, 0, 0)), rec("C", at(2, 23, 59, 59))},
+			want:    []string{"A", "B", "C"},
+			calls: []string{
+				"20261101000000..20261102000000",
+				"20261102000000..20261103000000", // 413
+				"20261102000000..20261102235959", // A, B
+				"20261102235959..20261103000000", // C
+				"20261103000000..20261103103000",
+			},
+		},
+		{
+			name: "whole days, both ends included", filter: "days", limit: 3, records: records, want: all,
+			calls: []string{
+				"20261101000000..20261102000000", // days 1 and 2: 413
+				"20261101000000..20261101235959", // day 1: A, B
+				"20261101235959..20261102000000", // days 1 and 2 again: 413, so the portal lists whole days
+				"20261101235959..20261101235959", // day 1 again, read whole
+				"20261102000000..20261102235959", // a single whole day: C, D, E
+				"20261103000000..20261103103000", // F, G
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPortal(t, tt.records...)
+			p.filter, p.limit = tt.filter, tt.limit
+			b := setup(t, p, nil)
+			batches, err := b.pull(t.Context(), at(1, 0, 0, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, g := range batches {
+				for _, code := range g.Codes {
+					seen[code] = true
+				}
+			}
+			if got := slices.Sorted(maps.Keys(seen)); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("dossiers read %v, want %v", got, tt.want)
+			}
+			if last := batches[len(batches)-1].Next; last != fmtTime(portalNow) {
+				t.Errorf("last batch ends at %s, want the portal's clock", last)
+			}
+			if _, _, calls := p.stats(); fmt.Sprint(calls) != fmt.Sprint(tt.calls) {
+				t.Errorf("windows asked\n got %v\nwant %v", calls, tt.calls)
+			}
+		})
+	}
+}
+
+// A portal that lists whole days and finds one day too full fails the pull
+// with the day named, after a few calls, and at once on the next pull.
+func TestPullFailsWhenAWholeDayIsTooFull(t *testing.T) {
+	t.Parallel()
+	day := hcm(2026, 11, 2, 0, 0, 0)
+	p := newPortal(t, rec("A", day.Add(9*time.Hour)), rec("B", day.Add(10*time.Hour)), rec("C", day.Add(11*time.Hour)))
+	p.filter, p.limit = "days", 2
+	b := setup(t, p, nil)
+	want := `dvcqg "dvcqg": DanhSachHoSo 20261102080000..20261102235959: portal error_code 413: Quá nhiều hồ sơ: ` +
+		`the portal lists whole days, and 2026-11-02 alone holds more dossiers than it lists at once`
+	_, err := b.pull(t.Context(), day.Add(8*time.Hour))
+	if err == nil || err.Error() != want || !errors.Is(err, connectors.ErrPermanent) {
+		t.Fatalf("err = %v\nwant permanent %s", err, want)
+	}
+	wantCalls := []string{
+		"20261102080000..20261103000000", // 413
+		"20261102080000..20261102235959", // 413
+		"20261102080000..20261102080000", // one second, and still 413: the portal lists whole days
+	}
+	if _, _, calls := p.stats(); fmt.Sprint(calls) != fmt.Sprint(wantCalls) {
+		t.Errorf("windows asked\n got %v\nwant %v", calls, wantCalls)
+	}
+	if _, err := b.pull(t.Context(), day.Add(8*time.Hour)); err == nil || err.Error() != want {
+		t.Fatalf("second pull: err = %v\nwant %s", err, want)
+	}
+	if _, _, calls := p.stats(); len(calls) != len(wantCalls)+1 {
+		t.Errorf("the second pull asked %v, want the day once", calls[len(wantCalls):])
+	}
+}
+
+// A byte-order mark before every reply's JSON is ignored, without retries.
+func TestByteOrderMark(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t, rec("A", portalNow.Add(-time.Hour)))
+	p.bom = true
+	b := setup(t, p, nil)
+	batches, err := b.pull(t.Context(), portalNow.Add(-2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []got{{Next: fmtTime(portalNow), Codes: []string{"A"}}}; fmt.Sprint(batches) != fmt.Sprint(want) {
+		t.Errorf("batches = %v, want %v", batches, want)
+	}
+	if d, found, err := b.client.Lookup(t.Context(), "A"); err != nil || !found || d.Key.Code != "A" {
+		t.Errorf("Lookup(A) = %v, %v, %v", d.Key, found, err)
+	}
+	if s := b.Sleeps.All(); len(s) != 0 {
+		t.Errorf("retried after %v", s)
 	}
 }
 
@@ -435,8 +599,9 @@ func TestSessionRenewalIsNoRetry(t *testing.T) {
 	if len(batches) != 2 {
 		t.Errorf("batches = %v", batches)
 	}
-	if logins, _, _ := p.stats(); logins != 2 {
-		t.Errorf("logins = %d, want 2", logins)
+	// Three windows (the first ends at midnight), a session each.
+	if logins, _, _ := p.stats(); logins != 3 {
+		t.Errorf("logins = %d, want 3", logins)
 	}
 	if !strings.Contains(b.Logs.String(), "logging in again") {
 		t.Errorf("renewal not logged:\n%s", &b.Logs)
@@ -505,6 +670,36 @@ func portalError(code, msg string) http.HandlerFunc {
 	return httpxtest.Body(fmt.Sprintf(`{"error_code":%q,"message":%q}`, code, msg))
 }
 
+// busy answers 200 with error_code code (a string or a number) saying the
+// portal is busy, and a Retry-After when retryAfter is not "".
+func busy(code any, retryAfter string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		c, _ := json.Marshal(code)
+		httpxtest.Body(fmt.Sprintf(`{"error_code":%s,"message":"Hệ thống đang bận, vui lòng thử lại sau"}`, c))(w, r)
+	}
+}
+
+func TestBusyCodeExhaustedIsRateLimited(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t)
+	p.faults = []http.HandlerFunc{busy("429", "2"), busy("429", "2"), busy("429", "2"), busy("429", "2")}
+	b := setup(t, p, nil)
+	_, err := b.pull(t.Context(), hcm(2026, 11, 1, 0, 0, 0))
+	want := `dvcqg "dvcqg": DanhSachHoSo 20261101000000..20261102000000: gave up after 4 attempts: portal error_code 429: Hệ thống đang bận, vui lòng thử lại sau`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant  %s", err, want)
+	}
+	if errors.Is(err, connectors.ErrPermanent) || !errors.Is(err, connectors.ErrRateLimited) {
+		t.Errorf("want a rate-limited, not permanent, error")
+	}
+	if got := b.Sleeps.All(); fmt.Sprint(got) != fmt.Sprint([]time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second}) {
+		t.Errorf("waits = %v, want the Retry-After each time", got)
+	}
+}
+
 func TestUnknownErrorCodeIsPermanent(t *testing.T) {
 	t.Parallel()
 	p := newPortal(t)
@@ -541,6 +736,8 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 		{"body cut short", []http.HandlerFunc{httpxtest.Cut(`{"error_code":0,"result":[{"MaHoSo":"A",`)}, []time.Duration{ms}},
 		{"no error_code", []http.HandlerFunc{raw(`{"result":[]}`)}, []time.Duration{ms}},
 		{"timeout", []http.HandlerFunc{httpxtest.Hang}, []time.Duration{ms}},
+		{"error_code 503 with Retry-After", []http.HandlerFunc{busy("503", "3")}, []time.Duration{3 * time.Second}},
+		{"error_code 429", []http.HandlerFunc{busy("429", ""), busy(429, "")}, []time.Duration{ms, 2 * ms}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -701,10 +898,10 @@ func TestRateLimiterWaitsBeforeEveryRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	logins, requests, _ := p.stats()
-	// 3 windows, a 502 retried, and for the 2nd and 3rd windows a call
-	// refused with error_code 401 and a new login.
-	if logins != 3 || requests != 9 {
-		t.Errorf("logins = %d, requests = %d; want 3 and 9", logins, requests)
+	// 4 windows (the first ends at midnight), a 502 retried, and for the
+	// 2nd to 4th windows a call refused with error_code 401 and a new login.
+	if logins != 4 || requests != 12 {
+		t.Errorf("logins = %d, requests = %d; want 4 and 12", logins, requests)
 	}
 	if n := b.Limiter.Waits(); n != requests {
 		t.Errorf("limiter waits = %d, want %d", n, requests)

@@ -8,6 +8,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -182,7 +183,8 @@ type Call struct {
 	Prepare func(r *resty.Request, token string)
 	// Handle judges a reply whose status is not a transient failure (408, 429,
 	// 5xx are retried before it sees them). It returns nil, an error made by
-	// Retry, one wrapping ErrRenew, or any other error, which is permanent.
+	// Retry or Busy, one wrapping ErrRenew, or any other error, which is
+	// permanent. The body has no byte-order mark.
 	Handle func(Reply) error
 }
 
@@ -193,6 +195,7 @@ type retryable struct {
 	err     error
 	wait    time.Duration // Retry-After
 	limited bool          // a 429
+	busy    bool          // said in the body: the reply's Retry-After still applies
 }
 
 func (r *retryable) Error() string { return r.err.Error() }
@@ -201,6 +204,14 @@ func (r *retryable) Unwrap() error { return r.err }
 // Retry marks err as transient (a malformed or truncated reply, say): the call
 // is tried again.
 func Retry(err error) error { return &retryable{err: err} }
+
+// Busy marks err as the portal saying in its reply's body that it is busy
+// and should be asked again later: the call is retried as after HTTP 503, or
+// as after HTTP 429 when rateLimited, waiting at least the reply's
+// Retry-After. Some portals answer 200 and put the overload in the body.
+func Busy(err error, rateLimited bool) error {
+	return &retryable{err: err, limited: rateLimited, busy: true}
+}
 
 // Reply is an HTTP reply a Call's Handle judges.
 type Reply struct {
@@ -343,7 +354,9 @@ func (c *Client) attempt(ctx context.Context, call Call, token string) error {
 		}
 		return Retry(err) // connection refused, reset, a body cut short
 	}
-	reply := Reply{Status: resp.StatusCode(), Header: resp.Header(), Body: resp.Body()}
+	// RFC 8259 §8.1 lets a parser ignore a byte-order mark before JSON, and
+	// some portals send one; encoding/json would reject the body on every try.
+	reply := Reply{Status: resp.StatusCode(), Header: resp.Header(), Body: bytes.TrimPrefix(resp.Body(), utf8BOM)}
 	c.logger.Debug("portal reply", "connector", c.source, "call", call.Name,
 		"status", reply.Status, "bytes", len(reply.Body), "took", time.Since(started))
 	switch s := reply.Status; {
@@ -352,8 +365,15 @@ func (c *Client) attempt(ctx context.Context, call Call, token string) error {
 	case s == http.StatusRequestTimeout || s >= 500:
 		return Retry(reply.Unexpected())
 	}
-	return call.Handle(reply)
+	err = call.Handle(reply)
+	var tr *retryable
+	if errors.As(err, &tr) && tr.busy {
+		tr.wait = c.retryAfter(reply.Header)
+	}
+	return err
 }
+
+var utf8BOM = []byte("\uFEFF")
 
 // wrap gives err the connector and call prefix unless it has one already.
 func (c *Client) wrap(call string, err error) error {

@@ -90,6 +90,10 @@ func (b *testBundle) call(ctx context.Context) error {
 			switch {
 			case r.Status/100 != 2:
 				return r.Unexpected()
+			case string(r.Body) == `{"busy":true}`:
+				return httpx.Busy(errors.New("portal busy"), false)
+			case string(r.Body) == `{"busy":"rate"}`:
+				return httpx.Busy(errors.New("portal asks for fewer requests"), true)
 			case string(r.Body) != `{"ok":true}`:
 				return httpx.Retry(fmt.Errorf("malformed reply %q", r.Body))
 			}
@@ -99,6 +103,17 @@ func (b *testBundle) call(ctx context.Context) error {
 }
 
 const ok = `{"ok":true}`
+
+// busy answers 200 with a body saying the portal is busy, and a Retry-After
+// when retryAfter is not "".
+func busy(body, retryAfter string) reply {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		writeJSON(w, body)
+	}
+}
 
 func TestDoRetries(t *testing.T) {
 	t.Parallel()
@@ -141,6 +156,18 @@ func TestDoRetries(t *testing.T) {
 		{name: "429 exhausted is rate limited", retries: 1, replies: []reply{status(429, "Retry-After", "3")},
 			wantErr: `gave up after 2 attempts: HTTP 429 Too Many Requests`, limited: true,
 			waits: []time.Duration{3 * time.Second}, requests: 2},
+		{name: "byte-order mark ignored", retries: 0, replies: []reply{body("\uFEFF" + ok)}, requests: 1},
+		{name: "busy in the body with Retry-After", retries: 3, replies: []reply{busy(`{"busy":true}`, "5"), body(ok)},
+			waits: []time.Duration{5 * time.Second}, requests: 2},
+		{name: "busy in the body without Retry-After backs off", retries: 3,
+			replies: []reply{busy(`{"busy":true}`, ""), busy(`{"busy":true}`, ""), body(ok)},
+			waits:   []time.Duration{ms, 2 * ms}, requests: 3},
+		{name: "busy exhausted is not permanent", retries: 1, replies: []reply{busy(`{"busy":true}`, "1")},
+			wantErr: `onestop "test": ping: gave up after 2 attempts: portal busy`,
+			waits:   []time.Duration{time.Second}, requests: 2},
+		{name: "rate limited in the body", retries: 1, replies: []reply{busy(`{"busy":"rate"}`, "2")},
+			wantErr: `gave up after 2 attempts: portal asks for fewer requests`, limited: true,
+			waits: []time.Duration{2 * time.Second}, requests: 2},
 		{name: "Retry-After beyond the maximum", retries: 3, replies: []reply{status(429, "Retry-After", "3600"), body(ok)},
 			wantErr: `portal asks to wait 1h0m0s, more than 2m0s`, limited: true, requests: 1},
 	}

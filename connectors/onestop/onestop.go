@@ -29,6 +29,16 @@ import (
 // every connector.
 type Option = httpx.Option
 
+// Busy errors: an "error" in a reply's body that asks to be called again
+// later, whatever the HTTP status, retried as HTTP 503 and 429 are (honouring
+// a Retry-After). ErrorUnavailable is OAuth 2.0's code for an overloaded or
+// maintained server (RFC 6749 §4.1.2.1), which token-style APIs use where a
+// 503 cannot be sent; ErrorRateLimited is the API's own name for a 429.
+const (
+	ErrorUnavailable = "temporarily_unavailable"
+	ErrorRateLimited = "rate_limited"
+)
+
 // Client talks to one account of the one-stop system. It is safe for
 // concurrent use.
 type Client struct {
@@ -150,10 +160,11 @@ func (c *Client) list(ctx context.Context, cur connectors.Cursor) (page, error) 
 			}
 		},
 		Handle: func(rep httpx.Reply) error {
-			if err := judge(rep); err != nil {
-				return err
+			if rep.Status/100 != 2 {
+				return judge(rep)
 			}
 			var body struct {
+				apiError
 				Items []json.RawMessage `json:"items"`
 				Next  *struct {
 					UpdatedAfter string `json:"updated_after"`
@@ -162,6 +173,9 @@ func (c *Client) list(ctx context.Context, cur connectors.Cursor) (page, error) 
 			}
 			if err := json.Unmarshal(rep.Body, &body); err != nil {
 				return httpx.Retry(fmt.Errorf("malformed reply: %w", err))
+			}
+			if err := body.judge(rep); err != nil {
+				return err // an error in a 200: no page, even if it has no items
 			}
 			p = page{items: body.Items}
 			if n := body.Next; n != nil {
@@ -194,11 +208,15 @@ func (c *Client) Lookup(ctx context.Context, code string) (dvcwatch.Dossier, boo
 			if rep.Status == http.StatusNotFound {
 				return nil
 			}
-			if err := judge(rep); err != nil {
-				return err
+			if rep.Status/100 != 2 {
+				return judge(rep)
 			}
-			if !json.Valid(rep.Body) {
-				return httpx.Retry(errors.New("malformed reply: not valid JSON"))
+			var e apiError
+			if err := json.Unmarshal(rep.Body, &e); err != nil {
+				return httpx.Retry(fmt.Errorf("malformed reply: %w", err))
+			}
+			if err := e.judge(rep); err != nil {
+				return err
 			}
 			raw = rep.Body
 			return nil
@@ -217,15 +235,48 @@ func (c *Client) Lookup(ctx context.Context, code string) (dvcwatch.Dossier, boo
 	return d, true, nil
 }
 
-// judge turns a call's reply status into its outcome: 401 asks for a new token.
+// apiError is the error an API reply's body may carry, whatever its status:
+// {"error": "invalid_token", "message": "..."}.
+type apiError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// judge turns a call's reply that is not a 2xx into its outcome, from its
+// status and its error body: 401 asks for a new token.
 func judge(rep httpx.Reply) error {
+	var e apiError
+	_ = json.Unmarshal(rep.Body, &e) // an HTML error page has no error code
+	return e.judge(rep)
+}
+
+// judge turns a reply whose body carried e into its outcome: nil for a 2xx
+// without an error; a busy error is retried, whatever the status.
+func (e apiError) judge(rep httpx.Reply) error {
 	switch {
+	case e.busy():
+		return httpx.Busy(e.describe(rep), e.Error == ErrorRateLimited)
 	case rep.Status == http.StatusUnauthorized:
 		return fmt.Errorf("%w: %w", rep.Unexpected(), httpx.ErrRenew)
 	case rep.Status/100 != 2:
 		return rep.Unexpected()
+	case e.Error != "":
+		return e.describe(rep)
 	}
 	return nil
+}
+
+// busy reports whether the error asks to be called again later.
+func (e apiError) busy() bool { return e.Error == ErrorUnavailable || e.Error == ErrorRateLimited }
+
+// describe names the reply's status and error; the message is quoted short,
+// since the API writes what it likes there.
+func (e apiError) describe(rep httpx.Reply) error {
+	msg := ""
+	if e.Message != "" {
+		msg = ": " + connectors.Quote(e.Message)
+	}
+	return fmt.Errorf("HTTP %d with error %q%s", rep.Status, e.Error, msg)
 }
 
 func (c *Client) login(ctx context.Context) (string, time.Duration, error) {
@@ -239,19 +290,22 @@ func (c *Client) login(ctx context.Context) (string, time.Duration, error) {
 			r.SetBody(map[string]string{"username": c.cfg.Username, "password": c.cfg.Password.Reveal()})
 		},
 		Handle: func(rep httpx.Reply) error {
-			switch {
-			case rep.Status == http.StatusUnauthorized:
-				return fmt.Errorf("bad credentials for user %q: %w", c.cfg.Username, rep.Unexpected())
-			case rep.Status/100 != 2:
-				return rep.Unexpected()
-			}
 			var body struct {
+				apiError
 				AccessToken string `json:"access_token"`
 				TokenType   string `json:"token_type"`
 				ExpiresIn   int64  `json:"expires_in"`
 			}
-			if err := json.Unmarshal(rep.Body, &body); err != nil {
-				return httpx.Retry(fmt.Errorf("malformed reply: %w", err))
+			perr := json.Unmarshal(rep.Body, &body)
+			switch {
+			case body.busy():
+				return body.judge(rep)
+			case rep.Status == http.StatusUnauthorized:
+				return fmt.Errorf("bad credentials for user %q: %w", c.cfg.Username, rep.Unexpected())
+			case rep.Status/100 != 2 || body.Error != "":
+				return body.judge(rep)
+			case perr != nil:
+				return httpx.Retry(fmt.Errorf("malformed reply: %w", perr))
 			}
 			if body.AccessToken == "" {
 				return httpx.Retry(errors.New("malformed reply: no access_token"))

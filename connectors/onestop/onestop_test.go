@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,8 @@ type api struct {
 	// mess shuffles each page and adds a stale copy of one item, as the
 	// real system sometimes does.
 	mess bool
+	// bom puts a UTF-8 byte-order mark before every reply's body.
+	bom bool
 	// page, when set, replaces the keyset page for the given query.
 	page      func(q string) (string, bool)
 	expiresIn int
@@ -71,6 +74,33 @@ func (a *api) advance(d time.Duration) {
 	a.mu.Unlock()
 }
 
+// bomWriter puts a UTF-8 byte-order mark before a reply's body.
+type bomWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *bomWriter) Write(b []byte) (int, error) {
+	if !w.started {
+		w.started = true
+		if _, err := w.ResponseWriter.Write([]byte("\uFEFF")); err != nil {
+			return 0, err
+		}
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// busy answers status with an error body code, and a Retry-After when
+// retryAfter is not "".
+func busy(status int, code, retryAfter string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		writeJSON(w, status, map[string]any{"error": code, "message": "Hệ thống đang bảo trì"})
+	}
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -81,6 +111,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.requests++
+	if a.bom {
+		w = &bomWriter{ResponseWriter: w}
+	}
 	if r.URL.Path == "/api/v1/auth/token" {
 		var body map[string]string
 		_ = json.NewDecoder(r.Body).Decode(&body)
@@ -473,6 +506,17 @@ func TestFaults(t *testing.T) {
 		{name: "malformed JSON", faults: []http.HandlerFunc{raw(`{"items":[`)}, waits: []time.Duration{ms}},
 		{name: "bad next cursor", faults: []http.HandlerFunc{raw(`{"items":[],"next":{"updated_after":"yesterday"}}`)}, waits: []time.Duration{ms}},
 		{name: "timeout", faults: []http.HandlerFunc{httpxtest.Hang}, waits: []time.Duration{ms}},
+		{name: "busy in a 200 with Retry-After", faults: []http.HandlerFunc{busy(200, onestop.ErrorUnavailable, "4")},
+			waits: []time.Duration{4 * time.Second}},
+		{name: "busy in a 400", faults: []http.HandlerFunc{busy(400, onestop.ErrorUnavailable, "")}, waits: []time.Duration{ms}},
+		{name: "rate limited in a 200", faults: []http.HandlerFunc{busy(200, onestop.ErrorRateLimited, "1")},
+			waits: []time.Duration{time.Second}},
+		{name: "busy exhausted", faults: []http.HandlerFunc{busy(503, onestop.ErrorUnavailable, ""),
+			busy(200, onestop.ErrorUnavailable, ""), busy(200, onestop.ErrorUnavailable, ""), busy(200, onestop.ErrorUnavailable, "")},
+			waits:   []time.Duration{ms, 2 * ms, 4 * ms},
+			wantErr: `onestop "mot-cua": list dossiers after (start, ""): gave up after 4 attempts: HTTP 200 with error "temporarily_unavailable": "Hệ thống đang bảo trì"`},
+		{name: "another error in a 200 is permanent", faults: []http.HandlerFunc{raw(`{"error":"invalid_request","items":[]}`)}, perm: true,
+			wantErr: `onestop "mot-cua": list dossiers after (start, ""): HTTP 200 with error "invalid_request"`},
 		{name: "400 is permanent", faults: []http.HandlerFunc{status(400)}, perm: true,
 			wantErr: `onestop "mot-cua": list dossiers after (start, ""): HTTP 400 Bad Request: status 400`},
 		{name: "retries exhausted", faults: []http.HandlerFunc{status(502), status(502), status(502), status(502)},
@@ -504,6 +548,46 @@ func TestFaults(t *testing.T) {
 				t.Errorf("limiter waits = %d, requests = %d: every request waits", n, requests)
 			}
 		})
+	}
+}
+
+// A byte-order mark before every reply's JSON is ignored, without retries.
+func TestByteOrderMark(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, item("A", t0.Add(-time.Hour)))
+	a.bom = true
+	b := setup(t, a, nil)
+	batches, err := b.pull(t.Context(), connectors.Cursor{})
+	if err != nil || len(batches) != 1 || len(batches[0].Codes) != 1 {
+		t.Fatalf("batches = %v, err = %v", batches, err)
+	}
+	if d, found, err := b.client.Lookup(t.Context(), "A"); err != nil || !found || d.Key.Code != "A" {
+		t.Errorf("Lookup(A) = %v, %v, %v", d.Key, found, err)
+	}
+	if s := b.Sleeps.All(); len(s) != 0 {
+		t.Errorf("retried after %v", s)
+	}
+}
+
+// A busy token endpoint is retried; its 401 is still bad credentials.
+func TestBusyLogin(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, item("A", t0.Add(-time.Hour)))
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/auth/token" && calls.Add(1) == 1 {
+			busy(http.StatusUnauthorized, onestop.ErrorUnavailable, "3")(w, r)
+			return
+		}
+		a.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	b := setup(t, a, func(c *config.Connector) { c.BaseURL = srv.URL })
+	if _, found, err := b.client.Lookup(t.Context(), "A"); err != nil || !found {
+		t.Fatalf("Lookup(A) = %v, %v", found, err)
+	}
+	if got := b.Sleeps.All(); fmt.Sprint(got) != fmt.Sprint([]time.Duration{3 * time.Second}) {
+		t.Errorf("waits = %v, want the Retry-After", got)
 	}
 }
 

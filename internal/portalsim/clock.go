@@ -174,6 +174,11 @@ func (c *clock) effectiveStart(unix int64) int64 {
 	return c.at(c.pos(unix))
 }
 
+// workDay returns the index (in workDays) of the working day an instant
+// falls on, or of the next one when it falls on another day: the office
+// positions of working day j are [j·dayLen, (j+1)·dayLen].
+func (c *clock) workDay(unix int64) int64 { return int64(c.cum[c.tableDay(unix)]) }
+
 // nextWorkingDay returns the table day of the first working day after d.
 func (c *clock) nextWorkingDay(d int64) int64 {
 	j := int64(c.cum[d+1])

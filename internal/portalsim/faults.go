@@ -13,11 +13,12 @@ import (
 
 // Faults are the failures the simulator injects. Rates are shares in [0, 1].
 //
-// The transport faults (timeout, error, throttle, session expiry, malformed,
-// truncated) exclude one another: each API request draws once, so each happens
-// at its own rate, and together at most at their sum, which must not pass 1.
-// The page faults (duplicate, out of order, bad record) are drawn independently
-// for every list reply. Draws are keyed by the seed and the request's sequence
+// The transport faults (timeout, error, throttle, busy, session expiry,
+// malformed, truncated) exclude one another: each API request draws once, so
+// each happens at its own rate, and together at most at their sum, which must
+// not pass 1. The page faults (duplicate, out of order, bad record) are drawn
+// independently for every list reply, and a byte-order mark for every reply.
+// DVCQGWholeDays is a mode of the national portal's list service, not a draw. Draws are keyed by the seed and the request's sequence
 // number, so a run with the same requests in the same order meets the same
 // faults. The DVCQG rates are not per request: they choose, per dossier, which
 // national copies are missing, stuck at an older state or lagging, and so they
@@ -25,6 +26,7 @@ import (
 type Faults struct {
 	ErrorRate         float64 `json:"error_rate"`          // answered 500, 502 or 503
 	ThrottleRate      float64 `json:"throttle_rate"`       // answered 429 with Retry-After
+	BusyRate          float64 `json:"busy_rate"`           // answered 200 with a "busy" code in the body, and Retry-After
 	RetryAfter        int     `json:"retry_after"`         // seconds, in Retry-After (0: retry at once)
 	SlowMS            int     `json:"slow_ms"`             // latency added to every API request
 	TimeoutRate       float64 `json:"timeout_rate"`        // held until the client gives up
@@ -35,6 +37,8 @@ type Faults struct {
 	DuplicateRate     float64 `json:"duplicate_rate"`      // a record repeated in the page, or from the previous one
 	OutOfOrder        Rate    `json:"out_of_order"`        // items of a page shuffled; true means always
 	BadRecordRate     float64 `json:"bad_record_rate"`     // an extra record with no code or an unparseable date
+	BOMRate           float64 `json:"bom_rate"`            // a UTF-8 byte-order mark before the JSON body
+	DVCQGWholeDays    bool    `json:"dvcqg_whole_days"`    // DanhSachHoSo lists whole days, both ends' included
 	DVCQGMissingRate  float64 `json:"dvcqg_missing_rate"`  // dossiers never synced to DVCQG
 	DVCQGMismatchRate float64 `json:"dvcqg_mismatch_rate"` // dossiers whose later updates never reach DVCQG
 	DVCQGLagRate      float64 `json:"dvcqg_lag_rate"`      // dossiers that reach DVCQG minutes late (others: seconds)
@@ -75,10 +79,10 @@ func (f Faults) Validate() error {
 		name string
 		v    float64
 	}{
-		{"error_rate", f.ErrorRate}, {"throttle_rate", f.ThrottleRate}, {"timeout_rate", f.TimeoutRate},
+		{"error_rate", f.ErrorRate}, {"throttle_rate", f.ThrottleRate}, {"busy_rate", f.BusyRate}, {"timeout_rate", f.TimeoutRate},
 		{"malformed_rate", f.MalformedRate}, {"truncated_rate", f.TruncatedRate},
 		{"session_expiry_rate", f.SessionExpiryRate}, {"duplicate_rate", f.DuplicateRate},
-		{"out_of_order", float64(f.OutOfOrder)}, {"bad_record_rate", f.BadRecordRate},
+		{"out_of_order", float64(f.OutOfOrder)}, {"bad_record_rate", f.BadRecordRate}, {"bom_rate", f.BOMRate},
 		{"dvcqg_missing_rate", f.DVCQGMissingRate}, {"dvcqg_mismatch_rate", f.DVCQGMismatchRate},
 		{"dvcqg_lag_rate", f.DVCQGLagRate},
 	}
@@ -87,8 +91,8 @@ func (f Faults) Validate() error {
 			return fmt.Errorf("%s: %v: want a share from 0 to 1", r.name, r.v)
 		}
 	}
-	if sum := f.TimeoutRate + f.ErrorRate + f.ThrottleRate + f.SessionExpiryRate + f.MalformedRate + f.TruncatedRate; sum > 1+1e-9 {
-		return fmt.Errorf("timeout, error, throttle, session expiry, malformed and truncated rates sum to %.3g: want at most 1", sum)
+	if sum := f.TimeoutRate + f.ErrorRate + f.ThrottleRate + f.BusyRate + f.SessionExpiryRate + f.MalformedRate + f.TruncatedRate; sum > 1+1e-9 {
+		return fmt.Errorf("timeout, error, throttle, busy, session expiry, malformed and truncated rates sum to %.3g: want at most 1", sum)
 	}
 	switch {
 	case f.RetryAfter < 0:
@@ -140,17 +144,19 @@ const (
 	faultTimeout       = "timeout"
 	faultError         = "error"
 	faultThrottle      = "throttle"
+	faultBusy          = "busy"
 	faultSessionExpiry = "session_expiry"
 	faultMalformed     = "malformed"
 	faultTruncated     = "truncated"
 	faultDuplicate     = "duplicate"
 	faultOutOfOrder    = "out_of_order"
 	faultBadRecord     = "bad_record"
+	faultBOM           = "bom"
 	faultExpireAll     = "expire_sessions"
 )
 
-var faultKinds = []string{faultTimeout, faultError, faultThrottle, faultSessionExpiry, faultMalformed,
-	faultTruncated, faultDuplicate, faultOutOfOrder, faultBadRecord, faultExpireAll}
+var faultKinds = [...]string{faultTimeout, faultError, faultThrottle, faultBusy, faultSessionExpiry, faultMalformed,
+	faultTruncated, faultDuplicate, faultOutOfOrder, faultBadRecord, faultBOM, faultExpireAll}
 
 // API endpoints, as counted in Stats.
 const (
@@ -165,7 +171,7 @@ var requestKinds = []string{reqDVCQGAuth, reqDVCQGService, reqOneStopToken, reqO
 
 type counters struct {
 	requests [5]atomic.Int64
-	faults   [10]atomic.Int64
+	faults   [len(faultKinds)]atomic.Int64
 }
 
 func (c *counters) request(kind string) {
@@ -191,7 +197,7 @@ func (s *Sim) transportFault(f Faults, n uint64) string {
 		kind string
 		rate float64
 	}{
-		{faultTimeout, f.TimeoutRate}, {faultError, f.ErrorRate}, {faultThrottle, f.ThrottleRate},
+		{faultTimeout, f.TimeoutRate}, {faultError, f.ErrorRate}, {faultThrottle, f.ThrottleRate}, {faultBusy, f.BusyRate},
 		{faultSessionExpiry, f.SessionExpiryRate}, {faultMalformed, f.MalformedRate}, {faultTruncated, f.TruncatedRate},
 	} {
 		if u < c.rate {

@@ -25,6 +25,8 @@ func TestFaultRates(t *testing.T) {
 	}{
 		{faultError, Faults{ErrorRate: rate}, 200},
 		{faultThrottle, Faults{ThrottleRate: rate, RetryAfter: 7}, 200},
+		{faultBusy, Faults{BusyRate: rate, RetryAfter: 7}, 200},
+		{faultBOM, Faults{BOMRate: rate}, 200},
 		{faultTimeout, Faults{TimeoutRate: rate}, 100},
 		{faultMalformed, Faults{MalformedRate: rate}, 200},
 		{faultTruncated, Faults{TruncatedRate: rate}, 200},
@@ -52,6 +54,7 @@ func TestFaultRates(t *testing.T) {
 				hc.Timeout = 100 * time.Millisecond
 			}
 			token := ""
+			seen := 0
 			login := func() {
 				for token == "" {
 					resp, err := hc.Post(b.srv.URL+"/api/v1/auth/token", "application/json",
@@ -59,15 +62,19 @@ func TestFaultRates(t *testing.T) {
 					if err != nil {
 						continue
 					}
+					data, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if d, ok := bytes.CutPrefix(data, []byte("\uFEFF")); ok {
+						seen++ // logins meet byte-order marks too
+						data = d
+					}
 					var tok struct {
 						AccessToken string `json:"access_token"`
 					}
-					_ = json.NewDecoder(resp.Body).Decode(&tok)
-					resp.Body.Close()
+					_ = json.Unmarshal(data, &tok)
 					token = tok.AccessToken
 				}
 			}
-			seen := 0
 			for n := 0; n < c.requests; n++ {
 				login()
 				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/dossiers?limit=10&updated_after=%s&after_code=%s",
@@ -143,6 +150,15 @@ func classify(t *testing.T, hc *http.Client, req *http.Request, cur osCursor) st
 	default:
 		t.Fatalf("%s: %s", resp.Status, data)
 	}
+	if bytes.HasPrefix(data, []byte("\uFEFF")) {
+		return faultBOM
+	}
+	if busy(data) {
+		if resp.Header.Get("Retry-After") != "7" {
+			t.Errorf("busy with Retry-After %q, want 7", resp.Header.Get("Retry-After"))
+		}
+		return faultBusy
+	}
 	if !json.Valid(data) {
 		// A malformed body is an HTML page or JSON with a broken separator; a
 		// truncated one is a prefix of JSON.
@@ -195,8 +211,8 @@ func TestCorrectClientUnderFaults(t *testing.T) {
 	t.Parallel()
 	b := setup(t, Options{Seed: 71, Dossiers: 800, MaxWindowRecords: 80, Hang: time.Minute})
 	b.setFaults(t, Faults{
-		ErrorRate: 0.07, ThrottleRate: 0.07, TimeoutRate: 0.03, MalformedRate: 0.07, TruncatedRate: 0.07,
-		SessionExpiryRate: 0.07, DuplicateRate: 0.3, OutOfOrder: 0.5, BadRecordRate: 0.3, SlowMS: 1,
+		ErrorRate: 0.07, ThrottleRate: 0.07, BusyRate: 0.07, TimeoutRate: 0.03, MalformedRate: 0.07, TruncatedRate: 0.07,
+		SessionExpiryRate: 0.07, DuplicateRate: 0.3, OutOfOrder: 0.5, BadRecordRate: 0.3, BOMRate: 0.2, SlowMS: 1,
 		DVCQGMissingRate: 0.05, DVCQGMismatchRate: 0.05, DVCQGLagRate: 0.2,
 	})
 	c := b.client(t, 300*time.Millisecond)

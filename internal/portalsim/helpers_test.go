@@ -181,7 +181,17 @@ func (c *client) send(method, path string, body any, header ...string) (*http.Re
 		c.met["transport"]++
 		return nil, nil, errRetry
 	}
+	if d, ok := bytes.CutPrefix(data, []byte("\uFEFF")); ok {
+		c.met["bom"]++ // RFC 8259 §8.1: a parser may ignore it
+		data = d
+	}
 	switch {
+	case resp.StatusCode == http.StatusOK && busy(data):
+		if resp.Header.Get("Retry-After") == "" {
+			c.t.Errorf("busy without Retry-After")
+		}
+		c.met["busy"]++
+		return nil, nil, errRetry
 	case resp.StatusCode == http.StatusTooManyRequests:
 		if resp.Header.Get("Retry-After") == "" {
 			c.t.Errorf("429 without Retry-After")
@@ -196,6 +206,16 @@ func (c *client) send(method, path string, body any, header ...string) (*http.Re
 		return nil, nil, errRetry
 	}
 	return resp, data, nil
+}
+
+// busy reports whether a reply's body says the portal is busy.
+func busy(data []byte) bool {
+	for _, b := range []string{`"error_code":"503"`, `"error_code":"429"`, `"error":"temporarily_unavailable"`} {
+		if bytes.Contains(data, []byte(b)) {
+			return true
+		}
+	}
+	return false
 }
 
 // retry runs fn until it stops asking for a retry.

@@ -127,6 +127,15 @@ func (s *Sim) api(kind string, p Portal, h func(*http.Request, *call) reply) htt
 			rec.fault = c.fault
 		}
 		variant := hash64(s.g.seed, streamVariant, c.n)
+		bom := unit(s.g.seed, streamBOM, c.n) < c.f.BOMRate
+		send := func(rep reply) {
+			if bom {
+				// RFC 8259 §8.1 lets a parser ignore it; some gateways add it.
+				s.counts.fault(faultBOM)
+				rep.body = append([]byte("\uFEFF"), rep.body...)
+			}
+			writeReply(w, rep)
+		}
 		switch c.fault {
 		case faultTimeout:
 			s.counts.fault(faultTimeout)
@@ -138,7 +147,7 @@ func (s *Sim) api(kind string, p Portal, h func(*http.Request, *call) reply) htt
 			s.counts.fault(faultError)
 			switch variant % 3 {
 			case 0:
-				writeReply(w, errorReply(p, http.StatusInternalServerError))
+				send(errorReply(p, http.StatusInternalServerError))
 			case 1:
 				w.Header().Set("Content-Type", "text/html")
 				w.WriteHeader(http.StatusBadGateway)
@@ -150,7 +159,12 @@ func (s *Sim) api(kind string, p Portal, h func(*http.Request, *call) reply) htt
 		case faultThrottle:
 			s.counts.fault(faultThrottle)
 			w.Header().Set("Retry-After", strconv.Itoa(c.f.RetryAfter))
-			writeReply(w, errorReply(p, http.StatusTooManyRequests))
+			send(errorReply(p, http.StatusTooManyRequests))
+			return
+		case faultBusy:
+			s.counts.fault(faultBusy)
+			w.Header().Set("Retry-After", strconv.Itoa(c.f.RetryAfter))
+			send(busyReply(p, variant))
 			return
 		}
 		c.v = s.view()
@@ -170,8 +184,22 @@ func (s *Sim) api(kind string, p Portal, h func(*http.Request, *call) reply) htt
 				rep.body = rep.body[:1+int(variant%uint64(n-1))]
 			}
 		}
-		writeReply(w, rep)
+		send(rep)
 	}
+}
+
+// busyReply is a portal saying, in a 200's body, that it is busy: DVCQG with
+// error_code 503 or 429 (the HTTP statuses it writes its errors as), the
+// one-stop system with OAuth 2.0's temporarily_unavailable.
+func busyReply(p Portal, variant uint64) reply {
+	if p == DVCQG {
+		code := "503"
+		if variant%2 == 1 {
+			code = "429"
+		}
+		return dvError(code, "Hệ thống đang bận, vui lòng thử lại sau")
+	}
+	return jsonReply(http.StatusOK, osError{Error: "temporarily_unavailable", Message: "Hệ thống đang bận, vui lòng thử lại sau"})
 }
 
 func writeReply(w http.ResponseWriter, rep reply) {
@@ -341,7 +369,12 @@ func (s *Sim) dvList(c *call, from, to string) reply {
 		return dvError("400", "Tham số ngayNhan1, ngayNhan2 không hợp lệ (định dạng yyyyMMddHHmmss)")
 	}
 	v, g := c.v, s.g
-	lo, hi := g.lowerBound(v.dv, a.Unix()), g.lowerBound(v.dv, b.Unix())
+	since, until := a.Unix(), b.Unix()
+	if c.f.DVCQGWholeDays {
+		// Some portals compare dates, not instants: both ends' whole days.
+		since, until = dayStart(localDay(since)), dayStart(localDay(until)+1)
+	}
+	lo, hi := g.lowerBound(v.dv, since), g.lowerBound(v.dv, until)
 	if hi < lo {
 		hi = lo
 	}

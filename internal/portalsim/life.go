@@ -2,6 +2,7 @@ package portalsim
 
 import (
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/sla"
 )
 
 // evKind is a lifecycle event; each one changes the dossier's record and so its
@@ -68,12 +69,36 @@ type outcome uint8
 
 const (
 	outOnTime outcome = iota
-	outLate
-	outStuck // late by weeks or months: open and overdue for a long time
+	outLate           // processed on a later date than its appointment
+	outStuck          // late by weeks or months: open and overdue for a long time
 	outRefused
 	outWithdrawn
 	outStopped // a supplement never comes back
 )
+
+// Shares of the plan that are not lateness (of all dossiers, of supplemented
+// ones, of late ones…); Options.LateShare sets how many are late.
+const (
+	refusedShare   = 0.03  // refused at reception
+	withdrawnShare = 0.015 // withdrawn by the citizen while being processed
+	stoppedShare   = 0.005 // waiting for a supplement that never comes
+	stuckOfLate    = 0.25  // of late dossiers, those late by weeks or months
+
+	oneSupplementShare  = 0.08
+	twoSupplementsShare = 0.005 // counted late by the national index (Decision 766/QĐ-TTg)
+	lateRequestShare    = 0.04  // of supplemented dossiers of long procedures: asked after days, not hours
+
+	slowReceptionShare = 0.03 // of online submissions: left unreceived for a working day or two
+
+	sameDayLateShare = 0.05 // of on-time dossiers: processed on the appointment's date, after its hour
+
+	timelyApologyShare = 0.78 // of late dossiers: apology on or before the last working day before the due date
+	lateApologyShare   = 0.12 // of late dossiers: apology on the due date or after; the rest none
+)
+
+// quickReception bounds, in office seconds, how long an online submission
+// usually waits for the desk.
+const quickReception = 3 * 3600
 
 // life is a dossier's whole planned lifecycle. Instants are Unix seconds, zero
 // when the event never happens. It is regenerated from (seed, index) whenever it
@@ -113,7 +138,13 @@ type life struct {
 // dvRates are the seeded shares of dossiers whose national copy differs.
 type dvRates struct{ missing, mismatch, lag float64 }
 
-// plan fills l with dossier i's lifecycle.
+// plan fills l with dossier i's lifecycle. Lateness is planned against the
+// appointment the citizen holds, compared by date: NgayHenTra on the receipt,
+// replaced after a supplement round by the round's new appointment (the limit
+// counts again from the day the documents came back). An on-time dossier is
+// processed before its appointment (a few on its date but after its hour); a
+// late one on a later working day; the end of processing is what counts, not
+// when the citizen collects the result.
 func (g *gen) plan(i uint64, dv dvRates, l *life) {
 	*l = life{idx: i}
 	c := g.clock
@@ -136,24 +167,9 @@ func (g *gen) plan(i uint64, dv dvRates, l *life) {
 		l.kind = dvcwatch.ApplicantBusiness
 	}
 	l.digitized = l.channel == dvcwatch.ChannelOnline || r.chance(0.35)
-	switch o := r.float(); {
-	case o < 0.04:
-		l.outcome = outRefused
-	case o < 0.07:
-		l.outcome = outWithdrawn
-	case o < 0.09:
-		l.outcome = outStopped
-	case o < 0.21:
-		l.outcome = outStuck
-	case o < 0.37:
-		l.outcome = outLate
-	default:
-		l.outcome = outOnTime
-	}
+	l.outcome = outcomeOf(r.float(), g.lateShare[l.proc])
 	if l.channel == dvcwatch.ChannelOnline {
-		// Online dossiers are submitted at any hour, up to maxLead before the desk
-		// receives them.
-		l.submitted = recv - int64(r.between(1200, 60*3600))
+		l.submitted = g.submission(&r, slot, recv)
 	}
 	if l.outcome == outRefused {
 		l.refused = recv
@@ -162,11 +178,11 @@ func (g *gen) plan(i uint64, dv dvRates, l *life) {
 	}
 	l.received = recv
 	l.due0 = c.deadline(recv, p.Limit, nil)
-	limSpan := float64(c.pos(l.due0) - slot) // the limit in office seconds
-	dayLen := float64(c.dayLen)
+	dayLen := c.dayLen
+	limSpan := c.pos(l.due0) - slot // the limit in office seconds
 
-	// Shares of the limit by step, how fast the office works, and where a late
-	// dossier loses its time.
+	// Shares of the time allowed by step, how fast the office works, and where
+	// a late dossier loses its time.
 	var share [3]float64
 	if p.Steps == 3 {
 		share[0] = r.between(0.5, 0.65)
@@ -176,16 +192,13 @@ func (g *gen) plan(i uint64, dv dvRates, l *life) {
 		share[0] = r.between(0.6, 0.75)
 		share[1] = 1 - share[0]
 	}
-	speed := r.between(0.45, 0.95)
-	if l.outcome == outOnTime {
-		speed = r.between(0.3, 0.88)
-	}
+	speed := r.between(0.3, 0.9) // of the time left to the appointment
 	var extra float64
 	switch l.outcome {
 	case outLate:
-		extra = r.between(0.15, 6) * dayLen
+		extra = r.between(0.05, 5) * float64(dayLen)
 	case outStuck:
-		extra = r.between(10, 90) * dayLen
+		extra = r.between(10, 90) * float64(dayLen)
 	}
 	culprit := 0
 	if !r.chance(0.6) {
@@ -193,147 +206,247 @@ func (g *gen) plan(i uint64, dv dvRates, l *life) {
 	}
 	nSupp := 0
 	switch x := r.float(); {
-	case x < 0.04:
+	case x < twoSupplementsShare:
 		nSupp = 2
-	case x < 0.15:
+	case x < twoSupplementsShare+oneSupplementShare:
 		nSupp = 1
 	}
 	if l.outcome == outStopped {
 		nSupp = max(nSupp, 1)
 	}
+	lateRequest := limSpan > 5*dayLen && r.chance(lateRequestShare)
 	payment := r.chance(p.fee)
 	head, others := g.staff[p.Department][0], g.staff[p.Department][1:]
 	officials := [3]int16{int16(others[r.intn(len(others))]), int16(head), int16(g.deskOfficial)}
-
-	cur := slot + max(60, int64(r.between(0.01, 0.06)*limSpan)) // in progress
-	inProg := cur
-	var pauses [2]span
-	curDue := l.due0
 	l.nSteps = p.Steps
-planning:
+	for k := 0; k < p.Steps; k++ {
+		l.steps[k].official, l.steps[k].content = officials[k], uint8(k)
+	}
+
+	// The first step starts within a couple of office hours. The citizen is
+	// asked for documents during it, nearly always within the first working
+	// day; when they come back the portal gives a new appointment.
+	inProg := slot + max(60, min(int64(r.between(0.01, 0.06)*float64(limSpan)), dayLen/4))
+	l.steps[0].start = c.at(inProg)
+	base, appt := inProg, l.due0 // where the time allowed starts, and the appointment in force
+	for j := 0; j < nSupp; j++ {
+		q := base + max(60, int64(r.between(0.2, 0.6)*float64(min(dayLen*6/10, (c.pos(appt)-base)/2))))
+		if j == 0 && lateRequest {
+			q = slot + int64(r.between(3.2, 4.5)*float64(dayLen))
+		}
+		s := &l.supps[j]
+		l.nSupp = j + 1
+		s.requested, s.dueBefore = c.at(q), appt
+		if l.outcome == outStopped && j == nSupp-1 {
+			// Never returned: the office stops the dossier weeks later.
+			l.cut, l.cutKind = c.at(c.pos(s.requested+int64(r.between(15, 30)*daySec))+g.jitter(&r)), evStopped
+			l.nSteps = 1
+			break
+		}
+		back := max(c.pos(s.requested+int64(r.between(0.5, 12)*daySec))+g.jitter(&r), q+60)
+		s.returned = c.at(back)
+		s.dueAfter = c.deadline(s.returned, p.Limit, nil)
+		base, appt = back, s.dueAfter
+	}
+	if l.outcome == outStopped {
+		l.applyCut()
+		g.finish(l, dv)
+		return
+	}
+
+	// The rest of the work, from base to the end of processing.
+	apptP := c.pos(appt)
+	dueDay := c.workDay(appt) // working-day index of the appointment's date
+	rest := apptP - base      // office seconds left to the appointment
+	work := int64(speed * float64(rest))
+	switch l.outcome {
+	case outLate, outStuck:
+		// Processed on a working day after the appointment's.
+		end := (dueDay+1)*dayLen + int64(extra) + 60
+		work = min(work, end-base)
+		extra = float64(end - base - work)
+	default:
+		work = min(work, rest-60)
+		extra = 0
+	}
+	cur := base
 	for k := 0; k < p.Steps; k++ {
 		st := &l.steps[k]
-		st.official, st.content = officials[k], uint8(k)
-		st.start = c.at(cur)
-		// Supplements and payment come at a share of the nominal work; a late
-		// step loses its extra time after them.
-		nominal := max(int64(share[k]*speed*limSpan), 120)
-		work := nominal
+		if k > 0 {
+			st.start = c.at(cur)
+		}
+		d := max(int64(share[k]*float64(work)), 120)
+		stepDue := cur + max(int64(share[k]*float64(rest)), 120)
 		if k == culprit {
-			work += int64(extra)
-		}
-		stepDue := cur + max(int64(share[k]*limSpan), 60)
-		pos, done := cur, int64(0)
-		// The citizen is asked for documents during the first step; the fee is
-		// collected during the last.
-		var stops [2]float64
-		n := 0
-		if k == 0 {
-			switch nSupp {
-			case 1:
-				stops[0], n = 0.5, 1
-			case 2:
-				stops[0], stops[1], n = 0.3, 0.7, 2
-			}
-		}
-		for j := 0; j < n; j++ {
-			w := int64(stops[j] * float64(nominal))
-			pos += w - done
-			done = w
-			req := c.at(pos)
-			s := &l.supps[j]
-			l.nSupp = j + 1
-			s.requested, s.dueBefore = req, curDue
-			if l.outcome == outStopped && j == n-1 {
-				// Never returned: the office stops the dossier weeks later.
-				l.cut, l.cutKind = c.at(c.pos(req+int64(r.between(15, 30)*daySec))+g.jitter(&r)), evStopped
-				l.nSteps = k + 1
-				break planning
-			}
-			back := max(c.pos(req+int64(r.between(0.5, 12)*daySec))+g.jitter(&r), pos+60)
-			s.returned = c.at(back)
-			pauses[j] = span{req, s.returned}
-			s.dueAfter = c.deadline(recv, p.Limit, pauses[:j+1])
-			curDue = s.dueAfter
-			stepDue += back - pos
-			pos = back
+			d += int64(extra)
 		}
 		if k == p.Steps-1 && payment {
-			w := nominal / 2
-			pos += w - done
-			done = w
-			l.payReq = c.at(pos)
+			// The fee is asked for during the last step; an on-time dossier's
+			// citizen pays within the time left.
+			pp := cur + int64(r.between(0.3, 0.6)*float64(d))
+			l.payReq = c.at(pp)
 			wait := r.between(600, 7200)
 			if r.chance(0.3) {
 				wait = r.between(3600, 3*daySec)
 			}
-			back := max(c.pos(l.payReq+int64(wait))+g.jitter(&r), pos+60)
-			l.paid = c.at(back)
+			paid := max(c.pos(l.payReq+int64(wait))+g.jitter(&r), pp+60)
+			if slack := apptP - 60 - (cur + d); l.outcome != outLate && l.outcome != outStuck && paid-pp > slack {
+				paid = pp + max(30, int64(r.between(0.3, 0.9)*float64(slack)))
+			}
+			l.paid = c.at(paid)
 			l.payOnline = l.channel == dvcwatch.ChannelOnline || r.chance(0.3)
-			stepDue += back - pos
-			pos = back
+			d += paid - pp
+			stepDue += paid - pp
 		}
-		pos += work - done
-		st.finish = c.at(pos)
+		if k == p.Steps-1 && l.outcome == outOnTime && r.chance(sameDayLateShare) {
+			// Processed on the appointment's date, hours after its time: on
+			// time by date.
+			if room := (dueDay+1)*dayLen - 60 - apptP; room > 600 {
+				shift := apptP + int64(r.between(0.1, 0.9)*float64(room)) - (cur + d)
+				d += shift
+				stepDue += shift
+			}
+		}
+		cur += d
+		st.finish = c.at(cur)
 		st.due = c.atEnd(stepDue)
-		cur = pos
 	}
-	if l.cut == 0 {
-		l.processed = l.steps[p.Steps-1].finish
-		var wait float64
-		switch {
-		case l.channel == dvcwatch.ChannelOnline:
-			wait = r.between(300, 3*3600)
-		case r.chance(0.08):
-			wait = r.between(20, 60) * daySec // nobody comes for the result
-		default:
-			wait = r.between(3600, 5*daySec)
-		}
+	l.processed = l.steps[p.Steps-1].finish
+	// Results go out online at once; at the desk most citizens come by their
+	// appointment, some days later (not the office's delay), a few weeks later.
+	var wait float64
+	switch {
+	case l.channel == dvcwatch.ChannelOnline:
+		wait = r.between(300, 3*3600)
+	case r.chance(0.08):
+		wait = r.between(20, 60) * daySec
+	case apptP > cur+120 && r.chance(0.75):
+		l.returned = c.at(cur + 60 + int64(r.between(0, 1)*float64(apptP-cur-60)))
+	default:
+		wait = r.between(3600, 5*daySec)
+	}
+	if l.returned == 0 {
 		l.returned = c.at(max(c.pos(l.processed+int64(wait))+g.jitter(&r), cur+60))
 	}
 	if l.outcome == outWithdrawn {
-		l.cut = c.at(inProg + int64(r.between(0.05, 0.95)*float64(cur-inProg)))
+		// Before any supplement request: a withdrawal while the citizen owes
+		// documents would end the dossier with no appointment in force.
+		last := cur
+		if l.nSupp > 0 {
+			last = c.pos(l.supps[0].requested)
+		}
+		l.cut = c.at(inProg + int64(r.between(0.05, 0.95)*float64(last-inProg)))
 		l.cutKind = evWithdrawn
 	}
-
-	// Apology letters for dossiers that will be late: mostly on time (at least a
-	// working day before the due date), some late, some never; some rescheduled twice.
-	if (l.outcome == outLate || l.outcome == outStuck) && l.processed > curDue {
-		dueP, doneP := c.pos(curDue), c.pos(l.processed)
-		issue := int64(-1)
-		switch m := r.float(); {
-		case m < 0.65:
-			issue = dueP - int64(r.between(1, 2.5)*dayLen)
-		case m < 0.8:
-			issue = dueP + int64(r.between(0.1, 2)*dayLen)
-		}
-		reason := uint8(r.intn(len(apologyReasons)))
-		if issue >= 0 {
-			issue = max(issue, inProg+60)
-		}
-		if issue >= 0 && issue < doneP-60 {
-			var newDue int64
-			if l.outcome == outLate && !r.chance(0.2) {
-				newDue = doneP + int64(r.between(0.05, 1.5)*dayLen)
-			} else {
-				newDue = max(dueP, issue) + int64(r.between(0.3, 12)*dayLen)
-			}
-			l.apol[0] = lapology{issued: c.at(issue), newDue: c.atEnd(newDue), issuer: int16(head), reason: reason}
-			l.nApol = 1
-			if (l.outcome == outStuck && r.chance(0.35)) || (l.outcome == outLate && r.chance(0.08)) {
-				issue2 := max(newDue-int64(r.between(0.5, 2)*dayLen), issue+3600)
-				if issue2 < doneP-60 {
-					newDue2 := max(newDue, issue2) + int64(r.between(5, 30)*dayLen)
-					l.apol[1] = lapology{issued: c.at(issue2), newDue: c.atEnd(newDue2), issuer: int16(head), reason: uint8(r.intn(len(apologyReasons)))}
-					l.nApol = 2
-				}
-			}
-		}
+	if l.outcome == outLate || l.outcome == outStuck {
+		g.apologies(&r, l, head, base, apptP, dueDay, cur)
 	}
 	if l.cut != 0 {
 		l.applyCut()
 	}
 	g.finish(l, dv)
+}
+
+// outcomeOf draws how a dossier ends from u in [0, 1), late ones with
+// probability late.
+func outcomeOf(u, late float64) outcome {
+	other := refusedShare + withdrawnShare + stoppedShare
+	switch {
+	case u < refusedShare:
+		return outRefused
+	case u < refusedShare+withdrawnShare:
+		return outWithdrawn
+	case u < other:
+		return outStopped
+	case u < other+(1-stuckOfLate)*late:
+		return outLate
+	case u < other+late:
+		return outStuck
+	}
+	return outOnTime
+}
+
+// lateShares spreads the share of late dossiers over the procedures: long,
+// complex ones (land, construction, allowances) are late more often than a
+// certified copy due in four office hours, and the average stays share.
+func lateShares(procs []Procedure, share float64) []float64 {
+	weight := func(l sla.Limit) float64 {
+		switch {
+		case l.Unit == sla.WorkingHours:
+			return 0.3
+		case l.Unit == sla.Months || l.Amount >= 10:
+			return 2.5
+		}
+		return 1
+	}
+	var sum, total float64
+	for _, p := range procs {
+		sum += float64(p.weight) * weight(p.Limit)
+		total += float64(p.weight)
+	}
+	out := make([]float64, len(procs))
+	for i, p := range procs {
+		out[i] = min(maxLateShare, share*weight(p.Limit)*total/sum)
+	}
+	return out
+}
+
+// submission returns when an online dossier the desk receives at office
+// position slot (the instant recv) was submitted: at any hour, mostly a few
+// office hours at most before; a few wait a working day or two. Never more
+// than maxLead before, so the dossier exists in every view it is submitted in.
+func (g *gen) submission(r *rng, slot, recv int64) int64 {
+	c := g.clock
+	var at int64
+	if r.chance(slowReceptionShare) {
+		at = c.at(slot - int64(r.between(1, 2.5)*float64(c.dayLen)))
+	} else {
+		at = recv - int64(r.between(1200, 60*3600))
+		if slot-c.pos(at) > quickReception {
+			at = c.at(slot - int64(r.between(600, quickReception)))
+		}
+	}
+	return max(at, recv-maxLead+60)
+}
+
+// apologies plans the apology letters (form 04) of a late dossier processed at
+// office position end, whose appointment at apptP falls on working day dueDay
+// and was set at base. Most are issued in time (on or before the last working
+// day before the appointment's date), some on it or later, some never; a very
+// few set a new date twice.
+func (g *gen) apologies(r *rng, l *life, head int, base, apptP, dueDay, end int64) {
+	c := g.clock
+	dayLen := float64(c.dayLen)
+	lo, hi := base+60, dueDay*c.dayLen-60 // in time
+	var issue int64
+	switch m := r.float(); {
+	case m < timelyApologyShare && hi > lo:
+		issue = max(lo, hi-int64(r.between(0, 1.5)*dayLen))
+	case m < timelyApologyShare+lateApologyShare:
+		issue = max(lo, min(dueDay*c.dayLen+int64(r.between(0, 1.5)*dayLen), end-120))
+	default:
+		return
+	}
+	if issue >= end-60 {
+		return
+	}
+	var newDue int64
+	switch {
+	case l.outcome == outLate && !r.chance(0.2):
+		newDue = end + int64(r.between(0.05, 1.5)*dayLen) // kept
+	default:
+		newDue = max(apptP, issue) + int64(r.between(0.3, 12)*dayLen)
+	}
+	l.apol[0] = lapology{issued: c.at(issue), newDue: c.atEnd(newDue), issuer: int16(head), reason: uint8(r.intn(len(apologyReasons)))}
+	l.nApol = 1
+	if (l.outcome == outStuck && r.chance(0.12)) || (l.outcome == outLate && r.chance(0.02)) {
+		issue2 := max(newDue-int64(r.between(0.5, 2)*dayLen), issue+3600)
+		if issue2 < end-60 {
+			newDue2 := max(newDue, issue2) + int64(r.between(5, 30)*dayLen)
+			l.apol[1] = lapology{issued: c.at(issue2), newDue: c.atEnd(newDue2), issuer: int16(head), reason: uint8(r.intn(len(apologyReasons)))}
+			l.nApol = 2
+		}
+	}
 }
 
 // jitter spreads what happens "when the office opens" over its first ninety

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/dvcwatch/dvcwatch"
 )
 
@@ -37,6 +39,121 @@ var stepContents = []string{
 	"Thẩm định hồ sơ",
 	"Xem xét, trình ký kết quả",
 	"Ký số, đóng dấu và chuyển Bộ phận Một cửa trả kết quả",
+}
+
+// progress is what the national portal's progress update (an entry of
+// QuaTrinhXuLy) for an event says: NoiDungXuLy ("" for the step's own
+// content) and TrangThai at the time of the update. Events without an entry
+// (submission, reception, refusal, apology, collection) have no state.
+var progress = [...]struct{ content, state string }{
+	evInProgress:    {"", "Đang xử lý"},
+	evStepDone:      {"", "Đang xử lý"},
+	evSuppRequested: {"Yêu cầu bổ sung hồ sơ", "Chờ công dân bổ sung"},
+	evSuppReturned:  {"Tiếp nhận hồ sơ bổ sung", "Đang xử lý"},
+	evPayRequested:  {"Thông báo thực hiện nghĩa vụ tài chính", "Chờ thực hiện nghĩa vụ tài chính"},
+	evPaid:          {"Xác nhận hoàn thành nghĩa vụ tài chính", "Đang xử lý"},
+	evProcessed:     {"Hoàn thành xử lý, chuyển Bộ phận Một cửa trả kết quả", "Đã xử lý"},
+	evWithdrawn:     {"Công dân rút hồ sơ", "Dừng xử lý"},
+	evStopped:       {"Dừng xử lý do công dân không bổ sung hồ sơ", "Dừng xử lý"},
+}
+
+// eachUpdate calls fn for every progress update among the dossier's first n
+// events, in order, with the step whose official holds the dossier then.
+func (l *life) eachUpdate(n int, fn func(e event, step int)) {
+	step := -1
+	for _, e := range l.ev[:n] {
+		switch e.kind {
+		case evInProgress:
+			step = 0
+		case evStepDone:
+			step++
+		}
+		if step >= 0 && int(e.kind) < len(progress) && progress[e.kind].state != "" {
+			fn(e, step)
+		}
+	}
+}
+
+// textStyle is how one dossier's text is written on the wire: some systems
+// push officials by display name rather than by user name, some send
+// Vietnamese decomposed (NFD, combining marks), and some leave a step's
+// department blank (the official's configured one then applies).
+type textStyle struct {
+	byName, nfdOfficials, nfdApplicant, nfdProcedure bool
+	blankDept                                        uint8 // bit k: step k's department is blank
+}
+
+// Shares of dossiers (of steps, for blank departments) written each way.
+const (
+	byNameShare       = 0.15
+	nfdOfficialsShare = 0.5 // of those by name
+	nfdApplicantShare = 0.1
+	nfdProcedureShare = 0.08
+	blankDeptShare    = 0.08
+)
+
+func (g *gen) style(i uint64) textStyle {
+	r := newRNG(g.seed, streamText, i)
+	st := textStyle{byName: r.chance(byNameShare)}
+	st.nfdOfficials = st.byName && r.chance(nfdOfficialsShare)
+	st.nfdApplicant = r.chance(nfdApplicantShare)
+	st.nfdProcedure = r.chance(nfdProcedureShare)
+	for k := range 3 {
+		if r.chance(blankDeptShare) {
+			st.blankDept |= 1 << k
+		}
+	}
+	return st
+}
+
+// official is how a step or an apology names official o.
+func (g *gen) official(o int16, st textStyle) string {
+	switch {
+	case st.nfdOfficials:
+		return g.nfd.officials[o]
+	case st.byName:
+		return g.dir.Officials[o].Name
+	}
+	return g.dir.Officials[o].ID
+}
+
+// title is official o's title (ChucDanh) as the dossier's steps write it.
+func (g *gen) title(o int16, st textStyle) string {
+	if st.nfdOfficials {
+		return g.nfd.titles[o]
+	}
+	return g.dir.Officials[o].Title
+}
+
+// department is what step k says of its department (PhongBanXuLy).
+func (g *gen) department(k int, o int16, st textStyle) string {
+	if st.blankDept&(1<<k) != 0 {
+		return ""
+	}
+	return g.dir.Officials[o].DepartmentCode
+}
+
+// procedureName is the procedure's name (TenTTHC) as the dossier writes it.
+func (g *gen) procedureName(proc int, st textStyle) string {
+	if st.nfdProcedure {
+		return g.nfd.procedures[proc]
+	}
+	return g.dir.Procedures[proc].Name
+}
+
+// nfdNames are the directory's names decomposed (NFD), made once.
+type nfdNames struct{ officials, titles, procedures []string }
+
+func newNFDNames(d Directory) nfdNames {
+	var n nfdNames
+	for _, o := range d.Officials {
+		n.officials = append(n.officials, norm.NFD.String(o.Name))
+		n.titles = append(n.titles, norm.NFD.String(o.Title))
+	}
+	for _, p := range d.Procedures {
+		n.procedures = append(n.procedures, norm.NFD.String(p.Name))
+	}
+	return n
 }
 
 // stepState is what a step's TrangThai says while the dossier is in a status.
@@ -110,6 +227,7 @@ type snap struct {
 	submitted, received, due, processed, returned, refused int64
 	paidOnline                                             bool
 	app                                                    osApplicant
+	style                                                  textStyle
 
 	nSteps, nSupp, nApol int      // visible so far
 	stepFinish           [3]int64 // 0 while open
@@ -120,10 +238,13 @@ type snap struct {
 func (g *gen) snapAt(l *life, t int64) snap {
 	st, updated, _ := l.at(t)
 	s := snap{
-		l: l, code: g.code(l.idx), st: st, updated: updated, app: g.applicant(l),
+		l: l, code: g.code(l.idx), st: st, updated: updated, app: g.applicant(l), style: g.style(l.idx),
 		submitted: seen(l.submitted, t), received: seen(l.received, t),
 		processed: seen(l.processed, t), returned: seen(l.returned, t), refused: seen(l.refused, t),
 		paidOnline: l.payOnline && seen(l.paid, t) != 0,
+	}
+	if s.style.nfdApplicant {
+		s.app.Name = norm.NFD.String(s.app.Name)
 	}
 	if s.received != 0 {
 		s.due = l.dueAt(t)
@@ -166,7 +287,7 @@ func (g *gen) appendOS(b []byte, l *life, t int64) []byte {
 	b = append(b, `,"procedure_code":`...)
 	b = appendString(b, p.Code)
 	b = append(b, `,"procedure_name":`...)
-	b = appendString(b, p.Name)
+	b = appendString(b, g.procedureName(l.proc, s.style))
 	b = append(b, `,"field_code":`...)
 	b = appendString(b, p.FieldCode)
 	b = append(b, `,"field_name":`...)
@@ -209,18 +330,17 @@ func (g *gen) appendOS(b []byte, l *life, t int64) []byte {
 	b = append(b, `","steps":[`...)
 	for k := 0; k < s.nSteps; k++ {
 		st := l.steps[k]
-		o := &g.dir.Officials[st.official]
 		if k > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"seq":`...)
 		b = strconv.AppendInt(b, int64(k+1), 10)
 		b = append(b, `,"department":`...)
-		b = appendString(b, o.DepartmentCode)
+		b = appendString(b, g.department(k, st.official, s.style))
 		b = append(b, `,"official":`...)
-		b = appendString(b, o.ID)
+		b = appendString(b, g.official(st.official, s.style))
 		b = append(b, `,"official_title":`...)
-		b = appendString(b, o.Title)
+		b = appendString(b, g.title(st.official, s.style))
 		b = append(b, `,"content":`...)
 		b = appendString(b, stepContents[st.content])
 		b = append(b, `,"state":`...)
@@ -255,7 +375,7 @@ func (g *gen) appendOS(b []byte, l *life, t int64) []byte {
 		b = appendOSTime(b, `,"issued_at":`, a.issued)
 		b = appendOSTime(b, `,"new_due_at":`, a.newDue)
 		b = append(b, `,"issued_by":`...)
-		b = appendString(b, g.dir.Officials[a.issuer].ID)
+		b = appendString(b, g.official(a.issuer, s.style))
 		b = append(b, `,"reason":`...)
 		b = appendString(b, apologyReasons[a.reason])
 		b = append(b, '}')
@@ -267,10 +387,13 @@ func (g *gen) appendOS(b []byte, l *life, t int64) []byte {
 
 // appendDV appends the DVCQG record that mirrors the one-stop record at asOf
 // and was updated on DVCQG at updated: PascalCase fields, dates as
-// yyyyMMddHHmmss strings, "" when absent. ThoiDiemXuLy is when a step was
-// finished ("" while open); NguoiXuLy and NguoiKy are official ids.
+// yyyyMMddHHmmss strings, "" when absent. QuaTrinhXuLy holds the progress
+// updates pushed so far, one entry per update (ThoiDiemXuLy is its time, the
+// last entry of an open dossier names who holds it now); NguoiXuLy and
+// NguoiKy are officials' user names or display names.
 func (g *gen) appendDV(b []byte, l *life, asOf, updated int64) []byte {
 	s := g.snapAt(l, asOf)
+	_, _, nEv := l.at(asOf)
 	p := &g.dir.Procedures[l.proc]
 	b = append(b, `{"MaHoSo":`...)
 	b = appendString(b, s.code)
@@ -279,7 +402,7 @@ func (g *gen) appendDV(b []byte, l *life, asOf, updated int64) []byte {
 	b = append(b, `,"MaTTHC":`...)
 	b = appendString(b, p.Code)
 	b = append(b, `,"TenTTHC":`...)
-	b = appendString(b, p.Name)
+	b = appendString(b, g.procedureName(l.proc, s.style))
 	b = append(b, `,"MaLinhVuc":`...)
 	b = appendString(b, p.FieldCode)
 	b = append(b, `,"TenLinhVuc":`...)
@@ -324,27 +447,28 @@ func (g *gen) appendDV(b []byte, l *life, asOf, updated int64) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, `],"QuaTrinhXuLy":[`...)
-	for k := 0; k < s.nSteps; k++ {
+	sep := false
+	l.eachUpdate(nEv, func(e event, k int) {
 		st := l.steps[k]
-		o := &g.dir.Officials[st.official]
-		if k > 0 {
+		if sep {
 			b = append(b, ',')
 		}
+		sep = true
 		b = append(b, `{"NguoiXuLy":`...)
-		b = appendString(b, o.ID)
+		b = appendString(b, g.official(st.official, s.style))
 		b = append(b, `,"ChucDanh":`...)
-		b = appendString(b, o.Title)
+		b = appendString(b, g.title(st.official, s.style))
 		b = append(b, `,"PhongBanXuLy":`...)
-		b = appendString(b, o.DepartmentCode)
-		b = appendDVTime(b, `,"ThoiDiemXuLy":`, s.stepFinish[k])
+		b = appendString(b, g.department(k, st.official, s.style))
+		b = appendDVTime(b, `,"ThoiDiemXuLy":`, e.at)
 		b = append(b, `,"NoiDungXuLy":`...)
-		b = appendString(b, stepContents[st.content])
+		b = appendString(b, updateContent(e, st))
 		b = append(b, `,"TrangThai":`...)
-		b = appendString(b, stepState(s.stepFinish[k] != 0, s.st))
+		b = appendString(b, progress[e.kind].state)
 		b = appendDVTime(b, `,"NgayBatDau":`, st.start)
 		b = appendDVTime(b, `,"NgayKetThucTheoQuyDinh":`, st.due)
 		b = append(b, '}')
-	}
+	})
 	b = append(b, `],"DanhSachXinLoi":[`...)
 	for j := 0; j < s.nApol; j++ {
 		a := l.apol[j]
@@ -354,12 +478,20 @@ func (g *gen) appendDV(b []byte, l *life, asOf, updated int64) []byte {
 		b = appendDVTime(b, `{"NgayXinLoi":`, a.issued)
 		b = appendDVTime(b, `,"NgayHenTraMoi":`, a.newDue)
 		b = append(b, `,"NguoiKy":`...)
-		b = appendString(b, g.dir.Officials[a.issuer].ID)
+		b = appendString(b, g.official(a.issuer, s.style))
 		b = append(b, `,"LyDo":`...)
 		b = appendString(b, apologyReasons[a.reason])
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)
+}
+
+// updateContent is the NoiDungXuLy of a progress update during step st.
+func updateContent(e event, st lstep) string {
+	if c := progress[e.kind].content; c != "" {
+		return c
+	}
+	return stepContents[st.content]
 }
 
 // appendOSTime appends a key and an RFC 3339 instant, or nothing for zero.

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
@@ -12,8 +14,8 @@ import (
 // these types, through encoding/json, are the reference it must match byte for byte.
 
 // The national portal's record (PascalCase; dates as dvLayout strings, "" when
-// absent). QuaTrinhXuLy.ThoiDiemXuLy is when the step was finished, "" while it
-// is open. NguoiXuLy and NguoiKy are portal user names (official ids).
+// absent). QuaTrinhXuLy holds one entry per progress update, ThoiDiemXuLy
+// being its time. NguoiXuLy and NguoiKy are officials' user names or names.
 type dvRecord struct {
 	MaHoSo                 string      `json:"MaHoSo"`
 	SoBienNhan             string      `json:"SoBienNhan"`
@@ -150,11 +152,16 @@ func (g *gen) refOS(l *life, t int64) osItem {
 	p := &g.dir.Procedures[l.proc]
 	st, updated, _ := l.at(t)
 	code := g.code(l.idx)
+	style := g.style(l.idx)
+	app := g.applicant(l)
+	if style.nfdApplicant {
+		app.Name = norm.NFD.String(app.Name)
+	}
 	it := osItem{
 		Code: code, ReceiptNo: receiptNo(code),
-		ProcedureCode: p.Code, ProcedureName: p.Name, FieldCode: p.FieldCode, FieldName: p.FieldName,
+		ProcedureCode: p.Code, ProcedureName: g.procedureName(l.proc, style), FieldCode: p.FieldCode, FieldName: p.FieldName,
 		AgencyCode: g.agency, Channel: int(l.channel), ApplicantKind: int(l.kind),
-		Applicant:   g.applicant(l),
+		Applicant:   app,
 		SubmittedAt: osTime(seen(l.submitted, t)), ReceivedAt: osTime(seen(l.received, t)),
 		ProcessedAt: osTime(seen(l.processed, t)), ReturnedAt: osTime(seen(l.returned, t)),
 		RefusedAt: osTime(seen(l.refused, t)),
@@ -168,10 +175,10 @@ func (g *gen) refOS(l *life, t int64) osItem {
 	}
 	for k := 0; k < l.nSteps && l.steps[k].start <= t; k++ {
 		s := l.steps[k]
-		o := g.dir.Officials[s.official]
 		fin := seen(s.finish, t)
 		it.Steps = append(it.Steps, osStep{
-			Seq: k + 1, Department: o.DepartmentCode, Official: o.ID, OfficialTitle: o.Title,
+			Seq: k + 1, Department: g.department(k, s.official, style),
+			Official: g.official(s.official, style), OfficialTitle: g.title(s.official, style),
 			Content: stepContents[s.content], State: stepState(fin != 0, st),
 			StartedAt: osTime(s.start), DueAt: osTime(s.due), FinishedAt: osTime(fin),
 		})
@@ -188,7 +195,7 @@ func (g *gen) refOS(l *life, t int64) osItem {
 		a := l.apol[j]
 		it.Apologies = append(it.Apologies, osApology{
 			Seq: j + 1, IssuedAt: osTime(a.issued), NewDueAt: osTime(a.newDue),
-			IssuedBy: g.dir.Officials[a.issuer].ID, Reason: apologyReasons[a.reason],
+			IssuedBy: g.official(a.issuer, style), Reason: apologyReasons[a.reason],
 		})
 	}
 	return it
@@ -213,13 +220,15 @@ func (g *gen) refDV(l *life, asOf, updated int64) dvRecord {
 			NgayHenTraTruoc: dvTime(int64(s.DueBefore)), NgayHenTraMoi: dvTime(int64(s.DueAfter)),
 		})
 	}
-	for _, s := range it.Steps {
+	_, _, n := l.at(asOf)
+	l.eachUpdate(n, func(e event, k int) {
+		s := it.Steps[k]
 		r.QuaTrinhXuLy = append(r.QuaTrinhXuLy, dvStep{
 			NguoiXuLy: s.Official, ChucDanh: s.OfficialTitle, PhongBanXuLy: s.Department,
-			ThoiDiemXuLy: dvTime(int64(s.FinishedAt)), NoiDungXuLy: s.Content, TrangThai: s.State,
+			ThoiDiemXuLy: dvTime(e.at), NoiDungXuLy: updateContent(e, l.steps[k]), TrangThai: progress[e.kind].state,
 			NgayBatDau: dvTime(int64(s.StartedAt)), NgayKetThucTheoQuyDinh: dvTime(int64(s.DueAt)),
 		})
-	}
+	})
 	for _, a := range it.Apologies {
 		r.DanhSachXinLoi = append(r.DanhSachXinLoi, dvApology{
 			NgayXinLoi: dvTime(int64(a.IssuedAt)), NgayHenTraMoi: dvTime(int64(a.NewDueAt)), NguoiKy: a.IssuedBy, LyDo: a.Reason,

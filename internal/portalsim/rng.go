@@ -16,6 +16,8 @@ const (
 	streamShuffle
 	streamBadRecord
 	streamVariant
+	streamText
+	streamBOM
 )
 
 const golden = 0x9e3779b97f4a7c15

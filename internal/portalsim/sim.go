@@ -10,8 +10,18 @@
 // status on each portal, and per portal a sorted (update time, code) index,
 // rebuilt incrementally when the simulated time advances.
 //
-// Faults (errors, throttling, hangs, broken bodies, expired sessions,
-// duplicated, shuffled or bad records) are injected per request and never
+// The population is a realistic province's: a few per cent of dossiers late
+// (Options.LateShare), judged as the decided rules judge lateness (against
+// the appointment on the receipt or a supplement round's new one, compared by
+// date, at the end of processing); apologies mostly in time; supplement rounds
+// that restart the limit, waits for payment (status 6), online submissions
+// that wait for the desk. Text comes as portals send it: some names decomposed
+// (NFD), some officials by display name, some steps without a department; the
+// national portal's steps are progress updates.
+//
+// Faults (errors, throttling, "busy" codes in bodies, hangs, broken bodies,
+// byte-order marks, expired sessions, duplicated, shuffled or bad records, a
+// list service that reads whole days) are injected per request and never
 // change the ground truth served by /sim/state: a correct client that retries
 // ends up with exactly that state.
 package portalsim
@@ -48,6 +58,10 @@ const (
 	DefaultSessionTTL       = 30 * time.Minute
 	DefaultMaxWindowRecords = 1000
 	DefaultHang             = 10 * time.Minute
+	// DefaultLateShare is the share of dossiers processed after their
+	// appointment or left open past it: provinces publish on-time rates in the
+	// high 90s per cent.
+	DefaultLateShare = 0.03
 )
 
 // horizonYears is how far past Start the working-day table reaches; the
@@ -56,7 +70,7 @@ const (
 const horizonYears = 20
 
 // maxLead bounds how long before its receipt an online dossier is submitted.
-const maxLead = 3 * daySec
+const maxLead = 5 * daySec
 
 // Options configure a simulator. The zero value is usable: every field has a
 // default.
@@ -71,6 +85,11 @@ type Options struct {
 	AgencyCode  string // DonViXuLy, madonvi and the dstcode header
 	AgencyName  string
 	EmailDomain string // officials' e-mail addresses
+
+	// LateShare is the share of dossiers processed on a later date than their
+	// appointment, or left open past it (a quarter of them by weeks); 0 takes
+	// DefaultLateShare, a negative value none.
+	LateShare float64
 
 	Username, Password string        // accepted by both portals
 	SessionTTL         time.Duration // of sessions and tokens, in wall time
@@ -118,6 +137,12 @@ func (o *Options) setDefaults() {
 	if o.Hang == 0 {
 		o.Hang = DefaultHang
 	}
+	switch {
+	case o.LateShare == 0:
+		o.LateShare = DefaultLateShare
+	case o.LateShare < 0:
+		o.LateShare = 0
+	}
 	if o.Faults == nil {
 		f := DefaultFaults()
 		o.Faults = &f
@@ -144,6 +169,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("max window records: %d: want a positive number", o.MaxWindowRecords)
 	case o.Hang < 0:
 		return fmt.Errorf("hang: %s: want a positive duration", o.Hang)
+	case math.IsNaN(o.LateShare) || o.LateShare > maxLateShare:
+		return fmt.Errorf("late share: %v: want a share up to %v (negative: none)", o.LateShare, maxLateShare)
 	case !o.Start.IsZero() && (o.Start.Year() < sla.MinYear+1 || o.Start.Year() > 2099-horizonYears):
 		return fmt.Errorf("start: %s: want a year from %d to %d", o.Start.Format(time.DateOnly), sla.MinYear+1, 2099-horizonYears)
 	case strings.ContainsAny(o.AgencyCode, " /"):
@@ -157,11 +184,16 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// maxLateShare leaves room for the refused, withdrawn and stopped dossiers.
+const maxLateShare = 1 - refusedShare - withdrawnShare - stoppedShare
+
 // gen holds what generating a dossier needs; it never changes after New.
 type gen struct {
-	seed  int64
-	clock *clock
-	dir   Directory
+	seed      int64
+	lateShare []float64 // by procedure
+	clock     *clock
+	dir       Directory
+	nfd       nfdNames
 	agency,
 	short string // agency part of dossier codes, e.g. "H99.31"
 	base int64 // Unix instant the compact uint32 times count from
@@ -193,6 +225,8 @@ func newGen(o Options, cal *sla.Calendar) (*gen, error) {
 	}
 	g := &gen{seed: o.Seed, clock: c, agency: o.AgencyCode, base: dayStart(c.firstDay)}
 	g.dir = newDirectory(o.AgencyCode, o.AgencyName, o.EmailDomain)
+	g.nfd = newNFDNames(g.dir)
+	g.lateShare = lateShares(g.dir.Procedures, o.LateShare)
 	g.short = shortCode(o.AgencyCode)
 
 	g.w0 = c.pos(o.Start.AddDate(0, 0, -o.HistoryDays).Unix())
@@ -652,8 +686,12 @@ type Census struct {
 	DVCQG    map[string]int `json:"dvcqg"`    // missing there, in another status there, or behind in time
 }
 
-// The kinds counted in Census.Lateness. A dossier counts in one of the first
-// nine and in any of the last three.
+// The kinds counted in Census.Lateness, judged as the decided rules judge
+// lateness: against the appointment in force (NgayHenTra, or the new
+// appointment of the last supplement round returned), compared by date, the
+// end of processing being when the dossier was processed, however late the
+// citizen collects the result. A dossier counts in one of the first nine and
+// in any of the last five.
 const (
 	KindOpenWithinDue     = "open_within_due"
 	KindDueSoon           = "due_soon" // open, due within a working day
@@ -667,6 +705,8 @@ const (
 	KindSupplementedTwice = "supplemented_twice"
 	KindApologized        = "apologized"
 	KindRescheduledTwice  = "rescheduled_twice"
+	KindLateApology       = "late_apology"   // an apology issued after the last working day before the appointment
+	KindCollectedLate     = "collected_late" // processed on time, the result collected after the appointment's date
 )
 
 // Census counts the dossiers at the simulated time; it regenerates every
@@ -711,15 +751,25 @@ func (g *gen) census(v *view) Census {
 			if l.channel == dvcwatch.ChannelOnline {
 				t.online++
 			}
-			t.kinds[g.lateness(&l, st, v.now)]++
-			supps, apols := 0, 0
+			kind := g.lateness(&l, st, v.now)
+			t.kinds[kind]++
+			if kind == KindFinishedOnTime && st == dvcwatch.StatusReturned && localDay(l.returned) > localDay(l.dueAt(v.now)) {
+				t.kinds[KindCollectedLate]++
+			}
+			supps, apols, lateApols := 0, 0, 0
 			for _, e := range l.ev[:n] {
 				switch e.kind {
 				case evSuppRequested:
 					supps++
 				case evApology:
+					if g.clock.workDay(e.at) >= g.clock.workDay(l.dueAt(e.at)) {
+						lateApols++
+					}
 					apols++
 				}
+			}
+			if lateApols > 0 {
+				t.kinds[KindLateApology]++
 			}
 			if supps >= 2 {
 				t.kinds[KindSupplementedTwice]++
@@ -762,7 +812,8 @@ func (g *gen) census(v *view) Census {
 		}
 	}
 	for _, k := range []string{KindOpenWithinDue, KindDueSoon, KindOverdue, KindPaused, KindFinishedOnTime, KindFinishedLate,
-		KindRefused, KindWithdrawn, KindStopped, KindSupplementedTwice, KindApologized, KindRescheduledTwice} {
+		KindRefused, KindWithdrawn, KindStopped, KindSupplementedTwice, KindApologized, KindRescheduledTwice,
+		KindLateApology, KindCollectedLate} {
 		c.Lateness[k] = total.kinds[k]
 	}
 	return c
@@ -773,9 +824,7 @@ func statusAt(l *life, t int64) dvcwatch.Status {
 	return st
 }
 
-// lateness classifies a dossier at t into one of the first nine census kinds,
-// against its legal deadline: the limit counted from receipt, with every closed
-// pause (supplement or payment) added.
+// lateness classifies a dossier at t into one of the first nine census kinds.
 func (g *gen) lateness(l *life, st dvcwatch.Status, t int64) string {
 	switch st {
 	case dvcwatch.StatusRefused:
@@ -789,26 +838,14 @@ func (g *gen) lateness(l *life, st dvcwatch.Status, t int64) string {
 	case dvcwatch.StatusSubmitted:
 		return KindOpenWithinDue // the clock has not started
 	}
-	var pauses [3]span
-	n := 0
-	for j := 0; j < l.nSupp; j++ {
-		if s := l.supps[j]; s.returned != 0 && s.returned <= t {
-			pauses[n] = span{s.requested, s.returned}
-			n++
-		}
-	}
-	if l.paid != 0 && l.paid <= t {
-		pauses[n] = span{l.payReq, l.paid}
-		n++
-	}
-	due := g.clock.deadline(l.received, g.dir.Procedures[l.proc].Limit, pauses[:n])
+	due := l.dueAt(t)
 	switch {
 	case st == dvcwatch.StatusProcessed || st == dvcwatch.StatusReturned:
-		if l.processed <= due {
+		if localDay(l.processed) <= localDay(due) {
 			return KindFinishedOnTime
 		}
 		return KindFinishedLate
-	case t > due:
+	case localDay(t) > localDay(due):
 		return KindOverdue
 	case g.clock.pos(due)-g.clock.pos(t) <= g.clock.dayLen:
 		return KindDueSoon
