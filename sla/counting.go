@@ -39,9 +39,10 @@ import (
 // agencies whose one-stop system counts that way: working days and hours are
 // office time from the effective start (the receipt instant, or the next session's
 // start), one working day being the office day's length, and each pause adds the
-// office time it covers; calendar days and months count as under CountDates
-// except that a pause adds its calendar time to the due's instant, which keeps
-// its time of day and may fall outside office hours.
+// office time it covers. Calendar days and months count as under CountDates in
+// both conventions: the Civil Code fixes them, and the arithmetic of the earlier
+// releases (a pause's calendar time added to the due's instant) could put a due
+// at 2 a.m. and before the unpaused one.
 type Counting string
 
 // The counting conventions.
@@ -181,8 +182,6 @@ func (k *computer) run(received time.Time, limit Limit, pauses []Interval) error
 		switch {
 		case limit.Unit == WorkingHours || (limit.Unit == WorkingDays && k.s.counting == CountOfficeHours):
 			err = k.officeTime(start, pauses)
-		case k.s.counting == CountOfficeHours:
-			err = k.calendarTime(start, pauses)
 		case limit.Unit == WorkingDays:
 			err = k.workingDays(pauses)
 		default:
@@ -236,30 +235,6 @@ func (k *computer) officeTime(start time.Time, pauses []Interval) error {
 	c.Start, c.OfficeTime, c.Due = start, work, due
 	c.FirstDay, c.LastDay = dateOf(start).time(), dateOf(due).time()
 	return k.skipFrom(dateOf(start).addDays(1), dateOf(due), SkipNotCounted)
-}
-
-// calendarTime is CountOfficeHours' calendar days and months: each pause adds its
-// calendar time to the close of office of the period's last day.
-func (k *computer) calendarTime(start time.Time, pauses []Interval) error {
-	c := &k.c
-	day := dateOf(start)
-	due := at(k.lastDay(day), k.s.hours.closing())
-	for _, p := range clipPauses(pauses, start) {
-		d := p.End.Sub(p.Start)
-		k.pause(p, d)
-		due = due.Add(d)
-	}
-	last := dateOf(due)
-	k.days(day.addDays(1), last)
-	dueDay, err := k.workingDayFrom(last)
-	if err != nil {
-		return err
-	}
-	c.Due = due
-	if dueDay != last {
-		c.Due = at(dueDay, k.s.hours.closing())
-	}
-	return nil
 }
 
 // workingDays is CountDates' working days: working days after the receipt day,

@@ -208,16 +208,20 @@ func (c *clock) deadline(received int64, lim sla.Limit, pauses []span) int64 {
 		}
 		return c.atEnd(c.pos(start) + work)
 	case sla.CalendarDays:
-		last := c.tableDay(start) + n
-		due := dayStart(c.firstDay+last) + c.closing
-		for _, p := range ps {
-			due += p.to - p.from
+		// Day 1 is the day after the receipt day; paused calendar time from
+		// then on, rounded up to whole days, moves the last day, which gives
+		// way to the next working day when it is not one (sla's dates rule,
+		// used for calendar days whatever the counting).
+		first := c.tableDay(start) + 1
+		var paused int64
+		for _, p := range mergeSpans(pauses, dayStart(c.firstDay+first)) {
+			paused += p.to - p.from
 		}
-		d := c.tableDay(due)
-		if c.working(d) {
-			return due
+		d := first + n - 1 + (paused+daySec-1)/daySec
+		if !c.working(d) {
+			d = c.nextWorkingDay(d)
 		}
-		return dayStart(c.firstDay+c.nextWorkingDay(d)) + c.closing
+		return dayStart(c.firstDay+d) + c.closing
 	default:
 		panic(fmt.Sprintf("portalsim: limit unit %q is not simulated", lim.Unit))
 	}
