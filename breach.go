@@ -24,7 +24,7 @@ const (
 	BreachStepOverdue           BreachKind = "step_overdue"            // a step past its own due (NgayKetThucTheoQuyDinh)
 	BreachDueBeyondLimit        BreachKind = "due_beyond_limit"        // the receipt's NgayHenTra is later than the legal limit allows
 	BreachRefusedLate           BreachKind = "refused_late"            // refused or stopped after the due
-	BreachNotReceived           BreachKind = "not_received"            // an online submission left unreceived longer than allowed
+	BreachNotReceived           BreachKind = "not_received"            // an online submission still unreceived after the time allowed
 	BreachNotSynced             BreachKind = "not_synced"              // missing from the national portal beyond the lag allowed
 	BreachPortalMismatch        BreachKind = "portal_mismatch"         // the national portal shows another status beyond the lag allowed
 )
@@ -51,7 +51,7 @@ var breachLabels = map[BreachKind]string{
 	BreachStepOverdue:           "Bước xử lý quá hạn",
 	BreachDueBeyondLimit:        "Ngày hẹn trả vượt thời hạn luật định",
 	BreachRefusedLate:           "Từ chối, dừng xử lý sau hạn",
-	BreachNotReceived:           "Hồ sơ trực tuyến chưa được tiếp nhận",
+	BreachNotReceived:           "Nộp trực tuyến chưa được tiếp nhận",
 	BreachNotSynced:             "Chưa đồng bộ lên Cổng DVCQG",
 	BreachPortalMismatch:        "Trạng thái trên Cổng DVCQG không khớp",
 }

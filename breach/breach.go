@@ -32,9 +32,9 @@
 //     service index (Decision 766/QĐ-TTg): supplemented_twice. A first request
 //     later than Rules.SupplementWithin working days after reception (art.
 //     19(5): no more than 03 working days) is late_supplement_request.
-//   - An online submission (status 1) not received or refused within
-//     Rules.ReceiveWithin working hours (art. 17(2)(c): no later than 08
-//     working hours) is not_received.
+//   - An online submission left in status 1 longer than Rules.ReceiveWithin
+//     working hours (art. 17(2)(c): received or refused no later than 08
+//     working hours) is not_received, while it waits.
 //   - The receipt's NgayHenTra later, by date, than the legal due the limit
 //     allows (counting the restarts and pauses the dossier had) is
 //     due_beyond_limit.
@@ -293,10 +293,12 @@ func (e *evaluation) owner(due time.Time) step {
 }
 
 // notReceived applies Decree 118/2025/NĐ-CP art. 17(2)(c) to an online
-// submission: received or refused within ReceiveWithin of working time.
+// submission still waiting (status 1): it must be received or refused within
+// ReceiveWithin of working time. Once received, the delay is history the
+// desk can no longer act on; a breach recorded while it lasted is resolved.
 func (e *evaluation) notReceived() error {
 	d := e.d
-	if d.SubmittedAt.IsZero() || (d.Status != dvcwatch.StatusSubmitted && d.Channel != dvcwatch.ChannelOnline) {
+	if d.SubmittedAt.IsZero() || d.Status != dvcwatch.StatusSubmitted {
 		return nil
 	}
 	limit := sla.Limit{Amount: int(e.ReceiveWithin / time.Hour), Unit: sla.WorkingHours}
@@ -307,22 +309,14 @@ func (e *evaluation) notReceived() error {
 	if err != nil {
 		return err
 	}
-	at := e.now
-	if d.Status != dvcwatch.StatusSubmitted {
-		at = firstSet(d.ReceivedAt, d.RefusedAt)
-	}
-	if at.IsZero() || at.Sub(bound) <= minuteTolerance {
+	if e.now.Sub(bound) <= minuteTolerance {
 		return nil
 	}
-	late, err := e.Schedule.WorkingTimeBetween(bound, at)
+	late, err := e.Schedule.WorkingTimeBetween(bound, e.now)
 	if err != nil {
 		return err
 	}
-	var receiver step // the first step's official received it
-	if len(e.steps) > 0 {
-		receiver = e.steps[0]
-	}
-	e.add(dvcwatch.BreachNotReceived, dvcwatch.SeverityWarning, bound, bound, receiver,
+	e.add(dvcwatch.BreachNotReceived, dvcwatch.SeverityWarning, bound, bound, e.owner(time.Time{}),
 		fmt.Sprintf("Hồ sơ nộp trực tuyến %s chưa được tiếp nhận sau %s giờ làm việc (quá %s giờ) / online submission not received within %s working hours (by %s more)",
 			stamp(d.SubmittedAt), hours(e.ReceiveWithin), hours(late), hours(e.ReceiveWithin), hours(late)))
 	return nil

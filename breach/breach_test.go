@@ -273,11 +273,10 @@ func TestEvaluate(t *testing.T) {
 		{name: "online submission unreceived for 7.5 working hours: nothing yet",
 			d: dvcwatch.Dossier{Key: key, Status: dvcwatch.StatusSubmitted, Channel: dvcwatch.ChannelOnline,
 				SubmittedAt: vn(2026, 3, 2, 8, 0)}, now: vn(2026, 3, 3, 8, 0)},
-		{name: "online submission received two days later: not_received stays on record",
+		{name: "online submission received two days late: history, which the desk can no longer act on",
 			d: with(p5(dvcwatch.StatusInProgress), func(d *dvcwatch.Dossier) {
 				d.Channel, d.SubmittedAt = dvcwatch.ChannelOnline, vn(2026, 2, 26, 8, 0)
-			}), now: vn(2026, 3, 4, 10, 0),
-			want: []string{b(dvcwatch.BreachNotReceived, W, "cb1")}},
+			}), now: vn(2026, 3, 4, 10, 0)},
 		// Steps as progress updates.
 		{name: "a step ends when the next begins; the last entry of an open dossier is in progress",
 			d: with(p5(dvcwatch.StatusInProgress), func(d *dvcwatch.Dossier) {
