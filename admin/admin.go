@@ -21,6 +21,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -86,7 +87,8 @@ type Options struct {
 	// Session is how long a UI login lasts; zero: 8 hours.
 	Session time.Duration
 	Logger  *slog.Logger
-	Now     func() time.Time
+	// Clock stamps acknowledgements and times UI sessions; nil: the wall clock.
+	Clock clock.Clock
 }
 
 // Server is the admin HTTP server's handler.
@@ -94,26 +96,24 @@ type Server struct {
 	opts Options
 	auth *authenticator
 	log  *slog.Logger
-	now  func() time.Time
+	now  func() time.Time // opts.Clock's
 	mux  *http.ServeMux
 }
 
 // New builds the server; it fails if no valid token is configured.
 func New(opts Options) (*Server, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.OrWall(opts.Clock)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	if opts.Session <= 0 {
 		opts.Session = 8 * time.Hour
 	}
-	auth, err := newAuthenticator(opts.Tokens, opts.Session, opts.Now)
+	auth, err := newAuthenticator(opts.Tokens, opts.Session, opts.Clock.Now)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, auth: auth, log: opts.Logger, now: opts.Now, mux: http.NewServeMux()}
+	s := &Server{opts: opts, auth: auth, log: opts.Logger, now: opts.Clock.Now, mux: http.NewServeMux()}
 	s.routes()
 	return s, nil
 }

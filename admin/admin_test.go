@@ -28,6 +28,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/admin"
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/jobs"
@@ -170,7 +171,7 @@ func apiSetup(t *testing.T, edit ...func(*admin.Options)) *apiBundle {
 	log := slog.New(slog.NewTextHandler(b.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	opts := admin.Options{
 		Tokens: apiTokens, Store: db, Queue: b.insp, QueueName: jobs.Queue, Schedules: b.sched,
-		Requeue: jobs.Requeuer(b.queue), Logger: log, Now: b.clock.now,
+		Requeue: jobs.Requeuer(b.queue), Logger: log, Clock: clock.Func(b.clock.now),
 		Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/internal/prefetch"
 	"github.com/dvcwatch/dvcwatch/lease"
@@ -47,8 +48,8 @@ type Options struct {
 	Overlap time.Duration
 	// Holder names who runs the pass, for the lease (e.g. host and task ID).
 	Holder string
-	// Now is the clock (for the first pass's lookback); default time.Now.
-	Now    func() time.Time
+	// Clock tells the time of the first pass's lookback (nil: the wall clock).
+	Clock  clock.Clock
 	Logger *slog.Logger
 }
 
@@ -80,9 +81,7 @@ func (r Result) SkippedTotal() int {
 
 // Run performs one pass of the connector named name through p.
 func Run(ctx context.Context, st Store, name string, p connectors.Puller, opts Options) (res Result, err error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.OrWall(opts.Clock)
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -114,7 +113,7 @@ func Run(ctx context.Context, st Store, name string, p connectors.Puller, opts O
 		// inside it would skip records written late with an older time.
 		after = connectors.Cursor{UpdatedAt: stored.UpdatedAt.Add(-opts.Overlap)}
 	default:
-		after = connectors.Cursor{UpdatedAt: opts.Now().Add(-DefaultLookback)}
+		after = connectors.Cursor{UpdatedAt: opts.Clock.Now().Add(-DefaultLookback)}
 	}
 	log.Info("sync start", "connector", name, "after", after.UpdatedAt, "cursor", stored.UpdatedAt)
 

@@ -82,7 +82,7 @@ func (b testBundle) sync(t *testing.T, kind config.ConnectorKind) ingest.Result 
 	var total ingest.Result
 	for attempt := 1; ; attempt++ {
 		res, err := ingest.Run(context.Background(), b.db, string(kind), p, ingest.Options{
-			Overlap: 10 * time.Minute, Now: b.sim.Now, Since: sinceFor(kind, b.db, t),
+			Overlap: 10 * time.Minute, Clock: b.sim, Since: sinceFor(kind, b.db, t),
 		})
 		total = add(total, res)
 		if err == nil {
@@ -357,7 +357,7 @@ func TestSyncKilledMidwayLosesAndDuplicatesNothing(t *testing.T) {
 		want := b.state(t, config.KindOneStop)
 		ctx, cancel := context.WithCancel(context.Background())
 		p := &killAfter{Puller: b.client(t, config.KindOneStop), n: 3, cancel: cancel}
-		first, err := ingest.Run(ctx, db, "onestop", p, ingest.Options{Now: b.sim.Now})
+		first, err := ingest.Run(ctx, db, "onestop", p, ingest.Options{Clock: b.sim})
 		if err == nil {
 			t.Fatal("the killed pass reported success")
 		}
@@ -383,7 +383,7 @@ func TestSyncKilledMidwayLosesAndDuplicatesNothing(t *testing.T) {
 			t.Errorf("cursor %+v: want the keyset position of the last stored page", cur)
 		}
 
-		rest, err := ingest.Run(context.Background(), db, "onestop", b.client(t, config.KindOneStop), ingest.Options{Now: b.sim.Now})
+		rest, err := ingest.Run(context.Background(), db, "onestop", b.client(t, config.KindOneStop), ingest.Options{Clock: b.sim})
 		if err != nil {
 			t.Fatal(err)
 		}

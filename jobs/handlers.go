@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/ingest"
@@ -55,7 +56,8 @@ type Handlers struct {
 	Notifier   Notifier
 	Runs       RunRecorder
 	Logger     *slog.Logger
-	Now        func() time.Time
+	// Clock stamps the job runs; nil: the wall clock.
+	Clock clock.Clock
 }
 
 // Register adds the handlers to mux.
@@ -164,9 +166,4 @@ func (h *Handlers) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func (h *Handlers) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
-}
+func (h *Handlers) now() time.Time { return clock.OrWall(h.Clock).Now() }

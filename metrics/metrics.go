@@ -44,6 +44,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/store"
 )
 
@@ -87,9 +88,9 @@ type Options struct {
 	Queue      Queue
 	QueueName  string   // the asynq queue to report (jobs.Queue)
 	Connectors []string // configured connector names, for the sync metrics
-	// Now is the clock sync lag is measured by: time.Now unless the demo runs
-	// on the simulator's clock.
-	Now func() time.Time
+	// Clock is what sync lag is measured by: the wall clock unless the demo
+	// runs on the simulator's (nil: the wall clock).
+	Clock clock.Clock
 	// Timeout bounds one scrape's reads; DefaultTimeout if zero.
 	Timeout time.Duration
 	Logger  *slog.Logger
@@ -111,9 +112,7 @@ type Collector struct {
 
 // NewCollector returns a collector of what opts.Store and opts.Queue hold.
 func NewCollector(opts Options) *Collector {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.OrWall(opts.Clock)
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
@@ -190,7 +189,7 @@ func (c *Collector) collectStore(ctx context.Context, ch chan<- prometheus.Metri
 		}
 	}
 
-	now := c.opts.Now()
+	now := c.opts.Clock.Now()
 	for _, name := range c.opts.Connectors {
 		cur, ok, err := db.Cursor(ctx, name)
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -146,7 +147,7 @@ func collector(db Store, q Queue) *Collector {
 	return NewCollector(Options{
 		Store: db, Queue: q, QueueName: queueName,
 		Connectors: []string{"dvcqg", "onestop", "idle"},
-		Now:        func() time.Time { return t0.Add(10*time.Minute + 90*time.Second) },
+		Clock:      clock.Func(func() time.Time { return t0.Add(10*time.Minute + 90*time.Second) }),
 		Timeout:    2 * time.Second,
 		Logger:     quiet,
 	})

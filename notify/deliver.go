@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/notify/email"
 )
 
@@ -53,7 +54,7 @@ type Deliverer struct {
 	Store      DeliveryStore
 	Sender     Sender
 	Logger     *slog.Logger
-	Now        func() time.Time
+	Clock      clock.Clock   // nil: the wall clock
 	ClaimStale time.Duration // zero: DefaultClaimStale
 	// MessageDomain is the right-hand side of Message-IDs; empty uses the
 	// sender's From domain.
@@ -129,12 +130,7 @@ func retry(ctx context.Context, fn func() error) error {
 	return err
 }
 
-func (d *Deliverer) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
-}
+func (d *Deliverer) now() time.Time { return clock.OrWall(d.Clock).Now() }
 
 func (d *Deliverer) logger() *slog.Logger {
 	if d.Logger != nil {
@@ -156,7 +152,7 @@ type DispatchStore interface {
 type Dispatcher struct {
 	Store   DispatchStore
 	Enqueue func(ctx context.Context, id int64) error
-	Now     func() time.Time
+	Clock   clock.Clock // nil: the wall clock
 	// RequeueAfter spares rows enqueued more recently than this; zero hands
 	// every undelivered row to Enqueue, which is a no-op for those queued.
 	RequeueAfter time.Duration
@@ -207,12 +203,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
 	}
 }
 
-func (d *Dispatcher) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
-}
+func (d *Dispatcher) now() time.Time { return clock.OrWall(d.Clock).Now() }
 
 // Outbox is the notification outbox as the job handlers use it: relayed to
 // the queue by Dispatcher, sent by Deliverer (jobs.Notifier).

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/notify/email"
 )
@@ -192,7 +193,7 @@ func outboxRow(id int64, to string) dvcwatch.Notification {
 }
 
 func deliverer(st DeliveryStore, s Sender) *Deliverer {
-	return &Deliverer{Store: st, Sender: s, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return deliverNow }}
+	return &Deliverer{Store: st, Sender: s, Logger: slog.New(slog.DiscardHandler), Clock: clock.Func(func() time.Time { return deliverNow })}
 }
 
 func TestDeliverSends(t *testing.T) {
@@ -429,7 +430,7 @@ func TestDispatcherSend(t *testing.T) {
 	t.Parallel()
 	st := &memDispatch{rows: []dvcwatch.Notification{{ID: 1}, {ID: 2}, {ID: 3}}}
 	q := &queue{fail: map[int64]bool{2: true}}
-	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Now: func() time.Time { return deliverNow }, RequeueAfter: 10 * time.Minute}
+	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Clock: clock.Func(func() time.Time { return deliverNow }), RequeueAfter: 10 * time.Minute}
 	err := d.Send(t.Context(), []int64{1, 2, 3})
 	if !errors.Is(err, errQueue) || !strings.Contains(err.Error(), "notification 2") {
 		t.Fatalf("got %v, want the enqueue error naming notification 2", err)
@@ -472,7 +473,7 @@ func TestDispatcherDispatch(t *testing.T) {
 		t.Fatalf("test set-up: %d pending, want %d", len(want), pending)
 	}
 	q := &queue{}
-	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Now: func() time.Time { return deliverNow }, RequeueAfter: 10 * time.Minute}
+	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Clock: clock.Func(func() time.Time { return deliverNow }), RequeueAfter: 10 * time.Minute}
 	n, err := d.Dispatch(t.Context())
 	if err != nil || n != pending {
 		t.Fatalf("Dispatch = %d, %v; want %d", n, err, pending)
@@ -498,7 +499,7 @@ func TestDispatcherDispatchExactPage(t *testing.T) {
 		st.rows = append(st.rows, dvcwatch.Notification{ID: id})
 	}
 	q := &queue{}
-	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Now: func() time.Time { return deliverNow }, RequeueAfter: 10 * time.Minute}
+	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Clock: clock.Func(func() time.Time { return deliverNow }), RequeueAfter: 10 * time.Minute}
 	if n, err := d.Dispatch(t.Context()); err != nil || n != 1000 || len(q.ids) != 1000 {
 		t.Fatalf("Dispatch = %d, %v, enqueued %d; want 1000", n, err, len(q.ids))
 	}
@@ -514,7 +515,7 @@ func TestDispatcherDispatchEnqueueError(t *testing.T) {
 		st.rows = append(st.rows, dvcwatch.Notification{ID: id})
 	}
 	q := &queue{fail: map[int64]bool{1200: true}}
-	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Now: func() time.Time { return deliverNow }, RequeueAfter: 10 * time.Minute}
+	d := &Dispatcher{Store: st, Enqueue: q.enqueue, Clock: clock.Func(func() time.Time { return deliverNow }), RequeueAfter: 10 * time.Minute}
 	n, err := d.Dispatch(t.Context())
 	if !errors.Is(err, errQueue) || !strings.Contains(err.Error(), "notification 1200") {
 		t.Fatalf("got %v, want the enqueue error naming notification 1200", err)

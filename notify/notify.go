@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/directory"
 	"github.com/dvcwatch/dvcwatch/notify/email"
@@ -44,7 +45,7 @@ type Service struct {
 // queued as done; nil leaves new emails in the outbox for the dispatcher job
 // of a running worker (a command run by hand has no queue).
 func NewService(cfg *config.Config, dir *directory.Directory, st Store, enqueue func(ctx context.Context, id int64) error,
-	now func() time.Time, log *slog.Logger) (*Service, error) {
+	clk clock.Clock, log *slog.Logger) (*Service, error) {
 	router, err := NewRouter(dir, cfg.Notify.Escalation)
 	if err != nil {
 		return nil, err
@@ -59,7 +60,7 @@ func NewService(cfg *config.Config, dir *directory.Directory, st Store, enqueue 
 	return &Service{
 		planner:    &Planner{Router: router, RepeatAfter: cfg.Notify.RepeatAfter},
 		composer:   &Composer{Dir: dir, Renderer: renderer, OfficeHoursOnly: cfg.Notify.OfficeHoursOnly},
-		dispatcher: &Dispatcher{Store: st, Enqueue: enqueue, Now: now},
+		dispatcher: &Dispatcher{Store: st, Enqueue: enqueue, Clock: clk},
 		store:      st,
 		log:        log,
 	}, nil

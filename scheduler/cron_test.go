@@ -25,7 +25,7 @@ func TestCronTimeZone(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.schedule.Name, c.schedule.Job = "digest", config.JobDigest
-			s := scheduler.New(scheduler.Options{Schedules: []config.Schedule{c.schedule}, Now: fixed(now)})
+			s := scheduler.New(scheduler.Options{Schedules: []config.Schedule{c.schedule}, Clock: fixed(now)})
 			e := s.Entries()[0]
 			if e.Spec != c.spec {
 				t.Errorf("Spec = %q, want %q", e.Spec, c.spec)

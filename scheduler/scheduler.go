@@ -44,6 +44,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/robfig/cron/v3"
 
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/store"
 )
@@ -80,9 +81,10 @@ type Options struct {
 	// Overrides, when set, are read at start and every Reload (default 10 s).
 	Overrides OverrideStore
 	Reload    time.Duration
-	// Now tells the time the ticks are computed from; defaults to time.Now.
-	// Waits between ticks use real timers, re-checked at least every minute.
-	Now    func() time.Time
+	// Clock tells the time the ticks are computed from (nil: the wall
+	// clock). Waits between ticks use real timers, re-checked at least
+	// every minute.
+	Clock  clock.Clock
 	Logger *slog.Logger // defaults to slog.Default()
 }
 
@@ -166,12 +168,9 @@ type entry struct {
 // reported by Run.
 func New(opts Options) *Scheduler {
 	s := &Scheduler{client: opts.Client, ticks: opts.Ticks, overrides: opts.Overrides, reload: opts.Reload,
-		task: opts.Task, now: opts.Now, log: opts.Logger, refresh: make(chan struct{}, 1)}
+		task: opts.Task, now: clock.OrWall(opts.Clock).Now, log: opts.Logger, refresh: make(chan struct{}, 1)}
 	if s.reload <= 0 {
 		s.reload = DefaultReload
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.Default()

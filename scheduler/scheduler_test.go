@@ -18,6 +18,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -305,7 +306,7 @@ func TestTaskIDAloneStopsTheSecondEnqueue(t *testing.T) {
 }
 
 // fixed is a clock stopped at t, for tests of decisions made at start.
-func fixed(t time.Time) func() time.Time { return func() time.Time { return t } }
+func fixed(t time.Time) clock.Clock { return clock.Func(func() time.Time { return t }) }
 
 func TestCatchUpEnqueuesTheLatestMissedTickOnce(t *testing.T) {
 	t.Parallel()
@@ -329,7 +330,7 @@ func TestCatchUpEnqueuesTheLatestMissedTickOnce(t *testing.T) {
 		for _, name := range []string{"a", "b"} {
 			ss = append(ss, scheduler.New(scheduler.Options{
 				Client: asynq.NewClientFromRedisClient(dial()), Ticks: db, Schedules: schedules,
-				Task: taskFunc(q), Now: fixed(now), Logger: logger(t, name),
+				Task: taskFunc(q), Clock: fixed(now), Logger: logger(t, name),
 			}))
 		}
 		runCtx, cancel := context.WithCancel(ctx)

@@ -34,7 +34,9 @@ const (
 type DB struct {
 	db      *sqlx.DB
 	dialect dialect
-	now     func() time.Time // stamps bookkeeping columns; tests replace it
+	// now stamps bookkeeping columns (first seen, updated, resolved by an
+	// administrator): always the wall clock, which only tests replace.
+	now func() time.Time
 	// writers admits one write transaction of this process at a time on
 	// SQLite, first come first served. SQLite has one writer anyway, and its
 	// busy handler is no queue: waiters sleep and poll, so under load a

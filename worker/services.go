@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/connectors/dvcqg"
@@ -62,9 +62,9 @@ type Services struct {
 	// in the outbox for a worker's dispatcher.
 	Redis *Redis
 	Queue *asynq.Client
-	// Now is the clock jobs judge dossiers by; time.Now unless the demo runs
-	// everything on the simulator's clock.
-	Now func() time.Time
+	// Clock is the time jobs judge dossiers by: the wall clock unless the
+	// demo runs everything on the simulator's.
+	Clock clock.Clock
 
 	jobMetrics *metrics.JobMetrics // times this replica's tasks, for MetricsHandler
 }
@@ -78,9 +78,9 @@ func WithRedis(r *Redis) Option {
 	return func(s *Services) { s.Redis, s.Queue = r, asynq.NewClientFromRedisClient(r.Client) }
 }
 
-// WithClock makes now the time the jobs judge dossiers by (the demo's
+// WithClock makes c the time the jobs judge dossiers by (the demo's
 // simulated time).
-func WithClock(now func() time.Time) Option { return func(s *Services) { s.Now = now } }
+func WithClock(c clock.Clock) Option { return func(s *Services) { s.Clock = c } }
 
 // Open opens and migrates the store and builds the services on it.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*Services, error) {
@@ -102,7 +102,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opt
 
 // New builds the services on a store that is already open and migrated.
 func New(cfg *config.Config, db *store.DB, log *slog.Logger, opts ...Option) (*Services, error) {
-	s := &Services{Config: cfg, DB: db, Connectors: map[string]Connector{}, Logger: log, Now: time.Now,
+	s := &Services{Config: cfg, DB: db, Connectors: map[string]Connector{}, Logger: log, Clock: clock.Wall{},
 		jobMetrics: metrics.NewJobMetrics()}
 	for _, o := range opts {
 		o(s)
@@ -115,7 +115,7 @@ func New(cfg *config.Config, db *store.DB, log *slog.Logger, opts ...Option) (*S
 	if s.Queue != nil {
 		enqueue = jobs.Enqueuer(s.Queue)
 	}
-	if s.Notify, err = notify.NewService(cfg, s.Directory, NotifyStore(db), enqueue, s.now, log); err != nil {
+	if s.Notify, err = notify.NewService(cfg, s.Directory, NotifyStore(db), enqueue, s.Clock, log); err != nil {
 		return nil, err
 	}
 	if s.Detector, err = detect.New(cfg, DetectStore(db), s.Directory, s.Notify, log); err != nil {
@@ -130,10 +130,6 @@ func New(cfg *config.Config, db *store.DB, log *slog.Logger, opts ...Option) (*S
 	}
 	return s, nil
 }
-
-// now reads Now at each call, so the notify service follows the clock it was
-// given.
-func (s *Services) now() time.Time { return s.Now() }
 
 // DetectStore is db as detection uses it: its transactions seen through
 // detect's Tx.
@@ -177,8 +173,8 @@ func (s *Services) Sync(ctx context.Context, name string, opts ingest.Options) (
 	if opts.Logger == nil {
 		opts.Logger = s.Logger
 	}
-	if opts.Now == nil {
-		opts.Now = s.Now
+	if opts.Clock == nil {
+		opts.Clock = s.Clock
 	}
 	return ingest.Run(ctx, s.DB, name, c, opts)
 }
@@ -190,18 +186,18 @@ func (s *Services) Reconcile(ctx context.Context, mirror string) (dvcwatch.Recon
 	if k.MirrorOf == "" {
 		return dvcwatch.ReconcileResult{}, fmt.Errorf("reconcile %s: not a mirror (set mirror_of): %w", mirror, connectors.ErrPermanent)
 	}
-	return s.DB.Reconcile(ctx, store.ReconcileParams{Truth: k.MirrorOf, Mirror: mirror, Now: s.Now(), MaxLag: k.MaxLag})
+	return s.DB.Reconcile(ctx, store.ReconcileParams{Truth: k.MirrorOf, Mirror: mirror, Now: s.Clock.Now(), MaxLag: k.MaxLag})
 }
 
 // Detect runs one detection pass as of now.
 func (s *Services) Detect(ctx context.Context, holder string) (map[string]int, error) {
-	res, err := s.Detector.Run(ctx, detect.Options{Holder: holder, Now: s.Now()})
+	res, err := s.Detector.Run(ctx, detect.Options{Holder: holder, Now: s.Clock.Now()})
 	return res.Counts(), err
 }
 
 // Summarize writes the office's daily summary as of now.
 func (s *Services) Summarize(ctx context.Context) (map[string]int, error) {
-	n, err := s.Notify.Summarize(ctx, s.Now())
+	n, err := s.Notify.Summarize(ctx, s.Clock.Now())
 	return map[string]int{"summaries": n}, err
 }
 
@@ -225,7 +221,7 @@ func (s *Services) MetricsHandler(inspector jobs.Inspector) http.Handler {
 	}
 	c := metrics.NewCollector(metrics.Options{
 		Store: s.DB, Queue: inspector, QueueName: jobs.Queue, Connectors: names,
-		Now:    func() time.Time { return s.Now() }, // the demo may swap the clock later
+		Clock:  s.Clock,
 		Logger: s.Logger,
 	})
 	return metrics.Handler(metrics.NewRegistry(c, s.jobMetrics), s.Logger)

@@ -23,6 +23,7 @@ import (
 	"github.com/go-resty/resty/v2"
 	"golang.org/x/time/rate"
 
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 )
@@ -79,9 +80,9 @@ func WithSleep(fn func(ctx context.Context, d time.Duration) error) Option {
 	return func(s *settings) { s.sleep = fn }
 }
 
-// WithClock replaces time.Now (nil restores it), used for Retry-After dates
-// and token expiry.
-func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
+// WithClock replaces the wall clock, used for Retry-After dates and token
+// expiry.
+func WithClock(c clock.Clock) Option { return func(s *settings) { s.now = c.Now } }
 
 // WithJitter replaces the uniformly random choice of a wait between 0 and
 // ceiling (nil restores it).

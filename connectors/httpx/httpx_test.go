@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
+	wallclock "github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/connectors/httpx"
@@ -304,7 +305,7 @@ func TestSessionRenewsBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	now := clock
 	var mu sync.Mutex
-	b := setup(t, 0, []reply{body(ok)}, httpx.WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }))
+	b := setup(t, 0, []reply{body(ok)}, httpx.WithClock(wallclock.Func(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })))
 	logins := 0
 	sess := b.client.NewSession(func(context.Context) (string, time.Duration, error) {
 		logins++

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
@@ -288,7 +289,7 @@ func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lock
 	defer rdb.Close()
 	// Every job judges dossiers by the simulator's clock, so that deadlines
 	// pass while the demo runs; job runs keep wall-clock times.
-	svc, err := worker.Open(ctx, cfg, log, worker.WithRedis(rdb), worker.WithClock(sim.Now))
+	svc, err := worker.Open(ctx, cfg, log, worker.WithRedis(rdb), worker.WithClock(sim))
 	if err != nil {
 		return sum, false, err
 	}
@@ -298,7 +299,7 @@ func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lock
 		}
 	}()
 
-	p := &demoPrinter{out: out, simNow: sim.Now, mail: mail, targets: map[string]string{}}
+	p := &demoPrinter{out: out, sim: sim, mail: mail, targets: map[string]string{}}
 	for _, s := range cfg.Schedules {
 		p.targets[s.Name] = s.Connector
 	}
@@ -501,7 +502,7 @@ func (l *lockedWriter) printf(format string, args ...any) {
 // demoPrinter prints the demo's banner and a line per job run.
 type demoPrinter struct {
 	out     *lockedWriter
-	simNow  func() time.Time
+	sim     clock.Clock // the simulated time the jobs judge by
 	mail    *mailcatch.Catcher
 	targets map[string]string // connector by schedule name
 }
@@ -597,7 +598,7 @@ func (p *demoPrinter) run(r dvcwatch.JobRun) {
 		target = "-"
 	}
 	p.out.printf("%-8s  %-15s  %-9s  %-7s  %-9s  %s\n", r.FinishedAt.Local().Format(demoWallLayout),
-		p.simNow().Format(demoSimLayout), r.Job, target, r.Status, b.String())
+		p.sim.Now().Format(demoSimLayout), r.Job, target, r.Status, b.String())
 }
 
 func shorten(s string, n int) string {

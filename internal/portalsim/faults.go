@@ -325,6 +325,6 @@ func (s *Sim) Stats() Stats {
 	for i, k := range faultKinds {
 		st.Faults[k] = s.counts.faults[i].Load()
 	}
-	st.Sessions = s.sessions.active(s.opts.Now())
+	st.Sessions = s.sessions.active(s.opts.Clock.Now())
 	return st
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	wallclock "github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
@@ -50,7 +51,7 @@ func setup(t *testing.T, opts Options) *testBundle {
 		opts.Hang = 5 * time.Second
 	}
 	wall := newWallClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	opts.Now = wall.Now
+	opts.Clock = wallclock.Func(wall.Now)
 	s := New(opts)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {

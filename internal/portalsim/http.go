@@ -256,11 +256,11 @@ func (s *Sim) authorize(p Portal, tok string, c *call) bool {
 	if tok == "" {
 		return false
 	}
-	if err := s.sessions.check(p, tok, s.opts.Now(), false); err != nil {
+	if err := s.sessions.check(p, tok, s.opts.Clock.Now(), false); err != nil {
 		return false
 	}
 	if expire {
-		_ = s.sessions.check(p, tok, s.opts.Now(), true)
+		_ = s.sessions.check(p, tok, s.opts.Clock.Now(), true)
 		s.counts.fault(faultSessionExpiry)
 		return false
 	}
@@ -320,7 +320,7 @@ func (s *Sim) dvAuth(r *http.Request, c *call) reply {
 	if !s.credentialsOK(in.Username, in.Password) {
 		return dvError("401", "Sai tên đăng nhập hoặc mật khẩu")
 	}
-	tok := s.sessions.create(DVCQG, s.opts.Now(), s.opts.SessionTTL)
+	tok := s.sessions.create(DVCQG, s.opts.Clock.Now(), s.opts.SessionTTL)
 	return jsonReply(http.StatusOK, dvReply{ErrorCode: s.successCode(c.n), Message: "Thành công", Session: tok})
 }
 
@@ -488,7 +488,7 @@ func (s *Sim) osToken(r *http.Request, _ *call) reply {
 	if !s.credentialsOK(in.Username, in.Password) {
 		return jsonReply(http.StatusUnauthorized, osError{Error: "invalid_credentials", Message: "Sai tên đăng nhập hoặc mật khẩu"})
 	}
-	tok := s.sessions.create(OneStop, s.opts.Now(), s.opts.SessionTTL)
+	tok := s.sessions.create(OneStop, s.opts.Clock.Now(), s.opts.SessionTTL)
 	return jsonReply(http.StatusOK, struct {
 		AccessToken string `json:"access_token"`
 		TokenType   string `json:"token_type"`

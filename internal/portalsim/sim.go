@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	wallclock "github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
@@ -96,10 +97,10 @@ type Options struct {
 	MaxWindowRecords   int           // DVCQG answers 413 beyond this many records per window
 	Hang               time.Duration // how long a timeout fault holds a request at most
 
-	Faults   *Faults          // nil: DefaultFaults()
-	Calendar *sla.Calendar    // nil: sla.LoadCalendar("")
-	Now      func() time.Time // wall clock, for session expiry; nil: time.Now
-	Logger   *slog.Logger     // requests are logged at debug level; nil: discarded
+	Faults   *Faults         // nil: DefaultFaults()
+	Calendar *sla.Calendar   // nil: sla.LoadCalendar("")
+	Clock    wallclock.Clock // the wall clock, for session expiry; nil: the system's
+	Logger   *slog.Logger    // requests are logged at debug level; nil: discarded
 }
 
 func (o *Options) setDefaults() {
@@ -147,9 +148,7 @@ func (o *Options) setDefaults() {
 		f := DefaultFaults()
 		o.Faults = &f
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = wallclock.OrWall(o.Clock)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

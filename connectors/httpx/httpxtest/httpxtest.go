@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/connectors/httpx"
 )
 
@@ -36,14 +37,14 @@ type Doubles struct {
 
 // Options returns the client options that plug the doubles in: recorded
 // sleeps, a counting limiter, a backoff of Base·2^n up to Cap without jitter,
-// clock as the time, and a debug-level logger into Logs.
-func (d *Doubles) Options(clock func() time.Time) []httpx.Option {
+// now as the time, and a debug-level logger into Logs.
+func (d *Doubles) Options(now func() time.Time) []httpx.Option {
 	return []httpx.Option{
 		httpx.WithLimiter(&d.Limiter),
 		httpx.WithSleep(d.Sleeps.Sleep),
 		httpx.WithBackoff(Base, Cap),
 		httpx.WithJitter(func(ceiling time.Duration) time.Duration { return ceiling }),
-		httpx.WithClock(clock),
+		httpx.WithClock(clock.Func(now)),
 		httpx.WithLogger(d.Logs.Logger()),
 	}
 }
