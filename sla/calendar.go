@@ -1,7 +1,7 @@
 // Package sla owns the Vietnamese working-day calendar and the legal deadlines of
 // administrative dossiers: lunar holidays, announced day swaps, office hours and
-// time limits with paused time. It is pure: every instant is passed in, nothing is
-// read from the clock, and it imports nothing of this module.
+// time limits with paused time. It is pure: every instant is passed in and
+// nothing is read from the clock.
 package sla
 
 import (

@@ -4,8 +4,7 @@
 // maps the portal's records to Dossiers. No official specification is public:
 // the protocol is the one of public integrations, which do not agree on how a
 // window's ends are read (to the second, or as whole days with both ends
-// included), so Pull works with either. It imports the root package, config,
-// connectors, connectors/httpx and sla (for the time zone).
+// included), so Pull works with either.
 package dvcqg
 
 import (

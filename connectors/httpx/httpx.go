@@ -2,9 +2,7 @@
 // waited on before every request, a timeout per attempt, retries of transient
 // failures with exponential backoff, full jitter and the portal's Retry-After,
 // and a session or token renewed once when the portal rejects it. It knows
-// HTTP, not a portal's protocol: each connector judges its own replies. It
-// imports config, for the connector's settings, and connectors, for the error
-// sentinels the job layer tests.
+// HTTP, not a portal's protocol: each connector judges its own replies.
 package httpx
 
 import (

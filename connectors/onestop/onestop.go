@@ -1,8 +1,7 @@
 // Package onestop connects to the provincial one-stop system's (một cửa) REST
 // API: a bearer token renewed before it expires, dossiers read in keyset pages
 // ordered by (updated_at, code), one looked up by code, and the API's items
-// mapped to Dossiers. It imports the root package, config, connectors,
-// connectors/httpx and sla (for the time zone).
+// mapped to Dossiers.
 package onestop
 
 import (
