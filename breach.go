@@ -3,6 +3,7 @@ package dvcwatch
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -38,31 +39,94 @@ var breachKinds = []BreachKind{
 // BreachKinds returns every breach kind, in a fixed order.
 func BreachKinds() []BreachKind { return append([]BreachKind(nil), breachKinds...) }
 
-var breachLabels = map[BreachKind]string{
-	BreachDueSoon:               "Sắp đến hạn",
-	BreachOverdue:               "Quá hạn",
-	BreachFinishedLate:          "Giải quyết trễ hạn",
-	BreachNoApology:             "Trễ hạn chưa có văn bản xin lỗi",
-	BreachLateApology:           "Văn bản xin lỗi phát hành muộn",
-	BreachNewDateMissed:         "Trễ cả ngày hẹn lại",
-	BreachRescheduledTwice:      "Hẹn lại nhiều lần",
-	BreachSupplementedTwice:     "Yêu cầu bổ sung nhiều lần",
-	BreachLateSupplementRequest: "Yêu cầu bổ sung muộn",
-	BreachStepOverdue:           "Bước xử lý quá hạn",
-	BreachDueBeyondLimit:        "Ngày hẹn trả vượt thời hạn luật định",
-	BreachRefusedLate:           "Từ chối, dừng xử lý sau hạn",
-	BreachNotReceived:           "Nộp trực tuyến chưa được tiếp nhận",
-	BreachNotSynced:             "Chưa đồng bộ lên Cổng DVCQG",
-	BreachPortalMismatch:        "Trạng thái trên Cổng DVCQG không khớp",
+// kindText is what an official reads of a kind: its name, the one thing to
+// do about it, and the rule it follows, in one line each.
+type kindText struct{ label, action, basis string }
+
+const (
+	decree118  = "Nghị định 118/2025/NĐ-CP"
+	apologyLaw = "Điều 19 khoản 6 " + decree118 + " (văn bản xin lỗi, hẹn lại không quá một lần)"
+)
+
+var kindTexts = map[BreachKind]kindText{
+	BreachDueSoon: {"Sắp đến hạn",
+		"Hoàn thành trước hạn; nếu không kịp, phát hành văn bản xin lỗi và hẹn lại ngày trả kết quả chậm nhất 01 ngày làm việc trước hạn.",
+		apologyLaw},
+	BreachOverdue: {"Quá hạn",
+		"Giải quyết ngay, phát hành văn bản xin lỗi và hẹn lại ngày trả kết quả (nếu chưa có), cập nhật tiến độ trên hệ thống một cửa.",
+		apologyLaw},
+	BreachFinishedLate: {"Giải quyết trễ hạn",
+		"Báo cáo nguyên nhân chậm với lãnh đạo phòng và Văn phòng HĐND và UBND.",
+		"Ngày hẹn trả ghi trên phiếu tiếp nhận; " + decree118},
+	BreachNoApology: {"Trễ hạn chưa có văn bản xin lỗi",
+		"Phát hành văn bản xin lỗi và hẹn lại ngày trả kết quả, gửi Bộ phận Một cửa và người nộp.",
+		apologyLaw},
+	BreachLateApology: {"Văn bản xin lỗi phát hành muộn",
+		"Lần sau phát hành văn bản xin lỗi chậm nhất 01 ngày làm việc trước hạn.",
+		apologyLaw},
+	BreachNewDateMissed: {"Trễ cả ngày hẹn lại",
+		"Giải quyết ngay và báo cáo lãnh đạo: ngày hẹn lại chỉ được đặt một lần.",
+		apologyLaw},
+	BreachRescheduledTwice: {"Hẹn lại nhiều lần",
+		"Báo cáo lãnh đạo: ngày trả kết quả chỉ được hẹn lại một lần.",
+		apologyLaw},
+	BreachSupplementedTwice: {"Yêu cầu bổ sung nhiều lần",
+		"Yêu cầu bổ sung một lần, đầy đủ; hồ sơ bị tính là trễ hạn trong Bộ chỉ số phục vụ.",
+		"Quyết định 766/QĐ-TTg; Điều 19 khoản 5 " + decree118},
+	BreachLateSupplementRequest: {"Yêu cầu bổ sung muộn",
+		"Thông báo yêu cầu bổ sung trong 03 ngày làm việc kể từ ngày tiếp nhận.",
+		"Điều 19 khoản 5 " + decree118},
+	BreachStepOverdue: {"Bước xử lý quá hạn",
+		"Hoàn thành bước của mình và chuyển bước tiếp theo trên hệ thống một cửa.",
+		"Thời hạn của bước (NgayKetThucTheoQuyDinh) trong quy trình liên thông"},
+	BreachDueBeyondLimit: {"Ngày hẹn trả vượt thời hạn luật định",
+		"Kiểm tra lại ngày hẹn trả trên phiếu tiếp nhận theo đúng thời hạn của thủ tục.",
+		"Thời hạn giải quyết của thủ tục; Bộ luật Dân sự 2015 điều 147–148"},
+	BreachRefusedLate: {"Từ chối, dừng xử lý sau hạn",
+		"Lần sau thông báo từ chối trong thời hạn giải quyết, nêu rõ lý do.",
+		"Điều 19 khoản 3 " + decree118},
+	BreachNotReceived: {"Nộp trực tuyến chưa được tiếp nhận",
+		"Tiếp nhận hoặc từ chối hồ sơ trực tuyến, nêu rõ lý do.",
+		"Điều 17 khoản 2 " + decree118 + " (không muộn hơn 08 giờ làm việc)"},
+	BreachNotSynced: {"Chưa đồng bộ lên Cổng DVCQG",
+		"Đồng bộ hồ sơ lên Cổng Dịch vụ công quốc gia.",
+		"Bộ chỉ số phục vụ (Quyết định 766/QĐ-TTg): tỷ lệ đồng bộ"},
+	BreachPortalMismatch: {"Trạng thái trên Cổng DVCQG không khớp",
+		"Cập nhật trạng thái hồ sơ trên Cổng Dịch vụ công quốc gia.",
+		"Bộ chỉ số phục vụ (Quyết định 766/QĐ-TTg): tỷ lệ đồng bộ"},
 }
 
 // Vietnamese returns the kind's label as officials read it, e.g. "Quá hạn";
 // an unknown kind is returned as it is.
 func (k BreachKind) Vietnamese() string {
-	if l, ok := breachLabels[k]; ok {
-		return l
+	if t, ok := kindTexts[k]; ok {
+		return t.label
 	}
 	return string(k)
+}
+
+// Action returns, in Vietnamese, the one thing an official should do about a
+// breach of kind k; "" for an unknown kind.
+func (k BreachKind) Action() string { return kindTexts[k].action }
+
+// Basis returns, in one line, the rule or legal text the kind follows; "" for
+// an unknown kind.
+func (k BreachKind) Basis() string { return kindTexts[k].basis }
+
+// Urgency orders kinds for an official: what needs doing today first
+// (overdue, a missed new date, a missing apology), history last; a lower
+// number is more urgent, an unknown kind is last.
+func (k BreachKind) Urgency() int {
+	if i := slices.Index(urgencyOrder, k); i >= 0 {
+		return i
+	}
+	return len(urgencyOrder)
+}
+
+var urgencyOrder = []BreachKind{
+	BreachOverdue, BreachNewDateMissed, BreachNoApology, BreachStepOverdue, BreachNotReceived, BreachDueSoon,
+	BreachLateSupplementRequest, BreachDueBeyondLimit, BreachNotSynced, BreachPortalMismatch, BreachLateApology,
+	BreachRescheduledTwice, BreachSupplementedTwice, BreachFinishedLate, BreachRefusedLate,
 }
 
 // Valid reports whether k is one of the known kinds.

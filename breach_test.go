@@ -67,3 +67,22 @@ func TestBreachKindLabels(t *testing.T) {
 		t.Errorf("unknown kind label %q", got)
 	}
 }
+
+// TestKindTexts: every kind tells an official what it is, what to do and why,
+// and has a place in the urgency order.
+func TestKindTexts(t *testing.T) {
+	t.Parallel()
+	seen := map[int]bool{}
+	for _, k := range BreachKinds() {
+		if k.Vietnamese() == string(k) || k.Action() == "" || k.Basis() == "" {
+			t.Errorf("%s: label %q, action %q, basis %q", k, k.Vietnamese(), k.Action(), k.Basis())
+		}
+		if u := k.Urgency(); u >= len(BreachKinds()) || seen[u] {
+			t.Errorf("%s: urgency %d missing or shared", k, u)
+		}
+		seen[k.Urgency()] = true
+	}
+	if BreachOverdue.Urgency() >= BreachDueSoon.Urgency() || BreachDueSoon.Urgency() >= BreachFinishedLate.Urgency() {
+		t.Error("overdue must come before due soon, and both before history")
+	}
+}

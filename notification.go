@@ -24,7 +24,17 @@ type NewNotification struct {
 	Subject   string
 	Text      string
 	HTML      string
-	Items     int
+	Items     int // dossiers the email tells of
+	// Attachment, when set, goes with the email (the office summary's full
+	// list as a workbook).
+	Attachment *Attachment
+}
+
+// Attachment is a file sent with an email.
+type Attachment struct {
+	Name string // file name, e.g. "tong-hop-2026-12-06.xlsx"
+	Type string // media type
+	Data []byte
 }
 
 // Notification is an email in the outbox.
@@ -45,6 +55,10 @@ type Notification struct {
 	SendingAt  time.Time
 	SentAt     time.Time
 	FailedAt   time.Time
+	// Attachment is read only when the email is claimed for delivery;
+	// listings carry its name alone (AttachmentName).
+	Attachment     *Attachment
+	AttachmentName string
 }
 
 // Outcomes of claiming a notification for delivery.

@@ -164,8 +164,11 @@ const (
 // Agency is one handling agency (DonViXuLy) and the people who answer for its
 // dossiers; consumed by notify to route alerts.
 type Agency struct {
-	Code        string       `yaml:"code"` // as the portals report DonViXuLy
-	Name        string       `yaml:"name"`
+	Code string `yaml:"code"` // as the portals report DonViXuLy
+	Name string `yaml:"name"`
+	// ShortName starts the subject of the agency's mail, e.g. "UBND xã Hòa
+	// Bình"; empty uses Name.
+	ShortName   string       `yaml:"short_name"`
 	OfficeHours []string     `yaml:"office_hours"` // defaults to calendar.office_hours
 	Cutoff      string       `yaml:"cutoff"`       // defaults to calendar.cutoff
 	Counting    sla.Counting `yaml:"counting"`     // defaults to calendar.counting
@@ -256,6 +259,13 @@ type Notify struct {
 	// alerts are not read (and forgotten) at night.
 	OfficeHoursOnly bool   `yaml:"office_hours_only"`
 	Escalation      []Rule `yaml:"escalation"`
+	// SubjectPrefix starts every email's subject, in brackets; empty uses
+	// the recipient agency's short_name (else its name).
+	SubjectPrefix string `yaml:"subject_prefix"`
+	// MaxRows is how many dossiers one email lists, most urgent first; the
+	// rest are counted, linked to the admin console, and, in the office's
+	// summary, attached as a workbook.
+	MaxRows int `yaml:"max_rows"`
 	// DigestCron schedules the office's daily summary of every delay, validated
 	// like schedules[].cron; the worker registers it as the schedule "notify.digest".
 	DigestCron string `yaml:"digest_cron"`

@@ -520,6 +520,7 @@ schedules:
 			RepeatAfter:     24 * time.Hour,
 			OfficeHoursOnly: true,
 			Escalation:      DefaultEscalation(),
+			MaxRows:         30,
 			DigestCron:      "30 7 * * 1-5",
 		},
 		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 20 * time.Second},

@@ -86,6 +86,7 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	def("detect.receive_within", func() { c.Detect.ReceiveWithin = "8h" })
 
 	def("notify.repeat_after", func() { c.Notify.RepeatAfter = 24 * time.Hour })
+	def("notify.max_rows", func() { c.Notify.MaxRows = 30 })
 	def("notify.office_hours_only", func() { c.Notify.OfficeHoursOnly = true })
 	def("notify.escalation", func() { c.Notify.Escalation = DefaultEscalation() })
 	// 07:30 on weekdays: the office starts the day with the list of delays.

@@ -495,6 +495,12 @@ func (c *Config) validateNotify(ch *checker) {
 		}
 	}
 	ch.positive("notify.repeat_after", n.RepeatAfter)
+	if n.MaxRows < 1 || n.MaxRows > 200 {
+		ch.addf("notify.max_rows", "%d: want 1 to 200 dossiers listed per email (the rest are counted and linked)", n.MaxRows)
+	}
+	if strings.ContainsAny(n.SubjectPrefix, "\r\n") {
+		ch.addf("notify.subject_prefix", "must be one line")
+	}
 	if len(n.Escalation) == 0 {
 		ch.addf("notify.escalation", "at least one rule is required")
 	}

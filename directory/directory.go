@@ -122,6 +122,15 @@ func (d *Directory) AgencyName(code string) string {
 	return code
 }
 
+// AgencyShortName returns the short name an agency signs its mail with (the
+// configured short_name, else its name, else its code).
+func (d *Directory) AgencyShortName(code string) string {
+	if a, ok := d.agencies[code]; ok && a.ShortName != "" {
+		return a.ShortName
+	}
+	return d.AgencyName(code)
+}
+
 // Agencies returns the configured agencies.
 func (d *Directory) Agencies() []config.Agency {
 	out := make([]config.Agency, 0, len(d.agencies))

@@ -1,17 +1,20 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/directory"
 	"github.com/dvcwatch/dvcwatch/notify/email"
 	"github.com/dvcwatch/dvcwatch/sla"
@@ -26,6 +29,14 @@ type Composer struct {
 	// hours: the alerts stay pending in SQL and the first pass in office hours
 	// mails them.
 	OfficeHoursOnly bool
+	// MaxRows bounds the dossiers one email lists (email.DefaultMaxRows if
+	// zero); the counts cover them all, and ConsoleURL's list shows them.
+	MaxRows int
+	// SubjectPrefix starts every subject; "" uses the agency's short name.
+	SubjectPrefix string
+	// ConsoleURL is the admin console's public address, for links to it;
+	// "" sends none.
+	ConsoleURL string
 }
 
 // ComposeFunc renders one recipient's pending alerts as an email; ok false
@@ -46,13 +57,15 @@ func (c *Composer) Compose(now time.Time) ComposeFunc {
 		}
 		d := email.Digest{
 			Recipient: email.Recipient{Name: p.Name, Email: p.Email, Role: alerts[0].Role},
-			Agency:    c.Dir.AgencyName(p.AgencyCode),
+			Agency:    c.Dir.AgencyName(p.AgencyCode), Prefix: c.prefix(p.AgencyCode), AsOf: now,
+			MaxRows: c.MaxRows, ListURL: c.listURL(recipient),
 		}
 		ids := make([]int64, len(alerts))
+		details := make([]dvcwatch.BreachDetail, len(alerts))
 		for i, a := range alerts {
-			ids[i] = a.ID
-			d.Items = append(d.Items, c.item(a.Breach, now))
+			ids[i], details[i] = a.ID, a.Breach
 		}
+		d.Rows = c.rows(details, now, time.Time{})
 		subject, text, html, err := c.Renderer.Render(d)
 		if err != nil {
 			return dvcwatch.NewNotification{}, false, err
@@ -60,7 +73,7 @@ func (c *Composer) Compose(now time.Time) ComposeFunc {
 		return dvcwatch.NewNotification{
 			DedupeKey: "alerts:" + recipient + ":" + idsKey(ids),
 			Kind:      dvcwatch.NotificationAlerts, Recipient: recipient, Email: p.Email,
-			Subject: subject, Text: text, HTML: html, Items: len(d.Items),
+			Subject: subject, Text: text, HTML: html, Items: len(d.Rows),
 		}, true, nil
 	}
 }
@@ -177,121 +190,130 @@ func idsKey(ids []int64) string {
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
 
-// item describes one breach in an email; the renderer masks the applicant.
-func (c *Composer) item(b dvcwatch.BreachDetail, now time.Time) email.Item {
-	it := email.Item{
-		Kind: string(b.Kind), KindLabel: b.Kind.Vietnamese(), Severity: string(b.Severity),
-		Code: b.Key.Code, Procedure: b.ProcedureName,
-		Department: c.Dir.DepartmentName(b.Agency, b.Department),
-		Official:   b.Official, DueAt: b.DueAt, Link: c.Dir.DossierLink(b.Key.Code),
-		ApplicantName: b.ApplicantName, ApplicantPhone: b.ApplicantPhone,
-	}
-	if p, ok := c.Dir.Person(b.Official); ok {
-		it.Official = p.Name
-	}
-	if b.StepSeq > 0 {
-		it.KindLabel = fmt.Sprintf("%s (bước %d)", it.KindLabel, b.StepSeq)
-	}
-	if !b.DueAt.IsZero() && now.After(b.DueAt) && b.Actionable {
-		s := c.Dir.Schedule(b.Agency)
-		if late, err := s.WorkingTimeBetween(b.DueAt, now); err == nil && late > 0 {
-			it.OverdueBy = workingTime(late, s.Hours().DayLength())
+// rows turns breaches into one row per dossier, in the order first met, each
+// with every breach of it as a tag; the row speaks of its most urgent breach:
+// its due, who holds the dossier, how late it is or how much time is left.
+// A breach detected at or after since marks its row new (zero: none).
+func (c *Composer) rows(bs []dvcwatch.BreachDetail, now, since time.Time) []email.Row {
+	index := map[dvcwatch.DossierKey]int{}
+	var rows []email.Row
+	var leads []dvcwatch.BreachDetail
+	for _, b := range bs {
+		i, ok := index[b.Key]
+		if !ok {
+			i = len(rows)
+			index[b.Key] = i
+			rows = append(rows, email.Row{
+				Code: b.Key.Code, Procedure: b.ProcedureName, Link: c.Dir.DossierLink(b.Key.Code),
+				ApplicantName: b.ApplicantName, ApplicantPhone: b.ApplicantPhone,
+			})
+			leads = append(leads, b)
+		}
+		rows[i].Tags = append(rows[i].Tags, email.Tag{Kind: b.Kind, Severity: b.Severity, Step: b.StepSeq})
+		if !since.IsZero() && !b.DetectedAt.Before(since) {
+			rows[i].New = true
+		}
+		if leads[i].Kind.Urgency() > b.Kind.Urgency() {
+			leads[i] = b
 		}
 	}
-	return it
+	for i, lead := range leads {
+		r := &rows[i]
+		r.DueAt = lead.DueAt
+		r.Department = c.Dir.DepartmentName(lead.Agency, lead.Department)
+		r.Official = lead.Official
+		if p, ok := c.Dir.Person(lead.Official); ok {
+			r.Official = p.Name
+		}
+		r.LateDays, r.HoursLeft = c.urgency(lead, now)
+	}
+	return rows
 }
 
-// workingTime writes a working duration the way officials count it:
-// "1 ngày 2,5 giờ làm việc", "3 giờ làm việc".
-func workingTime(d, day time.Duration) string {
-	// Count in tenths of an hour, so that rounding never shows "8 giờ" for
-	// what is a whole day, nor "0 giờ" for a few minutes late.
-	tenth := 6 * time.Minute
-	n := max(int((d+tenth/2)/tenth), 1)
-	perDay := max(int(day/tenth), 1)
-	days, rest := n/perDay, n%perDay
-	h := strconv.Itoa(rest/10) + "," + strconv.Itoa(rest%10)
-	h = strings.TrimSuffix(h, ",0")
-	switch {
-	case days == 0:
-		return h + " giờ làm việc"
-	case rest == 0:
-		return strconv.Itoa(days) + " ngày làm việc"
-	default:
-		return fmt.Sprintf("%d ngày %s giờ làm việc", days, h)
+// lateKinds are the kinds of a dossier, or a step, past its due now.
+var lateKinds = map[dvcwatch.BreachKind]bool{
+	dvcwatch.BreachOverdue: true, dvcwatch.BreachNoApology: true, dvcwatch.BreachNewDateMissed: true,
+	dvcwatch.BreachStepOverdue: true,
+}
+
+// urgency says how many working days past its due date an open dossier is,
+// or, due soon, how much working time it has left; as the rules judge
+// lateness, by date.
+func (c *Composer) urgency(b dvcwatch.BreachDetail, now time.Time) (lateDays int, left time.Duration) {
+	if !b.Actionable || b.DueAt.IsZero() {
+		return 0, 0
 	}
+	s := c.Dir.Schedule(b.Agency)
+	switch {
+	case lateKinds[b.Kind]:
+		if n, err := s.WorkingDaysAfter(b.DueAt, now); err == nil {
+			return n, 0
+		}
+	case b.Kind == dvcwatch.BreachDueSoon:
+		if w, err := s.WorkingTimeBetween(now, s.Closing(b.DueAt)); err == nil && w > 0 {
+			return 0, w
+		}
+	}
+	return 0, 0
+}
+
+// prefix is the subject prefix of an agency's mail: the configured one, else
+// the agency's short name, else its name.
+func (c *Composer) prefix(agency string) string {
+	if c.SubjectPrefix != "" {
+		return c.SubjectPrefix
+	}
+	return c.Dir.AgencyShortName(agency)
+}
+
+// listURL is the admin console's list of what recipient was told of, "" when
+// the console's address is not configured.
+func (c *Composer) listURL(recipient string) string {
+	if c.ConsoleURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(c.ConsoleURL, "/") + "/#/breaches?recipient=" + url.QueryEscape(recipient)
 }
 
 // SummaryStore is what the office's summary reads and writes.
 type SummaryStore interface {
+	// AgencyBreaches returns the agency's unresolved breaches and those
+	// detected at or after since, resolved or not.
 	AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error)
+	// LastSent returns when the latest email of kind was sent to recipient;
+	// ok is false when none was.
+	LastSent(ctx context.Context, recipient string, kind dvcwatch.NotificationKind) (at time.Time, ok bool, err error)
 	AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (int64, bool, error)
 }
 
 // Summarize writes, for every office person of every agency, the daily
-// summary as of now: per department, the open overdue dossiers, the breaches
-// detected in the 24 hours before now, and the late dossiers without an
-// apology letter. One summary per person per day (Vietnam time): running it
-// again the same day creates nothing. It returns the ids of the new
-// notifications.
+// summary as of now: per department, how many dossiers are overdue, due
+// soon, have a breach first detected since the previous summary sent to that
+// person (or in the 24 hours before now, for a first one), or are late
+// without an apology letter; the most urgent of them in the body, all of
+// them in an attached workbook. One summary per person per day (Vietnam
+// time): running it again the same day creates nothing. It returns the ids of
+// the new notifications.
 func (c *Composer) Summarize(ctx context.Context, st SummaryStore, now time.Time) ([]int64, error) {
 	var created []int64
 	day := now.In(sla.Location()).Format(time.DateOnly)
 	agencies := c.Dir.Agencies()
 	sort.Slice(agencies, func(i, j int) bool { return agencies[i].Code < agencies[j].Code })
 	for _, a := range agencies {
-		office := c.Dir.Office(a.Code)
-		if len(office) == 0 {
-			continue
-		}
-		breaches, err := st.AgencyBreaches(ctx, a.Code, now.Add(-24*time.Hour))
-		if err != nil {
-			return created, err
-		}
-		s := email.Summary{Agency: a.Name, Date: now}
-		index := map[string]int{}
-		section := func(dep string) *email.DepartmentSummary {
-			i, ok := index[dep]
-			if !ok {
-				i = len(s.Departments)
-				index[dep] = i
-				s.Departments = append(s.Departments, email.DepartmentSummary{Name: c.Dir.DepartmentName(a.Code, dep)})
-			}
-			return &s.Departments[i]
-		}
-		// Every configured department appears, so "nothing late" is said too.
-		for _, dep := range a.Departments {
-			section(dep.Code)
-		}
-		cutoff := now.Add(-24 * time.Hour)
-		items := 0
-		for _, b := range breaches {
-			sec := section(b.Department)
-			it := c.item(b, now)
-			open := b.ResolvedAt.IsZero()
-			if open && b.Kind == dvcwatch.BreachOverdue {
-				sec.Overdue = append(sec.Overdue, it)
-				items++
-			}
-			if !b.DetectedAt.Before(cutoff) {
-				sec.NewBreaches = append(sec.NewBreaches, it)
-				items++
-			}
-			if open && b.Kind == dvcwatch.BreachNoApology {
-				sec.MissingApology = append(sec.MissingApology, it)
-				items++
-			}
-		}
-		for _, p := range office {
-			s.Recipient = email.Recipient{Name: p.Name, Email: p.Email, Role: dvcwatch.RoleOffice}
-			subject, text, html, err := c.Renderer.RenderSummary(s)
+		for _, p := range c.Dir.Office(a.Code) {
+			since, ok, err := st.LastSent(ctx, p.ID, dvcwatch.NotificationSummary)
 			if err != nil {
 				return created, err
 			}
-			id, isNew, err := st.AddNotification(ctx, dvcwatch.NewNotification{
-				DedupeKey: "summary:" + p.ID + ":" + day, Kind: dvcwatch.NotificationSummary,
-				Recipient: p.ID, Email: p.Email, Subject: subject, Text: text, HTML: html, Items: items,
-			}, now)
+			if !ok {
+				since = now.Add(-24 * time.Hour)
+			}
+			n, err := c.summary(ctx, st, a, p, now, since)
+			if err != nil {
+				return created, err
+			}
+			n.DedupeKey = "summary:" + p.ID + ":" + day
+			id, isNew, err := st.AddNotification(ctx, n, now)
 			if err != nil {
 				return created, err
 			}
@@ -301,4 +323,78 @@ func (c *Composer) Summarize(ctx context.Context, st SummaryStore, now time.Time
 		}
 	}
 	return created, nil
+}
+
+// summary composes one office person's summary of agency a.
+func (c *Composer) summary(ctx context.Context, st SummaryStore, a config.Agency, p dvcwatch.Official, now, since time.Time) (dvcwatch.NewNotification, error) {
+	breaches, err := st.AgencyBreaches(ctx, a.Code, since)
+	if err != nil {
+		return dvcwatch.NewNotification{}, err
+	}
+	s := email.Summary{
+		Recipient: email.Recipient{Name: p.Name, Email: p.Email, Role: dvcwatch.RoleOffice},
+		Agency:    a.Name, Prefix: c.prefix(a.Code), Date: now, AsOf: now, ListURL: c.listURL(p.ID),
+		TopRows: c.MaxRows,
+	}
+	// Every configured department appears, so "nothing late" is said too.
+	index := map[string]int{}
+	section := func(dep string) *email.DepartmentSummary {
+		i, ok := index[dep]
+		if !ok {
+			i = len(s.Departments)
+			index[dep] = i
+			s.Departments = append(s.Departments, email.DepartmentSummary{Name: c.Dir.DepartmentName(a.Code, dep)})
+		}
+		return &s.Departments[i]
+	}
+	for _, dep := range a.Departments {
+		section(dep.Code)
+	}
+	// Each dossier counts once per column, under the department of the
+	// breach that puts it there.
+	type mark struct {
+		key    dvcwatch.DossierKey
+		column string
+	}
+	counted := map[mark]bool{}
+	tally := func(b dvcwatch.BreachDetail, column string, n *int) {
+		if m := (mark{b.Key, column}); !counted[m] {
+			counted[m] = true
+			*n++
+		}
+	}
+	var listed []dvcwatch.BreachDetail
+	for _, b := range breaches {
+		open := b.ResolvedAt.IsZero() && b.Actionable
+		fresh := !b.DetectedAt.Before(since)
+		sec := section(b.Department)
+		switch {
+		case open && b.Kind == dvcwatch.BreachOverdue:
+			tally(b, "overdue", &sec.Overdue)
+		case open && b.Kind == dvcwatch.BreachDueSoon:
+			tally(b, "due_soon", &sec.DueSoon)
+		case open && b.Kind == dvcwatch.BreachNoApology:
+			tally(b, "no_apology", &sec.MissingApology)
+		}
+		if fresh {
+			tally(b, "new", &sec.New)
+		}
+		if fresh || (open && lateKinds[b.Kind]) || (open && b.Kind == dvcwatch.BreachDueSoon) {
+			listed = append(listed, b)
+		}
+	}
+	s.Rows = c.rows(listed, now, since)
+	n := dvcwatch.NewNotification{Kind: dvcwatch.NotificationSummary, Recipient: p.ID, Email: p.Email, Items: len(s.Rows)}
+	if len(s.Rows) > cmp.Or(s.TopRows, email.DefaultMaxRows) {
+		s.Attached = "tong-hop-" + now.In(sla.Location()).Format(time.DateOnly) + ".xlsx"
+		data, err := email.SummaryWorkbook(s)
+		if err != nil {
+			return n, err
+		}
+		n.Attachment = &dvcwatch.Attachment{Name: s.Attached, Type: email.WorkbookType, Data: data}
+	}
+	if n.Subject, n.Text, n.HTML, err = c.Renderer.RenderSummary(s); err != nil {
+		return n, err
+	}
+	return n, nil
 }

@@ -80,17 +80,20 @@ func TestComposeDigest(t *testing.T) {
 	if !strings.HasPrefix(n.DedupeKey, "alerts:"+officialID+":") {
 		t.Errorf("dedupe key %q", n.DedupeKey)
 	}
-	if want := "[dvcwatch] 1 hồ sơ quá hạn, 1 sắp đến hạn (bước 2) — hạn sớm nhất 09/03/2026 17:00"; n.Subject != want {
+	if want := "[UBND xã Hòa Bình] 2 hồ sơ cần xử lý: 1 quá hạn, 1 sắp đến hạn — hạn sớm nhất 09/03/2026"; n.Subject != want {
 		t.Errorf("subject\n got %q\nwant %q", n.Subject, want)
 	}
 	for _, want := range []string{
 		"Kính gửi Nguyễn Văn A,",
-		"UBND xã Hòa Bình có 2 hồ sơ",
-		"- 000.05.31.H99-260301-0001 — Đăng ký khai sinh",
-		"Hạn xử lý: 09/03/2026 17:00 (quá hạn 3 giờ làm việc)",
+		"Tính đến 10:30 ngày 10/03/2026, UBND xã Hòa Bình có 2 hồ sơ cần anh/chị xử lý: 1 quá hạn, 1 sắp đến hạn.",
+		"* 000.05.31.H99-260301-0001 — Đăng ký khai sinh",
+		"Quá hạn 1 ngày làm việc (hạn 09/03/2026)", // by date: Tuesday is one working day after Monday's due
 		"Đang xử lý: Phòng Văn hóa – Xã hội — Nguyễn Văn A", // the official's name, not the id
-		"== Sắp đến hạn (bước 2) (1 hồ sơ) ==",
+		"Vi phạm: Sắp đến hạn (bước 2)",
+		"Còn 4,5 giờ làm việc (hạn 10/03/2026)", // 10:30 to 11:30, 13:30 to 17:00
 		"Đang xử lý: Phòng Kinh tế — da.nghi.viec", // an official not configured: the id
+		"Cần làm: Giải quyết ngay, phát hành văn bản xin lỗi",
+		"Căn cứ: Điều 19 khoản 6 Nghị định 118/2025/NĐ-CP",
 		"Người nộp: " + maskedApplicant + ", ĐT " + maskedPhone,
 		"Xem hồ sơ: https://motcua.example/ho-so/000.05.31.H99-260301-0001",
 		"vai trò cán bộ xử lý",
@@ -120,7 +123,9 @@ func TestComposeDigest(t *testing.T) {
 	noPersonalData(t, "head's digest", h.Subject, h.Text, h.HTML)
 }
 
-func TestComposeOverdueBy(t *testing.T) {
+// TestComposeLateBy: how late a row says its dossier is, in working days by
+// date, as the rules judge it.
+func TestComposeLateBy(t *testing.T) {
 	t.Parallel()
 	c := testComposer(t, nil)
 	c.OfficeHoursOnly = false
@@ -129,10 +134,10 @@ func TestComposeOverdueBy(t *testing.T) {
 		now  time.Time
 		want string
 	}{
-		{vn(2026, 3, 10, 10, 30), "(quá hạn 3 giờ làm việc)"},
-		{vn(2026, 3, 10, 17, 0), "(quá hạn 1 ngày làm việc)"},
-		{vn(2026, 3, 11, 10, 0), "(quá hạn 1 ngày 2,5 giờ làm việc)"},
-		{vn(2026, 3, 9, 16, 0), "Hạn xử lý: 09/03/2026 17:00\n"}, // not yet due: no lateness
+		{vn(2026, 3, 10, 10, 30), "Quá hạn 1 ngày làm việc (hạn 09/03/2026)"},
+		{vn(2026, 3, 11, 10, 0), "Quá hạn 2 ngày làm việc (hạn 09/03/2026)"},
+		{vn(2026, 3, 16, 8, 0), "Quá hạn 5 ngày làm việc (hạn 09/03/2026)"}, // the weekend is not counted
+		{vn(2026, 3, 9, 20, 0), "  Quá hạn (hạn 09/03/2026)"},              // the due date itself: not late by date
 	}
 	for _, tt := range tests {
 		b := detail(breach(1, overdue, warning, officialID, "VHXH", due), "000.05.31.H99-260301-0001")
@@ -148,8 +153,86 @@ func TestComposeOverdueBy(t *testing.T) {
 	b := detail(breach(1, overdue, warning, officialID, "VHXH", due), "000.05.31.H99-260301-0001")
 	b.Actionable = false
 	n, _, err := c.Compose(vn(2026, 3, 11, 10, 0))(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
-	if err != nil || strings.Contains(n.Text, "quá hạn 1") {
+	if err != nil || strings.Contains(n.Text, "ngày làm việc (hạn") {
 		t.Errorf("closed dossier: err=%v text:\n%s", err, n.Text)
+	}
+}
+
+// TestComposeOneRowPerDossier: a dossier with several breaches is one row
+// with all its tags, and the counts are of distinct dossiers.
+func TestComposeOneRowPerDossier(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	c.OfficeHoursOnly = false
+	now := vn(2026, 3, 12, 9, 0)
+	code := "000.05.31.H99-260301-0001"
+	late := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), code)
+	apology := detail(breach(2, noApology, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), code)
+	step := breach(3, dvcwatch.BreachStepOverdue, warning, officialID, "VHXH", vn(2026, 3, 6, 17, 0))
+	step.StepSeq = 2
+	stepLate := detail(step, code)
+	other := detail(breach(4, overdue, warning, officialID, "VHXH", vn(2026, 3, 11, 17, 0)), "000.05.31.H99-260302-0002")
+	n, ok, err := c.Compose(now)(officialID, []dvcwatch.PendingAlert{
+		pending(1, officialID, dvcwatch.RoleOfficial, late), pending(2, officialID, dvcwatch.RoleOfficial, apology),
+		pending(3, officialID, dvcwatch.RoleOfficial, stepLate), pending(4, officialID, dvcwatch.RoleOfficial, other),
+	})
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	if n.Items != 2 {
+		t.Errorf("items %d, want 2 dossiers", n.Items)
+	}
+	if rows := strings.Count(n.Text, "\n* "); rows != 2 {
+		t.Errorf("%d rows in the text, want one per dossier:\n%s", rows, n.Text)
+	}
+	if c := strings.Count(n.Text, "* "+code); c != 1 {
+		t.Errorf("dossier %s listed %d times", code, c)
+	}
+	for _, want := range []string{
+		"có 2 hồ sơ cần anh/chị xử lý: 2 quá hạn, 1 trễ hạn chưa có văn bản xin lỗi, 1 bước xử lý quá hạn.",
+		"Vi phạm: Quá hạn; Trễ hạn chưa có văn bản xin lỗi; Bước xử lý quá hạn (bước 2)",
+	} {
+		if !strings.Contains(n.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, n.Text)
+		}
+	}
+	// The most overdue first.
+	if strings.Index(n.Text, code) > strings.Index(n.Text, "260302-0002") {
+		t.Errorf("the dossier 3 working days late is not listed first:\n%s", n.Text)
+	}
+}
+
+// TestComposeSizeBudget: a backlog of thousands of dossiers makes an email
+// of the most urgent rows under the size budget, with the rest counted per
+// department and linked to the console.
+func TestComposeSizeBudget(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	c.OfficeHoursOnly, c.ConsoleURL = false, "https://dvcwatch.hoabinh.example/"
+	var alerts []dvcwatch.PendingAlert
+	for i := range 3000 {
+		b := breach(int64(i+1), overdue, warning, officialID, []string{"VHXH", "KT"}[i%2], vn(2026, 3, 2+i%5, 17, 0))
+		alerts = append(alerts, pending(int64(i+1), officialID, dvcwatch.RoleOfficial,
+			detail(b, fmt.Sprintf("000.05.31.H99-2603%02d-%04d", 1+i%28, i))))
+	}
+	n, ok, err := c.Compose(vn(2026, 3, 12, 9, 0))(officialID, alerts)
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	if len(n.HTML) > email.MaxHTMLBytes || n.Items != 3000 {
+		t.Errorf("html %d bytes (budget %d), items %d", len(n.HTML), email.MaxHTMLBytes, n.Items)
+	}
+	for _, want := range []string{
+		"có 3000 hồ sơ cần anh/chị xử lý: 3000 quá hạn.",
+		"… và 2970 hồ sơ khác, ít khẩn cấp hơn: https://dvcwatch.hoabinh.example/#/breaches?recipient=" + officialID,
+		"Phòng Văn hóa – Xã hội: 1500", "Phòng Kinh tế: 1500",
+	} {
+		if !strings.Contains(n.Text, want) {
+			t.Errorf("text lacks %q", want)
+		}
+	}
+	if rows := strings.Count(n.Text, "\n* "); rows != email.DefaultMaxRows {
+		t.Errorf("%d rows listed, want %d", rows, email.DefaultMaxRows)
 	}
 }
 
@@ -299,40 +382,6 @@ func TestComposeRenderError(t *testing.T) {
 	}
 }
 
-func TestWorkingTime(t *testing.T) {
-	t.Parallel()
-	day := 7*time.Hour + 30*time.Minute
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{3 * time.Hour, "3 giờ làm việc"},
-		{30 * time.Minute, "0,5 giờ làm việc"},
-		{2*time.Hour + 30*time.Minute, "2,5 giờ làm việc"},
-		{7*time.Hour + 18*time.Minute, "7,3 giờ làm việc"}, // one decimal
-		{day, "1 ngày làm việc"},
-		{day + 2*time.Minute, "1 ngày làm việc"},
-		{day + 5*time.Minute, "1 ngày 0,1 giờ làm việc"},
-		{day - 2*time.Minute, "1 ngày làm việc"}, // 7.47 h rounds to the whole day, not "7,5 giờ"
-		{time.Minute, "0,1 giờ làm việc"},        // never "0 giờ"
-		{day + 2*time.Hour + 30*time.Minute, "1 ngày 2,5 giờ làm việc"},
-		{2*day + time.Hour, "2 ngày 1 giờ làm việc"},
-		{10*day + 6*time.Hour, "10 ngày 6 giờ làm việc"},
-		{10 * time.Hour, "10 giờ làm việc"}, // with an 8-hour day below
-	}
-	for _, tt := range tests[:len(tests)-1] {
-		if got := workingTime(tt.d, day); got != tt.want {
-			t.Errorf("workingTime(%v, %v) = %q, want %q", tt.d, day, got, tt.want)
-		}
-	}
-	if got := workingTime(10*time.Hour, 8*time.Hour); got != "1 ngày 2 giờ làm việc" {
-		t.Errorf("workingTime(10h, 8h) = %q", got)
-	}
-	if got := workingTime(10*time.Hour, 24*time.Hour); got != "10 giờ làm việc" {
-		t.Errorf("workingTime(10h, 24h) = %q", got)
-	}
-}
-
 // memSummaryStore is the outbox and breaches as Summarize sees them: breaches
 // by agency, filtered as store.AgencyBreaches does (unresolved, or detected
 // at or after since), and notifications deduplicated on their key as
@@ -344,6 +393,14 @@ type memSummaryStore struct {
 	queried  []string         // agency@since, per AgencyBreaches call
 	notes    []dvcwatch.NewNotification
 	byKey    map[string]int64
+	sent     map[string]time.Time // the last summary sent, by recipient
+}
+
+func (m *memSummaryStore) LastSent(_ context.Context, recipient string, kind dvcwatch.NotificationKind) (time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at, ok := m.sent[recipient]
+	return at, ok && kind == dvcwatch.NotificationSummary, nil
 }
 
 func (m *memSummaryStore) AgencyBreaches(_ context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error) {
@@ -392,17 +449,6 @@ func (m *memSummaryStore) count() int {
 	return len(m.notes)
 }
 
-// sections returns the "== department: … ==" lines of a summary's text.
-func sections(text string) []string {
-	var out []string
-	for line := range strings.Lines(text) {
-		if strings.HasPrefix(line, "== ") {
-			out = append(out, strings.TrimSpace(line))
-		}
-	}
-	return out
-}
-
 func TestSummarize(t *testing.T) {
 	t.Parallel()
 	c := testComposer(t, nil)
@@ -426,10 +472,10 @@ func TestSummarize(t *testing.T) {
 			stored(4, dvcwatch.BreachFinishedLate, "KT", 5*time.Hour, true), // new, resolved since
 			stored(5, overdue, "KT", 72*time.Hour, true),                    // resolved long ago: not read
 			stored(6, overdue, "XX", 72*time.Hour, false),                   // a department not configured
-			stored(7, dueSoon, "VHXH", 72*time.Hour, false),                 // in no list
+			stored(7, dueSoon, "VHXH", 72*time.Hour, false),                 // due soon
 			stored(8, noApology, "KT", 2*time.Hour, true),                   // new, resolved: not missing any more
 		},
-	}}
+	}, sent: map[string]time.Time{"pho.van.phong": now.Add(-3 * time.Hour)}}
 
 	created, err := c.Summarize(t.Context(), st, now)
 	if err != nil {
@@ -440,55 +486,52 @@ func TestSummarize(t *testing.T) {
 	if !slices.Equal(created, []int64{1, 2, 3}) {
 		t.Fatalf("created %v, want [1 2 3]", created)
 	}
-	since := now.Add(-24 * time.Hour).UTC().Format(time.RFC3339)
-	if want := []string{tanPhu + "@" + since, hoaBinh + "@" + since}; !slices.Equal(st.queried, want) {
+	// "New" counts from the summary each person last received, else 24 hours.
+	day, three := now.Add(-24*time.Hour).UTC().Format(time.RFC3339), now.Add(-3*time.Hour).UTC().Format(time.RFC3339)
+	if want := []string{tanPhu + "@" + day, hoaBinh + "@" + day, hoaBinh + "@" + three}; !slices.Equal(st.queried, want) {
 		t.Errorf("AgencyBreaches calls %v, want %v", st.queried, want)
 	}
 
 	tp := st.note(1)
 	if tp.Recipient != "vanphong.tanphu" || tp.Email != "vanphong@tanphu.example" || tp.Kind != dvcwatch.NotificationSummary ||
-		tp.DedupeKey != "summary:vanphong.tanphu:2026-03-10" {
+		tp.DedupeKey != "summary:vanphong.tanphu:2026-03-10" || tp.Attachment != nil {
 		t.Errorf("Tân Phú summary %+v", tp)
 	}
-	if want := "[dvcwatch] Tổng hợp 10/03/2026: không có hồ sơ trễ hạn"; tp.Subject != want {
+	if want := "[UBND xã Tân Phú] Tổng hợp ngày 10/03/2026: không có hồ sơ trễ hạn"; tp.Subject != want {
 		t.Errorf("Tân Phú subject %q, want %q", tp.Subject, want)
 	}
 
-	for i, who := range []struct{ id, email, name string }{
-		{"van.phong", "vanphong@hoabinh.example", "Văn phòng HĐND và UBND xã"},
-		{"pho.van.phong", "phovanphong@hoabinh.example", "Phó Văn phòng"},
+	for i, who := range []struct {
+		id, email, name string
+		fresh           int
+	}{
+		{"van.phong", "vanphong@hoabinh.example", "Văn phòng HĐND và UBND xã", 3},
+		{"pho.van.phong", "phovanphong@hoabinh.example", "Phó Văn phòng", 2},
 	} {
 		n := st.note(int64(2 + i))
 		if n.Recipient != who.id || n.Email != who.email || n.Kind != dvcwatch.NotificationSummary ||
 			n.DedupeKey != "summary:"+who.id+":2026-03-10" {
 			t.Errorf("summary %d: %+v", 2+i, n)
 		}
-		if want := "[dvcwatch] Tổng hợp 10/03/2026: 3 hồ sơ quá hạn, 3 vi phạm mới, 1 thiếu thư xin lỗi"; n.Subject != want {
+		if want := fmt.Sprintf("[UBND xã Hòa Bình] Tổng hợp ngày 10/03/2026: 3 hồ sơ quá hạn, %d có vi phạm mới, 1 thiếu văn bản xin lỗi", who.fresh); n.Subject != want {
 			t.Errorf("subject %q, want %q", n.Subject, want)
-		}
-		wantSections := []string{
-			"== Phòng Văn hóa – Xã hội: 1 quá hạn, 0 vi phạm mới, 1 thiếu thư xin lỗi ==",
-			"== Phòng Kinh tế: 1 quá hạn, 3 vi phạm mới, 0 thiếu thư xin lỗi ==",
-			"== XX: 1 quá hạn, 0 vi phạm mới, 0 thiếu thư xin lỗi ==",
-		}
-		if got := sections(n.Text); !slices.Equal(got, wantSections) {
-			t.Errorf("sections\n got %q\nwant %q", got, wantSections)
 		}
 		for _, want := range []string{
 			"Kính gửi " + who.name + ",",
-			"- 000.05.31.H99-260306-0001 — Đăng ký khai sinh [Quá hạn]",
-			"(quá hạn 1 ngày làm việc)", // Monday's office time since Friday's closing
-			"Cán bộ xử lý: Nguyễn Văn A",
-			"Người nộp: " + maskedApplicant + ", ĐT " + maskedPhone,
+			"Quá hạn: 3 hồ sơ. Sắp đến hạn: 1.",
+			"Phòng Văn hóa – Xã hội: 1 / 1 / 0 / 1",
+			fmt.Sprintf("Phòng Kinh tế: 1 / 0 / %d / 0", who.fresh),
+			"XX: 1 / 0 / 0 / 0",
+			"* 000.05.31.H99-260306-0001 — Đăng ký khai sinh",
+			"Quá hạn 2 ngày làm việc (hạn 06/03/2026)", // Monday and Tuesday after Friday's due
+			"Đang xử lý: Phòng Văn hóa – Xã hội — Nguyễn Văn A",
 		} {
 			if !strings.Contains(n.Text, want) {
 				t.Errorf("summary text lacks %q:\n%s", want, n.Text)
 			}
 		}
-		for _, absent := range []string{"260306-0005", "260306-0007"} {
-			if strings.Contains(n.Text, absent) || strings.Contains(n.HTML, absent) {
-				t.Errorf("summary lists %s", absent)
-			}
+		if strings.Contains(n.Text, "260306-0005") || strings.Contains(n.HTML, "260306-0005") {
+			t.Error("summary lists a breach resolved long ago")
 		}
 		noPersonalData(t, "summary", n.Subject, n.Text, n.HTML)
 	}
@@ -505,6 +548,34 @@ func TestSummarize(t *testing.T) {
 	}
 	if k := st.note(4).DedupeKey; k != "summary:vanphong.tanphu:2026-03-11" {
 		t.Errorf("next day's key %q", k)
+	}
+}
+
+// TestSummarizeAttachesTheFullList: past the rows an email lists, the
+// summary names the rest and attaches them all as a workbook.
+func TestSummarizeAttachesTheFullList(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	c.MaxRows = 5
+	now := vn(2026, 3, 10, 7, 30)
+	var bs []dvcwatch.BreachDetail
+	for i := range 12 {
+		b := breach(int64(i+1), overdue, warning, officialID, "VHXH", vn(2026, 3, 6, 17, 0))
+		b.DetectedAt = now.Add(-72 * time.Hour)
+		bs = append(bs, detail(b, fmt.Sprintf("000.05.31.H99-260306-%04d", i+1)))
+	}
+	st := &memSummaryStore{breaches: map[string][]dvcwatch.BreachDetail{hoaBinh: bs}}
+	if _, err := c.Summarize(t.Context(), st, now); err != nil {
+		t.Fatal(err)
+	}
+	n := st.note(2)
+	a := n.Attachment
+	if a == nil || a.Name != "tong-hop-2026-03-10.xlsx" || a.Type != email.WorkbookType || len(a.Data) < 1000 ||
+		string(a.Data[:2]) != "PK" {
+		t.Fatalf("attachment %+v, want the workbook", a)
+	}
+	if !strings.Contains(n.Text, "… và 7 hồ sơ khác: danh sách đầy đủ trong tệp đính kèm tong-hop-2026-03-10.xlsx") {
+		t.Errorf("text does not point at the attachment:\n%s", n.Text)
 	}
 }
 

@@ -83,10 +83,14 @@ func (d *Deliverer) Deliver(ctx context.Context, id int64, final bool) error {
 	if d.MessageDomain != "" {
 		msgID += "@" + d.MessageDomain
 	}
-	sendErr := d.Sender.Send(ctx, email.Message{
+	m := email.Message{
 		To: []string{n.Email}, Subject: n.Subject, Text: n.Text, HTML: n.HTML, MessageID: msgID,
 		Headers: map[string]string{"X-Dvcwatch-Notification": fmt.Sprint(n.ID)},
-	})
+	}
+	if a := n.Attachment; a != nil {
+		m.Attachments = []email.Attachment{{Name: a.Name, Type: a.Type, Data: a.Data}}
+	}
+	sendErr := d.Sender.Send(ctx, m)
 	// Record with a context of its own: the task's may be ending, and the
 	// outcome must not be lost.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

@@ -58,8 +58,9 @@ func NewService(cfg *config.Config, dir *directory.Directory, st Store, enqueue 
 		log = slog.Default()
 	}
 	return &Service{
-		planner:    &Planner{Router: router, RepeatAfter: cfg.Notify.RepeatAfter},
-		composer:   &Composer{Dir: dir, Renderer: renderer, OfficeHoursOnly: cfg.Notify.OfficeHoursOnly},
+		planner: &Planner{Router: router, RepeatAfter: cfg.Notify.RepeatAfter},
+		composer: &Composer{Dir: dir, Renderer: renderer, OfficeHoursOnly: cfg.Notify.OfficeHoursOnly,
+			MaxRows: cfg.Notify.MaxRows, SubjectPrefix: cfg.Notify.SubjectPrefix},
 		dispatcher: &Dispatcher{Store: st, Enqueue: enqueue, Clock: clk},
 		store:      st,
 		log:        log,

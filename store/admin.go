@@ -172,6 +172,7 @@ type Outcomes struct {
 	Breaches        int
 	FailedRuns      int
 	OpenFailedTasks int
+	MaxEmailHTML    int // bytes of the largest HTML body in the outbox
 }
 
 // Outcomes counts breaches, failed job runs and open failed tasks in one
@@ -181,11 +182,17 @@ func (db *DB) Outcomes(ctx context.Context) (Outcomes, error) {
 		Breaches        int `db:"breaches"`
 		FailedRuns      int `db:"failed_runs"`
 		OpenFailedTasks int `db:"open_failed_tasks"`
+		MaxEmailHTML    int `db:"max_email_html"`
+	}
+	bytes := "octet_length(body_html)" // length() counts characters
+	if db.dialect.name == DriverSQLite {
+		bytes = "length(CAST(body_html AS BLOB))"
 	}
 	q := `SELECT
 		(SELECT count(*) FROM breaches) AS breaches,
 		(SELECT count(*) FROM job_runs WHERE status = ?) AS failed_runs,
-		(SELECT count(*) FROM failed_tasks WHERE resolution = ?) AS open_failed_tasks`
+		(SELECT count(*) FROM failed_tasks WHERE resolution = ?) AS open_failed_tasks,
+		(SELECT coalesce(max(` + bytes + `), 0) FROM notifications) AS max_email_html`
 	if err := db.db.GetContext(ctx, &r, db.db.Rebind(q), dvcwatch.RunFailed, dvcwatch.FailedOpen); err != nil {
 		return Outcomes{}, fmt.Errorf("count outcomes: %w", err)
 	}

@@ -30,10 +30,11 @@ type notificationRow struct {
 	SendingAt  instant `db:"sending_at"`
 	SentAt     instant `db:"sent_at"`
 	FailedAt   instant `db:"failed_at"`
+	AttName    string  `db:"attachment_name"`
 }
 
 func (r *notificationRow) notification() dvcwatch.Notification {
-	return dvcwatch.Notification{
+	return dvcwatch.Notification{AttachmentName: r.AttName,
 		ID: r.ID, DedupeKey: r.DedupeKey, Kind: dvcwatch.NotificationKind(r.Kind), Recipient: r.Recipient,
 		Email: r.Email, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Items: r.Items, Attempts: r.Attempts,
 		LastError: r.LastError, CreatedAt: r.CreatedAt.Time, EnqueuedAt: r.EnqueuedAt.Time,
@@ -42,7 +43,7 @@ func (r *notificationRow) notification() dvcwatch.Notification {
 }
 
 const notificationSelect = `id, dedupe_key, kind, recipient, email, subject, body_text, body_html, items, attempts,
-	last_error, created_at, enqueued_at, sending_at, sent_at, failed_at`
+	last_error, created_at, enqueued_at, sending_at, sent_at, failed_at, attachment_name`
 
 type breachDetailRow struct {
 	ProcedureName  string `db:"procedure_name"`
@@ -165,11 +166,17 @@ func (tx *Tx) AddNotification(ctx context.Context, n dvcwatch.NewNotification, n
 	if n.DedupeKey == "" || n.Recipient == "" || n.Email == "" {
 		return 0, false, fmt.Errorf("store notification: dedupe key, recipient and email are required")
 	}
-	q := `INSERT INTO notifications (dedupe_key, kind, recipient, email, subject, body_text, body_html, items, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`
+	q := `INSERT INTO notifications (dedupe_key, kind, recipient, email, subject, body_text, body_html, items, created_at,
+			attachment_name, attachment_type, attachment)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`
+	var att dvcwatch.Attachment
+	var data []byte // NULL without an attachment
+	if n.Attachment != nil {
+		att, data = *n.Attachment, n.Attachment.Data
+	}
 	var id int64
 	err := tx.tx.GetContext(ctx, &id, tx.tx.Rebind(q), n.DedupeKey, string(n.Kind), n.Recipient, n.Email, n.Subject, n.Text, n.HTML,
-		n.Items, tx.db.timeArg(normTime(now)))
+		n.Items, tx.db.timeArg(normTime(now)), att.Name, att.Type, data)
 	if err == nil {
 		return id, true, nil
 	}
@@ -180,6 +187,17 @@ func (tx *Tx) AddNotification(ctx context.Context, n dvcwatch.NewNotification, n
 		return 0, false, fmt.Errorf("store notification %s: %w", n.DedupeKey, err)
 	}
 	return id, false, nil
+}
+
+// LastSent returns when the latest notification of kind was sent to
+// recipient; ok is false when none was.
+func (db *DB) LastSent(ctx context.Context, recipient string, kind dvcwatch.NotificationKind) (at time.Time, ok bool, err error) {
+	var t instant
+	q := `SELECT max(sent_at) FROM notifications WHERE recipient = ? AND kind = ? AND sent_at IS NOT NULL`
+	if err := db.db.GetContext(ctx, &t, db.db.Rebind(q), recipient, string(kind)); err != nil {
+		return time.Time{}, false, fmt.Errorf("last %s sent to %s: %w", kind, recipient, err)
+	}
+	return t.Time, !t.IsZero(), nil
 }
 
 // Undelivered lists notifications neither sent nor failed that were never
@@ -253,7 +271,7 @@ func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, st
 		}
 		if len(rows) == 1 {
 			n = rows[0].notification()
-			return nil
+			return db.loadAttachment(ctx, tx, &n)
 		}
 		var r notificationRow
 		err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+notificationSelect+` FROM notifications WHERE id = ?`), id)
@@ -274,6 +292,24 @@ func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, st
 		return n, fmt.Errorf("claim notification %d: %w", id, err)
 	}
 	return n, nil
+}
+
+// loadAttachment reads the attachment of a notification being delivered;
+// listings leave it out, as it may weigh more than everything else.
+func (db *DB) loadAttachment(ctx context.Context, tx *sqlx.Tx, n *dvcwatch.Notification) error {
+	if n.AttachmentName == "" {
+		return nil
+	}
+	var a struct {
+		Type string `db:"attachment_type"`
+		Data []byte `db:"attachment"`
+	}
+	q := `SELECT attachment_type, attachment FROM notifications WHERE id = ?`
+	if err := tx.GetContext(ctx, &a, tx.Rebind(q), n.ID); err != nil {
+		return fmt.Errorf("read attachment: %w", err)
+	}
+	n.Attachment = &dvcwatch.Attachment{Name: n.AttachmentName, Type: a.Type, Data: a.Data}
+	return nil
 }
 
 // MarkSent records a delivered notification, clearing any earlier failure.

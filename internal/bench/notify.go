@@ -307,10 +307,10 @@ func digests() ([]digest, error) {
 		}
 		for j := range 5 {
 			code := fmt.Sprintf("H99.31-2611%02d-%04d", 10+j, 100*i+j)
-			d.Items = append(d.Items, email.Item{
-				Kind: "overdue", KindLabel: dvcwatch.BreachOverdue.Vietnamese(), Severity: "warning", Code: code,
-				Procedure: "Chứng thực bản sao từ bản chính giấy tờ, văn bản", Department: "Tư pháp – Hộ tịch",
-				Official: p.id, DueAt: due, OverdueBy: strconv.Itoa(j+1) + " ngày làm việc",
+			d.Rows = append(d.Rows, email.Row{
+				Code: code, Procedure: "Chứng thực bản sao từ bản chính giấy tờ, văn bản", Department: "Tư pháp – Hộ tịch",
+				Official: p.name, DueAt: due, LateDays: j + 1,
+				Tags: []email.Tag{{Kind: dvcwatch.BreachOverdue, Severity: dvcwatch.SeverityWarning}},
 				Link: "https://motcua.example/ho-so/" + code, ApplicantName: "Nguyễn Thị Hoa", ApplicantPhone: "0912345678",
 			})
 		}

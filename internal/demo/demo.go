@@ -130,12 +130,15 @@ type Summary struct {
 	Breaches   int // breaches recorded, open or resolved
 	Emails     int // messages the mail catcher accepted
 	FailedJobs int // job runs that failed plus failed tasks still open
+	// MaxEmailKB is the largest email's HTML body, in KB: mail clients clip
+	// a message over about 100 KB.
+	MaxEmailKB int
 }
 
 // String is the summary line the demo prints last.
 func (s Summary) String() string {
-	return fmt.Sprintf("summary: dossiers=%d events=%d breaches=%d emails=%d failed_jobs=%d",
-		s.Dossiers, s.Events, s.Breaches, s.Emails, s.FailedJobs)
+	return fmt.Sprintf("summary: dossiers=%d events=%d breaches=%d emails=%d failed_jobs=%d max_email_kb=%d",
+		s.Dossiers, s.Events, s.Breaches, s.Emails, s.FailedJobs, s.MaxEmailKB)
 }
 
 func (o *Options) setDefaults() {
@@ -366,6 +369,7 @@ func demoSummary(ctx context.Context, db *store.DB, mail *mailcatch.Catcher) (Su
 		return s, err
 	}
 	s.Breaches, s.FailedJobs = oc.Breaches, oc.FailedRuns+oc.OpenFailedTasks
+	s.MaxEmailKB = (oc.MaxEmailHTML + 1023) / 1024
 	return s, nil
 }
 

@@ -90,9 +90,13 @@ func TestDemo(t *testing.T) {
 	if s.Dossiers == 0 || s.Events == 0 || s.Breaches == 0 || s.Emails == 0 || s.FailedJobs != 0 {
 		t.Errorf("summary %+v: want dossiers, events, breaches and emails, and no failed job", s)
 	}
+	// Gmail clips a message over about 102 KB: every email stays under 100.
+	if s.MaxEmailKB == 0 || s.MaxEmailKB >= 100 {
+		t.Errorf("largest email %d KB: want some mail, all under 100 KB", s.MaxEmailKB)
+	}
 	lines := strings.Split(strings.TrimRight(printed, "\n"), "\n")
 	if last := lines[len(lines)-1]; last != s.String() ||
-		!regexp.MustCompile(`^summary: dossiers=\d+ events=\d+ breaches=\d+ emails=\d+ failed_jobs=\d+$`).MatchString(last) {
+		!regexp.MustCompile(`^summary: dossiers=\d+ events=\d+ breaches=\d+ emails=\d+ failed_jobs=\d+ max_email_kb=\d+$`).MatchString(last) {
 		t.Errorf("last line %q, want the summary %q", last, s.String())
 	}
 	for _, job := range []string{"sync", "reconcile", "detect", "notify"} {

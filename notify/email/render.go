@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	texttemplate "text/template"
@@ -41,30 +40,6 @@ type Recipient struct {
 	Role  dvcwatch.Role
 }
 
-// Item is one dossier in a digest. ApplicantName and ApplicantPhone are personal
-// data: templates only ever see them masked.
-type Item struct {
-	Kind           string // breach kind, e.g. "overdue", "due_soon"
-	KindLabel      string // Vietnamese, e.g. "Quá hạn"
-	Severity       string // info, warning, critical
-	Code           string // MaHoSo
-	Procedure      string
-	Department     string
-	Official       string
-	DueAt          time.Time
-	OverdueBy      string // e.g. "2 ngày làm việc"
-	Link           string
-	ApplicantName  string
-	ApplicantPhone string
-}
-
-// Digest is everything one email tells one recipient.
-type Digest struct {
-	Recipient Recipient
-	Agency    string
-	Items     []Item
-}
-
 // Renderer turns digests and summaries into subject, text and HTML from parsed
 // templates.
 type Renderer struct {
@@ -86,7 +61,10 @@ var vietnam = func() *time.Location {
 	return time.FixedZone("ICT", 7*3600)
 }()
 
-const timeLayout = "02/01/2006 15:04"
+const (
+	timeLayout = "02/01/2006 15:04"
+	dateLayout = "02/01/2006"
+)
 
 var funcs = map[string]any{
 	"lower": lowerFirst,
@@ -163,16 +141,6 @@ func Render(d Digest) (subject, text, html string, err error) {
 	return r.Render(d)
 }
 
-// Render returns the email for d: a one-line subject with the count of each
-// kind and the earliest due date, and text and HTML bodies listing the items
-// grouped by kind, most urgent first, with applicants' data masked.
-func (r *Renderer) Render(d Digest) (subject, text, html string, err error) {
-	if len(d.Items) == 0 {
-		return "", "", "", errors.New("render email: digest has no items")
-	}
-	return execute(r.subject, r.text, r.html, newView(d), "email")
-}
-
 // execute runs one email's three templates on v; what names the email in
 // errors ("render email subject: ...").
 func execute(subjectT, textT *texttemplate.Template, htmlT *htmltemplate.Template, v any, what string) (subject, text, html string, err error) {
@@ -194,45 +162,6 @@ func execute(subjectT, textT *texttemplate.Template, htmlT *htmltemplate.Templat
 	return subject, text, b.String(), nil
 }
 
-// view is what templates see: never the applicant's unmasked data.
-type view struct {
-	Recipient Recipient
-	RoleLabel string
-	Agency    string
-	Total     int
-	Counts    []count
-	Earliest  string // most urgent due time, "02/03/2026 17:00", or ""
-	Groups    []group
-	Omitted   int // the least urgent items beyond MaxListed, counted but not listed
-}
-
-// MaxListed bounds the dossiers one email lists, most urgent first, so that a
-// first pass over a province's backlog does not send a mail no one can read;
-// the counts and the subject still cover them all.
-const MaxListed = 200
-
-type count struct {
-	Kind, Label string
-	N           int
-}
-
-type group struct {
-	Kind, Label string
-	N           int        // dossiers of this kind in the digest
-	Items       []itemView // the listed ones: all, unless the digest exceeds MaxListed
-}
-
-type itemView struct {
-	Kind, KindLabel, Severity string
-	Code, Procedure           string
-	Department, Official      string
-	Due                       string // "02/03/2026 17:00" Vietnamese time, or ""
-	OverdueBy                 string
-	Link                      string
-	Applicant                 string // MaskName
-	Phone                     string // MaskPhone
-}
-
 var roleLabels = map[dvcwatch.Role]string{
 	dvcwatch.RoleOfficial:       "cán bộ xử lý",
 	dvcwatch.RoleDepartmentHead: "lãnh đạo phòng",
@@ -241,86 +170,11 @@ var roleLabels = map[dvcwatch.Role]string{
 
 var severityRank = map[string]int{"critical": 0, "warning": 1, "info": 2}
 
-// urgent orders items: the earliest due first (the longest overdue), then the
-// more severe, then by code so the order is stable. A missing due date is last.
-func urgent(a, b Item) int {
-	switch {
-	case a.DueAt.IsZero() != b.DueAt.IsZero():
-		if a.DueAt.IsZero() {
-			return 1
-		}
-		return -1
-	case !a.DueAt.Equal(b.DueAt):
-		return a.DueAt.Compare(b.DueAt)
-	}
-	if c := rank(a.Severity) - rank(b.Severity); c != 0 {
-		return c
-	}
-	return strings.Compare(a.Code, b.Code)
-}
-
 func rank(severity string) int {
 	if r, ok := severityRank[severity]; ok {
 		return r
 	}
 	return len(severityRank)
-}
-
-func newView(d Digest) view {
-	items := slices.Clone(d.Items)
-	slices.SortStableFunc(items, urgent)
-	v := view{Recipient: d.Recipient, RoleLabel: roleLabels[d.Recipient.Role], Agency: d.Agency, Total: len(items)}
-	// Kinds appear in the order of their most urgent item, so "Quá hạn" comes
-	// before "Sắp đến hạn" without package email knowing every kind. Counts
-	// cover every item; groups list the MaxListed most urgent.
-	counted, grouped := map[string]int{}, map[string]int{}
-	for n, it := range items {
-		label := it.KindLabel
-		if label == "" {
-			label = it.Kind
-		}
-		c, ok := counted[it.Kind]
-		if !ok {
-			c = len(v.Counts)
-			counted[it.Kind] = c
-			v.Counts = append(v.Counts, count{Kind: it.Kind, Label: label})
-		}
-		v.Counts[c].N++
-		if n >= MaxListed {
-			v.Omitted++
-			continue
-		}
-		g, ok := grouped[it.Kind]
-		if !ok {
-			g = len(v.Groups)
-			grouped[it.Kind] = g
-			v.Groups = append(v.Groups, group{Kind: it.Kind, Label: label})
-		}
-		iv := newItemView(it)
-		iv.KindLabel = label
-		v.Groups[g].Items = append(v.Groups[g].Items, iv)
-	}
-	for i := range v.Groups {
-		v.Groups[i].N = v.Counts[counted[v.Groups[i].Kind]].N
-	}
-	v.Earliest = formatTime(items[0].DueAt)
-	return v
-}
-
-// newItemView is what a template sees of it: the applicant's name and phone
-// masked, the due time in Vietnamese time, the kind itself for a missing label.
-func newItemView(it Item) itemView {
-	label := it.KindLabel
-	if label == "" {
-		label = it.Kind
-	}
-	return itemView{
-		Kind: it.Kind, KindLabel: label, Severity: it.Severity,
-		Code: it.Code, Procedure: it.Procedure,
-		Department: it.Department, Official: it.Official,
-		Due: formatTime(it.DueAt), OverdueBy: it.OverdueBy, Link: it.Link,
-		Applicant: MaskName(it.ApplicantName), Phone: MaskPhone(it.ApplicantPhone),
-	}
 }
 
 func formatTime(t time.Time) string {

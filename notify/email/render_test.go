@@ -17,41 +17,43 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 var hcm = time.FixedZone("ICT", 7*3600)
 
 // digest is a recipient's morning mail: three overdue dossiers given out of
-// order and one due soon, with personal data that must not leak.
+// order (one of them with a second breach) and one due soon, with personal
+// data that must not leak.
 func digest() Digest {
+	overdue := func(sev dvcwatch.Severity) []Tag { return []Tag{{Kind: dvcwatch.BreachOverdue, Severity: sev}} }
 	return Digest{
 		Recipient: Recipient{Name: "Trần Thị Bình", Email: "binh@ubnd.example.vn", Role: dvcwatch.RoleDepartmentHead},
-		Agency:    "UBND xã Tân Phú",
-		Items: []Item{
+		Agency:    "UBND xã Tân Phú", Prefix: "UBND Tân Phú", AsOf: time.Date(2026, 3, 4, 8, 30, 0, 0, hcm),
+		Rows: []Row{
 			{
-				Kind: "due_soon", KindLabel: "Sắp đến hạn", Severity: "info",
 				Code: "000.00.20.H01-260304-0004", Procedure: "Đăng ký khai sinh",
 				Department: "Tư pháp – Hộ tịch", Official: "Lê Văn Cường",
-				DueAt: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC), Link: "https://motcua.example.vn/hoso/0004",
-				ApplicantName: "Phạm Thị Dung", ApplicantPhone: "0987 654 321",
+				DueAt: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC), HoursLeft: 6 * time.Hour,
+				Tags: []Tag{{Kind: dvcwatch.BreachDueSoon, Severity: dvcwatch.SeverityInfo}},
+				Link: "https://motcua.example.vn/hoso/0004", ApplicantName: "Phạm Thị Dung", ApplicantPhone: "0987 654 321",
 			},
 			{
-				Kind: "overdue", KindLabel: "Quá hạn", Severity: "warning",
 				Code: "000.00.20.H01-260301-0002", Procedure: "Chứng thực bản sao từ bản chính",
 				Department: "Tư pháp – Hộ tịch", Official: "Lê Văn Cường",
-				DueAt: time.Date(2026, 3, 3, 9, 0, 0, 0, hcm), OverdueBy: "1 ngày làm việc",
+				DueAt: time.Date(2026, 3, 3, 9, 0, 0, 0, hcm), LateDays: 1, Tags: overdue(dvcwatch.SeverityWarning),
 				Link:          "https://motcua.example.vn/hoso/0002?a=1&b=2",
 				ApplicantName: "Đặng Thị Ánh", ApplicantPhone: "+84 912 345 678",
 			},
 			{
-				Kind: "overdue", KindLabel: "Quá hạn", Severity: "critical",
 				Code: "000.00.20.H01-260225-0001", Procedure: "Cấp giấy phép xây dựng nhà ở riêng lẻ",
 				Department: "Địa chính – Xây dựng", Official: "Hoàng Minh Đức",
-				// 10:00 UTC is 17:00 in Hà Nội: the subject must show local time.
-				DueAt: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), OverdueBy: "2 ngày làm việc",
-				Link:          "https://motcua.example.vn/hoso/0001",
+				// 10:00 UTC is 17:00 in Hà Nội: the date must be the local one.
+				DueAt: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), LateDays: 2,
+				Tags: append(overdue(dvcwatch.SeverityCritical), Tag{Kind: dvcwatch.BreachNoApology, Severity: dvcwatch.SeverityWarning},
+					Tag{Kind: dvcwatch.BreachStepOverdue, Severity: dvcwatch.SeverityWarning, Step: 2}),
+				Link: "https://motcua.example.vn/hoso/0001", Console: "https://dvcwatch.example.vn/#/dossiers/0001",
+				AckLink:       "https://dvcwatch.example.vn/ack/abc",
 				ApplicantName: "Nguyễn Văn An", ApplicantPhone: "0912345789",
 			},
 			{
-				Kind: "overdue", KindLabel: "Quá hạn", Severity: "critical",
 				Code: "000.00.20.H01-260301-0003", Procedure: "Đăng ký kết hôn <trong nước>",
 				Department: "Tư pháp – Hộ tịch", Official: "Lê Văn Cường",
-				DueAt: time.Date(2026, 3, 3, 9, 0, 0, 0, hcm), OverdueBy: "1 ngày làm việc",
+				DueAt: time.Date(2026, 3, 3, 9, 0, 0, 0, hcm), LateDays: 1, Tags: overdue(dvcwatch.SeverityCritical),
 				ApplicantName: "Võ Thị Én", ApplicantPhone: "0905111222",
 			},
 		},
@@ -73,7 +75,7 @@ func TestRenderGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const wantSubject = "[dvcwatch] 3 hồ sơ quá hạn, 1 sắp đến hạn — hạn sớm nhất 02/03/2026 17:00"
+	const wantSubject = "[UBND Tân Phú] 4 hồ sơ cần xử lý: 3 quá hạn, 1 trễ hạn chưa có văn bản xin lỗi, 1 bước xử lý quá hạn, 1 sắp đến hạn — hạn sớm nhất 02/03/2026"
 	if subject != wantSubject {
 		t.Errorf("subject\n got %q\nwant %q", subject, wantSubject)
 	}
@@ -92,8 +94,8 @@ func TestRenderGolden(t *testing.T) {
 			t.Errorf("masked %q missing from text or html", masked)
 		}
 	}
-	// Most urgent first: the 02/03 dossier, then the two due 03/03 09:00 with
-	// the critical one before the warning, then the one due soon.
+	// Most urgent first: 2 working days late, then the two 1 day late with the
+	// critical one before the warning, then the one due soon.
 	order := []string{"260225-0001", "260301-0003", "260301-0002", "260304-0004"}
 	for _, out := range []string{text, html} {
 		last := -1
@@ -105,7 +107,7 @@ func TestRenderGolden(t *testing.T) {
 			last = i
 		}
 	}
-	if !strings.Contains(html, `<a href="https://motcua.example.vn/hoso/0002?a=1&amp;b=2">000.00.20.H01-260301-0002</a>`) {
+	if !strings.Contains(html, `<a href="https://motcua.example.vn/hoso/0002?a=1&amp;b=2" style="color: #1d4ed8;">000.00.20.H01-260301-0002</a>`) {
 		t.Error("html: dossier code not linked to its escaped Link")
 	}
 	if !strings.Contains(html, "Đăng ký kết hôn &lt;trong nước&gt;") {
@@ -134,24 +136,30 @@ func golden(t *testing.T, name, got string) {
 func TestRenderSubject(t *testing.T) {
 	t.Parallel()
 	due := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	row := func(code string, due time.Time, kinds ...dvcwatch.BreachKind) Row {
+		r := Row{Code: code, DueAt: due}
+		for _, k := range kinds {
+			r.Tags = append(r.Tags, Tag{Kind: k, Severity: dvcwatch.SeverityWarning})
+		}
+		return r
+	}
 	tests := []struct {
-		name  string
-		items []Item
-		want  string
+		name string
+		d    Digest
+		want string
 	}{
-		{"one kind", []Item{{Kind: "overdue", KindLabel: "Quá hạn", Code: "A", DueAt: due}},
-			"[dvcwatch] 1 hồ sơ quá hạn — hạn sớm nhất 02/03/2026 17:00"},
-		{"due soon only", []Item{
-			{Kind: "due_soon", KindLabel: "Sắp đến hạn", Code: "B", DueAt: due.Add(48 * time.Hour)},
-			{Kind: "due_soon", KindLabel: "Sắp đến hạn", Code: "A", DueAt: due.Add(24 * time.Hour)}},
-			"[dvcwatch] 2 hồ sơ sắp đến hạn — hạn sớm nhất 03/03/2026 17:00"},
-		{"no due date", []Item{{Kind: "stalled", Code: "A"}},
-			"[dvcwatch] 1 hồ sơ stalled"},
+		{"one kind", Digest{Agency: "UBND xã Hòa Bình", Rows: []Row{row("A", due, dvcwatch.BreachOverdue)}},
+			"[UBND xã Hòa Bình] 1 hồ sơ cần xử lý: 1 quá hạn — hạn sớm nhất 02/03/2026"},
+		{"a prefix of its own", Digest{Agency: "UBND xã Hòa Bình", Prefix: "HB", Rows: []Row{
+			row("B", due.Add(48*time.Hour), dvcwatch.BreachDueSoon), row("A", due.Add(24*time.Hour), dvcwatch.BreachDueSoon)}},
+			"[HB] 2 hồ sơ cần xử lý: 2 sắp đến hạn — hạn sớm nhất 03/03/2026"},
+		{"no due date, no agency", Digest{Rows: []Row{row("A", time.Time{}, "stalled")}},
+			"[dvcwatch] 1 hồ sơ cần xử lý: 1 stalled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, _, _, err := Render(Digest{Items: tt.items})
+			got, _, _, err := Render(tt.d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,14 +173,14 @@ func TestRenderSubject(t *testing.T) {
 func TestRenderEmpty(t *testing.T) {
 	t.Parallel()
 	if _, _, _, err := Render(Digest{}); err == nil {
-		t.Fatal("no error for a digest without items")
+		t.Fatal("no error for a digest without rows")
 	}
 }
 
 func TestRendererOverride(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	write(t, dir, TextFile, "{{range .Groups}}{{range .Items}}{{.Code}} {{.Applicant}} {{.Phone}}\n{{end}}{{end}}")
+	write(t, dir, TextFile, "{{range .Rows}}{{.Code}} {{.Applicant}} {{.Phone}}\n{{end}}")
 	r, err := NewRenderer(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +210,7 @@ func TestRendererOverrideErrors(t *testing.T) {
 		want                []string // substrings of the error
 	}{
 		{"text parse", TextFile, "Kính gửi\n{{.Recipient.Name}\n", []string{TextFile + ":2:", "parse email template"}},
-		{"html parse", HTMLFile, "<p>\n\n{{range .Groups}}</p>", []string{HTMLFile + ":3:", "parse email template"}},
+		{"html parse", HTMLFile, "<p>\n\n{{range .Rows}}</p>", []string{HTMLFile + ":3:", "parse email template"}},
 		{"subject parse", SubjectFile, "{{if}}", []string{SubjectFile + ":1:"}},
 	}
 	for _, tt := range tests {
@@ -225,8 +233,8 @@ func TestRendererOverrideErrors(t *testing.T) {
 	t.Run("unknown field at render", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		// Templates cannot reach the raw applicant data, even by its Item name.
-		write(t, dir, HTMLFile, "{{range .Groups}}{{range .Items}}{{.ApplicantName}}{{end}}{{end}}")
+		// Templates cannot reach the raw applicant data, even by its Row name.
+		write(t, dir, HTMLFile, "{{range .Rows}}{{.ApplicantName}}{{end}}")
 		r, err := NewRenderer(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -293,30 +301,54 @@ func TestLowerFirst(t *testing.T) {
 	}
 }
 
-// TestRenderCapsTheList: a digest of more than MaxListed dossiers lists the most
-// urgent MaxListed, counts them all in the subject and headings, and says how
-// many more there are.
+// TestRenderCapsTheList: a digest of more dossiers than MaxRows lists the
+// most urgent, counts them all in the subject and the text, says how many
+// more there are and where to see them, and counts them per department.
 func TestRenderCapsTheList(t *testing.T) {
 	t.Parallel()
 	due := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	d := Digest{Recipient: Recipient{Name: "Văn phòng", Email: "vp@x.example", Role: dvcwatch.RoleOffice}}
-	for i := range MaxListed + 50 {
-		d.Items = append(d.Items, Item{Kind: "overdue", KindLabel: "Quá hạn", Severity: "warning",
-			Code: fmt.Sprintf("H99-%04d", i), DueAt: due.Add(time.Duration(i) * time.Minute)})
+	d := Digest{Recipient: Recipient{Name: "Văn phòng", Email: "vp@x.example", Role: dvcwatch.RoleOffice},
+		Agency: "UBND xã Hòa Bình", ListURL: "https://dvcwatch.example/#/breaches?recipient=vp"}
+	for i := range 250 {
+		d.Rows = append(d.Rows, Row{Code: fmt.Sprintf("H99-%04d", i), DueAt: due.Add(time.Duration(i) * time.Minute),
+			Department: []string{"Tư pháp", "Kinh tế"}[i%2],
+			Tags:       []Tag{{Kind: dvcwatch.BreachOverdue, Severity: dvcwatch.SeverityWarning}}})
 	}
 	subject, text, html, err := Render(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(subject, "250 hồ sơ quá hạn") {
+	if !strings.Contains(subject, "250 hồ sơ cần xử lý: 250 quá hạn") {
 		t.Errorf("subject %q should count all 250", subject)
 	}
 	for name, out := range map[string]string{"text": text, "html": html} {
-		if !strings.Contains(out, "(250 hồ sơ)") || !strings.Contains(out, "50</strong> hồ sơ khác") && !strings.Contains(out, "và 50 hồ sơ khác") {
-			t.Errorf("%s: want the heading to count 250 and the 50 not listed mentioned", name)
+		if !strings.Contains(out, "220</strong> hồ sơ khác") && !strings.Contains(out, "và 220 hồ sơ khác") {
+			t.Errorf("%s: want the 220 not listed mentioned", name)
 		}
-		if !strings.Contains(out, "H99-0199") || strings.Contains(out, "H99-0200") {
-			t.Errorf("%s: want the 200 most urgent listed and no more", name)
+		if !strings.Contains(out, "Tư pháp: 125") || !strings.Contains(out, "Kinh tế: 125") ||
+			!strings.Contains(out, "https://dvcwatch.example/#/breaches?recipient=vp") {
+			t.Errorf("%s: want the counts per department and the console's list", name)
 		}
+		if !strings.Contains(out, "H99-0029") || strings.Contains(out, "H99-0030") {
+			t.Errorf("%s: want the %d most urgent listed and no more", name, DefaultMaxRows)
+		}
+	}
+}
+
+// TestRenderStaysUnderTheBudget: rows of extreme length are listed fewer
+// rather than clipped by mail clients.
+func TestRenderStaysUnderTheBudget(t *testing.T) {
+	t.Parallel()
+	d := Digest{Agency: "UBND xã Hòa Bình", MaxRows: 200}
+	for i := range 200 {
+		d.Rows = append(d.Rows, Row{Code: fmt.Sprintf("H99-%04d", i), Procedure: strings.Repeat("Thủ tục rất dài ", 60),
+			Tags: []Tag{{Kind: dvcwatch.BreachOverdue, Severity: dvcwatch.SeverityWarning}}, LateDays: i})
+	}
+	_, _, html, err := Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(html) > MaxHTMLBytes || !strings.Contains(html, "H99-0199") {
+		t.Errorf("html of %d bytes (budget %d), the most late listed: %v", len(html), MaxHTMLBytes, strings.Contains(html, "H99-0199"))
 	}
 }

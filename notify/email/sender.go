@@ -5,6 +5,7 @@
 package email
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -48,6 +49,14 @@ type Message struct {
 	// library generate a random one.
 	MessageID string
 	Headers   map[string]string // extra headers, e.g. X-Dvcwatch-Notification
+	// Attachments go with the message as files.
+	Attachments []Attachment
+}
+
+// Attachment is a file sent with a message.
+type Attachment struct {
+	Name, Type string
+	Data       []byte
 }
 
 // Option adjusts a Sender built by New.
@@ -286,6 +295,16 @@ func (s *Sender) build(m Message) (*gomail.Msg, error) {
 		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	default:
 		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
+	}
+	for _, a := range m.Attachments {
+		if a.Name == "" || strings.ContainsAny(a.Name, "/\\\r\n") {
+			return nil, fmt.Errorf("attachment name %q", a.Name)
+		}
+		var opts []gomail.FileOption
+		if a.Type != "" {
+			opts = append(opts, gomail.WithFileContentType(gomail.ContentType(a.Type)))
+		}
+		msg.AttachReadSeeker(a.Name, bytes.NewReader(a.Data), opts...)
 	}
 	return msg, nil
 }

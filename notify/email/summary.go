@@ -1,31 +1,44 @@
 package email
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"time"
 )
 
 // Summary is the daily summary for the Office of the People's Council and
-// People's Committee (Văn phòng HĐND và UBND): per department, what is late.
+// People's Committee (Văn phòng HĐND và UBND): how many dossiers each
+// department has late, the most urgent of them, and (in a workbook attached
+// by the caller) all of them.
 type Summary struct {
-	Recipient   Recipient
-	Agency      string              // agency name
-	Date        time.Time           // the day summarised (shown as 02/01/2006 in Vietnam time)
-	Departments []DepartmentSummary // in the order given
+	Recipient Recipient
+	Agency    string    // agency name
+	Prefix    string    // subject prefix; "" uses Agency
+	Date      time.Time // the day summarised (shown as 02/01/2006 in Vietnam time)
+	AsOf      time.Time // when the figures were read
+	// Since is when the previous summary was sent to this recipient: "new"
+	// means first detected after it.
+	Since       time.Time
+	Departments []DepartmentSummary // in the order given; every configured department, so "nothing late" is said too
+	// Rows are the dossiers summarised, one each; the email lists the TopRows
+	// most urgent (zero: DefaultMaxRows) and the workbook all of them.
+	Rows    []Row
+	TopRows int
+	// Attached names the workbook with the full list, "" when none is attached.
+	Attached string
+	ListURL  string // the same list in the admin console
 }
 
-// DepartmentSummary is one department's part of a Summary. The lists may
-// share dossiers (a new breach is usually also overdue); each is counted on
-// its own.
+// DepartmentSummary counts one department's dossiers; each dossier counts
+// once in each column that applies to it.
 type DepartmentSummary struct {
 	Name           string
-	Overdue        []Item // open overdue dossiers
-	NewBreaches    []Item // breaches first detected since the previous summary
-	MissingApology []Item // late dossiers with no apology letter
+	Overdue        int // open and past the due date
+	DueSoon        int // open, due soon
+	New            int // with a breach first detected since the previous summary
+	MissingApology int // late with no apology letter
 }
-
-const dateLayout = "02/01/2006"
 
 // RenderSummary renders s with the embedded default templates.
 func RenderSummary(s Summary) (subject, text, html string, err error) {
@@ -36,15 +49,19 @@ func RenderSummary(s Summary) (subject, text, html string, err error) {
 	return r.RenderSummary(s)
 }
 
-// RenderSummary returns the office's daily summary email for s: a one-line
-// subject with the day and the totals of each list over all departments (or
-// that nothing is late), and text and HTML bodies with a section per
-// department, its dossiers most urgent first and applicants' data masked.
+// RenderSummary returns the office's daily summary email for s: a subject
+// with the day and the totals, and text and HTML bodies with the totals per
+// department and the most urgent dossiers, applicants' data masked, within
+// the size budget.
 func (r *Renderer) RenderSummary(s Summary) (subject, text, html string, err error) {
 	if s.Date.IsZero() {
 		return "", "", "", errors.New("render summary email: summary has no date")
 	}
-	return execute(r.summarySubject, r.summaryText, r.summaryHTML, newSummaryView(s), "summary email")
+	rows := slices.Clone(s.Rows)
+	slices.SortStableFunc(rows, urgentRow)
+	return withinBudget(cmp.Or(s.TopRows, DefaultMaxRows), func(listed int) (string, string, string, error) {
+		return execute(r.summarySubject, r.summaryText, r.summaryHTML, newSummaryView(s, rows, listed), "summary email")
+	})
 }
 
 // summaryView is what the summary templates see: never the applicant's
@@ -53,48 +70,40 @@ type summaryView struct {
 	Recipient Recipient
 	RoleLabel string
 	Agency    string
+	Prefix    string
 	Date      string // the day summarised, "28/11/2026" in Vietnam
-	// Totals over all departments; Total is their sum, 0 when nothing is late.
-	Overdue, NewBreaches, MissingApology, Total int
-	Departments                                 []departmentView
+	AsOf      string
+	Since     string // "" when there was no previous summary
+	// Totals: distinct dossiers over all departments.
+	Overdue, DueSoon, New, MissingApology, Total int
+	Departments                                  []DepartmentSummary
+	Rows                                         []rowView
+	Omitted                                      int
+	Attached                                     string
+	ListURL                                      string
 }
 
-type departmentView struct {
-	Name string
-	// Each list most urgent first; Total is the sum of their lengths.
-	Overdue, NewBreaches, MissingApology []itemView
-	Total                                int
-}
-
-func newSummaryView(s Summary) summaryView {
+func newSummaryView(s Summary, rows []Row, listed int) summaryView {
 	v := summaryView{
 		Recipient: s.Recipient, RoleLabel: roleLabels[s.Recipient.Role], Agency: s.Agency,
-		Date: s.Date.In(vietnam).Format(dateLayout),
+		Prefix: cmp.Or(s.Prefix, s.Agency, "dvcwatch"), Date: s.Date.In(vietnam).Format(dateLayout),
+		AsOf: asOf(s.AsOf), Departments: s.Departments, Attached: s.Attached, ListURL: s.ListURL, Total: len(rows),
+	}
+	if !s.Since.IsZero() {
+		v.Since = asOf(s.Since)
 	}
 	for _, d := range s.Departments {
-		dv := departmentView{
-			Name:           d.Name,
-			Overdue:        urgentItemViews(d.Overdue),
-			NewBreaches:    urgentItemViews(d.NewBreaches),
-			MissingApology: urgentItemViews(d.MissingApology),
+		v.Overdue += d.Overdue
+		v.DueSoon += d.DueSoon
+		v.New += d.New
+		v.MissingApology += d.MissingApology
+	}
+	for i, row := range rows {
+		if i >= listed {
+			v.Omitted++
+			continue
 		}
-		dv.Total = len(dv.Overdue) + len(dv.NewBreaches) + len(dv.MissingApology)
-		v.Overdue += len(dv.Overdue)
-		v.NewBreaches += len(dv.NewBreaches)
-		v.MissingApology += len(dv.MissingApology)
-		v.Departments = append(v.Departments, dv)
+		v.Rows = append(v.Rows, newRowView(row))
 	}
-	v.Total = v.Overdue + v.NewBreaches + v.MissingApology
 	return v
-}
-
-// urgentItemViews returns views of items, most urgent first.
-func urgentItemViews(items []Item) []itemView {
-	sorted := slices.Clone(items)
-	slices.SortStableFunc(sorted, urgent)
-	views := make([]itemView, 0, len(sorted))
-	for _, it := range sorted {
-		views = append(views, newItemView(it))
-	}
-	return views
 }
