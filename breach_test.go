@@ -67,3 +67,14 @@ func TestBreachKindLabels(t *testing.T) {
 		t.Errorf("unknown kind label %q", got)
 	}
 }
+
+func TestSeverityLabels(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[Severity]string{
+		SeverityInfo: "Thông tin", SeverityWarning: "Cảnh báo", SeverityCritical: "Nghiêm trọng", "urgent": "urgent",
+	} {
+		if got := s.Vietnamese(); got != want {
+			t.Errorf("%q.Vietnamese() = %q, want %q", s, got, want)
+		}
+	}
+}
