@@ -165,6 +165,19 @@ func (s Severity) Rank() int {
 // Valid reports whether s is one of the three severities.
 func (s Severity) Valid() bool { return s.Rank() > 0 }
 
+var severityLabels = map[Severity]string{
+	SeverityInfo: "Thông tin", SeverityWarning: "Cảnh báo", SeverityCritical: "Nghiêm trọng",
+}
+
+// Vietnamese returns the severity as officials read it, e.g. "Nghiêm trọng";
+// an unknown severity is returned as it is.
+func (s Severity) Vietnamese() string {
+	if l, ok := severityLabels[s]; ok {
+		return l
+	}
+	return string(s)
+}
+
 // Breach is one broken (or nearly broken) deadline rule of a dossier or one of its
 // steps. It carries no personal data of the applicant.
 type Breach struct {

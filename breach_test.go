@@ -86,3 +86,14 @@ func TestKindTexts(t *testing.T) {
 		t.Error("overdue must come before due soon, and both before history")
 	}
 }
+
+func TestSeverityLabels(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[Severity]string{
+		SeverityInfo: "Thông tin", SeverityWarning: "Cảnh báo", SeverityCritical: "Nghiêm trọng", "urgent": "urgent",
+	} {
+		if got := s.Vietnamese(); got != want {
+			t.Errorf("%q.Vietnamese() = %q, want %q", s, got, want)
+		}
+	}
+}

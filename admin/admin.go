@@ -89,6 +89,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// Clock stamps acknowledgements and times UI sessions; nil: the wall clock.
 	Clock clock.Clock
+	// Ack serves the pages of the acknowledge links in the mail; the zero
+	// value says they are off.
+	Ack AckPage
 }
 
 // Server is the admin HTTP server's handler.
@@ -157,6 +160,7 @@ func (s *Server) routes() {
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such API: %s %s", r.Method, r.URL.Path))
 	})
+	s.ackRoutes(m)
 	s.uiRoutes(m)
 }
 

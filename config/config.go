@@ -273,7 +273,21 @@ type Notify struct {
 	// summary_*.tmpl replace the built-in email templates of the same name;
 	// Parse resolves it relative to the configuration file's directory.
 	Templates string `yaml:"templates"`
+	// AckKey signs the links in each digest row by which an official
+	// acknowledges its breaches without logging in (package notify/acklink):
+	// whoever holds it can forge such links, so it is a secret, required
+	// with admin.public_url, at least MinAckKeyLength characters.
+	AckKey Secret `yaml:"ack_key"`
+	// AckValidFor is how long an acknowledge link works after its email is
+	// composed (default 7 days): long enough for a week away from the desk,
+	// short enough that an old forwarded mail stops acting for its recipient.
+	AckValidFor time.Duration `yaml:"ack_valid_for"`
 }
+
+// MinAckKeyLength is the shortest notify.ack_key accepted: 32 characters,
+// the 256 bits of HMAC-SHA256's own output (RFC 2104 advises no key shorter
+// than that output) when the key is random bytes written in base64.
+const MinAckKeyLength = 32
 
 // DigestSpec returns DigestCron with DefaultTimezone applied unless it names its own.
 func (n Notify) DigestSpec() string { return withZone(n.DigestCron, DefaultTimezone) }
@@ -330,6 +344,10 @@ const (
 type Admin struct {
 	Listen string  `yaml:"listen"` // host:port
 	Tokens []Token `yaml:"tokens"`
+	// PublicURL is where officials' browsers reach this admin server (often
+	// through a reverse proxy), e.g. https://canhbao.hoabinh.example: the
+	// acknowledge links in the mail point under it. Empty sends no such links.
+	PublicURL string `yaml:"public_url"`
 }
 
 // MinTokenLength keeps bearer tokens long enough not to be guessed.

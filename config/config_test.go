@@ -31,6 +31,7 @@ var exampleEnv = map[string]string{
 	"DVCWATCH_SMTP_PASSWORD":        "smtp-password-3",
 	"DVCWATCH_ADMIN_TOKEN_VANPHONG": "vanphong-token-0123456789",
 	"DVCWATCH_ADMIN_TOKEN_IT":       "it-admin-token-0123456789",
+	"DVCWATCH_ACK_KEY":              "ack-key-0123456789abcdef0123456789abcdef",
 }
 
 func setenv(t *testing.T, env map[string]string) {
@@ -227,6 +228,7 @@ func TestExampleNeedsItsSecrets(t *testing.T) {
 	want := []string{
 		`connectors\[0\]\.password: environment variable DVCWATCH_DVCQG_PASSWORD is not set`,
 		`connectors\[1\]\.password: environment variable DVCWATCH_ONESTOP_PASSWORD is not set`,
+		`notify\.ack_key: environment variable DVCWATCH_ACK_KEY is not set`,
 		`smtp\.password: environment variable DVCWATCH_SMTP_PASSWORD is not set`,
 		`admin\.tokens\[0\]\.token: environment variable DVCWATCH_ADMIN_TOKEN_VANPHONG is not set`,
 		`admin\.tokens\[1\]\.token: environment variable DVCWATCH_ADMIN_TOKEN_IT is not set`,
@@ -422,6 +424,18 @@ func TestFixtures(t *testing.T) {
 			`testdata/smtp-admin.yaml:16: admin.tokens[1].token: required`,
 			`testdata/smtp-admin.yaml:23: admin.tokens[3].token: same token as admin.tokens[2].token: each token must identify one holder`,
 		}},
+		{"ack-links.yaml", []string{
+			`testdata/ack-links.yaml:6: notify.ack_key: too short: at least 32 characters, found 9`,
+			`testdata/ack-links.yaml:7: notify.ack_valid_for: must be a positive duration such as "30s", found 0s`,
+			`testdata/ack-links.yaml:12: admin.public_url: invalid URL "canhbao.x.example": want http:// or https:// and a host`,
+		}},
+		{"ack-links-no-key.yaml", []string{
+			`testdata/ack-links-no-key.yaml:9: admin.public_url: "https://canhbao.x.example/dvcwatch?lang=vi": want a base address without ?query or #fragment: links are made by appending /ack/…`,
+			`testdata/ack-links-no-key.yaml: notify.ack_key: required when admin.public_url is set: the acknowledge links in the mail are signed with it`,
+		}},
+		{"ack-links-no-url.yaml", []string{
+			`testdata/ack-links-no-url.yaml:6: notify.ack_key: set, but admin.public_url is not: no mail carries acknowledge links without the address they point to`,
+		}},
 		{"no-tokens.yaml", []string{
 			`testdata/no-tokens.yaml: admin.tokens: at least one token is required: the admin API refuses requests without one`,
 		}},
@@ -522,6 +536,7 @@ schedules:
 			Escalation:      DefaultEscalation(),
 			MaxRows:         30,
 			DigestCron:      "30 7 * * 1-5",
+			AckValidFor:     7 * 24 * time.Hour,
 		},
 		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 20 * time.Second},
 		Admin: Admin{Listen: "127.0.0.1:8080", Tokens: []Token{
@@ -586,6 +601,30 @@ func TestAgencyCounting(t *testing.T) {
 	if x, y := c.Agencies[0], c.Agencies[1]; x.Counting != sla.CountOfficeHours || x.Lateness != LatenessDate ||
 		y.Counting != sla.CountDates || y.Lateness != LatenessMinute {
 		t.Errorf("agencies = %+v, %+v; want X office_hours by date, Y dates by minute", x, y)
+	}
+}
+
+// TestAckLinks reads the acknowledge links' settings: the key from the
+// environment, the address without its trailing slash (links append
+// /ack/…), and the lifetime's default.
+func TestAckLinks(t *testing.T) {
+	const key = "ack-key-from-the-environment-0123456789"
+	t.Setenv("DVCWATCH_TEST_ACK_KEY", key)
+	c, err := Load(filepath.Join("testdata", "ack-links-valid.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Notify.AckKey.Reveal(); got != key {
+		t.Errorf("notify.ack_key = %q, want the environment's value", got)
+	}
+	if got, want := c.Admin.PublicURL, "https://canhbao.x.example/dvcwatch"; got != want {
+		t.Errorf("admin.public_url = %q, want %q", got, want)
+	}
+	if got, want := c.Notify.AckValidFor, 7*24*time.Hour; got != want {
+		t.Errorf("notify.ack_valid_for = %s, want the default %s", got, want)
+	}
+	if s := fmt.Sprintf("%v %+v", c.Notify, c.Notify); strings.Contains(s, key) {
+		t.Errorf("a printed notify section shows the ack key: %s", s)
 	}
 }
 

@@ -91,6 +91,7 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	def("notify.escalation", func() { c.Notify.Escalation = DefaultEscalation() })
 	// 07:30 on weekdays: the office starts the day with the list of delays.
 	def("notify.digest_cron", func() { c.Notify.DigestCron = "30 7 * * 1-5" })
+	def("notify.ack_valid_for", func() { c.Notify.AckValidFor = 7 * 24 * time.Hour })
 
 	def("smtp.port", func() { c.SMTP.Port = 587 })
 	def("smtp.tls", func() { c.SMTP.TLS = TLSStartTLS })
@@ -98,6 +99,8 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	def("smtp.timeout", func() { c.SMTP.Timeout = 20 * time.Second })
 
 	def("admin.listen", func() { c.Admin.Listen = "127.0.0.1:8080" })
+	// Links are built by appending /ack/<token>.
+	c.Admin.PublicURL = strings.TrimRight(c.Admin.PublicURL, "/")
 	def("shutdown_timeout", func() { c.ShutdownTimeout = 25 * time.Second })
 	def("log.level", func() { c.Log.Level = "info" })
 	def("log.format", func() { c.Log.Format = "text" })

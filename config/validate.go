@@ -534,6 +534,30 @@ func (c *Config) validateNotify(ch *checker) {
 		}
 	}
 	ch.cron("notify.digest_cron", n.DigestCron)
+	c.validateAckLinks(ch)
+}
+
+// validateAckLinks checks the settings of the acknowledge links in the mail:
+// they need both the address they point to and the key that signs them, and
+// a key without the address would sign nothing, which is a mistake to say.
+// The key's value is never printed, only its length.
+func (c *Config) validateAckLinks(ch *checker) {
+	n, base := c.Notify, c.Admin.PublicURL
+	if base != "" {
+		ch.httpURL("admin.public_url", base)
+		if u, err := url.Parse(base); err == nil && (u.RawQuery != "" || u.Fragment != "" || u.ForceQuery) {
+			ch.addf("admin.public_url", "%q: want a base address without ?query or #fragment: links are made by appending /ack/…", base)
+		}
+	}
+	switch key := n.AckKey.Reveal(); {
+	case key == "" && base != "":
+		ch.addf("notify.ack_key", "required when admin.public_url is set: the acknowledge links in the mail are signed with it")
+	case key != "" && base == "":
+		ch.addf("notify.ack_key", "set, but admin.public_url is not: no mail carries acknowledge links without the address they point to")
+	case key != "" && len(key) < MinAckKeyLength:
+		ch.addf("notify.ack_key", "too short: at least %d characters, found %d", MinAckKeyLength, len(key))
+	}
+	ch.positive("notify.ack_valid_for", n.AckValidFor)
 }
 
 func (c *Config) validateSMTP(ch *checker) {

@@ -87,10 +87,10 @@ func TestComposeDigest(t *testing.T) {
 		"Kính gửi Nguyễn Văn A,",
 		"Tính đến 10:30 ngày 10/03/2026, UBND xã Hòa Bình có 2 hồ sơ cần anh/chị xử lý: 1 quá hạn, 1 sắp đến hạn.",
 		"* 000.05.31.H99-260301-0001 — Đăng ký khai sinh",
-		"Quá hạn 1 ngày làm việc (hạn 09/03/2026)", // by date: Tuesday is one working day after Monday's due
+		"Quá hạn 1 ngày làm việc (hạn 09/03/2026)",          // by date: Tuesday is one working day after Monday's due
 		"Đang xử lý: Phòng Văn hóa – Xã hội — Nguyễn Văn A", // the official's name, not the id
 		"Vi phạm: Sắp đến hạn (bước 2)",
-		"Còn 4,5 giờ làm việc (hạn 10/03/2026)", // 10:30 to 11:30, 13:30 to 17:00
+		"Còn 4,5 giờ làm việc (hạn 10/03/2026)",    // 10:30 to 11:30, 13:30 to 17:00
 		"Đang xử lý: Phòng Kinh tế — da.nghi.viec", // an official not configured: the id
 		"Cần làm: Giải quyết ngay, phát hành văn bản xin lỗi",
 		"Căn cứ: Điều 19 khoản 6 Nghị định 118/2025/NĐ-CP",
@@ -137,7 +137,7 @@ func TestComposeLateBy(t *testing.T) {
 		{vn(2026, 3, 10, 10, 30), "Quá hạn 1 ngày làm việc (hạn 09/03/2026)"},
 		{vn(2026, 3, 11, 10, 0), "Quá hạn 2 ngày làm việc (hạn 09/03/2026)"},
 		{vn(2026, 3, 16, 8, 0), "Quá hạn 5 ngày làm việc (hạn 09/03/2026)"}, // the weekend is not counted
-		{vn(2026, 3, 9, 20, 0), "  Quá hạn (hạn 09/03/2026)"},              // the due date itself: not late by date
+		{vn(2026, 3, 9, 20, 0), "  Quá hạn (hạn 09/03/2026)"},               // the due date itself: not late by date
 	}
 	for _, tt := range tests {
 		b := detail(breach(1, overdue, warning, officialID, "VHXH", due), "000.05.31.H99-260301-0001")

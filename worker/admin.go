@@ -12,6 +12,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch/admin"
 	"github.com/dvcwatch/dvcwatch/jobs"
+	"github.com/dvcwatch/dvcwatch/notify/acklink"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 )
 
@@ -29,10 +30,17 @@ func startAdmin(svc *Services, rdb *Redis, client *asynq.Client, sched *schedule
 		return &adminServer{}, nil
 	}
 	inspector := jobs.NewInspector(rdb.Client)
+	links, err := acklink.New(cfg)
+	if err != nil {
+		return nil, err
+	}
 	h, err := admin.New(admin.Options{
 		Tokens: cfg.Admin.Tokens, Store: svc.DB, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
 		Requeue: jobs.Requeuer(client), Ready: func(ctx context.Context) error { return ready(ctx, svc, rdb) },
 		Metrics: svc.MetricsHandler(inspector), Logger: svc.Logger,
+		// The links are signed in the composer's time, so they are checked
+		// in it too: the simulator's in the demo.
+		Ack: admin.AckPage{Links: links, Store: svc.DB, Person: svc.Directory.Person, Clock: svc.Clock},
 	})
 	if err != nil {
 		return nil, err

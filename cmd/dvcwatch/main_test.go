@@ -276,6 +276,7 @@ func TestConfigCheckListsEveryProblem(t *testing.T) {
 	t.Setenv("DVCWATCH_SMTP_PASSWORD", "x")
 	t.Setenv("DVCWATCH_ADMIN_TOKEN_VANPHONG", "0123456789abcdef")
 	t.Setenv("DVCWATCH_ADMIN_TOKEN_IT", "fedcba9876543210")
+	t.Setenv("DVCWATCH_ACK_KEY", "0123456789abcdef0123456789abcdef")
 	out, errOut, status := run(t, "config", "check", "--config", "../../config/dvcwatch.example.yaml")
 	if status != 0 || !strings.Contains(out, "valid") {
 		t.Errorf("example: status %d, stdout %q, stderr %q", status, out, errOut)

@@ -35,7 +35,7 @@ func summary() Summary {
 				ApplicantName: "Bùi Quang Hải", ApplicantPhone: "0976 111 808"},
 			{Code: "000.00.20.H01-261118-0011", Procedure: "Đăng ký kết hôn <trong nước>", Department: "Tư pháp – Hộ tịch",
 				Official: "Lê Văn Cường", DueAt: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC), LateDays: 2,
-				Tags: []Tag{tag(dvcwatch.BreachOverdue, dvcwatch.SeverityCritical), tag(dvcwatch.BreachNoApology, dvcwatch.SeverityWarning)},
+				Tags:          []Tag{tag(dvcwatch.BreachOverdue, dvcwatch.SeverityCritical), tag(dvcwatch.BreachNoApology, dvcwatch.SeverityWarning)},
 				ApplicantName: "Lý Thị Mai", ApplicantPhone: "0933 222 919"},
 			{Code: "000.00.20.H01-261105-0003", Procedure: "Cấp giấy chứng nhận quyền sử dụng đất", Department: "Địa chính – Xây dựng",
 				Official: "Hoàng Minh Đức", DueAt: time.Date(2026, 11, 20, 17, 0, 0, 0, hcm), LateDays: 5, New: true,
