@@ -37,6 +37,14 @@ type Composer struct {
 	// ConsoleURL is the admin console's public address, for links to it;
 	// "" sends none.
 	ConsoleURL string
+	// Acks signs each digest row's acknowledge link; nil sends none.
+	Acks AckLinker
+}
+
+// AckLinker signs the link by which a recipient acknowledges a row's
+// breaches from the mail (acklink.Links); "" when links are off.
+type AckLinker interface {
+	Link(recipient string, breaches []dvcwatch.BreachRef, now time.Time) string
 }
 
 // ComposeFunc renders one recipient's pending alerts as an email; ok false
@@ -66,6 +74,11 @@ func (c *Composer) Compose(now time.Time) ComposeFunc {
 			ids[i], details[i] = a.ID, a.Breach
 		}
 		d.Rows = c.rows(details, now, time.Time{})
+		if c.Acks != nil {
+			for i := range d.Rows {
+				d.Rows[i].AckLink = c.Acks.Link(recipient, refs(details, d.Rows[i].Code), now)
+			}
+		}
 		subject, text, html, err := c.Renderer.Render(d)
 		if err != nil {
 			return dvcwatch.NewNotification{}, false, err
@@ -228,6 +241,17 @@ func (c *Composer) rows(bs []dvcwatch.BreachDetail, now, since time.Time) []emai
 		r.LateDays, r.HoursLeft = c.urgency(lead, now)
 	}
 	return rows
+}
+
+// refs are the breaches of dossier code among bs, at the severity mailed.
+func refs(bs []dvcwatch.BreachDetail, code string) []dvcwatch.BreachRef {
+	var out []dvcwatch.BreachRef
+	for _, b := range bs {
+		if b.Key.Code == code {
+			out = append(out, dvcwatch.BreachRef{ID: b.ID, Severity: b.Severity})
+		}
+	}
+	return out
 }
 
 // lateKinds are the kinds of a dossier, or a step, past its due now.

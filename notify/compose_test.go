@@ -593,3 +593,45 @@ func TestSummarizeStoreError(t *testing.T) {
 		t.Errorf("created %v, want [1]", created)
 	}
 }
+
+// ackLinks records what rows asked to be signed.
+type ackLinks struct{ asked []string }
+
+func (a *ackLinks) Link(recipient string, bs []dvcwatch.BreachRef, _ time.Time) string {
+	link := fmt.Sprintf("https://dvcwatch.example/ack/%s/%v", recipient, bs)
+	a.asked = append(a.asked, link)
+	return link
+}
+
+// TestComposeAckLinks: each row carries one link, for its recipient and the
+// breaches of its dossier at the severity mailed.
+func TestComposeAckLinks(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	c.OfficeHoursOnly = false
+	links := &ackLinks{}
+	c.Acks = links
+	code := "000.05.31.H99-260301-0001"
+	late := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), code)
+	apology := detail(breach(2, noApology, dvcwatch.SeverityCritical, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), code)
+	other := detail(breach(3, overdue, warning, officialID, "VHXH", vn(2026, 3, 10, 17, 0)), "000.05.31.H99-260302-0002")
+	n, ok, err := c.Compose(vn(2026, 3, 12, 9, 0))(officialID, []dvcwatch.PendingAlert{
+		pending(1, officialID, dvcwatch.RoleOfficial, late), pending(2, officialID, dvcwatch.RoleOfficial, apology),
+		pending(3, officialID, dvcwatch.RoleOfficial, other),
+	})
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	want := []string{
+		"https://dvcwatch.example/ack/" + officialID + "/[{1 warning} {2 critical}]",
+		"https://dvcwatch.example/ack/" + officialID + "/[{3 warning}]",
+	}
+	if !slices.Equal(links.asked, want) {
+		t.Errorf("links asked %q, want %q", links.asked, want)
+	}
+	for _, l := range want {
+		if !strings.Contains(n.Text, "Xác nhận đã biết: "+l) {
+			t.Errorf("text lacks the link %s", l)
+		}
+	}
+}

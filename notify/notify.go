@@ -17,6 +17,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/directory"
+	"github.com/dvcwatch/dvcwatch/notify/acklink"
 	"github.com/dvcwatch/dvcwatch/notify/email"
 )
 
@@ -54,13 +55,21 @@ func NewService(cfg *config.Config, dir *directory.Directory, st Store, enqueue 
 	if err != nil {
 		return nil, err
 	}
+	links, err := acklink.New(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = slog.Default()
 	}
+	composer := &Composer{Dir: dir, Renderer: renderer, OfficeHoursOnly: cfg.Notify.OfficeHoursOnly,
+		MaxRows: cfg.Notify.MaxRows, SubjectPrefix: cfg.Notify.SubjectPrefix, ConsoleURL: cfg.Admin.PublicURL}
+	if links != nil { // a nil *Links in the interface would not be a nil AckLinker
+		composer.Acks = links
+	}
 	return &Service{
-		planner: &Planner{Router: router, RepeatAfter: cfg.Notify.RepeatAfter},
-		composer: &Composer{Dir: dir, Renderer: renderer, OfficeHoursOnly: cfg.Notify.OfficeHoursOnly,
-			MaxRows: cfg.Notify.MaxRows, SubjectPrefix: cfg.Notify.SubjectPrefix},
+		planner:    &Planner{Router: router, RepeatAfter: cfg.Notify.RepeatAfter},
+		composer:   composer,
 		dispatcher: &Dispatcher{Store: st, Enqueue: enqueue, Clock: clk},
 		store:      st,
 		log:        log,
