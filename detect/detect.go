@@ -258,7 +258,7 @@ func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time
 			bs = append(bs, findingBreach(ds, f, d.mirror))
 		}
 		batch.Dossiers = append(batch.Dossiers, dvcwatch.Evaluation{
-			Key: ds.Key, Agency: ds.Agency, Open: ds.Status.Open(), Breaches: bs,
+			Key: ds.Key, Agency: ds.Agency, Procedure: ds.ProcedureCode, Open: ds.Status.Open(), Breaches: bs,
 		})
 	}
 	res.Evaluated += len(batch.Dossiers)
