@@ -14,6 +14,7 @@ type PageResult struct {
 	Resolved  int
 	Alerts    int
 	Unchanged int
+	Silenced  int // recorded, and not planned: an active silence matches them (see Page.Silences)
 }
 
 // changes is the decision of lifecycle: what to write for one page.

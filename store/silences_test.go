@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
@@ -123,6 +124,61 @@ func getSilence(t *testing.T, db *store.DB, id int64) dvcwatch.Silence {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestRecordBreachesSilenced: a breach a silence matches is recorded, with
+// its procedure, and not planned; the first page after the silence ends
+// plans it as new.
+func TestRecordBreachesSilenced(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		seedDossiers(t, db, "A-01", "B-01")
+		// The silence names A by its code in lower case, and the procedure.
+		sil := addSilence(t, db, hour(0), 3*time.Hour, dvcwatch.NewMatcher(dvcwatch.LabelDossier, "a-01"),
+			dvcwatch.NewMatcher(dvcwatch.LabelProcedure, "1.001193"))
+		evs := func() []dvcwatch.Evaluation {
+			a := eval("A-01", brc(dvcwatch.BreachOverdue, "A-01", 0, dvcwatch.SeverityWarning))
+			b := eval("B-01", brc(dvcwatch.BreachOverdue, "B-01", 0, dvcwatch.SeverityWarning))
+			a.Procedure, b.Procedure = "1.001193", "1.001193"
+			return []dvcwatch.Evaluation{a, b}
+		}
+		active, err := db.ActiveSilences(context.Background(), hour(1))
+		if err != nil || len(active) != 1 {
+			t.Fatalf("active silences: %v, %v", active, err)
+		}
+		p := &planner{}
+		res := applyBreaches(t, db, detect.Page{Now: hour(1), Dossiers: evs(), Plan: p.plan, Silences: active})
+		wantBreachResult(t, res, detect.PageResult{New: map[dvcwatch.BreachKind]int{dvcwatch.BreachOverdue: 2}, Alerts: 1, Silenced: 1})
+		a := breachByFP(t, db, dvcwatch.BreachOverdue, "A-01", 0)
+		b := breachByFP(t, db, dvcwatch.BreachOverdue, "B-01", 0)
+		if a.Procedure != "1.001193" || !a.ResolvedAt.IsZero() {
+			t.Errorf("silenced breach as recorded: %+v", a)
+		}
+		if len(p.seen) != 1 || p.seen[0].ID != b.ID {
+			t.Errorf("planned %v, want only B's breach %d", p.seen, b.ID)
+		}
+		if rows := alertRows(t, db); len(rows) != 1 || rows[0].BreachID != b.ID {
+			t.Errorf("alerts %+v, want one, of B", rows)
+		}
+
+		// Still silenced: nothing planned for A, which is unchanged.
+		res = applyBreaches(t, db, detect.Page{Now: hour(2), Dossiers: evs(), Plan: p.plan, Silences: active})
+		wantBreachResult(t, res, detect.PageResult{Unchanged: 2, Silenced: 1})
+
+		// Expired: the next page plans A, whose official was never told.
+		if _, _, err := db.ExpireSilence(context.Background(), sil.ID, hour(2).Add(time.Minute), "ada"); err != nil {
+			t.Fatal(err)
+		}
+		active, err = db.ActiveSilences(context.Background(), hour(2).Add(time.Minute))
+		if err != nil || len(active) != 0 {
+			t.Fatalf("active silences after the expiry: %v, %v", active, err)
+		}
+		res = applyBreaches(t, db, detect.Page{Now: hour(2).Add(time.Minute), Dossiers: evs(), Plan: p.plan, Silences: active})
+		wantBreachResult(t, res, detect.PageResult{Unchanged: 2, Alerts: 1})
+		if rows := alertRows(t, db); len(rows) != 2 || rows[1].BreachID != a.ID || rows[1].Reason != dvcwatch.AlertNew {
+			t.Errorf("alerts %+v, want A's new alert after B's", rows)
+		}
+	})
 }
 
 // TestMigrationFillsBreachProcedures: breaches recorded before migration 7

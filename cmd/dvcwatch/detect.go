@@ -83,6 +83,9 @@ func printDetectResult(w io.Writer, r detect.Result) {
 	if r.Notifications > 0 {
 		fmt.Fprintf(w, "%d emails wait in the outbox; dvcwatch serve sends them\n", r.Notifications)
 	}
+	if r.Silenced > 0 {
+		fmt.Fprintf(w, "silenced: %d breaches recorded and told to nobody, active silences matching them (dvcwatch silences list)\n", r.Silenced)
+	}
 	if r.Unevaluable > 0 {
 		fmt.Fprintf(w, "not evaluated: %d dossiers (see the log for which and why; their breaches are kept)\n", r.Unevaluable)
 	}
