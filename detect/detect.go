@@ -213,9 +213,10 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 	// made (see Page.Upgrade).
 	res.Upgrade = ok && state.RulesVersion != breach.Version
 	res.Full = opts.Full || !ok || res.Upgrade || state.LastFullAt.IsZero() || started.Sub(state.LastFullAt) >= d.cfg.FullSweepEvery
-	// The silences in force at the pass's time, read once: one created
-	// meanwhile mutes from the next pass on, and the composer holds back
-	// what this pass plans for it (notify.Service.Notify).
+	// The silences in force at the pass's time, read once. One created
+	// while the pass runs mutes its breaches from the next pass on; the
+	// alerts this pass plans for them meanwhile are held back by the
+	// composer (notify.Service.Notify).
 	silences, err := d.store.ActiveSilences(ctx, now)
 	if err != nil {
 		return res, fmt.Errorf("detect: %w", err)

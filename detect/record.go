@@ -69,8 +69,9 @@ type Page struct {
 // RecordPage records one page of evaluations in one transaction: what
 // lifecycle decides about the dossiers' breaches, then the alerts p.Plan
 // decides about those p.Silences do not mute, so that a breach is never
-// recorded without the alerts it causes, nor an alert without its breach. Recording the same page twice
-// changes nothing the second time (Plan sees what the first one told).
+// recorded without the alerts it causes, nor an alert without its breach.
+// Recording the same page twice changes nothing the second time (Plan sees
+// what the first one told).
 func RecordPage(ctx context.Context, st Transactor, p Page) (PageResult, error) {
 	keys := make([]dvcwatch.DossierKey, len(p.Dossiers))
 	for i, ev := range p.Dossiers {
