@@ -13,7 +13,8 @@ type StoredBreach struct {
 	ID int64
 	Breach
 	Agency     string
-	Actionable bool // the dossier was open when last evaluated
+	Procedure  string // the dossier's procedure code (MaTTHC), so that a silence matches by it without a join
+	Actionable bool   // the dossier was open when last evaluated
 	DetectedAt time.Time
 	UpdatedAt  time.Time
 	ResolvedAt time.Time // zero while open
@@ -70,10 +71,11 @@ type AlertIntent struct {
 // Evaluation is one dossier's evaluation: every breach the rules report for it
 // now. A stored breach of the dossier not among them has ended.
 type Evaluation struct {
-	Key      DossierKey
-	Agency   string
-	Open     bool // still owed a result: its breaches are actionable
-	Breaches []Breach
+	Key       DossierKey
+	Agency    string
+	Procedure string // the dossier's procedure code (MaTTHC), recorded with its breaches
+	Open      bool   // still owed a result: its breaches are actionable
+	Breaches  []Breach
 }
 
 // BreachDetail is a breach with what an email needs to say about its dossier.

@@ -2,8 +2,8 @@
 // the web UI (/) and the CLI both use, health and readiness probes, and the
 // Prometheus metrics. Every API request is authenticated with a configured
 // bearer token (or the UI's session cookie) and checked against the token's
-// role: viewers read, operators also change schedules and acknowledge
-// breaches, administrators also retry and delete failed jobs. No
+// role: viewers read, operators also change schedules, acknowledge breaches
+// and silence them, administrators also retry and delete failed jobs. No
 // credentials get 401, a role that may not get 403.
 //
 // It declares the small interfaces it uses (Store, Queue, Schedules), and
@@ -43,6 +43,11 @@ type Store interface {
 	JobRuns(ctx context.Context, job string, limit int) ([]dvcwatch.JobRun, error)
 	SetScheduleCron(ctx context.Context, schedule, cron, by string) error
 	SetSchedulePaused(ctx context.Context, schedule string, paused bool, by string) error
+	AddSilence(ctx context.Context, s dvcwatch.Silence) (dvcwatch.Silence, error)
+	Silences(ctx context.Context, f store.SilenceFilter) ([]dvcwatch.Silence, error)
+	ActiveSilences(ctx context.Context, at time.Time) ([]dvcwatch.Silence, error)
+	GetSilence(ctx context.Context, id int64) (dvcwatch.Silence, error)
+	ExpireSilence(ctx context.Context, id int64, at time.Time, by string) (dvcwatch.Silence, bool, error)
 }
 
 // Queue is the job queue as administrators see it; jobs.Inspector is one. A
@@ -87,7 +92,8 @@ type Options struct {
 	// Session is how long a UI login lasts; zero: 8 hours.
 	Session time.Duration
 	Logger  *slog.Logger
-	// Clock stamps acknowledgements and times UI sessions; nil: the wall clock.
+	// Clock stamps acknowledgements and silences, judges which silences are
+	// active, and times UI sessions; nil: the wall clock.
 	Clock clock.Clock
 	// Ack serves the pages of the acknowledge links in the mail; the zero
 	// value says they are off.
@@ -146,6 +152,10 @@ func (s *Server) routes() {
 	api("GET /api/v1/notifications/{id}", RoleViewer, s.getNotification)
 	api("GET /api/v1/breaches", RoleViewer, s.listBreaches)
 	api("POST /api/v1/breaches/{id}/ack", RoleOperator, s.ackBreach)
+	api("GET /api/v1/silences", RoleViewer, s.listSilences)
+	api("GET /api/v1/silences/{id}", RoleViewer, s.getSilence)
+	api("POST /api/v1/silences", RoleOperator, s.addSilence)
+	api("POST /api/v1/silences/{id}/expire", RoleOperator, s.expireSilence)
 	api("GET /api/v1/jobs", RoleViewer, s.listJobs)
 	api("GET /api/v1/jobs/failed", RoleViewer, s.listFailed)
 	api("GET /api/v1/jobs/runs", RoleViewer, s.listRuns)

@@ -382,6 +382,20 @@ func (b *apiBundle) breach(t *testing.T) int64 {
 	return bs[0].ID
 }
 
+// silence records a silence of the kind portal_mismatch for a day, by otto,
+// and returns its id.
+func (b *apiBundle) silence(t *testing.T) int64 {
+	t.Helper()
+	now := b.clock.now()
+	s, err := b.db.AddSilence(context.Background(), dvcwatch.Silence{
+		Matchers: []dvcwatch.Matcher{dvcwatch.NewMatcher(dvcwatch.LabelKind, "portal_mismatch")},
+		StartsAt: now, EndsAt: now.Add(24 * time.Hour), Reason: "Cổng DVCQG bảo trì", CreatedBy: "otto", CreatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.ID
+}
+
 // notification stores an email in the outbox and returns its id.
 func (b *apiBundle) notification(t *testing.T) int64 {
 	t.Helper()
@@ -413,6 +427,7 @@ func apiStatic(p string) func(*testing.T, *apiBundle, int) (string, func(*testin
 func apiEndpoints(t *testing.T, b *apiBundle) []apiEndpoint {
 	breach := b.breach(t)
 	email := b.notification(t)
+	silence := b.silence(t)
 	// Task IDs hold ':' and '@'; one with '/' must still reach its route.
 	jobID := func(n int) string { return fmt.Sprintf("detect@manual:2026-12-01T03:15:00.12345Z/%d", n) }
 	return []apiEndpoint{
@@ -422,6 +437,19 @@ func apiEndpoints(t *testing.T, b *apiBundle) []apiEndpoint {
 		{"GET", apiStatic("/api/v1/notifications/" + itoa(email)), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/breaches?all=1"), "", config.AdminViewer, 200},
 		{"POST", apiStatic("/api/v1/breaches/" + itoa(breach) + "/ack"), `{"official":"binh","reason":"chờ thẩm định"}`, config.AdminOperator, 200},
+		{"GET", apiStatic("/api/v1/silences?all=1"), "", config.AdminViewer, 200},
+		{"GET", apiStatic("/api/v1/silences/" + itoa(silence)), "", config.AdminViewer, 200},
+		{"POST", apiStatic("/api/v1/silences"), `{"matchers":{"kind":"portal_mismatch"},"duration":"72h","reason":"Cổng DVCQG bảo trì"}`,
+			config.AdminOperator, 201},
+		{"POST", func(t *testing.T, b *apiBundle, n int) (string, func(*testing.T, bool)) {
+			id := b.silence(t)
+			return "/api/v1/silences/" + itoa(id) + "/expire", func(t *testing.T, allowed bool) {
+				s, err := b.db.GetSilence(context.Background(), id)
+				if err != nil || s.Active(b.clock.now()) == allowed {
+					t.Errorf("silence %d after the expiry: %+v, %v; want it ended only if allowed (%t)", id, s, err, allowed)
+				}
+			}
+		}, "", config.AdminOperator, 200},
 		{"GET", apiStatic("/api/v1/jobs?state=pending"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/jobs/failed?all=1"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/jobs/runs?job=sync"), "", config.AdminViewer, 200},
@@ -481,7 +509,8 @@ func TestAPIRoles(t *testing.T) {
 		}
 	}
 	// The audit log names who changed what, never with the token.
-	for _, want := range []string{`action="retry job" by=ada role=admin`, `action="pause schedule" by=otto role=operator`} {
+	for _, want := range []string{`action="retry job" by=ada role=admin`, `action="pause schedule" by=otto role=operator`,
+		`action="add silence" by=otto role=operator`, `action="expire silence" by=ada role=admin`} {
 		if !strings.Contains(b.log.String(), want) {
 			t.Errorf("the log lacks %q", want)
 		}

@@ -26,6 +26,10 @@ type Breach struct {
 	Detail     string     `json:"detail"`
 	DetectedAt time.Time  `json:"detected_at"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+	// Silenced says an active silence matches it (the newest, SilenceID):
+	// it is recorded, and nobody is told of it.
+	Silenced  bool  `json:"silenced"`
+	SilenceID int64 `json:"silence_id,omitempty"`
 }
 
 func breachView(b dvcwatch.StoredBreach) Breach {
@@ -50,7 +54,11 @@ func (s *Server) listBreaches(w http.ResponseWriter, r *http.Request, _ Principa
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, views(bs, breachView))
+	vs, err := s.silencedViews(r.Context(), bs)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, vs)
 	return nil
 }
 
@@ -77,6 +85,10 @@ func (s *Server) ackBreach(w http.ResponseWriter, r *http.Request, p Principal) 
 		return err
 	}
 	s.audit(p, "acknowledge breach", "breach", id, "official", req.Official)
-	writeJSON(w, http.StatusOK, breachView(b))
+	vs, err := s.silencedViews(r.Context(), []dvcwatch.StoredBreach{b})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, vs[0])
 	return nil
 }

@@ -132,7 +132,8 @@ func browserGet(t *testing.T, url string) (*http.Response, string) {
 // Retry; an administrator retries it once its handler works again, and sees it
 // completed and its failure marked retried by them. On the way it checks the
 // dashboard, the cron editor's error message and an email's detail view, and
-// that the page raised no script error or CSP violation.
+// that the page raised no script error or CSP violation; and silences a
+// breach and expires the silence.
 func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	chromium := browserExecPath(t)
 	rdb := browserRedis(t)
@@ -240,6 +241,10 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	if n := b.count(`button[data-action="retry-archived"]`); n != 0 {
 		t.Errorf("the viewer sees %d Retry all buttons", n)
 	}
+	b.open("silences", "#/silences")
+	if n := b.count(`#view form.silence-form`); n != 0 {
+		t.Errorf("the viewer sees %d forms to add a silence", n)
+	}
 	b.do("viewer logs out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	if n := b.count(archivedRow); n != 0 {
 		t.Errorf("after logout the page still shows the task")
@@ -342,7 +347,70 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 		t.Errorf("message after acknowledging: %q", got)
 	}
 
+	b.silenceBreach(breachRow)
+
 	b.checkConsole()
+}
+
+// silenceBreach silences the breach of row from its button: the form comes
+// with its dossier and kind; the server's refusal of an end in the past is
+// shown as the server words it; the silence added is listed with its author,
+// and the breach shown as silenced until the silence is expired.
+func (b *browserTab) silenceBreach(row string) {
+	t := b.t
+	t.Helper()
+	form := `#view[data-route="#/silences?dossier=HS-UI-001&kind=overdue"] form.silence-form`
+	b.do("silence the breach from its row", chromedp.Click(chromedp.CSS(row+` button[data-action="silence"]`)),
+		chromedp.WaitVisible(chromedp.CSS(form)))
+	if got := b.evalString(`document.querySelector('#view form.silence-form input[name="dossier"]').value + " " +
+		document.querySelector('#view form.silence-form select[name="kind"]').value`); got != "HS-UI-001 overdue" {
+		t.Errorf("silence form prefilled with %q, want the breach's dossier and kind", got)
+	}
+	b.do("an end in the past", chromedp.SetValue(chromedp.CSS(form+` input[name="ends_at"]`), "2020-01-01 08:00"),
+		chromedp.SetValue(chromedp.CSS(form+` input[name="reason"]`), "Công dân xin hoãn, chờ giấy tờ"),
+		chromedp.Click(chromedp.CSS(form+` button[data-action="add-silence"]`)),
+		chromedp.WaitVisible(chromedp.CSS(form+` .silence-error`)))
+	if got, want := b.text(form+` .silence-error`), "ends_at 2020-01-01T08:00:00+07:00: not in the future"; got != want {
+		t.Errorf("silence form's error: %q, want %q", got, want)
+	}
+	silenceRow := `#view[data-route="#/silences"] tr[data-silence][data-active="true"]`
+	b.do("add the silence for 72h", chromedp.SetValue(chromedp.CSS(form+` input[name="ends_at"]`), " "), // blank: the form trims it
+		chromedp.SetValue(chromedp.CSS(form+` input[name="duration"]`), "72h"),
+		chromedp.Click(chromedp.CSS(form+` button[data-action="add-silence"]`)),
+		chromedp.WaitVisible(chromedp.CSS(silenceRow)))
+	if got := b.text(silenceRow + ` td.matchers`); got != "kind=overduedossier=HS-UI-001" {
+		t.Errorf("silence's matchers shown as %q", got)
+	}
+	if got := b.text(silenceRow + ` td.created-by`); got != browserAdminName {
+		t.Errorf("silence created by %q, want %q", got, browserAdminName)
+	}
+	if got := b.text(silenceRow + ` td.reason`); got != "Công dân xin hoãn, chờ giấy tờ" {
+		t.Errorf("silence's reason shown as %q", got)
+	}
+	if got := b.text("#msg-text"); !strings.Contains(got, "Đã tắt cảnh báo #") || b.count("#msg.error") != 0 {
+		t.Errorf("message after silencing: %q", got)
+	}
+	id := b.evalString(`document.querySelector(` + browserJS(silenceRow) + `).dataset.silence`)
+
+	silenced := `#view[data-route="#/breaches"] tr[data-breach][data-kind="overdue"]`
+	b.open("breaches", "#/breaches")
+	if got := b.text(silenced + `[data-silenced="true"] .state.silenced`); got != "Đã tắt cảnh báo #"+id {
+		t.Errorf("silenced breach's badge: %q, want silence #%s", got, id)
+	}
+	if n := b.count(silenced + ` button[data-action="silence"]`); n != 0 {
+		t.Errorf("a silenced breach offers to silence it again")
+	}
+
+	b.open("silences", "#/silences")
+	b.do("expire the silence", chromedp.Click(chromedp.CSS(silenceRow+` button[data-action="expire"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(silenceRow)))
+	if got := b.text("#msg-text"); !strings.Contains(got, "#"+id) || b.count("#msg.error") != 0 {
+		t.Errorf("message after expiring: %q", got)
+	}
+	b.open("breaches", "#/breaches")
+	if n := b.count(silenced + `[data-silenced="false"]`); n != 1 {
+		t.Errorf("the breach is still shown silenced after the expiry")
+	}
 }
 
 // browserBreach records an open overdue breach of a stored dossier.

@@ -336,7 +336,7 @@ type AdminRole string
 // Admin roles, each allowed everything the previous one is.
 const (
 	AdminViewer   AdminRole = "viewer"   // read the dashboard, breaches, emails, jobs and schedules
-	AdminOperator AdminRole = "operator" // also change schedules (run now, pause, resume, cron) and acknowledge breaches
+	AdminOperator AdminRole = "operator" // also change schedules (run now, pause, resume, cron), acknowledge breaches and silence them
 	AdminAdmin    AdminRole = "admin"    // also retry and delete failed jobs
 )
 

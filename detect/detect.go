@@ -47,6 +47,8 @@ type Store interface {
 	DetectorState(ctx context.Context, name string) (s dvcwatch.DetectorState, ok bool, err error)
 	SaveDetectorState(ctx context.Context, name string, s dvcwatch.DetectorState) error
 	OpenBreachCounts(ctx context.Context) (map[dvcwatch.BreachKind]int, error)
+	// ActiveSilences returns the silences active at a time.
+	ActiveSilences(ctx context.Context, at time.Time) ([]dvcwatch.Silence, error)
 }
 
 // Notifier decides who is told of breaches and tells them (notify.Service).
@@ -164,6 +166,7 @@ type Result struct {
 	Reopened      int
 	Resolved      int
 	Alerts        int // recipient-breach alerts decided
+	Silenced      int // breaches recorded but not planned, an active silence matching them
 	Notifications int // digest emails created
 }
 
@@ -171,7 +174,7 @@ type Result struct {
 func (r Result) Counts() map[string]int {
 	m := map[string]int{
 		"evaluated": r.Evaluated, "unevaluable": r.Unevaluable, "updated": r.Updated, "reopened": r.Reopened,
-		"resolved": r.Resolved, "alerts": r.Alerts, "notifications": r.Notifications,
+		"resolved": r.Resolved, "alerts": r.Alerts, "silenced": r.Silenced, "notifications": r.Notifications,
 	}
 	for k, n := range r.New {
 		m["new_"+string(k)] = n
@@ -210,8 +213,17 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 	// made (see Page.Upgrade).
 	res.Upgrade = ok && state.RulesVersion != breach.Version
 	res.Full = opts.Full || !ok || res.Upgrade || state.LastFullAt.IsZero() || started.Sub(state.LastFullAt) >= d.cfg.FullSweepEvery
+	// The silences in force at the pass's time, read once. One created
+	// while the pass runs mutes its breaches from the next pass on; the
+	// alerts this pass plans for them meanwhile are held back by the
+	// composer (notify.Service.Notify).
+	silences, err := d.store.ActiveSilences(ctx, now)
+	if err != nil {
+		return res, fmt.Errorf("detect: %w", err)
+	}
 	filter := dvcwatch.ScanFilter{All: res.Full, ChangedAfter: state.LastRunAt, Mirror: d.mirror}
-	if err := d.scan(ctx, filter, func(page dvcwatch.ScannedPage) error { return d.page(ctx, page, now, &res) }); err != nil {
+	page := func(p dvcwatch.ScannedPage) error { return d.page(ctx, p, now, silences, &res) }
+	if err := d.scan(ctx, filter, page); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
 	}
 
@@ -242,8 +254,8 @@ func (d *Detector) scan(ctx context.Context, filter dvcwatch.ScanFilter, fn func
 	}, func(_ context.Context, p dvcwatch.ScannedPage) error { return fn(p) })
 }
 
-func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, res *Result) error {
-	batch := Page{Now: now, Whole: page.Whole, Upgrade: res.Upgrade, Plan: d.notifier.Plan}
+func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, silences []dvcwatch.Silence, res *Result) error {
+	batch := Page{Now: now, Whole: page.Whole, Upgrade: res.Upgrade, Plan: d.notifier.Plan, Silences: silences}
 	for _, ds := range page.Dossiers {
 		bs, err := d.rulesFor(ds.Agency).Evaluate(ds, now)
 		if err != nil {
@@ -258,7 +270,7 @@ func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time
 			bs = append(bs, findingBreach(ds, f, d.mirror))
 		}
 		batch.Dossiers = append(batch.Dossiers, dvcwatch.Evaluation{
-			Key: ds.Key, Agency: ds.Agency, Open: ds.Status.Open(), Breaches: bs,
+			Key: ds.Key, Agency: ds.Agency, Procedure: ds.ProcedureCode, Open: ds.Status.Open(), Breaches: bs,
 		})
 	}
 	res.Evaluated += len(batch.Dossiers)
@@ -273,6 +285,7 @@ func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time
 	res.Reopened += r.Reopened
 	res.Resolved += r.Resolved
 	res.Alerts += r.Alerts
+	res.Silenced += r.Silenced
 	return nil
 }
 

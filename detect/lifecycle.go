@@ -9,11 +9,12 @@ import (
 // PageResult counts what recording one page of evaluations changed.
 type PageResult struct {
 	New       map[dvcwatch.BreachKind]int // breaches recorded for the first time, by kind
-	Updated   int                         // severity, attribution, due or actionability changed
+	Updated   int                         // severity, attribution, procedure, due or actionability changed
 	Reopened  int                         // resolved earlier, reported again
 	Resolved  int
 	Alerts    int
 	Unchanged int
+	Silenced  int // recorded, and not planned: an active silence matches them (see Page.Silences)
 }
 
 // changes is the decision of lifecycle: what to write for one page.
@@ -32,9 +33,9 @@ type changes struct {
 // lifecycle decides what recording evs at now changes, given every breach
 // already recorded for their dossiers (by fingerprint, resolved ones
 // included): a breach reported for the first time is new; one reported again
-// after it was resolved is reopened; one whose severity, attribution, due or
-// actionability changed is updated; one no longer reported is resolved (as
-// its condition ended, or, when the rules were upgraded or its kind is no
+// after it was resolved is reopened; one whose severity, attribution, procedure,
+// due or actionability changed is updated; one no longer reported is resolved
+// (as its condition ended, or, when the rules were upgraded or its kind is no
 // longer one, as a change of rules); the rest is unchanged. It is pure: the
 // caller reads stored and writes the decision in one transaction.
 func lifecycle(now time.Time, evs []dvcwatch.Evaluation, stored map[string]dvcwatch.StoredBreach, upgrade bool) changes {
@@ -55,12 +56,12 @@ func lifecycle(now time.Time, evs []dvcwatch.Evaluation, stored map[string]dvcwa
 			if !ok {
 				ch.result.New[br.Kind]++
 				ch.insert = append(ch.insert, dvcwatch.StoredBreach{
-					Breach: br, Agency: ev.Agency, Actionable: ev.Open, DetectedAt: now, UpdatedAt: now,
+					Breach: br, Agency: ev.Agency, Procedure: ev.Procedure, Actionable: ev.Open, DetectedAt: now, UpdatedAt: now,
 				})
 				continue
 			}
-			cur := dvcwatch.StoredBreach{ID: old.ID, Breach: br, Agency: ev.Agency, Actionable: ev.Open,
-				DetectedAt: old.DetectedAt, UpdatedAt: now}
+			cur := dvcwatch.StoredBreach{ID: old.ID, Breach: br, Agency: ev.Agency, Procedure: ev.Procedure,
+				Actionable: ev.Open, DetectedAt: old.DetectedAt, UpdatedAt: now}
 			switch {
 			case !old.ResolvedAt.IsZero():
 				ch.result.Reopened++
@@ -101,7 +102,7 @@ func lifecycle(now time.Time, evs []dvcwatch.Evaluation, stored map[string]dvcwa
 // evaluation and is refreshed with the next real change.
 func sameBreach(old, cur dvcwatch.StoredBreach) bool {
 	return old.Severity == cur.Severity && old.Official == cur.Official && old.Department == cur.Department &&
-		old.Agency == cur.Agency && old.Actionable == cur.Actionable &&
+		old.Agency == cur.Agency && old.Procedure == cur.Procedure && old.Actionable == cur.Actionable &&
 		old.StartedAt.Equal(cur.StartedAt) && old.DueAt.Equal(cur.DueAt)
 }
 

@@ -22,12 +22,16 @@ func TestLifecycle(t *testing.T) {
 	// stored is a breach as recorded earlier, open unless resolved.
 	stored := func(id int64, b dvcwatch.Breach, actionable bool, resolved time.Time) dvcwatch.StoredBreach {
 		b.Fingerprint = dvcwatch.BreachFingerprint(b.Kind, b.Key, b.StepSeq)
-		return dvcwatch.StoredBreach{ID: id, Breach: b, Agency: "X", Actionable: actionable,
+		return dvcwatch.StoredBreach{ID: id, Breach: b, Agency: "X", Procedure: "1.001193", Actionable: actionable,
 			DetectedAt: t0, UpdatedAt: t0, ResolvedAt: resolved}
 	}
 	eval := func(open bool, bs ...dvcwatch.Breach) []dvcwatch.Evaluation {
-		return []dvcwatch.Evaluation{{Key: key, Agency: "X", Open: open, Breaches: bs}}
+		return []dvcwatch.Evaluation{{Key: key, Agency: "X", Procedure: "1.001193", Open: open, Breaches: bs}}
 	}
+	// The dossier was filed under another procedure since (a silence may
+	// match by it).
+	otherProcedure := eval(true, overdue)
+	otherProcedure[0].Procedure = "1.001194"
 	critical := overdue
 	critical.Severity = dvcwatch.SeverityCritical
 
@@ -57,6 +61,9 @@ func TestLifecycle(t *testing.T) {
 			stored: []dvcwatch.StoredBreach{stored(7, overdue, false, time.Time{})},
 			result: PageResult{New: map[dvcwatch.BreachKind]int{}, Unchanged: 1}},
 		{name: "severity changed: updated and planned", evs: eval(true, critical),
+			stored: []dvcwatch.StoredBreach{stored(7, overdue, true, time.Time{})}, update: []int64{7}, plan: []int64{7},
+			result: PageResult{New: map[dvcwatch.BreachKind]int{}, Updated: 1}},
+		{name: "procedure changed: updated and planned", evs: otherProcedure,
 			stored: []dvcwatch.StoredBreach{stored(7, overdue, true, time.Time{})}, update: []int64{7}, plan: []int64{7},
 			result: PageResult{New: map[dvcwatch.BreachKind]int{}, Updated: 1}},
 		{name: "dossier finished since: actionability changed, updated", evs: eval(false, overdue),
@@ -93,7 +100,8 @@ func TestLifecycle(t *testing.T) {
 			for _, b := range ch.insert {
 				kinds = append(kinds, b.Kind)
 				if b.ID != 0 || b.Fingerprint != dvcwatch.BreachFingerprint(b.Kind, b.Key, b.StepSeq) ||
-					!b.DetectedAt.Equal(now) || !b.UpdatedAt.Equal(now) || b.Agency != "X" || !b.ResolvedAt.IsZero() {
+					!b.DetectedAt.Equal(now) || !b.UpdatedAt.Equal(now) || b.Agency != "X" || b.Procedure != "1.001193" ||
+					!b.ResolvedAt.IsZero() {
 					t.Errorf("insert %+v", b)
 				}
 			}
@@ -111,7 +119,7 @@ func TestLifecycle(t *testing.T) {
 				t.Errorf("update %v, want %v", got, tt.update)
 			}
 			for _, b := range ch.update {
-				if !b.UpdatedAt.Equal(now) || !b.DetectedAt.Equal(t0) || !b.ResolvedAt.IsZero() {
+				if !b.UpdatedAt.Equal(now) || !b.DetectedAt.Equal(t0) || !b.ResolvedAt.IsZero() || b.Procedure != tt.evs[0].Procedure {
 					t.Errorf("updated breach keeps its detection time, is open and stamped now: %+v", b)
 				}
 			}

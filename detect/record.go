@@ -59,13 +59,19 @@ type Page struct {
 	// breaches: every one of an open dossier, and those of a finished
 	// dossier that are new, changed or reopened; nil plans nothing.
 	Plan func(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent
+	// Silences are the silences active at Now: the breaches they match are
+	// recorded as any other, and not given to Plan, so that nobody is told
+	// of them; once a silence has ended, the next page planned tells their
+	// recipients as of then.
+	Silences []dvcwatch.Silence
 }
 
 // RecordPage records one page of evaluations in one transaction: what
 // lifecycle decides about the dossiers' breaches, then the alerts p.Plan
-// decides about them, so that a breach is never recorded without the alerts
-// it causes, nor an alert without its breach. Recording the same page twice
-// changes nothing the second time (Plan sees what the first one told).
+// decides about those p.Silences do not mute, so that a breach is never
+// recorded without the alerts it causes, nor an alert without its breach.
+// Recording the same page twice changes nothing the second time (Plan sees
+// what the first one told).
 func RecordPage(ctx context.Context, st Transactor, p Page) (PageResult, error) {
 	keys := make([]dvcwatch.DossierKey, len(p.Dossiers))
 	for i, ev := range p.Dossiers {
@@ -96,10 +102,13 @@ func RecordPage(ctx context.Context, st Transactor, p Page) (PageResult, error) 
 		if p.Upgrade {
 			inserted = slices.DeleteFunc(inserted, func(b dvcwatch.StoredBreach) bool { return !b.Actionable })
 		}
-		if p.Plan == nil || len(ch.plan)+len(inserted) == 0 {
+		plan, muted := unsilenced(p.Now, p.Silences, ch.plan)
+		inserted, mutedNew := unsilenced(p.Now, p.Silences, inserted)
+		res.Silenced = muted + mutedNew
+		if p.Plan == nil || len(plan)+len(inserted) == 0 {
 			return nil
 		}
-		states, err := tx.AlertHistory(ctx, ch.plan)
+		states, err := tx.AlertHistory(ctx, plan)
 		if err != nil {
 			return err
 		}

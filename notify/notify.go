@@ -22,11 +22,13 @@ import (
 )
 
 // Store is what the service reads and writes: the pending alerts, the
-// outbox and the breaches the office's summary lists.
+// outbox, the breaches the office's summary lists and the silences that
+// hold some of them back.
 type Store interface {
 	ComposeStore
 	SummaryStore
 	DispatchStore
+	SilenceStore
 }
 
 // Service owns what dvcwatch tells people: who must be told of each breach
@@ -84,8 +86,9 @@ func (s *Service) Plan(now time.Time, open []dvcwatch.BreachState) []dvcwatch.Al
 
 // Notify puts the pending alerts into one digest email per recipient as of
 // now, hands the new emails to the queue, and returns how many it created.
+// Alerts of breaches an active silence matches stay pending (unsilenced).
 func (s *Service) Notify(ctx context.Context, now time.Time) (int, error) {
-	ids, err := ComposeWith(ctx, s.store, now, s.composer.Compose(now))
+	ids, err := ComposeWith(ctx, unsilenced(ctx, s.store, now), now, s.composer.Compose(now))
 	if err != nil {
 		return 0, err
 	}
@@ -94,9 +97,10 @@ func (s *Service) Notify(ctx context.Context, now time.Time) (int, error) {
 }
 
 // Summarize writes the office's daily summary as of now, hands it to the
-// queue, and returns how many emails it created.
+// queue, and returns how many emails it created. It leaves out the breaches
+// an active silence matches (unsilenced).
 func (s *Service) Summarize(ctx context.Context, now time.Time) (int, error) {
-	ids, err := s.composer.Summarize(ctx, s.store, now)
+	ids, err := s.composer.Summarize(ctx, unsilenced(ctx, s.store, now), now)
 	if err != nil {
 		return len(ids), fmt.Errorf("daily summary: %w", err)
 	}

@@ -15,8 +15,8 @@ import (
 )
 
 // breachColumns are written for a new breach, in this order.
-var breachColumns = []string{"fingerprint", "kind", "source", "code", "step_seq", "agency", "official", "department",
-	"severity", "started_at", "due_at", "detail", "actionable", "detected_at", "updated_at"}
+var breachColumns = []string{"fingerprint", "kind", "source", "code", "step_seq", "agency", "procedure_code", "official",
+	"department", "severity", "started_at", "due_at", "detail", "actionable", "detected_at", "updated_at"}
 
 type breachRow struct {
 	ID          int64   `db:"id"`
@@ -26,6 +26,7 @@ type breachRow struct {
 	Code        string  `db:"code"`
 	StepSeq     int     `db:"step_seq"`
 	Agency      string  `db:"agency"`
+	Procedure   string  `db:"procedure_code"`
 	Official    string  `db:"official"`
 	Department  string  `db:"department"`
 	Severity    string  `db:"severity"`
@@ -39,7 +40,7 @@ type breachRow struct {
 	Reason      string  `db:"resolved_reason"`
 }
 
-const breachSelect = `id, fingerprint, kind, source, code, step_seq, agency, official, department, severity,
+const breachSelect = `id, fingerprint, kind, source, code, step_seq, agency, procedure_code, official, department, severity,
 	started_at, due_at, detail, actionable, detected_at, updated_at, resolved_at, resolved_reason`
 
 func (r *breachRow) stored() dvcwatch.StoredBreach {
@@ -51,7 +52,7 @@ func (r *breachRow) stored() dvcwatch.StoredBreach {
 			Severity: dvcwatch.Severity(r.Severity), StartedAt: r.StartedAt.Time, DueAt: r.DueAt.Time,
 			Fingerprint: r.Fingerprint, Detail: r.Detail,
 		},
-		Agency: r.Agency, Actionable: r.Actionable,
+		Agency: r.Agency, Procedure: r.Procedure, Actionable: r.Actionable,
 		DetectedAt: r.DetectedAt.Time, UpdatedAt: r.UpdatedAt.Time, ResolvedAt: r.ResolvedAt.Time,
 		ResolvedReason: dvcwatch.ResolvedReason(r.Reason),
 	}
@@ -95,13 +96,13 @@ func (tx *Tx) BreachesOf(ctx context.Context, keys []dvcwatch.DossierKey, whole 
 }
 
 // UpdateBreach rewrites a recorded breach (by ID) with b's attribution,
-// severity, times, detail and actionability, and reopens it if it was
-// resolved.
+// procedure, severity, times, detail and actionability, and reopens it if it
+// was resolved.
 func (tx *Tx) UpdateBreach(ctx context.Context, b dvcwatch.StoredBreach) error {
-	q := `UPDATE breaches SET agency = ?, official = ?, department = ?, severity = ?, started_at = ?, due_at = ?,
-		detail = ?, actionable = ?, updated_at = ?, resolved_at = NULL, resolved_reason = '' WHERE id = ?`
+	q := `UPDATE breaches SET agency = ?, procedure_code = ?, official = ?, department = ?, severity = ?, started_at = ?,
+		due_at = ?, detail = ?, actionable = ?, updated_at = ?, resolved_at = NULL, resolved_reason = '' WHERE id = ?`
 	db := tx.db
-	_, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(q), b.Agency, b.Official, b.Department, string(b.Severity),
+	_, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(q), b.Agency, b.Procedure, b.Official, b.Department, string(b.Severity),
 		db.timeArg(normTime(b.StartedAt)), db.timeArg(normTime(b.DueAt)), b.Detail, b.Actionable,
 		db.timeArg(normTime(b.UpdatedAt)), b.ID)
 	if err != nil {
@@ -135,7 +136,7 @@ func (tx *Tx) InsertBreaches(ctx context.Context, bs []dvcwatch.StoredBreach) ([
 			b.Fingerprint = dvcwatch.BreachFingerprint(b.Kind, b.Key, b.StepSeq)
 		}
 		args = append(args, b.Fingerprint, string(b.Kind), b.Key.Source, b.Key.Code, b.StepSeq,
-			b.Agency, b.Official, b.Department, string(b.Severity), db.timeArg(normTime(b.StartedAt)),
+			b.Agency, b.Procedure, b.Official, b.Department, string(b.Severity), db.timeArg(normTime(b.StartedAt)),
 			db.timeArg(normTime(b.DueAt)), b.Detail, b.Actionable, db.timeArg(normTime(b.DetectedAt)),
 			db.timeArg(normTime(b.UpdatedAt)))
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
 
 	"github.com/dvcwatch/dvcwatch"
 )
@@ -25,4 +26,13 @@ func Bookkeeping(ctx context.Context, db *DB, key dvcwatch.DossierKey) (firstSee
 	q := db.db.Rebind(`SELECT first_seen_at, updated_at FROM dossiers WHERE source = ? AND code = ?`)
 	err = db.db.GetContext(ctx, &r, q, key.Source, key.Code)
 	return r.FirstSeen.Time, r.Updated.Time, err
+}
+
+// MigrateDownTo undoes the migrations after version, to test an upgrade
+// from it.
+func MigrateDownTo(ctx context.Context, db *DB, version int64) error {
+	return db.migrate(ctx, func(p *goose.Provider) error {
+		_, err := p.DownTo(ctx, version)
+		return err
+	})
 }

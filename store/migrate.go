@@ -23,6 +23,14 @@ var migrations embed.FS
 // every start. On PostgreSQL, replicas starting together take turns through an
 // advisory lock, one per schema.
 func (db *DB) Migrate(ctx context.Context) error {
+	return db.migrate(ctx, func(p *goose.Provider) error {
+		_, err := p.Up(ctx)
+		return err
+	})
+}
+
+// migrate runs fn with the engine's migrations.
+func (db *DB) migrate(ctx context.Context, fn func(p *goose.Provider) error) error {
 	fsys, err := fs.Sub(migrations, "migrations/"+db.dialect.name)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -47,7 +55,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate %s database: %w", db.dialect.name, err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if err := fn(p); err != nil {
 		return fmt.Errorf("migrate %s database: %w", db.dialect.name, err)
 	}
 	return nil

@@ -1,6 +1,6 @@
 // Package client is a Go client of dvcwatch's admin API (package admin), the
-// one the CLI's jobs and schedules commands use. It sends a bearer token,
-// speaks the API's own JSON types (admin.Task, admin.Schedule, …), and
+// one the CLI's jobs, schedules and silences commands use. It sends a bearer
+// token, speaks the API's own JSON types (admin.Task, admin.Schedule, …), and
 // returns every answer other than a success as an *APIError that carries the
 // status and the server's message. The token goes in the Authorization
 // header only: it is never logged, nor put in an error.
@@ -363,6 +363,33 @@ func (c *Client) AckBreach(ctx context.Context, id int64, official, reason strin
 	path := "/api/v1/breaches/" + strconv.FormatInt(id, 10) + "/ack"
 	err := c.call(ctx, http.MethodPost, path, nil, admin.AckRequest{Official: official, Reason: reason}, &b)
 	return b, err
+}
+
+// Silences lists the silences active now, or every one (all), the most
+// recently created first.
+func (c *Client) Silences(ctx context.Context, all bool, limit int) ([]admin.Silence, error) {
+	q := limitQuery(nil, limit)
+	if all {
+		q.Set("all", "1")
+	}
+	var ss []admin.Silence
+	err := c.call(ctx, http.MethodGet, "/api/v1/silences", q, nil, &ss)
+	return ss, err
+}
+
+// AddSilence creates a silence; the server records the token's name as its
+// author.
+func (c *Client) AddSilence(ctx context.Context, req admin.SilenceRequest) (admin.Silence, error) {
+	var s admin.Silence
+	err := c.call(ctx, http.MethodPost, "/api/v1/silences", nil, req, &s)
+	return s, err
+}
+
+// ExpireSilence ends silence id now.
+func (c *Client) ExpireSilence(ctx context.Context, id int64) (admin.Silence, error) {
+	var s admin.Silence
+	err := c.call(ctx, http.MethodPost, "/api/v1/silences/"+strconv.FormatInt(id, 10)+"/expire", nil, nil, &s)
+	return s, err
 }
 
 // discard drops resty's own log lines.

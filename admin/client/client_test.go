@@ -98,6 +98,23 @@ func TestRequests(t *testing.T) {
 		}, seen{method: "GET", rawPath: "/api/v1/breaches", query: "agency=X&all=1&kind=overdue&limit=7&official=binh"}},
 		{"ack", `{"id":42}`, func(c *client.Client) error { _, err := c.AckBreach(ctx, 42, "binh", "chờ"); return err },
 			seen{method: "POST", rawPath: "/api/v1/breaches/42/ack", body: `{"official":"binh","reason":"chờ"}`}},
+		{"silences", `[{"id":3,"matchers":{"kind":"portal_mismatch"}}]`, func(c *client.Client) error {
+			ss, err := c.Silences(ctx, true, 0)
+			if err == nil && (len(ss) != 1 || ss[0].ID != 3 || ss[0].Matchers["kind"] != "portal_mismatch") {
+				t.Errorf("Silences = %+v", ss)
+			}
+			return err
+		}, seen{method: "GET", rawPath: "/api/v1/silences", query: "all=1"}},
+		{"active silences", `[]`, func(c *client.Client) error { _, err := c.Silences(ctx, false, 5); return err },
+			seen{method: "GET", rawPath: "/api/v1/silences", query: "limit=5"}},
+		{"add silence", `{"id":4}`, func(c *client.Client) error {
+			_, err := c.AddSilence(ctx, admin.SilenceRequest{Matchers: map[string]string{"kind": "portal_mismatch", "agency": "H99"},
+				Duration: "72h", Reason: "Cổng DVCQG bảo trì"})
+			return err
+		}, seen{method: "POST", rawPath: "/api/v1/silences",
+			body: `{"matchers":{"agency":"H99","kind":"portal_mismatch"},"duration":"72h","reason":"Cổng DVCQG bảo trì"}`}},
+		{"expire silence", `{"id":4}`, func(c *client.Client) error { _, err := c.ExpireSilence(ctx, 4); return err },
+			seen{method: "POST", rawPath: "/api/v1/silences/4/expire"}},
 		{"dashboard", `{"failed_open":2}`, func(c *client.Client) error {
 			d, err := c.Dashboard(ctx)
 			if err == nil && d.FailedOpen != 2 {

@@ -695,9 +695,14 @@
 					if (formRow.hidden) openAck(formRow, b, cols.length);
 					else formRow.hidden = true;
 				} }, "Xác nhận"));
+				if (!b.silenced && !b.resolved_at) {
+					actions.push(el("button", { type: "button", class: "secondary", "data-action": "silence", title: "Silence this dossier's breaches of this kind",
+						onclick: () => { location.hash = "#/silences?dossier=" + seg(b.code) + "&kind=" + seg(b.kind); } }, "Tắt cảnh báo"));
+				}
 			}
-			rows.push(el("tr", { dataset: { breach: String(b.id), kind: b.kind } },
-				td(b.label || KIND_LABELS[b.kind] || b.kind, el("br"), el("span", { class: "muted" }, b.kind)),
+			rows.push(el("tr", { dataset: { breach: String(b.id), kind: b.kind, silenced: String(!!b.silenced) } },
+				td(b.label || KIND_LABELS[b.kind] || b.kind, el("br"), el("span", { class: "muted" }, b.kind),
+					b.silenced ? [el("br"), silencedBadge(b.silence_id)] : null),
 				td(el("code", null, b.code), el("br"), el("span", { class: "muted" }, b.source + (b.step ? " · bước " + b.step : ""))),
 				td(b.agency || "—", el("br"), el("span", { class: "muted" }, b.department || "")),
 				td(b.official || "—"),
@@ -743,7 +748,121 @@
 		(official.value ? reason : official).focus();
 	}
 
-	const views = { dashboard, emails, jobs, schedules, breaches };
+	// ---- silences -----------------------------------------------------------
+
+	// The labels a silence matches by, in the API's order.
+	const SILENCE_LABELS = [
+		["kind", "Loại vi phạm · kind"], ["agency", "Mã cơ quan · agency"], ["department", "Phòng ban · department"],
+		["official", "Mã cán bộ · official"], ["procedure", "Mã thủ tục · procedure"], ["dossier", "Mã hồ sơ · dossier"],
+	];
+
+	// silencedBadge marks a breach an active silence mutes: recorded, and
+	// mailed to nobody.
+	function silencedBadge(id) {
+		return el("a", { href: "#/silences", class: "state silenced", "data-silence": String(id),
+			title: "Recorded, mailed to nobody while the silence lasts" }, "Đã tắt cảnh báo #" + id);
+	}
+
+	function matcherList(m) {
+		return SILENCE_LABELS.filter(([k]) => m && m[k]).map(([k]) =>
+			el("span", { class: "matcher", dataset: { label: k } }, k + "=", el("code", null, m[k])));
+	}
+
+	async function silences(r) {
+		const all = !!r.query.get("all");
+		const list = await api("GET", "/silences?" + (all ? "all=1&" : "") + "limit=500");
+		const operator = can("operator");
+		const include = el("input", { type: "checkbox", name: "all", checked: all });
+		include.addEventListener("change", () => {
+			location.hash = "#/silences" + (include.checked ? "?all=1" : "");
+		});
+		const cols = [["#", "num"], ["Điều kiện · Matchers"], ["Từ · From"], ["Đến · Until"], ["Lý do · Reason"],
+			["Tạo bởi · By"], ["Trạng thái · State"], [""]];
+		return el("div", null,
+			heading("Tắt cảnh báo · Silences", el("label", null, include, "Gồm cả đã kết thúc · include ended"), refreshButton()),
+			el("p", { class: "hint" }, "Vi phạm khớp mọi điều kiện của một lệnh tắt cảnh báo vẫn được ghi nhận và hiển thị, " +
+				"nhưng không gửi thư cho ai đến khi lệnh kết thúc; lần phát hiện sau đó gửi các cảnh báo bị giữ lại."),
+			operator ? silenceForm(r.query) : el("p", { class: "hint" }, "Chỉ vận hành viên (operator) hoặc quản trị viên được tắt cảnh báo."),
+			table(cols, list.map((s) => silenceRow(s, operator)),
+				all ? "Chưa có lệnh tắt cảnh báo nào · no silences" : "Không có lệnh tắt cảnh báo nào đang hiệu lực · no active silences"));
+	}
+
+	function silenceRow(s, operator) {
+		let stateBadge = badge("active", "Đang hiệu lực · active");
+		if (!s.active) stateBadge = badge("ended", s.expired_by ? "Kết thúc bởi · expired by " + s.expired_by : "Đã hết hạn · ended");
+		const actions = [];
+		if (operator && s.active) {
+			actions.push(el("button", { type: "button", class: "danger", "data-action": "expire", title: "Expire now", onclick: (ev) => act(ev.currentTarget, async () => {
+				await api("POST", "/silences/" + seg(String(s.id)) + "/expire");
+				showMsg("Đã kết thúc lệnh tắt cảnh báo #" + s.id + "; lần phát hiện tới gửi các cảnh báo bị giữ lại · expired");
+				await rerender();
+			}) }, "Kết thúc"));
+		}
+		return el("tr", { dataset: { silence: String(s.id), active: String(!!s.active) } },
+			num(s.id), td({ class: "matchers" }, matcherList(s.matchers)), td(time(s.starts_at)), td(time(s.ends_at)),
+			td({ class: "reason" }, s.reason || ""), td({ class: "created-by" }, s.created_by || "—"), td({ class: "silence-state" }, stateBadge),
+			td({ class: "actions" }, actions));
+	}
+
+	// silenceForm adds a silence; q prefills its matchers (a breach's
+	// "silence" button passes its dossier and kind).
+	function silenceForm(q) {
+		const inputs = {};
+		const fields = SILENCE_LABELS.map(([k, label]) => {
+			inputs[k] = k === "kind"
+				? el("select", { name: k },
+					el("option", { value: "" }, "— bất kỳ · any —"),
+					(window.DVCWATCH_KINDS || []).map((x) => el("option", { value: x.kind, selected: x.kind === q.get(k) }, x.label)))
+				: el("input", { type: "text", name: k, value: q.get(k) || "", spellcheck: "false" });
+			return el("label", null, el("span", null, label), inputs[k]);
+		});
+		const until = el("input", { type: "text", name: "ends_at", placeholder: "YYYY-MM-DD HH:MM", spellcheck: "false" });
+		const duration = el("input", { type: "text", name: "duration", placeholder: "72h, 3d, 1w", spellcheck: "false" });
+		const reason = el("input", { type: "text", name: "reason", required: true });
+		const error = el("p", { class: "error silence-error", role: "alert", hidden: true });
+		const submit = el("button", { type: "submit", "data-action": "add-silence" }, "Tắt cảnh báo · Silence");
+		const fail = (message) => {
+			error.textContent = message;
+			error.hidden = false;
+		};
+		const form = el("form", { class: "silence-form", onsubmit: async (ev) => {
+			ev.preventDefault();
+			error.hidden = true;
+			const body = { matchers: {}, reason: reason.value.trim() };
+			for (const [k] of SILENCE_LABELS) if (inputs[k].value.trim()) body.matchers[k] = inputs[k].value.trim();
+			const u = until.value.trim();
+			if (u) {
+				const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})$/.exec(u);
+				if (!m) return fail("ends_at \"" + u + "\": want YYYY-MM-DD HH:MM (Asia/Ho_Chi_Minh)");
+				body.ends_at = m[1] + "T" + m[2] + ":00+07:00"; // Vietnam keeps +07:00 all year
+			}
+			if (duration.value.trim()) body.duration = duration.value.trim();
+			submit.disabled = true;
+			try {
+				const s = await api("POST", "/silences", body);
+				// Drop the prefill from the address without a hashchange,
+				// which would clear the message.
+				history.replaceState(null, "", "#/silences");
+				showMsg("Đã tắt cảnh báo #" + s.id + " đến " + fmtTime(s.ends_at) + " · silenced");
+				await rerender();
+			} catch (err) {
+				if (err.status !== 401) fail(err.message); // the server's message, verbatim
+			} finally {
+				if (submit.isConnected) submit.disabled = false;
+			}
+		} },
+		el("div", { class: "silence-matchers" }, fields),
+		el("div", { class: "silence-until" },
+			el("label", null, el("span", null, "Đến · ends_at"), until),
+			el("span", { class: "muted" }, "hoặc · or"),
+			el("label", null, el("span", null, "Trong · duration"), duration),
+			el("label", { class: "silence-reason" }, el("span", null, "Lý do · reason"), reason),
+			submit),
+		error);
+		return form;
+	}
+
+	const views = { dashboard, emails, jobs, schedules, breaches, silences };
 
 	// ---- start --------------------------------------------------------------
 

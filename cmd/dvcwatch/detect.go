@@ -83,6 +83,9 @@ func printDetectResult(w io.Writer, r detect.Result) {
 	if r.Notifications > 0 {
 		fmt.Fprintf(w, "%d emails wait in the outbox; dvcwatch serve sends them\n", r.Notifications)
 	}
+	if r.Silenced > 0 {
+		fmt.Fprintf(w, "silenced: %d breaches recorded and told to nobody, active silences matching them (dvcwatch silences list)\n", r.Silenced)
+	}
 	if r.Unevaluable > 0 {
 		fmt.Fprintf(w, "not evaluated: %d dossiers (see the log for which and why; their breaches are kept)\n", r.Unevaluable)
 	}
@@ -116,7 +119,7 @@ func newBreachesCommand() *cobra.Command {
 	var limit int
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List breaches, most recent first (unresolved only unless --all)",
+		Short: "List breaches, most recent first (unresolved only unless --all), with the active silence muting each",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(path)
@@ -137,11 +140,21 @@ func newBreachesCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			now := time.Now()
+			silences, err := svc.DB.ActiveSilences(cmd.Context(), now)
+			if err != nil {
+				return err
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tKIND\tSEVERITY\tDOSSIER\tSTEP\tOFFICIAL\tDEPARTMENT\tDUE\tDETECTED\tRESOLVED")
+			fmt.Fprintln(tw, "ID\tKIND\tSEVERITY\tDOSSIER\tSTEP\tOFFICIAL\tDEPARTMENT\tDUE\tDETECTED\tRESOLVED\tSILENCED")
 			for _, b := range bs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Kind, b.Severity, b.Key,
-					step(b.StepSeq), dash(b.Official), dash(b.Department), vnTime(b.DueAt), vnTime(b.DetectedAt), vnTime(b.ResolvedAt))
+				silenced := "-"
+				if s, ok := dvcwatch.SilencedBy(silences, b, now); ok {
+					silenced = "#" + strconv.FormatInt(s.ID, 10)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Kind, b.Severity, b.Key,
+					step(b.StepSeq), dash(b.Official), dash(b.Department), vnTime(b.DueAt), vnTime(b.DetectedAt), vnTime(b.ResolvedAt),
+					silenced)
 			}
 			return tw.Flush()
 		},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
@@ -8,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/sla"
+	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // simConfig writes a configuration for the simulator's commune (its people and
@@ -83,6 +87,21 @@ func TestDetectRun(t *testing.T) {
 	m := regexp.MustCompile(`(?m)^(\d+)\s+overdue\s+(warning|critical)\s+onestop/\S+`).FindStringSubmatch(out)
 	if status != 0 || m == nil {
 		t.Fatalf("breaches list: status %d:\n%s", status, out)
+	}
+	// A silence of that dossier shows in the list.
+	db, err := store.Open(context.Background(), store.DriverSQLite, filepath.Join(filepath.Dir(cfg), "dvcwatch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := regexp.MustCompile(`onestop/(\S+)`).FindStringSubmatch(out)[1]
+	sil, err := db.AddSilence(context.Background(), dvcwatch.Silence{Matchers: []dvcwatch.Matcher{dvcwatch.NewMatcher(dvcwatch.LabelDossier, code)},
+		StartsAt: time.Now(), EndsAt: time.Now().Add(time.Hour), Reason: "chờ", CreatedBy: "otto", CreatedAt: time.Now()})
+	if cerr := db.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	out, _, status = run(t, "breaches", "list", "--config", cfg, "--kind", "overdue", "--limit", "1")
+	if want := fmt.Sprintf(`(?m)^%s\s+overdue\s.*\s#%d$`, m[1], sil.ID); status != 0 || !regexp.MustCompile(want).MatchString(out) {
+		t.Errorf("breaches list of a silenced breach: status %d, want it marked #%d:\n%s", status, sil.ID, out)
 	}
 	out, errOut, status = run(t, "breaches", "ack", "--config", cfg, "--id", m[1], "--official", "van.phong", "--reason", "Đã nhắc bộ phận")
 	if status != 0 || !strings.Contains(out, "acknowledged breach "+m[1]) {

@@ -21,14 +21,22 @@ import (
 	"github.com/dvcwatch/dvcwatch/admin/client"
 )
 
-// Where the jobs and schedules commands find the admin API and its token.
+// Where the jobs, schedules and silences commands find the admin API and its token.
 const (
 	envServer     = "DVCWATCH_SERVER"
 	envToken      = "DVCWATCH_TOKEN"
 	defaultServer = "http://127.0.0.1:8080"
 )
 
-// adminConn is how the jobs and schedules commands reach a running
+// adminConnHelp ends the help of the commands that go through the admin
+// API: where they find it, and what their exit statuses mean.
+const adminConnHelp = `The server is --server, else $DVCWATCH_SERVER, else http://<admin.listen> of
+the configuration file (--config or $DVCWATCH_CONFIG), else
+http://127.0.0.1:8080. The token is --token, else $DVCWATCH_TOKEN. Times are
+Asia/Ho_Chi_Minh. Exit status 1 when the server refuses or cannot be reached,
+2 for bad input.`
+
+// adminConn is how the jobs, schedules and silences commands reach a running
 // dvcwatch serve: its admin API, through package admin/client. The token is
 // read when a command runs, never shown as a flag default.
 type adminConn struct {
@@ -160,11 +168,7 @@ func newJobsCommand() *cobra.Command {
 		Long: `List, retry and delete the jobs of a running dvcwatch serve, through its admin
 API. Listing needs a viewer token, retrying and deleting an admin token.
 
-The server is --server, else $DVCWATCH_SERVER, else http://<admin.listen> of
-the configuration file (--config or $DVCWATCH_CONFIG), else
-http://127.0.0.1:8080. The token is --token, else $DVCWATCH_TOKEN. Times are
-Asia/Ho_Chi_Minh. Exit status 1 when the server refuses or cannot be reached,
-2 for bad input.`,
+` + adminConnHelp,
 	}
 	conn.flags(cmd)
 	cmd.AddCommand(newJobsListCommand(conn), newJobsRetryCommand(conn), newJobsDeleteCommand(conn))

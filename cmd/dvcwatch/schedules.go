@@ -23,11 +23,7 @@ token, the rest an operator token. A change is stored in the database, wins
 over the configuration file and survives a restart; the replica that answers
 applies it at once, the others within 10 s.
 
-The server is --server, else $DVCWATCH_SERVER, else http://<admin.listen> of
-the configuration file (--config or $DVCWATCH_CONFIG), else
-http://127.0.0.1:8080. The token is --token, else $DVCWATCH_TOKEN. Times are
-Asia/Ho_Chi_Minh. Exit status 1 when the server refuses or cannot be reached,
-2 for bad input.`,
+` + adminConnHelp,
 	}
 	conn.flags(cmd)
 	cmd.AddCommand(

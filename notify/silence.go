@@ -1,0 +1,81 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// SilenceStore reads the silences in force.
+type SilenceStore interface {
+	ActiveSilences(ctx context.Context, at time.Time) ([]dvcwatch.Silence, error)
+}
+
+// unsilenced is st as the emails composed at now see it: without the
+// pending alerts, and the breaches of the office's summary, that a silence
+// active at now matches. Detection plans no alert for a silenced breach,
+// but an alert planned before its silence began (held for office hours, or
+// planned while a silence was being created) may still be pending: it is
+// kept pending rather than dropped, so that it goes out in the first digest
+// after the silence ends, unless its breach has resolved by then. The
+// silences are read once, at the first read that needs them.
+//
+// Composing calls it in one line, around the store it reads
+// (Service.Notify, Service.Summarize), so that the rendering of digests
+// changes without touching it.
+func unsilenced(ctx context.Context, st Store, now time.Time) Store {
+	return &silencedStore{Store: st, now: now, active: sync.OnceValues(func() ([]dvcwatch.Silence, error) {
+		ss, err := st.ActiveSilences(ctx, now)
+		if err != nil {
+			return nil, fmt.Errorf("read silences: %w", err)
+		}
+		return ss, nil
+	})}
+}
+
+type silencedStore struct {
+	Store
+	now    time.Time
+	active func() ([]dvcwatch.Silence, error)
+}
+
+// PendingAlerts returns the recipient's pending alerts no active silence
+// matches the breach of.
+func (s *silencedStore) PendingAlerts(ctx context.Context, recipient string) ([]dvcwatch.PendingAlert, error) {
+	alerts, err := s.Store.PendingAlerts(ctx, recipient)
+	if err != nil || len(alerts) == 0 {
+		return alerts, err
+	}
+	return unmuted(s, alerts, func(a dvcwatch.PendingAlert) dvcwatch.StoredBreach { return a.Breach.StoredBreach })
+}
+
+// AgencyBreaches returns the agency's breaches for its summary, but those an
+// active silence matches.
+func (s *silencedStore) AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error) {
+	bs, err := s.Store.AgencyBreaches(ctx, agency, since)
+	if err != nil || len(bs) == 0 {
+		return bs, err
+	}
+	return unmuted(s, bs, func(b dvcwatch.BreachDetail) dvcwatch.StoredBreach { return b.StoredBreach })
+}
+
+// unmuted returns the xs whose breach no silence active at s.now matches.
+func unmuted[T any](s *silencedStore, xs []T, breach func(T) dvcwatch.StoredBreach) ([]T, error) {
+	silences, err := s.active()
+	if err != nil {
+		return nil, err
+	}
+	if len(silences) == 0 {
+		return xs, nil
+	}
+	out := make([]T, 0, len(xs))
+	for _, x := range xs {
+		if _, muted := dvcwatch.SilencedBy(silences, breach(x), s.now); !muted {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
