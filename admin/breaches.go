@@ -46,7 +46,7 @@ func (s *Server) listBreaches(w http.ResponseWriter, r *http.Request, _ Principa
 	}
 	q := r.URL.Query()
 	f := store.BreachFilter{OpenOnly: q.Get("all") == "", Agency: q.Get("agency"), Official: q.Get("official"),
-		Kind: dvcwatch.BreachKind(q.Get("kind")), Limit: n}
+		Recipient: q.Get("recipient"), Kind: dvcwatch.BreachKind(q.Get("kind")), Limit: n}
 	if f.Kind != "" && !f.Kind.Valid() {
 		return badRequest("kind=%q: unknown breach kind", f.Kind)
 	}

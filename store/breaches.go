@@ -275,7 +275,10 @@ type BreachFilter struct {
 	Agency   string
 	Kind     dvcwatch.BreachKind
 	Official string // the breach's official
-	Limit    int    // 0: 1,000
+	// Recipient selects the breaches someone was told of (an alert to them),
+	// the list a digest links to.
+	Recipient string
+	Limit     int // 0: 1,000
 }
 
 // Breaches lists breaches, most recently detected first.
@@ -290,6 +293,10 @@ func (db *DB) Breaches(ctx context.Context, f BreachFilter) ([]dvcwatch.StoredBr
 			conds = append(conds, c.col+" = ?")
 			args = append(args, c.val)
 		}
+	}
+	if f.Recipient != "" {
+		conds = append(conds, "EXISTS (SELECT 1 FROM alerts a WHERE a.breach_id = breaches.id AND a.recipient = ?)")
+		args = append(args, f.Recipient)
 	}
 	q := `SELECT ` + breachSelect + ` FROM breaches`
 	if len(conds) > 0 {

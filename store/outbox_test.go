@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -536,6 +537,32 @@ func TestClaimAndDeliver(t *testing.T) {
 		ns, err := db.Notifications(ctx, 10)
 		if err != nil || len(ns) != 2 || ns[0].ID != other || ns[1].ID != id {
 			t.Errorf("Notifications = %+v, %v; want newest first", ns, err)
+		}
+	})
+}
+
+// TestBreachesByRecipient: the list a digest links to holds the breaches its
+// recipient was told of.
+func TestBreachesByRecipient(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		breaches := seedAlerts(t, db)
+		for recipient, want := range map[string][]int64{
+			"lan": {breaches["C"]}, "office": {breaches["A"]}, "binh": {breaches["B"], breaches["A"]}, "nobody": nil,
+		} {
+			bs, err := db.Breaches(context.Background(), store.BreachFilter{Recipient: recipient})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, b := range bs {
+				got = append(got, b.ID)
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: breaches %v, want %v", recipient, got, want)
+			}
 		}
 	})
 }

@@ -656,7 +656,7 @@
 	async function breaches(r) {
 		const q = r.query;
 		const params = new URLSearchParams();
-		for (const k of ["kind", "agency", "official"]) if (q.get(k)) params.set(k, q.get(k));
+		for (const k of ["kind", "agency", "official", "recipient"]) if (q.get(k)) params.set(k, q.get(k));
 		if (q.get("all")) params.set("all", "1");
 		params.set("limit", "500");
 		const list = await api("GET", "/breaches?" + params.toString());
@@ -670,6 +670,7 @@
 		const filter = el("form", { class: "toolbar", onsubmit: (ev) => {
 			ev.preventDefault();
 			const p = new URLSearchParams();
+			if (q.get("recipient")) p.set("recipient", q.get("recipient")); // a digest's own list
 			if (kind.value) p.set("kind", kind.value);
 			if (agency.value.trim()) p.set("agency", agency.value.trim());
 			if (official.value.trim()) p.set("official", official.value.trim());
