@@ -304,8 +304,8 @@ type SummaryStore interface {
 	// AgencyBreaches returns the agency's unresolved breaches and those
 	// detected at or after since, resolved or not.
 	AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error)
-	// LastSent returns when the latest email of kind was sent to recipient;
-	// ok is false when none was.
+	// LastSent returns as of when the latest email of kind that reached
+	// recipient was composed; ok is false when none was sent.
 	LastSent(ctx context.Context, recipient string, kind dvcwatch.NotificationKind) (at time.Time, ok bool, err error)
 	AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (int64, bool, error)
 }

@@ -189,11 +189,12 @@ func (tx *Tx) AddNotification(ctx context.Context, n dvcwatch.NewNotification, n
 	return id, false, nil
 }
 
-// LastSent returns when the latest notification of kind was sent to
-// recipient; ok is false when none was.
+// LastSent returns as of when the latest notification of kind that reached
+// recipient was composed (its created_at: the time of the pass that wrote
+// it, the clock its figures were read by); ok is false when none was sent.
 func (db *DB) LastSent(ctx context.Context, recipient string, kind dvcwatch.NotificationKind) (at time.Time, ok bool, err error) {
 	var t instant
-	q := `SELECT max(sent_at) FROM notifications WHERE recipient = ? AND kind = ? AND sent_at IS NOT NULL`
+	q := `SELECT max(created_at) FROM notifications WHERE recipient = ? AND kind = ? AND sent_at IS NOT NULL`
 	if err := db.db.GetContext(ctx, &t, db.db.Rebind(q), recipient, string(kind)); err != nil {
 		return time.Time{}, false, fmt.Errorf("last %s sent to %s: %w", kind, recipient, err)
 	}
