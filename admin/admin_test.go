@@ -735,7 +735,7 @@ func TestAPIRunNow(t *testing.T) {
 	}
 	var p jobs.SyncPayload
 	if err := json.Unmarshal(info.Payload, &p); err != nil || info.State != asynq.TaskStatePending ||
-		info.Type != jobs.TypeSync || p.Connector != "onestop" || p.Schedule != "sync" {
+		info.Type != jobs.TypeSync || p.Connector != "onestop" || p.Schedule != "sync" || !p.Manual {
 		t.Errorf("task %s: %s %s %s (%v)", r.TaskID, info.State, info.Type, info.Payload, err)
 	}
 	var ts []admin.Task

@@ -191,7 +191,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 		Client: client, Ticks: db, Overrides: db, Logger: quiet,
 		Schedules: []config.Schedule{{Name: browserScheduleName, Cron: "0 2 * * *", Job: config.JobSync, Connector: "onestop",
 			Timezone: config.DefaultTimezone}},
-		Task: func(config.Schedule, time.Time) (*asynq.Task, error) {
+		Task: func(config.Schedule, time.Time, bool) (*asynq.Task, error) {
 			return asynq.NewTask(browserTickType, nil, asynq.Queue(jobs.Queue)), nil
 		},
 	})

@@ -48,7 +48,7 @@ func TestSyncHandlerOutcomes(t *testing.T) {
 			db := storetest.SQLite(t)
 			mux := asynq.NewServeMux()
 			(&jobs.Handlers{Syncer: syncOutcome{c.err}, Runs: db}).Register(mux)
-			task, err := jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, time.Now())
+			task, err := jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, time.Now(), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,11 +86,11 @@ func TestBadPayloadIsNotRetried(t *testing.T) {
 			t.Errorf("deliver payload %s: err = %v, want SkipRetry", p, err)
 		}
 	}
-	if _, err := jobs.ScheduledTask(config.Schedule{Name: "x", Job: "report"}, time.Now()); err == nil {
+	if _, err := jobs.ScheduledTask(config.Schedule{Name: "x", Job: "report"}, time.Now(), false); err == nil {
 		t.Error("a job without a task type built a task")
 	}
 	for _, j := range []config.Job{config.JobDetect, config.JobNotify, config.JobDigest} {
-		if _, err := jobs.ScheduledTask(config.Schedule{Name: "s", Job: j}, time.Now()); err != nil {
+		if _, err := jobs.ScheduledTask(config.Schedule{Name: "s", Job: j}, time.Now(), false); err != nil {
 			t.Errorf("job %s: %v", j, err)
 		}
 	}
@@ -114,19 +114,19 @@ func TestTasksKeepTheirWireFormat(t *testing.T) {
 	tick := time.Date(2026, 3, 2, 8, 0, 0, 0, time.FixedZone("ICT", 7*3600))
 	build := map[string]func() (*asynq.Task, error){
 		jobs.TypeSync: func() (*asynq.Task, error) {
-			return jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, tick)
+			return jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, tick, false)
 		},
 		jobs.TypeReconcile: func() (*asynq.Task, error) {
-			return jobs.ScheduledTask(config.Schedule{Name: "reconcile-dvcqg", Job: config.JobReconcile, Connector: "dvcqg"}, tick)
+			return jobs.ScheduledTask(config.Schedule{Name: "reconcile-dvcqg", Job: config.JobReconcile, Connector: "dvcqg"}, tick, false)
 		},
 		jobs.TypeDetect: func() (*asynq.Task, error) {
-			return jobs.ScheduledTask(config.Schedule{Name: "detect", Job: config.JobDetect}, tick)
+			return jobs.ScheduledTask(config.Schedule{Name: "detect", Job: config.JobDetect}, tick, false)
 		},
 		jobs.TypeDispatch: func() (*asynq.Task, error) {
-			return jobs.ScheduledTask(config.Schedule{Name: "notify.dispatch", Job: config.JobNotify}, tick)
+			return jobs.ScheduledTask(config.Schedule{Name: "notify.dispatch", Job: config.JobNotify}, tick, false)
 		},
 		jobs.TypeSummary: func() (*asynq.Task, error) {
-			return jobs.ScheduledTask(config.Schedule{Name: "notify.digest", Job: config.JobDigest}, tick)
+			return jobs.ScheduledTask(config.Schedule{Name: "notify.digest", Job: config.JobDigest}, tick, false)
 		},
 		jobs.TypeDeliver: func() (*asynq.Task, error) { return jobs.NewDeliverTask(jobs.DeliverPayload{Notification: 42}) },
 	}
@@ -144,6 +144,10 @@ func TestTasksKeepTheirWireFormat(t *testing.T) {
 		want  string
 	}{
 		{func() (*asynq.Task, error) { return jobs.NewDetectTask(jobs.DetectPayload{}) }, `{}`},
+		// A run by hand says so; the key is new, so optional.
+		{func() (*asynq.Task, error) {
+			return jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, tick, true)
+		}, `{"connector":"onestop","schedule":"sync-onestop","tick":"2026-03-02T08:00:00+07:00","manual":true}`},
 		{func() (*asynq.Task, error) {
 			return jobs.NewSyncTask(jobs.SyncPayload{Connector: "onestop", Since: tick})
 		}, `{"connector":"onestop","since":"2026-03-02T08:00:00+07:00"}`},
