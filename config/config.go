@@ -263,6 +263,11 @@ type Notify struct {
 	// summary_*.tmpl replace the built-in email templates of the same name;
 	// Parse resolves it relative to the configuration file's directory.
 	Templates string `yaml:"templates"`
+	// Admins are the bare addresses of the people who run dvcwatch: each gets
+	// one email when a connector stops after a permanent failure (credentials
+	// rejected, access refused), and one when it recovers. Empty tells no one;
+	// the admin UI's banner and /metrics show it all the same.
+	Admins []string `yaml:"admins"`
 }
 
 // DigestSpec returns DigestCron with DefaultTimezone applied unless it names its own.
