@@ -52,7 +52,7 @@ type ConnectorHealth struct {
 // ErrConnectorStopped is wrapped by the error that keeps a scheduled sync or
 // reconciliation of a stopped connector from running: the run is recorded as
 // skipped, with the error's message as the reason.
-var ErrConnectorStopped = errors.New("connector stopped after a permanent failure")
+var ErrConnectorStopped = errors.New("stopped after a permanent failure")
 
 // DeliveryAttempt is the latest delivery attempt of one email, as the
 // outbox keeps it: when it started, and whether the server accepted the
