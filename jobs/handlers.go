@@ -48,6 +48,17 @@ type Notifier interface {
 	Deliver(ctx context.Context, id int64, final bool) error
 }
 
+// ConnectorHealth keeps a stopped connector's scheduled runs from running
+// and records how each sync ended; *health.Tracker is one.
+type ConnectorHealth interface {
+	// Gate returns nil when a run of connector may go ahead, else an error
+	// wrapping dvcwatch.ErrConnectorStopped that says why not; a run by hand
+	// (manual) always may.
+	Gate(ctx context.Context, connector string, manual bool) error
+	// Record keeps how a sync of connector ended (err nil: it succeeded).
+	Record(ctx context.Context, connector string, err error)
+}
+
 // Handlers serves dvcwatch's task types.
 type Handlers struct {
 	Syncer     Syncer
@@ -55,7 +66,10 @@ type Handlers struct {
 	Detector   Detector
 	Notifier   Notifier
 	Runs       RunRecorder
-	Logger     *slog.Logger
+	// Health gates syncs and reconciliations and records syncs' outcomes;
+	// nil runs every task and records nothing of the connectors.
+	Health ConnectorHealth
+	Logger *slog.Logger
 	// Clock stamps the job runs; nil: the wall clock.
 	Clock clock.Clock
 }
@@ -91,6 +105,10 @@ func handler[P payload](h *Handlers, job config.Job, work func(context.Context, 
 		case errors.Is(err, ingest.ErrBusy): // the lease of a sync or a detection pass
 			// The running pass will read what this tick would have: nothing is lost.
 			run.Status, run.Error, err = dvcwatch.RunSkipped, err.Error(), nil
+		case errors.Is(err, dvcwatch.ErrConnectorStopped):
+			// Failing again every tick would tell the operator nothing new;
+			// the skipped run says why, and the health says since when.
+			run.Status, run.Error, err = dvcwatch.RunSkipped, err.Error(), nil
 		case errors.Is(err, connectors.ErrPermanent):
 			run.Status, run.Error = dvcwatch.RunFailed, err.Error()
 			err = fmt.Errorf("%w: %w", err, asynq.SkipRetry)
@@ -116,14 +134,26 @@ func (h *Handlers) record(ctx context.Context, run dvcwatch.JobRun) {
 }
 
 func (h *Handlers) sync(ctx context.Context, p SyncPayload) (map[string]int, error) {
+	if err := h.gate(ctx, p.Connector, p.Manual); err != nil {
+		return nil, err
+	}
 	res, err := h.Syncer.Sync(ctx, p.Connector, ingest.Options{Since: p.Since, Holder: holder(ctx), Logger: h.logger()})
+	if h.Health != nil {
+		h.Health.Record(ctx, p.Connector, err)
+	}
 	return map[string]int{
 		"batches": res.Batches, "fetched": res.Fetched, "inserted": res.Inserted, "updated": res.Updated,
 		"unchanged": res.Unchanged, "stale": res.Stale, "events": res.Events, "skipped": res.SkippedTotal(),
 	}, err
 }
 
+// reconcile compares a mirror with its source of truth. A stopped mirror is
+// not reconciled: its copy is no longer refreshed, and comparing it would
+// record as missing every dossier it has not been able to read.
 func (h *Handlers) reconcile(ctx context.Context, p ReconcilePayload) (map[string]int, error) {
+	if err := h.gate(ctx, p.Connector, p.Manual); err != nil {
+		return nil, err
+	}
 	res, err := h.Reconciler.Reconcile(ctx, p.Connector)
 	return map[string]int{"received": res.Received, "missing": res.Missing, "mismatched": res.Mismatched, "resolved": res.Resolved}, err
 }
@@ -150,6 +180,14 @@ func (h *Handlers) deliver(ctx context.Context, p DeliverPayload) (map[string]in
 		return nil, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	return nil, err
+}
+
+// gate asks Health whether a run of connector may go ahead.
+func (h *Handlers) gate(ctx context.Context, connector string, manual bool) error {
+	if h.Health == nil {
+		return nil
+	}
+	return h.Health.Gate(ctx, connector, manual)
 }
 
 // holder names the running task as the holder of a lease, so that a busy

@@ -222,3 +222,70 @@ func TestRequeuerRebuildsEveryType(t *testing.T) {
 		}
 	}
 }
+
+// stoppedHealth is a ConnectorHealth whose connector stopped: it refuses
+// scheduled runs and keeps what Record was told.
+type stoppedHealth struct {
+	recorded []error
+}
+
+func (s *stoppedHealth) Gate(_ context.Context, connector string, manual bool) error {
+	if manual {
+		return nil
+	}
+	return fmt.Errorf("connector %s: %w at 2026-03-02 08:00 +07: portal credentials rejected", connector, dvcwatch.ErrConnectorStopped)
+}
+
+func (s *stoppedHealth) Record(_ context.Context, _ string, err error) { s.recorded = append(s.recorded, err) }
+
+// TestStoppedConnectorSkipsScheduledRuns: a tick of a stopped connector's
+// sync or reconciliation is a skipped run with the reason, not a failure;
+// a run by hand runs, and its outcome is recorded.
+func TestStoppedConnectorSkipsScheduledRuns(t *testing.T) {
+	t.Parallel()
+	db := storetest.SQLite(t)
+	h := &stoppedHealth{}
+	rec := reconcileCount{}
+	mux := asynq.NewServeMux()
+	(&jobs.Handlers{Syncer: syncOutcome{nil}, Reconciler: &rec, Runs: db, Health: h}).Register(mux)
+	ctx := context.Background()
+	for _, s := range []config.Schedule{
+		{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"},
+		{Name: "reconcile-onestop", Job: config.JobReconcile, Connector: "onestop"},
+	} {
+		task, err := jobs.ScheduledTask(s, time.Now(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mux.ProcessTask(ctx, task); err != nil {
+			t.Errorf("%s: a skipped tick failed: %v", s.Name, err)
+		}
+		runs, err := db.JobRuns(ctx, string(s.Job), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) != 1 || runs[0].Status != dvcwatch.RunSkipped || !strings.Contains(runs[0].Error, "stopped after a permanent failure") {
+			t.Errorf("%s: runs %+v, want one skipped with the reason", s.Name, runs)
+		}
+	}
+	if len(h.recorded) != 0 || rec.n != 0 {
+		t.Errorf("skipped ticks ran: recorded %v, reconciled %d", h.recorded, rec.n)
+	}
+	task, err := jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, time.Now(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mux.ProcessTask(ctx, task); err != nil {
+		t.Errorf("a run by hand: %v", err)
+	}
+	if len(h.recorded) != 1 || h.recorded[0] != nil {
+		t.Errorf("recorded %v, want the run by hand's success", h.recorded)
+	}
+}
+
+type reconcileCount struct{ n int }
+
+func (r *reconcileCount) Reconcile(context.Context, string) (dvcwatch.ReconcileResult, error) {
+	r.n++
+	return dvcwatch.ReconcileResult{}, nil
+}
