@@ -48,7 +48,7 @@ var causeTexts = map[Cause]CauseText{
 		Title: "Cổng từ chối tài khoản đăng nhập", English: "portal credentials rejected",
 		Explain: "Cổng không chấp nhận tên đăng nhập hoặc mật khẩu của kết nối: mật khẩu đã đổi hoặc hết hạn, hoặc tài khoản bị khoá.",
 		Action: "Sửa username/password của kết nối (biến môi trường chứa mật khẩu) rồi khởi động lại dvcwatch, " +
-			"hoặc chạy lại lịch bằng tay (dvcwatch schedules run TÊN_LỊCH).",
+			"hoặc chạy lại lịch đồng bộ của nó bằng tay (nút Chạy ngay ở trang Lịch chạy, hoặc dvcwatch schedules run).",
 	},
 	CausePortalRefused: {
 		Title: "Cổng từ chối yêu cầu", English: "portal refused the request",

@@ -418,6 +418,7 @@ func apiEndpoints(t *testing.T, b *apiBundle) []apiEndpoint {
 	return []apiEndpoint{
 		{"GET", apiStatic("/api/v1/whoami"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/dashboard"), "", config.AdminViewer, 200},
+		{"GET", apiStatic("/api/v1/health"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/notifications"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/notifications/" + itoa(email)), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/breaches?all=1"), "", config.AdminViewer, 200},

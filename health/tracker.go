@@ -113,7 +113,7 @@ func (t *Tracker) Gate(ctx context.Context, connector string, manual bool) error
 			"connector", connector, "stopped_at", h.Since)
 		return nil
 	}
-	run := "dvcwatch schedules run NAME"
+	run := "dvcwatch schedules run <its sync schedule>"
 	if s := t.schedules[connector]; len(s) > 0 {
 		run = "dvcwatch schedules run " + s[0]
 	}
@@ -259,6 +259,9 @@ type Status struct {
 	// configuration of it is not the one it stopped with; its next
 	// scheduled run will try again.
 	ConfigChanged bool
+	// Schedules are the connector's sync schedules, which an operator runs
+	// by hand.
+	Schedules []string
 }
 
 // Connectors returns the health of every configured connector, by name; one
@@ -283,7 +286,7 @@ func (t *Tracker) Connectors(ctx context.Context) ([]Status, error) {
 		if !ok {
 			h = dvcwatch.ConnectorHealth{Connector: name, State: dvcwatch.ConnectorOK}
 		}
-		s := Status{ConnectorHealth: h}
+		s := Status{ConnectorHealth: h, Schedules: t.schedules[name]}
 		s.ConfigChanged = h.State == dvcwatch.ConnectorStopped && t.configChanged(h)
 		out = append(out, s)
 	}

@@ -236,7 +236,9 @@ func (s *stoppedHealth) Gate(_ context.Context, connector string, manual bool) e
 	return fmt.Errorf("connector %s: %w at 2026-03-02 08:00 +07: portal credentials rejected", connector, dvcwatch.ErrConnectorStopped)
 }
 
-func (s *stoppedHealth) Record(_ context.Context, _ string, err error) { s.recorded = append(s.recorded, err) }
+func (s *stoppedHealth) Record(_ context.Context, _ string, err error) {
+	s.recorded = append(s.recorded, err)
+}
 
 // TestStoppedConnectorSkipsScheduledRuns: a tick of a stopped connector's
 // sync or reconciliation is a skipped run with the reason, not a failure;

@@ -44,7 +44,7 @@ func OperatorEmails(n ConnectorNotice, admins []string) []dvcwatch.NewNotificati
 		portal = string(n.Kind)
 	}
 	cause := n.Cause.Text()
-	run := "dvcwatch schedules run TÊN_LỊCH"
+	run := "dvcwatch schedules run (tên lịch đồng bộ của kết nối)"
 	if len(n.Schedules) > 0 {
 		run = "dvcwatch schedules run " + n.Schedules[0]
 	}
@@ -67,11 +67,8 @@ func OperatorEmails(n ConnectorNotice, admins []string) []dvcwatch.NewNotificati
 		line("Nguyên nhân: %s. %s", cause.Title, cause.Explain)
 		line("Lỗi ghi nhận: %s", n.Error)
 		line("")
-		action := strings.ReplaceAll(cause.Action, "dvcwatch schedules run TÊN_LỊCH", run)
-		line("Cần làm: %s", action)
-		if !strings.Contains(action, run) {
-			line("Chạy lại bằng tay sau khi sửa: %s", run)
-		}
+		line("Cần làm: %s", cause.Action)
+		line("Chạy lại bằng tay sau khi sửa: %s", run)
 		line("")
 		line("Trong lúc dừng, các lượt đồng bộ theo lịch của kết nối này được bỏ qua (không báo lỗi mỗi phút): " +
 			"hồ sơ từ cổng này không được cập nhật nên cảnh báo trễ hạn có thể thiếu. Sẽ có thư báo khi kết nối hoạt động lại.")

@@ -60,6 +60,9 @@ moves backwards. A connector's first pass reaches back 92 days.`,
 			var failed []string
 			for _, name := range names {
 				res, err := svc.Sync(cmd.Context(), name, ingest.Options{Since: from, Holder: "sync run on " + host})
+				// A run by hand: its success lifts a stop after a permanent
+				// failure, as the admin API's run now does.
+				svc.Health.Record(cmd.Context(), name, err)
 				printSyncResult(cmd.OutOrStdout(), res)
 				if err != nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "  error: %v\n", err)
