@@ -54,8 +54,12 @@ type Tracker struct {
 	clock      clock.Clock
 	log        *slog.Logger
 
+	// own fingerprints each connector's configuration once per process: the
+	// configuration does not change while it runs, and PBKDF2 is slow.
+	own map[string]func() (string, error)
+
 	mu      sync.Mutex
-	matches map[string]bool // fingerprint+connector → it is this process's configuration's
+	matches map[string]bool // connector+fingerprint → it is this process's configuration's
 }
 
 // Options build a Tracker.
@@ -75,12 +79,22 @@ type Options struct {
 // New returns a tracker of the configured connectors.
 func New(o Options) *Tracker {
 	t := &Tracker{store: o.Store, connectors: map[string]config.Connector{}, schedules: map[string][]string{},
-		admins: o.Config.Notify.Admins, send: o.Send, clock: clock.OrWall(o.Clock), log: o.Logger, matches: map[string]bool{}}
+		admins: o.Config.Notify.Admins, send: o.Send, clock: clock.OrWall(o.Clock), log: o.Logger,
+		own: map[string]func() (string, error){}, matches: map[string]bool{}}
 	if t.log == nil {
 		t.log = slog.Default()
 	}
 	for _, k := range o.Config.Connectors {
 		t.connectors[k.Name] = k
+		t.own[k.Name] = sync.OnceValues(func() (string, error) {
+			fp, err := Fingerprint(k)
+			if err == nil {
+				t.mu.Lock()
+				t.matches[k.Name+"\x00"+fp] = true
+				t.mu.Unlock()
+			}
+			return fp, err
+		})
 	}
 	for _, s := range o.Config.Schedules {
 		if s.Job == config.JobSync {
@@ -88,6 +102,18 @@ func New(o Options) *Tracker {
 		}
 	}
 	return t
+}
+
+// Warm fingerprints every connector's configuration now, so that the first
+// permanent failure records its stop at once: a run that starts meanwhile
+// is then refused rather than failing again. The worker calls it aside when
+// it starts.
+func (t *Tracker) Warm() {
+	for name, own := range t.own {
+		if _, err := own(); err != nil {
+			t.log.Error("fingerprint connector configuration", "connector", name, "err", err)
+		}
+	}
 }
 
 // Gate returns nil when a run of connector may go ahead, and otherwise an
@@ -157,7 +183,12 @@ func (t *Tracker) Record(ctx context.Context, connector string, err error) {
 	var fp string
 	if errors.Is(err, connectors.ErrPermanent) {
 		var ferr error
-		if fp, ferr = t.fingerprint(connector); ferr != nil {
+		if own, ok := t.own[connector]; !ok {
+			ferr = fmt.Errorf("connector %s is not configured", connector)
+		} else {
+			fp, ferr = own()
+		}
+		if ferr != nil {
 			t.log.Error("fingerprint connector configuration; the stop holds until a run by hand succeeds", "connector", connector, "err", ferr)
 		}
 	}
@@ -210,23 +241,6 @@ func (t *Tracker) Record(ctx context.Context, connector string, err error) {
 		return
 	}
 	t.log.Error("record connector health: the row kept changing under this writer", "connector", connector)
-}
-
-// fingerprint fingerprints connector's configuration and remembers that it
-// is this process's.
-func (t *Tracker) fingerprint(connector string) (string, error) {
-	k, ok := t.connectors[connector]
-	if !ok {
-		return "", fmt.Errorf("connector %s is not configured", connector)
-	}
-	fp, err := Fingerprint(k)
-	if err != nil {
-		return "", err
-	}
-	t.mu.Lock()
-	t.matches[connector+"\x00"+fp] = true
-	t.mu.Unlock()
-	return fp, nil
 }
 
 // emails are the administrators' emails an event calls for.

@@ -133,14 +133,16 @@ func (h *Handlers) record(ctx context.Context, run dvcwatch.JobRun) {
 	}
 }
 
+// sync runs one pass of a connector. Its health is read and written inside
+// the pass's lease, so that a tick that starts while a permanent failure is
+// being recorded is refused (or finds the lease busy), never fails again.
 func (h *Handlers) sync(ctx context.Context, p SyncPayload) (map[string]int, error) {
-	if err := h.gate(ctx, p.Connector, p.Manual); err != nil {
-		return nil, err
-	}
-	res, err := h.Syncer.Sync(ctx, p.Connector, ingest.Options{Since: p.Since, Holder: holder(ctx), Logger: h.logger()})
+	opts := ingest.Options{Since: p.Since, Holder: holder(ctx), Logger: h.logger()}
 	if h.Health != nil {
-		h.Health.Record(ctx, p.Connector, err)
+		opts.Gate = func(ctx context.Context) error { return h.Health.Gate(ctx, p.Connector, p.Manual) }
+		opts.Done = func(ctx context.Context, err error) { h.Health.Record(ctx, p.Connector, err) }
 	}
+	res, err := h.Syncer.Sync(ctx, p.Connector, opts)
 	return map[string]int{
 		"batches": res.Batches, "fetched": res.Fetched, "inserted": res.Inserted, "updated": res.Updated,
 		"unchanged": res.Unchanged, "stale": res.Stale, "events": res.Events, "skipped": res.SkippedTotal(),
@@ -151,8 +153,10 @@ func (h *Handlers) sync(ctx context.Context, p SyncPayload) (map[string]int, err
 // not reconciled: its copy is no longer refreshed, and comparing it would
 // record as missing every dossier it has not been able to read.
 func (h *Handlers) reconcile(ctx context.Context, p ReconcilePayload) (map[string]int, error) {
-	if err := h.gate(ctx, p.Connector, p.Manual); err != nil {
-		return nil, err
+	if h.Health != nil {
+		if err := h.Health.Gate(ctx, p.Connector, p.Manual); err != nil {
+			return nil, err
+		}
 	}
 	res, err := h.Reconciler.Reconcile(ctx, p.Connector)
 	return map[string]int{"received": res.Received, "missing": res.Missing, "mismatched": res.Mismatched, "resolved": res.Resolved}, err
@@ -180,14 +184,6 @@ func (h *Handlers) deliver(ctx context.Context, p DeliverPayload) (map[string]in
 		return nil, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	return nil, err
-}
-
-// gate asks Health whether a run of connector may go ahead.
-func (h *Handlers) gate(ctx context.Context, connector string, manual bool) error {
-	if h.Health == nil {
-		return nil
-	}
-	return h.Health.Gate(ctx, connector, manual)
 }
 
 // holder names the running task as the holder of a lease, so that a busy

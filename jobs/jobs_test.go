@@ -24,7 +24,16 @@ import (
 // does is tested in ingest and, through these handlers, in worker.
 type syncOutcome struct{ err error }
 
-func (s syncOutcome) Sync(context.Context, string, ingest.Options) (ingest.Result, error) {
+func (s syncOutcome) Sync(ctx context.Context, _ string, opts ingest.Options) (ingest.Result, error) {
+	// As ingest.Run calls them: the gate, the pass, then its outcome.
+	if opts.Gate != nil {
+		if err := opts.Gate(ctx); err != nil {
+			return ingest.Result{}, err
+		}
+	}
+	if opts.Done != nil {
+		opts.Done(ctx, s.err)
+	}
 	return ingest.Result{Connector: "onestop"}, s.err
 }
 

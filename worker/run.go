@@ -117,6 +117,9 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 			recordFailure(ctx, svc.DB, log, t, err)
 		}),
 	})
+	// PBKDF2 takes a moment: done before the first permanent failure needs
+	// it, that failure stops its connector before the next tick starts.
+	go svc.Health.Warm()
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
