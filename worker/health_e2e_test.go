@@ -7,7 +7,9 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,9 +32,24 @@ const healthAdmin = "it@hoabinh.example"
 // API one stopped connector, and every later tick is a skipped run, however
 // many pass; a run by hand still runs (and fails again, telling no one
 // again). Restarted with the password fixed, the worker syncs at its next
-// tick and the administrator gets one email saying it recovered.
+// tick and the administrator gets one email saying it recovered. Then the
+// portal locks the account: stopped again, told again; once the portal
+// unlocks it, the configuration being the same, ticks stay skipped until a
+// run by hand succeeds, which is told as a recovery.
 func TestWrongPasswordMailsOnceAndRecovers(t *testing.T) {
-	sim, simURL := startSim(t, 31, 150)
+	sim := portalsim.New(portalsim.Options{Seed: 31, Dossiers: 150})
+	var locked atomic.Bool // the portal refuses the account, whatever its password
+	portal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if locked.Load() {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"invalid_credentials","message":"Tài khoản đã bị khoá"}`))
+			return
+		}
+		sim.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { portal.Close(); sim.Close() })
+	simURL := portal.URL
 	mail := startMail(t, "127.0.0.1:0")
 	db := storetest.Postgres(t)
 	redisDB(t, healthRedisDB)
@@ -119,6 +136,37 @@ func TestWrongPasswordMailsOnceAndRecovers(t *testing.T) {
 	}
 	if totals, err := db.Totals(ctx); err != nil || totals.Dossiers["onestop"] != sim.Census().Dossiers {
 		t.Errorf("stored %v (%v), the simulator has %d", totals.Dossiers, err, sim.Census().Dossiers)
+	}
+
+	// The portal locks the account: a new stop, told once.
+	locked.Store(true)
+	waitFor(t, 30*time.Second, "no email about the second stop", func() bool { return len(adminMails(t, mail)) == 3 })
+	if subject := mailSubject(t, adminMails(t, mail)[2]); !strings.Contains(subject, "đã dừng") {
+		t.Errorf("the third email: %q, want a stop", subject)
+	}
+	// Unlocked by the portal's operator: the configuration is the same, so
+	// the ticks stay skipped until someone runs the sync by hand.
+	locked.Store(false)
+	skippedBefore := syncRuns(t, db)[dvcwatch.RunSkipped]
+	waitFor(t, 30*time.Second, "ticks after the unlock were not skipped", func() bool {
+		return syncRuns(t, db)[dvcwatch.RunSkipped] >= skippedBefore+2
+	})
+	if ops := api.health(t); ops.Connectors[0].State != "stopped" {
+		t.Errorf("before the run by hand: %+v, want still stopped", ops.Connectors[0])
+	}
+	api.post(t, "/api/v1/schedules/sync/run", &run)
+	waitFor(t, 30*time.Second, "no recovery email after the run by hand", func() bool { return len(adminMails(t, mail)) == 4 })
+	if r, ok := runOf(t, db, run.TaskID); !ok || r.Status != dvcwatch.RunSucceeded {
+		t.Errorf("the run by hand: %+v, want it succeeded", r)
+	}
+	if subject := mailSubject(t, adminMails(t, mail)[3]); subject != "dvcwatch: kết nối onestop đã hoạt động lại" {
+		t.Errorf("the fourth email: %q, want the recovery", subject)
+	}
+	before = syncRuns(t, db)[dvcwatch.RunSucceeded]
+	waitFor(t, 30*time.Second, "scheduled syncs did not resume", func() bool { return syncRuns(t, db)[dvcwatch.RunSucceeded] >= before+2 })
+	time.Sleep(time.Second)
+	if n := len(adminMails(t, mail)); n != 4 {
+		t.Errorf("%d emails to the administrator in all, want 4: two stops, two recoveries", n)
 	}
 }
 
