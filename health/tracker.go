@@ -49,6 +49,7 @@ type Tracker struct {
 	store      Store
 	connectors map[string]config.Connector
 	schedules  map[string][]string // a connector's sync schedules
+	truth      map[string]string   // a mirror's source of truth (mirror_of)
 	admins     []string
 	send       func(ctx context.Context, ids []int64) error
 	clock      clock.Clock
@@ -80,12 +81,15 @@ type Options struct {
 func New(o Options) *Tracker {
 	t := &Tracker{store: o.Store, connectors: map[string]config.Connector{}, schedules: map[string][]string{},
 		admins: o.Config.Notify.Admins, send: o.Send, clock: clock.OrWall(o.Clock), log: o.Logger,
-		own: map[string]func() (string, error){}, matches: map[string]bool{}}
+		truth: map[string]string{}, own: map[string]func() (string, error){}, matches: map[string]bool{}}
 	if t.log == nil {
 		t.log = slog.Default()
 	}
 	for _, k := range o.Config.Connectors {
 		t.connectors[k.Name] = k
+		if k.MirrorOf != "" {
+			t.truth[k.Name] = k.MirrorOf
+		}
 		t.own[k.Name] = sync.OnceValues(func() (string, error) {
 			fp, err := Fingerprint(k)
 			if err == nil {
@@ -145,6 +149,22 @@ func (t *Tracker) Gate(ctx context.Context, connector string, manual bool) error
 	}
 	return fmt.Errorf("connector %s: %w at %s: %s; fix the configuration or run it by hand (%s)", connector,
 		dvcwatch.ErrConnectorStopped, h.Since.In(sla.Location()).Format("2006-01-02 15:04 -07"), h.Cause.Text().English, run)
+}
+
+// GateReconcile is Gate for a reconciliation of mirror with its source of
+// truth: either one stopped refuses it, since comparing a copy that is no
+// longer refreshed would record as missing or different every dossier that
+// changed since (and mail the office about each).
+func (t *Tracker) GateReconcile(ctx context.Context, mirror string, manual bool) error {
+	if err := t.Gate(ctx, mirror, manual); err != nil {
+		return err
+	}
+	if truth := t.truth[mirror]; truth != "" {
+		if err := t.Gate(ctx, truth, manual); err != nil {
+			return fmt.Errorf("reconcile %s with its source of truth: %w", mirror, err)
+		}
+	}
+	return nil
 }
 
 // configChanged reports whether stopped health h was fingerprinted with a

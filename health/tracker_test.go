@@ -139,6 +139,31 @@ func TestTrackerStopsAndRecoversOnce(t *testing.T) {
 	}
 }
 
+// TestReconcileWaitsForBothCopies: a reconciliation is refused while the
+// mirror or its source of truth is stopped; a sync of the other is not.
+func TestReconcileWaitsForBothCopies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	cfg := trackerConfig("wrong")
+	cfg.Connectors = append(cfg.Connectors, config.Connector{Name: "dvcqg", Kind: config.KindDVCQG, MirrorOf: "onestop"})
+	tr := health.New(health.Options{Store: healthStore{db}, Config: cfg, Logger: slog.New(slog.DiscardHandler)})
+	if err := tr.GateReconcile(ctx, "dvcqg", false); err != nil {
+		t.Fatalf("nothing stopped: %v", err)
+	}
+	tr.Record(ctx, "onestop", errRejected)
+	err := tr.GateReconcile(ctx, "dvcqg", false)
+	if !errors.Is(err, dvcwatch.ErrConnectorStopped) || !strings.HasPrefix(err.Error(), "reconcile dvcqg with its source of truth: connector onestop: stopped") {
+		t.Errorf("source of truth stopped: %v", err)
+	}
+	if err := tr.Gate(ctx, "dvcqg", false); err != nil {
+		t.Errorf("a sync of the mirror: %v", err)
+	}
+	if err := tr.GateReconcile(ctx, "dvcqg", true); err != nil {
+		t.Errorf("a reconciliation by hand: %v", err)
+	}
+}
+
 // TestTrackerWithoutAdmins still stops the connector; nobody is mailed.
 func TestTrackerWithoutAdmins(t *testing.T) {
 	t.Parallel()

@@ -55,6 +55,9 @@ type ConnectorHealth interface {
 	// wrapping dvcwatch.ErrConnectorStopped that says why not; a run by hand
 	// (manual) always may.
 	Gate(ctx context.Context, connector string, manual bool) error
+	// GateReconcile is Gate for a reconciliation of mirror, which neither
+	// it nor its source of truth may be stopped for.
+	GateReconcile(ctx context.Context, mirror string, manual bool) error
 	// Record keeps how a sync of connector ended (err nil: it succeeded).
 	Record(ctx context.Context, connector string, err error)
 }
@@ -149,12 +152,12 @@ func (h *Handlers) sync(ctx context.Context, p SyncPayload) (map[string]int, err
 	}, err
 }
 
-// reconcile compares a mirror with its source of truth. A stopped mirror is
-// not reconciled: its copy is no longer refreshed, and comparing it would
-// record as missing every dossier it has not been able to read.
+// reconcile compares a mirror with its source of truth. It is not run while
+// either is stopped: a copy no longer refreshed would make every dossier
+// changed since look missing or different.
 func (h *Handlers) reconcile(ctx context.Context, p ReconcilePayload) (map[string]int, error) {
 	if h.Health != nil {
-		if err := h.Health.Gate(ctx, p.Connector, p.Manual); err != nil {
+		if err := h.Health.GateReconcile(ctx, p.Connector, p.Manual); err != nil {
 			return nil, err
 		}
 	}

@@ -245,6 +245,10 @@ func (s *stoppedHealth) Gate(_ context.Context, connector string, manual bool) e
 	return fmt.Errorf("connector %s: %w at 2026-03-02 08:00 +07: portal credentials rejected", connector, dvcwatch.ErrConnectorStopped)
 }
 
+func (s *stoppedHealth) GateReconcile(ctx context.Context, mirror string, manual bool) error {
+	return s.Gate(ctx, mirror, manual)
+}
+
 func (s *stoppedHealth) Record(_ context.Context, _ string, err error) {
 	s.recorded = append(s.recorded, err)
 }

@@ -71,7 +71,7 @@ func OperatorEmails(n ConnectorNotice, admins []string) []dvcwatch.NewNotificati
 		line("Chạy lại bằng tay sau khi sửa: %s", run)
 		line("")
 		line("Trong lúc dừng, các lượt đồng bộ theo lịch của kết nối này được bỏ qua (không báo lỗi mỗi phút): " +
-			"hồ sơ từ cổng này không được cập nhật nên cảnh báo trễ hạn có thể thiếu. Sẽ có thư báo khi kết nối hoạt động lại.")
+			"hồ sơ từ cổng này không được cập nhật nên cảnh báo trễ hạn có thể thiếu hoặc sai. Sẽ có thư báo khi kết nối hoạt động lại.")
 	}
 	line("")
 	line("— dvcwatch (thư tự động gửi quản trị viên trong notify.admins, một lần cho mỗi sự cố)")

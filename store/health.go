@@ -104,7 +104,7 @@ func (tx *Tx) SaveConnectorHealth(ctx context.Context, h dvcwatch.ConnectorHealt
 
 // RecentDeliveryAttempts returns the latest attempts of the n emails
 // attempted last, newest first, leaving out those being sent right now, and
-// when an email was last accepted (zero if never).
+// when the email attempted last of those sent was accepted (zero if none).
 func (db *DB) RecentDeliveryAttempts(ctx context.Context, n int) ([]dvcwatch.DeliveryAttempt, time.Time, error) {
 	var rows []struct {
 		At        instant `db:"last_attempt_at"`
@@ -120,9 +120,17 @@ func (db *DB) RecentDeliveryAttempts(ctx context.Context, n int) ([]dvcwatch.Del
 	for i, r := range rows {
 		out[i] = dvcwatch.DeliveryAttempt{At: r.At.Time, Sent: !r.SentAt.IsZero(), Error: r.LastError}
 	}
-	var last instant
-	if err := db.db.GetContext(ctx, &last, `SELECT max(sent_at) FROM notifications`); err != nil {
+	// The last email sent is the one attempted last that was sent: read down
+	// the attempts' index, not across the whole outbox (the admin UI asks
+	// every few seconds).
+	var last []instant
+	q = `SELECT sent_at FROM notifications WHERE last_attempt_at IS NOT NULL AND sent_at IS NOT NULL
+		ORDER BY last_attempt_at DESC, id DESC LIMIT 1`
+	if err := db.db.SelectContext(ctx, &last, q); err != nil {
 		return nil, time.Time{}, fmt.Errorf("read the last email sent: %w", err)
 	}
-	return out, last.Time, nil
+	if len(last) == 0 {
+		return out, time.Time{}, nil
+	}
+	return out, last[0].Time, nil
 }
