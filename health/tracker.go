@@ -196,7 +196,8 @@ func (t *Tracker) Record(ctx context.Context, connector string, err error) {
 	if Ignored(err) {
 		return
 	}
-	// A context of its own: a sync cut off at shutdown is still an outcome.
+	// A context of its own: the pass's ends with its lease, and what the
+	// pass came to must still be written.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	o := Outcome{Err: err, At: t.clock.Now()}
