@@ -39,12 +39,16 @@ const (
 // FailedTask is a task the queue archived, kept in SQL beyond the queue's
 // own retention.
 type FailedTask struct {
-	ID         int64
-	TaskID     string
-	Queue      string
-	Type       string
-	Payload    string
-	Error      string
+	ID      int64
+	TaskID  string
+	Queue   string
+	Type    string
+	Payload string
+	Error   string
+	// Cause is the error's cause as package failure found it when the task
+	// failed; empty for failures recorded before causes were (the UI then
+	// classifies the text).
+	Cause      Cause
 	Retried    int // attempts before it was archived, the first not counted
 	FailedAt   time.Time
 	Resolution Resolution

@@ -12,6 +12,10 @@ type NotificationKind string
 const (
 	NotificationAlerts  NotificationKind = "alerts"  // one recipient's digest of breaches
 	NotificationSummary NotificationKind = "summary" // the office's daily summary
+	// NotificationOperator is a notice to the configured administrators about
+	// dvcwatch itself: a connector stopped after a permanent failure, or
+	// recovered.
+	NotificationOperator NotificationKind = "operator"
 )
 
 // NewNotification is an email to put in the outbox. DedupeKey makes the

@@ -85,6 +85,9 @@ type Options struct {
 	QueueName string // the one queue dvcwatch's tasks wait in
 	Schedules Schedules
 	Requeue   Requeue
+	// Health is the connectors' health and the mail server's state; nil
+	// shows none.
+	Health Health
 	// Ready reports whether the database and Redis answer (for /readyz).
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics; nil serves none.
@@ -148,6 +151,7 @@ func (s *Server) routes() {
 	}
 	api("GET /api/v1/whoami", RoleViewer, s.whoami)
 	api("GET /api/v1/dashboard", RoleViewer, s.dashboard)
+	api("GET /api/v1/health", RoleViewer, s.health)
 	api("GET /api/v1/notifications", RoleViewer, s.listNotifications)
 	api("GET /api/v1/notifications/{id}", RoleViewer, s.getNotification)
 	api("GET /api/v1/breaches", RoleViewer, s.listBreaches)

@@ -433,6 +433,7 @@ func apiEndpoints(t *testing.T, b *apiBundle) []apiEndpoint {
 	return []apiEndpoint{
 		{"GET", apiStatic("/api/v1/whoami"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/dashboard"), "", config.AdminViewer, 200},
+		{"GET", apiStatic("/api/v1/health"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/notifications"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/notifications/" + itoa(email)), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/breaches?all=1"), "", config.AdminViewer, 200},
@@ -764,7 +765,7 @@ func TestAPIRunNow(t *testing.T) {
 	}
 	var p jobs.SyncPayload
 	if err := json.Unmarshal(info.Payload, &p); err != nil || info.State != asynq.TaskStatePending ||
-		info.Type != jobs.TypeSync || p.Connector != "onestop" || p.Schedule != "sync" {
+		info.Type != jobs.TypeSync || p.Connector != "onestop" || p.Schedule != "sync" || !p.Manual {
 		t.Errorf("task %s: %s %s %s (%v)", r.TaskID, info.State, info.Type, info.Payload, err)
 	}
 	var ts []admin.Task

@@ -19,6 +19,9 @@ type Dashboard struct {
 	Recent        []Notification   `json:"recent"`
 	Queue         QueueSizes       `json:"queue"`
 	FailedOpen    int              `json:"failed_open"` // failed tasks no administrator has handled
+	// Operations are the connectors' health and the mail server's state, as
+	// GET /api/v1/health answers them.
+	Operations
 }
 
 // DepartmentRisk counts a department's open dossiers at risk.
@@ -68,6 +71,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 		return err
 	}
 	if d.FailedOpen, err = s.opts.Store.CountOpenFailedTasks(ctx); err != nil {
+		return err
+	}
+	if d.Operations, err = s.operations(ctx); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, d)

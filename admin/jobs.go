@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/failure"
 )
 
 // Task is a task of the queue.
@@ -21,6 +22,7 @@ type Task struct {
 	Retried       int        `json:"retried"`
 	MaxRetry      int        `json:"max_retry"`
 	LastError     string     `json:"last_error,omitempty"`
+	Cause         string     `json:"cause,omitempty"` // of the last error, by its text (see package failure)
 	LastFailedAt  *time.Time `json:"last_failed_at,omitempty"`
 	NextProcessAt *time.Time `json:"next_process_at,omitempty"`
 	CompletedAt   *time.Time `json:"completed_at,omitempty"`
@@ -28,7 +30,7 @@ type Task struct {
 
 func taskView(t *asynq.TaskInfo) Task {
 	return Task{ID: t.ID, Type: t.Type, State: t.State.String(), Payload: string(t.Payload), Retried: t.Retried,
-		MaxRetry: t.MaxRetry, LastError: t.LastErr, LastFailedAt: timePtr(t.LastFailedAt),
+		MaxRetry: t.MaxRetry, LastError: t.LastErr, Cause: string(failure.OfText(t.LastErr)), LastFailedAt: timePtr(t.LastFailedAt),
 		NextProcessAt: timePtr(t.NextProcessAt), CompletedAt: timePtr(t.CompletedAt)}
 }
 
@@ -67,6 +69,7 @@ type FailedTask struct {
 	Type       string     `json:"type"`
 	Payload    string     `json:"payload"`
 	Error      string     `json:"error"`
+	Cause      string     `json:"cause"` // as found when it failed, else by the error's text
 	Retried    int        `json:"retried"`
 	FailedAt   time.Time  `json:"failed_at"`
 	Resolution string     `json:"resolution,omitempty"` // retried or deleted
@@ -84,7 +87,11 @@ func (s *Server) listFailed(w http.ResponseWriter, r *http.Request, _ Principal)
 		return err
 	}
 	writeJSON(w, http.StatusOK, views(fs, func(f dvcwatch.FailedTask) FailedTask {
-		return FailedTask{ID: f.ID, TaskID: f.TaskID, Type: f.Type, Payload: f.Payload, Error: f.Error,
+		cause := f.Cause
+		if cause == "" { // recorded before causes were
+			cause = failure.OfText(f.Error)
+		}
+		return FailedTask{ID: f.ID, TaskID: f.TaskID, Type: f.Type, Payload: f.Payload, Error: f.Error, Cause: string(cause),
 			Retried: f.Retried, FailedAt: f.FailedAt, Resolution: string(f.Resolution), ResolvedBy: f.ResolvedBy,
 			ResolvedAt: timePtr(f.ResolvedAt)}
 	}))
@@ -99,6 +106,7 @@ type JobRun struct {
 	TaskID     string         `json:"task_id,omitempty"`
 	Status     string         `json:"status"`
 	Error      string         `json:"error,omitempty"`
+	Cause      string         `json:"cause,omitempty"` // of a failed run's error, by its text
 	StartedAt  time.Time      `json:"started_at"`
 	FinishedAt *time.Time     `json:"finished_at,omitempty"`
 	Counts     map[string]int `json:"counts,omitempty"`
@@ -114,8 +122,12 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ Principal) e
 		return err
 	}
 	writeJSON(w, http.StatusOK, views(runs, func(x dvcwatch.JobRun) JobRun {
-		return JobRun{ID: x.ID, Job: x.Job, Schedule: x.Schedule, TaskID: x.TaskID, Status: string(x.Status),
+		v := JobRun{ID: x.ID, Job: x.Job, Schedule: x.Schedule, TaskID: x.TaskID, Status: string(x.Status),
 			Error: x.Error, StartedAt: x.StartedAt, FinishedAt: timePtr(x.FinishedAt), Counts: x.Counts}
+		if x.Status == dvcwatch.RunFailed {
+			v.Cause = string(failure.OfText(x.Error))
+		}
+		return v
 	}))
 	return nil
 }

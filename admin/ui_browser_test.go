@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,10 +28,14 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/admin"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/connectors/httpx"
 	"github.com/dvcwatch/dvcwatch/detect"
+	"github.com/dvcwatch/dvcwatch/failure"
+	"github.com/dvcwatch/dvcwatch/health"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 	"github.com/dvcwatch/dvcwatch/store"
+	"github.com/dvcwatch/dvcwatch/worker"
 )
 
 // The browser tests' fixtures.
@@ -48,6 +53,10 @@ const (
 	// The task id holds ':' and '@' like the scheduler's, so that the UI must
 	// encode it in the paths it calls.
 	browserTaskID = "browser:flaky@2026-03-02T01:00:00Z"
+	// A sync the portal refused, and the mail server's refusals.
+	browserRejected   = `onestop "onestop": token: bad credentials for user "giamsat": HTTP 401 Unauthorized: {"error":"invalid_credentials"}`
+	browserRejectedID = "sync-onestop@2026-03-02T00:00:00Z"
+	browserSMTPDown   = "send email <x@x.example> via smtp.x.example:587: dial failed: dial tcp 10.0.0.5:587: connect: connection refused"
 )
 
 // browserTokens are an administrator's and a viewer's tokens.
@@ -76,6 +85,7 @@ func TestUIServesPagesWithSecurityHeaders(t *testing.T) {
 		{"/ui/app.js", "text/javascript; charset=utf-8", `X-Dvcwatch-Request`},
 		{"/ui/app.css", "text/css; charset=utf-8", `.table-wrap`},
 		{"/ui/kinds.js", "text/javascript; charset=utf-8", `{"kind":"overdue","label":"Quá hạn"}`},
+		{"/ui/causes.js", "text/javascript; charset=utf-8", `{"cause":"portal_credentials","title":"Cổng từ chối tài khoản đăng nhập"`},
 	} {
 		res, body := browserGet(t, srv.URL+tc.path)
 		if res.StatusCode != http.StatusOK {
@@ -149,6 +159,21 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Three delivery attempts in a row refused by the mail server: failing
+	// (added before the email the test opens, which must be the newest).
+	for i := range 3 {
+		id, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: fmt.Sprintf("smtp-down-%d", i), Kind: "alert",
+			Recipient: "cb-0002", Email: "tran.thi.b@x.example", Subject: "Hồ sơ sắp đến hạn", Text: "t"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ClaimNotification(ctx, id, time.Now(), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkAttemptFailed(ctx, id, time.Now(), browserSMTPDown, false); err != nil {
+			t.Fatal(err)
+		}
+	}
 	const emailHTML = `<!DOCTYPE html><html><body style="color: rgb(1, 2, 3)">` +
 		`<p id="greeting">Kính gửi anh Nguyễn Văn A,</p><script>document.body.dataset.ran = "yes"</script><p id="end">—</p></body></html>`
 	if _, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{
@@ -160,6 +185,21 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	}
 
 	browserBreach(ctx, t, db)
+
+	// The one-stop system rejected the password: the connector is stopped,
+	// and its failed sync is recorded with its cause, as the worker does.
+	tracker := health.New(health.Options{Store: worker.HealthStore(db), Logger: quiet, Config: &config.Config{
+		Connectors: []config.Connector{{Name: "onestop", Kind: config.KindOneStop, BaseURL: "https://motcua.example"}},
+		Schedules:  []config.Schedule{{Name: browserScheduleName, Job: config.JobSync, Connector: "onestop", Cron: "0 2 * * *"}},
+	}})
+	rejected := &httpx.Error{Connector: `onestop "onestop"`, Call: "token", Permanent: true,
+		Err: errors.New(strings.TrimPrefix(browserRejected, `onestop "onestop": token: `))}
+	tracker.Record(ctx, "onestop", rejected)
+	if err := db.RecordFailedTask(ctx, dvcwatch.FailedTask{TaskID: browserRejectedID, Queue: jobs.Queue, Type: jobs.TypeSync,
+		Payload: `{"connector":"onestop"}`, Error: rejected.Error() + ": skip retry for the task", Cause: failure.Of(rejected),
+		FailedAt: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 
 	// The queue: a task type that fails while failing is set, its failures
 	// recorded in SQL as the worker records them.
@@ -192,7 +232,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 		Client: client, Ticks: db, Overrides: db, Logger: quiet,
 		Schedules: []config.Schedule{{Name: browserScheduleName, Cron: "0 2 * * *", Job: config.JobSync, Connector: "onestop",
 			Timezone: config.DefaultTimezone}},
-		Task: func(config.Schedule, time.Time) (*asynq.Task, error) {
+		Task: func(config.Schedule, time.Time, bool) (*asynq.Task, error) {
 			return asynq.NewTask(browserTickType, nil, asynq.Queue(jobs.Queue)), nil
 		},
 	})
@@ -208,7 +248,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 
 	h, err := admin.New(admin.Options{
 		Tokens: browserTokens(), Store: db, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
-		Requeue: jobs.Requeuer(client), Logger: quiet,
+		Requeue: jobs.Requeuer(client), Logger: quiet, Health: tracker,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -226,14 +266,39 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	b := browserStart(ctx, t, chromium)
 	defer b.close()
 
-	// A viewer sees the failed task and its error, and no Retry.
+	// A viewer sees, above every view, a banner for the stopped connector
+	// and one for the mail server, each with its raw error behind a toggle.
 	b.do("open the UI", chromedp.Navigate(web.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	b.login(browserViewerToken, browserViewerName, "viewer")
+	connectorBanner := `#banners div.banner[data-banner="connector"][data-connector="onestop"]`
+	smtpBanner := `#banners div.banner[data-banner="smtp"]`
+	b.do("banners", chromedp.WaitVisible(chromedp.CSS(connectorBanner)), chromedp.WaitVisible(chromedp.CSS(smtpBanner)))
+	if got := b.text(connectorBanner); !strings.Contains(got, "Kết nối onestop đã dừng từ") ||
+		!strings.Contains(got, "Cổng từ chối tài khoản đăng nhập") || !strings.Contains(got, "dvcwatch schedules run "+browserScheduleName) {
+		t.Errorf("connector banner: %q", got)
+	}
+	if got := b.text(smtpBanner); !strings.Contains(got, "Máy chủ thư đang lỗi") || !strings.Contains(got, "3 lần gửi thư gần nhất đều thất bại") {
+		t.Errorf("mail server banner: %q", got)
+	}
+	if n := b.count(`#banners div.banner`); n != 2 {
+		t.Errorf("%d banners, want the connector's and the mail server's", n)
+	}
+	b.do("open the banner's raw error", chromedp.Click(chromedp.CSS(connectorBanner+" details.raw summary")),
+		chromedp.WaitVisible(chromedp.CSS(connectorBanner+" details.raw[open] pre.raw")))
+	if got := b.text(connectorBanner + " pre.raw"); !strings.HasPrefix(got, browserRejected) {
+		t.Errorf("connector banner's raw error: %q", got)
+	}
+
+	// The viewer sees the failed task and its error, and no Retry.
 	archivedRow := `#view[data-route="#/jobs/archived"] tr[data-task-id="` + browserTaskID + `"]`
 	b.open("jobs", "#/jobs")
 	b.do("viewer opens Jobs, archived", chromedp.Click(chromedp.CSS(`a[data-tab="archived"]`)), chromedp.WaitVisible(chromedp.CSS(archivedRow)))
-	if got := b.text(archivedRow + " td.err"); got != browserFailure {
+	// No cause explains it: it is grouped as unclassified, its error shown.
+	if got := b.text(archivedRow + " td.err details.raw[open] pre.raw"); got != browserFailure {
 		t.Errorf("archived task's error as the viewer sees it: %q, want %q", got, browserFailure)
+	}
+	if n := b.count(`#view section.cause-group[data-cause="unknown"] tr[data-task-id="` + browserTaskID + `"]`); n != 1 {
+		t.Errorf("the archived task is not in the unclassified group")
 	}
 	if n := b.count(archivedRow + ` button[data-action="retry"]:not([disabled])`); n != 0 {
 		t.Errorf("the viewer sees %d enabled Retry buttons on the archived task", n)
@@ -249,12 +314,21 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	if n := b.count(archivedRow); n != 0 {
 		t.Errorf("after logout the page still shows the task")
 	}
+	if n := b.count(`#banners div.banner`); n != 0 {
+		t.Errorf("after logout the page still shows %d banners", n)
+	}
 
 	// The administrator lands on the dashboard, which counts the failure.
 	b.login(browserAdminToken, browserAdminName, "admin")
 	b.open("dashboard", "#/dashboard")
-	if got := b.text(`#view a[data-count="failed-open"]`); got != "1" {
-		t.Errorf("dashboard's open failed jobs: %q, want 1", got)
+	if got := b.text(`#view a[data-count="failed-open"]`); got != "2" { // the task and the rejected sync
+		t.Errorf("dashboard's open failed jobs: %q, want 2", got)
+	}
+	if got := b.text(`#view [data-connector-state="onestop"]`); !strings.Contains(got, "Đã dừng") {
+		t.Errorf("dashboard's onestop state: %q", got)
+	}
+	if got := b.text(`#view [data-smtp-state="failing"]`); !strings.Contains(got, "Đang lỗi") {
+		t.Errorf("dashboard's mail server state: %q", got)
 	}
 
 	// The task is archived with its error; once its handler works, Retry
@@ -262,7 +336,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	b.open("jobs", "#/jobs")
 	b.do("admin opens Jobs, archived", chromedp.Click(chromedp.CSS(`a[data-tab="archived"]`)),
 		chromedp.WaitVisible(chromedp.CSS(archivedRow+` button[data-action="retry"]`)))
-	if got := b.text(archivedRow + " td.err"); got != browserFailure {
+	if got := b.text(archivedRow + " td.err pre.raw"); got != browserFailure {
 		t.Errorf("archived task's error: %q, want %q", got, browserFailure)
 	}
 	failing.Store(false)
@@ -279,8 +353,28 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	if got := b.text(failedRow + " td.resolved-by"); got != browserAdminName {
 		t.Errorf("failure retried by %q, want %q", got, browserAdminName)
 	}
-	if got := b.text(failedRow + " td.err"); got != browserFailure {
+	if got := b.text(failedRow + " td.err pre.raw"); got != browserFailure {
 		t.Errorf("failure history's error: %q, want %q", got, browserFailure)
+	}
+
+	// The rejected sync is grouped under its cause, explained in Vietnamese
+	// with what to do; its raw error waits behind a toggle.
+	group := `#view section.cause-group[data-cause="portal_credentials"]`
+	rejectedRow := group + ` tr[data-task-id="` + browserRejectedID + `"]`
+	if got := b.text(group + " h2"); !strings.HasPrefix(got, "Cổng từ chối tài khoản đăng nhập · portal credentials rejected") ||
+		b.text(group+" h2 .count") != "1" {
+		t.Errorf("the credentials group's heading: %q", got)
+	}
+	if got := b.text(group + " p.hint"); !strings.Contains(got, "username/password") {
+		t.Errorf("the credentials group's advice: %q", got)
+	}
+	if n := b.count(rejectedRow + " td.err details.raw:not([open])"); n != 1 {
+		t.Errorf("the rejected sync's raw error is not behind a closed toggle")
+	}
+	b.do("open the raw error", chromedp.Click(chromedp.CSS(rejectedRow+" td.err details.raw summary")),
+		chromedp.WaitVisible(chromedp.CSS(rejectedRow+" td.err details.raw[open] pre.raw")))
+	if got := b.text(rejectedRow + " td.err pre.raw"); !strings.HasPrefix(got, browserRejected) {
+		t.Errorf("the rejected sync's raw error: %q", got)
 	}
 
 	// The cron editor shows the server's refusal verbatim, then saves.

@@ -282,6 +282,11 @@ type Notify struct {
 	// composed (default 7 days): long enough for a week away from the desk,
 	// short enough that an old forwarded mail stops acting for its recipient.
 	AckValidFor time.Duration `yaml:"ack_valid_for"`
+	// Admins are the bare addresses of the people who run dvcwatch: each gets
+	// one email when a connector stops after a permanent failure (credentials
+	// rejected, access refused), and one when it recovers. Empty tells no one;
+	// the admin UI's banner and /metrics show it all the same.
+	Admins []string `yaml:"admins"`
 }
 
 // MinAckKeyLength is the shortest notify.ack_key accepted: 32 characters,

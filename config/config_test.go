@@ -191,6 +191,9 @@ func TestExampleIsValid(t *testing.T) {
 	if onestop.Timeout != 30*time.Second || onestop.Burst != 1 || onestop.MaxRetries != 5 || onestop.AuthPath != "" {
 		t.Errorf("onestop defaults not applied: %+v", onestop)
 	}
+	if got := c.Notify.Admins; !reflect.DeepEqual(got, []string{"it@hoabinh.example"}) {
+		t.Errorf("notify.admins = %q", got)
+	}
 	if got := c.Connectors[1].BaseURL; got != "https://motcua.example" {
 		t.Errorf("base_url = %q, want the trailing slash-free form", got)
 	}
@@ -401,6 +404,10 @@ func TestFixtures(t *testing.T) {
 			`testdata/notify.yaml:10: notify.escalation[1].when.kinds: at least one breach kind is required`,
 			`testdata/notify.yaml:11: notify.escalation[1].notify: at least one role is required`,
 			`testdata/notify.yaml:12: notify.digest_cron: invalid cron expression "0 25 * * *": end of range (25) above maximum (23): 25`,
+			`testdata/notify.yaml:15: notify.admins[1]: invalid email address "Quản trị <qt@x.example>": write the bare address, qt@x.example`,
+			`testdata/notify.yaml:16: notify.admins[2]: duplicate "it@x.example" (first at notify.admins[0])`,
+			`testdata/notify.yaml:17: notify.admins[3]: required`,
+			`testdata/notify.yaml:18: notify.admins[4]: invalid email address "it.x.example": missing '@' or angle-addr`,
 		}},
 		{"notify-empty-escalation.yaml", []string{
 			`testdata/notify-empty-escalation.yaml:5: notify.dossier_url: invalid URL "motcua.example/X": want http:// or https:// and a host`,

@@ -176,7 +176,11 @@ func (ch *checker) timezone(path, zone string) {
 	}
 }
 
-func (ch *checker) email(path, value string) {
+func (ch *checker) email(path, value string) { ch.address(path, value, "the name goes in name") }
+
+// address checks a bare email address; hint ends the message for one written
+// with a display name ("" suggests the bare address).
+func (ch *checker) address(path, value, hint string) {
 	if !ch.required(path, value) {
 		return
 	}
@@ -185,7 +189,10 @@ func (ch *checker) email(path, value string) {
 	case err != nil:
 		ch.addf(path, "invalid email address %q: %s", value, strings.TrimPrefix(err.Error(), "mail: "))
 	case a.Address != value:
-		ch.addf(path, "invalid email address %q: write the bare address, the name goes in name", value)
+		if hint == "" {
+			hint = a.Address
+		}
+		ch.addf(path, "invalid email address %q: write the bare address, %s", value, hint)
 	}
 }
 
@@ -558,6 +565,12 @@ func (c *Config) validateAckLinks(ch *checker) {
 		ch.addf("notify.ack_key", "too short: at least %d characters, found %d", MinAckKeyLength, len(key))
 	}
 	ch.positive("notify.ack_valid_for", n.AckValidFor)
+	seen := map[string]string{}
+	for i, a := range n.Admins {
+		p := fmt.Sprintf("notify.admins[%d]", i)
+		ch.address(p, a, "")
+		ch.unique(seen, p, strings.ToLower(a))
+	}
 }
 
 func (c *Config) validateSMTP(ch *checker) {

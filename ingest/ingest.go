@@ -51,6 +51,13 @@ type Options struct {
 	// Clock tells the time of the first pass's lookback (nil: the wall clock).
 	Clock  clock.Clock
 	Logger *slog.Logger
+	// Gate, when set, is asked once the lease is held whether the pass may
+	// go ahead; its error ends the pass as it is. Done, when set, is told how
+	// the pass ended while the lease is still held. Between them, what Done
+	// records is what the next pass's Gate reads, whichever replica runs it
+	// (connector health: a pass after a permanent failure is refused).
+	Gate func(ctx context.Context) error
+	Done func(ctx context.Context, err error)
 }
 
 // maxSkipSamples caps the skipped records a Result keeps verbatim.
@@ -97,6 +104,14 @@ func Run(ctx context.Context, st Store, name string, p connectors.Puller, opts O
 		return res, fmt.Errorf("sync %s: %w", name, err)
 	}
 	defer release()
+	if opts.Gate != nil {
+		if err := opts.Gate(ctx); err != nil {
+			return res, err
+		}
+	}
+	if opts.Done != nil {
+		defer func() { opts.Done(ctx, err) }() // before the release: defers run last first
+	}
 
 	stored, haveCursor, err := st.Cursor(ctx, name)
 	if err != nil {

@@ -441,6 +441,50 @@ func TestOneSyncPerConnectorAtATime(t *testing.T) {
 	})
 }
 
+// failingPuller fails every pass with err.
+type failingPuller struct{ err error }
+
+func (p failingPuller) Pull(context.Context, connectors.Cursor, func(context.Context, connectors.Batch) error) error {
+	return p.err
+}
+
+// TestGateAndDoneRunInsideTheLease: a refusing gate ends the pass before it
+// pulls, with the gate's error; Done is told the pass's outcome while the
+// lease is still held, so that no other pass starts before it has recorded.
+func TestGateAndDoneRunInsideTheLease(t *testing.T) {
+	t.Parallel()
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	refused := errors.New("connector onestop: stopped after a permanent failure")
+	p := blockingPuller{started: make(chan struct{}), release: make(chan struct{})} // never started
+	_, err := ingest.Run(ctx, db, "onestop", p, ingest.Options{Holder: "a", Gate: func(context.Context) error { return refused }})
+	if err != refused {
+		t.Errorf("refused pass: err = %v, want the gate's", err)
+	}
+	select {
+	case <-p.started:
+		t.Error("a refused pass pulled")
+	default:
+	}
+
+	rejected := errors.New(`onestop "onestop": token: bad credentials`)
+	var told error
+	held := false
+	_, err = ingest.Run(ctx, db, "onestop", failingPuller{rejected}, ingest.Options{Holder: "a",
+		Gate: func(context.Context) error { return nil },
+		Done: func(ctx context.Context, err error) {
+			told = err
+			ok, lerr := db.TryLease(ctx, "sync:onestop", "b", time.Minute)
+			held = lerr == nil && !ok
+		}})
+	if !errors.Is(err, rejected) || !errors.Is(told, rejected) || told.Error() != err.Error() {
+		t.Errorf("pass ended with %v, Done was told %v; want the same", err, told)
+	}
+	if !held {
+		t.Error("Done ran after the lease was released")
+	}
+}
+
 func TestReconcileFindsWhatTheSimulatorHid(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

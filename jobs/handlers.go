@@ -48,6 +48,20 @@ type Notifier interface {
 	Deliver(ctx context.Context, id int64, final bool) error
 }
 
+// ConnectorHealth keeps a stopped connector's scheduled runs from running
+// and records how each sync ended; *health.Tracker is one.
+type ConnectorHealth interface {
+	// Gate returns nil when a run of connector may go ahead, else an error
+	// wrapping dvcwatch.ErrConnectorStopped that says why not; a run by hand
+	// (manual) always may.
+	Gate(ctx context.Context, connector string, manual bool) error
+	// GateReconcile is Gate for a reconciliation of mirror, which neither
+	// it nor its source of truth may be stopped for.
+	GateReconcile(ctx context.Context, mirror string, manual bool) error
+	// Record keeps how a sync of connector ended (err nil: it succeeded).
+	Record(ctx context.Context, connector string, err error)
+}
+
 // Handlers serves dvcwatch's task types.
 type Handlers struct {
 	Syncer     Syncer
@@ -55,7 +69,10 @@ type Handlers struct {
 	Detector   Detector
 	Notifier   Notifier
 	Runs       RunRecorder
-	Logger     *slog.Logger
+	// Health gates syncs and reconciliations and records syncs' outcomes;
+	// nil runs every task and records nothing of the connectors.
+	Health ConnectorHealth
+	Logger *slog.Logger
 	// Clock stamps the job runs; nil: the wall clock.
 	Clock clock.Clock
 }
@@ -91,6 +108,10 @@ func handler[P payload](h *Handlers, job config.Job, work func(context.Context, 
 		case errors.Is(err, ingest.ErrBusy): // the lease of a sync or a detection pass
 			// The running pass will read what this tick would have: nothing is lost.
 			run.Status, run.Error, err = dvcwatch.RunSkipped, err.Error(), nil
+		case errors.Is(err, dvcwatch.ErrConnectorStopped):
+			// Failing again every tick would tell the operator nothing new;
+			// the skipped run says why, and the health says since when.
+			run.Status, run.Error, err = dvcwatch.RunSkipped, err.Error(), nil
 		case errors.Is(err, connectors.ErrPermanent):
 			run.Status, run.Error = dvcwatch.RunFailed, err.Error()
 			err = fmt.Errorf("%w: %w", err, asynq.SkipRetry)
@@ -115,15 +136,31 @@ func (h *Handlers) record(ctx context.Context, run dvcwatch.JobRun) {
 	}
 }
 
+// sync runs one pass of a connector. Its health is read and written inside
+// the pass's lease, so that a tick that starts while a permanent failure is
+// being recorded is refused (or finds the lease busy), never fails again.
 func (h *Handlers) sync(ctx context.Context, p SyncPayload) (map[string]int, error) {
-	res, err := h.Syncer.Sync(ctx, p.Connector, ingest.Options{Since: p.Since, Holder: holder(ctx), Logger: h.logger()})
+	opts := ingest.Options{Since: p.Since, Holder: holder(ctx), Logger: h.logger()}
+	if h.Health != nil {
+		opts.Gate = func(ctx context.Context) error { return h.Health.Gate(ctx, p.Connector, p.Manual) }
+		opts.Done = func(ctx context.Context, err error) { h.Health.Record(ctx, p.Connector, err) }
+	}
+	res, err := h.Syncer.Sync(ctx, p.Connector, opts)
 	return map[string]int{
 		"batches": res.Batches, "fetched": res.Fetched, "inserted": res.Inserted, "updated": res.Updated,
 		"unchanged": res.Unchanged, "stale": res.Stale, "events": res.Events, "skipped": res.SkippedTotal(),
 	}, err
 }
 
+// reconcile compares a mirror with its source of truth. It is not run while
+// either is stopped: a copy no longer refreshed would make every dossier
+// changed since look missing or different.
 func (h *Handlers) reconcile(ctx context.Context, p ReconcilePayload) (map[string]int, error) {
+	if h.Health != nil {
+		if err := h.Health.GateReconcile(ctx, p.Connector, p.Manual); err != nil {
+			return nil, err
+		}
+	}
 	res, err := h.Reconciler.Reconcile(ctx, p.Connector)
 	return map[string]int{"received": res.Received, "missing": res.Missing, "mismatched": res.Mismatched, "resolved": res.Resolved}, err
 }

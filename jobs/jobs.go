@@ -58,6 +58,10 @@ const Retention = 24 * time.Hour
 type Origin struct {
 	Schedule string    `json:"schedule,omitempty"`
 	Tick     time.Time `json:"tick,omitzero"`
+	// Manual says an operator asked for the run ("run now": the admin API,
+	// dvcwatch schedules run): it runs even when its connector stopped after
+	// a permanent failure, and its success lifts the stop.
+	Manual bool `json:"manual,omitempty"`
 }
 
 func (o Origin) origin() Origin { return o }
@@ -181,9 +185,17 @@ func DeliverRetryDelay(n int) time.Duration {
 	return min(d, time.Hour)
 }
 
+// ErrBadPayload and ErrInvalidPayload are wrapped by the error of a task
+// whose payload is not the JSON of its type, or reads but is not valid: no
+// retry can fix either.
+var (
+	ErrBadPayload     = errors.New("bad payload")
+	ErrInvalidPayload = errors.New("invalid payload")
+)
+
 func newTask[P payload](typ string, p P, opts []asynq.Option) (*asynq.Task, error) {
 	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("%s task: invalid payload: %w", typ, err)
+		return nil, fmt.Errorf("%s task: %w: %w", typ, ErrInvalidPayload, err)
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -202,10 +214,10 @@ func defaults() []asynq.Option {
 func decode[P payload](typ string, b []byte) (P, error) {
 	var p P
 	if err := json.Unmarshal(b, &p); err != nil {
-		return p, fmt.Errorf("%s task: bad payload: %w", typ, err)
+		return p, fmt.Errorf("%s task: %w: %w", typ, ErrBadPayload, err)
 	}
 	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("%s task: invalid payload: %w", typ, err)
+		return p, fmt.Errorf("%s task: %w: %w", typ, ErrInvalidPayload, err)
 	}
 	return p, nil
 }
@@ -271,10 +283,11 @@ func again[P payload](build func(P, ...asynq.Option) (*asynq.Task, error)) func(
 	}
 }
 
-// ScheduledTask builds the task a schedule's tick enqueues; the scheduler
-// calls it and knows nothing of task types.
-func ScheduledTask(s config.Schedule, tick time.Time) (*asynq.Task, error) {
-	o := Origin{Schedule: s.Name, Tick: tick}
+// ScheduledTask builds the task a schedule's tick enqueues, or with manual
+// the task an operator's "run now" enqueues; the scheduler calls it and knows
+// nothing of task types.
+func ScheduledTask(s config.Schedule, tick time.Time, manual bool) (*asynq.Task, error) {
+	o := Origin{Schedule: s.Name, Tick: tick, Manual: manual}
 	switch s.Job {
 	case config.JobSync:
 		return NewSyncTask(SyncPayload{Connector: s.Connector, Origin: o})

@@ -24,7 +24,16 @@ import (
 // does is tested in ingest and, through these handlers, in worker.
 type syncOutcome struct{ err error }
 
-func (s syncOutcome) Sync(context.Context, string, ingest.Options) (ingest.Result, error) {
+func (s syncOutcome) Sync(ctx context.Context, _ string, opts ingest.Options) (ingest.Result, error) {
+	// As ingest.Run calls them: the gate, the pass, then its outcome.
+	if opts.Gate != nil {
+		if err := opts.Gate(ctx); err != nil {
+			return ingest.Result{}, err
+		}
+	}
+	if opts.Done != nil {
+		opts.Done(ctx, s.err)
+	}
 	return ingest.Result{Connector: "onestop"}, s.err
 }
 
@@ -48,7 +57,7 @@ func TestSyncHandlerOutcomes(t *testing.T) {
 			db := storetest.SQLite(t)
 			mux := asynq.NewServeMux()
 			(&jobs.Handlers{Syncer: syncOutcome{c.err}, Runs: db}).Register(mux)
-			task, err := jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, time.Now())
+			task, err := jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, time.Now(), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,11 +95,11 @@ func TestBadPayloadIsNotRetried(t *testing.T) {
 			t.Errorf("deliver payload %s: err = %v, want SkipRetry", p, err)
 		}
 	}
-	if _, err := jobs.ScheduledTask(config.Schedule{Name: "x", Job: "report"}, time.Now()); err == nil {
+	if _, err := jobs.ScheduledTask(config.Schedule{Name: "x", Job: "report"}, time.Now(), false); err == nil {
 		t.Error("a job without a task type built a task")
 	}
 	for _, j := range []config.Job{config.JobDetect, config.JobNotify, config.JobDigest} {
-		if _, err := jobs.ScheduledTask(config.Schedule{Name: "s", Job: j}, time.Now()); err != nil {
+		if _, err := jobs.ScheduledTask(config.Schedule{Name: "s", Job: j}, time.Now(), false); err != nil {
 			t.Errorf("job %s: %v", j, err)
 		}
 	}
@@ -114,19 +123,19 @@ func TestTasksKeepTheirWireFormat(t *testing.T) {
 	tick := time.Date(2026, 3, 2, 8, 0, 0, 0, time.FixedZone("ICT", 7*3600))
 	build := map[string]func() (*asynq.Task, error){
 		jobs.TypeSync: func() (*asynq.Task, error) {
-			return jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, tick)
+			return jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, tick, false)
 		},
 		jobs.TypeReconcile: func() (*asynq.Task, error) {
-			return jobs.ScheduledTask(config.Schedule{Name: "reconcile-dvcqg", Job: config.JobReconcile, Connector: "dvcqg"}, tick)
+			return jobs.ScheduledTask(config.Schedule{Name: "reconcile-dvcqg", Job: config.JobReconcile, Connector: "dvcqg"}, tick, false)
 		},
 		jobs.TypeDetect: func() (*asynq.Task, error) {
-			return jobs.ScheduledTask(config.Schedule{Name: "detect", Job: config.JobDetect}, tick)
+			return jobs.ScheduledTask(config.Schedule{Name: "detect", Job: config.JobDetect}, tick, false)
 		},
 		jobs.TypeDispatch: func() (*asynq.Task, error) {
-			return jobs.ScheduledTask(config.Schedule{Name: "notify.dispatch", Job: config.JobNotify}, tick)
+			return jobs.ScheduledTask(config.Schedule{Name: "notify.dispatch", Job: config.JobNotify}, tick, false)
 		},
 		jobs.TypeSummary: func() (*asynq.Task, error) {
-			return jobs.ScheduledTask(config.Schedule{Name: "notify.digest", Job: config.JobDigest}, tick)
+			return jobs.ScheduledTask(config.Schedule{Name: "notify.digest", Job: config.JobDigest}, tick, false)
 		},
 		jobs.TypeDeliver: func() (*asynq.Task, error) { return jobs.NewDeliverTask(jobs.DeliverPayload{Notification: 42}) },
 	}
@@ -144,6 +153,10 @@ func TestTasksKeepTheirWireFormat(t *testing.T) {
 		want  string
 	}{
 		{func() (*asynq.Task, error) { return jobs.NewDetectTask(jobs.DetectPayload{}) }, `{}`},
+		// A run by hand says so; the key is new, so optional.
+		{func() (*asynq.Task, error) {
+			return jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, tick, true)
+		}, `{"connector":"onestop","schedule":"sync-onestop","tick":"2026-03-02T08:00:00+07:00","manual":true}`},
 		{func() (*asynq.Task, error) {
 			return jobs.NewSyncTask(jobs.SyncPayload{Connector: "onestop", Since: tick})
 		}, `{"connector":"onestop","since":"2026-03-02T08:00:00+07:00"}`},
@@ -217,4 +230,77 @@ func TestRequeuerRebuildsEveryType(t *testing.T) {
 			t.Errorf("%s: a bad payload was enqueued (%v)", f.TaskID, err)
 		}
 	}
+}
+
+// stoppedHealth is a ConnectorHealth whose connector stopped: it refuses
+// scheduled runs and keeps what Record was told.
+type stoppedHealth struct {
+	recorded []error
+}
+
+func (s *stoppedHealth) Gate(_ context.Context, connector string, manual bool) error {
+	if manual {
+		return nil
+	}
+	return fmt.Errorf("connector %s: %w at 2026-03-02 08:00 +07: portal credentials rejected", connector, dvcwatch.ErrConnectorStopped)
+}
+
+func (s *stoppedHealth) GateReconcile(ctx context.Context, mirror string, manual bool) error {
+	return s.Gate(ctx, mirror, manual)
+}
+
+func (s *stoppedHealth) Record(_ context.Context, _ string, err error) {
+	s.recorded = append(s.recorded, err)
+}
+
+// TestStoppedConnectorSkipsScheduledRuns: a tick of a stopped connector's
+// sync or reconciliation is a skipped run with the reason, not a failure;
+// a run by hand runs, and its outcome is recorded.
+func TestStoppedConnectorSkipsScheduledRuns(t *testing.T) {
+	t.Parallel()
+	db := storetest.SQLite(t)
+	h := &stoppedHealth{}
+	rec := reconcileCount{}
+	mux := asynq.NewServeMux()
+	(&jobs.Handlers{Syncer: syncOutcome{nil}, Reconciler: &rec, Runs: db, Health: h}).Register(mux)
+	ctx := context.Background()
+	for _, s := range []config.Schedule{
+		{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"},
+		{Name: "reconcile-onestop", Job: config.JobReconcile, Connector: "onestop"},
+	} {
+		task, err := jobs.ScheduledTask(s, time.Now(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mux.ProcessTask(ctx, task); err != nil {
+			t.Errorf("%s: a skipped tick failed: %v", s.Name, err)
+		}
+		runs, err := db.JobRuns(ctx, string(s.Job), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) != 1 || runs[0].Status != dvcwatch.RunSkipped || !strings.Contains(runs[0].Error, "stopped after a permanent failure") {
+			t.Errorf("%s: runs %+v, want one skipped with the reason", s.Name, runs)
+		}
+	}
+	if len(h.recorded) != 0 || rec.n != 0 {
+		t.Errorf("skipped ticks ran: recorded %v, reconciled %d", h.recorded, rec.n)
+	}
+	task, err := jobs.ScheduledTask(config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}, time.Now(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mux.ProcessTask(ctx, task); err != nil {
+		t.Errorf("a run by hand: %v", err)
+	}
+	if len(h.recorded) != 1 || h.recorded[0] != nil {
+		t.Errorf("recorded %v, want the run by hand's success", h.recorded)
+	}
+}
+
+type reconcileCount struct{ n int }
+
+func (r *reconcileCount) Reconcile(context.Context, string) (dvcwatch.ReconcileResult, error) {
+	r.n++
+	return dvcwatch.ReconcileResult{}, nil
 }

@@ -1,6 +1,7 @@
 // Package metrics exposes dvcwatch's Prometheus metrics: a collector that
 // reads the store and the queue on every scrape (dossiers by status, sync
-// lag, open breaches, the outbox, queue sizes, open failed tasks), an asynq
+// lag, open breaches, the outbox, queue sizes, open failed tasks, the
+// connectors' health and the mail server's state), an asynq
 // middleware that times every task, and the registry and HTTP handler that
 // serve them with the Go and process collectors; the worker wires the real
 // store and queue in.
@@ -22,6 +23,11 @@
 //	dvcwatch_queue_tasks{queue,state}            asynq tasks: pending, active, scheduled, retry,
 //	                                             archived, completed
 //	dvcwatch_failed_tasks_open                   archived tasks no administrator retried or deleted
+//	dvcwatch_connector_up{connector}             1 unless the connector's last sync failed (1 before any)
+//	dvcwatch_connector_stopped{connector}        1 while the connector is stopped after a permanent
+//	                                             failure (its scheduled runs skipped), else 0
+//	dvcwatch_smtp_failing                        1 while the latest delivery attempts all failed with an
+//	                                             error worth retrying (see health.SMTP), else 0
 //	dvcwatch_scrape_errors_total{part}           counter: reads that failed during a scrape
 //	dvcwatch_job_duration_seconds{type,outcome}  histogram: how long task handlers ran
 //	dvcwatch_jobs_total{type,outcome}            counter: task runs; outcome succeeded, failed
@@ -45,6 +51,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/clock"
+	"github.com/dvcwatch/dvcwatch/health"
 	"github.com/dvcwatch/dvcwatch/store"
 )
 
@@ -63,6 +70,13 @@ type Store interface {
 	CountOpenFailedTasks(ctx context.Context) (int, error)
 }
 
+// Health is the connectors' health and the mail server's state;
+// *health.Tracker is one.
+type Health interface {
+	Connectors(ctx context.Context) ([]health.Status, error)
+	SMTP(ctx context.Context) (dvcwatch.SMTPState, error)
+}
+
 // Queue is what the collector reads from asynq; *asynq.Inspector is one.
 type Queue interface {
 	// GetQueueInfo reports a queue nothing was ever enqueued to as
@@ -78,9 +92,11 @@ const (
 	PartNotifications = "notifications"
 	PartFailedTasks   = "failed_tasks"
 	PartQueue         = "queue"
+	PartConnectors    = "connectors"
+	PartSMTP          = "smtp"
 )
 
-var parts = []string{PartDossiers, PartCursors, PartBreaches, PartNotifications, PartFailedTasks, PartQueue}
+var parts = []string{PartDossiers, PartCursors, PartBreaches, PartNotifications, PartFailedTasks, PartQueue, PartConnectors, PartSMTP}
 
 // Options configure a Collector.
 type Options struct {
@@ -88,6 +104,8 @@ type Options struct {
 	Queue      Queue
 	QueueName  string   // the asynq queue to report (jobs.Queue)
 	Connectors []string // configured connector names, for the sync metrics
+	// Health, when set, gives the connector and mail server gauges.
+	Health Health
 	// Clock is what sync lag is measured by: the wall clock unless the demo
 	// runs on the simulator's (nil: the wall clock).
 	Clock clock.Clock
@@ -107,6 +125,8 @@ type Collector struct {
 	dossiers, syncRecords, syncLag *prometheus.Desc
 	breaches, notifications        *prometheus.Desc
 	queueTasks, failedOpen         *prometheus.Desc
+	connectorUp, connectorStopped  *prometheus.Desc
+	smtpFailing                    *prometheus.Desc
 	scrapeErrors                   *prometheus.CounterVec
 }
 
@@ -138,6 +158,13 @@ func NewCollector(opts Options) *Collector {
 			"Tasks in the asynq queue by state.", []string{"queue", "state"}, nil),
 		failedOpen: prometheus.NewDesc("dvcwatch_failed_tasks_open",
 			"Archived tasks no administrator has retried or deleted yet.", nil, nil),
+		connectorUp: prometheus.NewDesc("dvcwatch_connector_up",
+			"1 unless the connector's last sync failed (1 before its first).", []string{"connector"}, nil),
+		connectorStopped: prometheus.NewDesc("dvcwatch_connector_stopped",
+			"1 while the connector is stopped after a permanent failure: its scheduled runs are skipped until its configuration changes or a run by hand succeeds.",
+			[]string{"connector"}, nil),
+		smtpFailing: prometheus.NewDesc("dvcwatch_smtp_failing",
+			"1 while the latest delivery attempts all failed with an error worth retrying (the mail server down, refusing to relay).", nil, nil),
 		scrapeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dvcwatch_scrape_errors_total",
 			Help: "Reads that failed while collecting dvcwatch metrics, by part; that part is missing from the scrape.",
@@ -151,7 +178,8 @@ func NewCollector(opts Options) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.dossiers, c.syncRecords, c.syncLag, c.breaches, c.notifications, c.queueTasks, c.failedOpen} {
+	for _, d := range []*prometheus.Desc{c.dossiers, c.syncRecords, c.syncLag, c.breaches, c.notifications, c.queueTasks, c.failedOpen,
+		c.connectorUp, c.connectorStopped, c.smtpFailing} {
 		ch <- d
 	}
 	c.scrapeErrors.Describe(ch)
@@ -232,6 +260,34 @@ func (c *Collector) collectStore(ctx context.Context, ch chan<- prometheus.Metri
 		c.fail(PartFailedTasks, err)
 	} else {
 		gauge(c.failedOpen, float64(n))
+	}
+	c.collectHealth(ctx, gauge)
+}
+
+// collectHealth reports the connectors' health and the mail server's state.
+func (c *Collector) collectHealth(ctx context.Context, gauge func(*prometheus.Desc, float64, ...string)) {
+	h := c.opts.Health
+	if h == nil {
+		return
+	}
+	bit := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	if cs, err := h.Connectors(ctx); err != nil {
+		c.fail(PartConnectors, err)
+	} else {
+		for _, s := range cs {
+			gauge(c.connectorUp, bit(s.State == dvcwatch.ConnectorOK), s.Connector)
+			gauge(c.connectorStopped, bit(s.State == dvcwatch.ConnectorStopped), s.Connector)
+		}
+	}
+	if m, err := h.SMTP(ctx); err != nil {
+		c.fail(PartSMTP, err)
+	} else {
+		gauge(c.smtpFailing, bit(m.Failing))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,10 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/clock"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/detect"
+	"github.com/dvcwatch/dvcwatch/health"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/store"
 )
@@ -219,7 +223,7 @@ func errorsText(n int, failing ...string) string {
 # HELP dvcwatch_scrape_errors_total Reads that failed while collecting dvcwatch metrics, by part; that part is missing from the scrape.
 # TYPE dvcwatch_scrape_errors_total counter
 `)
-	for _, p := range []string{PartBreaches, PartCursors, PartDossiers, PartFailedTasks, PartNotifications, PartQueue} {
+	for _, p := range slices.Sorted(slices.Values(parts)) {
 		v := 0
 		for _, f := range failing {
 			if f == p {
@@ -413,6 +417,79 @@ func TestCollectorQueueTimeout(t *testing.T) {
 	c.opts.Timeout = 200 * time.Millisecond
 	compare(t, c, storeText+errorsText(1, PartQueue),
 		append(storeNames, "dvcwatch_queue_tasks", "dvcwatch_scrape_errors_total")...)
+}
+
+// healthStore is *store.DB as connector health uses it.
+type healthStore struct{ *store.DB }
+
+func (s healthStore) InTx(ctx context.Context, fn func(health.Tx) error) error {
+	return health.TxOf(s.DB.InTx)(ctx, fn)
+}
+
+// TestCollectorHealth reports each configured connector up or not and
+// stopped or not, and whether the mail server fails, with exact values.
+func TestCollectorHealth(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openStore(t)
+	cfg := &config.Config{Connectors: []config.Connector{{Name: "dvcqg", Kind: config.KindDVCQG}, {Name: "idle", Kind: config.KindOneStop},
+		{Name: "onestop", Kind: config.KindOneStop}}}
+	tr := health.New(health.Options{Store: healthStore{db}, Config: cfg, Logger: quiet})
+	c := collector(db, jobs.NewInspector(openRedis(t)))
+	c.opts.Health = tr
+	names := []string{"dvcwatch_connector_up", "dvcwatch_connector_stopped", "dvcwatch_smtp_failing"}
+	want := func(dvcqgUp, dvcqgStopped, onestopUp, smtp int) string {
+		return fmt.Sprintf(`
+# HELP dvcwatch_connector_stopped 1 while the connector is stopped after a permanent failure: its scheduled runs are skipped until its configuration changes or a run by hand succeeds.
+# TYPE dvcwatch_connector_stopped gauge
+dvcwatch_connector_stopped{connector="dvcqg"} %d
+dvcwatch_connector_stopped{connector="idle"} 0
+dvcwatch_connector_stopped{connector="onestop"} 0
+# HELP dvcwatch_connector_up 1 unless the connector's last sync failed (1 before its first).
+# TYPE dvcwatch_connector_up gauge
+dvcwatch_connector_up{connector="dvcqg"} %d
+dvcwatch_connector_up{connector="idle"} 1
+dvcwatch_connector_up{connector="onestop"} %d
+# HELP dvcwatch_smtp_failing 1 while the latest delivery attempts all failed with an error worth retrying (the mail server down, refusing to relay).
+# TYPE dvcwatch_smtp_failing gauge
+dvcwatch_smtp_failing %d
+`, dvcqgStopped, dvcqgUp, onestopUp, smtp)
+	}
+	compare(t, c, want(1, 0, 1, 0), names...)
+
+	// dvcqg rejects the password, onestop's portal is down, and the mail
+	// server refuses connections three times in a row.
+	tr.Record(ctx, "dvcqg", fmt.Errorf(`dvcqg "dvcqg": login: bad credentials for user "x": %w`, connectors.ErrPermanent))
+	tr.Record(ctx, "onestop", errors.New(`onestop "onestop": token: gave up after 6 attempts: HTTP 502 Bad Gateway`))
+	var ids []int64
+	for i := range 4 {
+		id, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: fmt.Sprintf("k%d", i), Kind: dvcwatch.NotificationAlerts,
+			Recipient: "binh", Email: "binh@ungtoa.gov.vn", Subject: "s", Text: "t"}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for i, id := range ids[:3] {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		if _, err := db.ClaimNotification(ctx, id, at, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkAttemptFailed(ctx, id, at, "send email <x> via smtp:25: dial tcp: connect: connection refused", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	compare(t, c, want(0, 1, 0, 1), names...)
+
+	// onestop's portal is back and so is the mail server; dvcqg stays stopped.
+	tr.Record(ctx, "onestop", nil)
+	if _, err := db.ClaimNotification(ctx, ids[3], t0.Add(time.Hour), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkSent(ctx, ids[3], t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	compare(t, c, want(0, 1, 1, 0), names...)
 }
 
 // histogram is the text of one dvcwatch_job_duration_seconds series holding

@@ -21,6 +21,7 @@ type fakeQueue struct {
 	mu        sync.Mutex
 	ids       []string // enqueued, in order
 	retention map[string]time.Duration
+	payloads  map[string]string
 	conflicts int
 	fail      int // the next fail attempts fail
 }
@@ -53,6 +54,10 @@ func (q *fakeQueue) EnqueueContext(_ context.Context, task *asynq.Task, opts ...
 		q.retention = map[string]time.Duration{}
 	}
 	q.retention[id] = keep
+	if q.payloads == nil {
+		q.payloads = map[string]string{}
+	}
+	q.payloads[id] = string(task.Payload())
 	return &asynq.TaskInfo{ID: id, Type: task.Type()}, nil
 }
 
@@ -110,8 +115,12 @@ func (b *bundle) scheduler(t *testing.T, schedules ...config.Schedule) *Schedule
 		Client:    b.queue,
 		Ticks:     b.ticks,
 		Schedules: schedules,
-		Task: func(s config.Schedule, tick time.Time) (*asynq.Task, error) {
-			return asynq.NewTask("test:"+string(s.Job), []byte(tick.UTC().Format(time.RFC3339))), nil
+		Task: func(s config.Schedule, tick time.Time, manual bool) (*asynq.Task, error) {
+			p := tick.UTC().Format(time.RFC3339)
+			if manual {
+				p = "manual " + p
+			}
+			return asynq.NewTask("test:"+string(s.Job), []byte(p)), nil
 		},
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

@@ -111,6 +111,10 @@ func TestRunNowEnqueuesUnderItsOwnID(t *testing.T) {
 		t.Errorf("id = %q, want %q", id, want)
 	}
 	wantIDs(t, b.queue, id)
+	// The task is built as a run by hand, which its handler can tell.
+	if p := b.queue.payloads[id]; p != "manual 2026-03-02T01:03:00Z" {
+		t.Errorf("payload %q, want the task of a manual run", p)
+	}
 	if _, err := s.RunNow(context.Background(), "nope"); !errors.Is(err, ErrUnknownSchedule) {
 		t.Errorf("unknown schedule: err = %v", err)
 	}

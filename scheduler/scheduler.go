@@ -70,7 +70,10 @@ type OverrideStore interface {
 // the schedule's zone: its type, payload and options (queue, retries,
 // timeout), which the scheduler keeps. Only the task ID and
 // the retention are set by the scheduler and override the task's own.
-type TaskFunc func(s config.Schedule, tick time.Time) (*asynq.Task, error)
+// manual says an operator asked for the run (RunNow), tick then being the
+// time they did; the task says so in its payload, so that its handler can
+// tell a run by hand from a tick.
+type TaskFunc func(s config.Schedule, tick time.Time, manual bool) (*asynq.Task, error)
 
 // Options are what a Scheduler is built from.
 type Options struct {
@@ -259,7 +262,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	var errs []error
 	for _, e := range s.entries {
 		if next := e.cron.Next(now); !e.sched.Paused && !next.IsZero() {
-			if _, err := s.task(e.sched, next); err != nil {
+			if _, err := s.task(e.sched, next, false); err != nil {
 				errs = append(errs, fmt.Errorf("schedule %s: build task: %w", e.sched.Name, err))
 			}
 		}
@@ -366,7 +369,8 @@ func (s *Scheduler) applyOverrides(ctx context.Context, now time.Time, running b
 
 // RunNow enqueues the task of schedule name at once, whatever its cron
 // expression and even if it is paused, under the task ID
-// "<schedule>@manual:<now>", and returns that ID.
+// "<schedule>@manual:<now>", and returns that ID. The task is built as a
+// manual one (see TaskFunc).
 func (s *Scheduler) RunNow(ctx context.Context, name string) (string, error) {
 	var sched config.Schedule
 	found := false
@@ -381,7 +385,7 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (string, error) {
 		return "", fmt.Errorf("schedule %q: %w", name, ErrUnknownSchedule)
 	}
 	now := s.now()
-	task, err := s.task(sched, now)
+	task, err := s.task(sched, now, true)
 	if err != nil {
 		return "", fmt.Errorf("schedule %s: build task: %w", name, err)
 	}
@@ -500,7 +504,7 @@ func (s *Scheduler) fire(ctx context.Context, e *entry, now time.Time) {
 		return
 	}
 
-	task, err := s.task(e.sched, tick)
+	task, err := s.task(e.sched, tick, false)
 	if err != nil {
 		log.Error("scheduler: cannot build the task; tick dropped", "err", err)
 		s.done(e, e.prev)

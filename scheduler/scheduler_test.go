@@ -123,12 +123,13 @@ func queue(t *testing.T, dial dialer) (string, *asynq.Inspector) {
 type payload struct {
 	Schedule string    `json:"schedule"`
 	Tick     time.Time `json:"tick"`
+	Manual   bool      `json:"manual,omitempty"`
 }
 
 // taskFunc builds tasks as package jobs will: type, payload and options.
 func taskFunc(queue string) scheduler.TaskFunc {
-	return func(s config.Schedule, tick time.Time) (*asynq.Task, error) {
-		b, err := json.Marshal(payload{Schedule: s.Name, Tick: tick.UTC()})
+	return func(s config.Schedule, tick time.Time, manual bool) (*asynq.Task, error) {
+		b, err := json.Marshal(payload{Schedule: s.Name, Tick: tick.UTC(), Manual: manual})
 		if err != nil {
 			return nil, err
 		}
@@ -414,7 +415,7 @@ func TestRunRefusesWhatCannotWork(t *testing.T) {
 	unbuildable := scheduler.New(scheduler.Options{
 		Client: &counting{}, Ticks: amnesia{},
 		Schedules: []config.Schedule{{Name: "weekly", Cron: "@weekly", Job: "mystery"}},
-		Task: func(s config.Schedule, _ time.Time) (*asynq.Task, error) {
+		Task: func(s config.Schedule, _ time.Time, _ bool) (*asynq.Task, error) {
 			return nil, errors.New("unknown job " + string(s.Job))
 		},
 	})

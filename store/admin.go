@@ -68,9 +68,9 @@ func (db *DB) SetSchedulePaused(ctx context.Context, schedule string, paused boo
 // RecordFailedTask keeps an archived task; recording the same failure (task
 // id and time) twice keeps one row.
 func (db *DB) RecordFailedTask(ctx context.Context, f dvcwatch.FailedTask) error {
-	q := `INSERT INTO failed_tasks (task_id, queue, type, payload, error, retried, failed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, failed_at) DO NOTHING`
-	err := db.writeExec(ctx, q, f.TaskID, f.Queue, f.Type, f.Payload, truncate(f.Error, 2000), f.Retried,
+	q := `INSERT INTO failed_tasks (task_id, queue, type, payload, error, cause, retried, failed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, failed_at) DO NOTHING`
+	err := db.writeExec(ctx, q, f.TaskID, f.Queue, f.Type, f.Payload, truncate(f.Error, 2000), string(f.Cause), f.Retried,
 		db.timeArg(normTime(f.FailedAt)))
 	if err != nil {
 		return fmt.Errorf("record failed task %s: %w", f.TaskID, err)
@@ -121,13 +121,14 @@ func (db *DB) failedTasks(ctx context.Context, where string, args []any) ([]dvcw
 		Type       string  `db:"type"`
 		Payload    string  `db:"payload"`
 		Error      string  `db:"error"`
+		Cause      string  `db:"cause"`
 		Retried    int     `db:"retried"`
 		FailedAt   instant `db:"failed_at"`
 		Resolution string  `db:"resolution"`
 		ResolvedBy string  `db:"resolved_by"`
 		ResolvedAt instant `db:"resolved_at"`
 	}
-	q := `SELECT id, task_id, queue, type, payload, error, retried, failed_at, resolution, resolved_by, resolved_at
+	q := `SELECT id, task_id, queue, type, payload, error, cause, retried, failed_at, resolution, resolved_by, resolved_at
 		FROM failed_tasks WHERE ` + where + ` ORDER BY failed_at DESC, id DESC LIMIT ?`
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("list failed tasks: %w", err)
@@ -135,7 +136,7 @@ func (db *DB) failedTasks(ctx context.Context, where string, args []any) ([]dvcw
 	out := make([]dvcwatch.FailedTask, len(rows))
 	for i, r := range rows {
 		out[i] = dvcwatch.FailedTask{ID: r.ID, TaskID: r.TaskID, Queue: r.Queue, Type: r.Type, Payload: r.Payload, Error: r.Error,
-			Retried: r.Retried, FailedAt: r.FailedAt.Time, Resolution: dvcwatch.Resolution(r.Resolution), ResolvedBy: r.ResolvedBy, ResolvedAt: r.ResolvedAt.Time}
+			Cause: dvcwatch.Cause(r.Cause), Retried: r.Retried, FailedAt: r.FailedAt.Time, Resolution: dvcwatch.Resolution(r.Resolution), ResolvedBy: r.ResolvedBy, ResolvedAt: r.ResolvedAt.Time}
 	}
 	return out, nil
 }

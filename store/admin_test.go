@@ -24,7 +24,7 @@ func TestCountOpenFailedTasks(t *testing.T) {
 		count(0)
 		for i := range 3 {
 			err := db.RecordFailedTask(ctx, dvcwatch.FailedTask{TaskID: fmt.Sprintf("t%d", i), Queue: "q", Type: "sync:connector",
-				Payload: "{}", Error: "boom", FailedAt: t0.Add(time.Duration(i) * time.Minute)})
+				Payload: "{}", Error: "boom", Cause: dvcwatch.CausePortalBusy, FailedAt: t0.Add(time.Duration(i) * time.Minute)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +37,8 @@ func TestCountOpenFailedTasks(t *testing.T) {
 		if open, err := db.FailedTasks(ctx, true, 100); err != nil || len(open) != 2 {
 			t.Errorf("FailedTasks(open) = %d rows, %v; want the 2 counted", len(open), err)
 		}
-		if f, ok, err := db.OpenFailedTask(ctx, "q", "t2"); err != nil || !ok || f.Error != "boom" || f.Type != "sync:connector" {
+		if f, ok, err := db.OpenFailedTask(ctx, "q", "t2"); err != nil || !ok || f.Error != "boom" || f.Type != "sync:connector" ||
+			f.Cause != dvcwatch.CausePortalBusy {
 			t.Errorf("OpenFailedTask(t2) = %+v, %t, %v; want its record", f, ok, err)
 		}
 		for _, id := range []string{"t1", "nope"} { // resolved; never failed

@@ -265,9 +265,9 @@ func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, st
 	var n dvcwatch.Notification
 	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
 		var rows []notificationRow
-		q := `UPDATE notifications SET sending_at = ?, attempts = attempts + 1
+		q := `UPDATE notifications SET sending_at = ?, last_attempt_at = ?, attempts = attempts + 1
 			WHERE id = ? AND sent_at IS NULL AND (sending_at IS NULL OR sending_at < ?) RETURNING ` + notificationSelect
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), db.timeArg(now), id, db.timeArg(now.Add(-stale))); err != nil {
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), db.timeArg(now), db.timeArg(now), id, db.timeArg(now.Add(-stale))); err != nil {
 			return err
 		}
 		if len(rows) == 1 {

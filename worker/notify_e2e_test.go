@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,8 @@ type e2eSetup struct {
 	admin             string // the admin section's listen line, if any
 	token, shutdown   string
 	logLevel, logFmt  string
+	password          string // the one-stop account's; empty: the simulator's
+	admins            string // notify.admins, a YAML flow list; empty: none
 }
 
 // writeE2EConfig writes a configuration for the simulator's commune: its
@@ -70,6 +73,7 @@ schedules:
 %snotify:
   dossier_url: https://motcua.example/ho-so/{code}
   office_hours_only: false
+  admins: %s
 smtp:
   host: 127.0.0.1
   port: %d
@@ -83,8 +87,8 @@ shutdown_timeout: %s
 log:
   level: %s
   format: %s
-`, e.dsn, e.redisDB, e.simURL, portalsim.DefaultUsername, portalsim.DefaultPassword, e.pageSize, e.schedules,
-		e.smtpPort, e.smtpTimeout, e.admin, e.token, e.shutdown, e.logLevel, e.logFmt)
+`, e.dsn, e.redisDB, e.simURL, portalsim.DefaultUsername, cmp.Or(e.password, portalsim.DefaultPassword), e.pageSize, e.schedules,
+		cmp.Or(e.admins, "[]"), e.smtpPort, e.smtpTimeout, e.admin, e.token, e.shutdown, e.logLevel, e.logFmt)
 	path := filepath.Join(t.TempDir(), "dvcwatch.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)

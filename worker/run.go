@@ -14,6 +14,7 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/connectors"
+	"github.com/dvcwatch/dvcwatch/failure"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/notify"
 	"github.com/dvcwatch/dvcwatch/notify/email"
@@ -81,7 +82,7 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 		runs = notifyingRuns{svc.DB, opts.OnJobRun}
 	}
 	handlers := &jobs.Handlers{
-		Syncer: svc, Reconciler: svc, Detector: svc, Runs: runs, Logger: log,
+		Syncer: svc, Reconciler: svc, Detector: svc, Runs: runs, Health: svc.Health, Logger: log,
 		Notifier: notify.Outbox{Dispatcher: svc.Notify, Deliverer: &notify.Deliverer{
 			Store: svc.DB, Sender: sender, Logger: log,
 			// One SMTP conversation is bounded by smtp.timeout: a claim older
@@ -116,6 +117,9 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 			recordFailure(ctx, svc.DB, log, t, err)
 		}),
 	})
+	// PBKDF2 takes a moment: done before the first permanent failure needs
+	// it, that failure stops its connector before the next tick starts.
+	go svc.Health.Warm()
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -186,8 +190,10 @@ func recordFailure(ctx context.Context, db *store.DB, log *slog.Logger, t *asynq
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	// The cause is found now, from the live error, whose chain says more
+	// than the text kept beside it.
 	f := dvcwatch.FailedTask{TaskID: id, Queue: queue, Type: t.Type(), Payload: string(t.Payload()), Error: err.Error(),
-		Retried: retried, FailedAt: time.Now()}
+		Cause: failure.Of(err), Retried: retried, FailedAt: time.Now()}
 	if rerr := db.RecordFailedTask(rctx, f); rerr != nil {
 		log.Error("record failed task", "task", id, "err", rerr)
 	}

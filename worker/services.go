@@ -18,6 +18,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/connectors/onestop"
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/directory"
+	"github.com/dvcwatch/dvcwatch/health"
 	"github.com/dvcwatch/dvcwatch/ingest"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/metrics"
@@ -56,7 +57,11 @@ type Services struct {
 	Directory  *directory.Directory
 	Notify     *notify.Service
 	Detector   *detect.Detector
-	Logger     *slog.Logger
+	// Health keeps the connectors' health (a connector stopped after a
+	// permanent failure skips its scheduled runs) and tells the
+	// administrators when one stops or recovers.
+	Health *health.Tracker
+	Logger *slog.Logger
 	// Redis and Queue are the job queue, when the services were built with
 	// WithRedis; commands run by hand have none, and their new emails wait
 	// in the outbox for a worker's dispatcher.
@@ -121,6 +126,13 @@ func New(cfg *config.Config, db *store.DB, log *slog.Logger, opts ...Option) (*S
 	if s.Detector, err = detect.New(cfg, DetectStore(db), s.Directory, s.Notify, log); err != nil {
 		return nil, err
 	}
+	// Health is stamped with the wall clock, as job runs are: it tells when
+	// things happened to dvcwatch, not where simulated time stood.
+	ho := health.Options{Store: HealthStore(db), Config: cfg, Logger: log}
+	if s.Queue != nil {
+		ho.Send = (&notify.Dispatcher{Store: db, Enqueue: enqueue}).Send
+	}
+	s.Health = health.New(ho)
 	for _, k := range cfg.Connectors {
 		c, err := NewConnector(k, log)
 		if err != nil {
@@ -149,6 +161,16 @@ type notifyStore struct{ *store.DB }
 
 func (s notifyStore) InTx(ctx context.Context, fn func(notify.OutboxTx) error) error {
 	return notify.OutboxTxOf(s.DB.InTx)(ctx, fn)
+}
+
+// HealthStore is db as connector health uses it: its transactions seen
+// through health's Tx.
+func HealthStore(db *store.DB) health.Store { return healthStore{db} }
+
+type healthStore struct{ *store.DB }
+
+func (s healthStore) InTx(ctx context.Context, fn func(health.Tx) error) error {
+	return health.TxOf(s.DB.InTx)(ctx, fn)
 }
 
 // Close releases the queue's client and the store (not the Redis
@@ -220,7 +242,7 @@ func (s *Services) MetricsHandler(inspector jobs.Inspector) http.Handler {
 		names = append(names, k.Name)
 	}
 	c := metrics.NewCollector(metrics.Options{
-		Store: s.DB, Queue: inspector, QueueName: jobs.Queue, Connectors: names,
+		Store: s.DB, Queue: inspector, QueueName: jobs.Queue, Connectors: names, Health: s.Health,
 		Clock:  s.Clock,
 		Logger: s.Logger,
 	})

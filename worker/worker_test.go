@@ -20,19 +20,26 @@ import (
 )
 
 // testRedisDB is the Redis database the worker tests own; they flush it.
-const testRedisDB = 9
+// The connector health test owns healthRedisDB.
+const (
+	testRedisDB   = 9
+	healthRedisDB = 11
+)
 
-func redisConfig(t *testing.T) config.Redis {
+func redisConfig(t *testing.T) config.Redis { return redisDB(t, testRedisDB) }
+
+// redisDB flushes Redis database db for the test.
+func redisDB(t *testing.T, db int) config.Redis {
 	t.Helper()
 	if os.Getenv("DVCWATCH_TEST_REDIS") == "off" {
 		t.Skip("DVCWATCH_TEST_REDIS=off")
 	}
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: testRedisDB})
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DB: db})
 	defer c.Close()
 	if err := c.FlushDB(context.Background()).Err(); err != nil {
 		t.Fatalf("Redis at 127.0.0.1:6379: %v\nstart it with: redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no", err)
 	}
-	return config.Redis{Addr: "127.0.0.1:6379", DB: testRedisDB}
+	return config.Redis{Addr: "127.0.0.1:6379", DB: db}
 }
 
 // TestTwoReplicasRunEachTickOnce runs two complete workers (scheduler, asynq

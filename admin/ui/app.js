@@ -27,6 +27,15 @@
 	const KIND_LABELS = {};
 	for (const k of window.DVCWATCH_KINDS || []) KIND_LABELS[k.kind] = k.label;
 
+	// The causes of failures as the server classifies them (package failure),
+	// with their Vietnamese explanations; failures carry the cause's code.
+	const CAUSES = {};
+	for (const c of window.DVCWATCH_CAUSES || []) CAUSES[c.cause] = c;
+	const CAUSE_ORDER = (window.DVCWATCH_CAUSES || []).map((c) => c.cause);
+	const causeOf = (code) => CAUSES[code || "unknown"] || CAUSES.unknown ||
+		{ cause: code, title: code || "—", english: "", explain: "", action: "" };
+	const BANNER_MS = 15000;
+
 	// The only way HTML from data enters the page: an email's body, into a
 	// sandboxed srcdoc. Without Trusted Types support the string is used as is.
 	const emailPolicy = window.trustedTypes
@@ -37,6 +46,8 @@
 		me: null,    // {name, role} of the session
 		gen: 0,      // counts renders, so that a slow answer for an old view is dropped
 		timer: null, // the current view's auto-refresh
+		bannerTimer: null, // the banners' refresh, on every view
+		bannerSeen: "",    // the health the banners show, so an unchanged one keeps its open details
 	};
 
 	const $ = (id) => document.getElementById(id);
@@ -203,6 +214,7 @@
 
 	function showLogin(reason) {
 		stopTimer();
+		stopBanners();
 		state.gen++;
 		$("nav").hidden = true;
 		$("who").hidden = true;
@@ -229,6 +241,7 @@
 		$("who").hidden = false;
 		$("nav").hidden = false;
 		$("view").hidden = false;
+		startBanners();
 	}
 
 	async function login(ev) {
@@ -289,6 +302,7 @@
 	async function route() {
 		if (state.me === null) return;
 		stopTimer();
+		refreshBanners(); // a view changed: the banners may have too
 		const hash = location.hash || "#/dashboard";
 		const r = parseHash();
 		const view = views[r.name] ? r.name : "dashboard";
@@ -333,6 +347,78 @@
 		}, REFRESH_MS);
 	}
 
+	// ---- banners ------------------------------------------------------------
+
+	// rawError is an error message behind a toggle: the explanation around it
+	// says what it means; the message is for whoever digs further.
+	function rawError(text, open) {
+		if (!text) return null;
+		return el("details", { class: "raw", open: !!open },
+			el("summary", null, "Lỗi gốc · raw error"), el("pre", { class: "raw" }, text));
+	}
+
+	function startBanners() {
+		stopBanners();
+		refreshBanners();
+		state.bannerTimer = setInterval(() => {
+			if (!document.hidden) refreshBanners();
+		}, BANNER_MS);
+	}
+
+	function stopBanners() {
+		if (state.bannerTimer !== null) {
+			clearInterval(state.bannerTimer);
+			state.bannerTimer = null;
+		}
+		state.bannerSeen = "";
+		$("banners").hidden = true;
+		$("banners").replaceChildren();
+	}
+
+	// refreshBanners shows, above every view, a banner per connector stopped
+	// after a permanent failure and one for a failing mail server. A failure
+	// to read them is left to the views to report.
+	async function refreshBanners() {
+		if (state.me === null) return;
+		let h;
+		try {
+			h = await api("GET", "/health");
+		} catch (_) {
+			return;
+		}
+		const seen = JSON.stringify(h);
+		if (state.me === null || seen === state.bannerSeen) return;
+		state.bannerSeen = seen;
+		const list = [];
+		for (const c of h.connectors || []) {
+			if (c.state !== "stopped") continue;
+			const cause = causeOf(c.cause);
+			list.push(el("div", { class: "banner", role: "alert", dataset: { banner: "connector", connector: c.name } },
+				el("p", null, el("strong", null, "Kết nối " + c.name + " đã dừng từ " + fmtTime(c.since)),
+					el("span", { class: "muted" }, " · connector stopped after a permanent failure")),
+				el("p", null, cause.title + " (" + cause.english + "). " + cause.explain),
+				c.config_changed
+					? el("p", null, "Cấu hình đã đổi: lượt đồng bộ theo lịch tới sẽ chạy lại. · The configuration changed: the next tick retries.")
+					: el("p", null, "Các lượt đồng bộ theo lịch đang được bỏ qua. Cần làm: " + cause.action),
+				(c.schedules || []).length > 0
+					? el("p", null, "Chạy lại bằng tay · run by hand: ", el("code", null, "dvcwatch schedules run " + c.schedules[0]))
+					: null,
+				rawError(c.last_error)));
+		}
+		const m = h.smtp;
+		if (m && m.failing) {
+			list.push(el("div", { class: "banner", role: "alert", dataset: { banner: "smtp" } },
+				el("p", null, el("strong", null, "Máy chủ thư đang lỗi"), el("span", { class: "muted" }, " · mail server failing")),
+				el("p", null, m.recent_failed + " lần gửi thư gần nhất đều thất bại" +
+					(m.last_sent ? "; lần gửi được gần nhất lúc " + fmtTime(m.last_sent) : "; chưa gửi được thư nào") +
+					". Thư chưa gửi vẫn chờ và tự gửi khi máy chủ hoạt động lại."),
+				el("p", null, "Cần làm: " + causeOf("mail_unreachable").action),
+				rawError(m.last_error)));
+		}
+		$("banners").replaceChildren(...list);
+		$("banners").hidden = list.length === 0;
+	}
+
 	// ---- dashboard ----------------------------------------------------------
 
 	const NOTIFICATION_LABELS = { pending: "Chờ gửi · pending", sending: "Đang gửi · sending", sent: "Đã gửi · sent", failed: "Lỗi · failed" };
@@ -344,6 +430,19 @@
 		["pending", "Chờ chạy · pending"], ["active", "Đang chạy · active"], ["scheduled", "Hẹn giờ · scheduled"],
 		["retry", "Chờ thử lại · retry"], ["archived", "Lỗi, lưu trữ · archived"], ["completed", "Hoàn thành · completed"],
 	];
+
+	const CONNECTOR_STATES = { ok: "Hoạt động · ok", failing: "Đang lỗi, thử lại · failing", stopped: "Đã dừng · stopped" };
+
+	// operationsList shows each connector's state, and the mail server's.
+	function operationsList(d) {
+		const rows = (d.connectors || []).map((c) => [c.name, el("span", { dataset: { connectorState: c.name } },
+			badge(c.state === "ok" ? "succeeded" : c.state === "failing" ? "retry" : "failed", CONNECTOR_STATES[c.state] || c.state))]);
+		if (d.smtp) {
+			rows.push(["Máy chủ thư · SMTP", el("span", { dataset: { smtpState: d.smtp.failing ? "failing" : "ok" } },
+				d.smtp.failing ? badge("failed", "Đang lỗi · failing") : badge("succeeded", "Hoạt động · ok"))]);
+		}
+		return rows.length === 0 ? el("p", { class: "muted" }, "—") : countList(rows);
+	}
 
 	function card(title, ...body) {
 		return el("div", { class: "card" }, el("h2", null, title), body);
@@ -373,7 +472,8 @@
 						el("a", { href: "#/jobs/" + k }, label), String(queue[k] || 0)]))),
 				card("Tác vụ lỗi chưa xử lý · Open failed jobs",
 					el("a", { href: "#/jobs/failed", class: "big", "data-count": "failed-open" }, String(d.failed_open || 0)),
-					el("p", { class: "hint" }, "Tác vụ hàng đợi đã bỏ cuộc, chưa ai thử lại hay xoá."))),
+					el("p", { class: "hint" }, "Tác vụ hàng đợi đã bỏ cuộc, chưa ai thử lại hay xoá.")),
+				card("Kết nối và máy chủ thư · Connectors and mail", operationsList(d))),
 			el("h2", null, "Hồ sơ có nguy cơ theo phòng ban · Dossiers at risk"),
 			table(
 				[["Cơ quan · Agency"], ["Phòng ban · Department"], ["Sắp đến hạn · Due soon", "num"],
@@ -468,8 +568,10 @@
 		const live = el("input", { type: "checkbox", checked: true, id: "auto-refresh" });
 		tools.push(el("label", null, live, "Tự làm mới · auto-refresh"), refreshButton());
 
-		let load, cols, rowsOf;
+		// The failures are grouped by cause (failed history and archived).
+		let load, cols, rowsOf, groupedBy = false;
 		if (tab === "failed") {
+			groupedBy = true;
 			load = () => api("GET", "/jobs/failed?all=1&limit=200");
 			cols = [["Task ID"], ["Loại · Type"], ["Dữ liệu · Payload"], ["Lỗi · Error"], ["Đã thử · Retried", "num"],
 				["Lỗi lúc · Failed"], ["Xử lý · Resolution"], ["Bởi · By"], ["Lúc · At"], [""]];
@@ -480,6 +582,7 @@
 				["Bắt đầu · Started"], ["Kết thúc · Finished"], ["Số liệu · Counts"]];
 			rowsOf = (list) => list.map(runRow);
 		} else {
+			groupedBy = tab === "archived";
 			load = () => api("GET", "/jobs?state=" + seg(tab) + "&limit=200");
 			cols = [["Task ID"], ["Loại · Type"], ["Dữ liệu · Payload"], ["Thử lại · Retried", "num"], ["Lỗi gần nhất · Last error"],
 				["Thời điểm · Times"], [""]];
@@ -487,21 +590,61 @@
 		}
 		let list = await load();
 		let seen = JSON.stringify(list);
-		const tableNode = table(cols, rowsOf(list), "Không có tác vụ · no tasks");
-		const body = tableNode.querySelector("tbody");
+		const empty = "Không có tác vụ · no tasks";
+		let tableNode, refill;
+		if (groupedBy) {
+			tableNode = el("div", { class: "cause-groups" });
+			refill = () => fillGroups(tableNode, list, cols, rowsOf, empty);
+		} else {
+			tableNode = table(cols, rowsOf(list), empty);
+			const body = tableNode.querySelector("tbody");
+			refill = () => fillBody(body, cols.length, rowsOf(list), empty);
+		}
+		if (groupedBy) refill();
 		autoRefresh(gen, async () => {
 			if (!live.checked) return;
 			list = await load();
 			const now = JSON.stringify(list);
 			if (now === seen || gen !== state.gen) return;
 			seen = now;
-			fillBody(body, cols.length, rowsOf(list), "Không có tác vụ · no tasks");
+			refill();
 		});
 		return el("div", { dataset: { tab } },
 			heading("Tác vụ · Jobs", tools),
 			tabs,
 			can("admin") ? null : el("p", { class: "hint" }, "Chỉ quản trị viên (admin) được thử lại hoặc xoá tác vụ."),
 			tableNode);
+	}
+
+	// fillGroups shows list in one table per cause of failure, the largest
+	// group first, each with what the cause means and what to do.
+	function fillGroups(wrap, list, cols, rowsOf, empty) {
+		if (list.length === 0) {
+			wrap.replaceChildren(table(cols, [], empty));
+			return;
+		}
+		const by = new Map();
+		for (const x of list) {
+			const c = causeOf(x.cause).cause;
+			if (!by.has(c)) by.set(c, []);
+			by.get(c).push(x);
+		}
+		const order = [...by.keys()].sort((a, b) => by.get(b).length - by.get(a).length || CAUSE_ORDER.indexOf(a) - CAUSE_ORDER.indexOf(b));
+		wrap.replaceChildren(...order.map((c) => {
+			const info = causeOf(c);
+			const items = by.get(c);
+			return el("section", { class: "cause-group", dataset: { cause: c } },
+				el("h2", null, info.title, el("span", { class: "muted" }, " · " + info.english + " "),
+					el("span", { class: "count", title: "Số tác vụ · tasks" }, String(items.length))),
+				c === "unknown" ? null : el("p", { class: "explain" }, info.explain),
+				c === "unknown" ? null : el("p", { class: "hint" }, "Cần làm · what to do: " + info.action),
+				table(cols, rowsOf(items), empty));
+		}));
+	}
+
+	// errorCell shows an error behind its toggle, open when no cause explains it.
+	function errorCell(text, cause) {
+		return td({ class: "err" }, rawError(text, !cause || cause === "unknown"));
 	}
 
 	function payload(p) {
@@ -520,7 +663,7 @@
 		if (t.completed_at) times.push(["Xong lúc", t.completed_at]);
 		return el("tr", { dataset: { taskId: t.id, state: t.state } },
 			td(el("code", null, t.id)), td(t.type), td(payload(t.payload)),
-			num(t.retried + "/" + t.max_retry), td({ class: "err" }, t.last_error || ""),
+			num(t.retried + "/" + t.max_retry), t.last_error ? errorCell(t.last_error, t.cause) : td({ class: "err" }, ""),
 			td(times.length === 0 ? "—" : times.map(([label, v], i) => [i ? el("br") : null, el("span", { class: "muted" }, label + ": "), time(v)])),
 			td({ class: "actions" }, actions));
 	}
@@ -529,7 +672,7 @@
 		const actions = [];
 		if (!f.resolution && can("admin")) actions.push(retryButton(f.task_id), deleteButton(f.task_id));
 		return el("tr", { dataset: { failedId: String(f.id), taskId: f.task_id, resolution: f.resolution || "open" } },
-			td(el("code", null, f.task_id)), td(f.type), td(payload(f.payload)), td({ class: "err" }, f.error || ""),
+			td(el("code", null, f.task_id)), td(f.type), td(payload(f.payload)), errorCell(f.error, f.cause),
 			num(f.retried), td(time(f.failed_at)),
 			td({ class: "resolution" }, f.resolution ? badge(f.resolution, RESOLUTIONS[f.resolution] || f.resolution) : badge("failed", "Chưa xử lý")),
 			td({ class: "resolved-by" }, f.resolved_by || "—"), td(f.resolved_at ? time(f.resolved_at) : "—"),
@@ -540,7 +683,9 @@
 		const counts = Object.entries(x.counts || {}).map(([k, v]) => k + ": " + v).join(", ");
 		return el("tr", { dataset: { run: String(x.id) } },
 			num(x.id), td(x.job), td(x.schedule || "—"), td(x.task_id ? el("code", null, x.task_id) : "—"),
-			td(badge(x.status)), td({ class: "err" }, x.error || ""), td(time(x.started_at)), td(time(x.finished_at)),
+			td(badge(x.status)),
+			x.cause ? td({ class: "err" }, causeOf(x.cause).title, rawError(x.error)) : td({ class: "err" }, x.error || ""),
+			td(time(x.started_at)), td(time(x.finished_at)),
 			td(counts || "—"));
 	}
 

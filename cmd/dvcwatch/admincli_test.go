@@ -321,7 +321,7 @@ func TestJobsCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	out = wantOK(t)(a.cli(t, cliViewer, "jobs", "list", "--failed", "--open"))
-	if !regexp.MustCompile(`\n1 +notification:7 +notify:deliver +` + vnMinute + ` +10 +open +smtp: 421 try again later\n$`).MatchString(out) {
+	if !regexp.MustCompile(`\n1 +notification:7 +notify:deliver +` + vnMinute + ` +10 +open +unknown +smtp: 421 try again later\n$`).MatchString(out) {
 		t.Errorf("jobs list --failed --open:\n%s", out)
 	}
 	out = wantOK(t)(a.cli(t, cliAdmin, "jobs", "retry", gone, "--json"))

@@ -272,9 +272,9 @@ func printFailed(w io.Writer, fs []admin.FailedTask) error {
 			handled = f.Resolution + " by " + f.ResolvedBy + " " + vnTimePtr(f.ResolvedAt)
 		}
 		rows[i] = []string{strconv.FormatInt(f.ID, 10), f.TaskID, f.Type, vnTime(f.FailedAt), strconv.Itoa(f.Retried), handled,
-			tableCell(f.Error)}
+			dash(f.Cause), tableCell(f.Error)}
 	}
-	return printTable(w, "no failed jobs recorded", rows, "ID", "TASK", "TYPE", "FAILED", "RETRIED", "HANDLED", "ERROR")
+	return printTable(w, "no failed jobs recorded", rows, "ID", "TASK", "TYPE", "FAILED", "RETRIED", "HANDLED", "CAUSE", "ERROR")
 }
 
 func printRuns(w io.Writer, rs []admin.JobRun) error {

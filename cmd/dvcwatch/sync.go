@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -59,7 +60,10 @@ moves backwards. A connector's first pass reaches back 92 days.`,
 			host, _ := os.Hostname()
 			var failed []string
 			for _, name := range names {
-				res, err := svc.Sync(cmd.Context(), name, ingest.Options{Since: from, Holder: "sync run on " + host})
+				// A run by hand: its success lifts a stop after a permanent
+				// failure, as the admin API's run now does.
+				res, err := svc.Sync(cmd.Context(), name, ingest.Options{Since: from, Holder: "sync run on " + host,
+					Done: func(ctx context.Context, err error) { svc.Health.Record(ctx, name, err) }})
 				printSyncResult(cmd.OutOrStdout(), res)
 				if err != nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "  error: %v\n", err)
