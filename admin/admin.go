@@ -101,6 +101,18 @@ type Options struct {
 	// Ack serves the pages of the acknowledge links in the mail; the zero
 	// value says they are off.
 	Ack AckPage
+	// Names gives agencies, departments and officials their configured
+	// names, so that people read names rather than codes; nil shows codes.
+	Names Names
+}
+
+// Names are the configured names of agencies, departments and officials
+// (directory.Directory): each returns the code itself when it is not
+// configured.
+type Names interface {
+	AgencyName(code string) string
+	DepartmentName(agency, code string) string
+	OfficialName(id string) string
 }
 
 // Server is the admin HTTP server's handler.

@@ -131,6 +131,15 @@ func (d *Directory) AgencyShortName(code string) string {
 	return d.AgencyName(code)
 }
 
+// OfficialName returns an official's name, or the id when the official is
+// not configured.
+func (d *Directory) OfficialName(id string) string {
+	if p, ok := d.people[id]; ok && p.Name != "" {
+		return p.Name
+	}
+	return id
+}
+
 // Agencies returns the configured agencies.
 func (d *Directory) Agencies() []config.Agency {
 	out := make([]config.Agency, 0, len(d.agencies))
