@@ -52,6 +52,7 @@
 package breach
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -125,24 +126,35 @@ type Rules struct {
 // unknown status, a time outside the calendar, a supplement round that ends
 // before it starts); no breaches are returned with it.
 func (r Rules) Evaluate(d dvcwatch.Dossier, now time.Time) ([]dvcwatch.Breach, error) {
-	if r.Schedule == nil {
-		return nil, errors.New("breach: no schedule")
+	e, err := r.evaluation(&d, now)
+	if err != nil {
+		return nil, err
 	}
-	if !d.Status.Valid() {
-		return nil, fmt.Errorf("breach: %s: unknown status %d", d.Key, int(d.Status))
-	}
-	e := &evaluation{Rules: r, d: &d, now: now, day: r.Schedule.Hours().DayLength()}
-	e.defaults()
 	if err := e.run(); err != nil {
 		return nil, fmt.Errorf("breach: %s: %w", d.Key, err)
 	}
 	return e.out, nil
 }
 
+// evaluation checks what every rule needs and returns the evaluation of d at
+// now, its thresholds defaulted.
+func (r Rules) evaluation(d *dvcwatch.Dossier, now time.Time) (*evaluation, error) {
+	if r.Schedule == nil {
+		return nil, errors.New("breach: no schedule")
+	}
+	if !d.Status.Valid() {
+		return nil, fmt.Errorf("breach: %s: unknown status %d", d.Key, int(d.Status))
+	}
+	e := &evaluation{Rules: r, d: d, now: now, day: r.Schedule.Hours().DayLength()}
+	e.defaults()
+	return e, nil
+}
+
 // step is one step of a dossier: consecutive progress entries of the same
 // official and step due.
 type step struct {
 	seq        int // the first entry's, for the fingerprint
+	from, to   int // the progress entries merged into it: entries[from:to]
 	official   string
 	department string
 	due        time.Time // NgayKetThucTheoQuyDinh; zero when not reported
@@ -158,6 +170,7 @@ type evaluation struct {
 
 	supplements []dvcwatch.Supplement // by RequestedAt, unknown times last
 	apologies   []dvcwatch.Apology    // by IssuedAt, unknown times last
+	entries     []dvcwatch.Step       // the progress entries, by Seq
 	steps       []step
 
 	open     bool      // still owed a result
@@ -172,6 +185,8 @@ type evaluation struct {
 	// data does not say (status 5 without an open round): it is given the
 	// benefit of the doubt.
 	stopped bool
+	// moves, when not nil, records how findDue found the due (Explain).
+	moves *[]Move
 
 	out []dvcwatch.Breach
 }
@@ -195,6 +210,40 @@ func (e *evaluation) defaults() {
 }
 
 func (e *evaluation) run() error {
+	if err := e.prepare(); err != nil {
+		return err
+	}
+	d := e.d
+	if err := e.notReceived(); err != nil {
+		return err
+	}
+	if !judged(d.Status) {
+		return nil
+	}
+	if err := e.findDue(); err != nil {
+		return err
+	}
+	if d.Status == dvcwatch.StatusRefused || d.Status == dvcwatch.StatusStopped {
+		return e.refusedLate()
+	}
+	for _, rule := range []func() error{e.lateness, e.apologyRules, e.supplementRules, e.beyondLimit} {
+		if err := rule(); err != nil {
+			return err
+		}
+	}
+	return e.stepRules()
+}
+
+// judged reports whether a dossier of status s is judged against a due: an
+// online submission not yet received has only the reception rule, and a
+// withdrawn dossier is no one's delay.
+func judged(s dvcwatch.Status) bool {
+	return s != dvcwatch.StatusSubmitted && s != dvcwatch.StatusWithdrawn
+}
+
+// prepare orders the supplement rounds and apologies, looks up the limit,
+// finds the end of processing and reads the steps: what every rule reads.
+func (e *evaluation) prepare() error {
 	d := e.d
 	e.supplements = slices.Clone(d.Supplements)
 	slices.SortStableFunc(e.supplements, func(a, b dvcwatch.Supplement) int { return order(a.RequestedAt, b.RequestedAt) })
@@ -217,26 +266,7 @@ func (e *evaluation) run() error {
 		e.end = firstSet(d.RefusedAt, d.ProcessedAt)
 	}
 	e.readSteps()
-
-	if err := e.notReceived(); err != nil {
-		return err
-	}
-	switch d.Status {
-	case dvcwatch.StatusSubmitted, dvcwatch.StatusWithdrawn:
-		return nil
-	}
-	if err := e.findDue(); err != nil {
-		return err
-	}
-	if d.Status == dvcwatch.StatusRefused || d.Status == dvcwatch.StatusStopped {
-		return e.refusedLate()
-	}
-	for _, rule := range []func() error{e.lateness, e.apologyRules, e.supplementRules, e.beyondLimit} {
-		if err := rule(); err != nil {
-			return err
-		}
-	}
-	return e.stepRules()
+	return nil
 }
 
 // readSteps merges the progress entries into steps, finds when each ended and
@@ -244,6 +274,7 @@ func (e *evaluation) run() error {
 func (e *evaluation) readSteps() {
 	entries := slices.Clone(e.d.Steps)
 	slices.SortStableFunc(entries, func(a, b dvcwatch.Step) int { return a.Seq - b.Seq })
+	e.entries = entries
 	for i, en := range entries {
 		seq := en.Seq
 		if seq <= 0 {
@@ -261,13 +292,14 @@ func (e *evaluation) readSteps() {
 		if n := len(e.steps); n > 0 {
 			prev := &e.steps[n-1]
 			if prev.official == official && prev.due.Equal(en.DueAt) {
+				prev.to = i + 1
 				continue // the same step, updated again
 			}
 			// The dossier moved on to this step when it began: its start,
 			// or the time of the update that reported it (ThoiDiemXuLy).
 			prev.end = firstSet(en.StartedAt, en.FinishedAt)
 		}
-		e.steps = append(e.steps, step{seq: seq, official: official, department: department, due: en.DueAt})
+		e.steps = append(e.steps, step{seq: seq, from: i, to: i + 1, official: official, department: department, due: en.DueAt})
 	}
 	if n := len(e.steps); n > 0 {
 		last := &e.steps[n-1]
@@ -323,31 +355,38 @@ func (e *evaluation) notReceived() error {
 }
 
 // findDue works out the due the dossier is judged against (see the package
-// comment) and whether an open dossier's clock stands still.
+// comment) and whether an open dossier's clock stands still; with e.moves
+// set, it records each step of the way (Explain).
 func (e *evaluation) findDue() error {
 	d := e.d
 	e.anchor = d.ReceivedAt
 	if !d.DueAt.IsZero() {
 		e.due = d.DueAt
+		e.move(Move{Kind: MoveAppointment, Due: e.due})
 	} else if e.known && !d.ReceivedAt.IsZero() {
 		legal, err := e.Schedule.Deadline(d.ReceivedAt, e.limit, nil)
 		if err != nil {
 			return err
 		}
 		e.due, e.computed = legal, true
+		e.move(Move{Kind: MoveComputed, Start: d.ReceivedAt, Due: e.due})
 	}
 	pause := e.SupplementPauses != nil && e.SupplementPauses(d.ProcedureCode)
-	for _, s := range e.supplements {
+	for i, s := range e.supplements {
 		if s.RequestedAt.IsZero() {
 			continue
 		}
+		round := cmp.Or(s.Seq, i+1)
+		before := e.due
 		switch {
 		case !s.DueAfter.IsZero(): // the portal's new appointment wins
 			e.due, e.computed = s.DueAfter, false
 			e.anchor = firstSet(s.ReturnedAt, s.RequestedAt)
+			e.move(Move{Kind: MoveSupplementAppointment, Round: round, Start: s.RequestedAt, End: s.ReturnedAt, Before: before, Due: e.due})
 		case s.ReturnedAt.IsZero():
 			if e.open {
 				e.wait(s.RequestedAt)
+				e.move(Move{Kind: MoveSupplementWaiting, Round: round, Start: s.RequestedAt, Before: before, Due: e.due})
 			}
 		case !pause && e.known:
 			restarted, err := e.Schedule.Deadline(s.ReturnedAt, e.limit, nil)
@@ -355,18 +394,22 @@ func (e *evaluation) findDue() error {
 				return err
 			}
 			e.due, e.computed, e.anchor = restarted, true, s.ReturnedAt
+			e.move(Move{Kind: MoveRestart, Round: round, Start: s.RequestedAt, End: s.ReturnedAt, Before: before, Due: e.due})
 		case !e.due.IsZero():
-			moved, err := e.Schedule.Postpone(e.due, []sla.Interval{{Start: s.RequestedAt, End: s.ReturnedAt}})
-			if err != nil {
+			if err := e.postpone(MoveSupplementPause, round, sla.Interval{Start: s.RequestedAt, End: s.ReturnedAt}); err != nil {
 				return err
 			}
-			e.due = moved
 		}
 	}
 	var waits []sla.Interval
 	for _, w := range d.PaymentWaits {
-		if w.Start.IsZero() || (!e.anchor.IsZero() && w.Start.Before(e.anchor)) {
-			continue // before the count began: a restart made it irrelevant
+		if w.Start.IsZero() {
+			continue
+		}
+		if !e.anchor.IsZero() && w.Start.Before(e.anchor) {
+			// Before the count began: a restart made it irrelevant.
+			e.move(Move{Kind: MovePaymentBeforeCount, Start: w.Start, End: w.End, Before: e.due, Due: e.due})
+			continue
 		}
 		end := w.End
 		switch {
@@ -375,6 +418,7 @@ func (e *evaluation) findDue() error {
 			// The clock stands still while it lasts; the due moves once it
 			// ends, so that it does not change at every pass meanwhile.
 			e.wait(w.Start)
+			e.move(Move{Kind: MovePaymentWaiting, Start: w.Start, Before: e.due, Due: e.due})
 			continue
 		default: // the status moved on without the history saying when
 			end = firstSet(e.end, d.SourceUpdatedAt)
@@ -383,16 +427,49 @@ func (e *evaluation) findDue() error {
 			waits = append(waits, sla.Interval{Start: w.Start, End: end})
 		}
 	}
-	if len(waits) > 0 && !e.due.IsZero() {
-		moved, err := e.Schedule.Postpone(e.due, waits)
-		if err != nil {
+	// One wait at a time, in order, as Postpone takes them: each is
+	// counted from the due the one before left.
+	slices.SortStableFunc(waits, func(a, b sla.Interval) int { return a.Start.Compare(b.Start) })
+	for _, w := range waits {
+		if e.due.IsZero() {
+			break
+		}
+		if err := e.postpone(MovePaymentPause, 0, w); err != nil {
 			return err
 		}
-		e.due = moved
 	}
 	e.stopped = (d.Status == dvcwatch.StatusAwaitingSupplement || d.Status == dvcwatch.StatusAwaitingPayment) &&
 		e.waiting.IsZero() // waiting for the citizen since a time the dossier does not say
 	return nil
+}
+
+// postpone moves the due by the paused interval p, and records the move.
+func (e *evaluation) postpone(kind MoveKind, round int, p sla.Interval) error {
+	before := e.due
+	moved, err := e.Schedule.Postpone(e.due, []sla.Interval{p})
+	if err != nil {
+		return err
+	}
+	e.due = moved
+	if e.moves == nil {
+		return nil
+	}
+	m := Move{Kind: kind, Round: round, Start: p.Start, End: p.End, Before: before, Due: e.due}
+	if m.Paused, err = e.Schedule.WorkingTimeBetween(p.Start, p.End); err != nil {
+		return err
+	}
+	if m.AddedDays, err = e.Schedule.WorkingDaysAfter(before, e.due); err != nil {
+		return err
+	}
+	e.move(m)
+	return nil
+}
+
+// move records a step of findDue's when explaining.
+func (e *evaluation) move(m Move) {
+	if e.moves != nil {
+		*e.moves = append(*e.moves, m)
+	}
 }
 
 // wait records that an open dossier's clock stands still since at.
