@@ -202,21 +202,9 @@ func (a *apologyRow) apology() dvcwatch.Apology {
 func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch.Dossier, error) {
 	var d dvcwatch.Dossier
 	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
-		var r dossierRow
-		q := `SELECT ` + dossierSelect + ` FROM dossiers WHERE source = ? AND code = ?`
-		err := tx.GetContext(ctx, &r, tx.Rebind(q), key.Source, key.Code)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dvcwatch.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		ds := []dvcwatch.Dossier{r.dossier()}
-		if _, err := db.loadChildren(ctx, tx, ds, "", false, false); err != nil {
-			return err
-		}
-		d = ds[0]
-		return nil
+		var err error
+		d, err = db.getDossier(ctx, tx, key, false)
+		return err
 	})
 	if err != nil {
 		return dvcwatch.Dossier{}, fmt.Errorf("get dossier %s: %w", key, err)
@@ -224,29 +212,66 @@ func (db *DB) GetDossier(ctx context.Context, key dvcwatch.DossierKey) (dvcwatch
 	return d, nil
 }
 
+// getDossier reads the dossier key with its children inside tx, with waits
+// its payment waits too; the error is dvcwatch.ErrNotFound if there is none.
+func (db *DB) getDossier(ctx context.Context, tx *sqlx.Tx, key dvcwatch.DossierKey, waits bool) (dvcwatch.Dossier, error) {
+	var r dossierRow
+	q := `SELECT ` + dossierSelect + ` FROM dossiers WHERE source = ? AND code = ?`
+	err := tx.GetContext(ctx, &r, tx.Rebind(q), key.Source, key.Code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return dvcwatch.Dossier{}, dvcwatch.ErrNotFound
+	}
+	if err != nil {
+		return dvcwatch.Dossier{}, err
+	}
+	ds := []dvcwatch.Dossier{r.dossier()}
+	if _, err := db.loadChildren(ctx, tx, ds, "", false, waits); err != nil {
+		return dvcwatch.Dossier{}, err
+	}
+	return ds[0], nil
+}
+
 // StatusEvents returns the status events recorded for a dossier, oldest first.
 func (db *DB) StatusEvents(ctx context.Context, key dvcwatch.DossierKey) ([]dvcwatch.StatusEvent, error) {
-	var rows []struct {
-		From       int     `db:"from_status"`
-		To         int     `db:"to_status"`
-		RawFrom    string  `db:"raw_from"`
-		RawTo      string  `db:"raw_to"`
-		ChangedAt  instant `db:"changed_at"`
-		ObservedBy string  `db:"observed_by"`
-	}
-	q := `SELECT from_status, to_status, raw_from, raw_to, changed_at, observed_by
-		FROM status_events WHERE source = ? AND code = ? ORDER BY id`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), key.Source, key.Code); err != nil {
+	var events []dvcwatch.StatusEvent
+	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		events, err = db.dossierEvents(ctx, tx, key)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("status events of %s: %w", key, err)
 	}
-	var events []dvcwatch.StatusEvent
-	for _, r := range rows {
-		events = append(events, dvcwatch.StatusEvent{
-			Key: key, From: dvcwatch.Status(r.From), To: dvcwatch.Status(r.To),
-			RawFrom: r.RawFrom, RawTo: r.RawTo, At: r.ChangedAt.Time, Source: r.ObservedBy,
-		})
-	}
 	return events, nil
+}
+
+// dossierEvents reads the status history of the dossier key inside tx,
+// oldest first, probing by the key.
+func (db *DB) dossierEvents(ctx context.Context, tx *sqlx.Tx, key dvcwatch.DossierKey) ([]dvcwatch.StatusEvent, error) {
+	var events []dvcwatch.StatusEvent
+	err := db.fromDossiers(key.Source, []string{key.Code}, false, func(from func(string, string) string, args []any) error {
+		var rows []struct {
+			From       int     `db:"from_status"`
+			To         int     `db:"to_status"`
+			RawFrom    string  `db:"raw_from"`
+			RawTo      string  `db:"raw_to"`
+			ChangedAt  instant `db:"changed_at"`
+			ObservedBy string  `db:"observed_by"`
+		}
+		q := `SELECT t.from_status, t.to_status, t.raw_from, t.raw_to, t.changed_at, t.observed_by FROM ` +
+			from("status_events", "source") + ` ORDER BY t.id`
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("status events: %w", err)
+		}
+		for _, r := range rows {
+			events = append(events, dvcwatch.StatusEvent{
+				Key: key, From: dvcwatch.Status(r.From), To: dvcwatch.Status(r.To),
+				RawFrom: r.RawFrom, RawTo: r.RawTo, At: r.ChangedAt.Time, Source: r.ObservedBy,
+			})
+		}
+		return nil
+	})
+	return events, err
 }
 
 // Cursor returns the cursor saved for a source; ok is false if none was saved.
