@@ -104,6 +104,21 @@ const (
 	ChannelPostal   Channel = 3
 )
 
+// Vietnamese names the channel as the portals do; "" for one not reported.
+func (c Channel) Vietnamese() string {
+	switch c {
+	case ChannelInPerson:
+		return "Trực tiếp"
+	case ChannelOnline:
+		return "Trực tuyến"
+	case ChannelPostal:
+		return "Qua bưu chính"
+	case 0:
+		return ""
+	}
+	return fmt.Sprintf("Kênh %d", int(c))
+}
+
 // ApplicantKind is the kind of applicant (LoaiDoiTuong).
 type ApplicantKind int
 
@@ -112,6 +127,19 @@ const (
 	ApplicantCitizen  ApplicantKind = 1
 	ApplicantBusiness ApplicantKind = 2
 )
+
+// Vietnamese names the kind of applicant; "" for one not reported.
+func (k ApplicantKind) Vietnamese() string {
+	switch k {
+	case ApplicantCitizen:
+		return "Công dân"
+	case ApplicantBusiness:
+		return "Doanh nghiệp, tổ chức"
+	case 0:
+		return ""
+	}
+	return fmt.Sprintf("Đối tượng %d", int(k))
+}
 
 // DossierKey identifies a dossier: the same MaHoSo may exist in two source systems
 // (the provincial one-stop system and the national portal) with different contents.

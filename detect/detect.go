@@ -140,7 +140,10 @@ func (d *Detector) limit(code string) (sla.Limit, bool) {
 	return l, ok
 }
 
-func (d *Detector) rulesFor(agency string) breach.Rules {
+// Rules returns the rules a pass judges agency's dossiers by: its schedule and
+// lateness, the procedures' limits, the thresholds of detect; an agency not
+// configured gets the calendar's defaults.
+func (d *Detector) Rules(agency string) breach.Rules {
 	if r, ok := d.rules[agency]; ok {
 		return r
 	}
@@ -257,7 +260,7 @@ func (d *Detector) scan(ctx context.Context, filter dvcwatch.ScanFilter, fn func
 func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, silences []dvcwatch.Silence, res *Result) error {
 	batch := Page{Now: now, Whole: page.Whole, Upgrade: res.Upgrade, Plan: d.notifier.Plan, Silences: silences}
 	for _, ds := range page.Dossiers {
-		bs, err := d.rulesFor(ds.Agency).Evaluate(ds, now)
+		bs, err := d.Rules(ds.Agency).Evaluate(ds, now)
 		if err != nil {
 			// The dossier's stored data cannot be evaluated (e.g. a supplement
 			// returned before it was requested): keep its breaches as they
