@@ -21,6 +21,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/breach"
 	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/scheduler"
@@ -48,6 +49,8 @@ type Store interface {
 	ActiveSilences(ctx context.Context, at time.Time) ([]dvcwatch.Silence, error)
 	GetSilence(ctx context.Context, id int64) (dvcwatch.Silence, error)
 	ExpireSilence(ctx context.Context, id int64, at time.Time, by string) (dvcwatch.Silence, bool, error)
+	DossierFile(ctx context.Context, key dvcwatch.DossierKey) (store.DossierFile, error)
+	DossiersByCode(ctx context.Context, code string) ([]dvcwatch.Dossier, error)
 }
 
 // Queue is the job queue as administrators see it; jobs.Inspector is one. A
@@ -104,6 +107,10 @@ type Options struct {
 	// Names gives agencies, departments and officials their configured
 	// names, so that people read names rather than codes; nil shows codes.
 	Names Names
+	// Rules are the rules detection judges an agency's dossiers by
+	// (detect.Detector.Rules), to explain a dossier's due; nil explains
+	// none.
+	Rules func(agency string) breach.Rules
 }
 
 // Names are the configured names of agencies, departments and officials
@@ -166,6 +173,8 @@ func (s *Server) routes() {
 	api("GET /api/v1/health", RoleViewer, s.health)
 	api("GET /api/v1/notifications", RoleViewer, s.listNotifications)
 	api("GET /api/v1/notifications/{id}", RoleViewer, s.getNotification)
+	api("GET /api/v1/dossiers", RoleViewer, s.findDossiers)
+	api("GET /api/v1/dossiers/{source}/{code}", RoleViewer, s.getDossier)
 	api("GET /api/v1/breaches", RoleViewer, s.listBreaches)
 	api("POST /api/v1/breaches/{id}/ack", RoleOperator, s.ackBreach)
 	api("GET /api/v1/silences", RoleViewer, s.listSilences)

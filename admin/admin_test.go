@@ -436,6 +436,8 @@ func apiEndpoints(t *testing.T, b *apiBundle) []apiEndpoint {
 		{"GET", apiStatic("/api/v1/health"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/notifications"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/notifications/" + itoa(email)), "", config.AdminViewer, 200},
+		{"GET", apiStatic("/api/v1/dossiers?code=HS-001"), "", config.AdminViewer, 200},
+		{"GET", apiStatic("/api/v1/dossiers/onestop/HS-001"), "", config.AdminViewer, 200},
 		{"GET", apiStatic("/api/v1/breaches?all=1"), "", config.AdminViewer, 200},
 		{"POST", apiStatic("/api/v1/breaches/" + itoa(breach) + "/ack"), `{"official":"binh","reason":"chờ thẩm định"}`, config.AdminOperator, 200},
 		{"GET", apiStatic("/api/v1/silences?all=1"), "", config.AdminViewer, 200},

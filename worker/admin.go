@@ -37,7 +37,7 @@ func startAdmin(svc *Services, rdb *Redis, client *asynq.Client, sched *schedule
 	h, err := admin.New(admin.Options{
 		Tokens: cfg.Admin.Tokens, Store: svc.DB, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
 		Requeue: jobs.Requeuer(client), Ready: func(ctx context.Context) error { return ready(ctx, svc, rdb) },
-		Health:  svc.Health, Names: svc.Directory,
+		Health: svc.Health, Names: svc.Directory, Rules: svc.Detector.Rules,
 		Metrics: svc.MetricsHandler(inspector), Logger: svc.Logger,
 		// The links are signed in the composer's time, so they are checked
 		// in it too: the simulator's in the demo.
