@@ -217,7 +217,7 @@ func (c *Composer) rows(bs []dvcwatch.BreachDetail, now, since time.Time) []emai
 			i = len(rows)
 			index[b.Key] = i
 			rows = append(rows, email.Row{
-				Code: b.Key.Code, Procedure: b.ProcedureName, Link: c.Dir.DossierLink(b.Key.Code),
+				Code: b.Key.Code, Procedure: b.ProcedureName, Link: c.Dir.DossierLink(b.Key.Code), Console: c.dossierURL(b.Key),
 				ApplicantName: b.ApplicantName, ApplicantPhone: b.ApplicantPhone,
 			})
 			leads = append(leads, b)
@@ -297,6 +297,15 @@ func (c *Composer) listURL(recipient string) string {
 		return ""
 	}
 	return strings.TrimSuffix(c.ConsoleURL, "/") + "/#/breaches?recipient=" + url.QueryEscape(recipient)
+}
+
+// dossierURL is the dossier's page in the admin console, "" when the
+// console's address is not configured.
+func (c *Composer) dossierURL(k dvcwatch.DossierKey) string {
+	if c.ConsoleURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(c.ConsoleURL, "/") + "/#/dossiers/" + url.PathEscape(k.Source) + "/" + url.PathEscape(k.Code)
 }
 
 // SummaryStore is what the office's summary reads and writes.

@@ -234,6 +234,10 @@ func TestComposeSizeBudget(t *testing.T) {
 	if rows := strings.Count(n.Text, "\n* "); rows != email.DefaultMaxRows {
 		t.Errorf("%d rows listed, want %d", rows, email.DefaultMaxRows)
 	}
+	// Each row links to its dossier's page in the console.
+	if rows := strings.Count(n.HTML, `href="https://dvcwatch.hoabinh.example/#/dossiers/onestop/000.05.31.H99-`); rows != email.DefaultMaxRows {
+		t.Errorf("%d rows link to their dossier's page in the console, want %d", rows, email.DefaultMaxRows)
+	}
 }
 
 func TestComposeOfficeHoursOnly(t *testing.T) {
