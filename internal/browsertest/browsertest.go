@@ -48,3 +48,17 @@ func Start(t testing.TB, width, height int) context.Context {
 	}
 	return tab
 }
+
+// Overflow is a script that lists what sticks out of the viewport's width:
+// the page's own scroll width, and every element whose right edge passes it
+// (a clipped column). A page that reads without sideways scrolling lists
+// nothing.
+const Overflow = `(() => {
+	const w = window.innerWidth, out = [];
+	if (document.documentElement.scrollWidth > w) out.push("page scrolls to " + document.documentElement.scrollWidth + "px");
+	for (const e of document.body.querySelectorAll("*")) {
+		const r = e.getBoundingClientRect();
+		if (r.width > 0 && r.right > w + 1) out.push(e.tagName + " ends at " + Math.round(r.right) + "px: " + e.textContent.slice(0, 60));
+	}
+	return out;
+})()`

@@ -11,19 +11,6 @@ import (
 	"github.com/dvcwatch/dvcwatch/internal/browsertest"
 )
 
-// overflow is a script that lists what sticks out of the viewport's width:
-// the page's own scroll width, and every element whose right edge passes it
-// (a clipped column).
-const overflow = `(() => {
-	const w = window.innerWidth, out = [];
-	if (document.documentElement.scrollWidth > w) out.push("page scrolls to " + document.documentElement.scrollWidth + "px");
-	for (const e of document.body.querySelectorAll("*")) {
-		const r = e.getBoundingClientRect();
-		if (r.width > 0 && r.right > w + 1) out.push(e.tagName + " ends at " + Math.round(r.right) + "px: " + e.textContent.slice(0, 60));
-	}
-	return out;
-})()`
-
 // TestRenderOnAPhone renders a digest and a summary in headless Chromium at
 // 390 px wide, as an official reads them on a phone: nothing may scroll
 // sideways or be cut off. With DVCWATCH_SCREENSHOTS set to a directory, the
@@ -58,7 +45,7 @@ func TestRenderOnAPhone(t *testing.T) {
 			if err := chromedp.Do(tab, chromedp.Navigate("file://"+path)); err != nil {
 				t.Fatal(err)
 			}
-			problems, err := chromedp.Run(tab, chromedp.Evaluate[[]string](overflow))
+			problems, err := chromedp.Run(tab, chromedp.Evaluate[[]string](browsertest.Overflow))
 			if err != nil {
 				t.Fatal(err)
 			}
