@@ -217,6 +217,7 @@
 		stopBanners();
 		state.gen++;
 		$("nav").hidden = true;
+		$("search").hidden = true;
 		$("who").hidden = true;
 		$("view").hidden = true;
 		$("view").replaceChildren(); // leave no data on the page
@@ -240,6 +241,7 @@
 		$("who-role").textContent = ROLE_LABELS[state.me.role] || state.me.role;
 		$("who").hidden = false;
 		$("nav").hidden = false;
+		$("search").hidden = false;
 		$("view").hidden = false;
 		startBanners();
 	}
@@ -1008,7 +1010,340 @@
 		return form;
 	}
 
-	const views = { dashboard, emails, jobs, schedules, breaches, silences };
+	// ---- dossiers -----------------------------------------------------------
+
+	// A dossier's page: its facts (the applicant masked by the server), the
+	// due and how the rules found it, the status history, steps, supplement
+	// rounds, apologies, breaches and the emails that told of them. Names are
+	// shown with their codes on hover.
+
+	const numberFormat = new Intl.NumberFormat("vi-VN");
+	const fmtNum = (n) => numberFormat.format(n);
+	const WEEKDAYS = ["Chủ Nhật", "Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy"];
+	const DAY_KINDS = {
+		weekend: "Cuối tuần", holiday: "Ngày lễ", compensatory: "Nghỉ bù", day_off: "Nghỉ theo thông báo", working_weekend: "Làm bù",
+	};
+	const SKIPS = {
+		receipt: "trước ngày tiếp nhận · before the receipt day", not_counted: "không tính · not counted",
+		period_end: "ngày cuối là ngày nghỉ, lùi sang ngày làm việc sau (điều 148 khoản 5) · last day moved",
+	};
+	const RESOLVED_REASONS = { ended: "hết vi phạm · ended", rule_changed: "quy tắc thay đổi · rules changed" };
+
+	// fmtDay writes a "YYYY-MM-DD" day as "Thứ Năm 23/04/2026".
+	function fmtDay(s) {
+		const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s || "");
+		if (!m) return s || "—";
+		const wd = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).getUTCDay();
+		return WEEKDAYS[wd] + " " + m[3] + "/" + m[2] + "/" + m[1];
+	}
+
+	// hoursOf writes minutes of office time as hours, e.g. "10,5 giờ".
+	function hoursOf(minutes) {
+		return fmtNum(Math.round((minutes || 0) / 6) / 10) + " giờ";
+	}
+
+	// named shows a name with its code on hover.
+	function named(x, cls) {
+		if (!x || (!x.code && !x.name)) return el("span", { class: "muted" }, "—");
+		return el("span", { class: cls, title: x.code || undefined, dataset: x.code ? { code: x.code } : undefined }, x.name || x.code);
+	}
+
+	// person shows an official's name with the id on hover.
+	function person(p) {
+		if (!p || (!p.id && !p.name)) return el("span", { class: "muted" }, "—");
+		return el("span", { title: p.id || undefined, dataset: p.id ? { official: p.id } : undefined }, p.name || p.id);
+	}
+
+	function facts(pairs) {
+		return el("dl", { class: "facts" }, pairs.filter((p) => p).map(([label, value]) => [el("dt", null, label), el("dd", null, value)]));
+	}
+
+	function section(name, title, ...body) {
+		return el("section", { class: "dossier-section", dataset: { section: name } }, el("h2", null, title), body);
+	}
+
+	function nothing(text) {
+		return el("p", { class: "muted" }, text);
+	}
+
+	const dossierHref = (source, code) => "#/dossiers/" + seg(source) + "/" + seg(code);
+
+	async function dossiers(r) {
+		if (r.args.length >= 2) return dossierPage(r.args[0], r.args.slice(1).join("/"));
+		const code = (r.query.get("code") || "").trim();
+		const head = heading("Tra cứu hồ sơ · Find a dossier");
+		if (!code) return el("div", null, head, nothing("Nhập mã hồ sơ vào ô tìm kiếm trên thanh trên cùng · type a dossier code in the top bar."));
+		const found = await api("GET", "/dossiers?code=" + seg(code));
+		if (found.length === 1) {
+			// The only one: its page, in place of the search in the history.
+			location.replace(dossierHref(found[0].source, found[0].code));
+			return el("p", { class: "muted" }, "Đang mở hồ sơ " + found[0].code + "…");
+		}
+		if (found.length === 0) {
+			return el("div", null, head, el("p", { class: "error", dataset: { notFound: code } },
+				"Không tìm thấy hồ sơ có mã " + code + " ở nguồn nào · no dossier with this code in any source."));
+		}
+		return el("div", null, head,
+			el("p", { class: "hint" }, "Mã " + code + " có ở " + fmtNum(found.length) + " nguồn · found in " + found.length + " sources:"),
+			el("ul", { class: "found" }, found.map((d) => el("li", { dataset: { source: d.source } },
+				el("a", { href: dossierHref(d.source, d.code) }, el("code", null, d.code), " · " + d.source),
+				" — ", d.procedure.name || "", " · ", named(d.agency), " · ", d.status.label,
+				d.due_at ? [" · hẹn trả ", time(d.due_at)] : null))));
+	}
+
+	async function dossierPage(source, code) {
+		const d = await api("GET", "/dossiers/" + seg(source) + "/" + seg(code));
+		const dates = d.dates || {};
+		const open = d.due ? d.due.open : !["processed", "returned", "refused", "withdrawn", "stopped"].includes(d.status.name);
+		return el("div", { class: "dossier", dataset: { source: d.source, code: d.code } },
+			heading(el("span", null, "Hồ sơ · Dossier ", el("code", { class: "dossier-code" }, d.code)), refreshButton()),
+			el("p", { class: "hint" }, "Nguồn · source: ", el("strong", null, d.source),
+				(d.other_sources || []).length ? [" · cũng có ở · also in: ",
+					d.other_sources.map((s, i) => [i ? ", " : "", el("a", { href: dossierHref(s, d.code) }, s)])] : null,
+				" · Mọi thời gian theo giờ Việt Nam (Asia/Ho_Chi_Minh, UTC+7)."),
+			el("div", { class: "dossier-grid" },
+				el("div", { class: "card", dataset: { section: "facts" } },
+					el("h2", null, "Thông tin · Facts"),
+					facts([
+						["Thủ tục · Procedure", named(d.procedure)],
+						d.field && d.field.code ? ["Lĩnh vực · Field", named(d.field)] : null,
+						["Cơ quan · Agency", named(d.agency, "agency")],
+						["Trạng thái · Status", [badge(open ? "pending" : "completed", d.status.label), " ",
+							el("span", { class: "muted", title: "Trạng thái gốc · raw: " + (d.status.raw || "") }, d.status.name)]],
+						["Số biên nhận · Receipt", d.receipt_no || "—"],
+						["Kênh · Channel", d.channel.label || "—"],
+						["Đối tượng · Applicant", [d.applicant_kind.label || "", d.applicant_kind.label ? " · " : "",
+							el("span", { class: "applicant" }, [d.applicant.name, d.applicant.phone].filter((x) => x).join(", ") || "—"),
+							el("span", { class: "muted" }, " (đã che · masked)")]],
+					])),
+				el("div", { class: "card", dataset: { section: "dates" } },
+					el("h2", null, "Ngày trên cổng · Portal dates"),
+					facts([
+						["Nộp · Submitted", time(dates.submitted)],
+						["Tiếp nhận · Received", time(dates.received)],
+						["Hẹn trả · Appointment", dates.due ? time(dates.due) : el("span", { class: "muted" }, "không ghi · none")],
+						dates.processed ? ["Xử lý xong · Processed", time(dates.processed)] : null,
+						dates.returned ? ["Trả kết quả · Returned", time(dates.returned)] : null,
+						dates.refused ? ["Từ chối · Refused", time(dates.refused)] : null,
+						["Cập nhật từ nguồn · Updated", time(dates.source_updated)],
+					]))),
+			dueSection(d),
+			section("history", "Lịch sử trạng thái · Status history", timeline(d)),
+			section("steps", "Các bước xử lý · Steps", stepList(d.steps || [])),
+			section("supplements", "Yêu cầu bổ sung · Supplements", supplementList(d.supplements || [])),
+			section("apologies", "Văn bản xin lỗi, hẹn lại · Apologies", apologyList(d.apologies || [])),
+			section("breaches", "Vi phạm · Breaches", breachList(d.breaches || [])),
+			section("emails", "Thư đã báo · Emails", emailList(d.emails || [])));
+	}
+
+	// ---- the due ----
+
+	const BASES = {
+		none: "Không có hạn để đánh giá · no due",
+		appointment: "Ngày hẹn trả ghi trên phiếu tiếp nhận · the receipt's appointment",
+		computed: "Hạn tính theo thời hạn luật định, vì cổng không ghi ngày hẹn trả · the computed legal due stands in",
+		supplement_appointment: "Ngày hẹn trả mới của lần bổ sung · a supplement round's new appointment",
+		restart: "Thời hạn tính lại từ khi nhận đủ hồ sơ bổ sung · the limit restarted from the complete documents",
+	};
+
+	function dueSection(d) {
+		const x = d.due;
+		if (!x) {
+			return section("due", "Hạn giải quyết · The due", el("p", { class: "error" }, "Không tính được hạn · the due could not be explained: " + (d.due_error || "")));
+		}
+		const basis = BASES[x.basis] || x.basis;
+		const lead = x.due_at
+			? el("p", { class: "due-lead" }, "Hạn dùng để đánh giá · judged against: ", el("strong", { class: "due-at" }, time(x.due_at)),
+				" — ", basis, x.round ? " (lần " + fmtNum(x.round) + ")" : "", ".")
+			: el("p", { class: "due-lead" }, basis, ": ", d.status.name === "submitted"
+				? "hồ sơ chưa được tiếp nhận · not received yet."
+				: d.status.name === "withdrawn" ? "công dân đã rút hồ sơ · withdrawn."
+					: "cổng không ghi ngày hẹn trả và thủ tục chưa được cấu hình thời hạn · no appointment and no configured limit.");
+		return section("due", "Hạn giải quyết và cách tính · The due and how it was computed",
+			lead,
+			el("p", { class: "hint" }, x.compared_by === "minute"
+				? "So sánh đến từng phút · compared to the minute."
+				: "So sánh theo ngày: xong trong ngày hẹn là đúng hạn · compared by date: finished on the due date is on time."),
+			x.moves.length ? el("ol", { class: "moves" }, x.moves.map((m) => el("li", { dataset: { move: m.kind } }, moveText(m, x)))) : null,
+			x.waiting_since ? el("p", { class: "waiting" }, "Thời hạn đang tạm dừng từ · the clock stands still since ", time(x.waiting_since), ".") : null,
+			x.stopped ? el("p", { class: "waiting" }, "Hồ sơ đang chờ công dân nhưng dữ liệu không cho biết từ lúc nào: chưa tính quá hạn · waiting since a time the data does not say.") : null,
+			x.legal ? legalDue(x.legal, x) : el("p", { class: "muted" }, "Thủ tục chưa được cấu hình thời hạn luật định · the procedure's limit is not configured."));
+	}
+
+	// moveText says one step of finding the due, as the rules took it.
+	function moveText(m, x) {
+		const round = "lần " + fmtNum(m.round || 0);
+		const from = m.before ? [" ", time(m.before), " → "] : [" "];
+		const moved = m.added_days
+			? [": hạn lùi " + fmtNum(m.added_days) + " ngày làm việc · moved by " + m.added_days + " working day(s),", from, time(m.due)]
+			: [": không lùi hạn · the due does not move (", time(m.due), ")"];
+		switch (m.kind) {
+		case "appointment":
+			return ["Ngày hẹn trả trên phiếu tiếp nhận (NgayHenTra) · the receipt's appointment: ", time(m.due)];
+		case "computed":
+			return ["Cổng không ghi ngày hẹn trả: tính thời hạn luật định " + (x.limit || "") + " từ khi tiếp nhận ", time(m.start),
+				" → ", time(m.due), " · no appointment: the computed legal due stands in"];
+		case "supplement_appointment":
+			return ["Yêu cầu bổ sung " + round + " (", time(m.start), m.end ? [", nhận đủ ", time(m.end)] : "",
+				"): ngày hẹn trả mới (NgayHenTraMoi) thay thế ·  the round's new appointment replaces the due:", from, time(m.due)];
+		case "supplement_waiting":
+			return ["Yêu cầu bổ sung " + round + " từ ", time(m.start), ", chưa nhận đủ hồ sơ: thời hạn tạm dừng · round still open, the clock stands still"];
+		case "restart":
+			return ["Nhận đủ hồ sơ bổ sung " + round + " lúc ", time(m.end), ": thời hạn " + (x.limit || "") +
+				" tính lại từ đầu (Nghị định 118/2025/NĐ-CP điều 19 khoản 5) · the limit restarts:", from, time(m.due)];
+		case "supplement_pause":
+			return ["Bổ sung " + round + " từ ", time(m.start), " đến ", time(m.end), " (" + hoursOf(m.paused_minutes) +
+				" làm việc): thời hạn tạm dừng · the round pauses the clock", moved];
+		case "payment_pause":
+			return ["Chờ thực hiện nghĩa vụ tài chính từ ", time(m.start), " đến ", time(m.end), " (" + hoursOf(m.paused_minutes) +
+				" làm việc) · waiting for payment pauses the clock", moved];
+		case "payment_waiting":
+			return ["Đang chờ thực hiện nghĩa vụ tài chính từ ", time(m.start), ": thời hạn tạm dừng, hạn lùi khi hết chờ · waiting for payment: the due moves once it ends"];
+		case "payment_before_count":
+			return ["Chờ thực hiện nghĩa vụ tài chính từ ", time(m.start), " trước khi thời hạn được tính lại: không tính · before the count restarted, not counted"];
+		}
+		return [m.kind, ": ", time(m.due)];
+	}
+
+	// legalDue shows the computed legal due as "dvcwatch calendar due" does.
+	function legalDue(c, x) {
+		const officeTime = !!c.start;
+		const from = x.count_round
+			? "Đếm từ khi nhận đủ hồ sơ bổ sung lần " + fmtNum(x.count_round) + " · counted from round " + x.count_round
+			: "Đếm từ khi tiếp nhận · counted from the receipt";
+		const moved = c.receipt_moved === "after_cutoff"
+			? "; nhận từ " + c.cutoff + " trở đi nên tính như nhận ngày làm việc sau · received at or after the cutoff"
+			: c.receipt_moved === "non_working_day" ? "; nhận vào ngày nghỉ nên tính như nhận ngày làm việc sau · received on a non-working day" : "";
+		const counting = c.counting === "office_hours"
+			? "theo giờ hành chính từ lúc tiếp nhận · office_hours (working days as office time from the receipt)"
+			: c.limit.endsWith("h")
+				? "theo giờ làm việc từ lúc tiếp nhận · hours are office time from the receipt"
+				: "theo ngày (Bộ luật Dân sự 2015 điều 147–148): không tính ngày tiếp nhận, hạn là cuối giờ làm việc của ngày cuối · dates";
+		return el("div", { class: "legal", dataset: { counting: c.counting } },
+			el("h3", null, "Thời hạn luật định · Legal due (", el("code", null, c.limit), ")"),
+			el("p", { class: "hint" }, from, "."),
+			facts([
+				["Hạn luật định · Legal due", el("strong", { class: "legal-due" }, time(c.due))],
+				["Tiếp nhận · Received", time(c.received)],
+				["Cách tính · Counting", counting],
+				officeTime
+					? ["Tính từ · Counting from", [time(c.start), moved]]
+					: ["Ngày tiếp nhận (không tính) · Receipt day", [fmtDay(c.receipt_day), moved]],
+				officeTime
+					? ["Thời gian tính · Office time", hoursOf(c.office_time_minutes)]
+					: ["Ngày 1 · Day 1", fmtDay(c.first_day)],
+				officeTime ? null : ["Ngày cuối · Last day", [fmtDay(c.last_day) + ", ngày thứ " + fmtNum(c.days),
+					c.added_days ? " (" + fmtNum(c.days - c.added_days) + " + " + fmtNum(c.added_days) + " do tạm dừng · added by pauses)" : ""]],
+				["Giờ làm việc · Office hours", (c.office_hours || []).join(", ") + "; nhận sau " + c.cutoff + " tính từ ngày làm việc sau"],
+			]),
+			el("h3", null, "Ngày nghỉ được bỏ qua · Non-working days skipped (" + fmtNum(c.skipped.length) + ")"),
+			c.skipped.length === 0 ? nothing("Không có · none") : el("ul", { class: "skipped" }, c.skipped.map((s) =>
+				el("li", { dataset: { skipped: s.date, kind: s.kind } },
+					el("span", { class: "day" }, fmtDay(s.date)), " — ",
+					el("span", { class: "state " + s.kind, title: s.kind }, DAY_KINDS[s.kind] || s.kind), " ",
+					el("span", { class: "day-name" }, s.name),
+					s.skip !== "not_counted" ? el("span", { class: "muted" }, " (" + (SKIPS[s.skip] || s.skip) + ")") : null,
+					s.source ? el("span", { class: "muted source" }, " [" + s.source + "]") : null))),
+			c.pauses.length ? [el("h3", null, "Tạm dừng · Pauses"), el("ul", null, c.pauses.map((p) =>
+				el("li", null, time(p.start), " → ", time(p.end), " (" + hoursOf(p.counted_minutes) + ")")))] : null);
+	}
+
+	// ---- history, steps, rounds, apologies ----
+
+	function timeline(d) {
+		const items = (d.history || []).map((h) => el("li", { dataset: { to: String(h.to.code) } },
+			time(h.at), " ",
+			h.from ? [el("span", { title: h.from.raw || h.from.name }, h.from.label), " → "] : el("span", { class: "muted" }, "ghi nhận lần đầu · first seen: "),
+			el("strong", { title: h.to.raw || h.to.name }, h.to.label),
+			h.observed_by ? el("span", { class: "muted" }, " · " + h.observed_by) : null));
+		return [
+			items.length ? el("ol", { class: "timeline" }, items) : nothing("Chưa ghi nhận thay đổi trạng thái · no status change recorded"),
+			(d.payment_waits || []).length ? el("p", { class: "hint" }, "Chờ thực hiện nghĩa vụ tài chính · waiting for payment: ",
+				d.payment_waits.map((w, i) => [i ? "; " : "", time(w.start), " → ", w.end ? time(w.end) : "đang chờ · ongoing"])) : null,
+		];
+	}
+
+	function stepList(steps) {
+		if (steps.length === 0) return nothing("Chưa có bước xử lý · no steps reported");
+		return el("ol", { class: "steps" }, steps.map((s) => el("li", { class: s.in_progress ? "step current" : "step", dataset: { step: String(s.seq) } },
+			el("div", { class: "step-head" },
+				el("strong", null, "Bước " + fmtNum(s.seq)), " · ", person(s.official), " · ", named(s.department),
+				s.in_progress ? [" ", badge("pending", "Đang xử lý · in progress")] : null),
+			el("div", { class: "step-times" },
+				el("span", null, "Bắt đầu · started ", time(s.started_at)),
+				el("span", null, "Hạn bước · step due ", s.due_at ? time(s.due_at) : "—"),
+				el("span", null, "Kết thúc · ended ", s.ended_at ? time(s.ended_at) : "—")),
+			el("details", { class: "updates" },
+				el("summary", null, fmtNum(s.updates.length) + " cập nhật tiến độ · progress updates"),
+				el("ul", null, s.updates.map((u) => el("li", null, time(u.at || u.started_at), " · ", u.official || "—",
+					u.title ? " (" + u.title + ")" : "", u.department ? " · " + u.department : "",
+					u.state ? " · " + u.state : "", u.content ? [el("br"), el("span", { class: "content" }, u.content)] : null)))))));
+	}
+
+	function supplementList(list) {
+		if (list.length === 0) return nothing("Không có · none");
+		return el("ol", { class: "plain" }, list.map((x) => el("li", { dataset: { supplement: String(x.seq) } },
+			"Lần " + fmtNum(x.seq) + ": yêu cầu · requested ", time(x.requested_at),
+			"; nhận đủ · returned ", x.returned_at ? time(x.returned_at) : "chưa · not yet",
+			x.due_before ? ["; hẹn trước · due before ", time(x.due_before)] : null,
+			x.due_after ? ["; hẹn mới · new due ", time(x.due_after)] : null)));
+	}
+
+	function apologyList(list) {
+		if (list.length === 0) return nothing("Không có · none");
+		return el("ol", { class: "plain" }, list.map((a) => el("li", { dataset: { apology: String(a.seq) } },
+			"Phát hành · issued ", time(a.issued_at), "; hẹn lại · new date ", time(a.new_due_at),
+			a.issued_by ? " · " + a.issued_by : "", a.reason ? [el("br"), el("span", { class: "muted" }, a.reason)] : null)));
+	}
+
+	// ---- breaches and emails ----
+
+	function breachList(list) {
+		if (list.length === 0) return nothing("Không có vi phạm · no breaches");
+		return el("ul", { class: "breach-cards" }, list.map((b) => el("li", {
+			class: "card breach-card" + (b.resolved_at ? " resolved" : ""),
+			dataset: { breach: String(b.id), kind: b.kind, silenced: String(!!b.silence) },
+		},
+		el("div", { class: "breach-head" },
+			el("strong", { title: b.kind }, b.label), b.step ? " · bước " + fmtNum(b.step) : "", " ",
+			badge(b.severity, b.severity_label), " ",
+			b.resolved_at
+				? badge("completed", "Đã kết thúc · resolved")
+				: badge("pending", "Đang mở · open"),
+			b.silence ? [" ", silencedBadge(b.silence.id)] : null),
+		facts([
+			["Cán bộ · Official", [person(b.official), " · ", named(b.department)]],
+			b.due_at ? ["Hạn · Due", time(b.due_at)] : null,
+			["Phát hiện · Detected", time(b.detected_at)],
+			b.resolved_at ? ["Kết thúc · Resolved", [time(b.resolved_at), " (" + (RESOLVED_REASONS[b.resolved_reason] || b.resolved_reason) + ")"]] : null,
+			b.silence ? ["Tắt cảnh báo · Silenced", ["đến · until ", time(b.silence.ends_at), " — " + b.silence.reason + " (" + b.silence.created_by + ")"]] : null,
+			["Chi tiết · Detail", b.detail],
+			b.acks.length ? ["Xác nhận · Acknowledged", el("ul", { class: "acks" }, b.acks.map((a) => el("li", { dataset: { ack: a.official.id } },
+				person(a.official), " · ", time(a.at), " · ", SEVERITIES[a.severity] || a.severity, a.reason ? " — " + a.reason : "")))] : null,
+		]))));
+	}
+
+	function emailList(list) {
+		if (list.length === 0) return nothing("Chưa có thư nào báo về hồ sơ này · no email told of this dossier");
+		return el("ul", { class: "emails" }, list.map((e) => el("li", { dataset: { notification: String(e.id) } },
+			el("a", { href: "#/emails/" + String(Number(e.id)) }, e.subject || "(không tiêu đề)"), el("br"),
+			el("span", { class: "muted" }, "Gửi · to "), person(e.recipient), " · ", badge(e.state, NOTE_LABELS[e.state]),
+			" · tạo · created ", time(e.created_at), e.sent_at ? [" · gửi · sent ", time(e.sent_at)] : null,
+			e.failed_at ? [" · lỗi · failed ", time(e.failed_at)] : null)));
+	}
+
+	// ---- the search in the top bar ----
+
+	function searchDossier(ev) {
+		ev.preventDefault();
+		const code = $("search-code").value.trim();
+		if (!code) return;
+		const next = "#/dossiers?code=" + seg(code);
+		if (location.hash === next) rerender();
+		else location.hash = next;
+	}
+
+	const views = { dashboard, emails, jobs, schedules, breaches, silences, dossiers };
 
 	// ---- start --------------------------------------------------------------
 
@@ -1016,6 +1351,7 @@
 		$("login-form").addEventListener("submit", login);
 		$("logout").addEventListener("click", logout);
 		$("msg-close").addEventListener("click", clearMsg);
+		$("search").addEventListener("submit", searchDossier);
 		window.addEventListener("hashchange", () => {
 			clearMsg();
 			route();
