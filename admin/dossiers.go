@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -357,23 +356,23 @@ func (s *Server) getDossier(w http.ResponseWriter, r *http.Request, _ Principal)
 // dossierPage builds the page of f as of now, silences being those active.
 func (s *Server) dossierPage(f store.DossierFile, silences []dvcwatch.Silence, now time.Time) DossierPage {
 	d := f.Dossier
-	mask := newMasker(d.Applicant)
+	mask := email.NewMasker(d.Applicant)
 	p := DossierPage{
 		Source: d.Key.Source, Code: d.Key.Code, ReceiptNo: d.ReceiptNo,
-		Procedure: Named{d.ProcedureCode, cmp.Or(mask.text(d.ProcedureName), d.ProcedureCode)},
+		Procedure: Named{d.ProcedureCode, cmp.Or(mask.Text(d.ProcedureName), d.ProcedureCode)},
 		Field:     Named{d.FieldCode, cmp.Or(d.FieldName, d.FieldCode)},
 		Agency:    s.agency(d.Agency),
 		Channel:   Labelled{int(d.Channel), d.Channel.Vietnamese()}, ApplicantKind: Labelled{int(d.ApplicantKind), d.ApplicantKind.Vietnamese()},
 		Applicant: Applicant{Name: email.MaskName(d.Applicant.Name), Phone: email.MaskPhone(d.Applicant.Phone)},
-		Status:    statusView(d.Status, mask.text(d.RawStatus)),
+		Status:    statusView(d.Status, mask.Text(d.RawStatus)),
 		Dates: DossierDates{Submitted: local(d.SubmittedAt), Received: local(d.ReceivedAt), Due: local(d.DueAt),
 			Processed: local(d.ProcessedAt), Returned: local(d.ReturnedAt), Refused: local(d.RefusedAt),
 			SourceUpdated: local(d.SourceUpdatedAt)},
 		PaidOnline: d.PaidOnline, HasDigitizedParts: d.HasDigitizedParts,
 		History: views(f.Events, func(e dvcwatch.StatusEvent) StatusChange {
-			c := StatusChange{To: statusView(e.To, mask.text(e.RawTo)), At: e.At.In(sla.Location()), ObservedBy: e.Source}
+			c := StatusChange{To: statusView(e.To, mask.Text(e.RawTo)), At: e.At.In(sla.Location()), ObservedBy: e.Source}
 			if e.From != 0 {
-				from := statusView(e.From, mask.text(e.RawFrom))
+				from := statusView(e.From, mask.Text(e.RawFrom))
 				c.From = &from
 			}
 			return c
@@ -387,7 +386,7 @@ func (s *Server) dossierPage(f store.DossierFile, silences []dvcwatch.Silence, n
 		}),
 		Apologies: views(d.Apologies, func(a dvcwatch.Apology) ApologyView {
 			return ApologyView{Seq: a.Seq, IssuedAt: local(a.IssuedAt), NewDueAt: local(a.NewDueAt),
-				IssuedBy: mask.text(a.IssuedBy), Reason: mask.text(a.Reason)}
+				IssuedBy: mask.Text(a.IssuedBy), Reason: mask.Text(a.Reason)}
 		}),
 		Steps:        []StepView{},
 		OtherSources: []string{},
@@ -407,13 +406,13 @@ func (s *Server) dossierPage(f store.DossierFile, silences []dvcwatch.Silence, n
 	acks := map[int64][]AckView{}
 	for _, a := range f.Acks {
 		acks[a.BreachID] = append(acks[a.BreachID], AckView{Official: s.person(a.Official), Severity: string(a.Severity),
-			Reason: mask.text(a.Reason), At: a.At.In(sla.Location())})
+			Reason: mask.Text(a.Reason), At: a.At.In(sla.Location())})
 	}
 	p.Breaches = views(f.Breaches, func(b dvcwatch.StoredBreach) DossierBreach {
 		v := DossierBreach{ID: b.ID, Kind: string(b.Kind), Label: b.Kind.Vietnamese(), Step: b.StepSeq,
 			Severity: string(b.Severity), SeverityLabel: b.Severity.Vietnamese(),
 			Department: s.department(b.Agency, b.Department), Official: s.person(b.Official),
-			StartedAt: b.StartedAt.In(sla.Location()), DueAt: local(b.DueAt), Detail: mask.text(b.Detail),
+			StartedAt: b.StartedAt.In(sla.Location()), DueAt: local(b.DueAt), Detail: mask.Text(b.Detail),
 			DetectedAt: b.DetectedAt.In(sla.Location()), ResolvedAt: local(b.ResolvedAt),
 			ResolvedReason: string(b.ResolvedReason), Acks: acks[b.ID]}
 		if v.Acks == nil {
@@ -428,21 +427,21 @@ func (s *Server) dossierPage(f store.DossierFile, silences []dvcwatch.Silence, n
 	})
 	p.Emails = views(f.Emails, func(e store.DossierEmail) DossierEmail {
 		n := notificationView(e.Notification, false)
-		return DossierEmail{ID: n.ID, Kind: n.Kind, Recipient: s.person(e.Recipient), Subject: mask.text(n.Subject),
+		return DossierEmail{ID: n.ID, Kind: n.Kind, Recipient: s.person(e.Recipient), Subject: mask.Text(n.Subject),
 			State: n.State, CreatedAt: n.CreatedAt.In(sla.Location()), SentAt: local(e.SentAt), FailedAt: local(e.FailedAt),
 			Breaches: e.Breaches}
 	})
 	return p
 }
 
-func (s *Server) stepView(agency string, st breach.StepReading, mask masker) StepView {
+func (s *Server) stepView(agency string, st breach.StepReading, mask email.Masker) StepView {
 	v := StepView{Seq: st.Seq, Official: s.person(st.Official), Department: s.department(agency, st.Department),
 		StartedAt: local(st.Started), DueAt: local(st.Due), EndedAt: local(st.End), InProgress: st.InProgress}
-	v.Official.Name = mask.text(v.Official.Name)
-	v.Official.ID = mask.text(v.Official.ID)
+	v.Official.Name = mask.Text(v.Official.Name)
+	v.Official.ID = mask.Text(v.Official.ID)
 	v.Updates = views(st.Updates, func(u dvcwatch.Step) StepUpdate {
-		return StepUpdate{Seq: u.Seq, Official: mask.text(u.Official), Title: mask.text(u.OfficialTitle),
-			Department: mask.text(u.Department), Content: mask.text(u.Content), State: mask.text(u.State),
+		return StepUpdate{Seq: u.Seq, Official: mask.Text(u.Official), Title: mask.Text(u.OfficialTitle),
+			Department: mask.Text(u.Department), Content: mask.Text(u.Content), State: mask.Text(u.State),
 			StartedAt: local(u.StartedAt), At: local(u.FinishedAt), DueAt: local(u.DueAt)}
 	})
 	return v
@@ -509,48 +508,6 @@ type codesOnly struct{}
 func (codesOnly) AgencyName(code string) string        { return code }
 func (codesOnly) DepartmentName(_, code string) string { return code }
 func (codesOnly) OfficialName(id string) string        { return id }
-
-// masker hides an applicant's personal data in the portal's free text (a
-// step's content may name them): each of their name, email, phone and ID
-// number, wherever it appears, ignoring case, becomes the masked name or
-// phone.
-type masker struct {
-	res  []*regexp.Regexp
-	with []string
-}
-
-func newMasker(a dvcwatch.Applicant) masker {
-	var m masker
-	add := func(raw, masked string) {
-		if raw = strings.TrimSpace(raw); len([]rune(raw)) >= 3 {
-			m.res = append(m.res, regexp.MustCompile(`(?i)`+regexp.QuoteMeta(raw)))
-			m.with = append(m.with, masked)
-		}
-	}
-	name, phone := cmp.Or(email.MaskName(a.Name), "***"), cmp.Or(email.MaskPhone(a.Phone), "***")
-	add(a.Name, name)
-	add(a.Email, "***")
-	add(a.IDNumber, "***")
-	add(a.Phone, phone)
-	// The phone written as digits alone, as some portals do.
-	var digits strings.Builder
-	for _, r := range a.Phone {
-		if r >= '0' && r <= '9' {
-			digits.WriteRune(r)
-		}
-	}
-	if digits.Len() >= 6 {
-		add(digits.String(), phone)
-	}
-	return m
-}
-
-func (m masker) text(s string) string {
-	for i, re := range m.res {
-		s = re.ReplaceAllLiteralString(s, m.with[i])
-	}
-	return s
-}
 
 // local returns t in Asia/Ho_Chi_Minh, nil when zero.
 func local(t time.Time) *time.Time {

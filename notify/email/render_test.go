@@ -352,3 +352,22 @@ func TestRenderStaysUnderTheBudget(t *testing.T) {
 		t.Errorf("html of %d bytes (budget %d), the most late listed: %v", len(html), MaxHTMLBytes, strings.Contains(html, "H99-0199"))
 	}
 }
+
+func TestMasker(t *testing.T) {
+	t.Parallel()
+	m := NewMasker(dvcwatch.Applicant{Name: "Nguyễn Thị Hoa", Phone: "0912 345 678", Email: "hoa.nguyen@example.vn", IDNumber: "001190012345"})
+	tests := []struct{ in, want string }{
+		{"Tiếp nhận hồ sơ của bà Nguyễn Thị Hoa, điện thoại 0912345678", "Tiếp nhận hồ sơ của bà N. T. H., điện thoại *******678"},
+		{"gọi 0912 345 678 hoặc thư HOA.NGUYEN@example.vn", "gọi *******678 hoặc thư ***"},
+		{"CCCD 001190012345 của nguyễn thị hoa", "CCCD *** của N. T. H."},
+		{"Hòa Bình", "Hòa Bình"},
+	}
+	for _, tc := range tests {
+		if got := m.Text(tc.in); got != tc.want {
+			t.Errorf("Text(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got := NewMasker(dvcwatch.Applicant{Name: "An"}).Text("An ninh"); got != "An ninh" {
+		t.Errorf("a two-letter name masks ordinary words: %q", got)
+	}
+}
