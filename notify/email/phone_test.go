@@ -56,7 +56,7 @@ func TestRenderOnAPhone(t *testing.T) {
 				continue
 			}
 			// The first screen, as the reader opens it, and the whole mail.
-			for file, shot := range map[string]chromedp.Action[[]byte]{"": chromedp.CaptureScreenshot(), "-full": chromedp.FullScreenshot(80)} {
+			for file, shot := range map[string]chromedp.Action[[]byte]{"": chromedp.CaptureScreenshot(), "-full": chromedp.FullScreenshot(100)} {
 				png, err := chromedp.Run(tab, shot)
 				if err != nil {
 					t.Fatal(err)
