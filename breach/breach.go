@@ -66,9 +66,11 @@ import (
 // sweeps again, and resolves what these rules no longer report as
 // dvcwatch.ResolvedRuleChanged, without mail.
 //
-// Version 2 (this one) judges against the citizen's appointment by date; 1
-// judged against the computed legal due by the minute.
-const Version = 2
+// Version 3 (this one) also records each dossier's verdict for the monthly
+// results: a store upgraded to it sweeps once to record every dossier's. 2
+// judged against the citizen's appointment by date; 1 against the computed
+// legal due by the minute.
+const Version = 3
 
 // Defaults of the Rules thresholds, used when a field is zero or negative.
 const (

@@ -260,7 +260,7 @@ func (d *Detector) scan(ctx context.Context, filter dvcwatch.ScanFilter, fn func
 func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, silences []dvcwatch.Silence, res *Result) error {
 	batch := Page{Now: now, Whole: page.Whole, Upgrade: res.Upgrade, Plan: d.notifier.Plan, Silences: silences}
 	for _, ds := range page.Dossiers {
-		bs, err := d.Rules(ds.Agency).Evaluate(ds, now)
+		bs, verdict, err := d.Rules(ds.Agency).Judge(ds, now)
 		if err != nil {
 			// The dossier's stored data cannot be evaluated (e.g. a supplement
 			// returned before it was requested): keep its breaches as they
@@ -272,6 +272,7 @@ func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time
 		for _, f := range page.Findings[ds.Key] {
 			bs = append(bs, findingBreach(ds, f, d.mirror))
 		}
+		batch.Verdicts = append(batch.Verdicts, verdict)
 		batch.Dossiers = append(batch.Dossiers, dvcwatch.Evaluation{
 			Key: ds.Key, Agency: ds.Agency, Procedure: ds.ProcedureCode, Open: ds.Status.Open(), Breaches: bs,
 		})

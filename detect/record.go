@@ -23,6 +23,8 @@ type Tx interface {
 	// and who acknowledged it.
 	AlertHistory(ctx context.Context, bs []dvcwatch.StoredBreach) ([]dvcwatch.BreachState, error)
 	InsertAlerts(ctx context.Context, intents []dvcwatch.AlertIntent, now time.Time) error
+	// SaveVerdicts records the dossiers' verdicts, leaving unchanged ones be.
+	SaveVerdicts(ctx context.Context, vs []dvcwatch.Verdict) error
 }
 
 // Transactor opens the store's write transactions.
@@ -46,6 +48,8 @@ func (f transactorFunc) InTx(ctx context.Context, fn func(Tx) error) error { ret
 type Page struct {
 	Now      time.Time
 	Dossiers []dvcwatch.Evaluation
+	// Verdicts are the dossiers' verdicts, recorded with their breaches.
+	Verdicts []dvcwatch.Verdict
 	// Whole says Dossiers are every stored dossier of their key range (a
 	// page of a full sweep, dvcwatch.ScannedPage.Whole): their breaches are
 	// then read as one range.
@@ -79,6 +83,9 @@ func RecordPage(ctx context.Context, st Transactor, p Page) (PageResult, error) 
 	}
 	var res PageResult
 	err := st.InTx(ctx, func(tx Tx) error {
+		if err := tx.SaveVerdicts(ctx, p.Verdicts); err != nil {
+			return err
+		}
 		stored, err := tx.BreachesOf(ctx, keys, p.Whole)
 		if err != nil {
 			return err

@@ -670,7 +670,7 @@ func TestSchemaParity(t *testing.T) {
 
 	pgTypes := map[string]string{
 		"text": "TEXT", "integer": "INTEGER", "bigint": "INTEGER", "boolean": "INTEGER",
-		"timestamp with time zone": "TEXT", "bytea": "BLOB", "jsonb": "TEXT",
+		"timestamp with time zone": "TEXT", "bytea": "BLOB", "jsonb": "TEXT", "double precision": "REAL",
 	}
 	var pgCols []struct {
 		Table, Column, Type, Nullable string

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// tallyGroups is the column each level groups by: of verdicts (v), of
+// step_verdicts (s) and of breaches (b).
+var tallyGroups = map[dvcwatch.TallyLevel]struct{ verdict, step, breach string }{
+	dvcwatch.LevelAgency:     {"v.agency", "s.agency", "b.agency"},
+	dvcwatch.LevelDepartment: {"v.department", "s.department", "b.department"},
+	dvcwatch.LevelOfficial:   {"v.official", "s.official", "b.official"},
+	dvcwatch.LevelProcedure:  {"v.procedure_code", "v.procedure_code", "b.procedure_code"},
+}
+
+// dossierTally counts the dossiers of a period from their verdicts; :from
+// and :to bound it. A dossier open at the end is overdue when its late_from
+// passed before the end, unless its clock stood still since before then.
+const dossierTally = `SELECT %[1]s AS grp,
+	SUM(CASE WHEN v.received_at >= :from THEN 1 ELSE 0 END) AS received,
+	SUM(CASE WHEN v.received_at < :from THEN 1 ELSE 0 END) AS carried_over,
+	SUM(CASE WHEN v.ended_at < :to AND v.outcome = 'early' THEN 1 ELSE 0 END) AS finished_early,
+	SUM(CASE WHEN v.ended_at < :to AND v.outcome = 'on_due' THEN 1 ELSE 0 END) AS finished_on_due,
+	SUM(CASE WHEN v.ended_at < :to AND v.outcome = 'late' THEN 1 ELSE 0 END) AS finished_late,
+	SUM(CASE WHEN v.ended_at < :to AND v.status = 7 THEN 1 ELSE 0 END) AS withdrawn,
+	SUM(CASE WHEN (v.ended_at IS NULL OR v.ended_at >= :to) AND NOT (` + lateAtEnd + `) THEN 1 ELSE 0 END) AS open_within_due,
+	SUM(CASE WHEN (v.ended_at IS NULL OR v.ended_at >= :to) AND (` + lateAtEnd + `) THEN 1 ELSE 0 END) AS open_overdue,
+	SUM(CASE WHEN v.received_at >= :from AND v.channel = 2 THEN 1 ELSE 0 END) AS online,
+	SUM(CASE WHEN v.received_at >= :from AND v.digitized THEN 1 ELSE 0 END) AS digitized,
+	SUM(CASE WHEN v.received_at >= :from AND v.fee_due THEN 1 ELSE 0 END) AS fee_due,
+	SUM(CASE WHEN v.received_at >= :from AND v.paid_online THEN 1 ELSE 0 END) AS paid_online,
+	SUM(CASE WHEN v.received_at >= :from AND EXISTS (SELECT 1 FROM reconciliation_findings f
+		WHERE f.truth_source = v.source AND f.code = v.code AND f.resolved_at IS NULL) THEN 1 ELSE 0 END) AS unsynced,
+	SUM(CASE WHEN v.ended_at < :to AND v.status IN (9, 10) THEN 1 ELSE 0 END) AS handled,
+	SUM(CASE WHEN v.ended_at < :to AND v.status IN (9, 10) THEN v.handling_days ELSE 0 END) AS handling_days
+FROM verdicts v
+WHERE v.received_at < :to AND (v.ended_at IS NULL OR v.ended_at >= :from)%[2]s
+GROUP BY %[1]s`
+
+const lateAtEnd = `v.late_from IS NOT NULL AND v.late_from < :to AND NOT (v.waiting_since IS NOT NULL AND v.waiting_since < :to)`
+
+const apologyTally = `SELECT %[1]s AS grp, COUNT(*) AS n
+FROM dossier_apologies a JOIN verdicts v ON v.source = a.source AND v.code = a.code
+WHERE a.issued_at >= :from AND a.issued_at < :to%[2]s
+GROUP BY %[1]s`
+
+const stepTally = `SELECT %[1]s AS grp, COUNT(*) AS finished, SUM(CASE WHEN s.ended_at < s.late_from THEN 1 ELSE 0 END) AS on_time
+FROM step_verdicts s%[3]s
+WHERE s.ended_at >= :from AND s.ended_at < :to%[2]s
+GROUP BY %[1]s`
+
+// breachTally leaves out the breaches that only rules since corrected found.
+const breachTally = `SELECT %[1]s AS grp, b.kind AS kind, COUNT(*) AS n
+FROM breaches b
+WHERE b.started_at >= :from AND b.started_at < :to AND b.resolved_reason <> 'rule_changed'%[2]s
+GROUP BY %[1]s, b.kind`
+
+type tallyRow struct {
+	Group         string  `db:"grp"`
+	Received      int     `db:"received"`
+	CarriedOver   int     `db:"carried_over"`
+	FinishedEarly int     `db:"finished_early"`
+	FinishedOnDue int     `db:"finished_on_due"`
+	FinishedLate  int     `db:"finished_late"`
+	Withdrawn     int     `db:"withdrawn"`
+	OpenWithinDue int     `db:"open_within_due"`
+	OpenOverdue   int     `db:"open_overdue"`
+	Online        int     `db:"online"`
+	Digitized     int     `db:"digitized"`
+	FeeDue        int     `db:"fee_due"`
+	PaidOnline    int     `db:"paid_online"`
+	Unsynced      int     `db:"unsynced"`
+	Handled       int     `db:"handled"`
+	HandlingDays  float64 `db:"handling_days"`
+}
+
+// Tallies counts the dossiers, steps, apologies and breaches of the period
+// q asks for, one Tally per group, ordered by group.
+func (db *DB) Tallies(ctx context.Context, q dvcwatch.TallyQuery) ([]dvcwatch.Tally, error) {
+	g, ok := tallyGroups[q.Level]
+	if !ok {
+		return nil, fmt.Errorf("tallies: unknown level %q", q.Level)
+	}
+	params := map[string]any{"from": db.timeArg(normTime(q.From)), "to": db.timeArg(normTime(q.To)), "agency": q.Agency}
+	agency := func(col string) string {
+		if q.Agency == "" {
+			return ""
+		}
+		return " AND " + col + " = :agency"
+	}
+	byGroup := map[string]*dvcwatch.Tally{}
+	tally := func(group string) *dvcwatch.Tally {
+		t, ok := byGroup[group]
+		if !ok {
+			t = &dvcwatch.Tally{Group: group, Breaches: map[dvcwatch.BreachKind]int{}}
+			byGroup[group] = t
+		}
+		return t
+	}
+	// One snapshot: the four counts agree with each other.
+	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+		query := func(dest any, format string, args ...any) error {
+			named, bound, err := sqlx.Named(fmt.Sprintf(format, args...), params)
+			if err != nil {
+				return err
+			}
+			return tx.SelectContext(ctx, dest, tx.Rebind(named), bound...)
+		}
+
+		var dossiers []tallyRow
+		if err := query(&dossiers, dossierTally, g.verdict, agency("v.agency")); err != nil {
+			return fmt.Errorf("tallies: dossiers: %w", err)
+		}
+		for _, r := range dossiers {
+			t := tally(r.Group)
+			t.Received, t.CarriedOver, t.Withdrawn = r.Received, r.CarriedOver, r.Withdrawn
+			t.FinishedEarly, t.FinishedOnDue, t.FinishedLate = r.FinishedEarly, r.FinishedOnDue, r.FinishedLate
+			t.OpenWithinDue, t.OpenOverdue = r.OpenWithinDue, r.OpenOverdue
+			t.Online, t.Digitized, t.FeeDue, t.PaidOnline, t.Unsynced = r.Online, r.Digitized, r.FeeDue, r.PaidOnline, r.Unsynced
+			t.Handled, t.HandlingDays = r.Handled, r.HandlingDays
+		}
+
+		var counts []struct {
+			Group string `db:"grp"`
+			Kind  string `db:"kind"`
+			N     int    `db:"n"`
+		}
+		if err := query(&counts, apologyTally, g.verdict, agency("v.agency")); err != nil {
+			return fmt.Errorf("tallies: apologies: %w", err)
+		}
+		for _, c := range counts {
+			tally(c.Group).Apologies = c.N
+		}
+		counts = counts[:0]
+		if err := query(&counts, breachTally, g.breach, agency("b.agency")); err != nil {
+			return fmt.Errorf("tallies: breaches: %w", err)
+		}
+		for _, c := range counts {
+			tally(c.Group).Breaches[dvcwatch.BreachKind(c.Kind)] = c.N
+		}
+
+		join := ""
+		if q.Level == dvcwatch.LevelProcedure {
+			join = " JOIN verdicts v ON v.source = s.source AND v.code = s.code"
+		}
+		var steps []struct {
+			Group    string `db:"grp"`
+			Finished int    `db:"finished"`
+			OnTime   int    `db:"on_time"`
+		}
+		if err := query(&steps, stepTally, g.step, agency("s.agency"), join); err != nil {
+			return fmt.Errorf("tallies: steps: %w", err)
+		}
+		for _, s := range steps {
+			t := tally(s.Group)
+			t.StepsFinished, t.StepsOnTime = s.Finished, s.OnTime
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dvcwatch.Tally, 0, len(byGroup))
+	for _, t := range byGroup {
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(a, b dvcwatch.Tally) int { return strings.Compare(a.Group, b.Group) })
+	return out, nil
+}
