@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/directory"
+	"github.com/dvcwatch/dvcwatch/report"
+)
+
+// report reads the database of --config directly, as dossier show does: a
+// month's results are wanted when no server runs too.
+func newReportCommand() *cobra.Command {
+	var path, month, agency, by, format, out string
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Print a month's results per agency, department, official or procedure",
+		Long: `Print the results of one month (Asia/Ho_Chi_Minh) as the national service
+index of Decision 766/QĐ-TTg counts them: dossiers received, carried over,
+finished before, on or after their due date, withdrawn, open within or past
+their due at the month's end; the on-time rate, the steps' on-time rate, the
+average handling time in working days, the online, digitisation, online
+payment and sync rates, apologies and breaches. The due is the citizen's
+appointment, compared by date; a rate with nothing to count is empty.
+
+The agency's line comes first, then one line per group of --by: the
+department or official answering for each dossier (of the step that held it
+when it became late, else its last step), or its procedure; the groups' counts
+add up to the agency's line. The counts are those the last detection pass
+recorded: run "dvcwatch detect" first on a store that has just been synced.`,
+		Example: `  dvcwatch report --config dvcwatch.yaml --month 2026-11
+  dvcwatch report --config dvcwatch.yaml --month 2026-11 --by official --format csv --out ket-qua-11-2026.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if month == "" {
+				return usageErrorf("--month: required, as YYYY-MM (e.g. 2026-11)")
+			}
+			period, err := report.ParseMonth(month)
+			if err != nil {
+				return usageErrorf("--month: %v", err)
+			}
+			level := dvcwatch.TallyLevel(by)
+			if !slices.Contains(dvcwatch.TallyLevels, level) || level == dvcwatch.LevelAgency {
+				return usageErrorf("--by %q: want one of department, official, procedure", by)
+			}
+			write, ok := map[string]func(io.Writer, ...report.Table) error{"table": report.WriteTable, "csv": report.WriteCSV}[format]
+			if !ok {
+				return usageErrorf("--format %q: want table or csv", format)
+			}
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			agencies, err := reportAgencies(cfg, agency)
+			if err != nil {
+				return err
+			}
+			svc, err := openServices(cmd, cfg)
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			names := reportNames(cfg, svc.Directory)
+			var tables []report.Table
+			for _, code := range agencies {
+				for _, l := range []dvcwatch.TallyLevel{dvcwatch.LevelAgency, level} {
+					t, err := report.Build(cmd.Context(), svc.DB, names, period, code, l)
+					if err != nil {
+						return err
+					}
+					tables = append(tables, t)
+				}
+			}
+			if out == "" {
+				return write(cmd.OutOrStdout(), tables...)
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
+			if err := write(f, tables...); err != nil {
+				_ = f.Close()
+				return fmt.Errorf("--out %s: %w", out, err)
+			}
+			return f.Close()
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", os.Getenv("DVCWATCH_CONFIG"), "configuration file (default $DVCWATCH_CONFIG)")
+	cmd.Flags().StringVar(&month, "month", "", "the month, YYYY-MM")
+	cmd.Flags().StringVar(&agency, "agency", "", "one agency's code (default: every configured agency)")
+	cmd.Flags().StringVar(&by, "by", string(dvcwatch.LevelDepartment), "the lines after the agency's: department, official or procedure")
+	cmd.Flags().StringVar(&format, "format", "table", "table or csv")
+	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of standard output")
+	return cmd
+}
+
+// reportAgencies is the agency asked for, or every configured one.
+func reportAgencies(cfg *config.Config, agency string) ([]string, error) {
+	var codes []string
+	for _, a := range cfg.Agencies {
+		codes = append(codes, a.Code)
+	}
+	if agency == "" {
+		return codes, nil
+	}
+	if !slices.Contains(codes, agency) {
+		return nil, usageErrorf("--agency %q: not a configured agency; configured: %s", agency, strings.Join(codes, ", "))
+	}
+	return []string{agency}, nil
+}
+
+// reportNames names the groups as the configuration does.
+func reportNames(cfg *config.Config, dir *directory.Directory) report.Names {
+	procedures := map[string]string{}
+	for _, p := range cfg.Procedures {
+		procedures[p.Code] = p.Name
+	}
+	return func(level dvcwatch.TallyLevel, agency, code string) string {
+		switch level {
+		case dvcwatch.LevelAgency:
+			return dir.AgencyName(code)
+		case dvcwatch.LevelDepartment:
+			return dir.DepartmentName(agency, code)
+		case dvcwatch.LevelOfficial:
+			return dir.OfficialName(code)
+		}
+		return procedures[code]
+	}
+}

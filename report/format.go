@@ -1,0 +1,133 @@
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/dvcwatch/dvcwatch"
+)
+
+// Columns are the results' columns, in the order every format writes them,
+// headed in Vietnamese as a commune's office reads them.
+var Columns = []string{
+	"Cấp", "Mã", "Tên",
+	"Tiếp nhận trong kỳ", "Kỳ trước chuyển sang",
+	"Giải quyết trước hạn", "Giải quyết đúng hạn", "Giải quyết quá hạn", "Rút hồ sơ",
+	"Đang giải quyết trong hạn", "Đang giải quyết quá hạn",
+	"Tỷ lệ đúng hạn (%)",
+	"Bước đã xong", "Bước xong đúng hạn", "Tỷ lệ bước đúng hạn (%)",
+	"Thời gian giải quyết TB (ngày làm việc)",
+	"Tỷ lệ trực tuyến (%)", "Tỷ lệ số hóa (%)", "Tỷ lệ thanh toán trực tuyến (%)", "Tỷ lệ đồng bộ DVCQG (%)",
+	"Thư xin lỗi", "Vi phạm phát sinh",
+}
+
+// LevelNames are the levels as the Cấp column writes them.
+var LevelNames = map[dvcwatch.TallyLevel]string{
+	dvcwatch.LevelAgency: "Cơ quan", dvcwatch.LevelDepartment: "Phòng ban",
+	dvcwatch.LevelOfficial: "Cán bộ", dvcwatch.LevelProcedure: "Thủ tục",
+}
+
+// Unassigned names the group of dossiers whose steps name no department or
+// official yet.
+const Unassigned = "(chưa phân công)"
+
+// cells are a row's values: counts as numbers, rates in per cent to one
+// decimal, "" where there is no data; num writes the numbers.
+func (r Row) cells(num func(v float64, decimals int) string) []string {
+	rate := func(x Rate) string {
+		v, ok := x.Value()
+		if !ok {
+			return ""
+		}
+		return num(100*v, 1)
+	}
+	n := func(i int) string { return num(float64(i), 0) }
+	avg := ""
+	if r.HasAverage {
+		avg = num(r.AverageDays, 1)
+	}
+	name := r.Name
+	if r.Code == "" && r.Level != dvcwatch.LevelAgency {
+		name = Unassigned
+	}
+	breaches := 0
+	for _, c := range r.Breaches {
+		breaches += c
+	}
+	return []string{
+		LevelNames[r.Level], r.Code, name,
+		n(r.Received), n(r.CarriedOver),
+		n(r.FinishedEarly), n(r.FinishedOnDue), n(r.FinishedLate), n(r.Withdrawn),
+		n(r.OpenWithinDue), n(r.OpenOverdue),
+		rate(r.OnTime),
+		n(r.StepsFinished), n(r.StepsOnTime.Num), rate(r.StepsOnTime),
+		avg,
+		rate(r.Online), rate(r.Digitized), rate(r.OnlinePayment), rate(r.Synced),
+		n(r.Apologies), n(breaches),
+	}
+}
+
+// plain writes numbers for machines: a point before the decimals, no
+// grouping.
+func plain(v float64, decimals int) string { return strconv.FormatFloat(v, 'f', decimals, 64) }
+
+// vietnamese writes numbers as Vietnamese text does: "1.234" and "62,5".
+var vietnamese = func() func(float64, int) string {
+	p := message.NewPrinter(language.Vietnamese)
+	return func(v float64, decimals int) string { return p.Sprintf("%.*f", decimals, v) }
+}()
+
+// WriteCSV writes tables as one CSV with a header row; numbers are written
+// for machines (no grouping, a decimal point), a rate with no data is empty.
+func WriteCSV(w io.Writer, tables ...Table) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(Columns); err != nil {
+		return err
+	}
+	for _, t := range tables {
+		for _, r := range t.Rows {
+			if err := cw.Write(r.cells(plain)); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// tableColumns are the columns WriteTable keeps: a terminal is narrow.
+var tableColumns = []int{2, 3, 4, 5, 6, 7, 9, 10, 11, 14, 15}
+
+// WriteTable writes tables for a terminal: the name, the counts and the
+// main rates, numbers in Vietnamese, "–" where there is no data.
+func WriteTable(w io.Writer, tables ...Table) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	row := func(cells []string) {
+		for _, i := range tableColumns {
+			c := cells[i]
+			if c == "" {
+				c = "–"
+			}
+			fmt.Fprint(tw, c, "\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	for i, t := range tables {
+		if i > 0 {
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprintf(tw, "%s — %s\n", LevelNames[t.Level], t.Period.Name)
+		row(slices.Clone(Columns))
+		for _, r := range t.Rows {
+			row(r.cells(vietnamese))
+		}
+	}
+	return tw.Flush()
+}
