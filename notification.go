@@ -16,6 +16,9 @@ const (
 	// dvcwatch itself: a connector stopped after a permanent failure, or
 	// recovered.
 	NotificationOperator NotificationKind = "operator"
+	// NotificationReport is an agency's results of a month, to the people
+	// who monitor them and the office, with the workbook attached.
+	NotificationReport NotificationKind = "report"
 )
 
 // NewNotification is an email to put in the outbox. DedupeKey makes the

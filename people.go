@@ -10,12 +10,16 @@ const (
 	RoleOfficial       Role = "official"
 	RoleDepartmentHead Role = "department_head"
 	RoleOffice         Role = "office"
+	// RoleMonitor monitors and aggregates the results of dossier handling
+	// (in a commune, the Culture–Social Department): told the month's
+	// results, not individual delays.
+	RoleMonitor Role = "monitor"
 )
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleOfficial, RoleDepartmentHead, RoleOffice:
+	case RoleOfficial, RoleDepartmentHead, RoleOffice, RoleMonitor:
 		return true
 	}
 	return false

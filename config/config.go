@@ -119,10 +119,11 @@ const (
 	JobNotify    Job = "notify"    // send the alerts the detector queued
 	JobDigest    Job = "digest"    // mail the office its summary of delays
 	JobReconcile Job = "reconcile" // compare one connector's copy with the source of truth
+	JobReport    Job = "report"    // mail last month's results to the monitor and the office
 )
 
 // Jobs lists every valid Job, in the order the documentation gives them.
-var Jobs = []Job{JobSync, JobDetect, JobNotify, JobDigest, JobReconcile}
+var Jobs = []Job{JobSync, JobDetect, JobNotify, JobDigest, JobReconcile, JobReport}
 
 // Schedule runs one job on a cron schedule; consumed by the worker's scheduler.
 type Schedule struct {
@@ -269,6 +270,10 @@ type Notify struct {
 	// DigestCron schedules the office's daily summary of every delay, validated
 	// like schedules[].cron; the worker registers it as the schedule "notify.digest".
 	DigestCron string `yaml:"digest_cron"`
+	// ReportCron schedules the monthly results mailed to the monitor and the
+	// office (the previous month's, with the workbook attached); the worker
+	// registers it as the schedule "notify.report".
+	ReportCron string `yaml:"report_cron"`
 	// Templates is a directory whose subject.tmpl, text.tmpl, html.tmpl and
 	// summary_*.tmpl replace the built-in email templates of the same name;
 	// Parse resolves it relative to the configuration file's directory.
@@ -296,6 +301,9 @@ const MinAckKeyLength = 32
 
 // DigestSpec returns DigestCron with DefaultTimezone applied unless it names its own.
 func (n Notify) DigestSpec() string { return withZone(n.DigestCron, DefaultTimezone) }
+
+// ReportSpec returns ReportCron with DefaultTimezone applied unless it names its own.
+func (n Notify) ReportSpec() string { return withZone(n.ReportCron, DefaultTimezone) }
 
 // Rule adds recipients to a breach that matches When; every matching rule adds
 // its roles, so later rules escalate rather than replace.

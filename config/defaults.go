@@ -91,6 +91,9 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	def("notify.escalation", func() { c.Notify.Escalation = DefaultEscalation() })
 	// 07:30 on weekdays: the office starts the day with the list of delays.
 	def("notify.digest_cron", func() { c.Notify.DigestCron = "30 7 * * 1-5" })
+	// 07:00 on the 1st: last month's results, before the first working
+	// morning of the month.
+	def("notify.report_cron", func() { c.Notify.ReportCron = "0 7 1 * *" })
 	def("notify.ack_valid_for", func() { c.Notify.AckValidFor = 7 * 24 * time.Hour })
 
 	def("smtp.port", func() { c.SMTP.Port = 587 })

@@ -396,10 +396,11 @@ func (c *Config) validateAgencies(ch *checker) {
 			ch.unique(ids, op+"id", o.ID)
 			ch.required(op+"name", o.Name)
 			ch.email(op+"email", o.Email)
-			ch.oneOf(op+"role", string(o.Role), string(dvcwatch.RoleOfficial), string(dvcwatch.RoleDepartmentHead), string(dvcwatch.RoleOffice))
+			ch.oneOf(op+"role", string(o.Role), string(dvcwatch.RoleOfficial), string(dvcwatch.RoleDepartmentHead),
+				string(dvcwatch.RoleOffice), string(dvcwatch.RoleMonitor))
 			hasOffice = hasOffice || o.Role == dvcwatch.RoleOffice
 			switch {
-			case o.Department == "" && o.Role != dvcwatch.RoleOffice && o.Role.Valid():
+			case o.Department == "" && o.Role != dvcwatch.RoleOffice && o.Role != dvcwatch.RoleMonitor && o.Role.Valid():
 				ch.addf(op+"department", "required for role %s", o.Role)
 			case o.Department != "" && !slices.Contains(deptCodes, o.Department):
 				ch.addf(op+"department", "unknown department %q of agency %q", o.Department, a.Code)
@@ -541,6 +542,7 @@ func (c *Config) validateNotify(ch *checker) {
 		}
 	}
 	ch.cron("notify.digest_cron", n.DigestCron)
+	ch.cron("notify.report_cron", n.ReportCron)
 	c.validateAckLinks(ch)
 }
 

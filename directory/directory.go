@@ -22,7 +22,7 @@ type Directory struct {
 	people      map[string]dvcwatch.Official
 	agencies    map[string]config.Agency
 	departments map[string]config.Department // by agency + "/" + code
-	offices     map[string][]string          // agency → ids of office people
+	byRole      map[string][]string          // agency + "/" + role → ids, for the roles told as a whole (office, monitor)
 	names       map[string]string            // agency + "/" + folded display name → id
 	schedules   map[string]*sla.Schedule     // by agency; "" is the calendar's default
 	dossierURL  string
@@ -37,7 +37,7 @@ func New(cfg *config.Config) (*Directory, error) {
 	}
 	d := &Directory{
 		people: map[string]dvcwatch.Official{}, agencies: map[string]config.Agency{},
-		departments: map[string]config.Department{}, offices: map[string][]string{}, names: map[string]string{},
+		departments: map[string]config.Department{}, byRole: map[string][]string{}, names: map[string]string{},
 		schedules: map[string]*sla.Schedule{}, dossierURL: cfg.Notify.DossierURL,
 	}
 	if d.schedules[""], err = schedule(cal, cfg.Calendar.OfficeHours, cfg.Calendar.Cutoff, cfg.Calendar.Counting); err != nil {
@@ -55,8 +55,8 @@ func New(cfg *config.Config) (*Directory, error) {
 			d.people[o.ID] = dvcwatch.Official{ID: o.ID, Name: o.Name, Title: o.Title, Email: o.Email, Role: o.Role,
 				DepartmentCode: o.Department, AgencyCode: a.Code}
 			d.names[a.Code+"/"+fold(o.Name)] = o.ID
-			if o.Role == dvcwatch.RoleOffice {
-				d.offices[a.Code] = append(d.offices[a.Code], o.ID)
+			if o.Role == dvcwatch.RoleOffice || o.Role == dvcwatch.RoleMonitor {
+				d.byRole[a.Code+"/"+string(o.Role)] = append(d.byRole[a.Code+"/"+string(o.Role)], o.ID)
 			}
 		}
 	}
@@ -168,8 +168,18 @@ func (d *Directory) Head(agency, department string) (dvcwatch.Official, bool) {
 
 // Office returns the office people of an agency.
 func (d *Directory) Office(agency string) []dvcwatch.Official {
+	return d.withRole(agency, dvcwatch.RoleOffice)
+}
+
+// Monitors returns the people of agency with role monitor, who are told the
+// month's results, in configuration order.
+func (d *Directory) Monitors(agency string) []dvcwatch.Official {
+	return d.withRole(agency, dvcwatch.RoleMonitor)
+}
+
+func (d *Directory) withRole(agency string, role dvcwatch.Role) []dvcwatch.Official {
 	var out []dvcwatch.Official
-	for _, id := range d.offices[agency] {
+	for _, id := range d.byRole[agency+"/"+string(role)] {
 		out = append(out, d.people[id])
 	}
 	return out

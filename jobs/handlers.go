@@ -37,6 +37,9 @@ type RunRecorder interface {
 type Detector interface {
 	Detect(ctx context.Context, holder string) (map[string]int, error)
 	Summarize(ctx context.Context) (map[string]int, error)
+	// Report writes the results of month (YYYY-MM) to the monitors and the
+	// office; month "" is the month before at's.
+	Report(ctx context.Context, month string, at time.Time) (map[string]int, error)
 }
 
 // Notifier relays and sends the outbox.
@@ -83,6 +86,7 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	mux.Handle(TypeReconcile, handler(h, config.JobReconcile, h.reconcile))
 	mux.Handle(TypeDetect, handler(h, config.JobDetect, h.detect))
 	mux.Handle(TypeSummary, handler(h, config.JobDigest, h.summarize))
+	mux.Handle(TypeReport, handler(h, config.JobReport, h.report))
 	mux.Handle(TypeDispatch, handler(h, config.JobNotify, h.dispatch))
 	// A delivery's runs are not added to job_runs: the outbox row itself
 	// keeps the attempts, the last error and the outcome.
@@ -171,6 +175,16 @@ func (h *Handlers) detect(ctx context.Context, _ DetectPayload) (map[string]int,
 
 func (h *Handlers) summarize(ctx context.Context, _ SummaryPayload) (map[string]int, error) {
 	return h.Detector.Summarize(ctx)
+}
+
+// report writes a month's results; a tick's month is the one before the
+// tick, so that a retry after midnight still reports the same month.
+func (h *Handlers) report(ctx context.Context, p ReportPayload) (map[string]int, error) {
+	at := p.Tick
+	if at.IsZero() {
+		at = h.now()
+	}
+	return h.Detector.Report(ctx, p.Month, at)
 }
 
 func (h *Handlers) dispatch(ctx context.Context, _ DispatchPayload) (map[string]int, error) {

@@ -7,10 +7,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/ingest"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/notify"
@@ -47,6 +49,11 @@ func (c *calls) Detect(context.Context, string) (map[string]int, error) {
 
 func (c *calls) Summarize(context.Context) (map[string]int, error) {
 	c.add("summarize")
+	return nil, nil
+}
+
+func (c *calls) Report(_ context.Context, month string, at time.Time) (map[string]int, error) {
+	c.add(fmt.Sprintf("report %q %s", month, at.Format(time.RFC3339)))
 	return nil, nil
 }
 
@@ -120,6 +127,7 @@ func TestBadPayloadSaysWhatIsWrong(t *testing.T) {
 		{jobs.TypeReconcile, `{"connector":""}`, "no connector"},
 		{jobs.TypeDeliver, `{"notification":-1}`, "no notification"},
 		{jobs.TypeDetect, `[]`, "bad payload"},
+		{jobs.TypeReport, `{"month":"11/2026"}`, `month "11/2026": want YYYY-MM`},
 	} {
 		runs := &runLog{}
 		err := serve(&calls{}, runs).ProcessTask(context.Background(), asynq.NewTask(c.typ, []byte(c.payload)))
@@ -155,5 +163,39 @@ func TestDeliveryOutcomes(t *testing.T) {
 		if len(runs.runs) != 0 {
 			t.Errorf("deliver recorded %+v", runs.runs)
 		}
+	}
+}
+
+// TestReportTickAsksForTheMonthBefore: the monthly results' tick asks for
+// the month before its own time, the tick's and not the clock's, so that a
+// retry after midnight of the 2nd still reports the same month; a month
+// given by hand goes through as given.
+func TestReportTickAsksForTheMonthBefore(t *testing.T) {
+	t.Parallel()
+	tick := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	task, err := jobs.ScheduledTask(config.Schedule{Name: "notify.report", Job: config.JobReport}, tick, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, runs := &calls{}, &runLog{}
+	if err := serve(c, runs).ProcessTask(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	if want := `report "" 2026-12-01T00:00:00Z`; len(c.got) != 1 || c.got[0] != want {
+		t.Errorf("calls %q, want %q", c.got, want)
+	}
+	if len(runs.runs) != 1 || runs.runs[0].Job != "report" || runs.runs[0].Schedule != "notify.report" {
+		t.Errorf("runs %+v, want one report run of notify.report", runs.runs)
+	}
+	byHand, err := jobs.NewReportTask(jobs.ReportPayload{Month: "2026-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = &calls{}
+	if err := serve(c, &runLog{}).ProcessTask(context.Background(), byHand); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.got) != 1 || !strings.HasPrefix(c.got[0], `report "2026-10" `) {
+		t.Errorf("calls %q, want the month given", c.got)
 	}
 }

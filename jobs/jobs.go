@@ -35,6 +35,7 @@ const (
 	TypeDetect    = "detect:run"      // one detection pass
 	TypeDispatch  = "notify:dispatch" // re-enqueue undelivered outbox rows
 	TypeSummary   = "notify:summary"  // the office's daily summary
+	TypeReport    = "notify:report"   // a month's results to the monitors and the office
 	TypeDeliver   = "notify:deliver"  // send one outbox row; task id = "notification:<row id>"
 )
 
@@ -112,6 +113,25 @@ type SummaryPayload struct{ Origin }
 // Validate reports what makes p unusable: nothing can.
 func (SummaryPayload) Validate() error { return nil }
 
+// ReportPayload asks for the monthly results of Month (YYYY-MM); an empty
+// Month is the month before the tick's (or, run by hand, before now's), in
+// Asia/Ho_Chi_Minh.
+type ReportPayload struct {
+	Origin
+	Month string `json:"month,omitempty"`
+}
+
+// Validate reports what makes p unusable: a month not written YYYY-MM.
+func (p ReportPayload) Validate() error {
+	if p.Month == "" {
+		return nil
+	}
+	if _, err := time.Parse("2006-01", p.Month); err != nil {
+		return fmt.Errorf("month %q: want YYYY-MM", p.Month)
+	}
+	return nil
+}
+
 // DeliverPayload asks for one outbox row to be sent.
 type DeliverPayload struct {
 	Notification int64 `json:"notification"` // the outbox row's id
@@ -159,6 +179,11 @@ func NewDispatchTask(p DispatchPayload, opts ...asynq.Option) (*asynq.Task, erro
 // NewSummaryTask makes a task that writes the office's daily summary.
 func NewSummaryTask(p SummaryPayload, opts ...asynq.Option) (*asynq.Task, error) {
 	return newTask(TypeSummary, p, opts)
+}
+
+// NewReportTask makes a task that writes a month's results.
+func NewReportTask(p ReportPayload, opts ...asynq.Option) (*asynq.Task, error) {
+	return newTask(TypeReport, p, opts)
 }
 
 // DeliverMaxRetry is how many times a delivery is retried (with DeliverRetryDelay)
@@ -270,6 +295,7 @@ var rebuilders = map[string]func(typ string, b []byte) (*asynq.Task, error){
 	TypeDetect:    again(NewDetectTask),
 	TypeDispatch:  again(NewDispatchTask),
 	TypeSummary:   again(NewSummaryTask),
+	TypeReport:    again(NewReportTask),
 	TypeDeliver:   again(NewDeliverTask),
 }
 
@@ -299,6 +325,8 @@ func ScheduledTask(s config.Schedule, tick time.Time, manual bool) (*asynq.Task,
 		return NewDispatchTask(DispatchPayload{o})
 	case config.JobDigest:
 		return NewSummaryTask(SummaryPayload{o})
+	case config.JobReport:
+		return NewReportTask(ReportPayload{Origin: o})
 	default:
 		return nil, fmt.Errorf("schedule %s: job %q has no task yet", s.Name, s.Job)
 	}

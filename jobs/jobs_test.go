@@ -95,10 +95,10 @@ func TestBadPayloadIsNotRetried(t *testing.T) {
 			t.Errorf("deliver payload %s: err = %v, want SkipRetry", p, err)
 		}
 	}
-	if _, err := jobs.ScheduledTask(config.Schedule{Name: "x", Job: "report"}, time.Now(), false); err == nil {
+	if _, err := jobs.ScheduledTask(config.Schedule{Name: "x", Job: "export"}, time.Now(), false); err == nil {
 		t.Error("a job without a task type built a task")
 	}
-	for _, j := range []config.Job{config.JobDetect, config.JobNotify, config.JobDigest} {
+	for _, j := range []config.Job{config.JobDetect, config.JobNotify, config.JobDigest, config.JobReport} {
 		if _, err := jobs.ScheduledTask(config.Schedule{Name: "s", Job: j}, time.Now(), false); err != nil {
 			t.Errorf("job %s: %v", j, err)
 		}

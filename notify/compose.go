@@ -39,6 +39,9 @@ type Composer struct {
 	ConsoleURL string
 	// Acks signs each digest row's acknowledge link; nil sends none.
 	Acks AckLinker
+	// Workbook makes the workbook attached to the monthly results; nil
+	// attaches none.
+	Workbook MonthlyWorkbook
 }
 
 // AckLinker signs the link by which a recipient acknowledges a row's

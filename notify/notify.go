@@ -19,6 +19,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/directory"
 	"github.com/dvcwatch/dvcwatch/notify/acklink"
 	"github.com/dvcwatch/dvcwatch/notify/email"
+	"github.com/dvcwatch/dvcwatch/report"
 )
 
 // Store is what the service reads and writes: the pending alerts, the
@@ -27,6 +28,7 @@ import (
 type Store interface {
 	ComposeStore
 	SummaryStore
+	report.Source
 	DispatchStore
 	SilenceStore
 }
@@ -105,6 +107,18 @@ func (s *Service) Summarize(ctx context.Context, now time.Time) (int, error) {
 		return len(ids), fmt.Errorf("daily summary: %w", err)
 	}
 	s.send(ctx, ids, "daily summaries")
+	return len(ids), nil
+}
+
+// Report writes every agency's results of month to its monitors and office,
+// hands the new emails to the queue, and returns how many it created; see
+// Composer.Report.
+func (s *Service) Report(ctx context.Context, month report.Period, now time.Time) (int, error) {
+	ids, err := s.composer.Report(ctx, s.store, month, now)
+	if err != nil {
+		return len(ids), fmt.Errorf("monthly results %s: %w", month.Name, err)
+	}
+	s.send(ctx, ids, "monthly results")
 	return len(ids), nil
 }
 

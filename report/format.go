@@ -131,3 +131,25 @@ func WriteTable(w io.Writer, tables ...Table) error {
 	}
 	return tw.Flush()
 }
+
+// Percent writes a rate as Vietnamese text does, "95,5%"; "" when there is
+// nothing to count.
+func Percent(r Rate) string {
+	v, ok := r.Value()
+	if !ok {
+		return ""
+	}
+	return vietnamese(100*v, 1) + "%"
+}
+
+// Number writes a count as Vietnamese text does, "1.234".
+func Number(n int) string { return vietnamese(float64(n), 0) }
+
+// Days writes an average in working days, "2,9"; "" when there was
+// nothing to average.
+func Days(v float64, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return vietnamese(v, 1)
+}

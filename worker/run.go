@@ -33,6 +33,8 @@ const (
 	// DispatchSchedule re-enqueues undelivered notifications every minute, so
 	// that a Redis that lost its data loses no email.
 	DispatchSchedule = "notify.dispatch"
+	// ReportSchedule mails the monthly results at notify.report_cron.
+	ReportSchedule = "notify.report"
 )
 
 // RunOptions adjust Run for tests.
@@ -213,8 +215,8 @@ func (n notifyingRuns) RecordJobRun(ctx context.Context, r dvcwatch.JobRun) (int
 }
 
 // Schedules returns the configured schedules plus the built-in ones whose job
-// no configured schedule runs: the office's summary at notify.digest_cron and
-// the dispatcher every minute.
+// no configured schedule runs: the office's summary at notify.digest_cron,
+// the monthly results at notify.report_cron and the dispatcher every minute.
 func Schedules(cfg *config.Config) []config.Schedule {
 	out := append([]config.Schedule(nil), cfg.Schedules...)
 	has := map[config.Job]bool{}
@@ -224,6 +226,10 @@ func Schedules(cfg *config.Config) []config.Schedule {
 	if !has[config.JobDigest] && cfg.Notify.DigestCron != "" {
 		spec := cfg.Notify.DigestSpec()
 		out = append(out, config.Schedule{Name: DigestSchedule, Cron: spec, Job: config.JobDigest, Timezone: config.CronZone(spec)})
+	}
+	if !has[config.JobReport] && cfg.Notify.ReportCron != "" {
+		spec := cfg.Notify.ReportSpec()
+		out = append(out, config.Schedule{Name: ReportSchedule, Cron: spec, Job: config.JobReport, Timezone: config.CronZone(spec)})
 	}
 	if !has[config.JobNotify] {
 		out = append(out, config.Schedule{Name: DispatchSchedule, Cron: "@every 1m", Job: config.JobNotify, Timezone: config.DefaultTimezone})

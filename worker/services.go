@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/clock"
@@ -23,6 +24,8 @@ import (
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/metrics"
 	"github.com/dvcwatch/dvcwatch/notify"
+	"github.com/dvcwatch/dvcwatch/report"
+	"github.com/dvcwatch/dvcwatch/sla"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/hibiken/asynq"
 )
@@ -221,6 +224,21 @@ func (s *Services) Detect(ctx context.Context, holder string) (map[string]int, e
 func (s *Services) Summarize(ctx context.Context) (map[string]int, error) {
 	n, err := s.Notify.Summarize(ctx, s.Clock.Now())
 	return map[string]int{"summaries": n}, err
+}
+
+// Report writes the results of month (YYYY-MM; "" is the month before at's,
+// in Asia/Ho_Chi_Minh) to every agency's monitors and office.
+func (s *Services) Report(ctx context.Context, month string, at time.Time) (map[string]int, error) {
+	period, err := report.ParseMonth(month)
+	if month == "" {
+		local := at.In(sla.Location())
+		period, err = report.Month(local.Year(), local.Month()).Previous(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.Notify.Report(ctx, period, s.Clock.Now())
+	return map[string]int{"reports": n}, err
 }
 
 func (s *Services) connectorConfig(name string) config.Connector {

@@ -31,6 +31,11 @@ const (
 	SummarySubjectFile = "summary_subject.tmpl"
 	SummaryTextFile    = "summary_text.tmpl"
 	SummaryHTMLFile    = "summary_html.tmpl"
+
+	// The monthly results (see MonthlyReport), likewise.
+	MonthlySubjectFile = "monthly_subject.tmpl"
+	MonthlyTextFile    = "monthly_text.tmpl"
+	MonthlyHTMLFile    = "monthly_html.tmpl"
 )
 
 // Recipient is the person a digest is addressed to.
@@ -50,6 +55,10 @@ type Renderer struct {
 	summarySubject *texttemplate.Template
 	summaryText    *texttemplate.Template
 	summaryHTML    *htmltemplate.Template
+
+	monthlySubject *texttemplate.Template
+	monthlyText    *texttemplate.Template
+	monthlyHTML    *htmltemplate.Template
 }
 
 // vietnam is where officials read their mail; Vietnam has kept UTC+7 without
@@ -101,6 +110,7 @@ func NewRenderer(overrideDir string) (*Renderer, error) {
 	}{
 		{SubjectFile, &r.subject}, {TextFile, &r.text},
 		{SummarySubjectFile, &r.summarySubject}, {SummaryTextFile, &r.summaryText},
+		{MonthlySubjectFile, &r.monthlySubject}, {MonthlyTextFile, &r.monthlyText},
 	} {
 		src, content, err := load(f.name)
 		if err != nil {
@@ -115,7 +125,7 @@ func NewRenderer(overrideDir string) (*Renderer, error) {
 		name string
 		t    **htmltemplate.Template
 	}{
-		{HTMLFile, &r.html}, {SummaryHTMLFile, &r.summaryHTML},
+		{HTMLFile, &r.html}, {SummaryHTMLFile, &r.summaryHTML}, {MonthlyHTMLFile, &r.monthlyHTML},
 	} {
 		src, content, err := load(f.name)
 		if err != nil {
@@ -166,6 +176,7 @@ var roleLabels = map[dvcwatch.Role]string{
 	dvcwatch.RoleOfficial:       "cán bộ xử lý",
 	dvcwatch.RoleDepartmentHead: "lãnh đạo phòng",
 	dvcwatch.RoleOffice:         "Văn phòng HĐND–UBND",
+	dvcwatch.RoleMonitor:        "bộ phận theo dõi, tổng hợp kết quả",
 }
 
 var severityRank = map[string]int{"critical": 0, "warning": 1, "info": 2}
