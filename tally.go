@@ -57,8 +57,10 @@ type Tally struct {
 	// official, not the dossier's).
 	StepsFinished, StepsOnTime int
 
-	// Breaches that began in the period, by kind.
-	Breaches map[BreachKind]int
+	// Breaches that began in the period, by kind, and how many of them
+	// someone acknowledged.
+	Breaches     map[BreachKind]int
+	Acknowledged int
 }
 
 // Finished is how many dossiers (not withdrawn) ended in the period.

@@ -14,9 +14,10 @@ type Verdict struct {
 	Key           DossierKey
 	Agency        string
 	ProcedureCode string
-	// Department and Official answer for the dossier as a whole: those of
-	// the step that held it when it became late, else of its last step (as
-	// for its dossier-level breaches); "" when it has no steps.
+	// Department and Official answer for the dossier in the results: the
+	// department whose finished steps held it longest, and its official of
+	// the longest such step; with none finished, the step in progress; ""
+	// when it has no steps.
 	Department string
 	Official   string
 	Status     Status

@@ -59,8 +59,7 @@ func (e *evaluation) verdict() (dvcwatch.Verdict, error) {
 	case e.open && e.stopped: // waiting since a time its data does not say
 		v.WaitingSince = firstSet(d.SourceUpdatedAt, d.ReceivedAt).In(sla.Location())
 	}
-	owner := e.owner(e.due)
-	v.Department, v.Official = owner.department, owner.official
+	v.Department, v.Official = e.lead()
 	if (d.Status == dvcwatch.StatusProcessed || d.Status == dvcwatch.StatusReturned) && !v.ReceivedAt.IsZero() && !v.EndedAt.IsZero() {
 		var err error
 		if v.HandlingDays, err = e.handlingDays(v.EndedAt); err != nil {
@@ -77,6 +76,51 @@ func (e *evaluation) verdict() (dvcwatch.Verdict, error) {
 		})
 	}
 	return v, nil
+}
+
+// lead returns the department and official answering for the dossier in the
+// results: the department whose finished steps held it longest in all
+// (elapsed time), with its official of the longest such step; with no
+// finished step, the step in progress. One rule for every outcome: blaming
+// a late dossier on the step that made it late (as its breaches do) while
+// crediting an on-time one to its last step would leave a department that
+// appraises dossiers and hands them on for signature only its late ones.
+func (e *evaluation) lead() (department, official string) {
+	if len(e.steps) == 0 {
+		return "", ""
+	}
+	type hold struct {
+		total, longest time.Duration
+		official       string
+	}
+	held := map[string]*hold{}
+	best := ""
+	begun := firstSet(e.d.ReceivedAt, e.d.SubmittedAt) // when the first step began, unless it says
+	for _, s := range e.steps {
+		from := firstSet(e.entries[s.from].StartedAt, begun)
+		begun = firstSet(s.end, begun)
+		if s.end.IsZero() || from.IsZero() || !s.end.After(from) {
+			continue
+		}
+		d := s.end.Sub(from)
+		h := held[s.department]
+		if h == nil {
+			h = &hold{}
+			held[s.department] = h
+		}
+		h.total += d
+		if d > h.longest {
+			h.longest, h.official = d, s.official
+		}
+		if b := held[best]; b == nil || h.total > b.total || (h.total == b.total && s.department < best) {
+			best = s.department
+		}
+	}
+	if len(held) == 0 {
+		last := e.steps[len(e.steps)-1]
+		return last.department, last.official
+	}
+	return best, held[best].official
 }
 
 // outcome splits a finished dossier's end against its due; with no due

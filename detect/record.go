@@ -23,8 +23,9 @@ type Tx interface {
 	// and who acknowledged it.
 	AlertHistory(ctx context.Context, bs []dvcwatch.StoredBreach) ([]dvcwatch.BreachState, error)
 	InsertAlerts(ctx context.Context, intents []dvcwatch.AlertIntent, now time.Time) error
-	// SaveVerdicts records the dossiers' verdicts, leaving unchanged ones be.
-	SaveVerdicts(ctx context.Context, vs []dvcwatch.Verdict) error
+	// SaveVerdicts records the dossiers' verdicts, leaving unchanged ones
+	// be; whole as for BreachesOf.
+	SaveVerdicts(ctx context.Context, vs []dvcwatch.Verdict, whole bool) error
 }
 
 // Transactor opens the store's write transactions.
@@ -83,7 +84,7 @@ func RecordPage(ctx context.Context, st Transactor, p Page) (PageResult, error) 
 	}
 	var res PageResult
 	err := st.InTx(ctx, func(tx Tx) error {
-		if err := tx.SaveVerdicts(ctx, p.Verdicts); err != nil {
+		if err := tx.SaveVerdicts(ctx, p.Verdicts, p.Whole); err != nil {
 			return err
 		}
 		stored, err := tx.BreachesOf(ctx, keys, p.Whole)

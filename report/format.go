@@ -4,8 +4,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"golang.org/x/text/language"
@@ -26,6 +28,7 @@ var Columns = []string{
 	"Thời gian giải quyết TB (ngày làm việc)",
 	"Tỷ lệ trực tuyến (%)", "Tỷ lệ số hóa (%)", "Tỷ lệ thanh toán trực tuyến (%)", "Tỷ lệ đồng bộ DVCQG (%)",
 	"Thư xin lỗi", "Vi phạm phát sinh",
+	"Vi phạm đã được ghi nhận", "Vi phạm theo loại", "Mức độ hài lòng (%)",
 }
 
 // LevelNames are the levels as the Cấp column writes them.
@@ -61,6 +64,18 @@ func (r Row) cells(num func(v float64, decimals int) string) []string {
 	for _, c := range r.Breaches {
 		breaches += c
 	}
+	var kinds []string
+	order := dvcwatch.BreachKinds() // the kinds' own order, then any retired kind a store still holds
+	for _, k := range slices.Sorted(maps.Keys(r.Breaches)) {
+		if !slices.Contains(order, k) {
+			order = append(order, k)
+		}
+	}
+	for _, k := range order {
+		if c := r.Breaches[k]; c > 0 {
+			kinds = append(kinds, k.Vietnamese()+": "+n(c))
+		}
+	}
 	return []string{
 		LevelNames[r.Level], r.Code, name,
 		n(r.Received), n(r.CarriedOver),
@@ -71,6 +86,8 @@ func (r Row) cells(num func(v float64, decimals int) string) []string {
 		avg,
 		rate(r.Online), rate(r.Digitized), rate(r.OnlinePayment), rate(r.Synced),
 		n(r.Apologies), n(breaches),
+		n(r.Acknowledged), strings.Join(kinds, "; "),
+		"", // satisfaction: no citizen ratings are ingested yet, so no data, never 100%
 	}
 }
 
@@ -105,12 +122,18 @@ func WriteCSV(w io.Writer, tables ...Table) error {
 // tableColumns are the columns WriteTable keeps: a terminal is narrow.
 var tableColumns = []int{2, 3, 4, 5, 6, 7, 9, 10, 11, 14, 15}
 
+// evaluationColumns are the columns WriteTable keeps for officials, as their
+// yearly evaluation reads them: the steps they handled and how many on
+// time, the breaches attributed to them by kind and how many were
+// acknowledged, and the citizens' satisfaction.
+var evaluationColumns = []int{2, 12, 13, 14, 21, 22, 23, 24}
+
 // WriteTable writes tables for a terminal: the name, the counts and the
 // main rates, numbers in Vietnamese, "–" where there is no data.
 func WriteTable(w io.Writer, tables ...Table) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	row := func(cells []string) {
-		for _, i := range tableColumns {
+	row := func(columns []int, cells []string) {
+		for _, i := range columns {
 			c := cells[i]
 			if c == "" {
 				c = "–"
@@ -124,9 +147,13 @@ func WriteTable(w io.Writer, tables ...Table) error {
 			fmt.Fprintln(tw)
 		}
 		fmt.Fprintf(tw, "%s — %s\n", LevelNames[t.Level], t.Period.Name)
-		row(slices.Clone(Columns))
+		columns := tableColumns
+		if t.Level == dvcwatch.LevelOfficial {
+			columns = evaluationColumns
+		}
+		row(columns, Columns)
 		for _, r := range t.Rows {
-			row(r.cells(vietnamese))
+			row(columns, r.cells(vietnamese))
 		}
 	}
 	return tw.Flush()

@@ -206,6 +206,18 @@ func goldenServices(t *testing.T, db *store.DB, yaml string) *worker.Services {
 	if _, err := svc.Detector.Run(ctx, detect.Options{Now: goldenNow, Full: true}); err != nil {
 		t.Fatal(err)
 	}
+	// Official c acknowledges D6's overdue breach.
+	f, err := db.DossierFile(ctx, dvcwatch.DossierKey{Source: "onestop", Code: "D6"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range f.Breaches {
+		if b.Kind == dvcwatch.BreachOverdue {
+			if _, err := db.RecordAcks(ctx, "c", []dvcwatch.BreachRef{{ID: b.ID, Severity: b.Severity}}, "đang xử lý", goldenNow); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	return svc
 }
 
@@ -253,7 +265,9 @@ func TestGoldenMonth(t *testing.T) {
 					dvcwatch.BreachFinishedLate: 1, dvcwatch.BreachLateApology: 1, dvcwatch.BreachOverdue: 1,
 					dvcwatch.BreachNoApology: 1, dvcwatch.BreachStepOverdue: 2, dvcwatch.BreachSupplementedTwice: 1,
 					dvcwatch.BreachNotReceived: 1, dvcwatch.BreachDueBeyondLimit: 4,
-				}},
+				},
+				acknowledged: 1, // D6's overdue, by c
+			},
 		}
 		wantDept := map[string]golden{
 			// D1 D3 D5 D7 D8 D9: early D1; late D3 D7; withdrawn D8; within
@@ -275,7 +289,8 @@ func TestGoldenMonth(t *testing.T) {
 				breaches: map[dvcwatch.BreachKind]int{
 					dvcwatch.BreachOverdue: 1, dvcwatch.BreachNoApology: 1, dvcwatch.BreachStepOverdue: 1,
 					dvcwatch.BreachDueBeyondLimit: 2,
-				}},
+				},
+				acknowledged: 1},
 			// D11, no step yet: received, open within its due, online.
 			"": {received: 1, within: 1, onTime: 1, online: 1, digitised: 0, payment: -1, synced: 1, avgDays: -1,
 				stepsOnTime: -1,
@@ -294,6 +309,7 @@ type golden struct {
 	apologies, steps                                                  int
 	stepsOnTime                                                       float64 // steps finished on time; -1: no steps
 	breaches                                                          map[dvcwatch.BreachKind]int
+	acknowledged                                                      int
 }
 
 func check(t *testing.T, rows []report.Row, want map[string]golden) {
@@ -313,6 +329,7 @@ func check(t *testing.T, rows []report.Row, want map[string]golden) {
 			{"finished late", r.FinishedLate, w.late}, {"withdrawn", r.Withdrawn, w.withdrawn},
 			{"open within due", r.OpenWithinDue, w.within}, {"open overdue", r.OpenOverdue, w.overdue},
 			{"apologies", r.Apologies, w.apologies}, {"steps finished", r.StepsFinished, w.steps},
+			{"breaches acknowledged", r.Acknowledged, w.acknowledged},
 		}
 		for _, c := range counts {
 			if c[1] != c[2] {

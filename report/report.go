@@ -31,6 +31,12 @@ func YearToDate(year int, month time.Month) Period {
 	return Period{From: time.Date(year, time.January, 1, 0, 0, 0, 0, sla.Location()), To: m.To, Name: name}
 }
 
+// Year is the calendar year, as the officials' yearly evaluation counts it.
+func Year(year int) Period {
+	from := time.Date(year, time.January, 1, 0, 0, 0, 0, sla.Location())
+	return Period{From: from, To: from.AddDate(1, 0, 0), Name: fmt.Sprint(year)}
+}
+
 // ParseMonth reads a month written YYYY-MM.
 func ParseMonth(s string) (Period, error) {
 	t, err := time.ParseInLocation("2006-01", s, sla.Location())

@@ -57,7 +57,8 @@ WHERE s.ended_at >= :from AND s.ended_at < :to%[2]s
 GROUP BY %[1]s`
 
 // breachTally leaves out the breaches that only rules since corrected found.
-const breachTally = `SELECT %[1]s AS grp, b.kind AS kind, COUNT(*) AS n
+const breachTally = `SELECT %[1]s AS grp, b.kind AS kind, COUNT(*) AS n,
+	SUM(CASE WHEN EXISTS (SELECT 1 FROM breach_acks k WHERE k.breach_id = b.id) THEN 1 ELSE 0 END) AS acked
 FROM breaches b
 WHERE b.started_at >= :from AND b.started_at < :to AND b.resolved_reason <> 'rule_changed'%[2]s
 GROUP BY %[1]s, b.kind`
@@ -131,6 +132,7 @@ func (db *DB) Tallies(ctx context.Context, q dvcwatch.TallyQuery) ([]dvcwatch.Ta
 			Group string `db:"grp"`
 			Kind  string `db:"kind"`
 			N     int    `db:"n"`
+			Acked int    `db:"acked"`
 		}
 		if err := query(&counts, apologyTally, g.verdict, agency("v.agency")); err != nil {
 			return fmt.Errorf("tallies: apologies: %w", err)
@@ -143,7 +145,9 @@ func (db *DB) Tallies(ctx context.Context, q dvcwatch.TallyQuery) ([]dvcwatch.Ta
 			return fmt.Errorf("tallies: breaches: %w", err)
 		}
 		for _, c := range counts {
-			tally(c.Group).Breaches[dvcwatch.BreachKind(c.Kind)] = c.N
+			t := tally(c.Group)
+			t.Breaches[dvcwatch.BreachKind(c.Kind)] = c.N
+			t.Acknowledged += c.Acked
 		}
 
 		join := ""

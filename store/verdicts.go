@@ -17,68 +17,86 @@ var (
 	stepVerdictColumns = []string{"source", "code", "seq", "agency", "department", "official", "due_at", "late_from", "ended_at"}
 )
 
-// verdictUpsert replaces a stored verdict only when its content changed, and
-// returns the keys of the verdicts written: only their steps are rewritten.
+// verdictUpsert replaces a stored verdict whose content changed.
 var verdictUpsert = func() string {
 	set := make([]string, 0, len(verdictColumns))
 	for _, c := range verdictColumns[2:] {
 		set = append(set, c+" = excluded."+c)
 	}
-	return "ON CONFLICT (source, code) DO UPDATE SET " + strings.Join(set, ", ") +
-		" WHERE verdicts.hash <> excluded.hash RETURNING source, code"
+	return "ON CONFLICT (source, code) DO UPDATE SET " + strings.Join(set, ", ")
 }()
 
-// SaveVerdicts records the verdicts of dossiers (dvcwatch.Verdict); those
-// unchanged since the last pass are left as they are.
-func (tx *Tx) SaveVerdicts(ctx context.Context, vs []dvcwatch.Verdict) error {
+// SaveVerdicts records the verdicts of dossiers (dvcwatch.Verdict) of one
+// source; whole says they are every stored dossier between the first and
+// the last (a page of a full sweep). The stored ones are compared by hash
+// first: an unchanged verdict, nearly every one in a sweep, costs a read of
+// its key and hash and no write.
+func (tx *Tx) SaveVerdicts(ctx context.Context, vs []dvcwatch.Verdict, whole bool) error {
 	db := tx.db
-	width := len(verdictColumns)
-	args := make([]any, 0, len(vs)*width)
-	byKey := make(map[dvcwatch.DossierKey]*dvcwatch.Verdict, len(vs))
+	bySource := map[string][]string{}
+	for _, v := range vs {
+		bySource[v.Key.Source] = append(bySource[v.Key.Source], v.Key.Code)
+	}
+	stored := make(map[dvcwatch.DossierKey]int64, len(vs))
+	for source, codes := range bySource {
+		err := db.fromDossiers(source, codes, whole, func(from func(string, string) string, args []any) error {
+			var rows []struct {
+				Code string `db:"code"`
+				Hash int64  `db:"hash"`
+			}
+			q := `SELECT t.code, t.hash FROM ` + from("verdicts", "source")
+			if err := tx.tx.SelectContext(ctx, &rows, tx.tx.Rebind(q), args...); err != nil {
+				return err
+			}
+			for _, r := range rows {
+				stored[dvcwatch.DossierKey{Source: source, Code: r.Code}] = r.Hash
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read verdicts: %w", err)
+		}
+	}
+	var verdicts, steps []any
+	replaced := map[string][]string{} // source → codes whose stored steps go
 	for i := range vs {
 		v := &vs[i]
 		h, err := verdictHash(v)
 		if err != nil {
 			return err
 		}
-		byKey[v.Key] = v
-		args = append(args, v.Key.Source, v.Key.Code, v.Agency, v.ProcedureCode, v.Department, v.Official,
+		old, ok := stored[v.Key]
+		if ok && old == h {
+			continue
+		}
+		if ok {
+			replaced[v.Key.Source] = append(replaced[v.Key.Source], v.Key.Code)
+		}
+		verdicts = append(verdicts, v.Key.Source, v.Key.Code, v.Agency, v.ProcedureCode, v.Department, v.Official,
 			int64(v.Status), int64(v.Channel), db.timeArg(normTime(v.ReceivedAt)), db.timeArg(normTime(v.Due)),
 			db.timeArg(normTime(v.LateFrom)), db.timeArg(normTime(v.EndedAt)), db.timeArg(normTime(v.WaitingSince)),
 			string(v.Outcome), int64(v.Supplements), v.HandlingDays, v.Digitized, v.PaidOnline, v.FeeDue, h)
-	}
-	perStmt := min(db.dialect.maxRows, db.dialect.maxParams/width)
-	var changed []dvcwatch.DossierKey
-	for len(args) > 0 {
-		n := min(perStmt, len(args)/width)
-		chunk := args[:n*width]
-		args = args[n*width:]
-		var keys []struct {
-			Source string `db:"source"`
-			Code   string `db:"code"`
-		}
-		if err := tx.tx.SelectContext(ctx, &keys, db.insertSQL("verdicts", verdictColumns, verdictUpsert, n), chunk...); err != nil {
-			return fmt.Errorf("save verdicts: %w", err)
-		}
-		for _, k := range keys {
-			changed = append(changed, dvcwatch.DossierKey{Source: k.Source, Code: k.Code})
-		}
-	}
-	if len(changed) == 0 {
-		return nil
-	}
-	if err := tx.deleteByKeys(ctx, "step_verdicts", changed); err != nil {
-		return fmt.Errorf("save verdicts: %w", err)
-	}
-	var steps []any
-	for _, k := range changed {
-		v := byKey[k]
 		for _, s := range v.Steps {
-			steps = append(steps, k.Source, k.Code, int64(s.Seq), v.Agency, s.Department, s.Official,
+			steps = append(steps, v.Key.Source, v.Key.Code, int64(s.Seq), v.Agency, s.Department, s.Official,
 				db.timeArg(normTime(s.Due)), db.timeArg(normTime(s.LateFrom)), db.timeArg(normTime(s.EndedAt)))
 		}
 	}
-	return db.insertRows(ctx, tx.tx, "step_verdicts", stepVerdictColumns, "", steps)
+	if err := db.insertRows(ctx, tx.tx, "verdicts", verdictColumns, verdictUpsert, verdicts); err != nil {
+		return fmt.Errorf("save verdicts: %w", err)
+	}
+	for source, codes := range replaced {
+		err := db.forCodes(source, codes, func(where string, args []any) error {
+			_, err := tx.tx.ExecContext(ctx, tx.tx.Rebind("DELETE FROM step_verdicts WHERE "+where), args...)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("save verdicts: delete old steps: %w", err)
+		}
+	}
+	if err := db.insertRows(ctx, tx.tx, "step_verdicts", stepVerdictColumns, "", steps); err != nil {
+		return fmt.Errorf("save verdicts: %w", err)
+	}
+	return nil
 }
 
 // verdictHash is a stable digest of everything SaveVerdicts writes of v.
@@ -90,24 +108,4 @@ func verdictHash(v *dvcwatch.Verdict) (int64, error) {
 	h := fnv.New64a()
 	_, _ = h.Write(b)
 	return int64(h.Sum64()), nil // wraps into the signed column: a digest, compared for equality only
-}
-
-// deleteByKeys deletes the rows of table (keyed by source and code) of keys.
-func (tx *Tx) deleteByKeys(ctx context.Context, table string, keys []dvcwatch.DossierKey) error {
-	bySource := map[string][]string{}
-	for _, k := range keys {
-		bySource[k.Source] = append(bySource[k.Source], k.Code)
-	}
-	for source, codes := range bySource {
-		err := inChunks(codes, func(chunk []string) error {
-			in, args := inList(chunk)
-			_, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(`DELETE FROM `+table+` WHERE source = ? AND code `+in),
-				append([]any{source}, args...)...)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("delete from %s: %w", table, err)
-		}
-	}
-	return nil
 }

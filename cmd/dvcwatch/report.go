@@ -19,6 +19,7 @@ import (
 // month's results are wanted when no server runs too.
 func newReportCommand() *cobra.Command {
 	var path, month, agency, by, format, out string
+	var year int
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Print a month's results per agency, department, official or procedure",
@@ -31,20 +32,38 @@ payment and sync rates, apologies and breaches. The due is the citizen's
 appointment, compared by date; a rate with nothing to count is empty.
 
 The agency's line comes first, then one line per group of --by: the
-department or official answering for each dossier (of the step that held it
-when it became late, else its last step), or its procedure; the groups' counts
-add up to the agency's line. The counts are those the last detection pass
-recorded: run "dvcwatch detect" first on a store that has just been synced.`,
+department answering for each dossier (the one whose steps held it longest)
+and its official of the longest step, or its procedure; the groups' counts add
+up to the agency's line. The steps' columns count each step under its own
+department and official. The counts are those the last detection pass
+recorded: run "dvcwatch detect" first on a store that has just been synced.
+
+--year gives the calendar year instead; with --by official it is the yearly
+evaluation of each official: the steps they handled and the share on time,
+the breaches attributed to them by kind and how many were acknowledged, and
+citizens' satisfaction (no data until citizens' ratings are ingested, never
+shown as 100%).`,
 		Example: `  dvcwatch report --config dvcwatch.yaml --month 2026-11
-  dvcwatch report --config dvcwatch.yaml --month 2026-11 --by official --format csv --out ket-qua-11-2026.csv`,
+  dvcwatch report --config dvcwatch.yaml --month 2026-11 --by procedure --format csv --out ket-qua-11-2026.csv
+  dvcwatch report --config dvcwatch.yaml --year 2026 --by official`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if month == "" {
-				return usageErrorf("--month: required, as YYYY-MM (e.g. 2026-11)")
-			}
-			period, err := report.ParseMonth(month)
-			if err != nil {
-				return usageErrorf("--month: %v", err)
+			var period report.Period
+			switch {
+			case month != "" && year != 0:
+				return usageErrorf("--month and --year: give one period, a month or a year")
+			case year != 0:
+				if year < 2000 || year > 2100 {
+					return usageErrorf("--year %d: want a year such as 2026", year)
+				}
+				period = report.Year(year)
+			case month == "":
+				return usageErrorf("--month: required, as YYYY-MM (e.g. 2026-11), or --year YYYY")
+			default:
+				var err error
+				if period, err = report.ParseMonth(month); err != nil {
+					return usageErrorf("--month: %v", err)
+				}
 			}
 			level := dvcwatch.TallyLevel(by)
 			if !slices.Contains(dvcwatch.TallyLevels, level) || level == dvcwatch.LevelAgency {
@@ -94,6 +113,7 @@ recorded: run "dvcwatch detect" first on a store that has just been synced.`,
 	}
 	cmd.Flags().StringVar(&path, "config", os.Getenv("DVCWATCH_CONFIG"), "configuration file (default $DVCWATCH_CONFIG)")
 	cmd.Flags().StringVar(&month, "month", "", "the month, YYYY-MM")
+	cmd.Flags().IntVar(&year, "year", 0, "the calendar year instead of a month")
 	cmd.Flags().StringVar(&agency, "agency", "", "one agency's code (default: every configured agency)")
 	cmd.Flags().StringVar(&by, "by", string(dvcwatch.LevelDepartment), "the lines after the agency's: department, official or procedure")
 	cmd.Flags().StringVar(&format, "format", "table", "table or csv")

@@ -13,7 +13,9 @@ func TestReportBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--config", "unused.yaml"}, "--month: required, as YYYY-MM"},
+		{[]string{"--config", "unused.yaml"}, "--month: required, as YYYY-MM (e.g. 2026-11), or --year YYYY"},
+		{[]string{"--month", "2026-11", "--year", "2026"}, "--month and --year: give one period"},
+		{[]string{"--year", "26"}, "--year 26: want a year such as 2026"},
 		{[]string{"--month", "11/2026"}, `--month: month "11/2026": want YYYY-MM`},
 		{[]string{"--month", "2026-11", "--by", "phong"}, `--by "phong": want one of department, official, procedure`},
 		{[]string{"--month", "2026-11", "--format", "xls"}, `--format "xls": want table or csv`},
