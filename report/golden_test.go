@@ -170,43 +170,53 @@ func goldenMonth() []dvcwatch.Dossier {
 	return ds
 }
 
+// goldenStore stores the crafted month in db, with the national portal's
+// copy and its reconciliation, and runs a detection pass on 1 December, as
+// the worker would have; it returns the configuration.
+func goldenStore(t *testing.T, db *store.DB) *config.Config {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.Parse([]byte(goldenConfig), "golden.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := worker.New(cfg, db, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	month := goldenMonth()
+	if _, err := db.ApplyPage(ctx, store.Page{Source: "onestop", Dossiers: month}); err != nil {
+		t.Fatal(err)
+	}
+	// The national portal has every received dossier with its status,
+	// but D2.
+	var mirror []dvcwatch.Dossier
+	for _, d := range month {
+		if d.Key.Code != "D2" && d.Status != dvcwatch.StatusSubmitted {
+			d.Key.Source = "dvcqg"
+			mirror = append(mirror, d)
+		}
+	}
+	if _, err := db.ApplyPage(ctx, store.Page{Source: "dvcqg", Dossiers: mirror}); err != nil {
+		t.Fatal(err)
+	}
+	now := at(12, 1, 8, 0)
+	if _, err := db.Reconcile(ctx, store.ReconcileParams{Truth: "onestop", Mirror: "dvcqg", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Detector.Run(ctx, detect.Options{Now: now, Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // TestGoldenMonth stores the crafted month, runs a detection pass on 1
 // December and checks every indicator of November against the hand counts
 // in goldenMonth's comments, on SQLite and PostgreSQL.
 func TestGoldenMonth(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		cfg, err := config.Parse([]byte(goldenConfig), "golden.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err := worker.New(cfg, db, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-		if err != nil {
-			t.Fatal(err)
-		}
-		month := goldenMonth()
-		if _, err := db.ApplyPage(ctx, store.Page{Source: "onestop", Dossiers: month}); err != nil {
-			t.Fatal(err)
-		}
-		// The national portal has every received dossier with its status,
-		// but D2.
-		var mirror []dvcwatch.Dossier
-		for _, d := range month {
-			if d.Key.Code != "D2" && d.Status != dvcwatch.StatusSubmitted {
-				d.Key.Source = "dvcqg"
-				mirror = append(mirror, d)
-			}
-		}
-		if _, err := db.ApplyPage(ctx, store.Page{Source: "dvcqg", Dossiers: mirror}); err != nil {
-			t.Fatal(err)
-		}
-		now := at(12, 1, 8, 0)
-		if _, err := db.Reconcile(ctx, store.ReconcileParams{Truth: "onestop", Mirror: "dvcqg", Now: now}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := svc.Detector.Run(ctx, detect.Options{Now: now, Full: true}); err != nil {
-			t.Fatal(err)
-		}
+		goldenStore(t, db)
 
 		november := report.Month(2026, time.November)
 		byDept, err := report.Build(ctx, db, nil, november, agency, dvcwatch.LevelDepartment)

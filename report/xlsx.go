@@ -247,8 +247,8 @@ func (x *xlsx) trendRows(sheet string, at int) error {
 	return x.f.AddChart(sheet, cell(1, row+2), chart)
 }
 
-// onTimeChart charts the on-time rate of rows from..to of sheet, named by
-// the cells of column categories, on an axis from 0 to 100%; a rate with no
+// onTimeChart charts the on-time rate of rows from..to of sheet (the header
+// row above them), named by the cells of column categories, on an axis from 0 to 100%; a rate with no
 // data is a gap.
 func (x *xlsx) onTimeChart(sheet string, from, to, categories int, kind excelize.ChartType, title string, width int) *excelize.Chart {
 	ref := func(col int) string {
@@ -256,7 +256,10 @@ func (x *xlsx) onTimeChart(sheet string, from, to, categories int, kind excelize
 		return fmt.Sprintf("'%s'!$%s$%d:$%s$%d", sheet, c, from, c, to)
 	}
 	minimum, maximum, vary := 0.0, 1.0, false
-	series := excelize.ChartSeries{Name: Columns[onTimeColumn-1], Categories: ref(categories), Values: ref(onTimeColumn)}
+	// A series' name is a reference: the column's header, above from.
+	onTime, _ := excelize.ColumnNumberToName(onTimeColumn)
+	series := excelize.ChartSeries{Name: fmt.Sprintf("'%s'!$%s$%d", sheet, onTime, from-1),
+		Categories: ref(categories), Values: ref(onTimeColumn)}
 	if kind == excelize.Line {
 		series.Marker = excelize.ChartMarker{Symbol: "circle", Size: 6}
 	}
