@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -121,8 +122,8 @@ func newXLSX(wb Workbook) (*xlsx, error) {
 		id    *int
 		style excelize.Style
 	}{
-		{&x.title, excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}},
-		{&x.header, excelize.Style{Font: &excelize.Font{Bold: true}, Border: border,
+		{&x.title, excelize.Style{Font: &excelize.Font{Bold: true, Size: 14, Family: font}}},
+		{&x.header, excelize.Style{Font: &excelize.Font{Bold: true, Size: 11, Family: font}, Border: border,
 			Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}},
 			Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center", WrapText: true}}},
 		{&x.text, excelize.Style{Border: border}},
@@ -140,6 +141,10 @@ func newXLSX(wb Workbook) (*xlsx, error) {
 	}
 	return x, nil
 }
+
+// font is the workbook's default font, named in the styles that change
+// it: a font without a name is the reader's choice (LibreOffice's is serif).
+const font = "Calibri"
 
 // widths are the columns' widths in characters: the level, the code, the
 // name, then the numbers under their wrapped headers.
@@ -181,7 +186,17 @@ func (x *xlsx) sheet(i int, t Table) error {
 		}
 	}
 	row := headerRow + 1
-	for _, r := range t.Rows {
+	rows := slices.Clone(t.Rows)
+	if t.Level != dvcwatch.LevelAgency { // the unassigned last, as a remainder
+		unassigned := func(r Row) int {
+			if r.Code == "" {
+				return 1
+			}
+			return 0
+		}
+		slices.SortStableFunc(rows, func(a, b Row) int { return cmp.Compare(unassigned(a), unassigned(b)) })
+	}
+	for _, r := range rows {
 		if err := x.row(name, row, r.values()); err != nil {
 			return err
 		}
@@ -256,6 +271,7 @@ func (x *xlsx) onTimeChart(sheet string, from, to, categories int, kind excelize
 		return fmt.Sprintf("'%s'!$%s$%d:$%s$%d", sheet, c, from, c, to)
 	}
 	minimum, maximum, vary := 0.0, 1.0, false
+	axisFont := excelize.Font{Color: "404040", Size: 9}
 	// A series' name is a reference: the column's header, above from.
 	onTime, _ := excelize.ColumnNumberToName(onTimeColumn)
 	series := excelize.ChartSeries{Name: fmt.Sprintf("'%s'!$%s$%d", sheet, onTime, from-1),
@@ -270,8 +286,9 @@ func (x *xlsx) onTimeChart(sheet string, from, to, categories int, kind excelize
 		Legend:     excelize.ChartLegend{Position: "none"},
 		VaryColors: &vary,
 		Dimension:  excelize.ChartDimension{Width: uint(min(width, 1600)), Height: 340},
+		XAxis:      excelize.ChartAxis{Font: axisFont},
 		YAxis: excelize.ChartAxis{Minimum: &minimum, Maximum: &maximum, MajorUnit: 0.2, MajorGridLines: true,
-			NumFmt: excelize.ChartNumFmt{CustomNumFmt: "0%"}},
+			NumFmt: excelize.ChartNumFmt{CustomNumFmt: "0%"}, Font: axisFont},
 		PlotArea:     excelize.ChartPlotArea{ShowVal: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: "0.0%"}},
 		ShowBlanksAs: "gap",
 	}
