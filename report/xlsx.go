@@ -32,9 +32,13 @@ type Workbook struct {
 }
 
 // BuildWorkbook builds the four levels of period (one month) for agency,
-// and the agency's months from January to period's month for the trend.
+// and the agency's months from January to period's month for the trend;
+// names names the agency too, even in a month without dossiers.
 func BuildWorkbook(ctx context.Context, src Source, names Names, period Period, agency string) (Workbook, error) {
 	wb := Workbook{}
+	if names != nil {
+		wb.Agency = names(dvcwatch.LevelAgency, agency, agency)
+	}
 	for _, level := range dvcwatch.TallyLevels {
 		t, err := Build(ctx, src, names, period, agency, level)
 		if err != nil {
