@@ -19,7 +19,8 @@ type Workbook struct {
 	// Agency names the agency in every sheet's title; "" takes the name on
 	// the agency-level table's row, else the tables' agency code.
 	Agency string
-	// Tables are one period's tables of the agency, at most one per level.
+	// Tables are one period's tables of the agency, at most one per level
+	// (the agency-level table with the agency's one row, or none: zeros).
 	// Each becomes a sheet named by its level (LevelNames), in the order of
 	// dvcwatch.TallyLevels.
 	Tables []Table
@@ -191,7 +192,9 @@ func (x *xlsx) sheet(i int, t Table) error {
 	}
 	row := headerRow + 1
 	rows := slices.Clone(t.Rows)
-	if t.Level != dvcwatch.LevelAgency { // the unassigned last, as a remainder
+	if t.Level == dvcwatch.LevelAgency {
+		rows = []Row{x.agencyRow(t)}
+	} else { // the unassigned last, as a remainder
 		unassigned := func(r Row) int {
 			if r.Code == "" {
 				return 1
@@ -251,11 +254,8 @@ func (x *xlsx) trendRows(sheet string, at int) error {
 	}
 	row := at + 2
 	for _, t := range x.trend {
-		values := []any{t.Period.Name}
-		if len(t.Rows) > 0 {
-			values = t.Rows[0].values()
-			values[0] = t.Period.Name
-		}
+		values := x.agencyRow(t).values()
+		values[0] = t.Period.Name
 		if err := x.row(sheet, row, values); err != nil {
 			return err
 		}
@@ -264,6 +264,15 @@ func (x *xlsx) trendRows(sheet string, at int) error {
 	chart := x.onTimeChart(sheet, at+2, row-1, 1, excelize.Line,
 		fmt.Sprintf("Tỷ lệ hồ sơ giải quyết đúng hạn theo tháng, %s–%s", first.Name, last.Name), max(640, 60*len(x.trend)))
 	return x.f.AddChart(sheet, cell(1, row+2), chart)
+}
+
+// agencyRow is the agency's row of an agency-level table: zero counts and
+// no rates in a month without dossiers, where the store has no row.
+func (x *xlsx) agencyRow(t Table) Row {
+	if len(t.Rows) > 0 {
+		return t.Rows[0]
+	}
+	return RowOf(dvcwatch.LevelAgency, x.agency, dvcwatch.Tally{Group: t.Agency})
 }
 
 // onTimeChart charts the on-time rate of rows from..to of sheet (the header
