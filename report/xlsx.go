@@ -48,14 +48,18 @@ func BuildWorkbook(ctx context.Context, src Source, names Names, period Period, 
 		wb.Tables = append(wb.Tables, t)
 	}
 	last := period.To.AddDate(0, -1, 0)
-	for m := time.January; m < last.Month(); m++ {
-		t, err := Build(ctx, src, names, Month(last.Year(), m), agency, dvcwatch.LevelAgency)
+	for m := time.January; m <= last.Month(); m++ {
+		month := Month(last.Year(), m)
+		if month == period {
+			wb.Trend = append(wb.Trend, wb.Tables[0]) // the agency's, built above
+			continue
+		}
+		t, err := Build(ctx, src, names, month, agency, dvcwatch.LevelAgency)
 		if err != nil {
 			return Workbook{}, err
 		}
 		wb.Trend = append(wb.Trend, t)
 	}
-	wb.Trend = append(wb.Trend, wb.Tables[0])
 	return wb, nil
 }
 
@@ -75,6 +79,14 @@ const (
 // prints one sheet's width in landscape. The department and official sheets
 // chart their groups' on-time rate, the agency sheet the trend's.
 func WriteXLSX(w io.Writer, wb Workbook) error {
+	if len(wb.Tables) == 0 {
+		return fmt.Errorf("xlsx: no tables")
+	}
+	for _, t := range wb.Trend {
+		if t.Level != dvcwatch.LevelAgency {
+			return fmt.Errorf("xlsx: trend of %s: want agency-level tables, got %s", t.Period.Name, t.Level)
+		}
+	}
 	x, err := newXLSX(wb)
 	if err != nil {
 		return fmt.Errorf("xlsx: %w", err)

@@ -255,3 +255,26 @@ func part(t *testing.T, z *zip.Reader, name string) string {
 }
 
 func isInt(v any) bool { _, ok := v.(int); return ok }
+
+// TestWorkbookRefuses: a workbook holds one agency's period, a table per
+// level, and a trend of agency-level tables.
+func TestWorkbookRefuses(t *testing.T) {
+	nov, oct := report.Month(2026, time.November), report.Month(2026, time.October)
+	agencyTable := report.Table{Period: nov, Agency: agency, Level: dvcwatch.LevelAgency}
+	cases := []struct {
+		wb   report.Workbook
+		want string
+	}{
+		{report.Workbook{}, "no tables"},
+		{report.Workbook{Tables: []report.Table{agencyTable, agencyTable}}, "two tables of level agency"},
+		{report.Workbook{Tables: []report.Table{agencyTable, {Period: oct, Agency: agency, Level: dvcwatch.LevelDepartment}}},
+			"one agency's period per workbook"},
+		{report.Workbook{Tables: []report.Table{agencyTable}, Trend: []report.Table{{Period: oct, Level: dvcwatch.LevelOfficial}}},
+			"want agency-level tables"},
+	}
+	for _, c := range cases {
+		if err := report.WriteXLSX(io.Discard, c.wb); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("WriteXLSX(%+v) = %v, want %q", c.wb, err, c.want)
+		}
+	}
+}
