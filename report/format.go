@@ -41,20 +41,25 @@ var LevelNames = map[dvcwatch.TallyLevel]string{
 // official yet.
 const Unassigned = "(chưa phân công)"
 
-// cells are a row's values: counts as numbers, rates in per cent to one
-// decimal, "" where there is no data; num writes the numbers.
-func (r Row) cells(num func(v float64, decimals int) string) []string {
-	rate := func(x Rate) string {
+// rateCell is a rate as a fraction of 1; ok is false when there is no data.
+type rateCell struct {
+	v  float64
+	ok bool
+}
+
+// daysCell is an average in working days; ok is false when there is no data.
+type daysCell struct {
+	v  float64
+	ok bool
+}
+
+// values are a row's values in the order of Columns: strings, counts (int),
+// rates (rateCell) and the average days (daysCell); every format writes
+// them, each in its own way.
+func (r Row) values() []any {
+	rate := func(x Rate) rateCell {
 		v, ok := x.Value()
-		if !ok {
-			return ""
-		}
-		return num(100*v, 1)
-	}
-	n := func(i int) string { return num(float64(i), 0) }
-	avg := ""
-	if r.HasAverage {
-		avg = num(r.AverageDays, 1)
+		return rateCell{v, ok}
 	}
 	name := r.Name
 	if r.Code == "" && r.Level != dvcwatch.LevelAgency {
@@ -73,22 +78,46 @@ func (r Row) cells(num func(v float64, decimals int) string) []string {
 	}
 	for _, k := range order {
 		if c := r.Breaches[k]; c > 0 {
-			kinds = append(kinds, k.Vietnamese()+": "+n(c))
+			kinds = append(kinds, k.Vietnamese()+": "+strconv.Itoa(c))
 		}
 	}
-	return []string{
+	return []any{
 		LevelNames[r.Level], r.Code, name,
-		n(r.Received), n(r.CarriedOver),
-		n(r.FinishedEarly), n(r.FinishedOnDue), n(r.FinishedLate), n(r.Withdrawn),
-		n(r.OpenWithinDue), n(r.OpenOverdue),
+		r.Received, r.CarriedOver,
+		r.FinishedEarly, r.FinishedOnDue, r.FinishedLate, r.Withdrawn,
+		r.OpenWithinDue, r.OpenOverdue,
 		rate(r.OnTime),
-		n(r.StepsFinished), n(r.StepsOnTime.Num), rate(r.StepsOnTime),
-		avg,
+		r.StepsFinished, r.StepsOnTime.Num, rate(r.StepsOnTime),
+		daysCell{r.AverageDays, r.HasAverage},
 		rate(r.Online), rate(r.Digitized), rate(r.OnlinePayment), rate(r.Synced),
-		n(r.Apologies), n(breaches),
-		n(r.Acknowledged), strings.Join(kinds, "; "),
-		"", // satisfaction: no citizen ratings are ingested yet, so no data, never 100%
+		r.Apologies, breaches,
+		r.Acknowledged, strings.Join(kinds, "; "),
+		rateCell{}, // satisfaction: no citizen ratings are ingested yet, so no data, never 100%
 	}
+}
+
+// cells are a row's values as text: counts as numbers, rates in per cent to
+// one decimal, "" where there is no data; num writes the numbers.
+func (r Row) cells(num func(v float64, decimals int) string) []string {
+	values := r.values()
+	out := make([]string, len(values))
+	for i, v := range values {
+		switch v := v.(type) {
+		case string:
+			out[i] = v
+		case int:
+			out[i] = num(float64(v), 0)
+		case rateCell:
+			if v.ok {
+				out[i] = num(100*v.v, 1)
+			}
+		case daysCell:
+			if v.ok {
+				out[i] = num(v.v, 1)
+			}
+		}
+	}
+	return out
 }
 
 // plain writes numbers for machines: a point before the decimals, no

@@ -42,10 +42,17 @@ recorded: run "dvcwatch detect" first on a store that has just been synced.
 evaluation of each official: the steps they handled and the share on time,
 the breaches attributed to them by kind and how many were acknowledged, and
 citizens' satisfaction (no data until citizens' ratings are ingested, never
-shown as 100%).`,
+shown as 100%).
+
+--format xlsx writes one agency's workbook of a month (--agency, unless only
+one is configured): a sheet per level, agency, department, official and
+procedure (--by is not needed), with charts of the on-time rate per
+department, per official and per month of the year to the month. A workbook
+is binary: give --out, or redirect standard output to a file.`,
 		Example: `  dvcwatch report --config dvcwatch.yaml --month 2026-11
   dvcwatch report --config dvcwatch.yaml --month 2026-11 --by procedure --format csv --out ket-qua-11-2026.csv
-  dvcwatch report --config dvcwatch.yaml --year 2026 --by official`,
+  dvcwatch report --config dvcwatch.yaml --year 2026 --by official
+  dvcwatch report --config dvcwatch.yaml --month 2026-11 --agency 000.05.31.H99 --format xlsx --out ket-qua-11-2026.xlsx`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var period report.Period
@@ -69,9 +76,16 @@ shown as 100%).`,
 			if !slices.Contains(dvcwatch.TallyLevels, level) || level == dvcwatch.LevelAgency {
 				return usageErrorf("--by %q: want one of department, official, procedure", by)
 			}
-			write, ok := map[string]func(io.Writer, ...report.Table) error{"table": report.WriteTable, "csv": report.WriteCSV}[format]
-			if !ok {
-				return usageErrorf("--format %q: want table or csv", format)
+			writeTables, ok := map[string]func(io.Writer, ...report.Table) error{"table": report.WriteTable, "csv": report.WriteCSV}[format]
+			xlsx := format == "xlsx"
+			if !ok && !xlsx {
+				return usageErrorf("--format %q: want table, csv or xlsx", format)
+			}
+			if xlsx && year != 0 {
+				return usageErrorf("--format xlsx: a workbook is of one month (--month); a year prints as table or csv")
+			}
+			if xlsx && out == "" && isTerminal(cmd.OutOrStdout()) {
+				return usageErrorf("--format xlsx: a workbook is binary and standard output is a terminal: give --out FILE, or redirect it to a file")
 			}
 			cfg, err := loadConfig(path)
 			if err != nil {
@@ -81,30 +95,43 @@ shown as 100%).`,
 			if err != nil {
 				return err
 			}
+			if xlsx && len(agencies) > 1 {
+				return usageErrorf("--format xlsx: one agency per workbook; give --agency, one of %s", strings.Join(agencies, ", "))
+			}
 			svc, err := openServices(cmd, cfg)
 			if err != nil {
 				return err
 			}
 			defer svc.Close()
 			names := reportNames(cfg, svc.Directory)
-			var tables []report.Table
-			for _, code := range agencies {
-				for _, l := range []dvcwatch.TallyLevel{dvcwatch.LevelAgency, level} {
-					t, err := report.Build(cmd.Context(), svc.DB, names, period, code, l)
-					if err != nil {
-						return err
-					}
-					tables = append(tables, t)
+			var write func(io.Writer) error
+			if xlsx {
+				wb, err := report.BuildWorkbook(cmd.Context(), svc.DB, names, period, agencies[0])
+				if err != nil {
+					return err
 				}
+				write = func(w io.Writer) error { return report.WriteXLSX(w, wb) }
+			} else {
+				var tables []report.Table
+				for _, code := range agencies {
+					for _, l := range []dvcwatch.TallyLevel{dvcwatch.LevelAgency, level} {
+						t, err := report.Build(cmd.Context(), svc.DB, names, period, code, l)
+						if err != nil {
+							return err
+						}
+						tables = append(tables, t)
+					}
+				}
+				write = func(w io.Writer) error { return writeTables(w, tables...) }
 			}
 			if out == "" {
-				return write(cmd.OutOrStdout(), tables...)
+				return write(cmd.OutOrStdout())
 			}
 			f, err := os.Create(out)
 			if err != nil {
 				return fmt.Errorf("--out: %w", err)
 			}
-			if err := write(f, tables...); err != nil {
+			if err := write(f); err != nil {
 				_ = f.Close()
 				return fmt.Errorf("--out %s: %w", out, err)
 			}
@@ -116,7 +143,7 @@ shown as 100%).`,
 	cmd.Flags().IntVar(&year, "year", 0, "the calendar year instead of a month")
 	cmd.Flags().StringVar(&agency, "agency", "", "one agency's code (default: every configured agency)")
 	cmd.Flags().StringVar(&by, "by", string(dvcwatch.LevelDepartment), "the lines after the agency's: department, official or procedure")
-	cmd.Flags().StringVar(&format, "format", "table", "table or csv")
+	cmd.Flags().StringVar(&format, "format", "table", "table, csv or xlsx (every level, one agency)")
 	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of standard output")
 	return cmd
 }
@@ -153,4 +180,15 @@ func reportNames(cfg *config.Config, dir *directory.Directory) report.Names {
 		}
 		return procedures[code]
 	}
+}
+
+// isTerminal says whether w is a terminal (a character device), where a
+// binary file must not go.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
