@@ -48,6 +48,20 @@ func TestUIBrowserBreachPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for i := range 120 {
+		if _, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: fmt.Sprint("mail-", i), Kind: "alerts",
+			Recipient: storetest.SeedOfficials[i%len(storetest.SeedOfficials)], Email: "can.bo@x.example",
+			Subject: fmt.Sprintf("[dvcwatch] %d hồ sơ quá hạn", 1000+i), Text: "t", HTML: "h", Items: 1000 + i}, base); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 130 {
+		if _, err := db.RecordJobRun(ctx, dvcwatch.JobRun{Job: "detect", Schedule: "detect", TaskID: fmt.Sprint("detect@", i),
+			StartedAt: base, FinishedAt: base.Add(3 * time.Second), Status: dvcwatch.RunSucceeded,
+			Counts: map[string]int{"dossiers": 12345, "breaches": 4643}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
@@ -133,6 +147,29 @@ func TestUIBrowserBreachPages(t *testing.T) {
 	if got := b.text(`#view .pager .total`); got != "334" {
 		t.Errorf("overdue breaches: total %q, want 334", got)
 	}
+	// The emails and the job runs, a page at a time too.
+	b.open("emails", "#/emails")
+	if got := b.text(`#view .pager .total`); got != "120" {
+		t.Errorf("emails: total %q, want 120", got)
+	}
+	if got := b.text(`#view tr[data-notification] td.c-person span`); !strings.HasPrefix(got, "Cán bộ ") {
+		t.Errorf("recipient shown as %q, want the name", got)
+	}
+	b.checkWidths("emails")
+	b.do("emails, next page", chromedp.Click(chromedp.CSS(`#view .pager button[data-action="next-page"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#view[data-route^="#/emails?cursor="]:not([aria-busy])`)))
+	if n := b.count(`#view tr[data-notification]`); n != 20 {
+		t.Errorf("emails, page 2: %d rows, want 20", n)
+	}
+	b.do("job runs", chromedp.Navigate(web.URL+"/#/jobs/runs"),
+		chromedp.WaitVisible(chromedp.CSS(`#view[data-route="#/jobs/runs"]:not([aria-busy]) [data-tab="runs"]`)))
+	if got := b.text(`#view .pager .total`); got != "130" {
+		t.Errorf("runs: total %q, want 130", got)
+	}
+	if got := b.text(`#view tr[data-run] td.c-counts`); !strings.Contains(got, "12.345") {
+		t.Errorf("counts shown as %q, want Vietnamese digits", got)
+	}
+	b.checkWidths("runs")
 	b.checkConsole()
 }
 

@@ -125,6 +125,11 @@
 		return el("td", { class: "num" }, n === undefined || n === null ? "—" : String(n));
 	}
 
+	// count is a cell of a quantity, in Vietnamese digits (4.643).
+	function count(n) {
+		return el("td", { class: "num" }, typeof n === "number" ? fmtNum(n) : "—");
+	}
+
 	function heading(title, ...tools) {
 		return el("div", { class: "toolbar" }, el("h1", null, title), el("span", { class: "spacer" }), tools);
 	}
@@ -482,7 +487,7 @@
 				[["Cơ quan · Agency"], ["Phòng ban · Department"], ["Sắp đến hạn · Due soon", "num"],
 					["Quá hạn · Overdue", "num"], ["Bước quá hạn · Step overdue", "num"]],
 				(d.at_risk || []).map((r) => el("tr", null,
-					td(r.agency || "—"), td(r.department || "—"), num(r.due_soon), num(r.overdue), num(r.step_overdue))),
+					td(r.agency || "—"), td(r.department || "—"), count(r.due_soon), count(r.overdue), count(r.step_overdue))),
 				"Không có hồ sơ nào có nguy cơ · no dossier at risk"),
 			el("h2", null, "Thư gửi gần đây · Recent notifications"),
 			notificationTable(d.recent || []));
@@ -494,7 +499,7 @@
 
 	function notificationTable(list) {
 		return table(
-			[["#", "num"], ["Tạo lúc · Created"], ["Người nhận · Recipient"], ["Tiêu đề · Subject"],
+			[["#", "num"], ["Tạo lúc · Created"], ["Người nhận · Recipient", "c-person"], ["Tiêu đề · Subject"],
 				["Hồ sơ · Items", "num"], ["Trạng thái · State"], ["Lần gửi · Attempts", "num"], ["Gửi/lỗi lúc · Sent/failed"], ["Lỗi · Error"]],
 			list.map((n) => {
 				const href = "#/emails/" + String(Number(n.id));
@@ -506,7 +511,7 @@
 				td({ "data-label": "Người nhận", class: "c-person" }, person({ id: n.recipient, name: n.recipient_name }), el("br"),
 					el("span", { class: "muted" }, n.email || "")),
 				td(el("a", { href }, n.subject || "(không tiêu đề)"), n.kind ? [el("br"), el("span", { class: "muted" }, n.kind)] : null),
-				num(n.items), td({ "data-label": "Trạng thái" }, badge(n.state, NOTE_LABELS[n.state])), num(n.attempts),
+				count(n.items), td({ "data-label": "Trạng thái" }, badge(n.state, NOTE_LABELS[n.state])), count(n.attempts),
 				td({ "data-label": "Gửi/lỗi lúc" }, time(n.sent_at || n.failed_at)), td({ class: "err" }, n.last_error || ""));
 			}),
 			"Chưa có thư nào · no notifications", "stack emails-table");
