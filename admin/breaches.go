@@ -112,11 +112,20 @@ func (s *Server) listBreaches(w http.ResponseWriter, r *http.Request, _ Principa
 	return nil
 }
 
-// listedBreach is b's view with the names of its agency, department and
-// official, marked with the first of silences (active at now) matching it.
+// listedBreach is ListedBreach with the server's names.
 func (s *Server) listedBreach(b dvcwatch.StoredBreach, silences []dvcwatch.Silence, now time.Time) Breach {
+	return ListedBreach(b, s.names(), silences, now)
+}
+
+// ListedBreach is b as GET /api/v1/breaches lists it: with the names of its
+// agency, department and official (nil names: the codes), marked with the
+// first of silences active at now that matches it. The CLI, which reads the
+// store itself, prints the same.
+func ListedBreach(b dvcwatch.StoredBreach, names Names, silences []dvcwatch.Silence, now time.Time) Breach {
+	if names == nil {
+		names = codesOnly{}
+	}
 	v := breachView(b)
-	names := s.names()
 	v.AgencyName = names.AgencyName(b.Agency)
 	if b.Department != "" {
 		v.DepartmentName = names.DepartmentName(b.Agency, b.Department)
