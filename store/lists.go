@@ -153,12 +153,20 @@ func (db *DB) Breaches(ctx context.Context, f BreachFilter) ([]dvcwatch.StoredBr
 // f.Cursor, with how many f selects in all. Each order is served by an index
 // read from the cursor on, so a deep page costs what a first one does.
 func (db *DB) BreachPage(ctx context.Context, f BreachFilter) (Listing[dvcwatch.StoredBreach], error) {
+	out, _, err := db.breachPage(ctx, f, false)
+	return out, err
+}
+
+// breachPage is BreachPage; with explain, it returns the plan of the page's
+// query instead of reading it (for the tests that check the plans).
+func (db *DB) breachPage(ctx context.Context, f BreachFilter, explain bool) (Listing[dvcwatch.StoredBreach], string, error) {
 	var out Listing[dvcwatch.StoredBreach]
+	var plan []string
 	if f.Sort == "" {
 		f.Sort = SortLate
 	}
 	if !f.Sort.Valid() {
-		return out, fmt.Errorf("list breaches: unknown sort %q", f.Sort)
+		return out, "", fmt.Errorf("list breaches: unknown sort %q", f.Sort)
 	}
 	if f.Limit <= 0 {
 		f.Limit = 1000
@@ -167,7 +175,7 @@ func (db *DB) BreachPage(ctx context.Context, f BreachFilter) (Listing[dvcwatch.
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor, string(f.Sort))
 		if err != nil {
-			return out, err
+			return out, "", err
 		}
 		after = &c
 	}
@@ -189,21 +197,55 @@ func (db *DB) BreachPage(ctx context.Context, f BreachFilter) (Listing[dvcwatch.
 			op, dir = "<", "DESC"
 		}
 		if after != nil {
-			conds = append(conds, "("+expr+", id) "+op+" (?, ?)")
-			args = append(args, db.dialect.encodeTime(time.UnixMicro(after.Key).UTC()), after.ID)
+			// (key, id) past the cursor's, written so that both engines
+			// seek the order's index to the key: a range on its first
+			// column, the id breaking ties.
+			conds = append(conds, expr+" "+op+"= ? AND ("+expr+" "+op+" ? OR id "+op+" ?)")
+			at := db.dialect.encodeTime(time.UnixMicro(after.Key).UTC())
+			args = append(args, at, at, after.ID)
 		}
 		q := `SELECT ` + breachSelect + ` FROM breaches`
 		if len(conds) > 0 {
-			// SQLite would rather read an equality filter's index and sort
-			// every row it selects; a unary + keeps it on the order's index,
-			// reading about Limit/selectivity rows from the cursor.
-			plus := ""
+			where := strings.Join(conds, " AND ")
 			if db.dialect.name == DriverSQLite {
-				plus = "+"
+				// SQLite would rather read an equality filter's index and
+				// sort every row it selects; a unary + keeps it on the
+				// order's index, reading about Limit/selectivity rows.
+				where = strings.ReplaceAll(where, "{+}", "+")
+			} else {
+				where = strings.ReplaceAll(where, "{+}", "")
 			}
-			q += " WHERE " + strings.ReplaceAll(strings.Join(conds, " AND "), "{+}", plus)
+			q += " WHERE " + where
 		}
 		q += ` ORDER BY ` + expr + ` ` + dir + `, id ` + dir + ` LIMIT ?`
+		if db.dialect.name == DriverPostgres && f.Search == "" && f.Recipient == "" {
+			// Without statistics PostgreSQL guesses that few rows pass the
+			// cursor and picks a bitmap scan and a sort of every row after
+			// it; the order's index read in order, stopping at Limit, is
+			// what serves a page. A search or a recipient selects few rows:
+			// those keep the planner's choice.
+			for _, set := range []string{"SET LOCAL enable_sort = off", "SET LOCAL enable_bitmapscan = off"} {
+				if _, err := tx.ExecContext(ctx, set); err != nil {
+					return err
+				}
+			}
+		}
+		if explain && db.dialect.name == DriverPostgres {
+			return tx.SelectContext(ctx, &plan, "EXPLAIN ANALYZE "+tx.Rebind(q), append(args, f.Limit+1)...)
+		}
+		if explain {
+			var steps []struct {
+				ID     int    `db:"id"`
+				Parent int    `db:"parent"`
+				Unused int    `db:"notused"`
+				Detail string `db:"detail"`
+			}
+			err := tx.SelectContext(ctx, &steps, "EXPLAIN QUERY PLAN "+tx.Rebind(q), append(args, f.Limit+1)...)
+			for _, st := range steps {
+				plan = append(plan, st.Detail)
+			}
+			return err
+		}
 		var rows []breachRow
 		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), append(args, f.Limit+1)...); err != nil {
 			return err
@@ -223,9 +265,9 @@ func (db *DB) BreachPage(ctx context.Context, f BreachFilter) (Listing[dvcwatch.
 		return nil
 	})
 	if err != nil {
-		return Listing[dvcwatch.StoredBreach]{}, fmt.Errorf("list breaches: %w", err)
+		return Listing[dvcwatch.StoredBreach]{}, "", fmt.Errorf("list breaches: %w", err)
 	}
-	return out, nil
+	return out, strings.Join(plan, "\n"), nil
 }
 
 // breachConds are the conditions of f's filters, and their args. "{+}"
