@@ -417,13 +417,8 @@ func (db *DB) NotificationPage(ctx context.Context, f NotificationFilter) (Listi
 	// The bodies are long: a listing reads them empty.
 	cols := strings.NewReplacer("body_text", "'' AS body_text", "body_html", "'' AS body_html").Replace(notificationSelect)
 	var rows []notificationRow
-	l, err := pageByID(ctx, db, "notifications", cols, conds, args, f.Cursor, f.Limit, &rows, func() []int64 {
-		ids := make([]int64, len(rows))
-		for i := range rows {
-			ids[i] = rows[i].ID
-		}
-		return ids
-	})
+	l, err := pageByID(ctx, db, "notifications", cols, conds, args, f.Cursor, f.Limit, &rows,
+		func(r notificationRow) int64 { return r.ID })
 	if err != nil {
 		return Listing[dvcwatch.Notification]{}, fmt.Errorf("list notifications: %w", err)
 	}
@@ -479,13 +474,8 @@ func (db *DB) JobRunPage(ctx context.Context, f JobRunFilter) (Listing[dvcwatch.
 		cols = "id, job, schedule, task_id, started_at, finished_at, status, error, counts::text AS counts"
 	}
 	var rows []jobRunRow
-	l, err := pageByID(ctx, db, "job_runs", cols, conds, args, f.Cursor, f.Limit, &rows, func() []int64 {
-		ids := make([]int64, len(rows))
-		for i := range rows {
-			ids[i] = rows[i].ID
-		}
-		return ids
-	})
+	l, err := pageByID(ctx, db, "job_runs", cols, conds, args, f.Cursor, f.Limit, &rows,
+		func(r jobRunRow) int64 { return r.ID })
 	if err != nil {
 		return Listing[dvcwatch.JobRun]{}, fmt.Errorf("list job runs: %w", err)
 	}
@@ -500,10 +490,10 @@ func (db *DB) JobRunPage(ctx context.Context, f JobRunFilter) (Listing[dvcwatch.
 
 // pageByID reads into dest (a pointer to a slice) a page of table's rows
 // where conds hold, newest (highest id) first, after cursor, and counts them
-// all; ids returns the ids of what was read. The primary key serves the
-// order. It trims dest to limit rows and returns the total and next cursor.
+// all; id is a row's id. The primary key serves the order. It trims dest to
+// limit rows and returns the total and next cursor.
 func pageByID[R any](ctx context.Context, db *DB, table, cols string, conds []string, args []any, cur string, limit int,
-	dest *[]R, ids func() []int64) (Listing[struct{}], error) {
+	dest *[]R, id func(R) int64) (Listing[struct{}], error) {
 	var out Listing[struct{}]
 	if limit <= 0 {
 		limit = 1000
@@ -541,8 +531,7 @@ func pageByID[R any](ctx context.Context, db *DB, table, cols string, conds []st
 	}
 	if len(*dest) > limit {
 		*dest = (*dest)[:limit]
-		got := ids()
-		out.Next = cursor{Sort: "id", ID: got[len(got)-1]}.encode()
+		out.Next = cursor{Sort: "id", ID: id((*dest)[limit-1])}.encode()
 	}
 	return out, nil
 }
