@@ -62,16 +62,7 @@ func TestUIBrowserBreachPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { _ = rdb.Close() })
-	h, err := admin.New(admin.Options{Tokens: browserTokens(), Store: db, Queue: jobs.NewInspector(rdb), QueueName: jobs.Queue,
-		Logger: slog.New(slog.DiscardHandler), Clock: clock.Func(time.Now), Names: seedNames{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := httptest.NewServer(h)
-	defer web.Close()
+	web := browserServer(t, db, func(o *admin.Options) { o.Names = seedNames{} })
 
 	b := browserStart(ctx, t, chromium)
 	defer b.close()
@@ -171,6 +162,26 @@ func TestUIBrowserBreachPages(t *testing.T) {
 	}
 	b.checkWidths("runs")
 	b.checkConsole()
+}
+
+// browserServer serves the admin API and UI over db, with its queue on an
+// in-process miniredis and the wall clock, until the test ends; edit adds
+// to the options.
+func browserServer(t *testing.T, db *store.DB, edit func(*admin.Options)) *httptest.Server {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	opts := admin.Options{Tokens: browserTokens(), Store: db, Queue: jobs.NewInspector(rdb), QueueName: jobs.Queue,
+		Logger: slog.New(slog.DiscardHandler), Clock: clock.Func(time.Now)}
+	edit(&opts)
+	h, err := admin.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := httptest.NewServer(h)
+	t.Cleanup(web.Close)
+	return web
 }
 
 // rowIDs returns the ids of the breaches the page lists, in order.
