@@ -121,13 +121,15 @@
 		return el("td", props, ...children);
 	}
 
-	function num(n) {
-		return el("td", { class: "num" }, n === undefined || n === null ? "—" : String(n));
+	// num is a cell of a number as is (an id); label names it where the
+	// table becomes cards.
+	function num(n, label) {
+		return el("td", { class: "num", "data-label": label }, n === undefined || n === null ? "—" : String(n));
 	}
 
 	// count is a cell of a quantity, in Vietnamese digits (4.643).
-	function count(n) {
-		return el("td", { class: "num" }, typeof n === "number" ? fmtNum(n) : "—");
+	function count(n, label) {
+		return el("td", { class: "num", "data-label": label }, typeof n === "number" ? fmtNum(n) : "—");
 	}
 
 	function heading(title, ...tools) {
@@ -507,11 +509,11 @@
 					if (ev.target.closest("a")) return; // the link navigates by itself
 					location.hash = href;
 				} },
-				num(n.id), td({ "data-label": "Tạo lúc" }, time(n.created_at)),
+				num(n.id, "Thư số"), td({ "data-label": "Tạo lúc" }, time(n.created_at)),
 				td({ "data-label": "Người nhận", class: "c-person" }, person({ id: n.recipient, name: n.recipient_name }), el("br"),
 					el("span", { class: "muted" }, n.email || "")),
 				td(el("a", { href }, n.subject || "(không tiêu đề)"), n.kind ? [el("br"), el("span", { class: "muted" }, n.kind)] : null),
-				count(n.items), td({ "data-label": "Trạng thái" }, badge(n.state, NOTE_LABELS[n.state])), count(n.attempts),
+				count(n.items, "Hồ sơ"), td({ "data-label": "Trạng thái" }, badge(n.state, NOTE_LABELS[n.state])), count(n.attempts, "Lần gửi"),
 				td({ "data-label": "Gửi/lỗi lúc" }, time(n.sent_at || n.failed_at)), td({ class: "err" }, n.last_error || ""));
 			}),
 			"Chưa có thư nào · no notifications", "stack emails-table");
@@ -733,7 +735,7 @@
 	function runRow(x) {
 		const counts = Object.entries(x.counts || {}).map(([k, v]) => k + ": " + fmtNum(v)).join(", ");
 		return el("tr", { dataset: { run: String(x.id) } },
-			num(x.id), td({ "data-label": "Công việc" }, x.job), td({ "data-label": "Lịch" }, x.schedule || "—"),
+			num(x.id, "Lượt"), td({ "data-label": "Công việc" }, x.job), td({ "data-label": "Lịch" }, x.schedule || "—"),
 			td({ "data-label": "Task ID", class: "c-task" }, x.task_id ? el("code", null, x.task_id) : "—"),
 			td({ "data-label": "Trạng thái" }, badge(x.status)),
 			x.cause ? td({ class: "err" }, causeOf(x.cause).title, rawError(x.error)) : td({ class: "err" }, x.error || ""),
