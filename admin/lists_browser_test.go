@@ -98,6 +98,13 @@ func TestUIBrowserBreachPages(t *testing.T) {
 		t.Errorf("official shown as %q", got)
 	}
 	b.checkWidths("breaches")
+	// A name narrows the list to it.
+	b.do("filter by an agency's name", chromedp.Click(chromedp.CSS(row+` td.c-org a.filter-link`)),
+		chromedp.WaitVisible(chromedp.CSS(`#view[data-route="#/breaches?agency=`+agency+`"]:not([aria-busy])`)))
+	if got := b.text(`#view .pager .total`); got != "1.500" {
+		t.Errorf("one agency's open breaches: total %q, want 1.500", got)
+	}
+	b.open("breaches", "#/breaches")
 
 	b.do("next page", chromedp.Click(chromedp.CSS(`#view .pager button[data-action="next-page"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#view[data-route^="#/breaches?cursor="]:not([aria-busy])`)))

@@ -131,6 +131,12 @@ func TestAPIBreachPages(t *testing.T) {
 			t.Errorf("silenced=yes without silences: %+v", p)
 		}
 
+		var d admin.Dashboard
+		b.do(t, "GET", "/api/v1/dashboard", "", apiBearer(apiViewerToken)).want(t, 200, "dashboard").decode(t, &d)
+		if len(d.AtRisk) == 0 || d.AtRisk[0].AgencyName != "Cơ quan "+d.AtRisk[0].Agency || d.AtRisk[0].DepartmentName == "" {
+			t.Errorf("dashboard's departments at risk without their names: %+v", d.AtRisk)
+		}
+
 		for _, c := range []struct{ query, want string }{
 			{"sort=oldest", `sort="oldest": want one of late, due, detected`},
 			{"state=closed", `state="closed": want one of open, resolved, all`},

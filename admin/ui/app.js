@@ -489,7 +489,10 @@
 				[["Cơ quan · Agency"], ["Phòng ban · Department"], ["Sắp đến hạn · Due soon", "num"],
 					["Quá hạn · Overdue", "num"], ["Bước quá hạn · Step overdue", "num"]],
 				(d.at_risk || []).map((r) => el("tr", null,
-					td(r.agency || "—"), td(r.department || "—"), count(r.due_soon), count(r.overdue), count(r.step_overdue))),
+					td(el("a", { href: "#/breaches?agency=" + seg(r.agency) }, named({ code: r.agency, name: r.agency_name }))),
+					td(el("a", { href: "#/breaches?agency=" + seg(r.agency) + "&department=" + seg(r.department) },
+						named({ code: r.department, name: r.department_name }))),
+					count(r.due_soon), count(r.overdue), count(r.step_overdue))),
 				"Không có hồ sơ nào có nguy cơ · no dossier at risk"),
 			el("h2", null, "Thư gửi gần đây · Recent notifications"),
 			notificationTable(d.recent || []));
@@ -974,6 +977,16 @@
 			el("summary", null, "Bộ lọc · Filters" + (set ? " (" + fmtNum(set) + ")" : "")), form);
 	}
 
+	// filterLink makes content a link to the breaches list of q with name set
+	// to value (its first page): a name in a row narrows the list to it.
+	function filterLink(q, name, value, content) {
+		if (!value) return content;
+		const p = new URLSearchParams(q);
+		p.delete("cursor");
+		p.set(name, value);
+		return el("a", { href: listHash("breaches", p), class: "filter-link", title: "Lọc theo · filter by " + value }, content);
+	}
+
 	// ---- breaches -----------------------------------------------------------
 
 	const SEVERITIES = { info: "Thông tin", warning: "Cảnh báo", critical: "Nghiêm trọng" };
@@ -1035,9 +1048,11 @@
 					badge(b.severity, SEVERITIES[b.severity] || b.severity),
 					b.detail ? [el("br"), el("span", { class: "muted breach-detail" }, b.detail)] : null),
 				td({ class: "c-org", "data-label": "Cơ quan" },
-					named({ code: b.agency, name: b.agency_name }, "agency"), el("br"),
-					el("span", { class: "muted" }, named({ code: b.department, name: b.department_name }, "department"))),
-				td({ class: "c-person", "data-label": "Cán bộ" }, person({ id: b.official, name: b.official_name })),
+					filterLink(q, "agency", b.agency, named({ code: b.agency, name: b.agency_name }, "agency")), el("br"),
+					el("span", { class: "muted" }, filterLink(q, "department", b.department,
+						named({ code: b.department, name: b.department_name }, "department")))),
+				td({ class: "c-person", "data-label": "Cán bộ" },
+					filterLink(q, "official", b.official, person({ id: b.official, name: b.official_name }))),
 				td({ class: "c-due", "data-label": "Hạn" }, time(b.due_at),
 					b.due_at ? [el("br"), el("span", { class: "late" }, lateness(b.due_at, b.resolved_at))] : null),
 				td({ class: "c-time", "data-label": "Phát hiện" }, time(b.detected_at)),
