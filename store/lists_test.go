@@ -85,6 +85,80 @@ func TestBreachPageStableUnderInserts(t *testing.T) {
 	})
 }
 
+// TestBreachPageUnderConcurrentWriter pages through the breaches while
+// another goroutine keeps inserting breaches that sort ahead of the reader:
+// every breach there at the start is read exactly once, and none twice.
+func TestBreachPageUnderConcurrentWriter(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		base := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+		if err := storetest.SeedBreaches(ctx, db, base, 0, 600); err != nil {
+			t.Fatal(err)
+		}
+		before, err := db.BreachPage(ctx, store.BreachFilter{Sort: store.SortLate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			next := 10000
+			for {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				// Due long before every seeded breach: ahead of any cursor.
+				if err := storetest.SeedBreaches(ctx, db, base.AddDate(0, -3, 0), next, 3); err != nil {
+					done <- err
+					return
+				}
+				next += 3
+			}
+		}()
+		f := store.BreachFilter{Sort: store.SortLate, Limit: 25}
+		seen := map[int64]int{}
+		for pages := 0; ; pages++ {
+			l, err := db.BreachPage(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range l.Items {
+				seen[b.ID]++
+			}
+			if l.Next == "" {
+				break
+			}
+			f.Cursor = l.Next
+			time.Sleep(time.Millisecond) // let the writer in
+		}
+		close(stop)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for id, n := range seen {
+			if n > 1 {
+				t.Errorf("breach %d read %d times", id, n)
+			}
+		}
+		for _, b := range before.Items {
+			if seen[b.ID] != 1 {
+				t.Errorf("breach %d, there at the start, read %d times", b.ID, seen[b.ID])
+			}
+		}
+		after, err := db.BreachPage(ctx, store.BreachFilter{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Total <= before.Total {
+			t.Errorf("the writer added nothing while the reader paged (%d, then %d)", before.Total, after.Total)
+		}
+	})
+}
+
 // assertSorted checks ids are in the order sort promises.
 func assertSorted(t *testing.T, db *store.DB, sort store.BreachSort, ids []int64) {
 	t.Helper()
