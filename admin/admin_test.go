@@ -130,8 +130,6 @@ type apiBundle struct {
 func apiSetup(t *testing.T, edit ...func(*admin.Options)) *apiBundle {
 	t.Helper()
 	ctx := context.Background()
-	b := &apiBundle{clock: &apiClock{}, log: &apiLog{}}
-
 	db, err := store.Open(ctx, store.DriverSQLite, filepath.Join(t.TempDir(), "a.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +138,14 @@ func apiSetup(t *testing.T, edit ...func(*admin.Options)) *apiBundle {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return apiSetupWith(t, db, edit...)
+}
+
+// apiSetupWith is apiSetup over a migrated store of the caller's (one of
+// storetest's, on either engine).
+func apiSetupWith(t *testing.T, db *store.DB, edit ...func(*admin.Options)) *apiBundle {
+	t.Helper()
+	b := &apiBundle{clock: &apiClock{}, log: &apiLog{}}
 	b.db = db
 
 	// miniredis keeps its own clock: move it with the wall clock, or no TTL
