@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/internal/demo"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 )
@@ -73,11 +74,11 @@ when kept, the caught emails as .eml files.`,
 			case "none":
 				o.Faults = &portalsim.Faults{}
 			default:
-				return usageErrorf("--faults %q: want light or none", faults)
+				return unknownValue("--faults", faults, "fault profile", []string{"light", "none"})
 			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-				return usageErrorf("--log-level %q: want debug, info, warn or error", logLevel)
+				return unknownValue("--log-level", logLevel, "log level", config.LogLevels)
 			}
 			if err := o.Validate(); err != nil {
 				return usageErrorf("%v", err)

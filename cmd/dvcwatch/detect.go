@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/sla"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -122,12 +123,12 @@ func newBreachesCommand() *cobra.Command {
 		Short: "List breaches, most recent first (unresolved only unless --all), with the active silence muting each",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kind != "" && !dvcwatch.BreachKind(kind).Valid() {
+				return unknownValue("--kind", kind, "breach kind", config.BreachKindNames())
+			}
 			cfg, err := loadConfig(path)
 			if err != nil {
 				return err
-			}
-			if kind != "" && !dvcwatch.BreachKind(kind).Valid() {
-				return usageErrorf("--kind %q: unknown breach kind", kind)
 			}
 			svc, err := openServices(cmd, cfg)
 			if err != nil {

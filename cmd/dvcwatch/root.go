@@ -17,8 +17,10 @@ officials, department heads and the HĐND–UBND office about delays.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	// Flag parse errors are the user's input: exit status 2 like any bad flag value.
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	// Flag parse errors are the user's input: exit status 2 like any bad flag
+	// value, with the nearest flag or command named.
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(newHelpCommand())
 	root.AddCommand(
 		newVersionCommand(),
 		newMigrateCommand(),
@@ -36,6 +38,7 @@ officials, department heads and the HĐND–UBND office about delays.`,
 		newPortalsimCommand(),
 		newDemoCommand(),
 	)
+	guardUsage(root)
 	return root
 }
 
