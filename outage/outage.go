@@ -140,6 +140,9 @@ func (m *Monitor) failed(d *dep, msg string, line bool) {
 		return
 	}
 	d.down, d.since, d.err, d.withheld = true, now, msg, 0
+	if line {
+		d.withheld = 1
+	}
 	every := m.every
 	m.mu.Unlock()
 	args := []any{"dependency", d.Name}
