@@ -1,8 +1,8 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -48,8 +48,8 @@ func TestOutagesAreTwoLinesAndReadyzNamesThem(t *testing.T) {
 		Admin:           config.Admin{Tokens: []config.Token{{Name: "ops", Role: config.AdminAdmin, Token: config.NewSecret("0123456789abcdef")}}},
 		ShutdownTimeout: 5 * time.Second,
 	}
-	var logs syncBuffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var logs procLog
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	rdb, err := worker.OpenRedis(cfg.Redis)
 	if err != nil {
 		t.Fatal(err)
@@ -91,34 +91,35 @@ func TestOutagesAreTwoLinesAndReadyzNamesThem(t *testing.T) {
 	waitReadyz(t, readyz, 200, "ready", "")
 	// The probe says so within its cadence.
 	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && logs.count(`reachable again"`) < 2 {
+	const lostMsg = " unreachable; trying again every 500ms, and saying nothing more until it answers"
+	for time.Now().Before(deadline) && logs.count("redis reachable again")+logs.count("database reachable again") < 2 {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	var lost, back, noisy []string
-	for _, l := range logs.lines() {
+	lost := map[string]int{}
+	var noisy []string
+	for _, e := range logs.entries() {
+		msg, _ := e["msg"].(string)
 		switch {
-		case strings.Contains(l, `unreachable; trying again every 500ms`):
-			lost = append(lost, l)
-		case strings.Contains(l, `reachable again"`):
-			back = append(back, l)
-		case strings.Contains(l, redisSrv.addr) || strings.Contains(l, pg.addr) || strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN"):
-			noisy = append(noisy, l)
+		case msg == "redis"+lostMsg && e["addr"] == redisSrv.addr, msg == "database"+lostMsg && e["addr"] == pg.addr:
+			lost[e["dependency"].(string)]++
+		case msg == "redis reachable again", msg == "database reachable again":
+		case e["level"] == "ERROR" || e["level"] == "WARN" || strings.Contains(fmt.Sprint(e), redisSrv.addr) || strings.Contains(fmt.Sprint(e), pg.addr):
+			noisy = append(noisy, fmt.Sprint(e))
 		}
 	}
 	t.Logf("%d log lines in all over a %s Redis outage and a %s database outage", len(logs.lines()), outage, outage/2)
-	if len(lost) != 2 || !strings.Contains(strings.Join(lost, "\n"), "dependency=redis addr="+redisSrv.addr) ||
-		!strings.Contains(strings.Join(lost, "\n"), "dependency=database addr="+pg.addr) {
-		t.Errorf("outage lines:\n%s\nwant one for redis and one for the database", strings.Join(lost, "\n"))
+	if lost["redis"] != 1 || lost["database"] != 1 {
+		t.Errorf("outage lines %v, want one for redis and one for the database", lost)
 	}
-	if len(back) != 2 {
-		t.Errorf("recovery lines:\n%s\nwant one for each", strings.Join(back, "\n"))
+	if r, d := logs.count("redis reachable again"), logs.count("database reachable again"); r != 1 || d != 1 {
+		t.Errorf("recovery lines: %d for redis, %d for the database; want one each", r, d)
 	}
 	if len(noisy) > 0 {
 		t.Errorf("lines per attempt got through:\n%s", strings.Join(noisy, "\n"))
 	}
 	if t.Failed() {
-		t.Logf("log:\n%s", strings.Join(logs.lines(), "\n"))
+		t.Logf("log:\n%s", logs.tail(100))
 	}
 }
 
@@ -282,26 +283,4 @@ func waitReadyz(t *testing.T, u string, code int, prefix, without string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a log sink shared by the worker's goroutines and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
-}
-
-func (s *syncBuffer) count(sub string) int {
-	return strings.Count(strings.Join(s.lines(), "\n"), sub)
 }
