@@ -38,6 +38,7 @@ officials, department heads and the HĐND–UBND office about delays.`,
 		newPortalsimCommand(),
 		newDemoCommand(),
 	)
+	root.InitDefaultCompletionCmd() // now, not at Execute, so that guardUsage sees it
 	guardUsage(root)
 	return root
 }

@@ -23,6 +23,7 @@ func TestUsageErrorsSuggest(t *testing.T) {
 		{[]string{"help", "calendar", "holiday"}, `unknown command "holiday" for "dvcwatch calendar"; did you mean "dvcwatch calendar holidays"?`},
 		{[]string{"help", "foo"}, `unknown command "foo" for "dvcwatch"`},
 		{[]string{"version", "foo"}, `unknown command "foo" for "dvcwatch version"`},
+		{[]string{"completion", "bsh"}, `unknown command "bsh" for "dvcwatch completion"; did you mean "dvcwatch completion bash", `},
 
 		// Unknown flags: the nearest flag, or the commands that have it.
 		{[]string{"calendar", "holidays", "--yaer", "2026"}, `unknown flag --yaer for "dvcwatch calendar holidays"; did you mean --year?`},
