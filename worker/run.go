@@ -55,8 +55,8 @@ type RunOptions struct {
 	OutageProbe time.Duration
 }
 
-// OutageProbe is how often a serving replica pings the database and Redis
-// while one of them is lost, to log once when it is back.
+// OutageProbe is how often a serving replica pings the database and Redis, to
+// log once when a lost one is back.
 const OutageProbe = 5 * time.Second
 
 // Run runs the worker and the scheduler until ctx ends, then shuts down within

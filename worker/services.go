@@ -73,7 +73,7 @@ type Services struct {
 	// demo runs everything on the simulator's.
 	Clock clock.Clock
 	// Outages watches the database and Redis while Run serves: a lost one is
-	// a line when it goes and one when it is back, and /readyz names it.
+	// a log line when it goes and one when it is back, not one per attempt.
 	Outages *outage.Monitor
 
 	jobMetrics *metrics.JobMetrics // times this replica's tasks, for MetricsHandler
