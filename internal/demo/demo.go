@@ -220,7 +220,7 @@ func (l *demoLog) where(level slog.Leveler) string {
 	case l.path != "":
 		return fmt.Sprintf("%s (%s and above, kept out of this table; --verbose prints them here)", l.path, level.Level())
 	case l.lines.w != nil:
-		return fmt.Sprintf("here, between the job lines (%s and above)", level.Level())
+		return fmt.Sprintf("on stderr, between the job lines (%s and above)", level.Level())
 	}
 	return "to the caller's logger"
 }
