@@ -665,7 +665,8 @@ func TestAPIScheduleBadCron(t *testing.T) {
 		{"/api/v1/schedules/sync", `{"cron":"0 0 30 2 *"}`, 400, `schedule sync: cron expression "0 0 30 2 *" never fires`},
 		{"/api/v1/schedules/sync", `{"cron":"CRON_TZ=Mars/Olympus 0 3 * * *"}`, 400, `schedule sync: invalid cron expression "CRON_TZ=Mars/Olympus 0 3 * * *": provided bad location Mars/Olympus: unknown time zone Mars/Olympus`},
 		{"/api/v1/schedules/sync", `{"crn":"0 3 * * *"}`, 400, `request body: json: unknown field "crn"`},
-		{"/api/v1/schedules/nope", `{"cron":"0 3 * * *"}`, 404, `schedule "nope": no such schedule`},
+		{"/api/v1/schedules/nope", `{"cron":"0 3 * * *"}`, 404, `schedule "nope": no such schedule (want one of: sync, detect)`},
+		{"/api/v1/schedules/synk", `{"cron":"0 3 * * *"}`, 404, `schedule "synk": no such schedule (did you mean "sync"? want one of: sync, detect)`},
 	} {
 		a := b.do(t, "PUT", c.path, c.body, apiBearer(apiOperatorToken))
 		if a.status != c.status || a.errMessage(t) != c.msg {

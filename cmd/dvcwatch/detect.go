@@ -13,6 +13,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/admin"
+	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/sla"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -131,20 +132,21 @@ API lists breaches. Times are Asia/Ho_Chi_Minh.`,
   dvcwatch breaches list --config dvcwatch.yaml --search 000.00.31.H99-260301-0001 --all --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
-			if err != nil {
-				return err
-			}
+			// The user's input is checked before the configuration is read.
 			if kind != "" && !dvcwatch.BreachKind(kind).Valid() {
-				return usageErrorf("--kind %q: unknown breach kind", kind)
+				return unknownValue("--kind", kind, "breach kind", config.BreachKindNames())
 			}
 			if !store.BreachSort(sort).Valid() {
-				return usageErrorf("--sort %q: want late, due or detected", sort)
+				return unknownValue("--sort", sort, "order", []string{"late", "due", "detected"})
 			}
 			if limit < 1 || limit > 1000 {
 				return usageErrorf("--limit %d: want 1 to 1000", limit)
 			}
 			if err := checkOutput(output); err != nil {
+				return err
+			}
+			cfg, err := loadConfig(path)
+			if err != nil {
 				return err
 			}
 			svc, err := openServices(cmd, cfg)

@@ -22,7 +22,7 @@ func outputFlag(cmd *cobra.Command, output *string) {
 // checkOutput validates --output; it is bad input (exit 2) when unknown.
 func checkOutput(output string) error {
 	if output != outputTable && output != outputJSON {
-		return usageErrorf("--output %q: want table or json", output)
+		return unknownValue("--output", output, "format", []string{outputTable, outputJSON})
 	}
 	return nil
 }

@@ -73,8 +73,8 @@ func TestBreachesListSaysWhatItLeftOut(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--output", "yaml"}, `--output "yaml": want table or json`},
-		{[]string{"--sort", "oldest"}, `--sort "oldest": want late, due or detected`},
+		{[]string{"--output", "yaml"}, `--output "yaml": unknown format (want one of: table, json)`},
+		{[]string{"--sort", "oldest"}, `--sort "oldest": unknown order (want one of: late, due, detected)`},
 		{[]string{"--limit", "0"}, `--limit 0: want 1 to 1000`},
 	} {
 		_, errOut, status := run(t, append([]string{"breaches", "list", "--config", cfg}, c.args...)...)
