@@ -35,13 +35,14 @@ type Store interface {
 	NotificationCounts(ctx context.Context) (map[string]int, error)
 	Notifications(ctx context.Context, limit int) ([]dvcwatch.Notification, error)
 	GetNotification(ctx context.Context, id int64) (dvcwatch.Notification, error)
-	Breaches(ctx context.Context, f store.BreachFilter) ([]dvcwatch.StoredBreach, error)
+	BreachPage(ctx context.Context, f store.BreachFilter) (store.Listing[dvcwatch.StoredBreach], error)
+	NotificationPage(ctx context.Context, f store.NotificationFilter) (store.Listing[dvcwatch.Notification], error)
+	JobRunPage(ctx context.Context, f store.JobRunFilter) (store.Listing[dvcwatch.JobRun], error)
 	Acknowledge(ctx context.Context, id int64, official, reason string, at time.Time) (dvcwatch.StoredBreach, error)
 	FailedTasks(ctx context.Context, openOnly bool, limit int) ([]dvcwatch.FailedTask, error)
 	CountOpenFailedTasks(ctx context.Context) (int, error)
 	OpenFailedTask(ctx context.Context, queue, id string) (dvcwatch.FailedTask, bool, error)
 	ResolveFailedTasks(ctx context.Context, queue string, ids []string, resolution dvcwatch.Resolution, by string) (int, error)
-	JobRuns(ctx context.Context, job string, limit int) ([]dvcwatch.JobRun, error)
 	SetScheduleCron(ctx context.Context, schedule, cron, by string) error
 	SetSchedulePaused(ctx context.Context, schedule string, paused bool, by string) error
 	AddSilence(ctx context.Context, s dvcwatch.Silence) (dvcwatch.Silence, error)

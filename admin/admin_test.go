@@ -130,8 +130,6 @@ type apiBundle struct {
 func apiSetup(t *testing.T, edit ...func(*admin.Options)) *apiBundle {
 	t.Helper()
 	ctx := context.Background()
-	b := &apiBundle{clock: &apiClock{}, log: &apiLog{}}
-
 	db, err := store.Open(ctx, store.DriverSQLite, filepath.Join(t.TempDir(), "a.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +138,14 @@ func apiSetup(t *testing.T, edit ...func(*admin.Options)) *apiBundle {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return apiSetupWith(t, db, edit...)
+}
+
+// apiSetupWith is apiSetup over a migrated store of the caller's (one of
+// storetest's, on either engine).
+func apiSetupWith(t *testing.T, db *store.DB, edit ...func(*admin.Options)) *apiBundle {
+	t.Helper()
+	b := &apiBundle{clock: &apiClock{}, log: &apiLog{}}
 	b.db = db
 
 	// miniredis keeps its own clock: move it with the wall clock, or no TTL
@@ -659,7 +665,8 @@ func TestAPIScheduleBadCron(t *testing.T) {
 		{"/api/v1/schedules/sync", `{"cron":"0 0 30 2 *"}`, 400, `schedule sync: cron expression "0 0 30 2 *" never fires`},
 		{"/api/v1/schedules/sync", `{"cron":"CRON_TZ=Mars/Olympus 0 3 * * *"}`, 400, `schedule sync: invalid cron expression "CRON_TZ=Mars/Olympus 0 3 * * *": provided bad location Mars/Olympus: unknown time zone Mars/Olympus`},
 		{"/api/v1/schedules/sync", `{"crn":"0 3 * * *"}`, 400, `request body: json: unknown field "crn"`},
-		{"/api/v1/schedules/nope", `{"cron":"0 3 * * *"}`, 404, `schedule "nope": no such schedule`},
+		{"/api/v1/schedules/nope", `{"cron":"0 3 * * *"}`, 404, `schedule "nope": no such schedule (want one of: sync, detect)`},
+		{"/api/v1/schedules/synk", `{"cron":"0 3 * * *"}`, 404, `schedule "synk": no such schedule (did you mean "sync"? want one of: sync, detect)`},
 	} {
 		a := b.do(t, "PUT", c.path, c.body, apiBearer(apiOperatorToken))
 		if a.status != c.status || a.errMessage(t) != c.msg {

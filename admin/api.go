@@ -65,15 +65,7 @@ func decodeJSON(r *http.Request, v any) error {
 
 // limit reads the "limit" query parameter: def if absent, at most max.
 func limit(r *http.Request, def, max int) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > max {
-		return 0, badRequest("limit=%q: want a whole number from 1 to %d", v, max)
-	}
-	return n, nil
+	return params{r.URL.Query()}.limit(def, max)
 }
 
 func pathID(r *http.Request) (int64, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/store"
 )
 
@@ -26,11 +27,15 @@ type Dashboard struct {
 
 // DepartmentRisk counts a department's open dossiers at risk.
 type DepartmentRisk struct {
-	Agency      string `json:"agency"`
-	Department  string `json:"department"`
-	DueSoon     int    `json:"due_soon"`
-	Overdue     int    `json:"overdue"`
-	StepOverdue int    `json:"step_overdue"`
+	Agency     string `json:"agency"`
+	Department string `json:"department"`
+	// The configured names of Agency and Department (their codes when none
+	// is configured).
+	AgencyName     string `json:"agency_name"`
+	DepartmentName string `json:"department_name"`
+	DueSoon        int    `json:"due_soon"`
+	Overdue        int    `json:"overdue"`
+	StepOverdue    int    `json:"step_overdue"`
 }
 
 // QueueSizes counts the queue's tasks by state.
@@ -50,7 +55,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 	if err != nil {
 		return err
 	}
-	d.AtRisk = views(risks, func(x store.DepartmentRisk) DepartmentRisk { return DepartmentRisk(x) })
+	names := s.names()
+	d.AtRisk = views(risks, func(x store.DepartmentRisk) DepartmentRisk {
+		return DepartmentRisk{Agency: x.Agency, Department: x.Department, AgencyName: names.AgencyName(x.Agency),
+			DepartmentName: names.DepartmentName(x.Agency, x.Department), DueSoon: x.DueSoon, Overdue: x.Overdue,
+			StepOverdue: x.StepOverdue}
+	})
 	open, err := s.opts.Store.OpenBreachCounts(ctx)
 	if err != nil {
 		return err
@@ -66,7 +76,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 	if err != nil {
 		return err
 	}
-	d.Recent = views(recent, listedNotification)
+	d.Recent = views(recent, func(n dvcwatch.Notification) Notification {
+		v := listedNotification(n)
+		v.RecipientName = names.OfficialName(n.Recipient)
+		return v
+	})
 	if d.Queue, err = s.queueSizes(); err != nil {
 		return err
 	}

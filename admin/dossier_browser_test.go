@@ -3,22 +3,16 @@ package admin_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/chromedp/chromedp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/dvcwatch/dvcwatch/admin"
-	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/internal/browsertest"
-	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
 
@@ -38,16 +32,7 @@ func TestUIBrowserDossierPage(t *testing.T) {
 	svc := dossierServices(t, db)
 	dossierSeed(t, db, svc, false)
 
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { _ = rdb.Close() })
-	h, err := admin.New(admin.Options{Tokens: browserTokens(), Store: db, Queue: jobs.NewInspector(rdb), QueueName: jobs.Queue,
-		Logger: slog.New(slog.DiscardHandler), Clock: clock.Func(time.Now), Names: svc.Directory, Rules: svc.Detector.Rules})
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := httptest.NewServer(h)
-	defer web.Close()
+	web := browserServer(t, db, func(o *admin.Options) { o.Names, o.Rules = svc.Directory, svc.Detector.Rules })
 
 	b := browserStart(ctx, t, chromium)
 	defer b.close()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/failure"
+	"github.com/dvcwatch/dvcwatch/store"
 )
 
 // Task is a task of the queue.
@@ -112,16 +113,28 @@ type JobRun struct {
 	Counts     map[string]int `json:"counts,omitempty"`
 }
 
+// RunParams are the parameters GET /api/v1/jobs/runs takes.
+var RunParams = []string{"limit", "cursor", "job", "status"}
+
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ Principal) error {
-	n, err := limit(r, 100, 1000)
+	p, err := listParams(r, RunParams...)
 	if err != nil {
 		return err
 	}
-	runs, err := s.opts.Store.JobRuns(r.Context(), r.URL.Query().Get("job"), n)
+	f := store.JobRunFilter{Job: p.get("job"), Cursor: p.get("cursor")}
+	if f.Limit, err = p.limit(100, 1000); err != nil {
+		return err
+	}
+	status, err := p.oneOf("status", "", string(dvcwatch.RunSucceeded), string(dvcwatch.RunFailed), string(dvcwatch.RunSkipped))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, views(runs, func(x dvcwatch.JobRun) JobRun {
+	f.Status = dvcwatch.RunStatus(status)
+	l, err := s.opts.Store.JobRunPage(r.Context(), f)
+	if err != nil {
+		return listError(err)
+	}
+	writeJSON(w, http.StatusOK, page(l, func(x dvcwatch.JobRun) JobRun {
 		v := JobRun{ID: x.ID, Job: x.Job, Schedule: x.Schedule, TaskID: x.TaskID, Status: string(x.Status),
 			Error: x.Error, StartedAt: x.StartedAt, FinishedAt: timePtr(x.FinishedAt), Counts: x.Counts}
 		if x.Status == dvcwatch.RunFailed {

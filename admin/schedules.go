@@ -35,12 +35,14 @@ func (s *Server) listSchedules(w http.ResponseWriter, _ *http.Request, _ Princip
 }
 
 func (s *Server) entry(name string) (scheduler.Entry, error) {
+	var names []string
 	for _, e := range s.opts.Schedules.Entries() {
 		if e.Name == name {
 			return e, nil
 		}
+		names = append(names, e.Name)
 	}
-	return scheduler.Entry{}, notFound("schedule %q: no such schedule", name)
+	return scheduler.Entry{}, notFound("schedule %q: no such schedule %s", name, config.WantOneOf(name, names))
 }
 
 // RunResult names the task a "run now" enqueued.

@@ -29,8 +29,9 @@ func TestAPISilences(t *testing.T) {
 		t.Errorf("the log shows the silence's reason:\n%s", b.log.String())
 	}
 
-	var bs []admin.Breach
-	b.do(t, "GET", "/api/v1/breaches", "", apiBearer(apiViewerToken)).want(t, 200, "breaches").decode(t, &bs)
+	var page admin.Page[admin.Breach]
+	b.do(t, "GET", "/api/v1/breaches", "", apiBearer(apiViewerToken)).want(t, 200, "breaches").decode(t, &page)
+	bs := page.Items
 	if len(bs) != 1 || bs[0].ID != id || !bs[0].Silenced || bs[0].SilenceID != s.ID {
 		t.Errorf("breaches under the silence: %+v; want breach %d silenced by %d", bs, id, s.ID)
 	}
@@ -50,8 +51,9 @@ func TestAPISilences(t *testing.T) {
 	if ended.Active || ended.ExpiredBy != "otto" || ended.CreatedBy != "otto" || ended.EndsAt.After(b.clock.now()) {
 		t.Errorf("silence expired: %+v", ended)
 	}
-	bs = nil // decoding into the old elements would keep their silence_id
-	b.do(t, "GET", "/api/v1/breaches", "", apiBearer(apiViewerToken)).want(t, 200, "breaches").decode(t, &bs)
+	page = admin.Page[admin.Breach]{} // decoding into the old elements would keep their silence_id
+	b.do(t, "GET", "/api/v1/breaches", "", apiBearer(apiViewerToken)).want(t, 200, "breaches").decode(t, &page)
+	bs = page.Items
 	if len(bs) != 1 || bs[0].Silenced || bs[0].SilenceID != 0 {
 		t.Errorf("breaches after the expiry: %+v; want none silenced", bs)
 	}

@@ -429,7 +429,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	b.open("dashboard", "#/dashboard")
 	b.do("breaches from the dashboard", chromedp.Click(chromedp.CSS(`#view a[href="#/breaches?kind=overdue"]`)),
 		chromedp.WaitVisible(chromedp.CSS(breachRow)))
-	if got := b.text(breachRow + " td"); !strings.HasPrefix(got, "Quá hạn") {
+	if got := b.text(breachRow + " td.c-kind"); !strings.HasPrefix(got, "Quá hạn") {
 		t.Errorf("breach kind shown as %q", got)
 	}
 	b.do("acknowledge", chromedp.Click(chromedp.CSS(breachRow+` button[data-action="ack"]`)),

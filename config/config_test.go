@@ -312,7 +312,7 @@ func TestFixtures(t *testing.T) {
 			`testdata/connectors.yaml:11: connectors[0].timeout: must be a positive duration such as "30s", found -1s`,
 			`testdata/connectors.yaml:13: connectors[0].overlap: must be at least 0 and shorter than window (1h0m0s), found 2h0m0s`,
 			`testdata/connectors.yaml:14: connectors[0].max_retries: must not be negative, found -1`,
-			`testdata/connectors.yaml:15: connectors[0].mirror_of: unknown connector "motcua" (configured: DVCQG, onestop, onestop)`,
+			`testdata/connectors.yaml:15: connectors[0].mirror_of: unknown connector "motcua" (want one of: DVCQG, onestop, onestop)`,
 			`testdata/connectors.yaml:16: connectors[0].max_lag: must be a positive duration such as "30s", found 0s`,
 			`testdata/connectors.yaml:17: connectors[1].password: required`,
 			`testdata/connectors.yaml:17: connectors[1].username: required`,
@@ -327,7 +327,7 @@ func TestFixtures(t *testing.T) {
 			`testdata/schedules.yaml:8: schedules[0].connector: required for job "sync"`,
 			`testdata/schedules.yaml:11: schedules[1].name: duplicate "sync" (first at schedules[0].name)`,
 			`testdata/schedules.yaml:12: schedules[1].cron: invalid cron expression "CRON_TZ=Asia/Hanoi 0 * * * *": provided bad location Asia/Hanoi: unknown time zone Asia/Hanoi`,
-			`testdata/schedules.yaml:14: schedules[1].connector: unknown connector "dvcqg" (configured: onestop)`,
+			`testdata/schedules.yaml:14: schedules[1].connector: unknown connector "dvcqg" (want one of: onestop)`,
 			`testdata/schedules.yaml:15: schedules[2].name: invalid name "Detect Hourly": use lower-case letters, digits, _ and -`,
 			`testdata/schedules.yaml:16: schedules[2].cron: invalid cron expression "61 * * * *": end of range (61) above maximum (59): 61`,
 			`testdata/schedules.yaml:18: schedules[2].connector: job "detect" takes no connector; only sync and reconcile do`,
@@ -353,7 +353,7 @@ func TestFixtures(t *testing.T) {
 		}},
 		{"counting.yaml", []string{
 			`testdata/counting.yaml:2: calendar.counting: unknown value "calendar_days" (want one of: dates, office_hours)`,
-			`testdata/counting.yaml:6: agencies[0].counting: unknown value "Office_Hours" (want one of: dates, office_hours)`,
+			`testdata/counting.yaml:6: agencies[0].counting: unknown value "Office_Hours" (did you mean "office_hours"? want one of: dates, office_hours)`,
 			`testdata/counting.yaml:7: agencies[0].lateness: unknown value "seconds" (want one of: date, minute)`,
 			`testdata/counting.yaml:10: agencies[1].counting: required`,
 		}},
@@ -396,7 +396,7 @@ func TestFixtures(t *testing.T) {
 		{"notify.yaml", []string{
 			`testdata/notify.yaml:5: notify.dossier_url: must contain {code}, where the dossier code goes`,
 			`testdata/notify.yaml:6: notify.repeat_after: must be a positive duration such as "30s", found 0s`,
-			`testdata/notify.yaml:8: notify.escalation[0].when.kinds[0]: unknown breach kind "Overdue" (want one of: due_soon, overdue, finished_late, no_apology, late_apology, new_date_missed, rescheduled_twice, supplemented_twice, late_supplement_request, step_overdue, due_beyond_limit, refused_late, not_received, not_synced, portal_mismatch)`,
+			`testdata/notify.yaml:8: notify.escalation[0].when.kinds[0]: unknown breach kind "Overdue" (did you mean "overdue"? want one of: due_soon, overdue, finished_late, no_apology, late_apology, new_date_missed, rescheduled_twice, supplemented_twice, late_supplement_request, step_overdue, due_beyond_limit, refused_late, not_received, not_synced, portal_mismatch)`,
 			`testdata/notify.yaml:8: notify.escalation[0].when.min_severity: unknown value "urgent" (want one of: info, warning, critical)`,
 			`testdata/notify.yaml:8: notify.escalation[0].when.overdue_more_than: limit "two days": want a positive whole number and a unit: wd (working days), d (calendar days), h (working hours) or m (months), e.g. 5wd, 15d, 8h, 1m`,
 			`testdata/notify.yaml:9: notify.escalation[0].notify[1]: duplicate "official" (first at notify.escalation[0].notify[0])`,
@@ -832,8 +832,8 @@ func TestSuggest(t *testing.T) {
 	t.Parallel()
 	known := fieldNames("config.Schedule")
 	for in, want := range map[string]string{"crn": "cron", "time_zone": "timezone", "conector": "connector", "frequency": ""} {
-		if got := suggest(in, known); got != want {
-			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		if got := Suggest(in, known); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -174,7 +174,7 @@ func (ix *fieldIndex) decodeProblem(msg string) Problem {
 	if m := unknownField.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		p := Problem{Line: line, Path: keyAt(line, m[2]), Message: fmt.Sprintf("unknown field %q", m[2])}
-		if s := suggest(m[2], fieldNames(m[3])); s != "" {
+		if s := Suggest(m[2], fieldNames(m[3])); s != "" {
 			p.Message += fmt.Sprintf(" (did you mean %q?)", s)
 			if c := joinPath(parentPath(p.Path), s); !ix.has(c) {
 				p.covers = c
@@ -277,39 +277,6 @@ func fieldNames(goType string) []string {
 		}
 	}
 	return names
-}
-
-// suggest returns the known name closest to a misspelt one, if it is close enough
-// to be a typo (at most two edits).
-func suggest(name string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if d := editDistance(name, k); d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // finish names the file and lines of found, drops what an earlier problem already

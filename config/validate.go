@@ -46,7 +46,7 @@ func (ch *checker) required(path, value string) bool {
 
 func (ch *checker) oneOf(path, value string, allowed ...string) {
 	if ch.required(path, value) && !slices.Contains(allowed, value) {
-		ch.addf(path, "unknown value %q (want one of: %s)", value, strings.Join(allowed, ", "))
+		ch.addf(path, "unknown value %q %s", value, WantOneOf(value, allowed))
 	}
 }
 
@@ -220,7 +220,7 @@ func (c *Config) validate() []Problem {
 	}
 	var lv slog.Level
 	if ch.required("log.level", c.Log.Level) && lv.UnmarshalText([]byte(c.Log.Level)) != nil {
-		ch.addf("log.level", "unknown value %q (want one of: debug, info, warn, error)", c.Log.Level)
+		ch.addf("log.level", "unknown value %q %s", c.Log.Level, WantOneOf(c.Log.Level, LogLevels))
 	}
 	ch.oneOf("log.format", c.Log.Format, "text", "json")
 	return ch.problems
@@ -293,7 +293,7 @@ func (c *Config) validateConnectors(ch *checker) []string {
 		case k.MirrorOf == k.Name:
 			ch.addf(fmt.Sprintf("connectors[%d].mirror_of", i), "a connector cannot mirror itself")
 		case !slices.Contains(names, k.MirrorOf):
-			ch.addf(fmt.Sprintf("connectors[%d].mirror_of", i), "unknown connector %q (configured: %s)", k.MirrorOf, strings.Join(names, ", "))
+			ch.addf(fmt.Sprintf("connectors[%d].mirror_of", i), "unknown connector %q %s", k.MirrorOf, WantOneOf(k.MirrorOf, names))
 		}
 	}
 	return names
@@ -321,7 +321,7 @@ func (c *Config) validateSchedules(ch *checker, connectors []string) {
 		case s.Connector == "":
 			ch.addf(p+"connector", "required for job %q", s.Job)
 		case !slices.Contains(connectors, s.Connector):
-			ch.addf(p+"connector", "unknown connector %q (configured: %s)", s.Connector, strings.Join(connectors, ", "))
+			ch.addf(p+"connector", "unknown connector %q %s", s.Connector, WantOneOf(s.Connector, connectors))
 		case s.Job == JobReconcile && c.connector(s.Connector).MirrorOf == "":
 			ch.addf(p+"connector", "reconcile compares a mirror with its source of truth: set mirror_of on connector %q", s.Connector)
 		}
@@ -443,17 +443,21 @@ func (c *Config) validateProcedures(ch *checker) {
 		switch p.Supplement {
 		case "", SupplementRestart, SupplementPause:
 		default:
-			ch.addf(path+"supplement", "unknown value %q (want one of: %s, %s)", p.Supplement, SupplementRestart, SupplementPause)
+			ch.addf(path+"supplement", "unknown value %q %s", p.Supplement, WantOneOf(string(p.Supplement), []string{string(SupplementRestart), string(SupplementPause)}))
 		}
 	}
 }
 
-func kindList() string {
+// LogLevels are the values of log.level.
+var LogLevels = []string{"debug", "info", "warn", "error"}
+
+// BreachKindNames is every breach kind's name, in the order of the README's table.
+func BreachKindNames() []string {
 	var names []string
 	for _, k := range dvcwatch.BreachKinds() {
 		names = append(names, string(k))
 	}
-	return strings.Join(names, ", ")
+	return names
 }
 
 func (c *Config) validateDetect(ch *checker) {
@@ -520,7 +524,7 @@ func (c *Config) validateNotify(ch *checker) {
 		}
 		for j, k := range r.When.Kinds {
 			if !dvcwatch.BreachKind(k).Valid() {
-				ch.addf(fmt.Sprintf("%swhen.kinds[%d]", p, j), "unknown breach kind %q (want one of: %s)", k, kindList())
+				ch.addf(fmt.Sprintf("%swhen.kinds[%d]", p, j), "unknown breach kind %q %s", k, WantOneOf(k, BreachKindNames()))
 			}
 		}
 		if r.When.MinSeverity != "" {

@@ -269,54 +269,6 @@ func leading(cond []any, before ...any) []any {
 	return append(out, cond...)
 }
 
-// BreachFilter selects breaches to list.
-type BreachFilter struct {
-	OpenOnly bool
-	Agency   string
-	Kind     dvcwatch.BreachKind
-	Official string // the breach's official
-	// Recipient selects the breaches someone was told of (an alert to them),
-	// the list a digest links to.
-	Recipient string
-	Limit     int // 0: 1,000
-}
-
-// Breaches lists breaches, most recently detected first.
-func (db *DB) Breaches(ctx context.Context, f BreachFilter) ([]dvcwatch.StoredBreach, error) {
-	var conds []string
-	var args []any
-	if f.OpenOnly {
-		conds = append(conds, "resolved_at IS NULL")
-	}
-	for _, c := range []struct{ col, val string }{{"agency", f.Agency}, {"kind", string(f.Kind)}, {"official", f.Official}} {
-		if c.val != "" {
-			conds = append(conds, c.col+" = ?")
-			args = append(args, c.val)
-		}
-	}
-	if f.Recipient != "" {
-		conds = append(conds, "EXISTS (SELECT 1 FROM alerts a WHERE a.breach_id = breaches.id AND a.recipient = ?)")
-		args = append(args, f.Recipient)
-	}
-	q := `SELECT ` + breachSelect + ` FROM breaches`
-	if len(conds) > 0 {
-		q += ` WHERE ` + strings.Join(conds, " AND ")
-	}
-	if f.Limit <= 0 {
-		f.Limit = 1000
-	}
-	q += ` ORDER BY detected_at DESC, id DESC LIMIT ?`
-	var rows []breachRow
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), append(args, f.Limit)...); err != nil {
-		return nil, fmt.Errorf("list breaches: %w", err)
-	}
-	out := make([]dvcwatch.StoredBreach, len(rows))
-	for i := range rows {
-		out[i] = rows[i].stored()
-	}
-	return out, nil
-}
-
 // GetBreach returns one breach by id; the error wraps dvcwatch.ErrNotFound if there is none.
 func (db *DB) GetBreach(ctx context.Context, id int64) (dvcwatch.StoredBreach, error) {
 	var r breachRow

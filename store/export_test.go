@@ -36,3 +36,11 @@ func MigrateDownTo(ctx context.Context, db *DB, version int64) error {
 		return err
 	})
 }
+
+// ExplainBreachPage returns the plan of the query BreachPage reads f's page
+// with, as the engine ran it (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY
+// PLAN's rows on SQLite).
+func ExplainBreachPage(ctx context.Context, db *DB, f BreachFilter) (string, error) {
+	_, plan, err := db.breachPage(ctx, f, true)
+	return plan, err
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -77,13 +78,32 @@ func (a *adminServer) shutdown(d time.Duration) {
 	_ = a.srv.Shutdown(ctx)
 }
 
-// ready reports whether the database and Redis answer.
+// ready reports whether the database and Redis answer, naming each that does
+// not; both are asked at once, so that one hanging does not hide the other.
 func ready(ctx context.Context, svc *Services, rdb *Redis) error {
-	if err := svc.DB.Ping(ctx); err != nil {
-		return fmt.Errorf("database: %w", err)
+	var dbErr, redisErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { dbErr = svc.DB.Ping(ctx) })
+	wg.Go(func() { redisErr = rdb.Client.Ping(ctx).Err() })
+	wg.Wait()
+	var errs []error
+	if dbErr != nil {
+		errs = append(errs, fmt.Errorf("database unreachable: %w", dbErr))
 	}
-	if err := rdb.Client.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
+	if redisErr != nil {
+		errs = append(errs, fmt.Errorf("redis unreachable: %w", redisErr))
 	}
-	return nil
+	return joinErrs(errs)
+}
+
+// joinErrs joins errors on one line ("a; b"), nil for none.
+func joinErrs(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msg := errs[0].Error()
+	for _, e := range errs[1:] {
+		msg += "; " + e.Error()
+	}
+	return errors.New(msg)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dvcwatch/dvcwatch"
@@ -18,6 +19,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/notify"
 	"github.com/dvcwatch/dvcwatch/notify/email"
+	"github.com/dvcwatch/dvcwatch/outage"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 	"github.com/dvcwatch/dvcwatch/store"
 )
@@ -50,7 +52,14 @@ type RunOptions struct {
 	AdminListener net.Listener
 	// OnJobRun is called after every job run is recorded (the demo prints it).
 	OnJobRun func(dvcwatch.JobRun)
+	// OutageProbe replaces OutageProbe, the cadence of the pings that tell
+	// when a lost database or Redis is back.
+	OutageProbe time.Duration
 }
+
+// OutageProbe is how often a serving replica pings the database and Redis, to
+// log once when a lost one is back.
+const OutageProbe = 5 * time.Second
 
 // Run runs the worker and the scheduler until ctx ends, then shuts down within
 // the configured shutdown timeout: no new task is taken, running ones get that
@@ -67,6 +76,17 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 	if rdb == nil {
 		return errors.New("worker: services built without a queue (worker.WithRedis)")
 	}
+	probe := opts.OutageProbe
+	if probe <= 0 {
+		probe = OutageProbe
+	}
+	// From here on a lost Redis or database is two lines, not one per
+	// attempt of every client. go-redis has only a process-wide logger: the
+	// last replica started in a process gets its lines.
+	redis.SetLogger(outage.RedisLogger{Log: log})
+	octx, stopOutages := context.WithCancel(ctx)
+	defer stopOutages()
+	go svc.Outages.Run(octx, probe)
 	sender := opts.Sender
 	if sender == nil {
 		s, err := email.New(cfg.SMTP)

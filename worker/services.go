@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
@@ -24,10 +26,10 @@ import (
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/metrics"
 	"github.com/dvcwatch/dvcwatch/notify"
+	"github.com/dvcwatch/dvcwatch/outage"
 	"github.com/dvcwatch/dvcwatch/report"
 	"github.com/dvcwatch/dvcwatch/sla"
 	"github.com/dvcwatch/dvcwatch/store"
-	"github.com/hibiken/asynq"
 )
 
 // Connector is a configured portal account: dossiers are pulled through it and
@@ -73,6 +75,9 @@ type Services struct {
 	// Clock is the time jobs judge dossiers by: the wall clock unless the
 	// demo runs everything on the simulator's.
 	Clock clock.Clock
+	// Outages watches the database and Redis while Run serves: a lost one is
+	// a log line when it goes and one when it is back, not one per attempt.
+	Outages *outage.Monitor
 
 	jobMetrics *metrics.JobMetrics // times this replica's tasks, for MetricsHandler
 }
@@ -115,6 +120,7 @@ func New(cfg *config.Config, db *store.DB, log *slog.Logger, opts ...Option) (*S
 	for _, o := range opts {
 		o(s)
 	}
+	log = s.watchOutages(log)
 	var err error
 	if s.Directory, err = directory.New(cfg); err != nil {
 		return nil, err

@@ -264,15 +264,51 @@ func (c *Client) FailedJobs(ctx context.Context, all bool, limit int) ([]admin.F
 	return fs, err
 }
 
-// Runs lists the most recent runs of job (e.g. "sync"; "" for every job).
-func (c *Client) Runs(ctx context.Context, job string, limit int) ([]admin.JobRun, error) {
-	q := limitQuery(nil, limit)
-	if job != "" {
-		q.Set("job", job)
+// RunFilter selects the job runs Runs lists, the newest first.
+type RunFilter struct {
+	Job    string // e.g. "sync"; "": every job
+	Status string // succeeded, failed or skipped; "": every one
+	Cursor string // a page's NextCursor: the page after it
+	Limit  int    // 0: the server's default, 100
+}
+
+// Runs lists a page of job runs, the newest first, with how many the filter
+// selects in all.
+func (c *Client) Runs(ctx context.Context, f RunFilter) (admin.Page[admin.JobRun], error) {
+	q := limitQuery(nil, f.Limit)
+	setAll(q, map[string]string{"job": f.Job, "status": f.Status, "cursor": f.Cursor})
+	var p admin.Page[admin.JobRun]
+	err := c.call(ctx, http.MethodGet, "/api/v1/jobs/runs", q, nil, &p)
+	return p, err
+}
+
+// NotificationFilter selects the emails Notifications lists, the newest
+// first.
+type NotificationFilter struct {
+	State     string // pending, sending, sent or failed; "": every one
+	Kind      string // alerts, summary or operator; "": every one
+	Recipient string // an official's id
+	Cursor    string
+	Limit     int // 0: the server's default, 50
+}
+
+// Notifications lists a page of the outbox's emails (without their bodies),
+// the newest first, with how many the filter selects in all.
+func (c *Client) Notifications(ctx context.Context, f NotificationFilter) (admin.Page[admin.Notification], error) {
+	q := limitQuery(nil, f.Limit)
+	setAll(q, map[string]string{"state": f.State, "kind": f.Kind, "recipient": f.Recipient, "cursor": f.Cursor})
+	var p admin.Page[admin.Notification]
+	err := c.call(ctx, http.MethodGet, "/api/v1/notifications", q, nil, &p)
+	return p, err
+}
+
+// setAll sets the parameters of m that are not empty.
+func setAll(q url.Values, m map[string]string) {
+	for k, v := range m {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
-	var rs []admin.JobRun
-	err := c.call(ctx, http.MethodGet, "/api/v1/jobs/runs", q, nil, &rs)
-	return rs, err
 }
 
 // RetryJob runs a scheduled, retry or archived task now; a task the queue no
@@ -334,27 +370,35 @@ func (c *Client) SetSchedule(ctx context.Context, name, cron string) (admin.Sche
 
 // BreachFilter selects the breaches Breaches lists.
 type BreachFilter struct {
-	All      bool   // resolved ones too
-	Agency   string // DonViXuLy code
-	Official string
-	Kind     string // a dvcwatch.BreachKind, e.g. overdue
-	Limit    int    // 0: the server's default, 200
+	All        bool   // resolved ones too (State "all")
+	State      string // open (the server's default), resolved or all
+	Agency     string // DonViXuLy code
+	Department string
+	Official   string
+	Procedure  string // MaTTHC
+	Kind       string // a dvcwatch.BreachKind, e.g. overdue
+	Severity   string // info, warning or critical
+	Silenced   string // yes or no; "": both
+	Recipient  string // the breaches this official was told of
+	Search     string // a dossier code or receipt number
+	Sort       string // late (the server's default), due or detected
+	Cursor     string // a page's NextCursor: the page after it
+	Limit      int    // 0: the server's default, 200
 }
 
-// Breaches lists recorded breaches, the most recently detected first.
-func (c *Client) Breaches(ctx context.Context, f BreachFilter) ([]admin.Breach, error) {
+// Breaches lists a page of recorded breaches in the filter's order, with how
+// many the filter selects in all.
+func (c *Client) Breaches(ctx context.Context, f BreachFilter) (admin.Page[admin.Breach], error) {
 	q := limitQuery(nil, f.Limit)
-	for k, v := range map[string]string{"agency": f.Agency, "official": f.Official, "kind": f.Kind} {
-		if v != "" {
-			q.Set(k, v)
-		}
+	setAll(q, map[string]string{"state": f.State, "agency": f.Agency, "department": f.Department, "official": f.Official,
+		"procedure": f.Procedure, "kind": f.Kind, "severity": f.Severity, "silenced": f.Silenced, "recipient": f.Recipient,
+		"q": f.Search, "sort": f.Sort, "cursor": f.Cursor})
+	if f.All && f.State == "" {
+		q.Set("state", "all")
 	}
-	if f.All {
-		q.Set("all", "1")
-	}
-	var bs []admin.Breach
-	err := c.call(ctx, http.MethodGet, "/api/v1/breaches", q, nil, &bs)
-	return bs, err
+	var p admin.Page[admin.Breach]
+	err := c.call(ctx, http.MethodGet, "/api/v1/breaches", q, nil, &p)
+	return p, err
 }
 
 // AckBreach acknowledges breach id on behalf of official, with a reason.

@@ -69,8 +69,17 @@ func TestRequests(t *testing.T) {
 			seen{method: "GET", rawPath: "/api/v1/jobs"}},
 		{"failed", `[]`, func(c *client.Client) error { _, err := c.FailedJobs(ctx, true, 10); return err },
 			seen{method: "GET", rawPath: "/api/v1/jobs/failed", query: "all=1&limit=10"}},
-		{"runs", `[]`, func(c *client.Client) error { _, err := c.Runs(ctx, "sync", 0); return err },
-			seen{method: "GET", rawPath: "/api/v1/jobs/runs", query: "job=sync"}},
+		{"runs", `{"items":[{"id":9,"job":"sync"}],"total":40,"next_cursor":"abc"}`, func(c *client.Client) error {
+			p, err := c.Runs(ctx, client.RunFilter{Job: "sync", Status: "failed", Cursor: "xyz"})
+			if err == nil && (len(p.Items) != 1 || p.Items[0].ID != 9 || p.Total != 40 || p.NextCursor != "abc") {
+				t.Errorf("Runs = %+v", p)
+			}
+			return err
+		}, seen{method: "GET", rawPath: "/api/v1/jobs/runs", query: "cursor=xyz&job=sync&status=failed"}},
+		{"notifications", `{"items":[],"total":0,"next_cursor":""}`, func(c *client.Client) error {
+			_, err := c.Notifications(ctx, client.NotificationFilter{State: "sent", Recipient: "binh", Limit: 3})
+			return err
+		}, seen{method: "GET", rawPath: "/api/v1/notifications", query: "limit=3&recipient=binh&state=sent"}},
 		{"retry", `{"task_id":"x","retried":1}`, func(c *client.Client) error { _, err := c.RetryJob(ctx, id); return err },
 			seen{method: "POST", rawPath: "/api/v1/jobs/" + escaped + "/retry", path: "/api/v1/jobs/" + id + "/retry"}},
 		{"retry all", `{"retried":3}`, func(c *client.Client) error {
@@ -92,10 +101,14 @@ func TestRequests(t *testing.T) {
 			seen{method: "POST", rawPath: "/api/v1/schedules/sync/resume"}},
 		{"set", `{"name":"sync"}`, func(c *client.Client) error { _, err := c.SetSchedule(ctx, "sync", "*/10 * * * *"); return err },
 			seen{method: "PUT", rawPath: "/api/v1/schedules/sync", body: `{"cron":"*/10 * * * *"}`}},
-		{"breaches", `[]`, func(c *client.Client) error {
-			_, err := c.Breaches(ctx, client.BreachFilter{All: true, Kind: "overdue", Agency: "X", Official: "binh", Limit: 7})
+		{"breaches", `{"items":[{"id":5}],"total":4643,"next_cursor":"n"}`, func(c *client.Client) error {
+			p, err := c.Breaches(ctx, client.BreachFilter{All: true, Kind: "overdue", Agency: "X", Official: "binh", Limit: 7,
+				Sort: "due", Search: "BN-1"})
+			if err == nil && (len(p.Items) != 1 || p.Total != 4643 || p.NextCursor != "n") {
+				t.Errorf("Breaches = %+v", p)
+			}
 			return err
-		}, seen{method: "GET", rawPath: "/api/v1/breaches", query: "agency=X&all=1&kind=overdue&limit=7&official=binh"}},
+		}, seen{method: "GET", rawPath: "/api/v1/breaches", query: "agency=X&kind=overdue&limit=7&official=binh&q=BN-1&sort=due&state=all"}},
 		{"ack", `{"id":42}`, func(c *client.Client) error { _, err := c.AckBreach(ctx, 42, "binh", "chờ"); return err },
 			seen{method: "POST", rawPath: "/api/v1/breaches/42/ack", body: `{"official":"binh","reason":"chờ"}`}},
 		{"silences", `[{"id":3,"matchers":{"kind":"portal_mismatch"}}]`, func(c *client.Client) error {

@@ -98,11 +98,12 @@
 	}
 
 	// table builds a table: cols are [label, class?]; rows are <tr> elements.
-	function table(cols, rows, empty) {
+	// cls classes the table ("stack": its rows become cards on a phone).
+	function table(cols, rows, empty, cls) {
 		const head = el("tr", null, cols.map(([label, cls]) => el("th", { class: cls, scope: "col" }, label)));
 		const body = el("tbody");
 		fillBody(body, cols.length, rows, empty);
-		return el("div", { class: "table-wrap" }, el("table", null, el("thead", null, head), body));
+		return el("div", { class: "table-wrap" }, el("table", { class: cls }, el("thead", null, head), body));
 	}
 
 	function fillBody(body, ncols, rows, empty) {
@@ -120,8 +121,15 @@
 		return el("td", props, ...children);
 	}
 
-	function num(n) {
-		return el("td", { class: "num" }, n === undefined || n === null ? "—" : String(n));
+	// num is a cell of a number as is (an id); label names it where the
+	// table becomes cards.
+	function num(n, label) {
+		return el("td", { class: "num", "data-label": label }, n === undefined || n === null ? "—" : String(n));
+	}
+
+	// count is a cell of a quantity, in Vietnamese digits (4.643).
+	function count(n, label) {
+		return el("td", { class: "num", "data-label": label }, typeof n === "number" ? fmtNum(n) : "—");
 	}
 
 	function heading(title, ...tools) {
@@ -465,13 +473,13 @@
 				card("Vi phạm đang mở · Open breaches",
 					breaches.length === 0 ? el("p", { class: "muted" }, "Không có") :
 						countList(breaches.map(([k, n]) => [
-							el("a", { href: "#/breaches?kind=" + seg(k) }, KIND_LABELS[k] || k), String(n)]))),
+							el("a", { href: "#/breaches?kind=" + seg(k) }, KIND_LABELS[k] || k), fmtNum(n)]))),
 				card("Thư thông báo · Notifications",
 					countList(Object.keys(notes).sort((a, b) => noteOrder(a) - noteOrder(b))
-						.map((k) => [NOTIFICATION_LABELS[k] || k, String(notes[k])]))),
+						.map((k) => [NOTIFICATION_LABELS[k] || k, fmtNum(notes[k])]))),
 				card("Hàng đợi · Queue",
 					countList(QUEUE_STATES.map(([k, label]) => [
-						el("a", { href: "#/jobs/" + k }, label), String(queue[k] || 0)]))),
+						el("a", { href: "#/jobs/" + k }, label), fmtNum(queue[k] || 0)]))),
 				card("Tác vụ lỗi chưa xử lý · Open failed jobs",
 					el("a", { href: "#/jobs/failed", class: "big", "data-count": "failed-open" }, String(d.failed_open || 0)),
 					el("p", { class: "hint" }, "Tác vụ hàng đợi đã bỏ cuộc, chưa ai thử lại hay xoá.")),
@@ -481,7 +489,10 @@
 				[["Cơ quan · Agency"], ["Phòng ban · Department"], ["Sắp đến hạn · Due soon", "num"],
 					["Quá hạn · Overdue", "num"], ["Bước quá hạn · Step overdue", "num"]],
 				(d.at_risk || []).map((r) => el("tr", null,
-					td(r.agency || "—"), td(r.department || "—"), num(r.due_soon), num(r.overdue), num(r.step_overdue))),
+					td(el("a", { href: "#/breaches?agency=" + seg(r.agency) }, named({ code: r.agency, name: r.agency_name }))),
+					td(el("a", { href: "#/breaches?agency=" + seg(r.agency) + "&department=" + seg(r.department) },
+						named({ code: r.department, name: r.department_name }))),
+					count(r.due_soon), count(r.overdue), count(r.step_overdue))),
 				"Không có hồ sơ nào có nguy cơ · no dossier at risk"),
 			el("h2", null, "Thư gửi gần đây · Recent notifications"),
 			notificationTable(d.recent || []));
@@ -493,7 +504,7 @@
 
 	function notificationTable(list) {
 		return table(
-			[["#", "num"], ["Tạo lúc · Created"], ["Người nhận · Recipient"], ["Tiêu đề · Subject"],
+			[["#", "num"], ["Tạo lúc · Created"], ["Người nhận · Recipient", "c-person"], ["Tiêu đề · Subject"],
 				["Hồ sơ · Items", "num"], ["Trạng thái · State"], ["Lần gửi · Attempts", "num"], ["Gửi/lỗi lúc · Sent/failed"], ["Lỗi · Error"]],
 			list.map((n) => {
 				const href = "#/emails/" + String(Number(n.id));
@@ -501,19 +512,39 @@
 					if (ev.target.closest("a")) return; // the link navigates by itself
 					location.hash = href;
 				} },
-				num(n.id), td(time(n.created_at)),
-				td(n.recipient || "—", el("br"), el("span", { class: "muted" }, n.email || "")),
+				num(n.id, "Thư số"), td({ "data-label": "Tạo lúc" }, time(n.created_at)),
+				td({ "data-label": "Người nhận", class: "c-person" }, person({ id: n.recipient, name: n.recipient_name }), el("br"),
+					el("span", { class: "muted" }, n.email || "")),
 				td(el("a", { href }, n.subject || "(không tiêu đề)"), n.kind ? [el("br"), el("span", { class: "muted" }, n.kind)] : null),
-				num(n.items), td(badge(n.state, NOTE_LABELS[n.state])), num(n.attempts),
-				td(time(n.sent_at || n.failed_at)), td({ class: "err" }, n.last_error || ""));
+				count(n.items, "Hồ sơ"), td({ "data-label": "Trạng thái" }, badge(n.state, NOTE_LABELS[n.state])), count(n.attempts, "Lần gửi"),
+				td({ "data-label": "Gửi/lỗi lúc" }, time(n.sent_at || n.failed_at)), td({ class: "err" }, n.last_error || ""));
 			}),
-			"Chưa có thư nào · no notifications");
+			"Chưa có thư nào · no notifications", "stack emails-table");
 	}
 
 	async function emails(r) {
 		if (r.args.length > 0) return emailDetail(r.args[0]);
-		const list = await api("GET", "/notifications?limit=100");
-		return el("div", null, heading("Thư đã gửi · Emails", refreshButton()), notificationTable(list));
+		const q = r.query;
+		const limit = pageLimit(q);
+		const params = new URLSearchParams();
+		for (const k of ["state", "kind", "recipient", "cursor"]) if (q.get(k)) params.set(k, q.get(k));
+		params.set("limit", String(limit));
+		const page = await api("GET", "/notifications?" + params.toString());
+		const filter = filterForm("emails", q, [
+			choice("state", "Trạng thái · State", q.get("state"), [["", "Mọi trạng thái · any"],
+				...Object.entries(NOTE_LABELS).map(([k, v]) => [k, v + " · " + k])]),
+			choice("kind", "Loại · Kind", q.get("kind"), [["", "Mọi loại · any"], ["alerts", "Thư cảnh báo · alerts"],
+				["summary", "Báo cáo ngày · summary"], ["operator", "Thư quản trị · operator"]]),
+			textField("recipient", "Mã người nhận · recipient", q.get("recipient")),
+			choice("limit", "Mỗi trang · per page", String(limit === 100 ? "" : limit), [["", "100"], ["50", "50"], ["200", "200"]]),
+		]);
+		return el("div", { class: "list-view" },
+			heading("Thư đã gửi · Emails", refreshButton()),
+			filter,
+			el("p", { class: "hint zone" }, "Thời gian theo " + ZONE_LABEL + "."),
+			pager("emails", q, page, limit, "thư"),
+			notificationTable(page.items),
+			page.items.length > 20 ? pager("emails", q, page, limit, "thư") : null);
 	}
 
 	async function emailDetail(id) {
@@ -558,6 +589,7 @@
 		const tab = JOB_TABS.some(([k]) => k === r.args[0]) ? r.args[0] : "archived";
 		const tabs = el("nav", { class: "tabs" }, JOB_TABS.map(([k, vi, en]) =>
 			el("a", { href: "#/jobs/" + k, class: k === tab ? "active" : undefined, dataset: { tab: k } }, vi + " · " + en)));
+		if (tab === "runs") return runs(r, tabs);
 		const tools = [];
 		if (tab === "archived" && can("admin")) {
 			tools.push(el("button", { type: "button", class: "secondary", "data-action": "retry-archived", title: "Retry all archived", onclick: (ev) => act(ev.currentTarget, async () => {
@@ -578,11 +610,6 @@
 			cols = [["Task ID"], ["Loại · Type"], ["Dữ liệu · Payload"], ["Lỗi · Error"], ["Đã thử · Retried", "num"],
 				["Lỗi lúc · Failed"], ["Xử lý · Resolution"], ["Bởi · By"], ["Lúc · At"], [""]];
 			rowsOf = (list) => list.map(failedRow);
-		} else if (tab === "runs") {
-			load = () => api("GET", "/jobs/runs?limit=200");
-			cols = [["#", "num"], ["Công việc · Job"], ["Lịch · Schedule"], ["Task ID"], ["Trạng thái · Status"], ["Lỗi · Error"],
-				["Bắt đầu · Started"], ["Kết thúc · Finished"], ["Số liệu · Counts"]];
-			rowsOf = (list) => list.map(runRow);
 		} else {
 			groupedBy = tab === "archived";
 			load = () => api("GET", "/jobs?state=" + seg(tab) + "&limit=200");
@@ -681,14 +708,42 @@
 			td({ class: "actions" }, actions));
 	}
 
+	// runs lists the recorded job runs, newest first, a page at a time.
+	async function runs(r, tabs) {
+		const q = r.query;
+		const limit = pageLimit(q);
+		const params = new URLSearchParams();
+		for (const k of ["job", "status", "cursor"]) if (q.get(k)) params.set(k, q.get(k));
+		params.set("limit", String(limit));
+		const page = await api("GET", "/jobs/runs?" + params.toString());
+		const cols = [["#", "num"], ["Công việc · Job"], ["Lịch · Schedule"], ["Task ID"], ["Trạng thái · Status"], ["Lỗi · Error"],
+			["Bắt đầu · Started"], ["Kết thúc · Finished"], ["Số liệu · Counts"]];
+		const filter = filterForm("jobs/runs", q, [
+			choice("job", "Công việc · Job", q.get("job"), [["", "Mọi công việc · any"],
+				...["sync", "reconcile", "detect", "notify", "digest"].map((j) => [j, j])]),
+			choice("status", "Trạng thái · Status", q.get("status"), [["", "Mọi trạng thái · any"],
+				["succeeded", "Thành công · succeeded"], ["failed", "Lỗi · failed"], ["skipped", "Bỏ qua · skipped"]]),
+			choice("limit", "Mỗi trang · per page", String(limit === 100 ? "" : limit), [["", "100"], ["50", "50"], ["200", "200"]]),
+		]);
+		return el("div", { class: "list-view", dataset: { tab: "runs" } },
+			heading("Tác vụ · Jobs", refreshButton()),
+			tabs,
+			filter,
+			el("p", { class: "hint zone" }, "Thời gian theo " + ZONE_LABEL + "."),
+			pager("jobs/runs", q, page, limit, "lượt chạy"),
+			table(cols, page.items.map(runRow), "Không có lượt chạy · no runs", "stack runs-table"),
+			page.items.length > 20 ? pager("jobs/runs", q, page, limit, "lượt chạy") : null);
+	}
+
 	function runRow(x) {
-		const counts = Object.entries(x.counts || {}).map(([k, v]) => k + ": " + v).join(", ");
+		const counts = Object.entries(x.counts || {}).map(([k, v]) => k + ": " + fmtNum(v)).join(", ");
 		return el("tr", { dataset: { run: String(x.id) } },
-			num(x.id), td(x.job), td(x.schedule || "—"), td(x.task_id ? el("code", null, x.task_id) : "—"),
-			td(badge(x.status)),
+			num(x.id, "Lượt"), td({ "data-label": "Công việc" }, x.job), td({ "data-label": "Lịch" }, x.schedule || "—"),
+			td({ "data-label": "Task ID", class: "c-task" }, x.task_id ? el("code", null, x.task_id) : "—"),
+			td({ "data-label": "Trạng thái" }, badge(x.status)),
 			x.cause ? td({ class: "err" }, causeOf(x.cause).title, rawError(x.error)) : td({ class: "err" }, x.error || ""),
-			td(time(x.started_at)), td(time(x.finished_at)),
-			td(counts || "—"));
+			td({ "data-label": "Bắt đầu" }, time(x.started_at)), td({ "data-label": "Kết thúc" }, time(x.finished_at)),
+			td({ "data-label": "Số liệu", class: "c-counts" }, counts || "—"));
 	}
 
 	function retryButton(id) {
@@ -796,46 +851,182 @@
 		input.select();
 	}
 
+	// ---- lists paged by the server ------------------------------------------
+
+	// Every time in the lists is Hanoi's; the label says so.
+	const ZONE_LABEL = "giờ Hà Nội (UTC+7)";
+
+	// trail remembers, for the list being read, the cursor of each page from
+	// the first: what "previous" goes back to. A mailed link that opens a
+	// later page starts a trail of its own, whose "previous" is the first page.
+	const trail = { key: "", cursors: [""] };
+
+	// withoutCursor is the hash query of a list without its cursor: the key
+	// of its filters.
+	function withoutCursor(q) {
+		const p = new URLSearchParams(q);
+		p.delete("cursor");
+		p.sort();
+		return p.toString();
+	}
+
+	// listHash is the hash of view with the query q.
+	function listHash(view, q) {
+		const s = q.toString();
+		return "#/" + view + (s ? "?" + s : "");
+	}
+
+	function go(next) {
+		if (location.hash === next) rerender();
+		else location.hash = next;
+	}
+
+	// pager shows where this page is in the list (rows a–b of the total, in
+	// Vietnamese digits) and moves to the first, previous and next pages by
+	// changing the hash's cursor.
+	function pager(view, q, page, limit, what) {
+		const key = view + "?" + withoutCursor(q);
+		const cur = q.get("cursor") || "";
+		let i = trail.cursors.indexOf(cur);
+		if (trail.key !== key || i < 0) {
+			trail.key = key;
+			trail.cursors = cur ? [null, cur] : [""];
+			i = cur ? 1 : 0;
+		}
+		const known = trail.cursors[0] !== null;
+		const at = (c) => {
+			const p = new URLSearchParams(q);
+			if (c) p.set("cursor", c);
+			else p.delete("cursor");
+			return listHash(view, p);
+		};
+		const n = page.items.length;
+		const from = i * limit + 1;
+		const where = n === 0 ? "0" : known ? fmtNum(from) + "–" + fmtNum(from + n - 1) : fmtNum(n) + " hàng";
+		const prev = i > 0 ? (trail.cursors[i - 1] ?? "") : null;
+		return el("div", { class: "pager", dataset: { total: String(page.total), shown: String(n) } },
+			el("span", { class: "pager-where" }, where, " / ",
+				el("strong", { class: "total", title: String(page.total) }, fmtNum(page.total)), " " + what),
+			el("span", { class: "spacer" }),
+			i > 1 ? el("button", { type: "button", class: "secondary", "data-action": "first-page",
+				onclick: () => go(at("")) }, "« Trang đầu") : null,
+			el("button", { type: "button", class: "secondary", "data-action": "prev-page", disabled: prev === null,
+				onclick: () => go(at(prev)) }, "‹ Trang trước"),
+			el("button", { type: "button", class: "secondary", "data-action": "next-page", disabled: !page.next_cursor,
+				onclick: () => {
+					trail.cursors = trail.cursors.slice(0, i + 1).concat(page.next_cursor);
+					go(at(page.next_cursor));
+				} }, "Trang sau ›"));
+	}
+
+	// pageLimit reads the hash's limit: one of the page sizes offered.
+	const PAGE_SIZES = [50, 100, 200];
+	function pageLimit(q) {
+		const n = Number(q.get("limit"));
+		return PAGE_SIZES.includes(n) ? n : 100;
+	}
+
+	// lateness says how long past its due a breach is (until its end, or
+	// now), or how long is left: "trễ 3 ngày", "còn 5 giờ".
+	function lateness(due, until) {
+		if (!due) return "";
+		const ms = (until ? new Date(until) : new Date()) - new Date(due);
+		const h = Math.floor(Math.abs(ms) / 3600000);
+		const span = h >= 48 ? fmtNum(Math.floor(h / 24)) + " ngày" : h >= 1 ? fmtNum(h) + " giờ" : "dưới 1 giờ";
+		return ms >= 0 ? "trễ " + span : "còn " + span;
+	}
+
+	function labelled(label, input) {
+		return el("label", { class: "field" }, el("span", null, label), input);
+	}
+
+	function choice(name, label, value, options) {
+		return labelled(label, el("select", { name }, options.map(([v, text]) =>
+			el("option", { value: v, selected: v === (value || "") }, text))));
+	}
+
+	function textField(name, label, value, placeholder) {
+		return labelled(label, el("input", { type: name === "q" ? "search" : "text", name, value: value || "",
+			placeholder: placeholder || "", spellcheck: "false" }));
+	}
+
+	// filterForm reads its fields into the hash (no cursor: a new filter
+	// starts at the first page); a select applies at once.
+	function filterForm(view, q, fields, keep) {
+		const form = el("form", { class: "filters", role: "search", onsubmit: (ev) => {
+			ev.preventDefault();
+			const p = new URLSearchParams();
+			for (const k of keep || []) if (q.get(k)) p.set(k, q.get(k));
+			for (const e of form.elements) {
+				if (!e.name) continue;
+				const v = e.value.trim();
+				if (v) p.set(e.name, v);
+			}
+			go(listHash(view, p));
+		} },
+		fields,
+		el("div", { class: "filter-actions" },
+			el("button", { type: "submit" }, "Lọc · Filter"),
+			el("button", { type: "button", class: "secondary", "data-action": "clear-filters",
+				onclick: () => go("#/" + view) }, "Bỏ lọc")));
+		for (const s of form.querySelectorAll("select")) s.addEventListener("change", () => form.requestSubmit());
+		// On a phone the filters fold away, unless some are set.
+		const set = [...form.elements].filter((e) => e.name && e.name !== "limit" && e.value).length;
+		const phone = window.matchMedia("(max-width: 60rem)").matches;
+		return el("details", { class: "filter-box", open: !phone || set > 0 },
+			el("summary", null, "Bộ lọc · Filters" + (set ? " (" + fmtNum(set) + ")" : "")), form);
+	}
+
+	// filterLink makes content a link to the breaches list of q with name set
+	// to value (its first page): a name in a row narrows the list to it.
+	function filterLink(q, name, value, content) {
+		if (!value) return content;
+		const p = new URLSearchParams(q);
+		p.delete("cursor");
+		p.set(name, value);
+		return el("a", { href: listHash("breaches", p), class: "filter-link", title: "Lọc theo · filter by " + value }, content);
+	}
+
 	// ---- breaches -----------------------------------------------------------
 
 	const SEVERITIES = { info: "Thông tin", warning: "Cảnh báo", critical: "Nghiêm trọng" };
+	const BREACH_FILTERS = ["state", "sort", "kind", "severity", "silenced", "agency", "department", "official", "procedure", "recipient", "q"];
 
 	async function breaches(r) {
 		const q = r.query;
+		if (q.get("all") && !q.get("state")) q.set("state", "all"); // links of the former form
+		q.delete("all");
+		const limit = pageLimit(q);
 		const params = new URLSearchParams();
-		for (const k of ["kind", "agency", "official", "recipient"]) if (q.get(k)) params.set(k, q.get(k));
-		if (q.get("all")) params.set("all", "1");
-		params.set("limit", "500");
-		const list = await api("GET", "/breaches?" + params.toString());
+		for (const k of BREACH_FILTERS) if (q.get(k)) params.set(k, q.get(k));
+		if (q.get("cursor")) params.set("cursor", q.get("cursor"));
+		params.set("limit", String(limit));
+		const page = await api("GET", "/breaches?" + params.toString());
 
-		const kind = el("select", { name: "kind", "aria-label": "Loại vi phạm" },
-			el("option", { value: "" }, "Tất cả loại · all kinds"),
-			(window.DVCWATCH_KINDS || []).map((k) => el("option", { value: k.kind, selected: k.kind === q.get("kind") }, k.label)));
-		const agency = el("input", { type: "text", name: "agency", placeholder: "Mã cơ quan · agency", value: q.get("agency") || "" });
-		const official = el("input", { type: "text", name: "official", placeholder: "Mã cán bộ · official", value: q.get("official") || "" });
-		const all = el("input", { type: "checkbox", name: "all", checked: !!q.get("all") });
-		const filter = el("form", { class: "toolbar", onsubmit: (ev) => {
-			ev.preventDefault();
-			const p = new URLSearchParams();
-			if (q.get("recipient")) p.set("recipient", q.get("recipient")); // a digest's own list
-			if (kind.value) p.set("kind", kind.value);
-			if (agency.value.trim()) p.set("agency", agency.value.trim());
-			if (official.value.trim()) p.set("official", official.value.trim());
-			if (all.checked) p.set("all", "1");
-			const next = "#/breaches" + (p.toString() ? "?" + p.toString() : "");
-			if (location.hash === next) rerender();
-			else location.hash = next;
-		} },
-		kind, agency, official, el("label", null, all, "Gồm cả đã kết thúc · include resolved"),
-		el("button", { type: "submit" }, "Lọc · Filter"));
-		kind.addEventListener("change", () => filter.requestSubmit());
-		all.addEventListener("change", () => filter.requestSubmit());
+		const filter = filterForm("breaches", q, [
+			textField("q", "Mã hồ sơ / số biên nhận · code or receipt", q.get("q"), "000.00.31.H99-…"),
+			choice("state", "Trạng thái · State", q.get("state"), [["", "Đang mở · open"], ["resolved", "Đã kết thúc · resolved"], ["all", "Tất cả · all"]]),
+			choice("sort", "Sắp xếp · Sort", q.get("sort"), [["", "Trễ nhất trước · most late"], ["due", "Hạn muộn nhất trước · latest due"],
+				["detected", "Mới phát hiện trước · newest"]]),
+			choice("kind", "Loại · Kind", q.get("kind"), [["", "Tất cả loại · all kinds"],
+				...(window.DVCWATCH_KINDS || []).map((k) => [k.kind, k.label])]),
+			choice("severity", "Mức độ · Severity", q.get("severity"), [["", "Mọi mức · any"],
+				...Object.entries(SEVERITIES)]),
+			choice("silenced", "Tắt cảnh báo · Silenced", q.get("silenced"), [["", "Cả hai · both"], ["yes", "Đang tắt · silenced"], ["no", "Không · not silenced"]]),
+			textField("agency", "Mã cơ quan · agency", q.get("agency")),
+			textField("department", "Mã phòng ban · department", q.get("department")),
+			textField("official", "Mã cán bộ · official", q.get("official")),
+			textField("procedure", "Mã thủ tục · procedure", q.get("procedure")),
+			choice("limit", "Mỗi trang · per page", String(limit === 100 ? "" : limit), [["", "100"], ["50", "50"], ["200", "200"]]),
+		], ["recipient"]);
 
 		const operator = can("operator");
-		const cols = [["Loại · Kind"], ["Mã hồ sơ · Dossier"], ["Cơ quan / phòng ban"], ["Cán bộ · Official"], ["Mức độ · Severity"],
-			["Hạn · Due"], ["Phát hiện · Detected"], ["Chi tiết · Detail"], ["Kết thúc · Resolved"], [""]];
+		const cols = [["Hồ sơ · Dossier", "c-dossier"], ["Vi phạm · Breach", "c-kind"], ["Cơ quan / phòng ban", "c-org"],
+			["Cán bộ · Official", "c-person"], ["Hạn · Due", "c-due"], ["Phát hiện · Detected", "c-time"],
+			["Trạng thái · State", "c-state"]];
+		if (operator) cols.push(["", "c-actions"]);
 		const rows = [];
-		for (const b of list) {
+		for (const b of page.items) {
 			const formRow = el("tr", { class: "ack-row", hidden: true, dataset: { ackFor: String(b.id) } });
 			const actions = [];
 			if (operator) {
@@ -848,23 +1039,39 @@
 						onclick: () => { location.hash = "#/silences?dossier=" + seg(b.code) + "&kind=" + seg(b.kind); } }, "Tắt cảnh báo"));
 				}
 			}
-			rows.push(el("tr", { dataset: { breach: String(b.id), kind: b.kind, silenced: String(!!b.silenced) } },
-				td(b.label || KIND_LABELS[b.kind] || b.kind, el("br"), el("span", { class: "muted" }, b.kind),
+			rows.push(el("tr", { dataset: { breach: String(b.id), kind: b.kind, silenced: String(!!b.silenced), due: b.due_at || "" } },
+				td({ class: "c-dossier", "data-label": "Hồ sơ" },
+					el("a", { href: dossierHref(b.source, b.code), class: "dossier-link" }, el("code", null, b.code)), el("br"),
+					el("span", { class: "muted" }, b.source + (b.step ? " · bước " + fmtNum(b.step) : ""))),
+				td({ class: "c-kind", "data-label": "Vi phạm" },
+					el("span", { title: b.kind }, b.label || KIND_LABELS[b.kind] || b.kind), " ",
+					badge(b.severity, SEVERITIES[b.severity] || b.severity),
+					b.detail ? [el("br"), el("span", { class: "muted breach-detail" }, b.detail)] : null),
+				td({ class: "c-org", "data-label": "Cơ quan" },
+					filterLink(q, "agency", b.agency, named({ code: b.agency, name: b.agency_name }, "agency")), el("br"),
+					el("span", { class: "muted" }, filterLink(q, "department", b.department,
+						named({ code: b.department, name: b.department_name }, "department")))),
+				td({ class: "c-person", "data-label": "Cán bộ" },
+					filterLink(q, "official", b.official, person({ id: b.official, name: b.official_name }))),
+				td({ class: "c-due", "data-label": "Hạn" }, time(b.due_at),
+					b.due_at ? [el("br"), el("span", { class: "late" }, lateness(b.due_at, b.resolved_at))] : null),
+				td({ class: "c-time", "data-label": "Phát hiện" }, time(b.detected_at)),
+				td({ class: "c-state", "data-label": "Trạng thái" },
+					b.resolved_at ? ["Kết thúc ", time(b.resolved_at)] : badge("pending", "Đang mở"),
 					b.silenced ? [el("br"), silencedBadge(b.silence_id)] : null),
-				td(el("code", null, b.code), el("br"), el("span", { class: "muted" }, b.source + (b.step ? " · bước " + b.step : ""))),
-				td(b.agency || "—", el("br"), el("span", { class: "muted" }, b.department || "")),
-				td(b.official || "—"),
-				td(badge(b.severity, SEVERITIES[b.severity] || b.severity)),
-				td(time(b.due_at)), td(time(b.detected_at)), td(b.detail || ""),
-				td(b.resolved_at ? time(b.resolved_at) : el("span", { class: "muted" }, "đang mở")),
-				td({ class: "actions" }, actions)));
+				operator ? td({ class: "c-actions actions" }, actions) : null));
 			rows.push(formRow);
 		}
-		return el("div", null,
+		return el("div", { class: "list-view" },
 			heading("Vi phạm · Breaches", refreshButton()),
+			q.get("recipient") ? el("p", { class: "hint" }, "Các vi phạm đã báo cho · breaches told to ", el("strong", null, q.get("recipient")),
+				" · ", el("a", { href: "#/breaches" }, "xem tất cả · all")) : null,
 			filter,
+			el("p", { class: "hint zone" }, "Thời gian theo " + ZONE_LABEL + "."),
 			operator ? null : el("p", { class: "hint" }, "Chỉ vận hành viên (operator) hoặc quản trị viên được ghi nhận xác nhận."),
-			table(cols, rows, "Không có vi phạm nào khớp bộ lọc · no breaches"));
+			pager("breaches", q, page, limit, "vi phạm"),
+			table(cols, rows, "Không có vi phạm nào khớp bộ lọc · no breaches", "stack breaches-table"),
+			page.items.length > 20 ? pager("breaches", q, page, limit, "vi phạm") : null);
 	}
 
 	function openAck(row, b, ncols) {

@@ -204,8 +204,8 @@ func TestSchedulesCLI(t *testing.T) {
 		!strings.Contains(errOut, "the expression quoted as one argument") {
 		t.Errorf("unquoted cron: status %d, %q", status, errOut)
 	}
-	if _, errOut, status := run(t, "schedules", "pause", "nope"); status != exitFailure ||
-		errOut != `POST /api/v1/schedules/nope/pause: 404 Not Found: schedule "nope": no such schedule` {
+	if _, errOut, status := run(t, "schedules", "pause", "nope"); status != exitUsage ||
+		errOut != `POST /api/v1/schedules/nope/pause: 404 Not Found: schedule "nope": no such schedule (want one of: sync, detect)` {
 		t.Errorf("pause an unknown schedule: status %d, %q", status, errOut)
 	}
 }

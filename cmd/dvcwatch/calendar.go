@@ -71,7 +71,11 @@ whole days, rounded up.`,
 			if cmd.Flags().Changed("counting") {
 				c, err := sla.ParseCounting(counting)
 				if err != nil {
-					return usageErrorf("--counting: %v", err)
+					var known []string
+					for _, k := range sla.Countings() {
+						known = append(known, string(k))
+					}
+					return usageErrorf("--counting: unknown counting %q %s", counting, config.WantOneOf(counting, known))
 				}
 				conv = c
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/internal/demo"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 )
@@ -34,8 +35,9 @@ reconcile every 30s, detect every 15s, re-enqueue undelivered emails every
 at any hour, since simulated time races through nights.
 
 It prints where to look (the admin UI, the login token made for this run, the
-mail catcher, the data directory), then one line per job run, and when it
-stops (after --for, or on SIGINT or SIGTERM) the summary as its last line:
+mail catcher, the data directory, the log file), then one line per job run at
+simulated time (Asia/Ho_Chi_Minh), and when it stops (after --for, or on
+SIGINT or SIGTERM) the summary as its last line:
 
   summary: dossiers=N events=N breaches=N emails=N failed_jobs=N
 
@@ -46,7 +48,9 @@ The in-process Redis keeps nothing: tasks still queued at exit are lost.
 That is safe because the outbox in SQL is the record of every email: the
 dispatcher hands the queue every undelivered row at start and on its schedule.
 The data directory (temporary unless --data or --keep) keeps the database and,
-when kept, the caught emails as .eml files.`,
+when kept, the caught emails as .eml files and the log (dvcwatch.log). The log
+of a temporary directory is written beside it (/tmp/dvcwatch-demo-N.log) and
+kept; --verbose prints it on stderr instead.`,
 		Example: `  dvcwatch demo --for 2m
   dvcwatch demo --dossiers 20000 --speed 60 --listen 127.0.0.1:0
   dvcwatch demo --data ./demo --faults none`,
@@ -73,16 +77,16 @@ when kept, the caught emails as .eml files.`,
 			case "none":
 				o.Faults = &portalsim.Faults{}
 			default:
-				return usageErrorf("--faults %q: want light or none", faults)
+				return unknownValue("--faults", faults, "fault profile", []string{"light", "none"})
 			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-				return usageErrorf("--log-level %q: want debug, info, warn or error", logLevel)
+				return unknownValue("--log-level", logLevel, "log level", config.LogLevels)
 			}
 			if err := o.Validate(); err != nil {
 				return usageErrorf("%v", err)
 			}
-			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			o.LogLevel, o.Stderr = level, cmd.ErrOrStderr()
 			o.Out = cmd.OutOrStdout()
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
@@ -112,6 +116,7 @@ when kept, the caught emails as .eml files.`,
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of the admin API and UI (host:port; port 0 picks one)")
 	f.StringVar(&faults, "faults", "light", "portal faults: light (a few failed or broken requests, retried; bad records, skipped; dossiers missing or late on DVCQG) or none")
 	f.DurationVar(&duration, "for", 0, "stop after this long (default: until SIGINT or SIGTERM)")
-	f.StringVar(&logLevel, "log-level", "warn", "level of the log on stderr (portal retries are warnings)")
+	f.StringVar(&logLevel, "log-level", "warn", "least level logged (portal retries are warnings)")
+	f.BoolVar(&o.Verbose, "verbose", false, "print the log on stderr, between the job lines, instead of into the log file the header names")
 	return cmd
 }

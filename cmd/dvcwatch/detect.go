@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/admin"
+	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/sla"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -114,28 +117,46 @@ func newBreachesCommand() *cobra.Command {
 		Use:   "breaches",
 		Short: "List and acknowledge recorded breaches",
 	}
-	var path, agency, kind, official, reason string
+	var path, agency, kind, official, reason, sort, search, output string
 	var all bool
 	var limit int
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List breaches, most recent first (unresolved only unless --all), with the active silence muting each",
-		Args:  cobra.NoArgs,
+		Short: "List breaches, the most late first (unresolved only unless --all), with the active silence muting each",
+		Long: `List breaches from the store, the most late first (--sort due: the latest due
+first; --sort detected: the most recently detected first), unresolved only
+unless --all. A table says how many breaches it left out, from the total the
+filters select; --output json prints {items, total, next_cursor} as the admin
+API lists breaches. Times are Asia/Ho_Chi_Minh.`,
+		Example: `  dvcwatch breaches list --config dvcwatch.yaml --kind overdue --limit 20
+  dvcwatch breaches list --config dvcwatch.yaml --search 000.00.31.H99-260301-0001 --all --output json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The user's input is checked before the configuration is read.
+			if kind != "" && !dvcwatch.BreachKind(kind).Valid() {
+				return unknownValue("--kind", kind, "breach kind", config.BreachKindNames())
+			}
+			if !store.BreachSort(sort).Valid() {
+				return unknownValue("--sort", sort, "order", []string{"late", "due", "detected"})
+			}
+			if limit < 1 || limit > 1000 {
+				return usageErrorf("--limit %d: want 1 to 1000", limit)
+			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			cfg, err := loadConfig(path)
 			if err != nil {
 				return err
-			}
-			if kind != "" && !dvcwatch.BreachKind(kind).Valid() {
-				return usageErrorf("--kind %q: unknown breach kind", kind)
 			}
 			svc, err := openServices(cmd, cfg)
 			if err != nil {
 				return err
 			}
 			defer svc.Close()
-			bs, err := svc.DB.Breaches(cmd.Context(), store.BreachFilter{
-				OpenOnly: !all, Agency: agency, Kind: dvcwatch.BreachKind(kind), Official: official, Limit: limit,
+			l, err := svc.DB.BreachPage(cmd.Context(), store.BreachFilter{
+				OpenOnly: !all, Agency: agency, Kind: dvcwatch.BreachKind(kind), Official: official, Search: search,
+				Sort: store.BreachSort(sort), Limit: limit,
 			})
 			if err != nil {
 				return err
@@ -145,9 +166,18 @@ func newBreachesCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if output == outputJSON {
+				page := admin.Page[admin.Breach]{Items: make([]admin.Breach, len(l.Items)), Total: l.Total, NextCursor: l.Next}
+				for i, b := range l.Items {
+					page.Items[i] = admin.ListedBreach(b, svc.Directory, silences, now)
+				}
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(page)
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tKIND\tSEVERITY\tDOSSIER\tSTEP\tOFFICIAL\tDEPARTMENT\tDUE\tDETECTED\tRESOLVED\tSILENCED")
-			for _, b := range bs {
+			for _, b := range l.Items {
 				silenced := "-"
 				if s, ok := dvcwatch.SilencedBy(silences, b, now); ok {
 					silenced = "#" + strconv.FormatInt(s.ID, 10)
@@ -156,7 +186,11 @@ func newBreachesCommand() *cobra.Command {
 					step(b.StepSeq), dash(b.Official), dash(b.Department), vnTime(b.DueAt), vnTime(b.DetectedAt), vnTime(b.ResolvedAt),
 					silenced)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			leftOut(cmd.ErrOrStderr(), len(l.Items), l.Total)
+			return nil
 		},
 	}
 	configFlag(list, &path, true)
@@ -164,7 +198,10 @@ func newBreachesCommand() *cobra.Command {
 	list.Flags().StringVar(&agency, "agency", "", "only this agency (DonViXuLy code)")
 	list.Flags().StringVar(&kind, "kind", "", "only this breach kind, e.g. overdue")
 	list.Flags().StringVar(&official, "official", "", "only breaches attributed to this official id")
-	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
+	list.Flags().StringVar(&search, "search", "", "only the breaches of the dossier with this code or receipt number")
+	list.Flags().StringVar(&sort, "sort", string(store.SortLate), "order: late (most late first), due (latest due first) or detected (newest first)")
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many (1 to 1000)")
+	outputFlag(list, &output)
 
 	var id int64
 	ack := &cobra.Command{

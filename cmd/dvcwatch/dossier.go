@@ -63,6 +63,15 @@ directly, so it needs no running server.`,
 			if err != nil {
 				return err
 			}
+			if source != "" {
+				var names []string
+				for _, c := range cfg.Connectors {
+					names = append(names, c.Name)
+				}
+				if !slices.Contains(names, source) {
+					return unknownValue("--source", source, "source", names)
+				}
+			}
 			code := norm.NFC.String(strings.TrimSpace(args[0]))
 			if code == "" {
 				return usageErrorf("dossier show: the dossier code is empty")

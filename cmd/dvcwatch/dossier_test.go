@@ -140,7 +140,9 @@ func TestDossierShow(t *testing.T) {
 	}{
 		{[]string{"dossier", "show", "KHONG-CO", "--config", cfg}, `dossier "KHONG-CO": not found in any source`},
 		{[]string{"dossier", "show", code, "--source", "portal", "--config", cfg},
-			"dossier portal/" + code + ": not found; found: dvcqg/" + code + ", onestop/" + code},
+			`--source "portal": unknown source (want one of: dvcqg, onestop)`},
+		{[]string{"dossier", "show", code, "--source", "dvcqgg", "--config", cfg},
+			`--source "dvcqgg": unknown source (did you mean "dvcqg"? want one of: dvcqg, onestop)`},
 		{[]string{"dossier", "show", "--config", cfg}, "dossier show: want one dossier code (MaHoSo), got 0 arguments"},
 	} {
 		_, errOut, status := run(t, c.args...)

@@ -181,6 +181,7 @@ func newJobsListCommand(conn *adminConn) *cobra.Command {
 		state, job         string
 		failed, runs, open bool
 		limit              int
+		output             string
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -193,9 +194,16 @@ administrator has retried or deleted), or the recorded job runs (--runs;
 		Example: `  dvcwatch jobs list
   dvcwatch jobs list --state pending --limit 20
   dvcwatch jobs list --failed --open
-  dvcwatch jobs list --runs --job sync --json`,
+  dvcwatch jobs list --runs --job sync --output json`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch output {
+			case outputJSON:
+				conn.json = true
+			case outputTable:
+			default:
+				return checkOutput(output)
+			}
 			switch {
 			case failed && runs:
 				return usageErrorf("--failed and --runs: choose one")
@@ -226,14 +234,18 @@ administrator has retried or deleted), or the recorded job runs (--runs;
 				}
 				return printFailed(w, fs)
 			case runs:
-				rs, err := c.Runs(ctx, job, limit)
+				rs, err := c.Runs(ctx, client.RunFilter{Job: job, Limit: limit})
 				if err != nil {
 					return conn.explain(ctx, c, "list job runs", err)
 				}
 				if conn.json {
 					return conn.printJSON(w)
 				}
-				return printRuns(w, rs)
+				if err := printRuns(w, rs.Items); err != nil {
+					return err
+				}
+				leftOut(cmd.ErrOrStderr(), len(rs.Items), rs.Total)
+				return nil
 			}
 			ts, err := c.Jobs(ctx, state, limit)
 			if err != nil {
@@ -252,6 +264,7 @@ administrator has retried or deleted), or the recorded job runs (--runs;
 	f.BoolVar(&runs, "runs", false, "list the recorded job runs instead")
 	f.StringVar(&job, "job", "", "with --runs: only runs of this job (sync, reconcile, detect, notify, digest)")
 	f.IntVar(&limit, "limit", 100, fmt.Sprintf("at most this many (1 to %d)", maxLimit))
+	outputFlag(cmd, &output)
 	return cmd
 }
 

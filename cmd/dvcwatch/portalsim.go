@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 )
 
@@ -70,7 +71,7 @@ POST /sim/faults (the JSON body replaces all settings).`,
 			}
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-				return usageErrorf("--log-level %q: want debug, info, warn or error", logLevel)
+				return unknownValue("--log-level", logLevel, "log level", config.LogLevels)
 			}
 			if autoEvery < 0 || (autoEvery > 0 && autoMinutes < 1) {
 				return usageErrorf("--auto-advance %s every %d minutes: want a positive interval and at least 1 minute", autoEvery, autoMinutes)

@@ -74,12 +74,12 @@ is binary: give --out, or redirect standard output to a file.`,
 			}
 			level := dvcwatch.TallyLevel(by)
 			if !slices.Contains(dvcwatch.TallyLevels, level) || level == dvcwatch.LevelAgency {
-				return usageErrorf("--by %q: want one of department, official, procedure", by)
+				return unknownValue("--by", by, "level", []string{"department", "official", "procedure"})
 			}
 			writeTables, ok := map[string]func(io.Writer, ...report.Table) error{"table": report.WriteTable, "csv": report.WriteCSV}[format]
 			xlsx := format == "xlsx"
 			if !ok && !xlsx {
-				return usageErrorf("--format %q: want table, csv or xlsx", format)
+				return unknownValue("--format", format, "format", []string{"table", "csv", "xlsx"})
 			}
 			if xlsx && year != 0 {
 				return usageErrorf("--format xlsx: a workbook is of one month (--month); a year prints as table or csv")

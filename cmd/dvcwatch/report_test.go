@@ -25,8 +25,9 @@ func TestReportBadFlags(t *testing.T) {
 		{[]string{"--month", "2026-11", "--year", "2026"}, "--month and --year: give one period"},
 		{[]string{"--year", "26"}, "--year 26: want a year such as 2026"},
 		{[]string{"--month", "11/2026"}, `--month: month "11/2026": want YYYY-MM`},
-		{[]string{"--month", "2026-11", "--by", "phong"}, `--by "phong": want one of department, official, procedure`},
-		{[]string{"--month", "2026-11", "--format", "xls"}, `--format "xls": want table, csv or xlsx`},
+		{[]string{"--month", "2026-11", "--by", "phong"}, `--by "phong": unknown level (want one of: department, official, procedure)`},
+		{[]string{"--month", "2026-11", "--format", "xls"}, `--format "xls": unknown format (did you mean "xlsx"? want one of: table, csv, xlsx)`},
+		{[]string{"--month", "2026-11", "--by", "offical"}, `--by "offical": unknown level (did you mean "official"?`},
 	}
 	for _, c := range cases {
 		_, errOut, status := run(t, append([]string{"report"}, c.args...)...)

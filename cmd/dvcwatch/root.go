@@ -17,8 +17,10 @@ officials, department heads and the HĐND–UBND office about delays.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	// Flag parse errors are the user's input: exit status 2 like any bad flag value.
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	// Flag parse errors are the user's input: exit status 2 like any bad flag
+	// value, with the nearest flag or command named.
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(newHelpCommand())
 	root.AddCommand(
 		newVersionCommand(),
 		newMigrateCommand(),
@@ -31,12 +33,15 @@ officials, department heads and the HĐND–UBND office about delays.`,
 		newReportCommand(),
 		newServeCommand(),
 		newJobsCommand(),
+		newEmailsCommand(),
 		newSchedulesCommand(),
 		newSilencesCommand(),
 		newBenchCommand(),
 		newPortalsimCommand(),
 		newDemoCommand(),
 	)
+	root.InitDefaultCompletionCmd() // now, not at Execute, so that guardUsage sees it
+	guardUsage(root)
 	return root
 }
 

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -135,6 +137,16 @@ func splitZone(spec string) (zone, expr string) {
 	return "", spec
 }
 
+// unknownSchedule makes the server's 404 for a schedule name, which lists the
+// names it has, what it is: a mistyped argument (exit 2).
+func unknownSchedule(err error) error {
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {
+		return usageError{err}
+	}
+	return err
+}
+
 // newScheduleActionCommand is a subcommand taking a schedule's name; do
 // prints what happened unless --json, when the answer is printed as sent.
 func newScheduleActionCommand(conn *adminConn, use, short, action string,
@@ -151,7 +163,7 @@ func newScheduleActionCommand(conn *adminConn, use, short, action string,
 			}
 			ctx, w := cmd.Context(), cmd.OutOrStdout()
 			if err := do(ctx, c, args[0], w); err != nil {
-				return conn.explain(ctx, c, fmt.Sprintf(action, args[0]), err)
+				return unknownSchedule(conn.explain(ctx, c, fmt.Sprintf(action, args[0]), err))
 			}
 			if conn.json {
 				return conn.printJSON(w)
@@ -187,7 +199,7 @@ wins over the configuration file until changed again.`,
 			name, expr := args[0], strings.TrimSpace(args[1])
 			s, err := c.SetSchedule(ctx, name, expr)
 			if err != nil {
-				return conn.explain(ctx, c, "change the cron expression of schedule "+name, err)
+				return unknownSchedule(conn.explain(ctx, c, "change the cron expression of schedule "+name, err))
 			}
 			if conn.json {
 				return conn.printJSON(w)

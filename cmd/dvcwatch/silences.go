@@ -12,6 +12,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/admin"
+	"github.com/dvcwatch/dvcwatch/config"
 )
 
 func newSilencesCommand() *cobra.Command {
@@ -61,7 +62,7 @@ matcher given: at least one of --kind, --agency, --department, --official,
 			case len(req.Matchers) == 0:
 				return usageErrorf("no matcher: give at least one of %s", strings.Join(names, ", "))
 			case kind != "" && !kind.Valid():
-				return usageErrorf("--kind %q: unknown breach kind (want one of %s)", kind, kindList())
+				return unknownValue("--kind", string(kind), "breach kind", config.BreachKindNames())
 			case until != "" && duration != "":
 				return usageErrorf("--until and --for: give one, not both")
 			case until == "" && duration == "":
@@ -118,16 +119,6 @@ matcher given: at least one of --kind, --agency, --department, --official,
 	f.StringVar(&duration, "for", "", "length of the silence from now, e.g. 90m, 72h, 3d, 1w")
 	f.StringVar(&reason, "reason", "", "why (kept with the silence)")
 	return cmd
-}
-
-// kindList is every breach kind, comma separated.
-func kindList() string {
-	kinds := dvcwatch.BreachKinds()
-	names := make([]string, len(kinds))
-	for i, k := range kinds {
-		names[i] = string(k)
-	}
-	return strings.Join(names, ", ")
 }
 
 // matchersText writes an API silence's matchers as label=value, in the

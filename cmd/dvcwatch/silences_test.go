@@ -86,7 +86,7 @@ func TestSilencesCLIBadInput(t *testing.T) {
 	}{
 		{[]string{"add", "--for", "1h", "--reason", "r"},
 			"no matcher: give at least one of --kind, --agency, --department, --official, --procedure, --dossier"},
-		{[]string{"add", "--kind", "late", "--for", "1h", "--reason", "r"}, `--kind "late": unknown breach kind (want one of due_soon, overdue, `},
+		{[]string{"add", "--kind", "late", "--for", "1h", "--reason", "r"}, `--kind "late": unknown breach kind (want one of: due_soon, overdue, `},
 		{[]string{"add", "--kind", "overdue", "--reason", "r"}, `--until "YYYY-MM-DD HH:MM" or --for DURATION (e.g. 72h, 3d): one is required`},
 		{[]string{"add", "--kind", "overdue", "--for", "1h", "--until", "2030-01-01 08:00", "--reason", "r"}, "--until and --for: give one, not both"},
 		{[]string{"add", "--kind", "overdue", "--for", "1h"}, "--reason: required"},
@@ -95,7 +95,8 @@ func TestSilencesCLIBadInput(t *testing.T) {
 		{[]string{"add", "--kind", "overdue", "--until", "tomorrow", "--reason", "r"}, `--until "tomorrow": want "YYYY-MM-DD HH:MM"`},
 		{[]string{"add", "--kind", "overdue", "--until", past, "--reason", "r"}, `--until "` + past + `": not in the future`},
 		{[]string{"add", "overdue", "--for", "1h", "--reason", "r"}, "want no arguments (matchers are flags, e.g. --kind portal_mismatch)"},
-		{[]string{"add", "--kinds", "overdue"}, "unknown flag: --kinds"},
+		{[]string{"add", "--kinds", "overdue"}, `unknown flag --kinds for "dvcwatch silences add"; did you mean --kind?`},
+		{[]string{"add", "--kind", "overdu", "--for", "1h", "--reason", "r"}, `--kind "overdu": unknown breach kind (did you mean "overdue"? want one of: due_soon, overdue, `},
 		{[]string{"expire"}, `--id: required, the silence's ID from "dvcwatch silences list"`},
 		{[]string{"expire", "3"}, "want no arguments (the silence is --id N)"},
 		{[]string{"expire", "--id", "x"}, `invalid argument "x" for "--id"`},

@@ -96,7 +96,7 @@ func connectorNames(cfg *config.Config, only string) ([]string, error) {
 		for _, k := range cfg.Connectors {
 			all = append(all, k.Name)
 		}
-		return nil, usageErrorf("--connector %s: no such connector (configured: %s)", only, strings.Join(all, ", "))
+		return nil, unknownValue("--connector", only, "connector", all)
 	case len(names) == 0:
 		return nil, usageErrorf("the configuration has no connectors to sync")
 	}

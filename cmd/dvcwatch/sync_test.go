@@ -69,7 +69,8 @@ log:
 		args []string
 		want string
 	}{
-		{[]string{"--connector", "nope"}, "--connector nope: no such connector (configured: onestop, dvcqg)"},
+		{[]string{"--connector", "nope"}, `--connector "nope": unknown connector (want one of: onestop, dvcqg)`},
+		{[]string{"--connector", "onestp"}, `--connector "onestp": unknown connector (did you mean "onestop"? want one of: onestop, dvcqg)`},
 		{[]string{"--since", "last week"}, `--since "last week": want "YYYY-MM-DD" or "YYYY-MM-DD HH:MM"`},
 	} {
 		_, errOut, status := run(t, append([]string{"sync", "run", "--config", cfg}, c.args...)...)

@@ -4,6 +4,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -26,6 +27,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
+	"github.com/dvcwatch/dvcwatch/sla"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/worker"
 )
@@ -118,10 +120,22 @@ type Options struct {
 	Intervals     Intervals // zero fields: DefaultIntervals
 	// Out receives where to look, a line per job run, and the summary last.
 	Out io.Writer
-	// Logger receives the services' warnings and errors (portal retries
-	// among them); nil: warnings and errors to stderr.
+	// Logger receives the services' log (portal retries among them); nil:
+	// a log at LogLevel written to a file named in the header (LogFile),
+	// kept out of the job table, or to Stderr if Verbose.
 	Logger *slog.Logger
+	// LogLevel is the least level logged; nil: warnings and errors.
+	LogLevel slog.Leveler
+	// Verbose logs to Stderr, between the job lines, instead of a file.
+	Verbose bool
+	// Stderr receives the log when Verbose; nil: os.Stderr.
+	Stderr io.Writer
 }
+
+// LogFile is the demo's log in its data directory. A temporary data
+// directory is removed at exit, so its log is written beside it instead
+// (/tmp/dvcwatch-demo-123.log), and kept.
+const LogFile = "dvcwatch.log"
 
 // Summary counts what a demo run did.
 type Summary struct {
@@ -165,9 +179,77 @@ func (o *Options) setDefaults() {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if o.LogLevel == nil {
+		o.LogLevel = slog.LevelWarn
 	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+}
+
+// demoLog is where the demo's log goes, and how many lines went there.
+type demoLog struct {
+	path  string // "" when not a file of the demo's
+	file  *os.File
+	lines countingWriter
+}
+
+// openLog gives o a logger if it has none: to a file (path), or to Stderr
+// when Verbose.
+func openLog(o *Options, path string) (*demoLog, error) {
+	l := &demoLog{}
+	switch {
+	case o.Logger != nil:
+		return l, nil
+	case o.Verbose:
+		l.lines.w = o.Stderr
+	default:
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("demo log: %w", err)
+		}
+		l.path, l.file, l.lines.w = path, f, f
+	}
+	o.Logger = slog.New(slog.NewTextHandler(&l.lines, &slog.HandlerOptions{Level: o.LogLevel}))
+	return l, nil
+}
+
+// where is the header's log line.
+func (l *demoLog) where(level slog.Leveler) string {
+	switch {
+	case l.path != "":
+		return fmt.Sprintf("%s (%s and above, kept out of this table; --verbose prints them here)", l.path, level.Level())
+	case l.lines.w != nil:
+		return fmt.Sprintf("on stderr, between the job lines (%s and above)", level.Level())
+	}
+	return "to the caller's logger"
+}
+
+func (l *demoLog) close() error {
+	if l.file == nil {
+		return nil
+	}
+	return l.file.Close()
+}
+
+// countingWriter counts the lines written through it.
+type countingWriter struct {
+	w  io.Writer
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += bytes.Count(p, []byte("\n"))
+	return c.w.Write(p)
+}
+
+func (c *countingWriter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }
 
 // Validate reports the first invalid option, naming it; zero values are
@@ -222,14 +304,31 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			return Summary{}, fmt.Errorf("data directory %s: %w", dir, ErrDirInUse)
 		}
 	}
+	logPath := filepath.Join(dir, LogFile)
+	if temporary && !o.Keep {
+		logPath = dir + ".log"
+	}
+	dlog, err := openLog(&o, logPath)
+	if err != nil {
+		if temporary {
+			_ = os.RemoveAll(dir)
+		}
+		return Summary{}, err
+	}
 	out := &lockedWriter{w: o.Out}
-	sum, ran, err := runDemo(ctx, o, dir, temporary && !o.Keep, out)
+	sum, ran, err := runDemo(ctx, o, dir, temporary && !o.Keep, out, dlog)
+	if cerr := dlog.close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("demo log: %w", cerr))
+	}
 	if temporary && !o.Keep {
 		if rerr := os.RemoveAll(dir); rerr != nil {
 			o.Logger.Warn("remove the demo's data directory", "dir", dir, "err", rerr)
 		}
 	} else if ran {
 		out.printf("data kept in %s\n", dir)
+	}
+	if ran && dlog.path != "" {
+		out.printf("log: %d lines in %s\n", dlog.lines.count(), dlog.path)
 	}
 	if ran {
 		out.printf("%s\n", sum)
@@ -239,7 +338,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 
 // runDemo builds the stack, runs it until ctx ends and closes it; ran says
 // whether the jobs ran, and so whether the summary means anything.
-func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lockedWriter) (sum Summary, ran bool, err error) {
+func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lockedWriter, dlog *demoLog) (sum Summary, ran bool, err error) {
 	log := o.Logger
 	adminLn := o.AdminListener
 	if adminLn == nil {
@@ -311,7 +410,7 @@ func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lock
 		admin: "http://" + adminLn.Addr().String(), token: token, smtp: mail.Addr(), dsn: dsn, removed: removed,
 		simURL: simURL, agency: sim.Directory().Agency.Name, dossiers: st.Dossiers, dvcqg: st.DVCQGDossiers,
 		faults: describeFaults(*o.Faults), simStart: sim.Now(), speed: o.Speed, schedules: cfg.Schedules,
-		built: time.Since(began),
+		built: time.Since(began), log: dlog.where(o.LogLevel),
 	})
 
 	runCtx, stopClock := context.WithCancel(ctx)
@@ -512,19 +611,16 @@ type demoPrinter struct {
 }
 
 type demoBanner struct {
-	admin, token, smtp, dsn, simURL, agency, faults string
-	removed                                         bool
-	dossiers, dvcqg, speed                          int
-	simStart                                        time.Time
-	schedules                                       []config.Schedule
-	built                                           time.Duration
+	admin, token, smtp, dsn, simURL, agency, faults, log string
+	removed                                              bool
+	dossiers, dvcqg, speed                               int
+	simStart                                             time.Time
+	schedules                                            []config.Schedule
+	built                                                time.Duration
 }
 
-// Layouts of the job lines: wall time, then the simulated time the jobs see.
-const (
-	demoWallLayout = "15:04:05"
-	demoSimLayout  = "Mon 02/01 15:04"
-)
+// demoSimLayout is the simulated time the jobs see, on each job line.
+const demoSimLayout = "Mon 02/01 15:04"
 
 func (p *demoPrinter) banner(b demoBanner) {
 	data, mailNote := "(SQLite; kept)", "; caught emails are written to mail/ beside the database at exit"
@@ -544,12 +640,15 @@ func (p *demoPrinter) banner(b demoBanner) {
   queue      embedded Redis, in memory: lost at exit, which the outbox in SQL makes safe
   portals    simulator on %s: %s, %d dossiers on the one-stop system, %d on DVCQG (built in %s)
   faults     %s
-  time       simulated from %s, %d minutes each second (a day every %s)
+  time       simulated from %s (Asia/Ho_Chi_Minh), %d minutes each second (a day every %s)
   schedules  %s
-%-8s  %-15s  %-9s  %-7s  %-9s  %s
+  log        %s
+
+job runs as they end, at simulated time (giờ mô phỏng, Asia/Ho_Chi_Minh); in brackets, how long each took
+%-15s  %-9s  %-7s  %-9s  %s
 `, b.admin, b.token, b.smtp, mailNote, b.dsn, data, b.simURL, b.agency, b.dossiers, b.dvcqg, b.built.Round(time.Millisecond),
-		b.faults, b.simStart.Format("Mon 02/01/2006 15:04"), b.speed, day, strings.Join(scheds, ", "),
-		"wall", "simulated", "job", "portal", "status", "counts")
+		b.faults, b.simStart.In(sla.Location()).Format("Mon 02/01/2006 15:04"), b.speed, day, strings.Join(scheds, ", "), b.log,
+		"giờ mô phỏng", "job", "portal", "status", "counts")
 }
 
 // demoCounts are the counts each job's line shows, in order.
@@ -561,9 +660,9 @@ var demoCounts = map[string][]string{
 	"digest":    {"summaries"},
 }
 
-// run prints one finished job run, e.g.
+// run prints one finished job run at the simulated time, e.g.
 //
-//	12:01:05  Tue 03/03 14:20  sync       onestop  succeeded  fetched=2980 inserted=2980 … (1.4s)
+//	Tue 03/03 14:20  sync       onestop  succeeded  fetched=2980 inserted=2980 … (1.4s)
 func (p *demoPrinter) run(r dvcwatch.JobRun) {
 	counts := maps.Clone(r.Counts)
 	if counts == nil {
@@ -601,8 +700,8 @@ func (p *demoPrinter) run(r dvcwatch.JobRun) {
 	if target == "" {
 		target = "-"
 	}
-	p.out.printf("%-8s  %-15s  %-9s  %-7s  %-9s  %s\n", r.FinishedAt.Local().Format(demoWallLayout),
-		p.sim.Now().Format(demoSimLayout), r.Job, target, r.Status, b.String())
+	p.out.printf("%-15s  %-9s  %-7s  %-9s  %s\n", p.sim.Now().In(sla.Location()).Format(demoSimLayout),
+		r.Job, target, r.Status, b.String())
 }
 
 func shorten(s string, n int) string {

@@ -3,6 +3,7 @@ package demo_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -46,7 +47,7 @@ func (o *demoOutput) String() string {
 // address and token open the admin API, and the temporary data directory is
 // gone.
 func TestDemo(t *testing.T) {
-	out := &demoOutput{match: regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  .* notify .* caught=[1-9]`), seen: make(chan struct{})}
+	out := &demoOutput{match: regexp.MustCompile(`(?m)^` + simTime + `  notify .* caught=[1-9]`), seen: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type result struct {
@@ -64,8 +65,8 @@ func TestDemo(t *testing.T) {
 				SyncOneStop: time.Second, SyncDVCQG: 2 * time.Second, Reconcile: 3 * time.Second,
 				Detect: 2 * time.Second, Dispatch: time.Second, Digest: 5 * time.Second,
 			},
-			Out:    out,
-			Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Out:      out,
+			LogLevel: slog.LevelInfo, // so that the log file has lines to keep out of the table
 		})
 		done <- result{sum, err}
 	}()
@@ -100,7 +101,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("last line %q, want the summary %q", last, s.String())
 	}
 	for _, job := range []string{"sync", "reconcile", "detect", "notify"} {
-		if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  .*\s` + job + `\s+\S+\s+succeeded\s`).MatchString(printed) {
+		if !regexp.MustCompile(`(?m)^` + simTime + `  ` + job + `\s+\S+\s+succeeded\s`).MatchString(printed) {
 			t.Errorf("no succeeded %s run printed", job)
 		}
 	}
@@ -110,6 +111,50 @@ func TestDemo(t *testing.T) {
 		t.Errorf("data directory %s: want a temporary one", dir)
 	} else if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("temporary data directory %s still there after the demo (stat: %v)", dir, err)
+	}
+	checkTable(t, printed)
+}
+
+// simTime is a job line's time: simulated, in Asia/Ho_Chi_Minh.
+const simTime = `(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d/\d\d \d\d:\d\d`
+
+// checkTable checks that the job table is labelled simulated time, shows no
+// wall clock, and that the log went to the file the header names, kept after
+// the temporary data directory is gone, and counted at the end.
+func checkTable(t *testing.T, printed string) {
+	t.Helper()
+	for _, want := range []string{
+		"\njob runs as they end, at simulated time (giờ mô phỏng, Asia/Ho_Chi_Minh)",
+		"\ngiờ mô phỏng     job        portal   status     counts\n",
+	} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	_, table, _ := strings.Cut(printed, "giờ mô phỏng     job")
+	for _, l := range strings.Split(table, "\n")[1:] {
+		if l == "" || strings.HasPrefix(l, "log: ") || strings.HasPrefix(l, "summary: ") {
+			continue
+		}
+		if !regexp.MustCompile(`^` + simTime + `  \S`).MatchString(l) {
+			t.Errorf("table line %q: want the simulated time first, and nothing but job lines", l)
+		}
+	}
+	m := regexp.MustCompile(`(?m)^  log +(/\S+\.log) \(INFO and above, kept out of this table; --verbose prints them here\)$`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatal("the header does not name the log file")
+	}
+	t.Cleanup(func() { _ = os.Remove(m[1]) })
+	b, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Fatalf("log file: %v", err)
+	}
+	n := strings.Count(string(b), "\n")
+	if n == 0 || !strings.Contains(string(b), "level=INFO") {
+		t.Errorf("log file %s: %d lines, want the INFO lines", m[1], n)
+	}
+	if want := fmt.Sprintf("\nlog: %d lines in %s\n", n, m[1]); !strings.Contains(printed, want) {
+		t.Errorf("output lacks %q", want)
 	}
 }
 
