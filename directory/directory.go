@@ -26,6 +26,7 @@ type Directory struct {
 	names       map[string]string            // agency + "/" + folded display name → id
 	schedules   map[string]*sla.Schedule     // by agency; "" is the calendar's default
 	dossierURL  string
+	procedures  map[string]string // code → name
 }
 
 // New builds the directory and every agency's schedule from a
@@ -39,6 +40,10 @@ func New(cfg *config.Config) (*Directory, error) {
 		people: map[string]dvcwatch.Official{}, agencies: map[string]config.Agency{},
 		departments: map[string]config.Department{}, byRole: map[string][]string{}, names: map[string]string{},
 		schedules: map[string]*sla.Schedule{}, dossierURL: cfg.Notify.DossierURL,
+		procedures: map[string]string{},
+	}
+	for _, p := range cfg.Procedures {
+		d.procedures[p.Code] = p.Name
 	}
 	if d.schedules[""], err = schedule(cal, cfg.Calendar.OfficeHours, cfg.Calendar.Cutoff, cfg.Calendar.Counting); err != nil {
 		return nil, fmt.Errorf("calendar schedule: %w", err)
@@ -164,6 +169,23 @@ func (d *Directory) Head(agency, department string) (dvcwatch.Official, bool) {
 		return dvcwatch.Official{}, false
 	}
 	return d.Person(dep.Head)
+}
+
+// Name returns the configured name of a group of the results (an agency,
+// one of its departments, an official or a procedure); "" for one not
+// configured.
+func (d *Directory) Name(level dvcwatch.TallyLevel, agency, code string) string {
+	switch level {
+	case dvcwatch.LevelAgency:
+		return d.agencies[code].Name
+	case dvcwatch.LevelDepartment:
+		return d.departments[agency+"/"+code].Name
+	case dvcwatch.LevelOfficial:
+		return d.people[code].Name
+	case dvcwatch.LevelProcedure:
+		return d.procedures[code]
+	}
+	return ""
 }
 
 // Office returns the office people of an agency.

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -22,6 +23,24 @@ type ReportStore interface {
 // MonthlyWorkbook makes the workbook attached to an agency's monthly
 // results; nil attaches none.
 type MonthlyWorkbook func(ctx context.Context, agency string, month report.Period) (*dvcwatch.Attachment, error)
+
+// monthlyWorkbook makes the workbook of package report for an agency's month,
+// the same as "dvcwatch report --format xlsx" writes.
+func monthlyWorkbook(src report.Source, names report.Names) MonthlyWorkbook {
+	return func(ctx context.Context, agency string, month report.Period) (*dvcwatch.Attachment, error) {
+		wb, err := report.BuildWorkbook(ctx, src, names, month, agency)
+		if err != nil {
+			return nil, err
+		}
+		var b bytes.Buffer
+		if err := report.WriteXLSX(&b, wb); err != nil {
+			return nil, err
+		}
+		return &dvcwatch.Attachment{
+			Name: "ket-qua-" + month.From.Format("2006-01") + "-" + agency + ".xlsx", Type: email.WorkbookType, Data: b.Bytes(),
+		}, nil
+	}
+}
 
 // Report writes, for every agency, its results of month to each of its
 // monitors and office people: the headline indicators against the month
@@ -73,12 +92,7 @@ func (c *Composer) Report(ctx context.Context, st ReportStore, month report.Peri
 // monthly composes agency a's results of month, but for the recipient.
 func (c *Composer) monthly(ctx context.Context, st ReportStore, a config.Agency, month report.Period) (email.MonthlyReport, error) {
 	agency := a.Code
-	names := func(level dvcwatch.TallyLevel, agency, code string) string {
-		if level == dvcwatch.LevelDepartment {
-			return c.Dir.DepartmentName(agency, code)
-		}
-		return ""
-	}
+	names := report.Names(c.Dir.Name)
 	previous := month.Previous()
 	now, err := agencyRow(ctx, st, month, agency)
 	if err != nil {

@@ -68,6 +68,7 @@ func NewService(cfg *config.Config, dir *directory.Directory, st Store, enqueue 
 	}
 	composer := &Composer{Dir: dir, Renderer: renderer, OfficeHoursOnly: cfg.Notify.OfficeHoursOnly,
 		MaxRows: cfg.Notify.MaxRows, SubjectPrefix: cfg.Notify.SubjectPrefix, ConsoleURL: cfg.Admin.PublicURL}
+	composer.Workbook = monthlyWorkbook(st, report.Names(dir.Name))
 	if links != nil { // a nil *Links in the interface would not be a nil AckLinker
 		composer.Acks = links
 	}

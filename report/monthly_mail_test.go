@@ -61,6 +61,12 @@ func TestMonthlyResultsMail(t *testing.T) {
 					t.Errorf("the text to %s lacks %q:\n%s", n.Email, want, n.Text)
 				}
 			}
+			if !strings.Contains(n.Text, "Chi tiết theo phòng ban, cán bộ và thủ tục trong tệp đính kèm ket-qua-2026-11-000.05.31.H99.xlsx.") {
+				t.Errorf("the text to %s does not name the workbook:\n%s", n.Email, n.Text)
+			}
+			if n.AttachmentName != "ket-qua-2026-11-000.05.31.H99.xlsx" {
+				t.Errorf("attachment %q, want the month's workbook", n.AttachmentName)
+			}
 			if !strings.Contains(n.HTML, "<strong>tháng 11/2026</strong>") {
 				t.Errorf("the HTML to %s does not name the month", n.Email)
 			}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
-	"github.com/dvcwatch/dvcwatch/directory"
 	"github.com/dvcwatch/dvcwatch/report"
 )
 
@@ -103,7 +102,7 @@ is binary: give --out, or redirect standard output to a file.`,
 				return err
 			}
 			defer svc.Close()
-			names := reportNames(cfg, svc.Directory)
+			names := report.Names(svc.Directory.Name)
 			var write func(io.Writer) error
 			if xlsx {
 				wb, err := report.BuildWorkbook(cmd.Context(), svc.DB, names, period, agencies[0])
@@ -161,25 +160,6 @@ func reportAgencies(cfg *config.Config, agency string) ([]string, error) {
 		return nil, usageErrorf("--agency %q: not a configured agency; configured: %s", agency, strings.Join(codes, ", "))
 	}
 	return []string{agency}, nil
-}
-
-// reportNames names the groups as the configuration does.
-func reportNames(cfg *config.Config, dir *directory.Directory) report.Names {
-	procedures := map[string]string{}
-	for _, p := range cfg.Procedures {
-		procedures[p.Code] = p.Name
-	}
-	return func(level dvcwatch.TallyLevel, agency, code string) string {
-		switch level {
-		case dvcwatch.LevelAgency:
-			return dir.AgencyName(code)
-		case dvcwatch.LevelDepartment:
-			return dir.DepartmentName(agency, code)
-		case dvcwatch.LevelOfficial:
-			return dir.OfficialName(code)
-		}
-		return procedures[code]
-	}
 }
 
 // isTerminal says whether w is a terminal (a character device), where a
