@@ -54,6 +54,12 @@ type ConnectorHealth struct {
 // skipped, with the error's message as the reason.
 var ErrConnectorStopped = errors.New("stopped after a permanent failure")
 
+// ErrNeverSynced is wrapped by the error that keeps a reconciliation from
+// running while the mirror or its source of truth has not completed a sync:
+// every dossier would look missing from a copy not yet fetched, and the
+// office would be told so of each. The run is recorded as skipped.
+var ErrNeverSynced = errors.New("has not completed a sync yet")
+
 // DeliveryAttempt is the latest delivery attempt of one email, as the
 // outbox keeps it: when it started, and whether the server accepted the
 // email or why not.

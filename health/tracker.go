@@ -155,13 +155,30 @@ func (t *Tracker) Gate(ctx context.Context, connector string, manual bool) error
 // truth: either one stopped refuses it, since comparing a copy that is no
 // longer refreshed would record as missing or different every dossier that
 // changed since (and mail the office about each).
+//
+// Either one that has not completed a sync refuses it too, by hand or not:
+// a copy not yet fetched would make every dossier look missing.
 func (t *Tracker) GateReconcile(ctx context.Context, mirror string, manual bool) error {
 	if err := t.Gate(ctx, mirror, manual); err != nil {
 		return err
 	}
-	if truth := t.truth[mirror]; truth != "" {
+	truth := t.truth[mirror]
+	if truth != "" {
 		if err := t.Gate(ctx, truth, manual); err != nil {
 			return fmt.Errorf("reconcile %s with its source of truth: %w", mirror, err)
+		}
+	}
+	for _, c := range []string{mirror, truth} {
+		if c == "" {
+			continue
+		}
+		h, ok, err := t.store.ConnectorHealth(ctx, c)
+		if err != nil {
+			t.log.Warn("read connector health; reconciling anyway", "connector", c, "err", err)
+			return nil
+		}
+		if !ok || h.LastSuccess.IsZero() {
+			return fmt.Errorf("reconcile %s: connector %s %w: nothing to compare yet", mirror, c, dvcwatch.ErrNeverSynced)
 		}
 	}
 	return nil

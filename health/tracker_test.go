@@ -139,8 +139,10 @@ func TestTrackerStopsAndRecoversOnce(t *testing.T) {
 	}
 }
 
-// TestReconcileWaitsForBothCopies: a reconciliation is refused while the
-// mirror or its source of truth is stopped; a sync of the other is not.
+// TestReconcileWaitsForBothCopies: a reconciliation is refused until the
+// mirror and its source of truth have each completed a sync (before, every
+// dossier would look missing), even by hand, and while either is stopped; a
+// sync of the other is not.
 func TestReconcileWaitsForBothCopies(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -148,8 +150,19 @@ func TestReconcileWaitsForBothCopies(t *testing.T) {
 	cfg := trackerConfig("wrong")
 	cfg.Connectors = append(cfg.Connectors, config.Connector{Name: "dvcqg", Kind: config.KindDVCQG, MirrorOf: "onestop"})
 	tr := health.New(health.Options{Store: healthStore{db}, Config: cfg, Logger: slog.New(slog.DiscardHandler)})
+	for _, manual := range []bool{false, true} {
+		err := tr.GateReconcile(ctx, "dvcqg", manual)
+		if !errors.Is(err, dvcwatch.ErrNeverSynced) || err.Error() != "reconcile dvcqg: connector dvcqg has not completed a sync yet: nothing to compare yet" {
+			t.Errorf("neither synced yet (by hand: %t): %v", manual, err)
+		}
+	}
+	tr.Record(ctx, "dvcqg", nil)
+	if err := tr.GateReconcile(ctx, "dvcqg", false); !errors.Is(err, dvcwatch.ErrNeverSynced) || !strings.Contains(err.Error(), "connector onestop has not") {
+		t.Errorf("the source of truth not synced yet: %v", err)
+	}
+	tr.Record(ctx, "onestop", nil)
 	if err := tr.GateReconcile(ctx, "dvcqg", false); err != nil {
-		t.Fatalf("nothing stopped: %v", err)
+		t.Fatalf("both synced, nothing stopped: %v", err)
 	}
 	tr.Record(ctx, "onestop", errRejected)
 	err := tr.GateReconcile(ctx, "dvcqg", false)

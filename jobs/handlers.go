@@ -112,7 +112,7 @@ func handler[P payload](h *Handlers, job config.Job, work func(context.Context, 
 		case errors.Is(err, ingest.ErrBusy): // the lease of a sync or a detection pass
 			// The running pass will read what this tick would have: nothing is lost.
 			run.Status, run.Error, err = dvcwatch.RunSkipped, err.Error(), nil
-		case errors.Is(err, dvcwatch.ErrConnectorStopped):
+		case errors.Is(err, dvcwatch.ErrConnectorStopped), errors.Is(err, dvcwatch.ErrNeverSynced):
 			// Failing again every tick would tell the operator nothing new;
 			// the skipped run says why, and the health says since when.
 			run.Status, run.Error, err = dvcwatch.RunSkipped, err.Error(), nil

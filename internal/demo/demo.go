@@ -36,6 +36,9 @@ import (
 const (
 	// Database is the SQLite file the demo keeps in its data directory.
 	Database = "dvcwatch.db"
+	// ConfigFile is the demo's configuration, left beside a kept database so
+	// that every command can read the demo's data.
+	ConfigFile = "dvcwatch.yaml"
 	// DefaultDossiers is a commune's three months of dossiers.
 	DefaultDossiers = 3000
 	// DefaultSpeed is 10 simulated minutes per wall second: a working
@@ -380,9 +383,21 @@ func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lock
 		return sum, false, err
 	}
 	dsn := filepath.Join(dir, Database)
-	cfg, err := demoConfig(sim.Directory(), simURL, dsn, mail.Port(), token, o.Intervals)
+	if abs, err := filepath.Abs(dsn); err == nil {
+		dsn = abs // the configuration left in a kept directory works from anywhere
+	}
+	cfg, yaml, err := demoConfig(sim.Directory(), simURL, dsn, mail.Port(), token, o.Intervals)
 	if err != nil {
 		return sum, false, fmt.Errorf("demo configuration: %w", err)
+	}
+	configPath := ""
+	if !removed {
+		// Every command runs against the demo's data with it (report,
+		// breaches list, dossier show); it holds this run's admin token.
+		configPath = filepath.Join(filepath.Dir(dsn), ConfigFile)
+		if err := os.WriteFile(configPath, []byte(yaml), 0o600); err != nil {
+			return sum, false, fmt.Errorf("demo configuration: %w", err)
+		}
 	}
 	rdb, err := worker.OpenRedis(cfg.Redis)
 	if err != nil {
@@ -407,7 +422,7 @@ func runDemo(ctx context.Context, o Options, dir string, removed bool, out *lock
 	}
 	st := sim.Stats()
 	p.banner(demoBanner{
-		admin: "http://" + adminLn.Addr().String(), token: token, smtp: mail.Addr(), dsn: dsn, removed: removed,
+		admin: "http://" + adminLn.Addr().String(), token: token, smtp: mail.Addr(), dsn: dsn, removed: removed, config: configPath,
 		simURL: simURL, agency: sim.Directory().Agency.Name, dossiers: st.Dossiers, dvcqg: st.DVCQGDossiers,
 		faults: describeFaults(*o.Faults), simStart: sim.Now(), speed: o.Speed, schedules: cfg.Schedules,
 		built: time.Since(began), log: dlog.where(o.LogLevel),
@@ -487,10 +502,10 @@ func demoToken() (string, error) {
 // agency, departments, officials and procedures (from the simulator's
 // directory), both portals on the simulator, the demo's schedules, mail to
 // the catcher and the run's admin token.
-func demoConfig(dir portalsim.Directory, simURL, dsn string, smtpPort int, token string, iv Intervals) (*config.Config, error) {
+func demoConfig(dir portalsim.Directory, simURL, dsn string, smtpPort int, token string, iv Intervals) (*config.Config, string, error) {
 	people, err := dir.ConfigYAML()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	every := func(d time.Duration) string { return fmt.Sprintf("%q", "@every "+d.String()) }
 	// office_hours_only is off: simulated time races through nights and
@@ -544,7 +559,8 @@ log:
 		simURL, dir.Agency.Code, portalsim.DefaultUsername, portalsim.DefaultPassword,
 		every(iv.SyncOneStop), every(iv.SyncDVCQG), every(iv.Reconcile), every(iv.Detect), every(iv.Dispatch), every(iv.Digest),
 		smtpPort, "canhbao@"+portalsim.DefaultEmailDomain, token)
-	return config.Parse([]byte(y), "demo.yaml")
+	cfg, err := config.Parse([]byte(y), "demo.yaml")
+	return cfg, y, err
 }
 
 // describeFaults names the simulator's non-zero fault rates.
@@ -612,6 +628,7 @@ type demoPrinter struct {
 
 type demoBanner struct {
 	admin, token, smtp, dsn, simURL, agency, faults, log string
+	config                                               string // the configuration left beside the data; "" when the data goes
 	removed                                              bool
 	dossiers, dvcqg, speed                               int
 	simStart                                             time.Time
@@ -623,7 +640,8 @@ type demoBanner struct {
 const demoSimLayout = "Mon 02/01 15:04"
 
 func (p *demoPrinter) banner(b demoBanner) {
-	data, mailNote := "(SQLite; kept)", "; caught emails are written to mail/ beside the database at exit"
+	data, mailNote := "(SQLite; kept, with its configuration "+b.config+": every command reads the demo's data with --config "+b.config+")",
+		"; caught emails are written to mail/ beside the database at exit"
 	if b.removed {
 		data, mailNote = "(SQLite; temporary, removed at exit: --keep keeps it)", ""
 	}
@@ -658,6 +676,7 @@ var demoCounts = map[string][]string{
 	"detect":    {"evaluated", "new", "resolved", "open", "alerts", "emails"},
 	"notify":    {"enqueued"},
 	"digest":    {"summaries"},
+	"report":    {"reports"},
 }
 
 // run prints one finished job run at the simulated time, e.g.
