@@ -68,3 +68,47 @@ func (t Tally) Finished() int { return t.FinishedEarly + t.FinishedOnDue + t.Fin
 
 // OpenAtEnd is how many dossiers were still open at the period's end.
 func (t Tally) OpenAtEnd() int { return t.OpenWithinDue + t.OpenOverdue }
+
+// Measure names a count of the results whose dossiers can be listed (the
+// console's drill-down): the dossier counts of Tally, and the steps,
+// apologies and breaches behind its other counts.
+type Measure string
+
+// Measures of the results.
+const (
+	MeasureReceived      Measure = "received"
+	MeasureCarriedOver   Measure = "carried_over"
+	MeasureFinishedEarly Measure = "finished_early"
+	MeasureFinishedOnDue Measure = "finished_on_due"
+	MeasureFinishedLate  Measure = "finished_late"
+	MeasureWithdrawn     Measure = "withdrawn"
+	MeasureOpenWithinDue Measure = "open_within_due"
+	MeasureOpenOverdue   Measure = "open_overdue"
+	MeasureOnline        Measure = "online"
+	MeasureDigitized     Measure = "digitized"
+	MeasureFeeDue        Measure = "fee_due"
+	MeasurePaidOnline    Measure = "paid_online"
+	MeasureUnsynced      Measure = "unsynced"
+	MeasureHandled       Measure = "handled"
+	MeasureStepsFinished Measure = "steps_finished" // dossiers with a step of the group finished in the period
+	MeasureStepsLate     Measure = "steps_late"     // … finished after its step due
+	MeasureApologies     Measure = "apologies"      // dossiers with an apology issued in the period
+	MeasureBreaches      Measure = "breaches"       // dossiers with a breach of the group that began in the period
+)
+
+// Measures lists every measure, in the order of the results' columns.
+var Measures = []Measure{MeasureReceived, MeasureCarriedOver, MeasureFinishedEarly, MeasureFinishedOnDue,
+	MeasureFinishedLate, MeasureWithdrawn, MeasureOpenWithinDue, MeasureOpenOverdue, MeasureOnline, MeasureDigitized,
+	MeasureFeeDue, MeasurePaidOnline, MeasureUnsynced, MeasureHandled, MeasureStepsFinished, MeasureStepsLate,
+	MeasureApologies, MeasureBreaches}
+
+// DrillQuery asks for the dossiers behind one number of the results: a
+// measure of one group (Group "" is the dossiers no group names) of a level
+// for a period and agency; Kind narrows MeasureBreaches to one kind.
+type DrillQuery struct {
+	TallyQuery
+	Group   string
+	Measure Measure
+	Kind    BreachKind
+	Limit   int // at most this many keys; the total is counted all the same
+}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -379,4 +380,49 @@ func groups(rows []report.Row) []string {
 		out = append(out, r.Code)
 	}
 	return out
+}
+
+// TestGoldenDrillDown lists the dossiers behind numbers of the golden month:
+// as many as the number, and the ones its comments name.
+func TestGoldenDrillDown(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		goldenServices(t, db, goldenConfig)
+		november := report.Month(2026, time.November)
+		q := func(level dvcwatch.TallyLevel, group string, m dvcwatch.Measure, kind dvcwatch.BreachKind) dvcwatch.DrillQuery {
+			return dvcwatch.DrillQuery{TallyQuery: dvcwatch.TallyQuery{From: november.From, To: november.To, Agency: agency, Level: level},
+				Group: group, Measure: m, Kind: kind, Limit: 100}
+		}
+		for _, c := range []struct {
+			q    dvcwatch.DrillQuery
+			want string
+		}{
+			{q(dvcwatch.LevelDepartment, "KT", dvcwatch.MeasureOpenOverdue, ""), "D6"},
+			{q(dvcwatch.LevelDepartment, "VHXH", dvcwatch.MeasureFinishedLate, ""), "D3 D7"},
+			{q(dvcwatch.LevelDepartment, "VHXH", dvcwatch.MeasureOpenWithinDue, ""), "D5 D9"},
+			{q(dvcwatch.LevelDepartment, "", dvcwatch.MeasureReceived, ""), "D11"},
+			{q(dvcwatch.LevelAgency, agency, dvcwatch.MeasureReceived, ""), "D1 D2 D3 D5 D6 D7 D8 D9 D11"},
+			{q(dvcwatch.LevelAgency, agency, dvcwatch.MeasureCarriedOver, ""), "D4"},
+			{q(dvcwatch.LevelAgency, agency, dvcwatch.MeasureUnsynced, ""), "D2"},
+			{q(dvcwatch.LevelDepartment, "KT", dvcwatch.MeasureStepsLate, ""), "D2"},
+			{q(dvcwatch.LevelDepartment, "VHXH", dvcwatch.MeasureApologies, ""), "D3"},
+			{q(dvcwatch.LevelDepartment, "", dvcwatch.MeasureBreaches, dvcwatch.BreachNotReceived), "D12"},
+			{q(dvcwatch.LevelAgency, agency, dvcwatch.MeasureBreaches, dvcwatch.BreachDueBeyondLimit), "D1 D2 D5 D6"},
+		} {
+			keys, total, err := db.TallyDossiers(ctx, c.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, k := range keys {
+				got = append(got, k.Code)
+			}
+			if strings.Join(got, " ") != c.want || total != len(keys) {
+				t.Errorf("%s %q %s %s: %v (total %d), want %s", c.q.Level, c.q.Group, c.q.Measure, c.q.Kind, got, total, c.want)
+			}
+		}
+		if _, _, err := db.TallyDossiers(ctx, q(dvcwatch.LevelAgency, agency, "late_ones", "")); err == nil || !strings.Contains(err.Error(), `unknown measure "late_ones"`) {
+			t.Errorf("an unknown measure: %v", err)
+		}
+	})
 }

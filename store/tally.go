@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -20,31 +21,61 @@ var tallyGroups = map[dvcwatch.TallyLevel]struct{ verdict, step, breach string }
 	dvcwatch.LevelProcedure:  {"v.procedure_code", "v.procedure_code", "b.procedure_code"},
 }
 
-// dossierTally counts the dossiers of a period from their verdicts; :from
-// and :to bound it. A dossier open at the end is overdue when its late_from
-// passed before the end, unless its clock stood still since before then.
-const dossierTally = `SELECT %[1]s AS grp,
-	SUM(CASE WHEN v.received_at >= :from THEN 1 ELSE 0 END) AS received,
-	SUM(CASE WHEN v.received_at < :from THEN 1 ELSE 0 END) AS carried_over,
-	SUM(CASE WHEN v.ended_at < :to AND v.outcome = 'early' THEN 1 ELSE 0 END) AS finished_early,
-	SUM(CASE WHEN v.ended_at < :to AND v.outcome = 'on_due' THEN 1 ELSE 0 END) AS finished_on_due,
-	SUM(CASE WHEN v.ended_at < :to AND v.outcome = 'late' THEN 1 ELSE 0 END) AS finished_late,
-	SUM(CASE WHEN v.ended_at < :to AND v.status = 7 THEN 1 ELSE 0 END) AS withdrawn,
-	SUM(CASE WHEN (v.ended_at IS NULL OR v.ended_at >= :to) AND NOT (` + lateAtEnd + `) THEN 1 ELSE 0 END) AS open_within_due,
-	SUM(CASE WHEN (v.ended_at IS NULL OR v.ended_at >= :to) AND (` + lateAtEnd + `) THEN 1 ELSE 0 END) AS open_overdue,
-	SUM(CASE WHEN v.received_at >= :from AND v.channel = 2 THEN 1 ELSE 0 END) AS online,
-	SUM(CASE WHEN v.received_at >= :from AND v.digitized THEN 1 ELSE 0 END) AS digitized,
-	SUM(CASE WHEN v.received_at >= :from AND v.fee_due THEN 1 ELSE 0 END) AS fee_due,
-	SUM(CASE WHEN v.received_at >= :from AND v.paid_online THEN 1 ELSE 0 END) AS paid_online,
-	SUM(CASE WHEN v.received_at >= :from AND EXISTS (SELECT 1 FROM reconciliation_findings f
-		WHERE f.truth_source = v.source AND f.code = v.code AND f.resolved_at IS NULL) THEN 1 ELSE 0 END) AS unsynced,
-	SUM(CASE WHEN v.ended_at < :to AND v.status IN (9, 10) THEN 1 ELSE 0 END) AS handled,
-	SUM(CASE WHEN v.ended_at < :to AND v.status IN (9, 10) THEN v.handling_days ELSE 0 END) AS handling_days
-FROM verdicts v
-WHERE v.received_at < :to AND (v.ended_at IS NULL OR v.ended_at >= :from)%[2]s
-GROUP BY %[1]s`
+// dossierMeasures are the conditions that put a dossier of a period's
+// population (dossierPopulation) into each count, by the count's name
+// (dvcwatch.Measure); :from and :to bound the period. The sums of Tallies
+// and the lists of TallyDossiers are made of the same conditions, so that a
+// number and the dossiers behind it agree. A dossier open at the end is
+// overdue when its late_from passed before the end, unless its clock stood
+// still since before then.
+var dossierMeasures = []struct {
+	name dvcwatch.Measure
+	cond string
+}{
+	{dvcwatch.MeasureReceived, `v.received_at >= :from`},
+	{dvcwatch.MeasureCarriedOver, `v.received_at < :from`},
+	{dvcwatch.MeasureFinishedEarly, `v.ended_at < :to AND v.outcome = 'early'`},
+	{dvcwatch.MeasureFinishedOnDue, `v.ended_at < :to AND v.outcome = 'on_due'`},
+	{dvcwatch.MeasureFinishedLate, `v.ended_at < :to AND v.outcome = 'late'`},
+	{dvcwatch.MeasureWithdrawn, `v.ended_at < :to AND v.status = 7`},
+	{dvcwatch.MeasureOpenWithinDue, `(v.ended_at IS NULL OR v.ended_at >= :to) AND NOT (` + lateAtEnd + `)`},
+	{dvcwatch.MeasureOpenOverdue, `(v.ended_at IS NULL OR v.ended_at >= :to) AND (` + lateAtEnd + `)`},
+	{dvcwatch.MeasureOnline, `v.received_at >= :from AND v.channel = 2`},
+	{dvcwatch.MeasureDigitized, `v.received_at >= :from AND v.digitized`},
+	{dvcwatch.MeasureFeeDue, `v.received_at >= :from AND v.fee_due`},
+	{dvcwatch.MeasurePaidOnline, `v.received_at >= :from AND v.paid_online`},
+	{dvcwatch.MeasureUnsynced, `v.received_at >= :from AND EXISTS (SELECT 1 FROM reconciliation_findings f
+		WHERE f.truth_source = v.source AND f.code = v.code AND f.resolved_at IS NULL)`},
+	{dvcwatch.MeasureHandled, `v.ended_at < :to AND v.status IN (9, 10)`},
+}
+
+// dossierPopulation is a period's dossiers: received before its end and not
+// ended before its start.
+const dossierPopulation = `v.received_at < :to AND (v.ended_at IS NULL OR v.ended_at >= :from)`
 
 const lateAtEnd = `v.late_from IS NOT NULL AND v.late_from < :to AND NOT (v.waiting_since IS NOT NULL AND v.waiting_since < :to)`
+
+// dossierTally counts the dossiers of a period from their verdicts.
+var dossierTally = func() string {
+	var b strings.Builder
+	b.WriteString("SELECT %[1]s AS grp")
+	for _, m := range dossierMeasures {
+		fmt.Fprintf(&b, ",\n\tSUM(CASE WHEN %s THEN 1 ELSE 0 END) AS %s", m.cond, m.name)
+	}
+	fmt.Fprintf(&b, ",\n\tSUM(CASE WHEN %s THEN v.handling_days ELSE 0 END) AS handling_days", measureCond(dvcwatch.MeasureHandled))
+	b.WriteString("\nFROM verdicts v\nWHERE " + dossierPopulation + "%[2]s\nGROUP BY %[1]s")
+	return b.String() // a format: the conditions hold no %
+}()
+
+// measureCond is the condition of a dossier measure; "" for another name.
+func measureCond(m dvcwatch.Measure) string {
+	for _, d := range dossierMeasures {
+		if d.name == m {
+			return d.cond
+		}
+	}
+	return ""
+}
 
 const apologyTally = `SELECT %[1]s AS grp, COUNT(*) AS n
 FROM dossier_apologies a JOIN verdicts v ON v.source = a.source AND v.code = a.code
@@ -177,4 +208,91 @@ func (db *DB) Tallies(ctx context.Context, q dvcwatch.TallyQuery) ([]dvcwatch.Ta
 	}
 	slices.SortFunc(out, func(a, b dvcwatch.Tally) int { return strings.Compare(a.Group, b.Group) })
 	return out, nil
+}
+
+// TallyDossiers lists the dossiers behind one number of Tallies (see
+// dvcwatch.DrillQuery), at most q.Limit of them in order of reception (the
+// measures of steps, apologies and breaches: in key order), and how many
+// there are in all. For a dossier measure the total is the number Tallies
+// gives; steps, apologies and breaches are counted there one by one, and
+// a dossier with two of them is listed once.
+func (db *DB) TallyDossiers(ctx context.Context, q dvcwatch.DrillQuery) ([]dvcwatch.DossierKey, int, error) {
+	g, ok := tallyGroups[q.Level]
+	if !ok {
+		return nil, 0, fmt.Errorf("tally dossiers: unknown level %q", q.Level)
+	}
+	params := map[string]any{"from": db.timeArg(normTime(q.From)), "to": db.timeArg(normTime(q.To)),
+		"agency": q.Agency, "group": q.Group, "kind": string(q.Kind)}
+	agency := func(col string) string {
+		if q.Agency == "" {
+			return ""
+		}
+		return " AND " + col + " = :agency"
+	}
+	var from, order string
+	switch q.Measure {
+	case dvcwatch.MeasureStepsFinished, dvcwatch.MeasureStepsLate:
+		join := ""
+		if q.Level == dvcwatch.LevelProcedure {
+			join = " JOIN verdicts v ON v.source = s.source AND v.code = s.code"
+		}
+		from = `SELECT DISTINCT s.source, s.code FROM step_verdicts s` + join + `
+			WHERE s.ended_at >= :from AND s.ended_at < :to AND ` + g.step + ` = :group` + agency("s.agency")
+		if q.Measure == dvcwatch.MeasureStepsLate {
+			from += ` AND s.ended_at >= s.late_from`
+		}
+		order = "source, code"
+	case dvcwatch.MeasureApologies:
+		from = `SELECT DISTINCT v.source, v.code FROM dossier_apologies a JOIN verdicts v ON v.source = a.source AND v.code = a.code
+			WHERE a.issued_at >= :from AND a.issued_at < :to AND ` + g.verdict + ` = :group` + agency("v.agency")
+		order = "source, code"
+	case dvcwatch.MeasureBreaches:
+		from = `SELECT DISTINCT b.source, b.code FROM breaches b
+			WHERE b.started_at >= :from AND b.started_at < :to AND b.resolved_reason <> 'rule_changed' AND ` + g.breach + ` = :group` + agency("b.agency")
+		if q.Kind != "" {
+			from += ` AND b.kind = :kind`
+		}
+		order = "source, code"
+	default:
+		cond := measureCond(q.Measure)
+		if cond == "" {
+			return nil, 0, fmt.Errorf("tally dossiers: unknown measure %q", q.Measure)
+		}
+		from = `SELECT v.source, v.code, v.received_at FROM verdicts v WHERE ` + dossierPopulation + ` AND ` + cond +
+			` AND ` + g.verdict + ` = :group` + agency("v.agency")
+		order = "received_at, source, code"
+	}
+	var keys []dvcwatch.DossierKey
+	var total int
+	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+		named, args, err := sqlx.Named(`SELECT COUNT(*) FROM (`+from+`) t`, params)
+		if err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &total, tx.Rebind(named), args...); err != nil {
+			return err
+		}
+		if q.Limit <= 0 {
+			return nil
+		}
+		named, args, err = sqlx.Named(`SELECT source, code FROM (`+from+`) t ORDER BY `+order+` LIMIT `+strconv.Itoa(q.Limit), params)
+		if err != nil {
+			return err
+		}
+		var rows []struct {
+			Source string `db:"source"`
+			Code   string `db:"code"`
+		}
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(named), args...); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			keys = append(keys, dvcwatch.DossierKey{Source: r.Source, Code: r.Code})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("tally dossiers: %w", err)
+	}
+	return keys, total, nil
 }
