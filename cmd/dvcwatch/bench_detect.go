@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,13 +13,56 @@ import (
 // morning in office hours, fixed so that runs find the same breaches.
 const benchDetectStart = "2026-11-24 09:00"
 
+// simBench are the flags of the benchmarks that fill a fresh store per
+// engine from the simulator and judge it at a simulated time.
+type simBench struct {
+	dossiers      int
+	seed          int64
+	start         string
+	postgres, dir string
+	keep, sqlite  bool
+}
+
+// register adds the flags; now says what the simulated time is for.
+func (b *simBench) register(cmd *cobra.Command, now string) {
+	cmd.Flags().IntVar(&b.dossiers, "dossiers", 1_000_000, "dossiers the simulator generates")
+	cmd.Flags().Int64Var(&b.seed, "seed", 1, "the simulator's seed")
+	cmd.Flags().StringVar(&b.start, "start", benchDetectStart, `simulated time, "YYYY-MM-DD HH:MM" (Asia/Ho_Chi_Minh): `+now)
+	cmd.Flags().StringVar(&b.postgres, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", `PostgreSQL URL (a fresh schema is created and dropped); "" skips PostgreSQL`)
+	cmd.Flags().StringVar(&b.dir, "sqlite-dir", "", "directory for the SQLite file (default: a temporary one)")
+	cmd.Flags().BoolVar(&b.keep, "keep", false, "keep the PostgreSQL schema and the SQLite file for inspection (printed at the end)")
+	cmd.Flags().BoolVar(&b.sqlite, "sqlite", true, "run on SQLite too")
+}
+
+// resolve checks the flags and returns the simulated time and where the
+// SQLite files go ("" when --sqlite is off): --sqlite-dir, else a
+// temporary directory that cleanup removes unless --keep.
+func (b *simBench) resolve() (at time.Time, dir string, cleanup func(), err error) {
+	if b.dossiers < 1 {
+		return at, "", nil, usageErrorf("--dossiers %d: want at least 1", b.dossiers)
+	}
+	if at, err = parseMinute("--start", b.start); err != nil {
+		return at, "", nil, err
+	}
+	switch {
+	case !b.sqlite:
+		return at, "", func() {}, nil
+	case b.dir != "":
+		return at, b.dir, func() {}, nil
+	}
+	if dir, err = os.MkdirTemp("", "dvcwatch-bench-"); err != nil {
+		return at, "", nil, err
+	}
+	if b.keep {
+		return at, dir, func() {}, nil
+	}
+	return at, dir, func() { _ = os.RemoveAll(dir) }, nil
+}
+
 func newBenchDetectCommand() *cobra.Command {
 	var (
-		dossiers          int
-		seed              int64
-		postgres, dir     string
-		start, cpuProfile string
-		keep, sqlite      bool
+		b          simBench
+		cpuProfile string
 	)
 	cmd := &cobra.Command{
 		Use:   "detect",
@@ -33,38 +77,19 @@ simulated time with a configuration built from the simulator's directory
 dossiers per second, breaches found, the ratio detection/baseline and peak RSS.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dossiers < 1 {
-				return usageErrorf("--dossiers %d: want at least 1", dossiers)
-			}
-			at, err := parseMinute("--start", start)
+			at, dir, cleanup, err := b.resolve()
 			if err != nil {
 				return err
 			}
-			switch {
-			case !sqlite:
-				dir = ""
-			case dir == "":
-				if dir, err = os.MkdirTemp("", "dvcwatch-bench-"); err != nil {
-					return err
-				}
-				if !keep {
-					defer os.RemoveAll(dir)
-				}
-			}
+			defer cleanup()
 			_, err = bench.Detect(cmd.Context(), bench.DetectOptions{
-				Dossiers: dossiers, Postgres: postgres, Dir: dir, Seed: seed, Start: at,
-				CPUProfile: cpuProfile, Keep: keep, Out: cmd.OutOrStdout(),
+				Dossiers: b.dossiers, Postgres: b.postgres, Dir: dir, Seed: b.seed, Start: at,
+				CPUProfile: cpuProfile, Keep: b.keep, Out: cmd.OutOrStdout(),
 			})
 			return err
 		},
 	}
-	cmd.Flags().IntVar(&dossiers, "dossiers", 1_000_000, "dossiers the simulator generates")
-	cmd.Flags().Int64Var(&seed, "seed", 1, "the simulator's seed")
-	cmd.Flags().StringVar(&start, "start", benchDetectStart, `simulated time, "YYYY-MM-DD HH:MM" (Asia/Ho_Chi_Minh): the detection's now`)
-	cmd.Flags().StringVar(&postgres, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", `PostgreSQL URL (a fresh schema is created and dropped); "" skips PostgreSQL`)
-	cmd.Flags().StringVar(&dir, "sqlite-dir", "", "directory for the SQLite file (default: a temporary one)")
-	cmd.Flags().BoolVar(&keep, "keep", false, "keep the PostgreSQL schema and the SQLite file for inspection (printed at the end)")
-	cmd.Flags().BoolVar(&sqlite, "sqlite", true, "run on SQLite too")
+	b.register(cmd, "the detection's now")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each detection pass (only those) to this file, with the engine's and the pass's names before the extension")
 	return cmd
 }

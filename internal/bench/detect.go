@@ -76,29 +76,9 @@ func (e DetectEngine) BaselineRate() float64 { return float64(e.Dossiers) / e.Ba
 // of what a full pass reads, the store's own scan, a full detection pass, an
 // incremental one and a second full one, and prints the figures.
 func Detect(ctx context.Context, o DetectOptions) ([]DetectEngine, error) {
-	targets, err := engines(o.Postgres, o.Dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []DetectEngine
-	for _, t := range targets {
-		dsn, drop, err := t.fresh(ctx, o.Postgres, o.Dir, "bench-detect-")
-		if err != nil {
-			drop()
-			return out, err
-		}
-		e, err := detectEngine(ctx, o, t.name, t.driver, dsn)
-		if o.Keep {
-			fmt.Fprintf(o.Out, "%s: store kept at %s\n", t.name, dsn)
-		} else {
-			drop()
-		}
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", t.name, err)
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return eachFresh(ctx, o.Postgres, o.Dir, "bench-detect-", o.Keep, o.Out, func(name, driver, dsn string) (DetectEngine, error) {
+		return detectEngine(ctx, o, name, driver, dsn)
+	})
 }
 
 func detectEngine(ctx context.Context, o DetectOptions, name, driver, dsn string) (DetectEngine, error) {

@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -42,6 +44,36 @@ func (e engine) fresh(ctx context.Context, postgres, dir, prefix string) (string
 			_ = os.Remove(path + suffix)
 		}
 	}, nil
+}
+
+// eachFresh runs fn on a fresh database of each engine a run names (see
+// fresh), in turn, and drops each after unless keep (then it prints where
+// it is); it stops at the first error, named after its engine.
+func eachFresh[E any](ctx context.Context, postgres, dir, prefix string, keep bool, out io.Writer,
+	fn func(name, driver, dsn string) (E, error)) ([]E, error) {
+	targets, err := engines(postgres, dir)
+	if err != nil {
+		return nil, err
+	}
+	var results []E
+	for _, t := range targets {
+		dsn, drop, err := t.fresh(ctx, postgres, dir, prefix)
+		if err != nil {
+			drop()
+			return results, err
+		}
+		e, err := fn(t.name, t.driver, dsn)
+		if keep {
+			fmt.Fprintf(out, "%s: store kept at %s\n", t.name, dsn)
+		} else {
+			drop()
+		}
+		if err != nil {
+			return results, fmt.Errorf("%s: %w", t.name, err)
+		}
+		results = append(results, e)
+	}
+	return results, nil
 }
 
 // openMigrated opens the store at dsn and applies the migrations.

@@ -49,29 +49,9 @@ type ReportEngine struct {
 // against hand-written GROUP BY statements of the same counts over the same
 // tables, checks that both give the same numbers, and prints the figures.
 func Report(ctx context.Context, o ReportOptions) ([]ReportEngine, error) {
-	targets, err := engines(o.Postgres, o.Dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []ReportEngine
-	for _, t := range targets {
-		dsn, drop, err := t.fresh(ctx, o.Postgres, o.Dir, "bench-report-")
-		if err != nil {
-			drop()
-			return out, err
-		}
-		e, err := reportEngine(ctx, o, t.name, t.driver, dsn)
-		if o.Keep {
-			fmt.Fprintf(o.Out, "%s: store kept at %s\n", t.name, dsn)
-		} else {
-			drop()
-		}
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", t.name, err)
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return eachFresh(ctx, o.Postgres, o.Dir, "bench-report-", o.Keep, o.Out, func(name, driver, dsn string) (ReportEngine, error) {
+		return reportEngine(ctx, o, name, driver, dsn)
+	})
 }
 
 func reportEngine(ctx context.Context, o ReportOptions, name, driver, dsn string) (ReportEngine, error) {
