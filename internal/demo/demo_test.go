@@ -42,7 +42,8 @@ func (o *demoOutput) String() string {
 }
 
 // TestDemo runs the demo on short schedules until the mail catcher has
-// accepted an email (and for 15 s at least), then stops it as SIGINT would:
+// accepted an email and a reconciliation has run (and for 15 s at least),
+// then stops it as SIGINT would:
 // everything the summary counts happened, nothing failed, the printed
 // address and token open the admin API, and the temporary data directory is
 // gone.
@@ -80,6 +81,12 @@ func TestDemo(t *testing.T) {
 	}
 	checkAdmin(t, out.String())
 	time.Sleep(time.Until(began.Add(15 * time.Second)))
+	// A reconciliation waits for both portals' first syncs, which a loaded
+	// machine (-race, other tests) may take longer than that to finish.
+	reconciled := regexp.MustCompile(`(?m)^` + simTime + `  reconcile\s+\S+\s+succeeded\s`)
+	for deadline := time.Now().Add(time.Minute); !reconciled.MatchString(out.String()) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
 	cancel()
 	r := <-done
 	printed := out.String()
