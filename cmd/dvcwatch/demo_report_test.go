@@ -60,8 +60,10 @@ func TestDemoLeavesItsConfiguration(t *testing.T) {
 			t.Errorf("%s: the departments add up to %d, the agency's line says %d", name, sum, agency)
 		}
 	}
-	if atoi(t, rows[1][3]) == 0 {
-		t.Errorf("the demo's agency received nothing in %s:\n%s", month, out)
+	// Under -race on a loaded machine the first sync may have stored only a
+	// part of the commune by the end: some dossiers, received or carried over.
+	if atoi(t, rows[1][3])+atoi(t, rows[1][4]) == 0 {
+		t.Errorf("the demo's agency has no dossier in %s:\n%s", month, out)
 	}
 }
 

@@ -95,7 +95,7 @@ func flagError(cmd *cobra.Command, err error) error {
 	if s := config.Suggest(name, flags); s != "" {
 		hints = append(hints, "did you mean --"+s+"?")
 	}
-	if owners := flagOwners(cmd.Root(), name); len(owners) > 0 {
+	if owners := nearestFlagOwners(cmd, name); len(owners) > 0 {
 		hints = append(hints, "--"+name+" is a flag of "+quoteOr(owners))
 	}
 	if cmd.HasParent() && cmd.HasAvailableSubCommands() {
@@ -124,6 +124,18 @@ func newHelpCommand() *cobra.Command {
 			return cmd.Help()
 		},
 	}
+}
+
+// nearestFlagOwners lists the commands that define the flag, looking first
+// under cmd's parent (the commands a user most likely meant), then under
+// the parents above it up to the root.
+func nearestFlagOwners(cmd *cobra.Command, name string) []string {
+	for c := cmd; c != nil; c = c.Parent() {
+		if owners := flagOwners(c, name); len(owners) > 0 {
+			return owners
+		}
+	}
+	return nil
 }
 
 // flagOwners lists the commands under root that define the flag themselves.
