@@ -65,6 +65,13 @@ type ConnectorHealth interface {
 	Record(ctx context.Context, connector string, err error)
 }
 
+// How long a run by hand waits for another run's lease, and how often it
+// tries meanwhile.
+const (
+	manualWait  = time.Minute
+	manualRetry = time.Second
+)
+
 // Handlers serves dvcwatch's task types.
 type Handlers struct {
 	Syncer     Syncer
@@ -105,6 +112,17 @@ func handler[P payload](h *Handlers, job config.Job, work func(context.Context, 
 		}
 		started := h.now()
 		counts, err := work(ctx, p)
+		// A run by hand that finds another run holding the lease waits its
+		// turn: the operator asked for this run, and "skipped" would leave
+		// them guessing (a scheduled tick may hold the lease for a moment).
+		for deadline := time.Now().Add(manualWait); p.origin().Manual && errors.Is(err, ingest.ErrBusy) && time.Now().Before(deadline); {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(manualRetry):
+			}
+			counts, err = work(ctx, p)
+		}
 		run := dvcwatch.JobRun{Job: string(job), Schedule: p.origin().Schedule, StartedAt: started,
 			Status: dvcwatch.RunSucceeded, Counts: counts}
 		run.TaskID, _ = asynq.GetTaskID(ctx)

@@ -24,6 +24,7 @@ type calls struct {
 	mu         sync.Mutex
 	got        []string
 	deliverErr error
+	busy       int // syncs that find the lease held before one runs
 }
 
 func (c *calls) add(s string) {
@@ -34,6 +35,12 @@ func (c *calls) add(s string) {
 
 func (c *calls) Sync(_ context.Context, connector string, _ ingest.Options) (ingest.Result, error) {
 	c.add("sync " + connector)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.busy > 0 {
+		c.busy--
+		return ingest.Result{}, ingest.ErrBusy
+	}
 	return ingest.Result{}, nil
 }
 
@@ -197,5 +204,29 @@ func TestReportTickAsksForTheMonthBefore(t *testing.T) {
 	}
 	if len(c.got) != 1 || !strings.HasPrefix(c.got[0], `report "2026-10" `) {
 		t.Errorf("calls %q, want the month given", c.got)
+	}
+}
+
+// TestRunByHandWaitsForTheLease: a scheduled tick that finds another run
+// holding the lease is skipped, but a run by hand waits its turn and runs.
+func TestRunByHandWaitsForTheLease(t *testing.T) {
+	t.Parallel()
+	s := config.Schedule{Name: "sync-onestop", Job: config.JobSync, Connector: "onestop"}
+	for _, manual := range []bool{false, true} {
+		task, err := jobs.ScheduledTask(s, time.Now(), manual)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, runs := &calls{busy: 2}, &runLog{}
+		if err := serve(c, runs).ProcessTask(context.Background(), task); err != nil {
+			t.Fatal(err)
+		}
+		want, status := 1, dvcwatch.RunSkipped
+		if manual {
+			want, status = 3, dvcwatch.RunSucceeded
+		}
+		if len(c.got) != want || len(runs.runs) != 1 || runs.runs[0].Status != status {
+			t.Errorf("by hand %t: %d sync calls, runs %+v; want %d calls and one %s run", manual, len(c.got), runs.runs, want, status)
+		}
 	}
 }
