@@ -187,6 +187,21 @@ func (s *Server) reportAgency(p params) (string, error) {
 	return a, nil
 }
 
+// reportScope reads a report's parameters (each one of allowed), its period
+// and its agency.
+func (s *Server) reportScope(r *http.Request, allowed []string) (params, report.Period, ReportPeriod, string, error) {
+	p, err := listParams(r, allowed...)
+	if err != nil {
+		return params{}, report.Period{}, ReportPeriod{}, "", err
+	}
+	per, pv, err := reportPeriod(p)
+	if err != nil {
+		return params{}, report.Period{}, ReportPeriod{}, "", err
+	}
+	agency, err := s.reportAgency(p)
+	return p, per, pv, agency, err
+}
+
 // reportLevel reads ?level from allowed, def when absent.
 func reportLevel(p params, def string, allowed []string) (dvcwatch.TallyLevel, error) {
 	v := p.get("level")
@@ -245,15 +260,7 @@ func (s *Server) agencyList() []Named {
 var ReportParams = []string{"month", "year", "agency", "level"}
 
 func (s *Server) getReport(w http.ResponseWriter, r *http.Request, _ Principal) error {
-	p, err := listParams(r, ReportParams...)
-	if err != nil {
-		return err
-	}
-	per, pv, err := reportPeriod(p)
-	if err != nil {
-		return err
-	}
-	agency, err := s.reportAgency(p)
+	p, per, pv, agency, err := s.reportScope(r, ReportParams)
 	if err != nil {
 		return err
 	}
@@ -411,15 +418,7 @@ type ReportDossiers struct {
 var ReportDossierParams = []string{"month", "year", "agency", "level", "group", "measure", "kind", "limit"}
 
 func (s *Server) getReportDossiers(w http.ResponseWriter, r *http.Request, _ Principal) error {
-	p, err := listParams(r, ReportDossierParams...)
-	if err != nil {
-		return err
-	}
-	per, pv, err := reportPeriod(p)
-	if err != nil {
-		return err
-	}
-	agency, err := s.reportAgency(p)
+	p, per, pv, agency, err := s.reportScope(r, ReportDossierParams)
 	if err != nil {
 		return err
 	}
@@ -523,15 +522,7 @@ var ReportWorkbookParams = []string{"month", "agency"}
 // getReportWorkbook answers the month's workbook of one agency, as
 // "dvcwatch report --format xlsx" writes it.
 func (s *Server) getReportWorkbook(w http.ResponseWriter, r *http.Request, _ Principal) error {
-	p, err := listParams(r, ReportWorkbookParams...)
-	if err != nil {
-		return err
-	}
-	per, pv, err := reportPeriod(p)
-	if err != nil {
-		return err
-	}
-	agency, err := s.reportAgency(p)
+	_, per, pv, agency, err := s.reportScope(r, ReportWorkbookParams)
 	if err != nil {
 		return err
 	}

@@ -1764,6 +1764,34 @@
 			el("p", { class: "hint" }, "Mỗi điểm là một tháng; không có điểm nghĩa là tháng đó không có hồ sơ để tính. Di chuột lên điểm để xem số hồ sơ."));
 	}
 
+	// redrawOnResize draws a chart for the window's width, and again when
+	// the width changes while the chart is on the page.
+	let chartResize = null;
+	function redrawOnResize(draw) {
+		if (chartResize) window.removeEventListener("resize", chartResize);
+		let node = draw();
+		let width = window.innerWidth;
+		let timer = null;
+		const onResize = () => {
+			clearTimeout(timer);
+			timer = setTimeout(() => {
+				if (!node.isConnected) {
+					window.removeEventListener("resize", onResize);
+					if (chartResize === onResize) chartResize = null;
+					return;
+				}
+				if (window.innerWidth === width) return;
+				width = window.innerWidth;
+				const next = draw();
+				node.replaceWith(next);
+				node = next;
+			}, 100);
+		};
+		chartResize = onResize;
+		window.addEventListener("resize", onResize);
+		return node;
+	}
+
 	// groupTable is one row per department or official: the counts (links
 	// to their dossiers), the on-time rates; the agency's totals last.
 	function groupTable(ctx, level, res) {
@@ -1856,7 +1884,7 @@
 				" chưa kết thúc: số liệu tính đến lần kiểm tra gần nhất, hồ sơ đang giải quyết được tính theo hạn của chúng cuối tháng.") : null,
 			el("p", { class: "hint" }, "Bấm vào một con số để xem danh sách hồ sơ tạo nên con số đó. Hạn là ngày hẹn trả ghi trên phiếu, so theo ngày; thời gian theo " + ZONE_LABEL + "."),
 			headline(ctx, prevCtx, deps.current, deps.previous),
-			trend ? trendChart(trend, m[1]) : null,
+			trend ? redrawOnResize(() => trendChart(trend, m[1])) : null,
 			el("h2", null, "Theo phòng ban · " + periodLabel(deps.current.period)),
 			groupTable(ctx, "department", deps.current),
 			el("h2", null, "Theo cán bộ · " + periodLabel(offs.current.period)),
@@ -1900,7 +1928,7 @@
 			heading("Đánh giá cán bộ năm " + ctx.value + " · " + rep.agency.name),
 			reportTabs("year", hanoiMonth(-1).startsWith(ctx.value) ? hanoiMonth(-1) : ctx.value + "-12", ctx.value, code),
 			periodForm(rep, "year", ctx.value),
-			el("p", { class: "hint" }, "Bước xử lý của từng cán bộ trong năm và tỷ lệ xong trước hạn của bước; vi phạm quy định ghi cho cán bộ theo loại, và số vi phạm cán bộ đã xác nhận. " +
+			el("p", { class: "hint" }, "Các bước xử lý cán bộ đã làm xong trong năm và tỷ lệ bước xong đúng hạn; các vi phạm ghi cho cán bộ, theo loại, và số vi phạm cán bộ đã xác nhận. " +
 				"Mức độ hài lòng của người dân sẽ có khi dvcwatch nhận được kết quả đánh giá; đến lúc đó là “" + NO_DATA + "”."),
 			el("div", { class: "table-wrap" }, el("table", { class: "stack report-table year-table" },
 				el("thead", null, el("tr", null, cols.map(([label, cls]) => el("th", { scope: "col", class: cls }, label)))),
