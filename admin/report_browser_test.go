@@ -83,6 +83,11 @@ func TestUIBrowserReportPage(t *testing.T) {
 	if got := b.evalString(`document.querySelector('#view a[data-action="download"]').getAttribute("href")`); got != "/api/v1/report.xlsx?month=2026-11&agency=000.05.31.H99" {
 		t.Errorf("the workbook's link %q", got)
 	}
+	// The procedures, folded: their names and average handling time.
+	b.do("open the procedures", chromedp.Click(chromedp.CSS(page+` details.procedures summary`)))
+	if got := b.text(page + ` table.report-table[data-level="procedure"] tr[data-group="2.002"] th.name`); got != "Đăng ký hộ kinh doanh" {
+		t.Errorf("procedure 2.002 shown as %q", got)
+	}
 	shots := os.Getenv("DVCWATCH_SCREENSHOTS")
 	b.reportWidths("report", shots)
 

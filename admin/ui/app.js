@@ -1795,6 +1795,7 @@
 	// groupTable is one row per department or official: the counts (links
 	// to their dossiers), the on-time rates; the agency's totals last.
 	function groupTable(ctx, level, res) {
+		const steps = level !== "procedure"; // a procedure's steps are its departments'; its time is what counts
 		const head1 = el("tr", null,
 			el("th", { scope: "col", rowspan: 2 }, LEVEL_LABELS[level]),
 			el("th", { scope: "col", rowspan: 2, class: "num" }, "Tiếp nhận"),
@@ -1802,10 +1803,13 @@
 			el("th", { scope: "colgroup", colspan: 3, class: "group" }, "Đã giải quyết"),
 			el("th", { scope: "colgroup", colspan: 2, class: "group" }, "Đang giải quyết cuối kỳ"),
 			el("th", { scope: "col", rowspan: 2, class: "num" }, "Tỷ lệ đúng hạn"),
-			el("th", { scope: "colgroup", colspan: 3, class: "group" }, "Bước xử lý"),
+			steps ? el("th", { scope: "colgroup", colspan: 3, class: "group" }, "Bước xử lý")
+				: [el("th", { scope: "colgroup", colspan: 2, class: "group" }, "Thời gian giải quyết"),
+					el("th", { scope: "col", rowspan: 2, class: "num" }, "Tỷ lệ nộp trực tuyến")],
 			el("th", { scope: "col", rowspan: 2, class: "num" }, "Vi phạm"));
 		const head2 = el("tr", null,
-			["Trước hạn", "Đúng hạn", "Quá hạn", "Trong hạn", "Quá hạn", "Đã xong", "Trễ hạn", "Tỷ lệ đúng hạn"]
+			["Trước hạn", "Đúng hạn", "Quá hạn", "Trong hạn", "Quá hạn"]
+				.concat(steps ? ["Đã xong", "Trễ hạn", "Tỷ lệ đúng hạn"] : ["Hồ sơ đã xong", "Trung bình (ngày làm việc)"])
 				.map((h) => el("th", { scope: "col", class: "num" }, h)));
 		const line = (r, lv, total) => {
 			const c = r.counts;
@@ -1819,14 +1823,18 @@
 				cell("finished_late", "Giải quyết quá hạn"), cell("open_within_due", "Đang giải quyết trong hạn"),
 				cell("open_overdue", "Đang giải quyết quá hạn"),
 				td({ class: "num on-time", "data-label": "Tỷ lệ đúng hạn" }, rateText(r.rates.on_time, "Tỷ lệ đúng hạn")),
-				cell("steps_finished", "Bước đã xong"), cell("steps_late", "Bước trễ hạn"),
-				td({ class: "num", "data-label": "Tỷ lệ bước đúng hạn" }, rateText(r.rates.steps_on_time, "Tỷ lệ bước đúng hạn")),
+				steps ? [cell("steps_finished", "Bước đã xong"), cell("steps_late", "Bước trễ hạn"),
+					td({ class: "num", "data-label": "Tỷ lệ bước đúng hạn" }, rateText(r.rates.steps_on_time, "Tỷ lệ bước đúng hạn"))]
+					: [cell("handled", "Hồ sơ đã giải quyết xong"),
+						td({ class: "num", "data-label": "Thời gian giải quyết trung bình" }, r.average_days === null
+							? el("span", { class: "muted" }, "—") : daysFormat.format(r.average_days) + " ngày"),
+						td({ class: "num", "data-label": "Tỷ lệ nộp trực tuyến" }, rateText(r.rates.online, "Tỷ lệ nộp trực tuyến"))],
 				cell("breaches", "Vi phạm"));
 		};
 		const rows = res.rows.map((r) => line(r, level, false));
 		const foot = el("tfoot", null, line(Object.assign({}, res.total, { name: "Cả cơ quan · " + res.total.name }), "agency", true));
 		const body = el("tbody");
-		fillBody(body, 14, rows, "Không có hồ sơ nào trong kỳ");
+		fillBody(body, 13, rows, "Không có hồ sơ nào trong kỳ");
 		return el("div", { class: "table-wrap" }, el("table", { class: "stack report-table", dataset: { level } },
 			el("thead", null, head1, head2), body, foot));
 	}
@@ -1865,9 +1873,10 @@
 		const month = q.get("month") || hanoiMonth(-1);
 		const agency = q.get("agency") ? "&agency=" + seg(q.get("agency")) : "";
 		const m = /^(\d{4})-(\d{2})$/.exec(month);
-		const [deps, offs, trend] = await Promise.all([
+		const [deps, offs, procs, trend] = await Promise.all([
 			api("GET", "/report?month=" + seg(month) + agency + "&level=department"),
 			api("GET", "/report?month=" + seg(month) + agency + "&level=official"),
+			api("GET", "/report?month=" + seg(month) + agency + "&level=procedure"),
 			m ? api("GET", "/report/trend?year=" + m[1] + "&month=" + Number(m[2]) + agency) : null,
 		]);
 		const code = deps.agency.code;
@@ -1889,7 +1898,11 @@
 			groupTable(ctx, "department", deps.current),
 			el("h2", null, "Theo cán bộ · " + periodLabel(offs.current.period)),
 			el("p", { class: "hint" }, "Hồ sơ tính cho cán bộ xử lý bước giữ hồ sơ lâu nhất; bước xử lý tính cho cán bộ của từng bước."),
-			groupTable(ctx, "official", offs.current));
+			groupTable(ctx, "official", offs.current),
+			el("details", { class: "procedures" },
+				el("summary", null, el("h2", null, "Theo thủ tục · " + periodLabel(procs.current.period))),
+				el("p", { class: "hint" }, "Thời gian giải quyết trung bình tính theo ngày làm việc, từ khi tiếp nhận đến khi giải quyết xong, trừ thời gian chờ bổ sung hồ sơ, nộp phí."),
+				groupTable(ctx, "procedure", procs.current)));
 	}
 
 	// yearPage is the officials' yearly evaluation: the steps they handled
