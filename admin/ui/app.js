@@ -1948,6 +1948,22 @@
 				el("tbody", null, rows))));
 	}
 
+	// lateBy says how late a dossier was: finished late, by its end; still
+	// open past its due, by the period's end (or now, in the current one).
+	function lateBy(x, period) {
+		if (!x.due_at) return null;
+		const due = new Date(x.due_at);
+		let until = null;
+		if (x.ended_at) {
+			if (x.outcome === "late" && new Date(x.ended_at) > due) until = x.ended_at;
+		} else {
+			const end = new Date(Math.min(Date.now(), new Date(period.to).getTime()));
+			if (end > due) until = end.toISOString();
+		}
+		if (!until) return null;
+		return [el("br"), el("span", { class: "late", title: x.ended_at ? "đến khi giải quyết xong" : "đến hết kỳ báo cáo" }, lateness(x.due_at, until))];
+	}
+
 	// reportDossiers lists the dossiers behind one number of the results.
 	async function reportDossiers(q) {
 		const p = new URLSearchParams();
@@ -1965,7 +1981,7 @@
 				td({ "data-label": "Thủ tục" }, x.procedure && x.procedure.code ? named(x.procedure) : "—"),
 				td({ "data-label": "Phòng ban · cán bộ" }, named(x.department), el("br"), el("span", { class: "muted" }, person(x.official))),
 				td({ "data-label": "Tiếp nhận" }, time(x.received_at)),
-				td({ "data-label": "Hẹn trả" }, time(x.due_at)),
+				td({ "data-label": "Hẹn trả", class: "c-due" }, time(x.due_at), lateBy(x, d.period)),
 				td({ "data-label": "Kết thúc" }, x.ended_at ? time(x.ended_at) : el("span", { class: "muted" }, "đang giải quyết")),
 				td({ "data-label": "Tình trạng" }, x.status && x.status.label ? x.status.label : "—",
 					outcome ? [" ", badge(outcome[0], outcome[1])] : null));
