@@ -349,20 +349,24 @@ func (s *Server) getReportTrend(w http.ResponseWriter, r *http.Request, _ Princi
 	for m := 1; m <= last; m++ {
 		per := report.Month(y, time.Month(m))
 		out.Months = append(out.Months, periodView(per))
-		for _, level := range []dvcwatch.TallyLevel{dvcwatch.LevelAgency, dvcwatch.LevelDepartment} {
-			t, err := report.Build(r.Context(), s.opts.Store, names, per, agency, level)
-			if err != nil {
-				return err
-			}
-			for _, row := range t.Rows {
-				if level == dvcwatch.LevelAgency && row.Code != agency {
-					continue
-				}
-				x := line(level, row.Code, row.Name)
-				x.Values[m-1] = rateOf(row.OnTime)
-				x.OnTime[m-1], x.Counted[m-1] = row.OnTime.Num, row.OnTime.Den
-			}
+		// The departments' dossiers are the agency's, each in one group
+		// (nobody's too): the agency's rate is the sum of theirs, so one
+		// count a month serves both.
+		t, err := report.Build(r.Context(), s.opts.Store, names, per, agency, dvcwatch.LevelDepartment)
+		if err != nil {
+			return err
 		}
+		var whole report.Rate
+		for _, row := range t.Rows {
+			x := line(dvcwatch.LevelDepartment, row.Code, row.Name)
+			x.Values[m-1] = rateOf(row.OnTime)
+			x.OnTime[m-1], x.Counted[m-1] = row.OnTime.Num, row.OnTime.Den
+			whole.Num += row.OnTime.Num
+			whole.Den += row.OnTime.Den
+		}
+		x := series[string(dvcwatch.LevelAgency)+"/"+agency]
+		x.Values[m-1] = rateOf(whole)
+		x.OnTime[m-1], x.Counted[m-1] = whole.Num, whole.Den
 	}
 	for _, k := range order {
 		out.Series = append(out.Series, *series[k])

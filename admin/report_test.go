@@ -133,6 +133,15 @@ func TestAPIReport(t *testing.T) {
 		if s := tr.Series[0]; s.Level != "agency" || !near(s.Values[10], 6.0/9) || s.Values[0] != nil || s.Counted[10] != 9 {
 			t.Errorf("the agency's line %+v", s)
 		}
+		// Each month's point is that month's agency row.
+		for i, m := range tr.Months {
+			var mr admin.Report
+			b.get(t, "/api/v1/report?month="+m.Value, &mr)
+			got, want := tr.Series[0].Values[i], mr.Current.Total.Rates["on_time"]
+			if (got == nil) != (want == nil) || (got != nil && !near(got, *want)) || tr.Series[0].Counted[i] != mr.Current.Total.Counts["finished"]+mr.Current.Total.Counts["open_at_end"] {
+				t.Errorf("trend %s: %v, the month's row says %v", m.Value, got, want)
+			}
+		}
 		var depts []string
 		for _, s := range tr.Series[1:] {
 			depts = append(depts, s.Code)
