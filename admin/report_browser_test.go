@@ -74,6 +74,13 @@ func TestUIBrowserReportPage(t *testing.T) {
 	if got := b.text(chart + ` desc`); !strings.Contains(got, "Phòng Kinh tế: ") || !strings.Contains(got, "T11 66,7%") {
 		t.Errorf("chart description %q", got)
 	}
+	b.do("zoom the chart", chromedp.Click(chromedp.CSS(page+` button[data-action="zoom"]`)),
+		chromedp.WaitVisible(chromedp.CSS(page+` button[data-action="zoom"][aria-pressed="true"]`)))
+	if n := b.count(chart + ` g.series path`); n < 3 {
+		t.Errorf("zoomed: %d lines drawn", n)
+	}
+	b.do("unzoom the chart", chromedp.Click(chromedp.CSS(page+` button[data-action="zoom"]`)),
+		chromedp.WaitVisible(chromedp.CSS(page+` button[data-action="zoom"][aria-pressed="false"]`)))
 	if n := b.count(page + ` ul.legend li`); n < 3 {
 		t.Errorf("%d legend entries", n)
 	}

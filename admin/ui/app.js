@@ -1713,22 +1713,35 @@
 
 	// trendChart draws the on-time rate per month: a line per series (the
 	// agency's thicker), 0–100 %, a legend below with the last month's value.
-	function trendChart(trend, year) {
+	// With zoom the vertical axis starts below the lowest value rather than
+	// at 0 %: rates of 90 % and more, as most are, then tell apart; toggle
+	// switches.
+	function trendChart(trend, year, zoom, toggle) {
 		const W = Math.max(320, Math.min(860, window.innerWidth - 64));
-		const H = W < 500 ? 220 : 260;
+		const H = W < 500 ? 220 : 280;
 		const L = 44, R = 14, T = 12, B = 28;
 		const n = trend.months.length;
-		const x = (i) => L + (n === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
-		const y = (v) => T + (1 - v) * (H - T - B);
-		const monthOf = (m) => "T" + Number(m.value.slice(5));
 		const series = trend.series.filter((s) => s.level === "agency" || s.counted.some((c) => c > 0));
+		const all = series.flatMap((s) => s.values).filter((v) => v !== null);
+		let lo = 0;
+		let step = 0.25;
+		if (zoom && all.length > 0) {
+			lo = Math.max(0, Math.floor((Math.min(...all) - 0.02) * 20) / 20);
+			if (lo > 0.9) lo = 0.9;
+			step = 1 - lo <= 0.2 ? 0.05 : 1 - lo <= 0.5 ? 0.1 : 0.25;
+			lo = 1 - Math.ceil((1 - lo) / step - 1e-9) * step;
+		}
+		const x = (i) => L + (n === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
+		const y = (v) => T + ((1 - v) / (1 - lo)) * (H - T - B);
+		const monthOf = (m) => "T" + Number(m.value.slice(5));
 		const cls = (s, k) => (s.level === "agency" ? "agency" : s.unassigned ? "nobody" : "s" + ((k - 1) % 8));
 		const parts = [];
-		for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+		for (let v = 1; v >= lo - 1e-9; v -= step) {
 			parts.push(svg("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }));
-			parts.push(svg("text", { class: "ylabel", x: L - 6, y: y(v) + 4, "text-anchor": "end" }, fmtNum(v * 100) + "%"));
+			parts.push(svg("text", { class: "ylabel", x: L - 6, y: y(v) + 4, "text-anchor": "end" }, fmtNum(Math.round(v * 1000) / 10) + "%"));
 		}
 		trend.months.forEach((m, i) => parts.push(svg("text", { class: "xlabel", x: x(i), y: H - B + 18, "text-anchor": "middle" }, monthOf(m))));
+		const lines = [];
 		series.forEach((s, k) => {
 			let d = "";
 			let pen = false;
@@ -1744,13 +1757,15 @@
 					svg("title", null, s.name + " · " + trend.months[i].name + ": " + fmtPct(v) +
 						" (" + fmtNum(s.on_time[i]) + "/" + fmtNum(s.counted[i]) + " hồ sơ)")));
 			});
-			parts.push(svg("g", { class: "series " + cls(s, k), "data-series": s.level + ":" + s.code },
+			lines.push(svg("g", { class: "series " + cls(s, k), "data-series": s.level + ":" + s.code },
 				d ? svg("path", { d: d.trim() }) : null, dots));
 		});
+		parts.push(lines.slice(1), lines.slice(0, 1)); // the agency's line over the departments'
+
 		const desc = series.map((s) => s.name + ": " + s.values.map((v, i) => monthOf(trend.months[i]) + " " +
 			(v === null ? NO_DATA : fmtPct(v))).join(", ")).join("; ");
 		const title = "Tỷ lệ giải quyết đúng hạn theo tháng, năm " + year;
-		const chart = svg("svg", { class: "trend-chart", viewBox: "0 0 " + W + " " + H, role: "img",
+		const chart = svg("svg", { class: "trend-chart", viewBox: "0 0 " + W + " " + H, role: "img", "data-from": String(lo),
 			"aria-labelledby": "trend-title trend-desc", preserveAspectRatio: "xMidYMid meet" },
 		svg("title", { id: "trend-title" }, title), svg("desc", { id: "trend-desc" }, desc), parts);
 		const legend = el("ul", { class: "legend" }, series.map((s, k) => {
@@ -1760,7 +1775,11 @@
 				named({ code: s.code, name: s.name }), " ",
 				el("span", { class: "muted" }, last === null ? "(" + NO_DATA + ")" : fmtPct(last)));
 		}));
-		return el("figure", { class: "chart card" }, el("figcaption", null, el("h2", null, title)), chart, legend,
+		const tool = toggle && all.length > 0 ? el("button", { type: "button", class: "secondary", "data-action": "zoom", "aria-pressed": String(!!zoom),
+			onclick: toggle }, zoom ? "Trục dọc từ 0%" : "Phóng to trục dọc") : null;
+		return el("figure", { class: "chart card" }, el("figcaption", { class: "toolbar" }, el("h2", null, title), el("span", { class: "spacer" }), tool),
+			zoom && lo > 0 ? el("p", { class: "hint warn" }, "Trục dọc bắt đầu từ " + fmtNum(Math.round(lo * 1000) / 10) + "%, không phải 0%.") : null,
+			chart, legend,
 			el("p", { class: "hint" }, "Mỗi điểm là một tháng; không có điểm nghĩa là tháng đó không có hồ sơ để tính. Di chuột lên điểm để xem số hồ sơ."));
 	}
 
@@ -1769,7 +1788,13 @@
 	let chartResize = null;
 	function redrawOnResize(draw) {
 		if (chartResize) window.removeEventListener("resize", chartResize);
-		let node = draw();
+		let node = null;
+		const redraw = () => {
+			const next = draw(redraw);
+			if (node) node.replaceWith(next);
+			node = next;
+		};
+		redraw();
 		let width = window.innerWidth;
 		let timer = null;
 		const onResize = () => {
@@ -1782,9 +1807,7 @@
 				}
 				if (window.innerWidth === width) return;
 				width = window.innerWidth;
-				const next = draw();
-				node.replaceWith(next);
-				node = next;
+				redraw();
 			}, 100);
 		};
 		chartResize = onResize;
@@ -1831,7 +1854,8 @@
 						td({ class: "num", "data-label": "Tỷ lệ nộp trực tuyến" }, rateText(r.rates.online, "Tỷ lệ nộp trực tuyến"))],
 				cell("breaches", "Vi phạm"));
 		};
-		const rows = res.rows.map((r) => line(r, level, false));
+		const rows = [...res.rows].sort((a, b) => (a.unassigned - b.unassigned) || a.name.localeCompare(b.name, "vi"))
+			.map((r) => line(r, level, false));
 		const foot = el("tfoot", null, line(Object.assign({}, res.total, { name: "Cả cơ quan · " + res.total.name }), "agency", true));
 		const body = el("tbody");
 		fillBody(body, 13, rows, "Không có hồ sơ nào trong kỳ");
@@ -1880,6 +1904,7 @@
 			m ? api("GET", "/report/trend?year=" + m[1] + "&month=" + Number(m[2]) + agency) : null,
 		]);
 		const code = deps.agency.code;
+		let zoom = false;
 		const ctx = { kind: "month", value: deps.current.period.value, agency: code };
 		const prevCtx = { kind: "month", value: deps.previous.period.value, agency: code };
 		const xlsx = "/api/v1/report.xlsx?month=" + seg(ctx.value) + "&agency=" + seg(code);
@@ -1893,7 +1918,10 @@
 				" chưa kết thúc: số liệu tính đến lần kiểm tra gần nhất, hồ sơ đang giải quyết được tính theo hạn của chúng cuối tháng.") : null,
 			el("p", { class: "hint" }, "Bấm vào một con số để xem danh sách hồ sơ tạo nên con số đó. Hạn là ngày hẹn trả ghi trên phiếu, so theo ngày; thời gian theo " + ZONE_LABEL + "."),
 			headline(ctx, prevCtx, deps.current, deps.previous),
-			trend ? redrawOnResize(() => trendChart(trend, m[1])) : null,
+			trend ? redrawOnResize((redraw) => trendChart(trend, m[1], zoom, () => {
+				zoom = !zoom;
+				redraw();
+			})) : null,
 			el("h2", null, "Theo phòng ban · " + periodLabel(deps.current.period)),
 			groupTable(ctx, "department", deps.current),
 			el("h2", null, "Theo cán bộ · " + periodLabel(offs.current.period)),
