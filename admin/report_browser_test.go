@@ -123,6 +123,15 @@ func TestUIBrowserReportPage(t *testing.T) {
 		b.do("back to the results", chromedp.Navigate(web.URL+"/#/report?month=2026-11"), chromedp.WaitVisible(chromedp.CSS(page)))
 	}
 
+	// Breaches are counted one by one; their list is of dossiers, and says so.
+	b.do("the agency's breaches", chromedp.Click(chromedp.CSS(page+` table.compare tr[data-indicator="breaches"] a.drill`)),
+		chromedp.WaitVisible(chromedp.CSS(`#view[data-route^="#/report/dossiers?"]:not([aria-busy]) .report-dossiers`)))
+	n := b.count(`#view tr[data-dossier]`)
+	if got := b.text(`#view .report-dossiers p.hint`); got != fmt.Sprintf("Con số 12 đếm từng vi phạm; chúng thuộc %d hồ sơ dưới đây (một hồ sơ có thể có nhiều vi phạm).", n) {
+		t.Errorf("the breaches' list says %q (%d dossiers)", got, n)
+	}
+	b.do("back to the results", chromedp.Navigate(web.URL+"/#/report?month=2026-11"), chromedp.WaitVisible(chromedp.CSS(page)))
+
 	// The officials' yearly evaluation: satisfaction is no data, never 100 %.
 	year := `#view[data-route="#/report?year=2026&agency=000.05.31.H99"]:not([aria-busy]) .report`
 	b.do("the year", chromedp.Click(chromedp.CSS(`#view .tabs a[data-tab="year"]`)), chromedp.WaitVisible(chromedp.CSS(year)))
