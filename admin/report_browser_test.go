@@ -123,6 +123,15 @@ func TestUIBrowserReportPage(t *testing.T) {
 		b.do("back to the results", chromedp.Navigate(web.URL+"/#/report?month=2026-11"), chromedp.WaitVisible(chromedp.CSS(page)))
 	}
 
+	// A month without dossiers says there is nothing to count, never 100 %.
+	empty := `#view[data-route="#/report?month=2026-01"]:not([aria-busy]) .report`
+	b.do("an empty month", chromedp.Navigate(web.URL+"/#/report?month=2026-01"), chromedp.WaitVisible(chromedp.CSS(empty)))
+	if got := b.text(empty + ` .headline .big`); got != "chưa có dữ liệu" {
+		t.Errorf("January's on-time rate shown as %q", got)
+	}
+	b.reportWidths("report-empty", shots)
+	b.do("back to the results", chromedp.Navigate(web.URL+"/#/report?month=2026-11"), chromedp.WaitVisible(chromedp.CSS(page)))
+
 	// Breaches are counted one by one; their list is of dossiers, and says so.
 	b.do("the agency's breaches", chromedp.Click(chromedp.CSS(page+` table.compare tr[data-indicator="breaches"] a.drill`)),
 		chromedp.WaitVisible(chromedp.CSS(`#view[data-route^="#/report/dossiers?"]:not([aria-busy]) .report-dossiers`)))
