@@ -1695,7 +1695,7 @@
 		rate("Tỷ lệ đồng bộ lên Cổng DVCQG", "synced");
 		countRow("apologies", "Thư xin lỗi");
 		countRow("breaches", "Vi phạm phát sinh");
-		const compare = el("div", { class: "table-wrap" }, el("table", { class: "compare" },
+		const compare = el("div", { class: "table-wrap compare-wrap" }, el("table", { class: "compare" },
 			el("thead", null, el("tr", null, el("th", { scope: "col" }, "Chỉ số"),
 				el("th", { scope: "col", class: "num" }, periodLabel(cur.period)),
 				el("th", { scope: "col", class: "num" }, periodLabel(prev.period)),
@@ -1708,7 +1708,7 @@
 		const d = Math.round((cur - prev) * 10) / 10;
 		if (d === 0) return el("span", { class: "delta same" }, "không đổi");
 		// Fewer days is better.
-		return el("span", { class: "delta " + (d < 0 ? "up" : "down") }, (d > 0 ? "▲ " : "▼ ") + daysFormat.format(Math.abs(d)) + " ngày");
+		return el("span", { class: "delta " + (d < 0 ? "up" : "down") }, (d > 0 ? "▲ tăng " : "▼ giảm ") + daysFormat.format(Math.abs(d)) + " ngày");
 	}
 
 	// trendChart draws the on-time rate per month: a line per series (the
