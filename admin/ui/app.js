@@ -1780,7 +1780,7 @@
 		return el("figure", { class: "chart card" }, el("figcaption", { class: "toolbar" }, el("h2", null, title), el("span", { class: "spacer" }), tool),
 			zoom && lo > 0 ? el("p", { class: "hint warn" }, "Trục dọc bắt đầu từ " + fmtNum(Math.round(lo * 1000) / 10) + "%, không phải 0%.") : null,
 			chart, legend,
-			el("p", { class: "hint" }, "Mỗi điểm là một tháng; không có điểm nghĩa là tháng đó không có hồ sơ để tính. Di chuột lên điểm để xem số hồ sơ."));
+			el("p", { class: "hint" }, "Mỗi điểm là một tháng; không có điểm nghĩa là tháng đó không có hồ sơ để tính. Di chuột (hoặc chạm) vào một điểm để xem số hồ sơ."));
 	}
 
 	// redrawOnResize draws a chart for the window's width, and again when
