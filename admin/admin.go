@@ -52,6 +52,9 @@ type Store interface {
 	ExpireSilence(ctx context.Context, id int64, at time.Time, by string) (dvcwatch.Silence, bool, error)
 	DossierFile(ctx context.Context, key dvcwatch.DossierKey) (store.DossierFile, error)
 	DossiersByCode(ctx context.Context, code string) ([]dvcwatch.Dossier, error)
+	Tallies(ctx context.Context, q dvcwatch.TallyQuery) ([]dvcwatch.Tally, error)
+	TallyDossiers(ctx context.Context, q dvcwatch.DrillQuery) ([]dvcwatch.DossierKey, int, error)
+	Verdicts(ctx context.Context, keys []dvcwatch.DossierKey) ([]dvcwatch.Verdict, error)
 }
 
 // Queue is the job queue as administrators see it; jobs.Inspector is one. A
@@ -112,6 +115,9 @@ type Options struct {
 	// (detect.Detector.Rules), to explain a dossier's due; nil explains
 	// none.
 	Rules func(agency string) breach.Rules
+	// Agencies are the configured agencies' codes, in configuration order:
+	// the report page's choices, the first its default.
+	Agencies []string
 }
 
 // Names are the configured names of agencies, departments and officials
@@ -176,6 +182,10 @@ func (s *Server) routes() {
 	api("GET /api/v1/notifications/{id}", RoleViewer, s.getNotification)
 	api("GET /api/v1/dossiers", RoleViewer, s.findDossiers)
 	api("GET /api/v1/dossiers/{source}/{code}", RoleViewer, s.getDossier)
+	api("GET /api/v1/report", RoleViewer, s.getReport)
+	api("GET /api/v1/report/trend", RoleViewer, s.getReportTrend)
+	api("GET /api/v1/report/dossiers", RoleViewer, s.getReportDossiers)
+	api("GET /api/v1/report.xlsx", RoleViewer, s.getReportWorkbook)
 	api("GET /api/v1/breaches", RoleViewer, s.listBreaches)
 	api("POST /api/v1/breaches/{id}/ack", RoleOperator, s.ackBreach)
 	api("GET /api/v1/silences", RoleViewer, s.listSilences)

@@ -296,3 +296,72 @@ func (db *DB) TallyDossiers(ctx context.Context, q dvcwatch.DrillQuery) ([]dvcwa
 	}
 	return keys, total, nil
 }
+
+// Verdicts reads the stored verdicts of keys (without their steps), in the
+// order of keys; a key without a verdict (a dossier never judged) is left
+// out. The drill-down lists them: at most a page of keys at a time.
+func (db *DB) Verdicts(ctx context.Context, keys []dvcwatch.DossierKey) ([]dvcwatch.Verdict, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	bySource := map[string][]string{}
+	for _, k := range keys {
+		bySource[k.Source] = append(bySource[k.Source], k.Code)
+	}
+	type row struct {
+		Source       string  `db:"source"`
+		Code         string  `db:"code"`
+		Agency       string  `db:"agency"`
+		Procedure    string  `db:"procedure_code"`
+		Department   string  `db:"department"`
+		Official     string  `db:"official"`
+		Status       int     `db:"status"`
+		Channel      int     `db:"channel"`
+		ReceivedAt   instant `db:"received_at"`
+		DueAt        instant `db:"due_at"`
+		LateFrom     instant `db:"late_from"`
+		EndedAt      instant `db:"ended_at"`
+		WaitingSince instant `db:"waiting_since"`
+		Outcome      string  `db:"outcome"`
+		Supplements  int     `db:"supplements"`
+		HandlingDays float64 `db:"handling_days"`
+		Digitized    bool    `db:"digitized"`
+		PaidOnline   bool    `db:"paid_online"`
+		FeeDue       bool    `db:"fee_due"`
+	}
+	found := map[dvcwatch.DossierKey]dvcwatch.Verdict{}
+	err := db.readTx(ctx, func(tx *sqlx.Tx) error {
+		for source, codes := range bySource {
+			q, args, err := sqlx.In(`SELECT source, code, agency, procedure_code, department, official, status, channel,
+				received_at, due_at, late_from, ended_at, waiting_since, outcome, supplements, handling_days,
+				digitized, paid_online, fee_due
+				FROM verdicts WHERE source = ? AND code IN (?)`, source, codes)
+			if err != nil {
+				return err
+			}
+			var rows []row
+			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+				return err
+			}
+			for _, r := range rows {
+				k := dvcwatch.DossierKey{Source: r.Source, Code: r.Code}
+				found[k] = dvcwatch.Verdict{Key: k, Agency: r.Agency, ProcedureCode: r.Procedure, Department: r.Department,
+					Official: r.Official, Status: dvcwatch.Status(r.Status), Channel: dvcwatch.Channel(r.Channel),
+					ReceivedAt: r.ReceivedAt.Time, Due: r.DueAt.Time, LateFrom: r.LateFrom.Time, EndedAt: r.EndedAt.Time,
+					WaitingSince: r.WaitingSince.Time, Outcome: dvcwatch.Outcome(r.Outcome), Supplements: r.Supplements,
+					HandlingDays: r.HandlingDays, Digitized: r.Digitized, PaidOnline: r.PaidOnline, FeeDue: r.FeeDue}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verdicts: %w", err)
+	}
+	out := make([]dvcwatch.Verdict, 0, len(keys))
+	for _, k := range keys {
+		if v, ok := found[k]; ok {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dvcwatch/dvcwatch/admin"
+	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/notify/acklink"
 	"github.com/dvcwatch/dvcwatch/scheduler"
@@ -38,7 +39,7 @@ func startAdmin(svc *Services, rdb *Redis, client *asynq.Client, sched *schedule
 	h, err := admin.New(admin.Options{
 		Tokens: cfg.Admin.Tokens, Store: svc.DB, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
 		Requeue: jobs.Requeuer(client), Ready: func(ctx context.Context) error { return ready(ctx, svc, rdb) },
-		Health: svc.Health, Names: svc.Directory, Rules: svc.Detector.Rules,
+		Health: svc.Health, Names: svc.Directory, Rules: svc.Detector.Rules, Agencies: agencyCodes(cfg),
 		Metrics: svc.MetricsHandler(inspector), Logger: svc.Logger,
 		// The links are signed in the composer's time, so they are checked
 		// in it too: the simulator's in the demo.
@@ -59,6 +60,15 @@ func startAdmin(svc *Services, rdb *Redis, client *asynq.Client, sched *schedule
 		}
 	}()
 	return a, nil
+}
+
+// agencyCodes are the configured agencies' codes, in configuration order.
+func agencyCodes(cfg *config.Config) []string {
+	out := make([]string, 0, len(cfg.Agencies))
+	for _, a := range cfg.Agencies {
+		out = append(out, a.Code)
+	}
+	return out
 }
 
 func (a *adminServer) addr() string {

@@ -1539,6 +1539,496 @@
 			e.failed_at ? [" · lỗi · failed ", time(e.failed_at)] : null)));
 	}
 
+	// ---- results: the report page ------------------------------------------
+
+	// The results of a month (or a year) as the national service index counts
+	// them (GET /api/v1/report): the agency's indicators against the period
+	// before, the on-time rate per month of each department (an SVG built
+	// with DOM calls: no HTML parser, no library), a table per department and
+	// per official. Every count links to the dossiers behind it
+	// (#/report/dossiers?…), listed from the same conditions the count is
+	// made of. Rates with nothing to count say so; satisfaction is "no data"
+	// until citizens' ratings are ingested, never 100%.
+
+	const SVGNS = "http://www.w3.org/2000/svg";
+
+	function svg(tag, attrs, ...children) {
+		const e = document.createElementNS(SVGNS, tag);
+		for (const [k, v] of Object.entries(attrs || {})) {
+			if (v !== undefined && v !== null) e.setAttribute(k, String(v));
+		}
+		for (const c of children.flat(Infinity)) {
+			if (c !== undefined && c !== null) e.append(c instanceof Node ? c : String(c));
+		}
+		return e;
+	}
+
+	const pctFormat = new Intl.NumberFormat("vi-VN", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+	const daysFormat = new Intl.NumberFormat("vi-VN", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+	const fmtPct = (v) => (v === null || v === undefined ? "" : pctFormat.format(100 * v) + "%");
+	const NO_DATA = "chưa có dữ liệu";
+
+	// The counts of the results, by the name the drill-down takes.
+	const MEASURE_LABELS = {
+		received: "Tiếp nhận trong kỳ", carried_over: "Kỳ trước chuyển sang",
+		finished_early: "Giải quyết trước hạn", finished_on_due: "Giải quyết đúng hạn", finished_late: "Giải quyết quá hạn",
+		withdrawn: "Rút hồ sơ", open_within_due: "Đang giải quyết, còn trong hạn", open_overdue: "Đang giải quyết, đã quá hạn",
+		online: "Nộp trực tuyến", digitized: "Có thành phần số hóa", fee_due: "Phải nộp phí, lệ phí",
+		paid_online: "Thanh toán trực tuyến", unsynced: "Chưa đồng bộ đúng lên Cổng DVCQG", handled: "Đã giải quyết xong",
+		steps_finished: "Có bước xử lý xong trong kỳ", steps_late: "Có bước xử lý trễ hạn",
+		apologies: "Có thư xin lỗi trong kỳ", breaches: "Có vi phạm phát sinh trong kỳ",
+	};
+	// Counts of steps, letters and breaches: their dossiers are listed once
+	// each, so a dossier with two of them makes the list shorter than the count.
+	const PER_ITEM = { steps_finished: "bước", steps_late: "bước", apologies: "thư xin lỗi", breaches: "vi phạm" };
+	const LEVEL_LABELS = { agency: "Cơ quan", department: "Phòng ban", official: "Cán bộ", procedure: "Thủ tục" };
+	const OUTCOMES = { early: ["succeeded", "Trước hạn"], on_due: ["succeeded", "Đúng hạn"], late: ["failed", "Quá hạn"] };
+
+	// hanoiMonth is this month in Hanoi moved by offset months, "YYYY-MM".
+	function hanoiMonth(offset) {
+		const p = {};
+		const f = new Intl.DateTimeFormat("en-CA", { timeZone: ZONE, year: "numeric", month: "2-digit" });
+		for (const { type, value } of f.formatToParts(new Date())) p[type] = value;
+		const d = new Date(Date.UTC(Number(p.year), Number(p.month) - 1 + (offset || 0), 1));
+		return d.getUTCFullYear() + "-" + String(d.getUTCMonth() + 1).padStart(2, "0");
+	}
+
+	// periodLabel is "tháng 11/2026" or "năm 2026".
+	const periodLabel = (p) => (p.kind === "year" ? "năm " : "tháng ") + p.name;
+
+	// reportHash is the report page of a period and agency.
+	function reportHash(period, value, agency) {
+		const p = new URLSearchParams();
+		p.set(period, value);
+		if (agency) p.set("agency", agency);
+		return listHash("report", p);
+	}
+
+	// drill is a count linking to the dossiers behind it; ctx is the page's
+	// period ({kind, value}) and agency.
+	function drill(ctx, level, group, measure, n, kind) {
+		if (typeof n !== "number") return "—";
+		if (n === 0) return el("span", { class: "zero" }, "0");
+		const p = new URLSearchParams();
+		p.set(ctx.kind, ctx.value);
+		p.set("agency", ctx.agency);
+		p.set("level", level);
+		if (level !== "agency") p.set("group", group);
+		p.set("measure", measure);
+		if (kind) p.set("kind", kind);
+		p.set("n", String(n)); // the number clicked: the list says how it compares
+		const what = kind ? (KIND_LABELS[kind] || kind) : MEASURE_LABELS[measure];
+		return el("a", { href: listHash("report/dossiers", p), class: "drill", title: what + " — xem danh sách hồ sơ",
+			dataset: { measure, level, group: level === "agency" ? ctx.agency : group, kind: kind || undefined } }, fmtNum(n));
+	}
+
+	function rateText(v, what) {
+		if (v === null || v === undefined) return el("span", { class: "muted nodata", title: what ? what + ": không có hồ sơ để tính" : undefined }, "—");
+		return el("span", { class: "rate" }, fmtPct(v));
+	}
+
+	// change says how a rate moved from prev to cur, in percentage points.
+	function rateChange(cur, prev, higherIsBetter) {
+		if (cur === null || cur === undefined || prev === null || prev === undefined) return el("span", { class: "muted" }, "—");
+		const d = Math.round((cur - prev) * 1000) / 10;
+		if (d === 0) return el("span", { class: "delta same" }, "không đổi");
+		const good = (d > 0) === (higherIsBetter !== false);
+		return el("span", { class: "delta " + (good ? "up" : "down"), title: "điểm phần trăm" },
+			(d > 0 ? "▲ tăng " : "▼ giảm ") + pctFormat.format(Math.abs(d)) + " điểm");
+	}
+
+	function countChange(cur, prev) {
+		const d = cur - prev;
+		if (d === 0) return el("span", { class: "delta same" }, "không đổi");
+		return el("span", { class: "delta" }, (d > 0 ? "+" : "−") + fmtNum(Math.abs(d)));
+	}
+
+	// headline is the agency's on-time rate against the period before, then
+	// every indicator of both periods side by side.
+	function headline(ctx, prevCtx, cur, prev) {
+		const t = cur.total;
+		const pt = prev.total;
+		const on = t.rates.on_time;
+		const pon = pt.rates.on_time;
+		const counted = t.counts.finished + t.counts.open_at_end;
+		const onTime = t.counts.finished_early + t.counts.finished_on_due + t.counts.open_within_due;
+		let versus;
+		if (on === null || pon === null) {
+			versus = el("p", { class: "muted" }, periodLabel(prev.period) + ": " + (pon === null ? NO_DATA : fmtPct(pon)));
+		} else {
+			versus = el("p", { class: "versus" }, rateChange(on, pon), " so với " + periodLabel(prev.period) + " (" + fmtPct(pon) + ")");
+		}
+		const lead = el("div", { class: "card headline", dataset: { onTime: on === null ? "" : String(on) } },
+			el("h2", null, "Tỷ lệ giải quyết đúng hạn · " + periodLabel(cur.period)),
+			el("p", { class: "big" }, on === null ? NO_DATA : fmtPct(on)),
+			versus,
+			on === null ? null : el("p", { class: "hint" }, fmtNum(onTime) + " / " + fmtNum(counted) +
+				" hồ sơ đúng hạn: giải quyết trước hoặc đúng hạn, và đang giải quyết còn trong hạn cuối kỳ, trên số đã giải quyết và đang giải quyết (không tính hồ sơ rút)."));
+
+		const rows = [];
+		const rate = (label, key, better) => rows.push(el("tr", { dataset: { indicator: key } },
+			el("th", { scope: "row" }, label), td({ class: "num" }, rateText(t.rates[key], label)),
+			td({ class: "num" }, rateText(pt.rates[key], label)), td({ class: "num" }, rateChange(t.rates[key], pt.rates[key], better))));
+		const countRow = (measure, label) => rows.push(el("tr", { dataset: { indicator: measure } },
+			el("th", { scope: "row" }, label || MEASURE_LABELS[measure]),
+			td({ class: "num" }, drill(ctx, "agency", "", measure, t.counts[measure])),
+			td({ class: "num" }, drill(prevCtx, "agency", "", measure, pt.counts[measure])),
+			td({ class: "num" }, countChange(t.counts[measure], pt.counts[measure]))));
+		rate("Tỷ lệ giải quyết đúng hạn", "on_time");
+		countRow("received");
+		countRow("carried_over");
+		countRow("finished_early");
+		countRow("finished_on_due");
+		countRow("finished_late");
+		countRow("open_within_due", "Đang giải quyết cuối kỳ, còn trong hạn");
+		countRow("open_overdue", "Đang giải quyết cuối kỳ, đã quá hạn");
+		countRow("withdrawn");
+		rate("Tỷ lệ bước xử lý đúng hạn", "steps_on_time");
+		const days = (v) => v === null || v === undefined ? el("span", { class: "muted" }, "—") : daysFormat.format(v) + " ngày";
+		rows.push(el("tr", { dataset: { indicator: "average_days" } }, el("th", { scope: "row" }, "Thời gian giải quyết trung bình (ngày làm việc)"),
+			td({ class: "num" }, days(t.average_days)), td({ class: "num" }, days(pt.average_days)),
+			td({ class: "num" }, t.average_days === null || pt.average_days === null ? "—" :
+				countChangeDays(t.average_days, pt.average_days))));
+		rate("Tỷ lệ nộp trực tuyến", "online");
+		rate("Tỷ lệ số hóa hồ sơ", "digitized");
+		rate("Tỷ lệ thanh toán trực tuyến", "online_payment");
+		rate("Tỷ lệ đồng bộ lên Cổng DVCQG", "synced");
+		countRow("apologies", "Thư xin lỗi");
+		countRow("breaches", "Vi phạm phát sinh");
+		const compare = el("div", { class: "table-wrap compare-wrap" }, el("table", { class: "compare" },
+			el("thead", null, el("tr", null, el("th", { scope: "col" }, "Chỉ số"),
+				el("th", { scope: "col", class: "num" }, periodLabel(cur.period)),
+				el("th", { scope: "col", class: "num" }, periodLabel(prev.period)),
+				el("th", { scope: "col", class: "num" }, "Thay đổi"))),
+			el("tbody", null, rows)));
+		return el("div", { class: "report-head" }, lead, compare);
+	}
+
+	function countChangeDays(cur, prev) {
+		const d = Math.round((cur - prev) * 10) / 10;
+		if (d === 0) return el("span", { class: "delta same" }, "không đổi");
+		// Fewer days is better.
+		return el("span", { class: "delta " + (d < 0 ? "up" : "down") }, (d > 0 ? "▲ tăng " : "▼ giảm ") + daysFormat.format(Math.abs(d)) + " ngày");
+	}
+
+	// trendChart draws the on-time rate per month: a line per series (the
+	// agency's thicker), 0–100 %, a legend below with the last month's value.
+	// With zoom the vertical axis starts below the lowest value rather than
+	// at 0 %: rates of 90 % and more, as most are, then tell apart; toggle
+	// switches.
+	function trendChart(trend, year, zoom, toggle) {
+		const W = Math.max(320, Math.min(860, window.innerWidth - 64));
+		const H = W < 500 ? 220 : 280;
+		const L = 44, R = 14, T = 12, B = 28;
+		const n = trend.months.length;
+		const series = trend.series.filter((s) => s.level === "agency" || s.counted.some((c) => c > 0));
+		const all = series.flatMap((s) => s.values).filter((v) => v !== null);
+		let lo = 0;
+		let step = 0.25;
+		if (zoom && all.length > 0) {
+			lo = Math.max(0, Math.floor((Math.min(...all) - 0.02) * 20) / 20);
+			if (lo > 0.9) lo = 0.9;
+			step = 1 - lo <= 0.2 ? 0.05 : 1 - lo <= 0.5 ? 0.1 : 0.25;
+			lo = 1 - Math.ceil((1 - lo) / step - 1e-9) * step;
+		}
+		const x = (i) => L + (n === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
+		const y = (v) => T + ((1 - v) / (1 - lo)) * (H - T - B);
+		const monthOf = (m) => "T" + Number(m.value.slice(5));
+		const cls = (s, k) => (s.level === "agency" ? "agency" : s.unassigned ? "nobody" : "s" + ((k - 1) % 8));
+		const parts = [];
+		for (let v = 1; v >= lo - 1e-9; v -= step) {
+			parts.push(svg("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }));
+			parts.push(svg("text", { class: "ylabel", x: L - 6, y: y(v) + 4, "text-anchor": "end" }, fmtNum(Math.round(v * 1000) / 10) + "%"));
+		}
+		trend.months.forEach((m, i) => parts.push(svg("text", { class: "xlabel", x: x(i), y: H - B + 18, "text-anchor": "middle" }, monthOf(m))));
+		const lines = [];
+		series.forEach((s, k) => {
+			let d = "";
+			let pen = false;
+			const dots = [];
+			s.values.forEach((v, i) => {
+				if (v === null) {
+					pen = false;
+					return;
+				}
+				d += (pen ? " L" : " M") + x(i).toFixed(1) + " " + y(v).toFixed(1);
+				pen = true;
+				dots.push(svg("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: s.level === "agency" ? 4 : 3 },
+					svg("title", null, s.name + " · " + trend.months[i].name + ": " + fmtPct(v) +
+						" (" + fmtNum(s.on_time[i]) + "/" + fmtNum(s.counted[i]) + " hồ sơ)")));
+			});
+			lines.push(svg("g", { class: "series " + cls(s, k), "data-series": s.level + ":" + s.code },
+				d ? svg("path", { d: d.trim() }) : null, dots));
+		});
+		parts.push(lines.slice(1), lines.slice(0, 1)); // the agency's line over the departments'
+
+		const desc = series.map((s) => s.name + ": " + s.values.map((v, i) => monthOf(trend.months[i]) + " " +
+			(v === null ? NO_DATA : fmtPct(v))).join(", ")).join("; ");
+		const title = "Tỷ lệ giải quyết đúng hạn theo tháng, năm " + year;
+		const chart = svg("svg", { class: "trend-chart", viewBox: "0 0 " + W + " " + H, role: "img", "data-from": String(lo),
+			"aria-labelledby": "trend-title trend-desc", preserveAspectRatio: "xMidYMid meet" },
+		svg("title", { id: "trend-title" }, title), svg("desc", { id: "trend-desc" }, desc), parts);
+		const legend = el("ul", { class: "legend" }, series.map((s, k) => {
+			const last = s.values[s.values.length - 1];
+			return el("li", { dataset: { series: s.level + ":" + s.code } },
+				el("span", { class: "swatch " + cls(s, k), "aria-hidden": "true" }),
+				named({ code: s.code, name: s.name }), " ",
+				el("span", { class: "muted" }, last === null ? "(" + NO_DATA + ")" : fmtPct(last)));
+		}));
+		const tool = toggle && all.length > 0 ? el("button", { type: "button", class: "secondary", "data-action": "zoom", "aria-pressed": String(!!zoom),
+			onclick: toggle }, zoom ? "Trục dọc từ 0%" : "Phóng to trục dọc") : null;
+		return el("figure", { class: "chart card" }, el("figcaption", { class: "toolbar" }, el("h2", null, title), el("span", { class: "spacer" }), tool),
+			zoom && lo > 0 ? el("p", { class: "hint warn" }, "Trục dọc bắt đầu từ " + fmtNum(Math.round(lo * 1000) / 10) + "%, không phải 0%.") : null,
+			chart, legend,
+			el("p", { class: "hint" }, "Mỗi điểm là một tháng; không có điểm nghĩa là tháng đó không có hồ sơ để tính. Di chuột (hoặc chạm) vào một điểm để xem số hồ sơ."));
+	}
+
+	// redrawOnResize draws a chart for the window's width, and again when
+	// the width changes while the chart is on the page.
+	let chartResize = null;
+	function redrawOnResize(draw) {
+		if (chartResize) window.removeEventListener("resize", chartResize);
+		let node = null;
+		const redraw = () => {
+			const next = draw(redraw);
+			if (node) node.replaceWith(next);
+			node = next;
+		};
+		redraw();
+		let width = window.innerWidth;
+		let timer = null;
+		const onResize = () => {
+			clearTimeout(timer);
+			timer = setTimeout(() => {
+				if (!node.isConnected) {
+					window.removeEventListener("resize", onResize);
+					if (chartResize === onResize) chartResize = null;
+					return;
+				}
+				if (window.innerWidth === width) return;
+				width = window.innerWidth;
+				redraw();
+			}, 100);
+		};
+		chartResize = onResize;
+		window.addEventListener("resize", onResize);
+		return node;
+	}
+
+	// groupTable is one row per department or official: the counts (links
+	// to their dossiers), the on-time rates; the agency's totals last.
+	function groupTable(ctx, level, res) {
+		const steps = level !== "procedure"; // a procedure's steps are its departments'; its time is what counts
+		const head1 = el("tr", null,
+			el("th", { scope: "col", rowspan: 2 }, LEVEL_LABELS[level]),
+			el("th", { scope: "col", rowspan: 2, class: "num" }, "Tiếp nhận"),
+			el("th", { scope: "col", rowspan: 2, class: "num" }, "Kỳ trước chuyển sang"),
+			el("th", { scope: "colgroup", colspan: 3, class: "group" }, "Đã giải quyết"),
+			el("th", { scope: "colgroup", colspan: 2, class: "group" }, "Đang giải quyết cuối kỳ"),
+			el("th", { scope: "col", rowspan: 2, class: "num" }, "Tỷ lệ đúng hạn"),
+			steps ? el("th", { scope: "colgroup", colspan: 3, class: "group" }, "Bước xử lý")
+				: [el("th", { scope: "colgroup", colspan: 2, class: "group" }, "Thời gian giải quyết"),
+					el("th", { scope: "col", rowspan: 2, class: "num" }, "Tỷ lệ nộp trực tuyến")],
+			el("th", { scope: "col", rowspan: 2, class: "num" }, "Vi phạm"));
+		const head2 = el("tr", null,
+			["Trước hạn", "Đúng hạn", "Quá hạn", "Trong hạn", "Quá hạn"]
+				.concat(steps ? ["Đã xong", "Trễ hạn", "Tỷ lệ đúng hạn"] : ["Hồ sơ đã xong", "Trung bình (ngày làm việc)"])
+				.map((h) => el("th", { scope: "col", class: "num" }, h)));
+		const line = (r, lv, total) => {
+			const c = r.counts;
+			const cell = (measure, label) => td({ class: "num", "data-label": label }, drill(ctx, lv, r.code, measure, c[measure]));
+			return el("tr", { class: total ? "total" : undefined, dataset: { group: r.code, level: lv } },
+				el("th", { scope: "row", class: "name" }, r.unassigned
+					? el("span", { title: "Hồ sơ chưa có bước xử lý ghi phòng ban, cán bộ" }, r.name)
+					: lv === "official" ? person({ id: r.code, name: r.name }) : named({ code: r.code, name: r.name })),
+				cell("received", "Tiếp nhận"), cell("carried_over", "Kỳ trước chuyển sang"),
+				cell("finished_early", "Giải quyết trước hạn"), cell("finished_on_due", "Giải quyết đúng hạn"),
+				cell("finished_late", "Giải quyết quá hạn"), cell("open_within_due", "Đang giải quyết trong hạn"),
+				cell("open_overdue", "Đang giải quyết quá hạn"),
+				td({ class: "num on-time", "data-label": "Tỷ lệ đúng hạn" }, rateText(r.rates.on_time, "Tỷ lệ đúng hạn")),
+				steps ? [cell("steps_finished", "Bước đã xong"), cell("steps_late", "Bước trễ hạn"),
+					td({ class: "num", "data-label": "Tỷ lệ bước đúng hạn" }, rateText(r.rates.steps_on_time, "Tỷ lệ bước đúng hạn"))]
+					: [cell("handled", "Hồ sơ đã giải quyết xong"),
+						td({ class: "num", "data-label": "Thời gian giải quyết trung bình" }, r.average_days === null
+							? el("span", { class: "muted" }, "—") : daysFormat.format(r.average_days) + " ngày"),
+						td({ class: "num", "data-label": "Tỷ lệ nộp trực tuyến" }, rateText(r.rates.online, "Tỷ lệ nộp trực tuyến"))],
+				cell("breaches", "Vi phạm"));
+		};
+		const rows = [...res.rows].sort((a, b) => (a.unassigned - b.unassigned) || a.name.localeCompare(b.name, "vi"))
+			.map((r) => line(r, level, false));
+		const foot = el("tfoot", null, line(Object.assign({}, res.total, { name: "Cả cơ quan · " + res.total.name }), "agency", true));
+		const body = el("tbody");
+		fillBody(body, 13, rows, "Không có hồ sơ nào trong kỳ");
+		return el("div", { class: "table-wrap" }, el("table", { class: "stack report-table", dataset: { level } },
+			el("thead", null, head1, head2), body, foot));
+	}
+
+	// periodForm picks the month (or year) and the agency.
+	function periodForm(rep, kind, value) {
+		const agencies = rep.agencies || [];
+		const input = kind === "year"
+			? el("input", { type: "number", name: "year", min: "2000", max: "2100", value, required: true, "aria-label": "Năm" })
+			: el("input", { type: "month", name: "month", value, required: true, "aria-label": "Tháng" });
+		const pick = agencies.length > 1 ? el("select", { name: "agency", "aria-label": "Cơ quan" },
+			agencies.map((a) => el("option", { value: a.code, selected: a.code === rep.agency.code }, a.name))) : null;
+		const form = el("form", { class: "period-form", onsubmit: (ev) => {
+			ev.preventDefault();
+			if (!input.value) return;
+			go(reportHash(kind, input.value, pick ? pick.value : rep.agency.code));
+		} },
+		labelled(kind === "year" ? "Năm" : "Tháng", input), pick ? labelled("Cơ quan", pick) : null,
+		el("button", { type: "submit" }, "Xem"));
+		input.addEventListener("change", () => { if (input.value) form.requestSubmit(); });
+		if (pick) pick.addEventListener("change", () => form.requestSubmit());
+		return form;
+	}
+
+	function reportTabs(kind, month, year, agency) {
+		return el("nav", { class: "tabs", "aria-label": "Kỳ báo cáo" },
+			el("a", { href: reportHash("month", month, agency), class: kind === "month" ? "active" : undefined, dataset: { tab: "month" } }, "Tháng"),
+			el("a", { href: reportHash("year", year, agency), class: kind === "year" ? "active" : undefined, dataset: { tab: "year" } },
+				"Năm · đánh giá cán bộ"));
+	}
+
+	async function reportPage(r) {
+		if (r.args[0] === "dossiers") return reportDossiers(r.query);
+		const q = r.query;
+		if (q.get("year")) return yearPage(q);
+		const month = q.get("month") || hanoiMonth(-1);
+		const agency = q.get("agency") ? "&agency=" + seg(q.get("agency")) : "";
+		const m = /^(\d{4})-(\d{2})$/.exec(month);
+		const [deps, offs, procs, trend] = await Promise.all([
+			api("GET", "/report?month=" + seg(month) + agency + "&level=department"),
+			api("GET", "/report?month=" + seg(month) + agency + "&level=official"),
+			api("GET", "/report?month=" + seg(month) + agency + "&level=procedure"),
+			m ? api("GET", "/report/trend?year=" + m[1] + "&month=" + Number(m[2]) + agency) : null,
+		]);
+		const code = deps.agency.code;
+		let zoom = false;
+		const ctx = { kind: "month", value: deps.current.period.value, agency: code };
+		const prevCtx = { kind: "month", value: deps.previous.period.value, agency: code };
+		const xlsx = "/api/v1/report.xlsx?month=" + seg(ctx.value) + "&agency=" + seg(code);
+		const current = ctx.value === hanoiMonth(0);
+		return el("div", { class: "report", dataset: { month: ctx.value, agency: code } },
+			heading("Kết quả giải quyết hồ sơ · " + deps.agency.name,
+				el("a", { href: xlsx, class: "button secondary", download: "", "data-action": "download" }, "Tải bảng tính Excel")),
+			reportTabs("month", ctx.value, ctx.value.slice(0, 4), code),
+			periodForm(deps, "month", ctx.value),
+			current ? el("p", { class: "hint warn" }, "Tháng " + deps.current.period.name +
+				" chưa kết thúc: số liệu tính đến lần kiểm tra gần nhất, hồ sơ đang giải quyết được tính theo hạn của chúng cuối tháng.") : null,
+			el("p", { class: "hint" }, "Bấm vào một con số để xem danh sách hồ sơ tạo nên con số đó. Hạn là ngày hẹn trả ghi trên phiếu, so theo ngày; thời gian theo " + ZONE_LABEL + "."),
+			headline(ctx, prevCtx, deps.current, deps.previous),
+			trend ? redrawOnResize((redraw) => trendChart(trend, m[1], zoom, () => {
+				zoom = !zoom;
+				redraw();
+			})) : null,
+			el("h2", null, "Theo phòng ban · " + periodLabel(deps.current.period)),
+			groupTable(ctx, "department", deps.current),
+			el("h2", null, "Theo cán bộ · " + periodLabel(offs.current.period)),
+			el("p", { class: "hint" }, "Hồ sơ tính cho cán bộ xử lý bước giữ hồ sơ lâu nhất; bước xử lý tính cho cán bộ của từng bước."),
+			groupTable(ctx, "official", offs.current),
+			el("details", { class: "procedures" },
+				el("summary", null, el("h2", null, "Theo thủ tục · " + periodLabel(procs.current.period))),
+				el("p", { class: "hint" }, "Thời gian giải quyết trung bình tính theo ngày làm việc, từ khi tiếp nhận đến khi giải quyết xong, trừ thời gian chờ bổ sung hồ sơ, nộp phí."),
+				groupTable(ctx, "procedure", procs.current)));
+	}
+
+	// yearPage is the officials' yearly evaluation: the steps they handled
+	// and how many on time, the breaches attributed to them by kind, how many
+	// were acknowledged, and citizens' satisfaction (no data yet).
+	async function yearPage(q) {
+		const year = q.get("year");
+		const agency = q.get("agency") ? "&agency=" + seg(q.get("agency")) : "";
+		const rep = await api("GET", "/report?year=" + seg(year) + agency + "&level=official");
+		const code = rep.agency.code;
+		const ctx = { kind: "year", value: rep.current.period.value, agency: code };
+		const rows = [...rep.current.rows, Object.assign({}, rep.current.total, { name: "Cả cơ quan · " + rep.current.total.name, total: true })]
+			.map((r) => {
+				const c = r.counts;
+				const lv = r.total ? "agency" : "official";
+				const kinds = Object.entries(r.breaches_by_kind || {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+				const prevRow = r.total ? rep.previous.total : rep.previous.rows.find((p) => p.code === r.code);
+				return el("tr", { class: r.total ? "total" : undefined, dataset: { group: r.total ? code : r.code, level: lv } },
+					el("th", { scope: "row", class: "name" }, r.unassigned ? r.name : r.total ? r.name : person({ id: r.code, name: r.name })),
+					td({ class: "num", "data-label": "Bước đã xử lý" }, drill(ctx, lv, r.code, "steps_finished", c.steps_finished)),
+					td({ class: "num", "data-label": "Bước đúng hạn" }, c.steps_finished ? fmtNum(c.steps_on_time) : "—"),
+					td({ class: "num", "data-label": "Bước trễ hạn" }, drill(ctx, lv, r.code, "steps_late", c.steps_late)),
+					td({ class: "num", "data-label": "Tỷ lệ bước đúng hạn" }, rateText(r.rates.steps_on_time, "Tỷ lệ bước đúng hạn"),
+						prevRow && prevRow.rates.steps_on_time !== null && r.rates.steps_on_time !== null
+							? [el("br"), el("span", { class: "muted small" }, "năm trước " + fmtPct(prevRow.rates.steps_on_time))] : null),
+					td({ class: "num", "data-label": "Vi phạm" }, drill(ctx, lv, r.code, "breaches", c.breaches)),
+					td({ class: "kinds", "data-label": "Theo loại" }, kinds.length === 0 ? el("span", { class: "muted" }, "—") :
+						el("ul", { class: "kinds" }, kinds.map(([k, n]) => el("li", null, KIND_LABELS[k] || k, ": ", drill(ctx, lv, r.code, "breaches", n, k))))),
+					td({ class: "num", "data-label": "Vi phạm đã được xác nhận" }, fmtNum(c.acknowledged)),
+					td({ class: "satisfaction", "data-label": "Mức độ hài lòng", dataset: { satisfaction: r.rates.satisfaction === null ? "none" : String(r.rates.satisfaction) } },
+						r.rates.satisfaction === null ? el("span", { class: "muted", title: "Chưa nhập đánh giá của người dân" }, NO_DATA) : fmtPct(r.rates.satisfaction)));
+			});
+		const cols = [["Cán bộ"], ["Bước đã xử lý", "num"], ["Bước đúng hạn", "num"], ["Bước trễ hạn", "num"], ["Tỷ lệ bước đúng hạn", "num"],
+			["Vi phạm", "num"], ["Vi phạm theo loại"], ["Đã xác nhận", "num"], ["Mức độ hài lòng"]];
+		return el("div", { class: "report", dataset: { year: ctx.value, agency: code } },
+			heading("Đánh giá cán bộ năm " + ctx.value + " · " + rep.agency.name),
+			reportTabs("year", hanoiMonth(-1).startsWith(ctx.value) ? hanoiMonth(-1) : ctx.value + "-12", ctx.value, code),
+			periodForm(rep, "year", ctx.value),
+			el("p", { class: "hint" }, "Các bước xử lý cán bộ đã làm xong trong năm và tỷ lệ bước xong đúng hạn; các vi phạm ghi cho cán bộ, theo loại, và số vi phạm cán bộ đã xác nhận. " +
+				"Mức độ hài lòng của người dân sẽ có khi dvcwatch nhận được kết quả đánh giá; đến lúc đó là “" + NO_DATA + "”."),
+			el("div", { class: "table-wrap" }, el("table", { class: "stack report-table year-table" },
+				el("thead", null, el("tr", null, cols.map(([label, cls]) => el("th", { scope: "col", class: cls }, label)))),
+				el("tbody", null, rows))));
+	}
+
+	// lateBy says how late a dossier was: finished late, by its end; still
+	// open past its due, by the period's end (or now, in the current one).
+	function lateBy(x, period) {
+		if (!x.due_at) return null;
+		const due = new Date(x.due_at);
+		let until = null;
+		if (x.ended_at) {
+			if (x.outcome === "late" && new Date(x.ended_at) > due) until = x.ended_at;
+		} else {
+			const end = new Date(Math.min(Date.now(), new Date(period.to).getTime()));
+			if (end > due) until = end.toISOString();
+		}
+		if (!until) return null;
+		return [el("br"), el("span", { class: "late", title: x.ended_at ? "đến khi giải quyết xong" : "đến hết kỳ báo cáo" }, lateness(x.due_at, until))];
+	}
+
+	// reportDossiers lists the dossiers behind one number of the results.
+	async function reportDossiers(q) {
+		const p = new URLSearchParams();
+		for (const k of ["month", "year", "agency", "level", "group", "measure", "kind", "limit"]) if (q.has(k)) p.set(k, q.get(k));
+		const d = await api("GET", "/report/dossiers?" + p.toString());
+		const clicked = q.get("n") !== null ? Number(q.get("n")) : null;
+		const what = (MEASURE_LABELS[d.measure] || d.measure) + (d.kind ? ": " + (KIND_LABELS[d.kind] || d.kind) : "");
+		const back = reportHash(d.period.kind, d.period.value, d.agency.code);
+		const item = PER_ITEM[d.measure];
+		const rows = d.items.map((x) => {
+			const outcome = OUTCOMES[x.outcome];
+			return el("tr", { dataset: { dossier: x.code, source: x.source } },
+				td({ class: "c-dossier", "data-label": "Hồ sơ" }, el("a", { href: dossierHref(x.source, x.code), class: "dossier-link" }, el("code", null, x.code)),
+					el("br"), el("span", { class: "muted" }, x.source)),
+				td({ "data-label": "Thủ tục" }, x.procedure && x.procedure.code ? named(x.procedure) : "—"),
+				td({ "data-label": "Phòng ban · cán bộ" }, named(x.department), el("br"), el("span", { class: "muted" }, person(x.official))),
+				td({ "data-label": "Tiếp nhận" }, time(x.received_at)),
+				td({ "data-label": "Hẹn trả", class: "c-due" }, time(x.due_at), lateBy(x, d.period)),
+				td({ "data-label": "Kết thúc" }, x.ended_at ? time(x.ended_at) : el("span", { class: "muted" }, "đang giải quyết")),
+				td({ "data-label": "Tình trạng" }, x.status && x.status.label ? x.status.label : "—",
+					outcome ? [" ", badge(outcome[0], outcome[1])] : null));
+		});
+		return el("div", { class: "list-view report-dossiers", dataset: { measure: d.measure, total: String(d.total) } },
+			el("p", null, el("a", { href: back, "data-action": "back" }, "← Kết quả " + periodLabel(d.period))),
+			heading("Hồ sơ · " + what),
+			el("p", { class: "lead" }, LEVEL_LABELS[d.level] + ": ", el("strong", null, d.group.name), " · " + periodLabel(d.period) +
+				(d.level === "agency" ? "" : " · " + d.agency.name)),
+			el("p", { class: "pager" }, el("strong", { class: "total", title: String(d.total) }, fmtNum(d.total)), " hồ sơ",
+				d.items.length < d.total ? [" · hiển thị " + fmtNum(d.items.length) + " hồ sơ đầu · ",
+					d.limit < 1000 ? el("a", { href: listHash("report/dossiers", (() => { const n = new URLSearchParams(q); n.set("limit", "1000"); return n; })()) }, "xem đến 1.000 hồ sơ") : null] : null),
+			item && clicked !== null && clicked !== d.total ? el("p", { class: "hint" }, "Con số " + fmtNum(clicked) + " đếm từng " + item +
+				"; chúng thuộc " + fmtNum(d.total) + " hồ sơ dưới đây (một hồ sơ có thể có nhiều " + item + ").") : null,
+			el("p", { class: "hint zone" }, "Thời gian theo " + ZONE_LABEL + ". Bấm mã hồ sơ để xem chi tiết."),
+			table([["Hồ sơ", "c-dossier"], ["Thủ tục"], ["Phòng ban · cán bộ"], ["Tiếp nhận"], ["Hẹn trả"], ["Kết thúc"], ["Tình trạng"]],
+				rows, "Không có hồ sơ nào", "stack report-list"));
+	}
+
 	// ---- the search in the top bar ----
 
 	function searchDossier(ev) {
@@ -1550,7 +2040,7 @@
 		else location.hash = next;
 	}
 
-	const views = { dashboard, emails, jobs, schedules, breaches, silences, dossiers };
+	const views = { dashboard, report: reportPage, emails, jobs, schedules, breaches, silences, dossiers };
 
 	// ---- start --------------------------------------------------------------
 
