@@ -148,11 +148,16 @@ func CheckCron(expr string) error {
 	if strings.TrimSpace(expr) == "" {
 		return errors.New("invalid cron expression: empty")
 	}
-	if CronZone(expr) != "" && !strings.Contains(expr, " ") {
-		// robfig/cron panics on a CRON_TZ= prefix with nothing after it.
-		return fmt.Errorf("invalid cron expression %q: CRON_TZ=Zone must be followed by a space and the schedule", expr)
+	if strings.HasPrefix(expr, "CRON_TZ=") || strings.HasPrefix(expr, "TZ=") {
+		// robfig/cron panics on a bare "CRON_TZ=" or "TZ=" (slicing past the
+		// zone it looks for), so the prefix is checked here first.
+		zone, rest, spaced := strings.Cut(strings.SplitN(expr, "=", 2)[1], " ")
+		if zone == "" || !spaced || strings.TrimSpace(rest) == "" {
+			return fmt.Errorf("invalid cron expression %q: CRON_TZ=Zone must name a zone and be followed by a space and the schedule", expr)
+		}
 	}
-	if _, err := cron.ParseStandard(expr); err != nil {
+	sched, err := cron.ParseStandard(expr)
+	if err != nil {
 		msg := err.Error()
 		// Drop robfig's echo of the fields ("...: [*/5 * *]"): the expression is quoted already.
 		if i := strings.LastIndex(msg, ": ["); i >= 0 && strings.HasSuffix(msg, "]") {
@@ -160,8 +165,19 @@ func CheckCron(expr string) error {
 		}
 		return fmt.Errorf("invalid cron expression %q: %s", expr, msg)
 	}
+	// robfig/cron reads "@every 1ns" or "@every -5m" as every second
+	// without a word; say so instead.
+	if _, ok := sched.(cron.ConstantDelaySchedule); ok {
+		_, spec, _ := strings.Cut(expr, "@every")
+		if d, err := time.ParseDuration(strings.TrimSpace(spec)); err == nil && d < MinCronInterval {
+			return fmt.Errorf("invalid cron expression %q: @every takes %s or more", expr, MinCronInterval)
+		}
+	}
 	return nil
 }
+
+// MinCronInterval is the shortest "@every" a schedule may take.
+const MinCronInterval = time.Second
 
 func (ch *checker) timezone(path, zone string) {
 	if !ch.required(path, zone) {
