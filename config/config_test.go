@@ -331,7 +331,7 @@ func TestFixtures(t *testing.T) {
 			`testdata/schedules.yaml:15: schedules[2].name: invalid name "Detect Hourly": use lower-case letters, digits, _ and -`,
 			`testdata/schedules.yaml:16: schedules[2].cron: invalid cron expression "61 * * * *": end of range (61) above maximum (59): 61`,
 			`testdata/schedules.yaml:18: schedules[2].connector: job "detect" takes no connector; only sync and reconcile do`,
-			`testdata/schedules.yaml:20: schedules[3].cron: invalid cron expression "CRON_TZ=Asia/Ho_Chi_Minh": CRON_TZ=Zone must be followed by a space and the schedule`,
+			`testdata/schedules.yaml:20: schedules[3].cron: invalid cron expression "CRON_TZ=Asia/Ho_Chi_Minh": CRON_TZ=Zone must name a zone and be followed by a space and the schedule`,
 			`testdata/schedules.yaml:21: schedules[3].job: unknown value "backup" (want one of: sync, detect, notify, digest, reconcile, report)`,
 			`testdata/schedules.yaml:25: schedules[4].timezone: "UTC" contradicts the CRON_TZ=Asia/Ho_Chi_Minh of cron; keep one`,
 			`testdata/schedules.yaml:27: schedules[5].cron: invalid cron expression "@fortnightly": unrecognized descriptor: @fortnightly`,
