@@ -200,17 +200,22 @@ func hasPragma(pragmas []string, name string) bool {
 
 var passwordKV = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
+// userInfo is the "user:password@" of a URL that url.Parse refused (an
+// unescaped % in the password, say) or of "user:password@host/db" written
+// without a scheme; the password runs to the last @ before the host.
+var userInfo = regexp.MustCompile(`^((?:[a-zA-Z][a-zA-Z0-9+.-]*://)?[^:/@\s]*:)[^\s]*@`)
+
 // redactDSN hides the password of a PostgreSQL URL or key=value DSN, so that
 // errors can say which database failed.
 func redactDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.Opaque == "" {
 		if q := u.Query(); q.Has("password") {
 			q.Set("password", "xxxxx")
 			u.RawQuery = q.Encode()
 		}
 		return u.Redacted()
 	}
-	return passwordKV.ReplaceAllString(dsn, "${1}xxxxx")
+	return passwordKV.ReplaceAllString(userInfo.ReplaceAllString(dsn, "${1}xxxxx@"), "${1}xxxxx")
 }
 
 // Tx is one write transaction of the store, opened by InTx: the callers that
