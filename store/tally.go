@@ -87,11 +87,16 @@ FROM step_verdicts s%[3]s
 WHERE s.ended_at >= :from AND s.ended_at < :to%[2]s
 GROUP BY %[1]s`
 
-// breachTally leaves out the breaches that only rules since corrected found.
+// breachCounted leaves out of the results the breaches that only rules since
+// corrected found, and due_soon, a warning before any delay: counting it as
+// a breach would charge an official with a delay that has not happened.
+const breachCounted = `b.resolved_reason <> 'rule_changed' AND b.kind <> 'due_soon'`
+
+// breachTally counts the breaches that began in the period.
 const breachTally = `SELECT %[1]s AS grp, b.kind AS kind, COUNT(*) AS n,
 	SUM(CASE WHEN EXISTS (SELECT 1 FROM breach_acks k WHERE k.breach_id = b.id) THEN 1 ELSE 0 END) AS acked
 FROM breaches b
-WHERE b.started_at >= :from AND b.started_at < :to AND b.resolved_reason <> 'rule_changed'%[2]s
+WHERE b.started_at >= :from AND b.started_at < :to AND ` + breachCounted + `%[2]s
 GROUP BY %[1]s, b.kind`
 
 type tallyRow struct {
@@ -248,7 +253,7 @@ func (db *DB) TallyDossiers(ctx context.Context, q dvcwatch.DrillQuery) ([]dvcwa
 		order = "source, code"
 	case dvcwatch.MeasureBreaches:
 		from = `SELECT DISTINCT b.source, b.code FROM breaches b
-			WHERE b.started_at >= :from AND b.started_at < :to AND b.resolved_reason <> 'rule_changed' AND ` + g.breach + ` = :group` + agency("b.agency")
+			WHERE b.started_at >= :from AND b.started_at < :to AND ` + breachCounted + ` AND ` + g.breach + ` = :group` + agency("b.agency")
 		if q.Kind != "" {
 			from += ` AND b.kind = :kind`
 		}

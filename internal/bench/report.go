@@ -230,7 +230,7 @@ func handTalliesWith(ctx context.Context, x *sqlx.DB, from, to any, agency strin
 		}
 		if err := x.SelectContext(ctx, &breaches, x.Rebind(`SELECT `+col+` AS g, kind, COUNT(*) AS n,
 			SUM(CASE WHEN id IN (SELECT breach_id FROM breach_acks) THEN 1 ELSE 0 END) AS acked FROM breaches
-			WHERE agency = ? AND started_at >= ? AND started_at < ? AND resolved_reason <> 'rule_changed' GROUP BY `+col+`, kind`),
+			WHERE agency = ? AND started_at >= ? AND started_at < ? AND resolved_reason <> 'rule_changed' AND kind <> 'due_soon' GROUP BY `+col+`, kind`),
 			agency, from, to); err != nil {
 			return nil, err
 		}
