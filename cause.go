@@ -15,6 +15,7 @@ const (
 	CauseDatabase          Cause = "database"           // the database cannot be reached or written
 	CauseMailRejected      Cause = "mail_rejected"      // the mail server refused a recipient or the message (5xx)
 	CauseMailUnreachable   Cause = "mail_unreachable"   // the mail server cannot be reached, or refuses for now
+	CauseMailUncertain     Cause = "mail_uncertain"     // the message was written whole but its end was never answered
 	CauseBadPayload        Cause = "bad_payload"        // a task whose payload cannot be read
 	CauseUnknown           Cause = "unknown"
 )
@@ -23,7 +24,7 @@ const (
 // groups of equal size.
 func Causes() []Cause {
 	return []Cause{CausePortalCredentials, CausePortalRefused, CausePortalUnreachable, CausePortalBusy,
-		CausePortalBadReply, CauseDatabase, CauseMailRejected, CauseMailUnreachable, CauseBadPayload, CauseUnknown}
+		CausePortalBadReply, CauseDatabase, CauseMailRejected, CauseMailUnreachable, CauseMailUncertain, CauseBadPayload, CauseUnknown}
 }
 
 // CauseText is how the admin UI and the operators' emails explain a cause:
@@ -85,6 +86,13 @@ var causeTexts = map[Cause]CauseText{
 		Explain: "Không kết nối được máy chủ SMTP, hết thời gian chờ, lỗi TLS hoặc đăng nhập SMTP, hoặc máy chủ tạm từ chối (4xx).",
 		Action: "Kiểm tra smtp.host, port, tls, tài khoản SMTP và máy chủ thư. Thư đang chờ tự gửi khi máy chủ hoạt động lại; " +
 			"thư đã bỏ cuộc thì bấm Thử lại.",
+	},
+	CauseMailUncertain: {
+		Title: "Không rõ thư đã đến chưa", English: "mail possibly delivered",
+		Explain: "Thư đã gửi trọn nội dung nhưng máy chủ thư không trả lời xác nhận trong thời gian chờ (smtp.timeout): " +
+			"máy chủ có thể đã nhận thư. dvcwatch không tự gửi lại để tránh thư trùng.",
+		Action: "Hỏi người nhận hoặc xem nhật ký máy chủ thư; chỉ bấm Thử lại khi thư chưa đến (nếu đã đến, thử lại sẽ tạo một bản trùng). " +
+			"Nếu máy chủ thường trả lời chậm, tăng smtp.timeout.",
 	},
 	CauseBadPayload: {
 		Title: "Dữ liệu tác vụ hỏng", English: "bad task payload",

@@ -21,6 +21,7 @@
 //	  refused      "HTTP 4xx" (403 and the like), "portal error_code", or permanent ("skip retry")
 //	  unreachable  anything else: a retried network, TLS or 5xx failure ("gave up after", "no complete reply")
 //	mail         "rejected by the SMTP server", "invalid email message" (email.ErrRejected, ErrInvalidMessage);
+//	             "possibly delivered: the server did not answer" (email.ErrPossiblySent);
 //	             "send email … via …" otherwise (email.Sender's wording)
 //	database     "failed to connect to `" (pgconn), "SQLSTATE 08", "SQLSTATE 57P0", "SQLSTATE 53300",
 //	             "database is locked", "SQLITE_BUSY", "unable to open database file", "driver: bad connection",
@@ -63,6 +64,8 @@ func Of(err error) dvcwatch.Cause {
 		})
 	case errors.Is(err, email.ErrRejected), errors.Is(err, email.ErrInvalidMessage):
 		return dvcwatch.CauseMailRejected
+	case errors.Is(err, email.ErrPossiblySent):
+		return dvcwatch.CauseMailUncertain
 	case store.IsUnavailable(err):
 		return dvcwatch.CauseDatabase
 	}
@@ -84,6 +87,8 @@ func OfText(msg string) dvcwatch.Cause {
 		return portalCause(msg, portalFacts{permanent: strings.Contains(msg, skipRetry)})
 	case has(msg, "rejected by the SMTP server", "invalid email message"):
 		return dvcwatch.CauseMailRejected
+	case has(msg, "possibly delivered: the server did not answer"):
+		return dvcwatch.CauseMailUncertain
 	case sendEmail.MatchString(msg):
 		return dvcwatch.CauseMailUnreachable
 	case has(msg, "failed to connect to `", "SQLSTATE 08", "SQLSTATE 57P0", "SQLSTATE 53300", "database is locked",

@@ -64,6 +64,7 @@ func TestOf(t *testing.T) {
 		{"mail server down", send(t, portOf(t, closedAddr(t)), "a@x.example"), dvcwatch.CauseMailUnreachable},
 		{"a delivery the server rejected", fmt.Errorf("notification 5: %w: %w", notify.ErrUndeliverable, send(t, mail.Port(), "nobody@x.example")), dvcwatch.CauseMailRejected},
 		{"a bad address", send(t, mail.Port(), "not an address"), dvcwatch.CauseMailRejected},
+		{"mail server silent after the whole message", slowToAnswer(t), dvcwatch.CauseMailUncertain},
 		{"PostgreSQL down", postgresDown(t), dvcwatch.CauseDatabase},
 		{"PostgreSQL shutting down", fmt.Errorf("claim notification 3: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}), dvcwatch.CauseDatabase},
 		{"SQLite file cannot be opened", sqliteCannotOpen(t), dvcwatch.CauseDatabase},
@@ -215,6 +216,27 @@ func send(t *testing.T, port int, to string) error {
 	err = s.Send(context.Background(), email.Message{To: []string{to}, Subject: "thử", Text: "thử", MessageID: "t.1"})
 	if err == nil {
 		t.Fatalf("sending to %s through port %d succeeded", to, port)
+	}
+	return err
+}
+
+// slowToAnswer is the error of a send whose end of message the server
+// answers only after the timeout.
+func slowToAnswer(t *testing.T) error {
+	t.Helper()
+	slow, err := mailcatch.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.Hold()
+	t.Cleanup(func() { slow.Release(); _ = slow.Close() })
+	s, err := email.New(config.SMTP{Host: "127.0.0.1", Port: slow.Port(), From: "canhbao@x.example", TLS: config.TLSNone, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Send(context.Background(), email.Message{To: []string{"a@x.example"}, Subject: "thử", Text: "thử", MessageID: "t.2"})
+	if err == nil {
+		t.Fatal("a send the server never answered succeeded")
 	}
 	return err
 }

@@ -106,7 +106,10 @@ func (d *Deliverer) Deliver(ctx context.Context, id int64, final bool) error {
 		d.logger().Info("email sent", "notification", n.ID, "kind", n.Kind, "recipient", n.Recipient, "items", n.Items)
 		return nil
 	}
-	permanent := errors.Is(sendErr, email.ErrRejected) || errors.Is(sendErr, email.ErrInvalidMessage)
+	// A message the server may have taken is not sent again by itself: it
+	// waits, failed, for an administrator's retry (possibly a duplicate).
+	permanent := errors.Is(sendErr, email.ErrRejected) || errors.Is(sendErr, email.ErrInvalidMessage) ||
+		errors.Is(sendErr, email.ErrPossiblySent)
 	if err := d.Store.MarkAttemptFailed(rctx, n.ID, d.now(), sendErr.Error(), permanent || final); err != nil {
 		d.logger().Error("record failed email", "notification", n.ID, "err", err)
 	}

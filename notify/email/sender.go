@@ -29,6 +29,13 @@ import (
 // fail again, so it must not be retried. Every other Send error is transient.
 var ErrRejected = errors.New("rejected by the SMTP server")
 
+// ErrPossiblySent marks a message written whole, whose end the server never
+// answered (a timeout or a lost connection while waiting for the reply to
+// the final "."): the server may have taken it, so sending it again may send
+// it twice. It must not be retried automatically; an administrator decides.
+// RFC 5321 §4.5.3.2.6 gives a server 10 minutes for that reply.
+var ErrPossiblySent = errors.New("possibly delivered: the server did not answer the end of the message")
+
 // ErrInvalidMessage marks a Message that cannot be sent as it is (a malformed
 // address, a forbidden header); like ErrRejected it must not be retried.
 var ErrInvalidMessage = errors.New("invalid email message")
@@ -161,6 +168,9 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	if permanent(err) {
 		return fmt.Errorf("send email %s via %s: %w: %w", id, addr, ErrRejected, err)
 	}
+	if possiblySent(err) {
+		return fmt.Errorf("send email %s via %s: %w: %w", id, addr, ErrPossiblySent, err)
+	}
 	return fmt.Errorf("send email %s via %s: %w", id, addr, err)
 }
 
@@ -174,6 +184,14 @@ func permanent(err error) bool {
 		return se.ErrorCode() >= 500 && se.ErrorCode() < 600
 	}
 	return false
+}
+
+// possiblySent reports whether err came while waiting for the reply to the
+// end of the message (go-mail's ErrSMTPDataClose) without any reply code:
+// the whole message had been written.
+func possiblySent(err error) bool {
+	var se *gomail.SendError
+	return errors.As(err, &se) && se.Reason == gomail.ErrSMTPDataClose && se.ErrorCode() == 0
 }
 
 func (s *Sender) clientOptions(ctx context.Context, stop *func() bool) []gomail.Option {

@@ -26,6 +26,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
 )
 
 const (
@@ -506,5 +507,35 @@ func TestSendInvalidMessage(t *testing.T) {
 		if !errors.Is(err, ErrInvalidMessage) || errors.Is(err, ErrRejected) {
 			t.Errorf("%s: got %v, want ErrInvalidMessage", name, err)
 		}
+	}
+}
+
+// TestSendPossiblySent: a server that takes the whole message but answers
+// its end only after the timeout may have delivered it; the error says so
+// (ErrPossiblySent), so that it is not sent again blindly, and the server
+// does receive the one message.
+func TestSendPossiblySent(t *testing.T) {
+	t.Parallel()
+	sink, err := mailcatch.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	sink.Hold() // DATA's end waits: the message is written, its reply is not sent
+	s, err := New(config.SMTP{Host: "127.0.0.1", Port: sink.Port(), From: "a@b.vn", TLS: config.TLSNone, Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Send(t.Context(), message(t, "binh@ubnd.example.vn"))
+	if !errors.Is(err, ErrPossiblySent) || errors.Is(err, ErrRejected) {
+		t.Fatalf("got %v, want ErrPossiblySent", err)
+	}
+	sink.Release()
+	deadline := time.Now().Add(5 * time.Second)
+	for sink.Count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := sink.Count(); n != 1 {
+		t.Errorf("the server holds %d messages, want the one it was slow to answer", n)
 	}
 }
