@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +19,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dvcwatch/dvcwatch"
-	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
@@ -47,113 +45,6 @@ func unsetenv(t *testing.T, name string) {
 	t.Setenv(name, "")
 	if err := os.Unsetenv(name); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// composeFile is what the tests read of docker-compose.yml.
-type composeFile struct {
-	Services map[string]struct {
-		Command         []string          `yaml:"command"`
-		Environment     map[string]string `yaml:"environment"`
-		Ports           []string          `yaml:"ports"`
-		StopGracePeriod string            `yaml:"stop_grace_period"`
-		Healthcheck     struct {
-			Test []string `yaml:"test"`
-		} `yaml:"healthcheck"`
-	} `yaml:"services"`
-}
-
-// readCompose reads docker-compose.yml with each ${VAR:-default} at its
-// default, as compose runs it with none of the variables set.
-func readCompose(t *testing.T) composeFile {
-	t.Helper()
-	data, err := os.ReadFile("../docker-compose.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data = regexp.MustCompile(`\$\{[A-Z0-9_]+:-([^}]*)\}`).ReplaceAll(data, []byte("$1"))
-	var f composeFile
-	if err := yaml.Unmarshal(data, &f); err != nil {
-		t.Fatalf("docker-compose.yml: %v", err)
-	}
-	return f
-}
-
-// TestComposeConfigIsValid keeps the file docker-compose.yml mounts in step with
-// the configuration schema and with the compose file itself, since no test can
-// run compose: valid with the environment the services get, on the compose
-// services, with the simulator's account and commune, and shut down before
-// Docker's SIGKILL.
-func TestComposeConfigIsValid(t *testing.T) {
-	f := readCompose(t)
-	var replicas []string
-	for name, s := range f.Services {
-		if slices.Equal(s.Command, []string{"serve"}) {
-			replicas = append(replicas, name)
-		}
-	}
-	slices.Sort(replicas)
-	if len(replicas) < 2 {
-		t.Fatalf("docker-compose.yml runs %d serve replicas, want two or more", len(replicas))
-	}
-	setenv(t, f.Services[replicas[0]].Environment)
-	c, err := Load("dvcwatch.compose.yaml")
-	if err != nil {
-		t.Fatalf("the compose configuration must be valid with the compose environment:\n%v", err)
-	}
-	if c.Database.Driver != DriverPostgres || c.Redis.Addr != "redis:6379" || c.SMTP.Host != "mailpit" {
-		t.Errorf("compose configuration must use the compose services, got database %s, redis %s, smtp %s",
-			c.Database.Driver, c.Redis.Addr, c.SMTP.Host)
-	}
-	for _, k := range c.Connectors {
-		if k.BaseURL != "http://portalsim:8700" || k.Username != portalsim.DefaultUsername || k.Password.Reveal() != portalsim.DefaultPassword {
-			t.Errorf("connector %s: %s as %s; want the simulator service with its default account", k.Name, k.BaseURL, k.Username)
-		}
-	}
-	var sim struct {
-		Agencies   []Agency    `yaml:"agencies"`
-		Procedures []Procedure `yaml:"procedures"`
-	}
-	ps := portalsim.New(portalsim.Options{Dossiers: 1})
-	defer ps.Close()
-	text, err := ps.Directory().ConfigYAML()
-	if err == nil {
-		err = yaml.Unmarshal([]byte(text), &sim)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(c.Agencies) != 1 || len(sim.Agencies) != 1 {
-		t.Fatalf("%d agencies, the simulator has %d; want its one commune", len(c.Agencies), len(sim.Agencies))
-	}
-	got, want := c.Agencies[0], sim.Agencies[0]
-	if got.Code != want.Code || got.Name != want.Name {
-		t.Errorf("agency %s %q, the simulator has %s %q", got.Code, got.Name, want.Code, want.Name)
-	}
-	sameAs(t, "agencies[0].departments", got.Departments, want.Departments)
-	sameAs(t, "agencies[0].officials", got.Officials, want.Officials)
-	sameAs(t, "procedures", c.Procedures, sim.Procedures)
-
-	// asynq's leases live in Redis (see the field notes).
-	if r := strings.Join(f.Services["redis"].Command, " "); !strings.Contains(r, "--appendonly yes") || !strings.Contains(r, "--maxmemory-policy noeviction") {
-		t.Errorf("redis: command %q, want --appendonly yes and --maxmemory-policy noeviction", r)
-	}
-	_, port, _ := strings.Cut(c.Admin.Listen, ":")
-	hosts := map[string]bool{}
-	for _, name := range replicas {
-		s := f.Services[name]
-		if grace, err := time.ParseDuration(s.StopGracePeriod); err != nil || grace <= c.ShutdownTimeout {
-			t.Errorf("%s: stop_grace_period %q, want more than shutdown_timeout %s", name, s.StopGracePeriod, c.ShutdownTimeout)
-		}
-		if !slices.Contains(s.Healthcheck.Test, "http://127.0.0.1:"+port+"/readyz") {
-			t.Errorf("%s: healthcheck %q, want GET /readyz on admin.listen's port %s", name, s.Healthcheck.Test, port)
-		}
-		if len(s.Ports) != 1 || !strings.HasSuffix(s.Ports[0], ":"+port) || hosts[s.Ports[0]] {
-			t.Errorf("%s: ports %q, want admin.listen's port %s published on a host port of its own", name, s.Ports, port)
-		}
-		for _, p := range s.Ports {
-			hosts[p] = true
-		}
 	}
 }
 
