@@ -2,7 +2,10 @@ package dvcwatch
 
 import (
 	"errors"
+	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // NotificationKind says what an email in the outbox is.
@@ -66,7 +69,21 @@ type Notification struct {
 	// listings carry its name alone (AttachmentName).
 	Attachment     *Attachment
 	AttachmentName string
+	// MessageID is the email's Message-ID left of "@" (the domain is added
+	// when it is sent): chosen at random when the row is written, so that it
+	// is unique across installations and database rebuilds, and the same on
+	// every attempt. Rows written before it was stored carry the old form,
+	// LegacyMessageID.
+	MessageID string
 }
+
+// LegacyMessageID is the Message-ID (left of "@") of a notification written
+// before each row stored one of its own: derived from the row id, so it
+// repeats across installations and database rebuilds.
+func LegacyMessageID(id int64) string { return "dvcwatch.notification." + strconv.FormatInt(id, 10) }
+
+// NewMessageID returns a fresh Message-ID left part for a new notification.
+func NewMessageID() string { return "dvcwatch.notification." + uuid.NewString() }
 
 // Outcomes of claiming a notification for delivery.
 var (

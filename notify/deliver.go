@@ -48,8 +48,9 @@ const DefaultClaimStale = 5 * time.Minute
 // dies after the server answered 250 to the end of DATA and before the row is
 // marked sent, the claim goes stale and a later attempt sends the message
 // again. That window is one database round trip long. The resend carries the
-// same Message-ID (derived from the row id), so mail systems and readers can
-// recognise it as the same message.
+// same Message-ID (stored on the row when it was written, random so that no
+// other installation or rebuilt database reuses it), so mail systems and
+// readers can recognise it as the same message.
 type Deliverer struct {
 	Store      DeliveryStore
 	Sender     Sender
@@ -79,7 +80,10 @@ func (d *Deliverer) Deliver(ctx context.Context, id int64, final bool) error {
 	case err != nil:
 		return err // claimed by a live attempt, or the database is down: retry later
 	}
-	msgID := fmt.Sprintf("dvcwatch.notification.%d", n.ID)
+	msgID := n.MessageID // chosen when the row was written: the same on every attempt
+	if msgID == "" {
+		msgID = dvcwatch.LegacyMessageID(n.ID)
+	}
 	if d.MessageDomain != "" {
 		msgID += "@" + d.MessageDomain
 	}

@@ -198,16 +198,21 @@ func deliverer(st DeliveryStore, s Sender) *Deliverer {
 
 func TestDeliverSends(t *testing.T) {
 	t.Parallel()
+	const stored = "dvcwatch.notification.5f0c7b52-3b8e-4c1e-9a57-2d6f1e0a9c33"
 	for _, tt := range []struct {
-		domain, wantID string
+		domain, msgID, wantID string
 	}{
-		{"", "<dvcwatch.notification.7@hoabinh.example>"}, // the From domain
-		{"dvcwatch.example", "<dvcwatch.notification.7@dvcwatch.example>"},
+		{"", stored, "<" + stored + "@hoabinh.example>"}, // the From domain
+		{"dvcwatch.example", stored, "<" + stored + "@dvcwatch.example>"},
+		// A row written before Message-IDs were stored: the old form, as its earlier attempts sent.
+		{"dvcwatch.example", "", "<dvcwatch.notification.7@dvcwatch.example>"},
 	} {
-		t.Run("domain "+tt.domain, func(t *testing.T) {
+		t.Run("domain "+tt.domain+" id "+tt.msgID, func(t *testing.T) {
 			t.Parallel()
 			be, sender := startSMTP(t)
-			st := newOutbox(outboxRow(7, "nguyen.van.a@hoabinh.example"))
+			row := outboxRow(7, "nguyen.van.a@hoabinh.example")
+			row.MessageID = tt.msgID
+			st := newOutbox(row)
 			d := deliverer(st, sender)
 			d.MessageDomain = tt.domain
 			if err := d.Deliver(t.Context(), 7, false); err != nil {
@@ -221,7 +226,7 @@ func TestDeliverSends(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := msg.Header.Get("Message-ID"); got != tt.wantID || !strings.Contains(got, "dvcwatch.notification.7") {
+			if got := msg.Header.Get("Message-ID"); got != tt.wantID {
 				t.Errorf("Message-ID %q, want %q", got, tt.wantID)
 			}
 			if got := msg.Header.Get("X-Dvcwatch-Notification"); got != "7" {

@@ -31,6 +31,7 @@ type notificationRow struct {
 	SentAt     instant `db:"sent_at"`
 	FailedAt   instant `db:"failed_at"`
 	AttName    string  `db:"attachment_name"`
+	MessageID  string  `db:"message_id"`
 }
 
 func (r *notificationRow) notification() dvcwatch.Notification {
@@ -38,12 +39,12 @@ func (r *notificationRow) notification() dvcwatch.Notification {
 		ID: r.ID, DedupeKey: r.DedupeKey, Kind: dvcwatch.NotificationKind(r.Kind), Recipient: r.Recipient,
 		Email: r.Email, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Items: r.Items, Attempts: r.Attempts,
 		LastError: r.LastError, CreatedAt: r.CreatedAt.Time, EnqueuedAt: r.EnqueuedAt.Time,
-		SendingAt: r.SendingAt.Time, SentAt: r.SentAt.Time, FailedAt: r.FailedAt.Time,
+		SendingAt: r.SendingAt.Time, SentAt: r.SentAt.Time, FailedAt: r.FailedAt.Time, MessageID: r.MessageID,
 	}
 }
 
 const notificationSelect = `id, dedupe_key, kind, recipient, email, subject, body_text, body_html, items, attempts,
-	last_error, created_at, enqueued_at, sending_at, sent_at, failed_at, attachment_name`
+	last_error, created_at, enqueued_at, sending_at, sent_at, failed_at, attachment_name, message_id`
 
 type breachDetailRow struct {
 	ProcedureName  string `db:"procedure_name"`
@@ -152,7 +153,8 @@ func (tx *Tx) AssignAlerts(ctx context.Context, ids []int64, notification int64)
 }
 
 // AddNotification stores n unless a notification with its dedupe key exists;
-// it returns the id of the one stored, and whether it is new.
+// it returns the id of the one stored, and whether it is new. A new row gets
+// its Message-ID here (dvcwatch.NewMessageID), once for all its attempts.
 func (db *DB) AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (id int64, created bool, err error) {
 	err = db.InTx(ctx, func(tx *Tx) error {
 		id, created, err = tx.AddNotification(ctx, n, now)
@@ -167,8 +169,8 @@ func (tx *Tx) AddNotification(ctx context.Context, n dvcwatch.NewNotification, n
 		return 0, false, fmt.Errorf("store notification: dedupe key, recipient and email are required")
 	}
 	q := `INSERT INTO notifications (dedupe_key, kind, recipient, email, subject, body_text, body_html, items, created_at,
-			attachment_name, attachment_type, attachment)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`
+			attachment_name, attachment_type, attachment, message_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`
 	var att dvcwatch.Attachment
 	var data []byte // NULL without an attachment
 	if n.Attachment != nil {
@@ -176,7 +178,7 @@ func (tx *Tx) AddNotification(ctx context.Context, n dvcwatch.NewNotification, n
 	}
 	var id int64
 	err := tx.tx.GetContext(ctx, &id, tx.tx.Rebind(q), n.DedupeKey, string(n.Kind), n.Recipient, n.Email, n.Subject, n.Text, n.HTML,
-		n.Items, tx.db.timeArg(normTime(now)), att.Name, att.Type, data)
+		n.Items, tx.db.timeArg(normTime(now)), att.Name, att.Type, data, dvcwatch.NewMessageID())
 	if err == nil {
 		return id, true, nil
 	}

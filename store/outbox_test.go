@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/notify"
+	"github.com/dvcwatch/dvcwatch/notify/email"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 	"github.com/dvcwatch/dvcwatch/worker"
@@ -318,8 +321,12 @@ func TestAddNotification(t *testing.T) {
 			t.Errorf("the same key again = %d, created %v, %v; want %d, false", id2, created, err, id)
 		}
 		n := notification(t, db, id)
+		if !messageIDRe.MatchString(n.MessageID) {
+			t.Errorf("Message-ID %q, want dvcwatch.notification.<uuid>", n.MessageID)
+		}
 		want := dvcwatch.Notification{ID: id, DedupeKey: valid.DedupeKey, Kind: valid.Kind, Recipient: valid.Recipient,
-			Email: valid.Email, Subject: valid.Subject, Text: valid.Text, HTML: valid.HTML, Items: 3, CreatedAt: hour(1).UTC()}
+			Email: valid.Email, Subject: valid.Subject, Text: valid.Text, HTML: valid.HTML, Items: 3, CreatedAt: hour(1).UTC(),
+			MessageID: n.MessageID}
 		if !reflect.DeepEqual(n, want) {
 			t.Errorf("stored %+v\nwant %+v", n, want)
 		}
@@ -516,11 +523,15 @@ func TestClaimAndDeliver(t *testing.T) {
 			{"unknown id", func() (dvcwatch.Notification, error) { return db.ClaimNotification(ctx, other+100, hour(4), stale) },
 				dvcwatch.ErrNotFound, -1, nil},
 		}
+		msgID := notification(t, db, id).MessageID
 		for _, s := range steps {
 			n, err := s.do()
 			if s.wantErr == nil && err != nil || s.wantErr != nil && !errors.Is(err, s.wantErr) {
 				t.Errorf("%s: error %v, want %v", s.name, err, s.wantErr)
 				continue
+			}
+			if s.attempts >= 0 && n.MessageID != msgID {
+				t.Errorf("%s: Message-ID %q, want %q as on every attempt", s.name, n.MessageID, msgID)
 			}
 			if s.attempts >= 0 {
 				if got := notification(t, db, id).Attempts; got != s.attempts {
@@ -537,6 +548,113 @@ func TestClaimAndDeliver(t *testing.T) {
 		ns, err := db.Notifications(ctx, 10)
 		if err != nil || len(ns) != 2 || ns[0].ID != other || ns[1].ID != id {
 			t.Errorf("Notifications = %+v, %v; want newest first", ns, err)
+		}
+	})
+}
+
+var messageIDRe = regexp.MustCompile(`^dvcwatch\.notification\.[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// idSender records the Message-ID of every email it is given; the first fail
+// sends fail with a transient error.
+type idSender struct {
+	fail int
+	ids  []string
+}
+
+func (s *idSender) Send(_ context.Context, m email.Message) error {
+	s.ids = append(s.ids, m.MessageID)
+	if len(s.ids) <= s.fail {
+		return errors.New("dial tcp: i/o timeout")
+	}
+	return nil
+}
+
+// TestMessageIDUnique: the Message-ID is chosen when the row is written, so
+// two installations (or one database rebuilt), whose row ids both start at 1,
+// do not give their first emails the same one; every attempt at a row sends
+// the one stored.
+func TestMessageIDUnique(t *testing.T) {
+	t.Parallel()
+	for name, open := range map[string]func(testing.TB) *store.DB{
+		store.DriverSQLite: storetest.SQLite, store.DriverPostgres: storetest.Postgres,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			n := dvcwatch.NewNotification{DedupeKey: "alerts:binh:1", Kind: dvcwatch.NotificationAlerts,
+				Recipient: "binh", Email: "binh@ungtoa.gov.vn", Subject: "s", Text: "t"}
+			var ids []string
+			for range 2 {
+				db := open(t)
+				id, _, err := db.AddNotification(ctx, n, hour(1))
+				if err != nil || id != 1 {
+					t.Fatalf("AddNotification = %d, %v; want row 1 in a new store", id, err)
+				}
+				got := notification(t, db, id).MessageID
+				if !messageIDRe.MatchString(got) {
+					t.Errorf("Message-ID %q, want dvcwatch.notification.<uuid>", got)
+				}
+				ids = append(ids, got)
+
+				// A first attempt fails, the retry delivers: both carry the stored Message-ID.
+				s := &idSender{fail: 1}
+				d := &notify.Deliverer{Store: db, Sender: s, MessageDomain: "dvcwatch.example",
+					Logger: slog.New(slog.DiscardHandler), Clock: &clock{now: hour(2)}}
+				if err := d.Deliver(ctx, id, false); err == nil {
+					t.Fatal("first attempt: no error, want the sender's")
+				}
+				if err := d.Deliver(ctx, id, false); err != nil {
+					t.Fatal(err)
+				}
+				want := got + "@dvcwatch.example"
+				if len(s.ids) != 2 || s.ids[0] != want || s.ids[1] != want {
+					t.Errorf("attempts sent Message-IDs %q, want %q twice", s.ids, want)
+				}
+				if got := notification(t, db, id); got.SentAt.IsZero() || got.MessageID != ids[len(ids)-1] {
+					t.Errorf("after delivery: %+v", got)
+				}
+			}
+			if ids[0] == ids[1] {
+				t.Errorf("two stores gave row 1 the same Message-ID %q", ids[0])
+			}
+		})
+	}
+}
+
+// TestMigrationKeepsOldMessageIDs: a row written before migration 13 keeps
+// the Message-ID it was (or would have been) sent with, derived from its id,
+// so that a retry of it is the same message; rows written after get their own.
+func TestMigrationKeepsOldMessageIDs(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := store.MigrateDownTo(ctx, db, 12); err != nil {
+			t.Fatal(err)
+		}
+		x := store.SQLX(db)
+		at := hour(0).UTC().Format("2006-01-02T15:04:05.000000Z")
+		for _, key := range []string{"old:1", "old:2"} {
+			q := `INSERT INTO notifications (dedupe_key, kind, recipient, email, subject, body_text, body_html, created_at)
+				VALUES (?, 'alerts', 'binh', 'binh@ungtoa.gov.vn', 's', 't', 'h', ?)`
+			if _, err := x.ExecContext(ctx, x.Rebind(q), key, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []int64{1, 2} {
+			if got, want := notification(t, db, id).MessageID, dvcwatch.LegacyMessageID(id); got != want {
+				t.Errorf("row %d written before the migration: Message-ID %q, want %q", id, got, want)
+			}
+		}
+		id, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: "new", Kind: dvcwatch.NotificationAlerts,
+			Recipient: "binh", Email: "binh@ungtoa.gov.vn"}, hour(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := notification(t, db, id).MessageID; !messageIDRe.MatchString(got) {
+			t.Errorf("row %d written after the migration: Message-ID %q, want dvcwatch.notification.<uuid>", id, got)
 		}
 	})
 }

@@ -195,7 +195,7 @@ func checkOnce(t *testing.T, db *store.DB, mail *mailcatch.Catcher) []dvcwatch.N
 		if len(m.To) != 1 || m.To[0] != n.Email {
 			t.Errorf("notification %s to %v, want %s", id, m.To, n.Email)
 		}
-		if want := "dvcwatch.notification." + id + "@"; !strings.Contains(m.Header.Get("Message-Id"), want) {
+		if want := "<" + n.MessageID + "@"; n.MessageID == "" || !strings.HasPrefix(m.Header.Get("Message-Id"), want) {
 			t.Errorf("notification %s: Message-ID %q, want it to contain %q", id, m.Header.Get("Message-Id"), want)
 		}
 	}

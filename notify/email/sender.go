@@ -50,7 +50,7 @@ type Message struct {
 	Subject string
 	Text    string
 	HTML    string
-	// MessageID is derived from the notification id so that a resend of the same
+	// MessageID is stored with the notification so that a resend of the same
 	// notification carries the same Message-ID and mail clients and the office can
 	// recognise it; without "@" the domain of From is appended. Empty lets the
 	// library generate a random one.
