@@ -270,8 +270,13 @@ type loginRequest struct {
 // login exchanges a token for the UI's session cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
-	if err := decodeJSON(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if err := decodeLogin(r, &req); err != nil {
+		var he httpError
+		if errors.As(err, &he) {
+			writeError(w, he.status, he.err)
+		} else {
+			writeError(w, http.StatusBadRequest, err)
+		}
 		return
 	}
 	p, ok := s.auth.token(req.Token)

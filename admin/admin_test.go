@@ -634,6 +634,32 @@ func TestAPISession(t *testing.T) {
 	// Logging in with an unknown token, or a body that is not the API's, fails.
 	b.do(t, "POST", "/api/v1/session", `{"token":"not-a-configured-token-at-all"}`).want(t, 401, "login with an unknown token")
 	b.do(t, "POST", "/api/v1/session", `{"token":"`+apiViewerToken+`","role":"admin"}`).want(t, 400, "login with an unknown field")
+	// A login must be one JSON object declared application/json: a form of
+	// another site (text/plain, urlencoded) cannot log a browser in.
+	good := `{"token":"` + apiViewerToken + `"}`
+	ctype := func(v string) func(*http.Request) { return func(r *http.Request) { r.Header.Set("Content-Type", v) } }
+	for _, c := range []struct {
+		body, ctype string
+		status      int
+		msg         string
+	}{
+		{good, "text/plain", 415, `Content-Type "text/plain", want application/json`},
+		{good, "application/x-www-form-urlencoded", 415, "want application/json"},
+		{good, "", 415, `Content-Type "", want application/json`},
+		{good + `=`, "text/plain", 415, "want application/json"},
+		{good + ` {"token":"x"}`, "application/json", 400, "want one JSON object and nothing after it"},
+		{good + `x`, "application/json", 400, "want one JSON object and nothing after it"},
+		{`"` + apiViewerToken + `"`, "application/json", 400, "want a JSON object"},
+		{"", "application/json", 400, "request body"},
+	} {
+		a := b.do(t, "POST", "/api/v1/session", c.body, ctype(c.ctype))
+		if a.status != c.status || !strings.Contains(a.errMessage(t), c.msg) || a.header.Get("Set-Cookie") != "" {
+			t.Errorf("login with %q as %q: %d %s (cookie %q), want %d saying %q and no cookie",
+				c.body, c.ctype, a.status, a.body, a.header.Get("Set-Cookie"), c.status, c.msg)
+		}
+	}
+	b.do(t, "POST", "/api/v1/session", good+"\n", ctype("application/json; charset=utf-8")).want(t, 200, "login with a charset and a final newline")
+
 	a = b.do(t, "DELETE", "/api/v1/session", "").want(t, 204, "logout")
 	if c := a.header.Get("Set-Cookie"); !strings.Contains(c, "dvcwatch_session=;") || !strings.Contains(c, "Max-Age=0") {
 		t.Errorf("logout sets %q, want the cookie cleared", c)
