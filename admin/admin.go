@@ -99,6 +99,11 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics; nil serves none.
 	Metrics http.Handler
+	// LoginFailures failed logins or bearer tokens from one client address
+	// within LoginWindow get it 429 until it earns a try back (one every
+	// LoginWindow/LoginFailures); zero: 10 in 5 minutes.
+	LoginFailures int
+	LoginWindow   time.Duration
 	// Session is how long a UI login lasts; zero: 8 hours.
 	Session time.Duration
 	Logger  *slog.Logger
@@ -133,9 +138,11 @@ type Names interface {
 type Server struct {
 	opts Options
 	auth *authenticator
-	log  *slog.Logger
-	now  func() time.Time // opts.Clock's
-	mux  *http.ServeMux
+	// throttle counts failed logins and bearer tokens per client address.
+	throttle *throttle
+	log      *slog.Logger
+	now      func() time.Time // opts.Clock's
+	mux      *http.ServeMux
 }
 
 // New builds the server; it fails if no valid token is configured.
@@ -151,7 +158,8 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, auth: auth, log: opts.Logger, now: opts.Clock.Now, mux: http.NewServeMux()}
+	s := &Server{opts: opts, auth: auth, log: opts.Logger, now: opts.Clock.Now, mux: http.NewServeMux(),
+		throttle: newThrottle(opts.LoginFailures, opts.LoginWindow, opts.Logger)}
 	s.routes()
 	return s, nil
 }
@@ -215,7 +223,14 @@ func (s *Server) routes() {
 // (logged, and answered without internals).
 func (s *Server) guard(role Role, h func(http.ResponseWriter, *http.Request, Principal) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		bearer := r.Header.Get("Authorization") != ""
+		if bearer && s.throttle.refuse(w, r, s.now()) {
+			return
+		}
 		p, err := s.auth.authenticate(r)
+		if bearer && errors.Is(err, errBadCredentials) {
+			s.throttle.fail(r, s.now(), "bearer token")
+		}
 		if errors.Is(err, errNoRequestHeader) {
 			writeError(w, http.StatusForbidden, err)
 			return
@@ -269,6 +284,9 @@ type loginRequest struct {
 
 // login exchanges a token for the UI's session cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if s.throttle.refuse(w, r, s.now()) {
+		return
+	}
 	var req loginRequest
 	if err := decodeLogin(r, &req); err != nil {
 		var he httpError
@@ -281,6 +299,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	p, ok := s.auth.token(req.Token)
 	if !ok {
+		s.throttle.fail(r, s.now(), "login")
 		s.log.Warn("admin login refused", "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, errors.New("unknown token"))
 		return

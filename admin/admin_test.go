@@ -1018,3 +1018,54 @@ func TestAPINewRefusesBadTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIThrottle: failed logins and bearer tokens from one address get it
+// 429 with Retry-After once it runs out of tries, even with the right
+// token, until a try is earned back; successes cost nothing, a session
+// already open goes on, and the burst is logged once.
+func TestAPIThrottle(t *testing.T) {
+	b := apiSetup(t, func(o *admin.Options) { o.LoginFailures, o.LoginWindow = 3, 3*time.Minute })
+	good := `{"token":"` + apiOperatorToken + `"}`
+	bad := `{"token":"not-a-configured-token-at-all"}`
+	var session *http.Cookie
+	for i := range 10 {
+		a := b.do(t, "POST", "/api/v1/session", good).want(t, 200, fmt.Sprintf("good login %d", i))
+		session = (&http.Response{Header: a.header}).Cookies()[0]
+	}
+	for i := range 3 {
+		b.do(t, "POST", "/api/v1/session", bad).want(t, 401, fmt.Sprintf("failed login %d", i))
+	}
+	throttled := func(what string, a apiAnswer) {
+		t.Helper()
+		a.want(t, 429, what)
+		if ra, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+			t.Errorf("%s: Retry-After %q, want 1–60 s", what, a.header.Get("Retry-After"))
+		}
+		if !strings.Contains(a.errMessage(t), "too many failed logins") {
+			t.Errorf("%s says %q", what, a.errMessage(t))
+		}
+	}
+	throttled("the right token at a throttled login", b.do(t, "POST", "/api/v1/session", good))
+	throttled("a bearer token from a throttled address", b.do(t, "GET", "/api/v1/whoami", "", apiBearer(apiViewerToken)))
+	b.do(t, "GET", "/api/v1/whoami", "", func(r *http.Request) { r.AddCookie(session) }).want(t, 200, "a session opened before")
+
+	b.clock.advance(61 * time.Second)
+	b.do(t, "POST", "/api/v1/session", good).want(t, 200, "a login a minute later")
+	b.do(t, "GET", "/api/v1/whoami", "", apiBearer("not-a-configured-token-at-all")).want(t, 401, "the try earned back")
+	throttled("a login after the earned try failed", b.do(t, "POST", "/api/v1/session", good))
+	if n := strings.Count(b.log.String(), "the client is throttled"); n != 2 {
+		t.Errorf("the throttling was logged %d times, want once per burst (2):\n%s", n, b.log.String())
+	}
+
+	// Wrong bearer tokens alone get the address throttled too; a malformed
+	// header or no credentials do not count.
+	c := apiSetup(t, func(o *admin.Options) { o.LoginFailures, o.LoginWindow = 2, time.Minute })
+	for range 5 {
+		c.do(t, "GET", "/api/v1/whoami", "").want(t, 401, "no credentials")
+		c.do(t, "GET", "/api/v1/whoami", "", func(r *http.Request) { r.Header.Set("Authorization", "Basic eA==") }).want(t, 401, "malformed")
+	}
+	for range 2 {
+		c.do(t, "GET", "/api/v1/whoami", "", apiBearer("not-a-configured-token-at-all")).want(t, 401, "a wrong bearer token")
+	}
+	throttled("a bearer token after two wrong ones", c.do(t, "GET", "/api/v1/whoami", "", apiBearer(apiAdminToken)))
+}
