@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -141,8 +143,11 @@ type Server struct {
 	// throttle counts failed logins and bearer tokens per client address.
 	throttle *throttle
 	log      *slog.Logger
-	now      func() time.Time // opts.Clock's
-	mux      *http.ServeMux
+	// readyLogged is the last readiness error logged ("" ready).
+	readyMu     sync.Mutex
+	readyLogged string
+	now         func() time.Time // opts.Clock's
+	mux         *http.ServeMux
 }
 
 // New builds the server; it fails if no valid token is configured.
@@ -264,6 +269,47 @@ func (s *Server) audit(p Principal, action string, args ...any) {
 	s.log.Info("admin action", append([]any{"action", action, "by", p.Name, "role", p.Role.String()}, args...)...)
 }
 
+// Unreachable is a dependency that does not answer, as Options.Ready
+// reports it (alone, or among others joined with an Unwrap() []error):
+// /readyz names the dependency to anyone, and only the log gets Err (a
+// database's error names its user, database and address).
+type Unreachable struct {
+	Dependency string // "database", "redis"
+	Err        error
+}
+
+func (u *Unreachable) Error() string { return u.Dependency + " unreachable: " + u.Err.Error() }
+func (u *Unreachable) Unwrap() error { return u.Err }
+
+// unreachable returns the dependencies err names as Unreachable.
+func unreachable(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(e error) {
+		if u, ok := e.(*Unreachable); ok {
+			if !slices.Contains(out, u.Dependency) {
+				out = append(out, u.Dependency)
+			}
+			return
+		}
+		switch x := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			if e := x.Unwrap(); e != nil {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
+// readyz answers 200 "ready", or 503 naming only which dependency is down
+// ("not ready: database unreachable"): it needs no credentials, so the
+// error itself goes to the log, once each time it changes.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready == nil {
 		writeText(w, http.StatusOK, "ready\n")
@@ -271,11 +317,33 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	if err := s.opts.Ready(ctx); err != nil {
-		writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+	err := s.opts.Ready(ctx)
+	s.readyMu.Lock()
+	if msg := errText(err); msg != s.readyLogged {
+		s.readyLogged = msg
+		if err != nil {
+			s.log.Warn("admin: not ready", "err", err)
+		} else {
+			s.log.Info("admin: ready")
+		}
+	}
+	s.readyMu.Unlock()
+	if err != nil {
+		msg := "not ready"
+		for i, d := range unreachable(err) {
+			msg += map[bool]string{true: ": ", false: "; "}[i == 0] + d + " unreachable"
+		}
+		writeText(w, http.StatusServiceUnavailable, msg+"\n")
 		return
 	}
 	writeText(w, http.StatusOK, "ready\n")
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 type loginRequest struct {

@@ -993,11 +993,29 @@ func TestAPIHealth(t *testing.T) {
 	if a := b.do(t, "GET", "/readyz", ""); a.status != 200 || string(a.body) != "ready\n" {
 		t.Errorf("/readyz: %d %q", a.status, a.body)
 	}
-	down := apiSetup(t, func(o *admin.Options) {
-		o.Ready = func(context.Context) error { return errors.New("redis: connection refused") }
-	})
-	if a := down.do(t, "GET", "/readyz", ""); a.status != 503 || string(a.body) != "not ready: redis: connection refused\n" {
-		t.Errorf("/readyz when Redis is down: %d %q", a.status, a.body)
+	// An anonymous caller learns which dependency is down, never the
+	// error's details (the database's user, name and address); the log has
+	// them, once while they stay the same.
+	dbErr := errors.New(`failed to connect to user=dvcwatch database=dvcwatch_prod host=10.1.2.3: dial tcp 10.1.2.3:5432: connection refused`)
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("redis: connection refused"), "not ready\n"},
+		{&admin.Unreachable{Dependency: "database", Err: dbErr}, "not ready: database unreachable\n"},
+		{fmt.Errorf("ping: %w", errors.Join(&admin.Unreachable{Dependency: "database", Err: dbErr},
+			&admin.Unreachable{Dependency: "redis", Err: errors.New("dial tcp 10.1.2.4:6379: i/o timeout")})),
+			"not ready: database unreachable; redis unreachable\n"},
+	} {
+		down := apiSetup(t, func(o *admin.Options) { o.Ready = func(context.Context) error { return c.err } })
+		for range 3 {
+			if a := down.do(t, "GET", "/readyz", ""); a.status != 503 || string(a.body) != c.want {
+				t.Errorf("/readyz when %v: %d %q, want 503 %q", c.err, a.status, a.body, c.want)
+			}
+		}
+		if got := strings.Count(down.log.String(), "not ready"); got != 1 || !strings.Contains(down.log.String(), "connection refused") {
+			t.Errorf("the log has the readiness error %d times, want once with its details:\n%s", got, down.log.String())
+		}
 	}
 }
 

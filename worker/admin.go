@@ -98,22 +98,31 @@ func ready(ctx context.Context, svc *Services, rdb *Redis) error {
 	wg.Wait()
 	var errs []error
 	if dbErr != nil {
-		errs = append(errs, fmt.Errorf("database unreachable: %w", dbErr))
+		errs = append(errs, &admin.Unreachable{Dependency: "database", Err: dbErr})
 	}
 	if redisErr != nil {
-		errs = append(errs, fmt.Errorf("redis unreachable: %w", redisErr))
+		errs = append(errs, &admin.Unreachable{Dependency: "redis", Err: redisErr})
 	}
 	return joinErrs(errs)
 }
 
-// joinErrs joins errors on one line ("a; b"), nil for none.
+// joinErrs joins errors on one line ("a; b"), nil for none; each stays
+// reachable through Unwrap, for /readyz to name the dependencies down.
 func joinErrs(errs []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	msg := errs[0].Error()
-	for _, e := range errs[1:] {
+	return joined(errs)
+}
+
+type joined []error
+
+func (j joined) Error() string {
+	msg := j[0].Error()
+	for _, e := range j[1:] {
 		msg += "; " + e.Error()
 	}
-	return errors.New(msg)
+	return msg
 }
+
+func (j joined) Unwrap() []error { return j }
