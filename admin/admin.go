@@ -122,6 +122,9 @@ type Options struct {
 	// (detect.Detector.Rules), to explain a dossier's due; nil explains
 	// none.
 	Rules func(agency string) breach.Rules
+	// Officials says whether an id is a configured official's, the only
+	// ones a breach may be acknowledged for; nil: none is.
+	Officials func(id string) bool
 	// Agencies are the configured agencies' codes, in configuration order:
 	// the report page's choices, the first its default.
 	Agencies []string

@@ -178,6 +178,7 @@ func apiSetupWith(t *testing.T, db *store.DB, edit ...func(*admin.Options)) *api
 	opts := admin.Options{
 		Tokens: apiTokens, Store: db, Queue: b.insp, QueueName: jobs.Queue, Schedules: b.sched,
 		Requeue: jobs.Requeuer(b.queue), Logger: log, Clock: clock.Func(b.clock.now),
+		Officials: func(id string) bool { return id == "binh" || id == "an" },
 		Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err
@@ -983,6 +984,23 @@ func TestAPIReads(t *testing.T) {
 			t.Errorf("%s %s: %d %s, want %d with a message", c.method, c.path, a.status, a.body, c.status)
 		}
 	}
+	// An acknowledgement is by a configured official, with bounded fields:
+	// 400 naming the field, nothing stored.
+	long := strings.Repeat("x", 60<<10)
+	for _, c := range []struct{ body, msg string }{
+		{`{"official":"nobody","reason":"r"}`, `official "nobody": not a configured official`},
+		{`{"official":"` + long + `","reason":"r"}`, "official: 61440 characters, at most 100"},
+		{`{"official":"an","reason":"` + strings.Repeat("ý", 501) + `"}`, "reason: 501 characters, at most 500"},
+	} {
+		a := b.do(t, "POST", "/api/v1/breaches/"+itoa(id)+"/ack", c.body, apiBearer(apiOperatorToken)).want(t, 400, "ack "+c.msg)
+		if !strings.HasPrefix(a.errMessage(t), c.msg) || len(a.body) > 1000 {
+			t.Errorf("ack refused with %.200q, want %q", a.errMessage(t), c.msg)
+		}
+	}
+	refused := apiSetup(t, func(o *admin.Options) { o.Officials = nil })
+	rid := refused.breach(t)
+	refused.do(t, "POST", "/api/v1/breaches/"+itoa(rid)+"/ack", `{"official":"binh","reason":"r"}`, apiBearer(apiOperatorToken)).
+		want(t, 400, "an ack with no officials configured")
 }
 
 func TestAPIHealth(t *testing.T) {

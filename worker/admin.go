@@ -39,7 +39,8 @@ func startAdmin(svc *Services, rdb *Redis, client *asynq.Client, sched *schedule
 	h, err := admin.New(admin.Options{
 		Tokens: cfg.Admin.Tokens, Store: svc.DB, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
 		Requeue: jobs.Requeuer(client), Ready: func(ctx context.Context) error { return ready(ctx, svc, rdb) },
-		Health: svc.Health, Names: svc.Directory, Rules: svc.Detector.Rules, Agencies: agencyCodes(cfg),
+		Health: svc.Health, Names: svc.Directory, Rules: svc.Detector.Rules,
+		Officials: func(id string) bool { _, ok := svc.Directory.Person(id); return ok }, Agencies: agencyCodes(cfg),
 		Metrics: svc.MetricsHandler(inspector), Logger: svc.Logger,
 		// The links are signed in the composer's time, so they are checked
 		// in it too: the simulator's in the demo.
