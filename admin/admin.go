@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,6 +107,10 @@ type Options struct {
 	// LoginWindow/LoginFailures); zero: 10 in 5 minutes.
 	LoginFailures int
 	LoginWindow   time.Duration
+	// PublicURL is admin.public_url: when it is https://, a TLS-terminating
+	// proxy stands in front, and the session cookie is Secure even on a
+	// plain connection.
+	PublicURL string
 	// Session is how long a UI login lasts; zero: 8 hours.
 	Session time.Duration
 	Logger  *slog.Logger
@@ -378,15 +383,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	value, expires := s.auth.newSession(p)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: value, Path: "/", Expires: expires, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		Secure: s.secureCookie(r), SameSite: http.SameSiteStrictMode,
 	})
 	s.audit(p, "login")
 	writeJSON(w, http.StatusOK, Whoami{Name: p.Name, Role: p.Role.String()})
 }
 
+// secureCookie says whether the session cookie is sent over TLS only: when
+// this process terminates TLS, or when admin.public_url is https:// (a
+// proxy terminates it).
+func (s *Server) secureCookie(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.opts.PublicURL), "https://")
+}
+
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		Secure: s.secureCookie(r), SameSite: http.SameSiteStrictMode})
 	w.WriteHeader(http.StatusNoContent)
 }
 

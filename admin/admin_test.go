@@ -1105,3 +1105,24 @@ func TestAPIThrottle(t *testing.T) {
 	}
 	throttled("a bearer token after two wrong ones", c.do(t, "GET", "/api/v1/whoami", "", apiBearer(apiAdminToken)))
 }
+
+// TestAPISecureCookie: the session cookie is Secure behind a TLS proxy
+// (admin.public_url https://) though the connection is plain, and not on a
+// plain deployment.
+func TestAPISecureCookie(t *testing.T) {
+	for _, c := range []struct {
+		public string
+		secure bool
+	}{{"", false}, {"http://dvcwatch.example", false}, {"https://dvcwatch.example", true}, {"HTTPS://dvcwatch.example/admin", true}} {
+		b := apiSetup(t, func(o *admin.Options) { o.PublicURL = c.public })
+		for _, a := range []apiAnswer{
+			b.do(t, "POST", "/api/v1/session", `{"token":"`+apiViewerToken+`"}`).want(t, 200, "login"),
+			b.do(t, "DELETE", "/api/v1/session", "").want(t, 204, "logout"),
+		} {
+			cs := (&http.Response{Header: a.header}).Cookies()
+			if len(cs) != 1 || cs[0].Secure != c.secure {
+				t.Errorf("public_url %q: cookies %+v, want one with Secure %t", c.public, cs, c.secure)
+			}
+		}
+	}
+}
