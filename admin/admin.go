@@ -58,6 +58,8 @@ type Store interface {
 	Tallies(ctx context.Context, q dvcwatch.TallyQuery) ([]dvcwatch.Tally, error)
 	TallyDossiers(ctx context.Context, q dvcwatch.DrillQuery) ([]dvcwatch.DossierKey, int, error)
 	Verdicts(ctx context.Context, keys []dvcwatch.DossierKey) ([]dvcwatch.Verdict, error)
+	RevokeSession(ctx context.Context, id string, expires time.Time) error
+	SessionRevoked(ctx context.Context, id string) (bool, error)
 }
 
 // Queue is the job queue as administrators see it; jobs.Inspector is one. A
@@ -171,6 +173,9 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Store != nil {
+		auth.revoked = opts.Store.SessionRevoked
+	}
 	s := &Server{opts: opts, auth: auth, log: opts.Logger, now: opts.Clock.Now, mux: http.NewServeMux(),
 		throttle: newThrottle(opts.LoginFailures, opts.LoginWindow, opts.Logger)}
 	s.routes()
@@ -243,6 +248,11 @@ func (s *Server) guard(role Role, h func(http.ResponseWriter, *http.Request, Pri
 		p, err := s.auth.authenticate(r)
 		if bearer && errors.Is(err, errBadCredentials) {
 			s.throttle.fail(r, s.now(), "bearer token")
+		}
+		if errors.Is(err, errSessionUnchecked) {
+			s.log.Error("admin API: session check", "method", r.Method, "path", r.URL.Path, "err", err)
+			writeError(w, http.StatusServiceUnavailable, errSessionUnchecked)
+			return
 		}
 		if errors.Is(err, errNoRequestHeader) {
 			writeError(w, http.StatusForbidden, err)
@@ -396,9 +406,22 @@ func (s *Server) secureCookie(r *http.Request) bool {
 	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.opts.PublicURL), "https://")
 }
 
+// logout clears the browser's cookie and ends its session on every replica:
+// its id is recorded as revoked until the session would have expired, so a
+// copy of the cookie is refused too.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secureCookie(r), SameSite: http.SameSiteStrictMode})
+	if c, err := r.Cookie(sessionCookie); err == nil && s.opts.Store != nil {
+		if sess, ok := s.auth.cookie(c.Value); ok {
+			if err := s.opts.Store.RevokeSession(r.Context(), sess.id, sess.expires); err != nil {
+				s.log.Error("admin logout: the session could not be revoked", "by", sess.Name, "err", err)
+				writeError(w, http.StatusInternalServerError, errors.New("logged out of this browser, but the session could not be ended on the server; try again"))
+				return
+			}
+			s.audit(sess.Principal, "logout")
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

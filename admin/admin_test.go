@@ -665,6 +665,26 @@ func TestAPISession(t *testing.T) {
 	if c := a.header.Get("Set-Cookie"); !strings.Contains(c, "dvcwatch_session=;") || !strings.Contains(c, "Max-Age=0") {
 		t.Errorf("logout sets %q, want the cookie cleared", c)
 	}
+
+	// A logout ends the session on the server: a copy of the cookie is
+	// refused, on this replica and on another of the same database; another
+	// session of the same token goes on.
+	kept, ended := login(t, apiOperatorToken), login(t, apiOperatorToken)
+	if kept.Value == ended.Value {
+		t.Fatal("two logins got the same cookie")
+	}
+	replica := apiSetupWith(t, b.db)
+	replica.do(t, "GET", "/api/v1/whoami", "", withCookie(ended)).want(t, 200, "the session on another replica")
+	b.do(t, "DELETE", "/api/v1/session", "", withCookie(ended)).want(t, 204, "logout with the cookie")
+	b.do(t, "GET", "/api/v1/whoami", "", withCookie(ended)).want(t, 401, "a copy of a logged-out cookie")
+	replica.do(t, "GET", "/api/v1/whoami", "", withCookie(ended)).want(t, 401, "a logged-out cookie on another replica")
+	b.do(t, "GET", "/api/v1/whoami", "", withCookie(kept)).want(t, 200, "another session of the token")
+	if !strings.Contains(b.log.String(), `action=logout by=otto`) {
+		t.Error("the logout is not in the log")
+	}
+	// A session whose revocation cannot be read is not trusted.
+	_ = b.db.Close()
+	b.do(t, "GET", "/api/v1/whoami", "", withCookie(kept)).want(t, 503, "a session with the database closed")
 }
 
 // schedule returns GET /api/v1/schedules' entry for name.
