@@ -2,6 +2,7 @@ package dvcwatch
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -90,3 +91,23 @@ var (
 	ErrAlreadySent = errors.New("already sent")
 	ErrClaimed     = errors.New("being sent by another attempt")
 )
+
+// UnreadableNotifications is returned, with the rows that could be read, by
+// a listing some of whose rows could not be (a time that does not parse):
+// the reader skips those and goes on with the others.
+type UnreadableNotifications struct {
+	Rows []UnreadableNotification
+}
+
+// UnreadableNotification is an outbox row that could not be read, and why.
+type UnreadableNotification struct {
+	ID  int64
+	Err error
+}
+
+func (e *UnreadableNotifications) Error() string {
+	if len(e.Rows) == 1 {
+		return fmt.Sprintf("notification %d unreadable: %v", e.Rows[0].ID, e.Rows[0].Err)
+	}
+	return fmt.Sprintf("%d notifications unreadable, the first %d: %v", len(e.Rows), e.Rows[0].ID, e.Rows[0].Err)
+}

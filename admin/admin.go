@@ -16,6 +16,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -55,6 +58,8 @@ type Store interface {
 	Tallies(ctx context.Context, q dvcwatch.TallyQuery) ([]dvcwatch.Tally, error)
 	TallyDossiers(ctx context.Context, q dvcwatch.DrillQuery) ([]dvcwatch.DossierKey, int, error)
 	Verdicts(ctx context.Context, keys []dvcwatch.DossierKey) ([]dvcwatch.Verdict, error)
+	RevokeSession(ctx context.Context, id string, expires time.Time) error
+	SessionRevoked(ctx context.Context, id string) (bool, error)
 }
 
 // Queue is the job queue as administrators see it; jobs.Inspector is one. A
@@ -99,6 +104,15 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics; nil serves none.
 	Metrics http.Handler
+	// LoginFailures failed logins or bearer tokens from one client address
+	// within LoginWindow get it 429 until it earns a try back (one every
+	// LoginWindow/LoginFailures); zero: 10 in 5 minutes.
+	LoginFailures int
+	LoginWindow   time.Duration
+	// PublicURL is admin.public_url: when it is https://, a TLS-terminating
+	// proxy stands in front, and the session cookie is Secure even on a
+	// plain connection.
+	PublicURL string
 	// Session is how long a UI login lasts; zero: 8 hours.
 	Session time.Duration
 	Logger  *slog.Logger
@@ -115,6 +129,9 @@ type Options struct {
 	// (detect.Detector.Rules), to explain a dossier's due; nil explains
 	// none.
 	Rules func(agency string) breach.Rules
+	// Officials says whether an id is a configured official's, the only
+	// ones a breach may be acknowledged for; nil: none is.
+	Officials func(id string) bool
 	// Agencies are the configured agencies' codes, in configuration order:
 	// the report page's choices, the first its default.
 	Agencies []string
@@ -133,9 +150,14 @@ type Names interface {
 type Server struct {
 	opts Options
 	auth *authenticator
-	log  *slog.Logger
-	now  func() time.Time // opts.Clock's
-	mux  *http.ServeMux
+	// throttle counts failed logins and bearer tokens per client address.
+	throttle *throttle
+	log      *slog.Logger
+	// readyLogged is the last readiness error logged ("" ready).
+	readyMu     sync.Mutex
+	readyLogged string
+	now         func() time.Time // opts.Clock's
+	mux         *http.ServeMux
 }
 
 // New builds the server; it fails if no valid token is configured.
@@ -151,7 +173,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, auth: auth, log: opts.Logger, now: opts.Clock.Now, mux: http.NewServeMux()}
+	if opts.Store != nil {
+		auth.revoked = opts.Store.SessionRevoked
+	}
+	s := &Server{opts: opts, auth: auth, log: opts.Logger, now: opts.Clock.Now, mux: http.NewServeMux(),
+		throttle: newThrottle(opts.LoginFailures, opts.LoginWindow, opts.Logger)}
 	s.routes()
 	return s, nil
 }
@@ -215,7 +241,19 @@ func (s *Server) routes() {
 // (logged, and answered without internals).
 func (s *Server) guard(role Role, h func(http.ResponseWriter, *http.Request, Principal) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		bearer := r.Header.Get("Authorization") != ""
+		if bearer && s.throttle.refuse(w, r, s.now()) {
+			return
+		}
 		p, err := s.auth.authenticate(r)
+		if bearer && errors.Is(err, errBadCredentials) {
+			s.throttle.fail(r, s.now(), "bearer token")
+		}
+		if errors.Is(err, errSessionUnchecked) {
+			s.log.Error("admin API: session check", "method", r.Method, "path", r.URL.Path, "err", err)
+			writeError(w, http.StatusServiceUnavailable, errSessionUnchecked)
+			return
+		}
 		if errors.Is(err, errNoRequestHeader) {
 			writeError(w, http.StatusForbidden, err)
 			return
@@ -249,6 +287,47 @@ func (s *Server) audit(p Principal, action string, args ...any) {
 	s.log.Info("admin action", append([]any{"action", action, "by", p.Name, "role", p.Role.String()}, args...)...)
 }
 
+// Unreachable is a dependency that does not answer, as Options.Ready
+// reports it (alone, or among others joined with an Unwrap() []error):
+// /readyz names the dependency to anyone, and only the log gets Err (a
+// database's error names its user, database and address).
+type Unreachable struct {
+	Dependency string // "database", "redis"
+	Err        error
+}
+
+func (u *Unreachable) Error() string { return u.Dependency + " unreachable: " + u.Err.Error() }
+func (u *Unreachable) Unwrap() error { return u.Err }
+
+// unreachable returns the dependencies err names as Unreachable.
+func unreachable(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(e error) {
+		if u, ok := e.(*Unreachable); ok {
+			if !slices.Contains(out, u.Dependency) {
+				out = append(out, u.Dependency)
+			}
+			return
+		}
+		switch x := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			if e := x.Unwrap(); e != nil {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
+// readyz answers 200 "ready", or 503 naming only which dependency is down
+// ("not ready: database unreachable"): it needs no credentials, so the
+// error itself goes to the log, once each time it changes.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready == nil {
 		writeText(w, http.StatusOK, "ready\n")
@@ -256,11 +335,33 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	if err := s.opts.Ready(ctx); err != nil {
-		writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+	err := s.opts.Ready(ctx)
+	s.readyMu.Lock()
+	if msg := errText(err); msg != s.readyLogged {
+		s.readyLogged = msg
+		if err != nil {
+			s.log.Warn("admin: not ready", "err", err)
+		} else {
+			s.log.Info("admin: ready")
+		}
+	}
+	s.readyMu.Unlock()
+	if err != nil {
+		msg := "not ready"
+		for i, d := range unreachable(err) {
+			msg += map[bool]string{true: ": ", false: "; "}[i == 0] + d + " unreachable"
+		}
+		writeText(w, http.StatusServiceUnavailable, msg+"\n")
 		return
 	}
 	writeText(w, http.StatusOK, "ready\n")
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 type loginRequest struct {
@@ -269,13 +370,22 @@ type loginRequest struct {
 
 // login exchanges a token for the UI's session cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if s.throttle.refuse(w, r, s.now()) {
+		return
+	}
 	var req loginRequest
-	if err := decodeJSON(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if err := decodeLogin(r, &req); err != nil {
+		var he httpError
+		if errors.As(err, &he) {
+			writeError(w, he.status, he.err)
+		} else {
+			writeError(w, http.StatusBadRequest, err)
+		}
 		return
 	}
 	p, ok := s.auth.token(req.Token)
 	if !ok {
+		s.throttle.fail(r, s.now(), "login")
 		s.log.Warn("admin login refused", "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, errors.New("unknown token"))
 		return
@@ -283,15 +393,35 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	value, expires := s.auth.newSession(p)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: value, Path: "/", Expires: expires, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		Secure: s.secureCookie(r), SameSite: http.SameSiteStrictMode,
 	})
 	s.audit(p, "login")
 	writeJSON(w, http.StatusOK, Whoami{Name: p.Name, Role: p.Role.String()})
 }
 
+// secureCookie says whether the session cookie is sent over TLS only: when
+// this process terminates TLS, or when admin.public_url is https:// (a
+// proxy terminates it).
+func (s *Server) secureCookie(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.opts.PublicURL), "https://")
+}
+
+// logout clears the browser's cookie and ends its session on every replica:
+// its id is recorded as revoked until the session would have expired, so a
+// copy of the cookie is refused too.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		Secure: s.secureCookie(r), SameSite: http.SameSiteStrictMode})
+	if c, err := r.Cookie(sessionCookie); err == nil && s.opts.Store != nil {
+		if sess, ok := s.auth.cookie(c.Value); ok {
+			if err := s.opts.Store.RevokeSession(r.Context(), sess.id, sess.expires); err != nil {
+				s.log.Error("admin logout: the session could not be revoked", "by", sess.Name, "err", err)
+				writeError(w, http.StatusInternalServerError, errors.New("logged out of this browser, but the session could not be ended on the server; try again"))
+				return
+			}
+			s.audit(sess.Principal, "logout")
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -178,6 +178,7 @@ func apiSetupWith(t *testing.T, db *store.DB, edit ...func(*admin.Options)) *api
 	opts := admin.Options{
 		Tokens: apiTokens, Store: db, Queue: b.insp, QueueName: jobs.Queue, Schedules: b.sched,
 		Requeue: jobs.Requeuer(b.queue), Logger: log, Clock: clock.Func(b.clock.now),
+		Officials: func(id string) bool { return id == "binh" || id == "an" },
 		Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err
@@ -634,10 +635,56 @@ func TestAPISession(t *testing.T) {
 	// Logging in with an unknown token, or a body that is not the API's, fails.
 	b.do(t, "POST", "/api/v1/session", `{"token":"not-a-configured-token-at-all"}`).want(t, 401, "login with an unknown token")
 	b.do(t, "POST", "/api/v1/session", `{"token":"`+apiViewerToken+`","role":"admin"}`).want(t, 400, "login with an unknown field")
+	// A login must be one JSON object declared application/json: a form of
+	// another site (text/plain, urlencoded) cannot log a browser in.
+	good := `{"token":"` + apiViewerToken + `"}`
+	ctype := func(v string) func(*http.Request) { return func(r *http.Request) { r.Header.Set("Content-Type", v) } }
+	for _, c := range []struct {
+		body, ctype string
+		status      int
+		msg         string
+	}{
+		{good, "text/plain", 415, `Content-Type "text/plain", want application/json`},
+		{good, "application/x-www-form-urlencoded", 415, "want application/json"},
+		{good, "", 415, `Content-Type "", want application/json`},
+		{good + `=`, "text/plain", 415, "want application/json"},
+		{good + ` {"token":"x"}`, "application/json", 400, "want one JSON object and nothing after it"},
+		{good + `x`, "application/json", 400, "want one JSON object and nothing after it"},
+		{`"` + apiViewerToken + `"`, "application/json", 400, "want a JSON object"},
+		{"", "application/json", 400, "request body"},
+	} {
+		a := b.do(t, "POST", "/api/v1/session", c.body, ctype(c.ctype))
+		if a.status != c.status || !strings.Contains(a.errMessage(t), c.msg) || a.header.Get("Set-Cookie") != "" {
+			t.Errorf("login with %q as %q: %d %s (cookie %q), want %d saying %q and no cookie",
+				c.body, c.ctype, a.status, a.body, a.header.Get("Set-Cookie"), c.status, c.msg)
+		}
+	}
+	b.do(t, "POST", "/api/v1/session", good+"\n", ctype("application/json; charset=utf-8")).want(t, 200, "login with a charset and a final newline")
+
 	a = b.do(t, "DELETE", "/api/v1/session", "").want(t, 204, "logout")
 	if c := a.header.Get("Set-Cookie"); !strings.Contains(c, "dvcwatch_session=;") || !strings.Contains(c, "Max-Age=0") {
 		t.Errorf("logout sets %q, want the cookie cleared", c)
 	}
+
+	// A logout ends the session on the server: a copy of the cookie is
+	// refused, on this replica and on another of the same database; another
+	// session of the same token goes on.
+	kept, ended := login(t, apiOperatorToken), login(t, apiOperatorToken)
+	if kept.Value == ended.Value {
+		t.Fatal("two logins got the same cookie")
+	}
+	replica := apiSetupWith(t, b.db)
+	replica.do(t, "GET", "/api/v1/whoami", "", withCookie(ended)).want(t, 200, "the session on another replica")
+	b.do(t, "DELETE", "/api/v1/session", "", withCookie(ended)).want(t, 204, "logout with the cookie")
+	b.do(t, "GET", "/api/v1/whoami", "", withCookie(ended)).want(t, 401, "a copy of a logged-out cookie")
+	replica.do(t, "GET", "/api/v1/whoami", "", withCookie(ended)).want(t, 401, "a logged-out cookie on another replica")
+	b.do(t, "GET", "/api/v1/whoami", "", withCookie(kept)).want(t, 200, "another session of the token")
+	if !strings.Contains(b.log.String(), `action=logout by=otto`) {
+		t.Error("the logout is not in the log")
+	}
+	// A session whose revocation cannot be read is not trusted.
+	_ = b.db.Close()
+	b.do(t, "GET", "/api/v1/whoami", "", withCookie(kept)).want(t, 503, "a session with the database closed")
 }
 
 // schedule returns GET /api/v1/schedules' entry for name.
@@ -957,6 +1004,23 @@ func TestAPIReads(t *testing.T) {
 			t.Errorf("%s %s: %d %s, want %d with a message", c.method, c.path, a.status, a.body, c.status)
 		}
 	}
+	// An acknowledgement is by a configured official, with bounded fields:
+	// 400 naming the field, nothing stored.
+	long := strings.Repeat("x", 60<<10)
+	for _, c := range []struct{ body, msg string }{
+		{`{"official":"nobody","reason":"r"}`, `official "nobody": not a configured official`},
+		{`{"official":"` + long + `","reason":"r"}`, "official: 61440 characters, at most 100"},
+		{`{"official":"an","reason":"` + strings.Repeat("ý", 501) + `"}`, "reason: 501 characters, at most 500"},
+	} {
+		a := b.do(t, "POST", "/api/v1/breaches/"+itoa(id)+"/ack", c.body, apiBearer(apiOperatorToken)).want(t, 400, "ack "+c.msg)
+		if !strings.HasPrefix(a.errMessage(t), c.msg) || len(a.body) > 1000 {
+			t.Errorf("ack refused with %.200q, want %q", a.errMessage(t), c.msg)
+		}
+	}
+	refused := apiSetup(t, func(o *admin.Options) { o.Officials = nil })
+	rid := refused.breach(t)
+	refused.do(t, "POST", "/api/v1/breaches/"+itoa(rid)+"/ack", `{"official":"binh","reason":"r"}`, apiBearer(apiOperatorToken)).
+		want(t, 400, "an ack with no officials configured")
 }
 
 func TestAPIHealth(t *testing.T) {
@@ -967,11 +1031,29 @@ func TestAPIHealth(t *testing.T) {
 	if a := b.do(t, "GET", "/readyz", ""); a.status != 200 || string(a.body) != "ready\n" {
 		t.Errorf("/readyz: %d %q", a.status, a.body)
 	}
-	down := apiSetup(t, func(o *admin.Options) {
-		o.Ready = func(context.Context) error { return errors.New("redis: connection refused") }
-	})
-	if a := down.do(t, "GET", "/readyz", ""); a.status != 503 || string(a.body) != "not ready: redis: connection refused\n" {
-		t.Errorf("/readyz when Redis is down: %d %q", a.status, a.body)
+	// An anonymous caller learns which dependency is down, never the
+	// error's details (the database's user, name and address); the log has
+	// them, once while they stay the same.
+	dbErr := errors.New(`failed to connect to user=dvcwatch database=dvcwatch_prod host=10.1.2.3: dial tcp 10.1.2.3:5432: connection refused`)
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("redis: connection refused"), "not ready\n"},
+		{&admin.Unreachable{Dependency: "database", Err: dbErr}, "not ready: database unreachable\n"},
+		{fmt.Errorf("ping: %w", errors.Join(&admin.Unreachable{Dependency: "database", Err: dbErr},
+			&admin.Unreachable{Dependency: "redis", Err: errors.New("dial tcp 10.1.2.4:6379: i/o timeout")})),
+			"not ready: database unreachable; redis unreachable\n"},
+	} {
+		down := apiSetup(t, func(o *admin.Options) { o.Ready = func(context.Context) error { return c.err } })
+		for range 3 {
+			if a := down.do(t, "GET", "/readyz", ""); a.status != 503 || string(a.body) != c.want {
+				t.Errorf("/readyz when %v: %d %q, want 503 %q", c.err, a.status, a.body, c.want)
+			}
+		}
+		if got := strings.Count(down.log.String(), "not ready"); got != 1 || !strings.Contains(down.log.String(), "connection refused") {
+			t.Errorf("the log has the readiness error %d times, want once with its details:\n%s", got, down.log.String())
+		}
 	}
 }
 
@@ -989,6 +1071,78 @@ func TestAPINewRefusesBadTokens(t *testing.T) {
 	} {
 		if _, err := admin.New(admin.Options{Tokens: c.tokens}); err == nil || err.Error() != c.want {
 			t.Errorf("New(%v): %v, want %q", c.tokens, err, c.want)
+		}
+	}
+}
+
+// TestAPIThrottle: failed logins and bearer tokens from one address get it
+// 429 with Retry-After once it runs out of tries, even with the right
+// token, until a try is earned back; successes cost nothing, a session
+// already open goes on, and the burst is logged once.
+func TestAPIThrottle(t *testing.T) {
+	b := apiSetup(t, func(o *admin.Options) { o.LoginFailures, o.LoginWindow = 3, 3*time.Minute })
+	good := `{"token":"` + apiOperatorToken + `"}`
+	bad := `{"token":"not-a-configured-token-at-all"}`
+	var session *http.Cookie
+	for i := range 10 {
+		a := b.do(t, "POST", "/api/v1/session", good).want(t, 200, fmt.Sprintf("good login %d", i))
+		session = (&http.Response{Header: a.header}).Cookies()[0]
+	}
+	for i := range 3 {
+		b.do(t, "POST", "/api/v1/session", bad).want(t, 401, fmt.Sprintf("failed login %d", i))
+	}
+	throttled := func(what string, a apiAnswer) {
+		t.Helper()
+		a.want(t, 429, what)
+		if ra, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+			t.Errorf("%s: Retry-After %q, want 1–60 s", what, a.header.Get("Retry-After"))
+		}
+		if !strings.Contains(a.errMessage(t), "too many failed logins") {
+			t.Errorf("%s says %q", what, a.errMessage(t))
+		}
+	}
+	throttled("the right token at a throttled login", b.do(t, "POST", "/api/v1/session", good))
+	throttled("a bearer token from a throttled address", b.do(t, "GET", "/api/v1/whoami", "", apiBearer(apiViewerToken)))
+	b.do(t, "GET", "/api/v1/whoami", "", func(r *http.Request) { r.AddCookie(session) }).want(t, 200, "a session opened before")
+
+	b.clock.advance(61 * time.Second)
+	b.do(t, "POST", "/api/v1/session", good).want(t, 200, "a login a minute later")
+	b.do(t, "GET", "/api/v1/whoami", "", apiBearer("not-a-configured-token-at-all")).want(t, 401, "the try earned back")
+	throttled("a login after the earned try failed", b.do(t, "POST", "/api/v1/session", good))
+	if n := strings.Count(b.log.String(), "the client is throttled"); n != 2 {
+		t.Errorf("the throttling was logged %d times, want once per burst (2):\n%s", n, b.log.String())
+	}
+
+	// Wrong bearer tokens alone get the address throttled too; a malformed
+	// header or no credentials do not count.
+	c := apiSetup(t, func(o *admin.Options) { o.LoginFailures, o.LoginWindow = 2, time.Minute })
+	for range 5 {
+		c.do(t, "GET", "/api/v1/whoami", "").want(t, 401, "no credentials")
+		c.do(t, "GET", "/api/v1/whoami", "", func(r *http.Request) { r.Header.Set("Authorization", "Basic eA==") }).want(t, 401, "malformed")
+	}
+	for range 2 {
+		c.do(t, "GET", "/api/v1/whoami", "", apiBearer("not-a-configured-token-at-all")).want(t, 401, "a wrong bearer token")
+	}
+	throttled("a bearer token after two wrong ones", c.do(t, "GET", "/api/v1/whoami", "", apiBearer(apiAdminToken)))
+}
+
+// TestAPISecureCookie: the session cookie is Secure behind a TLS proxy
+// (admin.public_url https://) though the connection is plain, and not on a
+// plain deployment.
+func TestAPISecureCookie(t *testing.T) {
+	for _, c := range []struct {
+		public string
+		secure bool
+	}{{"", false}, {"http://dvcwatch.example", false}, {"https://dvcwatch.example", true}, {"HTTPS://dvcwatch.example/admin", true}} {
+		b := apiSetup(t, func(o *admin.Options) { o.PublicURL = c.public })
+		for _, a := range []apiAnswer{
+			b.do(t, "POST", "/api/v1/session", `{"token":"`+apiViewerToken+`"}`).want(t, 200, "login"),
+			b.do(t, "DELETE", "/api/v1/session", "").want(t, 204, "logout"),
+		} {
+			cs := (&http.Response{Header: a.header}).Cookies()
+			if len(cs) != 1 || cs[0].Secure != c.secure {
+				t.Errorf("public_url %q: cookies %+v, want one with Secure %t", c.public, cs, c.secure)
+			}
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -69,6 +71,9 @@ type authenticator struct {
 	creds   []credential
 	session time.Duration
 	now     func() time.Time
+	// revoked says whether a session id was ended by a logout, on any
+	// replica; nil: none is checked.
+	revoked func(ctx context.Context, id string) (bool, error)
 }
 
 func newAuthenticator(tokens []config.Token, session time.Duration, now func() time.Time) (*authenticator, error) {
@@ -118,15 +123,17 @@ func (a *authenticator) token(token string) (Principal, bool) {
 	return found, ok == 1
 }
 
-// sessionCookie is the UI's cookie: it names the token and an expiry, and
-// is signed with a key derived from that token's secret, so that every
-// replica with the same configuration accepts it, none keeps state, and
+// sessionCookie is the UI's cookie: it names the token, an expiry and a
+// random session id, and is signed with a key derived from that token's
+// secret, so that every replica with the same configuration accepts it and
 // changing the token ends its sessions. It never holds the token itself.
+// The only state is the ids of sessions ended by a logout, in the database
+// until they would have expired, which every replica refuses.
 const sessionCookie = "dvcwatch_session"
 
-func (a *authenticator) sign(name string, expires int64, digest [sha256.Size]byte) string {
+func (a *authenticator) sign(name string, expires int64, id string, digest [sha256.Size]byte) string {
 	m := hmac.New(sha256.New, digest[:])
-	fmt.Fprintf(m, "dvcwatch session\x00%s\x00%d", name, expires)
+	fmt.Fprintf(m, "dvcwatch session\x00%s\x00%d\x00%s", name, expires, id)
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
@@ -136,36 +143,46 @@ func (a *authenticator) newSession(p Principal) (value string, expires time.Time
 	for _, c := range a.creds {
 		if c.Name == p.Name {
 			exp := expires.Unix()
-			return base64.RawURLEncoding.EncodeToString([]byte(p.Name)) + "." + strconv.FormatInt(exp, 10) + "." + a.sign(p.Name, exp, c.digest), expires
+			id := rand.Text()
+			return base64.RawURLEncoding.EncodeToString([]byte(p.Name)) + "." + strconv.FormatInt(exp, 10) + "." + id + "." +
+				a.sign(p.Name, exp, id, c.digest), expires
 		}
 	}
 	return "", time.Time{}
 }
 
-// cookie returns the principal of a session cookie value.
-func (a *authenticator) cookie(value string) (Principal, bool) {
+// session is a session cookie's content, once its signature is checked.
+type session struct {
+	Principal
+	id      string
+	expires time.Time
+}
+
+// cookie returns the session of a cookie value, signed and not expired; it
+// does not ask whether the session was revoked.
+func (a *authenticator) cookie(value string) (session, bool) {
 	parts := strings.Split(value, ".")
-	if len(parts) != 3 {
-		return Principal{}, false
+	if len(parts) != 4 || parts[2] == "" {
+		return session{}, false
 	}
 	nameBytes, err := base64.RawURLEncoding.DecodeString(parts[0])
 	if err != nil {
-		return Principal{}, false
+		return session{}, false
 	}
 	exp, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil || a.now().Unix() >= exp {
-		return Principal{}, false
+		return session{}, false
 	}
 	name := string(nameBytes)
 	for _, c := range a.creds {
 		if c.Name == name {
-			want := a.sign(name, exp, c.digest)
-			if subtle.ConstantTimeCompare([]byte(want), []byte(parts[2])) == 1 {
-				return c.Principal, true
+			want := a.sign(name, exp, parts[2], c.digest)
+			if subtle.ConstantTimeCompare([]byte(want), []byte(parts[3])) == 1 {
+				return session{Principal: c.Principal, id: parts[2], expires: time.Unix(exp, 0)}, true
 			}
 		}
 	}
-	return Principal{}, false
+	return session{}, false
 }
 
 // errNoCredentials and errBadCredentials are answered 401.
@@ -194,15 +211,29 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, error) {
 	if err != nil {
 		return Principal{}, errNoCredentials
 	}
-	p, ok := a.cookie(c.Value)
+	sess, ok := a.cookie(c.Value)
 	if !ok {
 		return Principal{}, errBadCredentials
 	}
+	if a.revoked != nil {
+		gone, err := a.revoked(r.Context(), sess.id)
+		if err != nil {
+			return Principal{}, fmt.Errorf("%w: %w", errSessionUnchecked, err)
+		}
+		if gone {
+			return Principal{}, errBadCredentials
+		}
+	}
+	p := sess.Principal
 	if !safeMethod(r.Method) && r.Header.Get(csrfHeader) == "" {
 		return p, errNoRequestHeader
 	}
 	return p, nil
 }
+
+// errSessionUnchecked is answered 503: whether the session was ended by a
+// logout cannot be read, so it is not trusted.
+var errSessionUnchecked = errors.New("the session cannot be checked now; try again")
 
 // errNoRequestHeader is answered 403: the session is good, the request may
 // come from another site's page.

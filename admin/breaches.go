@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -140,6 +141,14 @@ func ListedBreach(b dvcwatch.StoredBreach, names Names, silences []dvcwatch.Sile
 }
 
 // AckRequest acknowledges a breach on behalf of an official.
+// Bounds of an acknowledgement's fields: an official's id is a configured
+// one's, and a reason is a note, as long as the acknowledge page's.
+const (
+	MaxOfficialLength  = 100
+	MaxAckReasonLength = 500
+)
+
+// AckRequest acknowledges a breach for an official, who must be configured.
 type AckRequest struct {
 	Official string `json:"official"`
 	Reason   string `json:"reason"`
@@ -156,6 +165,15 @@ func (s *Server) ackBreach(w http.ResponseWriter, r *http.Request, p Principal) 
 	}
 	if strings.TrimSpace(req.Official) == "" || strings.TrimSpace(req.Reason) == "" {
 		return badRequest("official and reason are required")
+	}
+	if n := utf8.RuneCountInString(req.Official); n > MaxOfficialLength {
+		return badRequest("official: %d characters, at most %d: not a configured official's id", n, MaxOfficialLength)
+	}
+	if n := utf8.RuneCountInString(req.Reason); n > MaxAckReasonLength {
+		return badRequest("reason: %d characters, at most %d", n, MaxAckReasonLength)
+	}
+	if s.opts.Officials == nil || !s.opts.Officials(req.Official) {
+		return badRequest("official %q: not a configured official", req.Official)
 	}
 	b, err := s.opts.Store.Acknowledge(r.Context(), id, req.Official, req.Reason, s.now())
 	if err != nil {

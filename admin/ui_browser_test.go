@@ -249,6 +249,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	h, err := admin.New(admin.Options{
 		Tokens: browserTokens(), Store: db, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
 		Requeue: jobs.Requeuer(client), Logger: quiet, Health: tracker,
+		Officials: func(id string) bool { return id == "cb-0001" },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
@@ -167,6 +168,13 @@ type Dispatcher struct {
 	// RequeueAfter spares rows enqueued more recently than this; zero hands
 	// every undelivered row to Enqueue, which is a no-op for those queued.
 	RequeueAfter time.Duration
+	// Logger tells of rows the outbox cannot read; nil: slog.Default().
+	Logger *slog.Logger
+
+	mu sync.Mutex
+	// unreadable are the rows already logged as unreadable: each is
+	// skipped at every run, and logged once.
+	unreadable map[int64]bool
 }
 
 // Send enqueues the given notifications now, e.g. right after they were
@@ -191,13 +199,22 @@ func (d *Dispatcher) Send(ctx context.Context, ids []int64) error {
 
 // Dispatch enqueues every notification neither sent nor failed that was never
 // enqueued or was enqueued more than RequeueAfter ago, and returns how many.
-// Rows are marked enqueued as they go, so the loop ends.
+// Rows are marked enqueued as they go, so the loop ends. A row the outbox
+// cannot read (dvcwatch.UnreadableNotifications) is skipped, and logged
+// the first time with its id; the others go on.
 func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
 	total := 0
 	before := d.now().Add(-d.RequeueAfter) // fixed, so rows enqueued below are not read again
 	for {
-		ns, err := d.Store.Undelivered(ctx, before, 1000)
-		if err != nil {
+		// Unreadable rows are never marked enqueued, so every page reads
+		// them again: a page is that much longer.
+		limit := dispatchPage + d.skipped()
+		ns, err := d.Store.Undelivered(ctx, before, limit)
+		var bad *dvcwatch.UnreadableNotifications
+		found := 0
+		if errors.As(err, &bad) {
+			found = d.skip(bad.Rows)
+		} else if err != nil {
 			return total, err
 		}
 		ids := make([]int64, len(ns))
@@ -208,10 +225,48 @@ func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
 			return total, err
 		}
 		total += len(ids)
-		if len(ns) < 1000 {
+		read := len(ns)
+		if bad != nil {
+			read += len(bad.Rows)
+		}
+		// The last page; or one that neither enqueued a row nor found a
+		// new unreadable one, which the next would read again.
+		if read < limit || len(ns) == 0 && found == 0 {
 			return total, nil
 		}
 	}
+}
+
+// dispatchPage is how many rows Dispatch enqueues at most per page.
+const dispatchPage = 1000
+
+// skipped returns how many rows were found unreadable.
+func (d *Dispatcher) skipped() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.unreadable)
+}
+
+// skip logs the unreadable rows not logged before, and returns how many.
+func (d *Dispatcher) skip(rows []dvcwatch.UnreadableNotification) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.unreadable == nil {
+		d.unreadable = map[int64]bool{}
+	}
+	log := d.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	found := 0
+	for _, r := range rows {
+		if !d.unreadable[r.ID] {
+			d.unreadable[r.ID] = true
+			found++
+			log.Error("outbox: a notification cannot be read; it is skipped until it is repaired", "notification", r.ID, "err", r.Err)
+		}
+	}
+	return found
 }
 
 func (d *Dispatcher) now() time.Time { return clock.OrWall(d.Clock).Now() }

@@ -367,6 +367,7 @@ func TestDeliverServerDown(t *testing.T) {
 type memDispatch struct {
 	mu     sync.Mutex
 	rows   []dvcwatch.Notification // in created order
+	bad    map[int64]bool          // rows with a time that does not parse
 	pages  int
 	marked []int64
 }
@@ -376,13 +377,21 @@ func (m *memDispatch) Undelivered(_ context.Context, before time.Time, limit int
 	defer m.mu.Unlock()
 	m.pages++
 	var out []dvcwatch.Notification
+	var bad []dvcwatch.UnreadableNotification
 	for _, n := range m.rows {
 		if n.SentAt.IsZero() && n.FailedAt.IsZero() && (n.EnqueuedAt.IsZero() || n.EnqueuedAt.Before(before)) {
-			out = append(out, n)
+			if m.bad[n.ID] {
+				bad = append(bad, dvcwatch.UnreadableNotification{ID: n.ID, Err: errors.New(`created_at: parsing time "yesterday"`)})
+			} else {
+				out = append(out, n)
+			}
 		}
-		if len(out) == limit {
+		if len(out)+len(bad) == limit {
 			break
 		}
+	}
+	if bad != nil {
+		return out, &dvcwatch.UnreadableNotifications{Rows: bad}
 	}
 	return out, nil
 }
@@ -539,5 +548,56 @@ func TestDispatcherDispatchEnqueueError(t *testing.T) {
 	q.ids = nil
 	if n, err := d.Dispatch(t.Context()); err != nil || n != 1 || !slices.Equal(q.ids, []int64{1200}) {
 		t.Errorf("next Dispatch = %d, %v, enqueued %v; want [1200]", n, err, q.ids)
+	}
+}
+
+// TestDispatcherSkipsUnreadable: rows the outbox cannot read are skipped and
+// logged once each, by id, however many runs read them again; the others
+// are enqueued, even behind a full page of unreadable rows.
+func TestDispatcherSkipsUnreadable(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		rows int
+		bad  func(id int64) bool
+	}{
+		{"two among 1500", 1500, func(id int64) bool { return id == 5 || id == 1200 }},
+		{"a page of them first", 2100, func(id int64) bool { return id <= 1000 }},
+		{"every other one", 2500, func(id int64) bool { return id%2 == 0 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := &memDispatch{bad: map[int64]bool{}}
+			var want, bad []int64
+			for id := int64(1); id <= int64(c.rows); id++ {
+				st.rows = append(st.rows, dvcwatch.Notification{ID: id})
+				if c.bad(id) {
+					st.bad[id] = true
+					bad = append(bad, id)
+				} else {
+					want = append(want, id)
+				}
+			}
+			var logs bytes.Buffer
+			q := &queue{}
+			d := &Dispatcher{Store: st, Enqueue: q.enqueue, Clock: clock.Func(func() time.Time { return deliverNow }),
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+			for run := range 3 {
+				q.ids = nil
+				n, err := d.Dispatch(t.Context())
+				wantN := map[bool]int{true: len(want), false: 0}[run == 0]
+				if err != nil || n != wantN || len(q.ids) != wantN {
+					t.Fatalf("run %d: Dispatch = %d, %v, enqueued %d; want %d", run, n, err, len(q.ids), wantN)
+				}
+				if run == 0 && !slices.Equal(q.ids, want) {
+					t.Errorf("enqueued %d ids, want the %d readable ones once each", len(q.ids), len(want))
+				}
+			}
+			if got := strings.Count(logs.String(), "cannot be read"); got != len(bad) {
+				t.Errorf("%d log lines of unreadable rows over 3 runs, want one per row (%d)", got, len(bad))
+			}
+			if !strings.Contains(logs.String(), fmt.Sprintf("notification=%d ", bad[0])) {
+				t.Errorf("the log does not name row %d:\n%.500s", bad[0], logs.String())
+			}
+		})
 	}
 }

@@ -75,7 +75,7 @@ func NewService(cfg *config.Config, dir *directory.Directory, st Store, enqueue 
 	return &Service{
 		planner:    &Planner{Router: router, RepeatAfter: cfg.Notify.RepeatAfter},
 		composer:   composer,
-		dispatcher: &Dispatcher{Store: st, Enqueue: enqueue, Clock: clk},
+		dispatcher: &Dispatcher{Store: st, Enqueue: enqueue, Clock: clk, Logger: log},
 		store:      st,
 		log:        log,
 	}, nil

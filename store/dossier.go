@@ -147,6 +147,9 @@ func (db *DB) breachesTold(ctx context.Context, tx *sqlx.Tx, f *DossierFile) err
 			return fmt.Errorf("emails: %w", err)
 		}
 		for i := range rows {
+			if err := rows[i].unreadable(); err != nil {
+				return fmt.Errorf("email %d: %w", rows[i].ID, err)
+			}
 			bs := told[rows[i].ID]
 			slices.Sort(bs)
 			f.Emails = append(f.Emails, DossierEmail{Notification: rows[i].notification(), Breaches: bs})

@@ -424,6 +424,9 @@ func (db *DB) NotificationPage(ctx context.Context, f NotificationFilter) (Listi
 	}
 	out := Listing[dvcwatch.Notification]{Total: l.Total, Next: l.Next, Items: make([]dvcwatch.Notification, len(rows))}
 	for i := range rows {
+		if err := rows[i].unreadable(); err != nil {
+			return Listing[dvcwatch.Notification]{}, fmt.Errorf("list notifications: notification %d: %w", rows[i].ID, err)
+		}
 		out.Items[i] = rows[i].notification()
 	}
 	return out, nil

@@ -14,24 +14,51 @@ import (
 )
 
 type notificationRow struct {
-	ID         int64   `db:"id"`
-	DedupeKey  string  `db:"dedupe_key"`
-	Kind       string  `db:"kind"`
-	Recipient  string  `db:"recipient"`
-	Email      string  `db:"email"`
-	Subject    string  `db:"subject"`
-	Text       string  `db:"body_text"`
-	HTML       string  `db:"body_html"`
-	Items      int     `db:"items"`
-	Attempts   int     `db:"attempts"`
-	LastError  string  `db:"last_error"`
-	CreatedAt  instant `db:"created_at"`
-	EnqueuedAt instant `db:"enqueued_at"`
-	SendingAt  instant `db:"sending_at"`
-	SentAt     instant `db:"sent_at"`
-	FailedAt   instant `db:"failed_at"`
-	AttName    string  `db:"attachment_name"`
-	MessageID  string  `db:"message_id"`
+	ID         int64          `db:"id"`
+	DedupeKey  string         `db:"dedupe_key"`
+	Kind       string         `db:"kind"`
+	Recipient  string         `db:"recipient"`
+	Email      string         `db:"email"`
+	Subject    string         `db:"subject"`
+	Text       string         `db:"body_text"`
+	HTML       string         `db:"body_html"`
+	Items      int            `db:"items"`
+	Attempts   int            `db:"attempts"`
+	LastError  string         `db:"last_error"`
+	CreatedAt  lenientInstant `db:"created_at"`
+	EnqueuedAt lenientInstant `db:"enqueued_at"`
+	SendingAt  lenientInstant `db:"sending_at"`
+	SentAt     lenientInstant `db:"sent_at"`
+	FailedAt   lenientInstant `db:"failed_at"`
+	AttName    string         `db:"attachment_name"`
+	MessageID  string         `db:"message_id"`
+}
+
+// lenientInstant is an instant whose scan error is kept rather than
+// returned, so that one row with a time that does not parse fails alone,
+// not the whole query, and is named by its id.
+type lenientInstant struct {
+	instant
+	err error
+}
+
+// Scan implements sql.Scanner.
+func (t *lenientInstant) Scan(src any) error {
+	t.err = t.instant.Scan(src)
+	return nil
+}
+
+// unreadable returns why the row could not be read, nil if it could.
+func (r *notificationRow) unreadable() error {
+	for _, c := range []struct {
+		col string
+		t   *lenientInstant
+	}{{"created_at", &r.CreatedAt}, {"enqueued_at", &r.EnqueuedAt}, {"sending_at", &r.SendingAt}, {"sent_at", &r.SentAt}, {"failed_at", &r.FailedAt}} {
+		if c.t.err != nil {
+			return fmt.Errorf("%s: %w", c.col, c.t.err)
+		}
+	}
+	return nil
 }
 
 func (r *notificationRow) notification() dvcwatch.Notification {
@@ -204,7 +231,9 @@ func (db *DB) LastSent(ctx context.Context, recipient string, kind dvcwatch.Noti
 }
 
 // Undelivered lists notifications neither sent nor failed that were never
-// enqueued or were last enqueued before enqueuedBefore, oldest first.
+// enqueued or were last enqueued before enqueuedBefore, oldest first. Rows
+// it cannot read are left out and named by a *dvcwatch.UnreadableNotifications
+// error that comes with the others.
 func (db *DB) Undelivered(ctx context.Context, enqueuedBefore time.Time, limit int) ([]dvcwatch.Notification, error) {
 	q := `SELECT ` + notificationSelect + ` FROM notifications
 		WHERE sent_at IS NULL AND failed_at IS NULL AND (enqueued_at IS NULL OR enqueued_at < ?)
@@ -230,14 +259,25 @@ func (db *DB) Notifications(ctx context.Context, limit int) ([]dvcwatch.Notifica
 	return db.notifications(ctx, q, limit)
 }
 
+// notifications reads the rows of q. A row with a time that does not parse
+// is left out, and the error, a *dvcwatch.UnreadableNotifications naming
+// each one left out, comes with the rows read.
 func (db *DB) notifications(ctx context.Context, q string, args ...any) ([]dvcwatch.Notification, error) {
 	var rows []notificationRow
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("read notifications: %w", err)
 	}
-	out := make([]dvcwatch.Notification, len(rows))
+	out := make([]dvcwatch.Notification, 0, len(rows))
+	var bad []dvcwatch.UnreadableNotification
 	for i := range rows {
-		out[i] = rows[i].notification()
+		if err := rows[i].unreadable(); err != nil {
+			bad = append(bad, dvcwatch.UnreadableNotification{ID: rows[i].ID, Err: err})
+			continue
+		}
+		out = append(out, rows[i].notification())
+	}
+	if bad != nil {
+		return out, &dvcwatch.UnreadableNotifications{Rows: bad}
 	}
 	return out, nil
 }
@@ -273,6 +313,9 @@ func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, st
 			return err
 		}
 		if len(rows) == 1 {
+			if err := rows[0].unreadable(); err != nil {
+				return err
+			}
 			n = rows[0].notification()
 			return db.loadAttachment(ctx, tx, &n)
 		}
@@ -283,6 +326,8 @@ func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, st
 			return dvcwatch.ErrNotFound
 		case err != nil:
 			return err
+		case r.unreadable() != nil:
+			return r.unreadable()
 		case !r.SentAt.IsZero():
 			n = r.notification()
 			return dvcwatch.ErrAlreadySent

@@ -414,6 +414,42 @@ func TestUndeliveredAndEnqueued(t *testing.T) {
 	})
 }
 
+// TestUndeliveredSkipsUnreadable: a row with a time that does not parse
+// (SQLite keeps times as text) is left out of Undelivered and named, with
+// its id, by the error that comes with the other rows; reading it alone
+// fails.
+func TestUndeliveredSkipsUnreadable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	var ids []int64
+	for i := range 3 {
+		id, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: fmt.Sprint("n", i), Kind: dvcwatch.NotificationAlerts,
+			Recipient: "binh", Email: "binh@ungtoa.gov.vn"}, hour(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if _, err := store.SQLX(db).ExecContext(ctx, `UPDATE notifications SET created_at = '2026-13-45 25:61' WHERE id = ?`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := db.Undelivered(ctx, hour(9), 10)
+	var bad *dvcwatch.UnreadableNotifications
+	if !errors.As(err, &bad) || len(bad.Rows) != 1 || bad.Rows[0].ID != ids[1] || !strings.Contains(bad.Rows[0].Err.Error(), "created_at") {
+		t.Fatalf("Undelivered's error = %v, want row %d unreadable (created_at)", err, ids[1])
+	}
+	if len(ns) != 2 || ns[0].ID != ids[0] || ns[1].ID != ids[2] {
+		t.Errorf("Undelivered read %+v, want rows %d and %d", ns, ids[0], ids[2])
+	}
+	if _, err := db.GetNotification(ctx, ids[1]); err == nil {
+		t.Error("GetNotification of the unreadable row: no error")
+	}
+	if _, err := db.ClaimNotification(ctx, ids[1], hour(9), time.Minute); err == nil {
+		t.Error("ClaimNotification of the unreadable row: no error")
+	}
+}
+
 func TestClaimAndDeliver(t *testing.T) {
 	t.Parallel()
 	const stale = 10 * time.Minute

@@ -39,8 +39,9 @@ func startAdmin(svc *Services, rdb *Redis, client *asynq.Client, sched *schedule
 	h, err := admin.New(admin.Options{
 		Tokens: cfg.Admin.Tokens, Store: svc.DB, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
 		Requeue: jobs.Requeuer(client), Ready: func(ctx context.Context) error { return ready(ctx, svc, rdb) },
-		Health: svc.Health, Names: svc.Directory, Rules: svc.Detector.Rules, Agencies: agencyCodes(cfg),
-		Metrics: svc.MetricsHandler(inspector), Logger: svc.Logger,
+		Health: svc.Health, Names: svc.Directory, Rules: svc.Detector.Rules,
+		Officials: func(id string) bool { _, ok := svc.Directory.Person(id); return ok }, Agencies: agencyCodes(cfg),
+		Metrics: svc.MetricsHandler(inspector), Logger: svc.Logger, PublicURL: cfg.Admin.PublicURL,
 		// The links are signed in the composer's time, so they are checked
 		// in it too: the simulator's in the demo.
 		Ack: admin.AckPage{Links: links, Store: svc.DB, Person: svc.Directory.Person, Clock: svc.Clock},
@@ -98,22 +99,31 @@ func ready(ctx context.Context, svc *Services, rdb *Redis) error {
 	wg.Wait()
 	var errs []error
 	if dbErr != nil {
-		errs = append(errs, fmt.Errorf("database unreachable: %w", dbErr))
+		errs = append(errs, &admin.Unreachable{Dependency: "database", Err: dbErr})
 	}
 	if redisErr != nil {
-		errs = append(errs, fmt.Errorf("redis unreachable: %w", redisErr))
+		errs = append(errs, &admin.Unreachable{Dependency: "redis", Err: redisErr})
 	}
 	return joinErrs(errs)
 }
 
-// joinErrs joins errors on one line ("a; b"), nil for none.
+// joinErrs joins errors on one line ("a; b"), nil for none; each stays
+// reachable through Unwrap, for /readyz to name the dependencies down.
 func joinErrs(errs []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	msg := errs[0].Error()
-	for _, e := range errs[1:] {
+	return joined(errs)
+}
+
+type joined []error
+
+func (j joined) Error() string {
+	msg := j[0].Error()
+	for _, e := range j[1:] {
 		msg += "; " + e.Error()
 	}
-	return errors.New(msg)
+	return msg
 }
+
+func (j joined) Unwrap() []error { return j }

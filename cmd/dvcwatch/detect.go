@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -220,6 +221,12 @@ API lists breaches. Times are Asia/Ho_Chi_Minh.`,
 			}
 			if official == "" {
 				return usageErrorf("--official: required, the id of the official acknowledging")
+			}
+			if n := utf8.RuneCountInString(official); n > admin.MaxOfficialLength {
+				return usageErrorf("--official: %d characters, at most %d: not a configured official's id", n, admin.MaxOfficialLength)
+			}
+			if n := utf8.RuneCountInString(reason); n > admin.MaxAckReasonLength {
+				return usageErrorf("--reason: %d characters, at most %d", n, admin.MaxAckReasonLength)
 			}
 			if reason == "" {
 				return usageErrorf("--reason: required, why the breach is acknowledged")

@@ -114,6 +114,10 @@ func TestDetectRun(t *testing.T) {
 		{[]string{"detect", "run", "--config", cfg, "--now", "tomorrow"}, `--now "tomorrow": want "YYYY-MM-DD HH:MM"`},
 		{[]string{"breaches", "ack", "--config", cfg, "--id", m[1], "--official", "nobody", "--reason", "x"}, "--official nobody: no such official"},
 		{[]string{"breaches", "ack", "--config", cfg, "--id", m[1], "--official", "van.phong"}, "--reason: required"},
+		{[]string{"breaches", "ack", "--config", cfg, "--id", m[1], "--official", strings.Repeat("x", 60<<10), "--reason", "x"},
+			"--official: 61440 characters, at most 100"},
+		{[]string{"breaches", "ack", "--config", cfg, "--id", m[1], "--official", "van.phong", "--reason", strings.Repeat("ý", 501)},
+			"--reason: 501 characters, at most 500"},
 		{[]string{"breaches", "list", "--config", cfg, "--kind", "late"}, `--kind "late": unknown breach kind`},
 	} {
 		_, errOut, status := run(t, c.args...)
