@@ -319,7 +319,7 @@ type SummaryStore interface {
 	// LastSent returns as of when the latest email of kind that reached
 	// recipient was composed; ok is false when none was sent.
 	LastSent(ctx context.Context, recipient string, kind dvcwatch.NotificationKind) (at time.Time, ok bool, err error)
-	AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (int64, bool, error)
+	outboxAdder
 }
 
 // Summarize writes, for every office person of every agency, the daily
@@ -349,14 +349,29 @@ func (c *Composer) Summarize(ctx context.Context, st SummaryStore, now time.Time
 				return created, err
 			}
 			n.DedupeKey = "summary:" + p.ID + ":" + day
-			id, isNew, err := st.AddNotification(ctx, n, now)
-			if err != nil {
+			if created, err = addNew(ctx, st, n, now, created); err != nil {
 				return created, err
 			}
-			if isNew {
-				created = append(created, id)
-			}
 		}
+	}
+	return created, nil
+}
+
+// outboxAdder is the store method the summaries and the monthly results
+// write their emails with.
+type outboxAdder interface {
+	AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (int64, bool, error)
+}
+
+// addNew puts n in the outbox and appends its id to created when it is new,
+// not an email already written under its dedupe key.
+func addNew(ctx context.Context, st outboxAdder, n dvcwatch.NewNotification, now time.Time, created []int64) ([]int64, error) {
+	id, isNew, err := st.AddNotification(ctx, n, now)
+	if err != nil {
+		return created, err
+	}
+	if isNew {
+		created = append(created, id)
 	}
 	return created, nil
 }

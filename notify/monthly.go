@@ -17,7 +17,7 @@ import (
 // ReportStore is what the monthly results read and write.
 type ReportStore interface {
 	report.Source
-	AddNotification(ctx context.Context, n dvcwatch.NewNotification, now time.Time) (int64, bool, error)
+	outboxAdder
 }
 
 // MonthlyWorkbook makes the workbook attached to an agency's monthly
@@ -77,12 +77,8 @@ func (c *Composer) Report(ctx context.Context, st ReportStore, month report.Peri
 				Kind:      dvcwatch.NotificationReport, Recipient: p.ID, Email: p.Email,
 				Subject: subject, Text: text, HTML: html, Attachment: attachment,
 			}
-			id, isNew, err := st.AddNotification(ctx, n, now)
-			if err != nil {
+			if created, err = addNew(ctx, st, n, now, created); err != nil {
 				return created, err
-			}
-			if isNew {
-				created = append(created, id)
 			}
 		}
 	}
