@@ -28,8 +28,11 @@ var Columns = []string{
 	"Thời gian giải quyết TB (ngày làm việc)",
 	"Tỷ lệ trực tuyến (%)", "Tỷ lệ số hóa (%)", "Tỷ lệ thanh toán trực tuyến (%)", "Tỷ lệ đồng bộ DVCQG (%)",
 	"Thư xin lỗi", "Vi phạm phát sinh",
-	"Vi phạm đã được ghi nhận", "Vi phạm theo loại", "Mức độ hài lòng (%)",
+	"Vi phạm đã được ghi nhận", kindsColumn, "Mức độ hài lòng (%)",
 }
+
+// kindsColumn heads the breaches by kind, a text column.
+const kindsColumn = "Vi phạm theo loại"
 
 // LevelNames are the levels as the Cấp column writes them.
 var LevelNames = map[dvcwatch.TallyLevel]string{

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -143,7 +144,9 @@ func newXLSX(wb Workbook) (*xlsx, error) {
 		{&x.header, excelize.Style{Font: &excelize.Font{Bold: true, Size: 11, Family: font}, Border: border,
 			Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}},
 			Alignment: &excelize.Alignment{Horizontal: "center", Vertical: "center", WrapText: true}}},
-		{&x.text, excelize.Style{Border: border}},
+		// Text wraps in its column: the breaches by kind are a sentence,
+		// which would otherwise run past the sheet and shrink the printed page.
+		{&x.text, excelize.Style{Border: border, Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}}},
 		{&x.count, excelize.Style{Border: border, NumFmt: 3}}, // #,##0
 		{&x.rate, excelize.Style{Border: border, CustomNumFmt: new("0.0%")}},
 		{&x.days, excelize.Style{Border: border, CustomNumFmt: new("0.0")}},
@@ -164,10 +167,15 @@ func newXLSX(wb Workbook) (*xlsx, error) {
 const font = "Calibri"
 
 // widths are the columns' widths in characters: the level, the code, the
-// name, then the numbers under their wrapped headers.
+// name, then the numbers under their wrapped headers, and the breaches by
+// kind, wrapped.
 func widths() []float64 {
 	w := []float64{11, 16, 34}
-	for range Columns[3:] {
+	for _, c := range Columns[3:] {
+		if c == kindsColumn {
+			w = append(w, 40)
+			continue
+		}
 		w = append(w, 13)
 	}
 	return w
@@ -363,6 +371,17 @@ func (x *xlsx) row(sheet string, row int, values []any) error {
 		if err := x.f.SetCellStyle(sheet, c, c, style); err != nil {
 			return err
 		}
+	}
+	// A reader does not grow a row for wrapped text a writer left at the
+	// default height: give it the lines its longest text needs.
+	lines := 1
+	for i, v := range values {
+		if text, ok := v.(string); ok && i < len(widths()) {
+			lines = max(lines, (utf8.RuneCountInString(text)+int(widths()[i])-1)/int(widths()[i]))
+		}
+	}
+	if lines > 1 {
+		return x.f.SetRowHeight(sheet, row, float64(15*lines))
 	}
 	return nil
 }
