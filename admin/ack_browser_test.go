@@ -19,14 +19,11 @@ import (
 // Sec-Fetch-Site a browser sends), records the note. The screenshots are
 // kept in DVCWATCH_SCREENSHOTS when it names a directory.
 func TestAckPageBrowser(t *testing.T) {
-	chromium := browserExecPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	_, openBrowser := browserTest(t, 60*time.Second)
 	b := ackSetup(t, storetest.SQLite(t))
 	path := b.link(t, "binh", ref(b.overdue), ref(b.apology))
 
-	tab := browserStart(ctx, t, chromium)
-	defer tab.close()
+	tab := openBrowser()
 	tab.do("a phone's viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
 	tab.do("open the link", chromedp.Navigate(b.url+path), chromedp.WaitVisible(chromedp.CSS(`main[data-page="confirm"] button`)))
 	ackFits(t, tab)

@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,9 +23,7 @@ import (
 // view; nothing scrolls sideways at 1366 px nor at 390 px. With
 // DVCWATCH_SCREENSHOTS set to a directory, the screenshots are written there.
 func TestUIBrowserDossierPage(t *testing.T) {
-	chromium := browserExecPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	_, openBrowser := browserTest(t, 60*time.Second)
 
 	db := storetest.SQLite(t)
 	svc := dossierServices(t, db)
@@ -34,8 +31,7 @@ func TestUIBrowserDossierPage(t *testing.T) {
 
 	web := browserServer(t, db, func(o *admin.Options) { o.Names, o.Rules = svc.Directory, svc.Detector.Rules })
 
-	b := browserStart(ctx, t, chromium)
-	defer b.close()
+	b := openBrowser()
 	b.do("open the UI", chromedp.Navigate(web.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	if n := b.count(`#search:not([hidden])`); n != 0 {
 		t.Errorf("the search shows before logging in")

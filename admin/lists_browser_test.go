@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -35,9 +34,7 @@ import (
 // address. Nothing scrolls sideways at 1366 px nor at 390 px. With
 // DVCWATCH_SCREENSHOTS set to a directory, the screenshots are written there.
 func TestUIBrowserBreachPages(t *testing.T) {
-	chromium := browserExecPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx, openBrowser := browserTest(t, 90*time.Second)
 
 	db := storetest.SQLite(t)
 	base := time.Now().UTC().Truncate(time.Minute)
@@ -64,8 +61,7 @@ func TestUIBrowserBreachPages(t *testing.T) {
 	}
 	web := browserServer(t, db, func(o *admin.Options) { o.Names = seedNames{} })
 
-	b := browserStart(ctx, t, chromium)
-	defer b.close()
+	b := openBrowser()
 	b.do("open the UI", chromedp.Navigate(web.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	b.login(browserViewerToken, browserViewerName, "viewer")
 	b.do("laptop width", chromedp.EmulateViewport(1366, 900))

@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,9 +26,7 @@ import (
 // px nor at 390 px. With DVCWATCH_SCREENSHOTS set to a directory, the
 // screenshots are written there.
 func TestUIBrowserReportPage(t *testing.T) {
-	chromium := browserExecPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	_, openBrowser := browserTest(t, 90*time.Second)
 
 	db := storetest.SQLite(t)
 	svc := reporttest.Services(t, db, reporttest.Config)
@@ -37,8 +34,7 @@ func TestUIBrowserReportPage(t *testing.T) {
 		o.Names, o.Rules, o.Agencies = svc.Directory, svc.Detector.Rules, []string{reporttest.Agency}
 	})
 
-	b := browserStart(ctx, t, chromium)
-	defer b.close()
+	b := openBrowser()
 	b.do("open the UI", chromedp.Navigate(web.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	b.login(browserViewerToken, browserViewerName, "viewer")
 	b.do("laptop width", chromedp.EmulateViewport(1366, 900))

@@ -145,10 +145,8 @@ func browserGet(t *testing.T, url string) (*http.Response, string) {
 // that the page raised no script error or CSP violation; and silences a
 // breach and expires the silence.
 func TestUIBrowserRetriesArchivedTask(t *testing.T) {
-	chromium := browserExecPath(t)
+	ctx, openBrowser := browserTest(t, 60*time.Second)
 	rdb := browserRedis(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	quiet := slog.New(slog.DiscardHandler)
 
 	db, err := store.Open(ctx, store.DriverSQLite, filepath.Join(t.TempDir(), "ui.db"))
@@ -264,8 +262,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	}
 	browserWaitArchived(ctx, t, inspector, browserTaskID)
 
-	b := browserStart(ctx, t, chromium)
-	defer b.close()
+	b := openBrowser()
 
 	// A viewer sees, above every view, a banner for the stopped connector
 	// and one for the mail server, each with its raw error behind a toggle.
@@ -602,6 +599,22 @@ type browserTab struct {
 
 	mu      sync.Mutex
 	console []string // "level: text", exceptions included
+}
+
+// browserTest is a browser test's setup: it skips the test where Chromium
+// is missing, and returns a context that ends after timeout (or with the
+// test) and a function that starts the browser on it, closed with the test.
+func browserTest(t *testing.T, timeout time.Duration) (context.Context, func() *browserTab) {
+	t.Helper()
+	chromium := browserExecPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return ctx, func() *browserTab {
+		t.Helper()
+		b := browserStart(ctx, t, chromium)
+		t.Cleanup(b.close)
+		return b
+	}
 }
 
 // browserStart starts Chromium with the field notes' flags and a fresh

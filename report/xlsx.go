@@ -374,10 +374,10 @@ func (x *xlsx) row(sheet string, row int, values []any) error {
 	}
 	// A reader does not grow a row for wrapped text a writer left at the
 	// default height: give it the lines its longest text needs.
-	lines := 1
+	lines, w := 1, widths()
 	for i, v := range values {
-		if text, ok := v.(string); ok && i < len(widths()) {
-			lines = max(lines, (utf8.RuneCountInString(text)+int(widths()[i])-1)/int(widths()[i]))
+		if text, ok := v.(string); ok && i < len(w) {
+			lines = max(lines, (utf8.RuneCountInString(text)+int(w[i])-1)/int(w[i]))
 		}
 	}
 	if lines > 1 {
