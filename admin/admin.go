@@ -139,11 +139,13 @@ type Options struct {
 
 // Names are the configured names of agencies, departments and officials
 // (directory.Directory): each returns the code itself when it is not
-// configured.
+// configured; Name, a group of the results of any level (procedures too),
+// returns "" then.
 type Names interface {
 	AgencyName(code string) string
 	DepartmentName(agency, code string) string
 	OfficialName(id string) string
+	Name(level dvcwatch.TallyLevel, agency, code string) string
 }
 
 // Server is the admin HTTP server's handler.

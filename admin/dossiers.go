@@ -505,9 +505,10 @@ func (s *Server) person(id string) Person { return Person{id, s.names().Official
 // codesOnly names everything by its code.
 type codesOnly struct{}
 
-func (codesOnly) AgencyName(code string) string        { return code }
-func (codesOnly) DepartmentName(_, code string) string { return code }
-func (codesOnly) OfficialName(id string) string        { return id }
+func (codesOnly) AgencyName(code string) string                   { return code }
+func (codesOnly) DepartmentName(_, code string) string            { return code }
+func (codesOnly) OfficialName(id string) string                   { return id }
+func (codesOnly) Name(dvcwatch.TallyLevel, string, string) string { return "" }
 
 // local returns t in Asia/Ho_Chi_Minh, nil when zero.
 func local(t time.Time) *time.Time {

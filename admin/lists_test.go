@@ -21,7 +21,8 @@ func (seedNames) AgencyName(code string) string { return "Cơ quan " + code }
 func (seedNames) DepartmentName(agency, code string) string {
 	return map[string]string{"TP": "Phòng Tư pháp", "KT": "Phòng Kinh tế", "VP": "Văn phòng"}[code]
 }
-func (seedNames) OfficialName(id string) string { return "Cán bộ " + id }
+func (seedNames) OfficialName(id string) string                   { return "Cán bộ " + id }
+func (seedNames) Name(dvcwatch.TallyLevel, string, string) string { return "" }
 
 // breachPage reads one page of GET /api/v1/breaches?query.
 func (b *apiBundle) breachPage(t *testing.T, query string) admin.Page[admin.Breach] {

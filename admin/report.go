@@ -111,28 +111,6 @@ func reportRow(r report.Row) ReportRow {
 	return v
 }
 
-// reportNames names the groups of the results: the directory's names when
-// the server has them (procedures too), else its Names, else codes.
-func (s *Server) reportNames() report.Names {
-	if n, ok := s.opts.Names.(interface {
-		Name(level dvcwatch.TallyLevel, agency, code string) string
-	}); ok {
-		return n.Name
-	}
-	names := s.names()
-	return func(level dvcwatch.TallyLevel, agency, code string) string {
-		switch level {
-		case dvcwatch.LevelAgency:
-			return names.AgencyName(code)
-		case dvcwatch.LevelDepartment:
-			return names.DepartmentName(agency, code)
-		case dvcwatch.LevelOfficial:
-			return names.OfficialName(code)
-		}
-		return code
-	}
-}
-
 // reportPeriod reads ?month=YYYY-MM or ?year=YYYY, exactly one.
 func reportPeriod(p params) (report.Period, ReportPeriod, error) {
 	month, year := p.get("month"), p.get("year")
@@ -216,7 +194,7 @@ func reportLevel(p params, def string, allowed []string) (dvcwatch.TallyLevel, e
 
 // results builds one period's agency row and rows of level.
 func (s *Server) results(r *http.Request, per report.Period, agency string, level dvcwatch.TallyLevel) (ReportResults, error) {
-	names := s.reportNames()
+	names := report.Names(s.names().Name)
 	out := ReportResults{Period: periodView(per), Rows: []ReportRow{}}
 	whole, err := report.Build(r.Context(), s.opts.Store, names, per, agency, dvcwatch.LevelAgency)
 	if err != nil {
@@ -327,7 +305,7 @@ func (s *Server) getReportTrend(w http.ResponseWriter, r *http.Request, _ Princi
 	if err != nil {
 		return err
 	}
-	names := s.reportNames()
+	names := report.Names(s.names().Name)
 	out := ReportTrend{Agency: s.agency(agency)}
 	series := map[string]*ReportSeries{}
 	var order []string
@@ -485,7 +463,7 @@ func (s *Server) getReportDossiers(w http.ResponseWriter, r *http.Request, _ Pri
 	for _, v := range verdicts {
 		byKey[v.Key] = v
 	}
-	names := s.reportNames()
+	names := report.Names(s.names().Name)
 	named := func(level dvcwatch.TallyLevel, code string) Named {
 		if code == "" {
 			return Named{}
@@ -530,7 +508,7 @@ func (s *Server) getReportWorkbook(w http.ResponseWriter, r *http.Request, _ Pri
 	if err != nil {
 		return err
 	}
-	wb, err := report.BuildWorkbook(r.Context(), s.opts.Store, s.reportNames(), per, agency)
+	wb, err := report.BuildWorkbook(r.Context(), s.opts.Store, report.Names(s.names().Name), per, agency)
 	if err != nil {
 		return err
 	}
