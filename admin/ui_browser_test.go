@@ -322,12 +322,19 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	if got := b.text(`#view a[data-count="failed-open"]`); got != "2" { // the task and the rejected sync
 		t.Errorf("dashboard's open failed jobs: %q, want 2", got)
 	}
+	// The stopped connector never synced; its state says so, with its one
+	// failure and its cause.
 	if got := b.text(`#view [data-connector-state="onestop"]`); !strings.Contains(got, "Đã dừng") {
 		t.Errorf("dashboard's onestop state: %q", got)
+	}
+	if got := b.text(`#view [data-connector-detail="onestop"]`); !strings.Contains(got, "Chưa đồng bộ được lần nào") ||
+		!strings.Contains(got, "1 lần lỗi liên tiếp") || !strings.Contains(got, "Cổng từ chối tài khoản đăng nhập") {
+		t.Errorf("dashboard's onestop details: %q", got)
 	}
 	if got := b.text(`#view [data-smtp-state="failing"]`); !strings.Contains(got, "Đang lỗi") {
 		t.Errorf("dashboard's mail server state: %q", got)
 	}
+	b.reportWidths("dashboard", os.Getenv("DVCWATCH_SCREENSHOTS"))
 
 	// The task is archived with its error; once its handler works, Retry
 	// runs it to completion.

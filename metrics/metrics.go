@@ -26,6 +26,13 @@
 //	dvcwatch_connector_up{connector}             1 unless the connector's last sync failed (1 before any)
 //	dvcwatch_connector_stopped{connector}        1 while the connector is stopped after a permanent
 //	                                             failure (its scheduled runs skipped), else 0
+//	dvcwatch_connector_last_success_timestamp_seconds{connector}
+//	                                             Unix time of the connector's last successful sync;
+//	                                             none before its first
+//	dvcwatch_connector_last_error_timestamp_seconds{connector}
+//	                                             Unix time of its latest failed sync; none before one
+//	dvcwatch_connector_consecutive_failures{connector}
+//	                                             failed syncs since the last success (0 when ok)
 //	dvcwatch_smtp_failing                        1 while the latest delivery attempts all failed with an
 //	                                             error worth retrying (see health.SMTP), else 0
 //	dvcwatch_scrape_errors_total{part}           counter: reads that failed during a scrape
@@ -126,6 +133,9 @@ type Collector struct {
 	breaches, notifications        *prometheus.Desc
 	queueTasks, failedOpen         *prometheus.Desc
 	connectorUp, connectorStopped  *prometheus.Desc
+	connectorLastSuccess           *prometheus.Desc
+	connectorLastError             *prometheus.Desc
+	connectorFailures              *prometheus.Desc
 	smtpFailing                    *prometheus.Desc
 	scrapeErrors                   *prometheus.CounterVec
 }
@@ -163,6 +173,15 @@ func NewCollector(opts Options) *Collector {
 		connectorStopped: prometheus.NewDesc("dvcwatch_connector_stopped",
 			"1 while the connector is stopped after a permanent failure: its scheduled runs are skipped until its configuration changes or a run by hand succeeds.",
 			[]string{"connector"}, nil),
+		// An alert on "no success for N hours" needs the time, not the state:
+		// a failing connector that retries every minute is up to the state
+		// gauge between two failures.
+		connectorLastSuccess: prometheus.NewDesc("dvcwatch_connector_last_success_timestamp_seconds",
+			"Unix time of the connector's last successful sync (absent before its first).", []string{"connector"}, nil),
+		connectorLastError: prometheus.NewDesc("dvcwatch_connector_last_error_timestamp_seconds",
+			"Unix time of the connector's latest failed sync (absent before its first failure).", []string{"connector"}, nil),
+		connectorFailures: prometheus.NewDesc("dvcwatch_connector_consecutive_failures",
+			"Failed syncs of the connector since its last success.", []string{"connector"}, nil),
 		smtpFailing: prometheus.NewDesc("dvcwatch_smtp_failing",
 			"1 while the latest delivery attempts all failed with an error worth retrying (the mail server down, refusing to relay).", nil, nil),
 		scrapeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -179,7 +198,7 @@ func NewCollector(opts Options) *Collector {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.dossiers, c.syncRecords, c.syncLag, c.breaches, c.notifications, c.queueTasks, c.failedOpen,
-		c.connectorUp, c.connectorStopped, c.smtpFailing} {
+		c.connectorUp, c.connectorStopped, c.connectorLastSuccess, c.connectorLastError, c.connectorFailures, c.smtpFailing} {
 		ch <- d
 	}
 	c.scrapeErrors.Describe(ch)
@@ -282,6 +301,13 @@ func (c *Collector) collectHealth(ctx context.Context, gauge func(*prometheus.De
 		for _, s := range cs {
 			gauge(c.connectorUp, bit(s.State == dvcwatch.ConnectorOK), s.Connector)
 			gauge(c.connectorStopped, bit(s.State == dvcwatch.ConnectorStopped), s.Connector)
+			gauge(c.connectorFailures, float64(s.Failures), s.Connector)
+			if !s.LastSuccess.IsZero() {
+				gauge(c.connectorLastSuccess, unixSeconds(s.LastSuccess), s.Connector)
+			}
+			if !s.LastErrorAt.IsZero() {
+				gauge(c.connectorLastError, unixSeconds(s.LastErrorAt), s.Connector)
+			}
 		}
 	}
 	if m, err := h.SMTP(ctx); err != nil {
@@ -290,6 +316,9 @@ func (c *Collector) collectHealth(ctx context.Context, gauge func(*prometheus.De
 		gauge(c.smtpFailing, bit(m.Failing))
 	}
 }
+
+// unixSeconds is t as Prometheus timestamps are exposed: seconds since the epoch.
+func unixSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
 // collectQueue reports the queue's sizes. The Inspector takes no context:
 // the call runs aside and is abandoned (it ends with the Redis client's own

@@ -434,10 +434,32 @@ func TestCollectorHealth(t *testing.T) {
 	db := openStore(t)
 	cfg := &config.Config{Connectors: []config.Connector{{Name: "dvcqg", Kind: config.KindDVCQG}, {Name: "idle", Kind: config.KindOneStop},
 		{Name: "onestop", Kind: config.KindOneStop}}}
-	tr := health.New(health.Options{Store: healthStore{db}, Config: cfg, Logger: quiet})
+	now := t0
+	tr := health.New(health.Options{Store: healthStore{db}, Config: cfg, Logger: quiet,
+		Clock: clock.Func(func() time.Time { return now })})
 	c := collector(db, jobs.NewInspector(openRedis(t)))
 	c.opts.Health = tr
 	names := []string{"dvcwatch_connector_up", "dvcwatch_connector_stopped", "dvcwatch_smtp_failing"}
+	times := []string{"dvcwatch_connector_last_success_timestamp_seconds", "dvcwatch_connector_last_error_timestamp_seconds",
+		"dvcwatch_connector_consecutive_failures"}
+	// wantTimes is the three per-connector series of the times and the
+	// streak, given the lines of the two timestamps (absent when never).
+	wantTimes := func(lastError, lastSuccess string, dvcqgFailures, onestopFailures int) string {
+		return fmt.Sprintf(`
+# HELP dvcwatch_connector_consecutive_failures Failed syncs of the connector since its last success.
+# TYPE dvcwatch_connector_consecutive_failures gauge
+dvcwatch_connector_consecutive_failures{connector="dvcqg"} %d
+dvcwatch_connector_consecutive_failures{connector="idle"} 0
+dvcwatch_connector_consecutive_failures{connector="onestop"} %d
+# HELP dvcwatch_connector_last_error_timestamp_seconds Unix time of the connector's latest failed sync (absent before its first failure).
+# TYPE dvcwatch_connector_last_error_timestamp_seconds gauge
+%s
+# HELP dvcwatch_connector_last_success_timestamp_seconds Unix time of the connector's last successful sync (absent before its first).
+# TYPE dvcwatch_connector_last_success_timestamp_seconds gauge
+%s
+`, dvcqgFailures, onestopFailures, lastError, lastSuccess)
+	}
+	unix := func(t time.Time) int64 { return t.Unix() }
 	want := func(dvcqgUp, dvcqgStopped, onestopUp, smtp int) string {
 		return fmt.Sprintf(`
 # HELP dvcwatch_connector_stopped 1 while the connector is stopped after a permanent failure: its scheduled runs are skipped until its configuration changes or a run by hand succeeds.
@@ -457,10 +479,20 @@ dvcwatch_smtp_failing %d
 	}
 	compare(t, c, want(1, 0, 1, 0), names...)
 
-	// dvcqg rejects the password, onestop's portal is down, and the mail
-	// server refuses connections three times in a row.
+	// onestop syncs once; then dvcqg rejects the password, onestop's portal
+	// is down twice, and the mail server refuses connections three times in
+	// a row.
+	tr.Record(ctx, "onestop", nil)
+	succeeded := now
+	now = now.Add(time.Hour)
 	tr.Record(ctx, "dvcqg", fmt.Errorf(`dvcqg "dvcqg": login: bad credentials for user "x": %w`, connectors.ErrPermanent))
 	tr.Record(ctx, "onestop", errors.New(`onestop "onestop": token: gave up after 6 attempts: HTTP 502 Bad Gateway`))
+	now = now.Add(time.Minute)
+	tr.Record(ctx, "onestop", errors.New(`onestop "onestop": token: gave up after 6 attempts: HTTP 502 Bad Gateway`))
+	compare(t, c, wantTimes(fmt.Sprintf(
+		"dvcwatch_connector_last_error_timestamp_seconds{connector=\"dvcqg\"} %d\n"+
+			"dvcwatch_connector_last_error_timestamp_seconds{connector=\"onestop\"} %d", unix(now.Add(-time.Minute)), unix(now)),
+		fmt.Sprintf("dvcwatch_connector_last_success_timestamp_seconds{connector=\"onestop\"} %d", unix(succeeded)), 1, 2), times...)
 	var ids []int64
 	for i := range 4 {
 		id, _, err := db.AddNotification(ctx, dvcwatch.NewNotification{DedupeKey: fmt.Sprintf("k%d", i), Kind: dvcwatch.NotificationAlerts,

@@ -443,15 +443,26 @@
 
 	const CONNECTOR_STATES = { ok: "Hoạt động · ok", failing: "Đang lỗi, thử lại · failing", stopped: "Đã dừng · stopped" };
 
-	// operationsList shows each connector's state, and the mail server's.
+	// operationsList shows each connector's state, with its last success and,
+	// while it fails, its latest failure on a line of its own beneath; then the
+	// mail server's state. An operator reads "failing since 3 hours", not only
+	// "failing".
 	function operationsList(d) {
-		const rows = (d.connectors || []).map((c) => [c.name, el("span", { dataset: { connectorState: c.name } },
-			badge(c.state === "ok" ? "succeeded" : c.state === "failing" ? "retry" : "failed", CONNECTOR_STATES[c.state] || c.state))]);
+		const items = (d.connectors || []).map((c) => [
+			el("dt", null, c.name),
+			el("dd", { dataset: { connectorState: c.name } },
+				badge(c.state === "ok" ? "succeeded" : c.state === "failing" ? "retry" : "failed", CONNECTOR_STATES[c.state] || c.state)),
+			el("dd", { class: "op-detail hint", dataset: { connectorDetail: c.name } },
+				c.last_success ? "Đồng bộ được lần cuối " + fmtTime(c.last_success) : "Chưa đồng bộ được lần nào",
+				c.state !== "ok" && c.last_error_at
+					? " · " + fmtNum(c.failures) + " lần lỗi liên tiếp, gần nhất " + fmtTime(c.last_error_at) + ": " + causeOf(c.cause).title
+					: ""),
+		]);
 		if (d.smtp) {
-			rows.push(["Máy chủ thư · SMTP", el("span", { dataset: { smtpState: d.smtp.failing ? "failing" : "ok" } },
+			items.push([el("dt", null, "Máy chủ thư · SMTP"), el("dd", { dataset: { smtpState: d.smtp.failing ? "failing" : "ok" } },
 				d.smtp.failing ? badge("failed", "Đang lỗi · failing") : badge("succeeded", "Hoạt động · ok"))]);
 		}
-		return rows.length === 0 ? el("p", { class: "muted" }, "—") : countList(rows);
+		return items.length === 0 ? el("p", { class: "muted" }, "—") : el("dl", null, items);
 	}
 
 	function card(title, ...body) {
@@ -489,11 +500,11 @@
 				[["Cơ quan · Agency"], ["Phòng ban · Department"], ["Sắp đến hạn · Due soon", "num"],
 					["Quá hạn · Overdue", "num"], ["Bước quá hạn · Step overdue", "num"]],
 				(d.at_risk || []).map((r) => el("tr", null,
-					td(el("a", { href: "#/breaches?agency=" + seg(r.agency) }, named({ code: r.agency, name: r.agency_name }))),
-					td(el("a", { href: "#/breaches?agency=" + seg(r.agency) + "&department=" + seg(r.department) },
+					td({ "data-label": "Cơ quan" }, el("a", { href: "#/breaches?agency=" + seg(r.agency) }, named({ code: r.agency, name: r.agency_name }))),
+					td({ "data-label": "Phòng ban" }, el("a", { href: "#/breaches?agency=" + seg(r.agency) + "&department=" + seg(r.department) },
 						named({ code: r.department, name: r.department_name }))),
-					count(r.due_soon), count(r.overdue), count(r.step_overdue))),
-				"Không có hồ sơ nào có nguy cơ · no dossier at risk"),
+					count(r.due_soon, "Sắp đến hạn"), count(r.overdue, "Quá hạn"), count(r.step_overdue, "Bước quá hạn"))),
+				"Không có hồ sơ nào có nguy cơ · no dossier at risk", "stack"),
 			el("h2", null, "Thư gửi gần đây · Recent notifications"),
 			notificationTable(d.recent || []));
 	}
