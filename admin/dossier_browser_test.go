@@ -1,9 +1,6 @@
 package admin_test
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +8,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/dvcwatch/dvcwatch/admin"
-	"github.com/dvcwatch/dvcwatch/internal/browsertest"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
 
@@ -98,30 +94,7 @@ func TestUIBrowserDossierPage(t *testing.T) {
 	}
 
 	// No sideways scroll, at a laptop's width and a phone's.
-	shots := os.Getenv("DVCWATCH_SCREENSHOTS")
-	for _, width := range []int{1366, 390} {
-		b.do(fmt.Sprintf("viewport %d px", width), chromedp.EmulateViewport(int64(width), 900), chromedp.Sleep(200*time.Millisecond))
-		problems, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](browsertest.Overflow))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range problems {
-			t.Errorf("at %d px: %s", width, p)
-		}
-		if shots == "" {
-			continue
-		}
-		for file, shot := range map[string]chromedp.Action[[]byte]{"": chromedp.CaptureScreenshot(), "-full": chromedp.FullScreenshot(100)} {
-			png, err := chromedp.Run(b.ctx, shot)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("dossier-%d%s.png", width, file)), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	b.do("back to a laptop's width", chromedp.EmulateViewport(1366, 900))
+	b.checkWidths("dossier")
 
 	// An email that told of it opens in the email view.
 	b.do("open an email", chromedp.Click(chromedp.CSS(page+` [data-section="emails"] li[data-notification] a`)),

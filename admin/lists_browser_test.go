@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +17,6 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/admin"
 	"github.com/dvcwatch/dvcwatch/clock"
-	"github.com/dvcwatch/dvcwatch/internal/browsertest"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
@@ -196,46 +193,6 @@ func (b *browserTab) rowIDs() []int64 {
 		b.t.Fatal(err)
 	}
 	return out
-}
-
-// checkWidths fails the test for what sticks out sideways at 1366 and 390
-// px, and writes screenshots to DVCWATCH_SCREENSHOTS if set.
-func (b *browserTab) checkWidths(name string) {
-	t := b.t
-	t.Helper()
-	shots := os.Getenv("DVCWATCH_SCREENSHOTS")
-	for _, width := range []int{1366, 390} {
-		b.do(fmt.Sprintf("viewport %d px", width), chromedp.EmulateViewport(int64(width), 900), chromedp.Sleep(200*time.Millisecond))
-		problems, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](browsertest.Overflow))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, p := range problems {
-			if i == 5 {
-				t.Errorf("at %d px: and %d more", width, len(problems)-5)
-				break
-			}
-			t.Errorf("at %d px: %s", width, p)
-		}
-		if shots == "" {
-			continue
-		}
-		// The top of the page, then the list from where the page is.
-		for _, file := range []string{"", "-list"} {
-			if file != "" {
-				b.do("scroll to the list", chromedp.ScrollIntoView(chromedp.CSS(`#view .pager`)))
-			}
-			png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d%s.png", name, width, file)), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		b.do("back to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
-	}
-	b.do("back to a laptop's width", chromedp.EmulateViewport(1366, 900))
 }
 
 func ids(bs []dvcwatch.StoredBreach) []int64 {

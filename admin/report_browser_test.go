@@ -2,8 +2,6 @@ package admin_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/dvcwatch/dvcwatch/admin"
-	"github.com/dvcwatch/dvcwatch/internal/browsertest"
 	"github.com/dvcwatch/dvcwatch/internal/reporttest"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
@@ -91,8 +88,7 @@ func TestUIBrowserReportPage(t *testing.T) {
 	if got := b.text(page + ` table.report-table[data-level="procedure"] tr[data-group="2.002"] th.name`); got != "Đăng ký hộ kinh doanh" {
 		t.Errorf("procedure 2.002 shown as %q", got)
 	}
-	shots := os.Getenv("DVCWATCH_SCREENSHOTS")
-	b.reportWidths("report", shots)
+	b.checkWidths("report")
 
 	// Names with codes on hover; each count lists its dossiers.
 	kt := page + ` table.report-table[data-level="department"] tr[data-group="KT"]`
@@ -112,7 +108,7 @@ func TestUIBrowserReportPage(t *testing.T) {
 			t.Errorf("%s %s: the count says %s, the list %s dossiers: %s; want %s", c.group, c.measure, n, total, codes, c.want)
 		}
 		if c.group == "KT" {
-			b.reportWidths("report-dossiers", shots)
+			b.checkWidths("report-dossiers")
 			b.do("open the dossier", chromedp.Click(chromedp.CSS(`#view tr[data-dossier="D6"] a.dossier-link`)),
 				chromedp.WaitVisible(chromedp.CSS(`#view[data-route="#/dossiers/onestop/D6"] .dossier`)))
 		}
@@ -125,7 +121,7 @@ func TestUIBrowserReportPage(t *testing.T) {
 	if got := b.text(empty + ` .headline .big`); got != "chưa có dữ liệu" {
 		t.Errorf("January's on-time rate shown as %q", got)
 	}
-	b.reportWidths("report-empty", shots)
+	b.checkWidths("report-empty")
 	b.do("back to the results", chromedp.Navigate(web.URL+"/#/report?month=2026-11"), chromedp.WaitVisible(chromedp.CSS(page)))
 
 	// Breaches are counted one by one; their list is of dossiers, and says so.
@@ -149,46 +145,6 @@ func TestUIBrowserReportPage(t *testing.T) {
 	if got := b.text(year + ` tr[data-group="c"] td.satisfaction`); got != "chưa có dữ liệu" {
 		t.Errorf("c's satisfaction shown as %q", got)
 	}
-	b.reportWidths("report-year", shots)
+	b.checkWidths("report-year")
 	b.checkConsole()
-}
-
-// reportWidths fails the test for what sticks out sideways at 1366 and 390
-// px, and writes the page's screenshots to shots if set.
-func (b *browserTab) reportWidths(name, shots string) {
-	t := b.t
-	t.Helper()
-	for _, width := range []int{1366, 390} {
-		b.do(fmt.Sprintf("viewport %d px", width), chromedp.EmulateViewport(int64(width), 900), chromedp.Sleep(200*time.Millisecond))
-		problems, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](browsertest.Overflow))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range problems {
-			t.Errorf("%s at %d px: %s", name, width, p)
-		}
-		if shots == "" {
-			continue
-		}
-		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d.png", name, width)), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		// A phone's page is long: a screenful at a time too, as it reads.
-		for i := 1; width < 1000 && i <= 6; i++ {
-			b.do("scroll", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.scrollTo(0, %d)`, (i-1)*850)), chromedp.Sleep(50*time.Millisecond))
-			png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d-%d.png", name, width, i)), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		b.do("back to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
-	}
-	b.do("back to a laptop's width", chromedp.EmulateViewport(1366, 900))
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/failure"
 	"github.com/dvcwatch/dvcwatch/health"
+	"github.com/dvcwatch/dvcwatch/internal/browsertest"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -334,7 +335,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	if got := b.text(`#view [data-smtp-state="failing"]`); !strings.Contains(got, "Đang lỗi") {
 		t.Errorf("dashboard's mail server state: %q", got)
 	}
-	b.reportWidths("dashboard", os.Getenv("DVCWATCH_SCREENSHOTS"))
+	b.checkWidths("dashboard")
 
 	// The task is archived with its error; once its handler works, Retry
 	// runs it to completion.
@@ -863,4 +864,47 @@ func (b *browserTab) checkConsole() {
 func browserJS(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// checkWidths fails the test for what sticks out sideways at 1366 and 390
+// px (the first five things, and how many more), and with
+// DVCWATCH_SCREENSHOTS naming a directory writes there the whole page at
+// each width and, at a phone's, a screenful at a time as it reads.
+func (b *browserTab) checkWidths(name string) {
+	t := b.t
+	t.Helper()
+	shots := os.Getenv("DVCWATCH_SCREENSHOTS")
+	shoot := func(file string, action chromedp.Action[[]byte]) {
+		png, err := chromedp.Run(b.ctx, action)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, file), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, width := range []int{1366, 390} {
+		b.do(fmt.Sprintf("viewport %d px", width), chromedp.EmulateViewport(int64(width), 900), chromedp.Sleep(200*time.Millisecond))
+		problems, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](browsertest.Overflow))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range problems {
+			if i == 5 {
+				t.Errorf("%s at %d px: and %d more", name, width, len(problems)-5)
+				break
+			}
+			t.Errorf("%s at %d px: %s", name, width, p)
+		}
+		if shots == "" {
+			continue
+		}
+		shoot(fmt.Sprintf("%s-%d.png", name, width), chromedp.FullScreenshot(100))
+		for i := 1; width < 1000 && i <= 6; i++ {
+			b.do("scroll", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.scrollTo(0, %d)`, (i-1)*850)), chromedp.Sleep(50*time.Millisecond))
+			shoot(fmt.Sprintf("%s-%d-%d.png", name, width, i), chromedp.CaptureScreenshot())
+		}
+		b.do("back to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	}
+	b.do("back to a laptop's width", chromedp.EmulateViewport(1366, 900))
 }
