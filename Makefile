@@ -2,7 +2,7 @@
 # (see DEVELOPERS.md); .ci/run starts them when they are down, then runs it.
 GO ?= go
 
-.PHONY: build test vet demo bench-sync bench-detect bench-notify bench-report
+.PHONY: build test vet fuzz demo bench-sync bench-detect bench-notify bench-report
 
 build:
 	$(GO) build -o bin/dvcwatch ./cmd/dvcwatch
@@ -12,6 +12,13 @@ vet:
 
 test: vet
 	$(GO) test -race -count=1 ./...
+
+# Every fuzz target for FUZZTIME each (configuration, cron, both decoders, the
+# admin API's bodies and query strings); a crash leaves its input in the
+# package's testdata/fuzz to commit with the fix.
+FUZZTIME ?= 10s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./.ci/fuzz
 
 # The README's run command: the real jobs on an embedded stack for two minutes.
 demo:

@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -109,10 +108,13 @@ type Options struct {
 	// LoginWindow/LoginFailures); zero: 10 in 5 minutes.
 	LoginFailures int
 	LoginWindow   time.Duration
-	// PublicURL is admin.public_url: when it is https://, a TLS-terminating
-	// proxy stands in front, and the session cookie is Secure even on a
-	// plain connection.
-	PublicURL string
+	// SecureCookies is admin.secure_cookies: the session cookie is Secure
+	// even on a plain connection (a TLS proxy stands in front); on a TLS
+	// connection this process serves it is Secure anyway.
+	SecureCookies bool
+	// MinInterval is scheduler.min_interval: a schedule may not be set to
+	// fire more often; zero refuses none.
+	MinInterval time.Duration
 	// Session is how long a UI login lasts; zero: 8 hours.
 	Session time.Duration
 	Logger  *slog.Logger
@@ -329,7 +331,8 @@ func unreachable(err error) []string {
 
 // readyz answers 200 "ready", or 503 naming only which dependency is down
 // ("not ready: database unreachable"): it needs no credentials, so the
-// error itself goes to the log, once each time it changes.
+// error itself goes to the log, once each time it changes, and to a caller
+// with a configured token or session ("not ready: <error>").
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready == nil {
 		writeText(w, http.StatusOK, "ready\n")
@@ -348,15 +351,42 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.readyMu.Unlock()
-	if err != nil {
-		msg := "not ready"
-		for i, d := range unreachable(err) {
-			msg += map[bool]string{true: ": ", false: "; "}[i == 0] + d + " unreachable"
-		}
-		writeText(w, http.StatusServiceUnavailable, msg+"\n")
+	if err == nil {
+		writeText(w, http.StatusOK, "ready\n")
 		return
 	}
-	writeText(w, http.StatusOK, "ready\n")
+	if s.authenticated(r) {
+		writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+		return
+	}
+	msg := "not ready"
+	for i, d := range unreachable(err) {
+		msg += map[bool]string{true: ": ", false: "; "}[i == 0] + d + " unreachable"
+	}
+	writeText(w, http.StatusServiceUnavailable, msg+"\n")
+}
+
+// authenticated says whether r carries a configured token or a live
+// session, for an answer anyone may get but those get in more detail. A
+// wrong token counts as a failure, as on the API; a throttled client, or a
+// session that cannot be checked, is anonymous.
+func (s *Server) authenticated(r *http.Request) bool {
+	if r.Header.Get("Authorization") == "" && !hasCookie(r, sessionCookie) {
+		return false
+	}
+	if s.throttle.wait(r, s.now()) > 0 {
+		return false
+	}
+	_, err := s.auth.authenticate(r)
+	if errors.Is(err, errBadCredentials) && r.Header.Get("Authorization") != "" {
+		s.throttle.fail(r, s.now(), "bearer token")
+	}
+	return err == nil
+}
+
+func hasCookie(r *http.Request, name string) bool {
+	_, err := r.Cookie(name)
+	return err == nil
 }
 
 func errText(err error) string {
@@ -387,8 +417,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	p, ok := s.auth.token(req.Token)
 	if !ok {
+		// Logged by the throttle, once per burst: a line per attempt would
+		// let a guesser flood the log.
 		s.throttle.fail(r, s.now(), "login")
-		s.log.Warn("admin login refused", "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, errors.New("unknown token"))
 		return
 	}
@@ -402,10 +433,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // secureCookie says whether the session cookie is sent over TLS only: when
-// this process terminates TLS, or when admin.public_url is https:// (a
-// proxy terminates it).
+// this process terminates TLS, or admin.secure_cookies says so (a proxy
+// terminates it).
 func (s *Server) secureCookie(r *http.Request) bool {
-	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.opts.PublicURL), "https://")
+	return r.TLS != nil || s.opts.SecureCookies
 }
 
 // logout clears the browser's cookie and ends its session on every replica:

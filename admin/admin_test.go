@@ -116,6 +116,7 @@ func (l *apiLog) String() string {
 // apiBundle is a running server and what it runs on.
 type apiBundle struct {
 	url   string
+	h     http.Handler // the server, for the fuzz targets to call without a connection
 	db    *store.DB
 	mr    *miniredis.Miniredis
 	rdb   redis.UniversalClient
@@ -127,7 +128,7 @@ type apiBundle struct {
 }
 
 // apiSetup starts a server; edit changes its options before New.
-func apiSetup(t *testing.T, edit ...func(*admin.Options)) *apiBundle {
+func apiSetup(t testing.TB, edit ...func(*admin.Options)) *apiBundle {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, store.DriverSQLite, filepath.Join(t.TempDir(), "a.db"))
@@ -143,7 +144,7 @@ func apiSetup(t *testing.T, edit ...func(*admin.Options)) *apiBundle {
 
 // apiSetupWith is apiSetup over a migrated store of the caller's (one of
 // storetest's, on either engine).
-func apiSetupWith(t *testing.T, db *store.DB, edit ...func(*admin.Options)) *apiBundle {
+func apiSetupWith(t testing.TB, db *store.DB, edit ...func(*admin.Options)) *apiBundle {
 	t.Helper()
 	b := &apiBundle{clock: &apiClock{}, log: &apiLog{}}
 	b.db = db
@@ -193,6 +194,7 @@ func apiSetupWith(t *testing.T, db *store.DB, edit ...func(*admin.Options)) *api
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.h = h
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	b.url = srv.URL
@@ -209,7 +211,7 @@ func apiSetupWith(t *testing.T, db *store.DB, edit ...func(*admin.Options)) *api
 	return b
 }
 
-func (b *apiBundle) redisClient(t *testing.T) redis.UniversalClient {
+func (b *apiBundle) redisClient(t testing.TB) redis.UniversalClient {
 	c := redis.NewClient(&redis.Options{Addr: b.mr.Addr()})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -217,7 +219,7 @@ func (b *apiBundle) redisClient(t *testing.T) redis.UniversalClient {
 
 // startScheduler runs a scheduler of apiSchedules on the bundle's store and
 // Redis until the test ends: a replica of its own.
-func (b *apiBundle) startScheduler(t *testing.T, reload time.Duration) *scheduler.Scheduler {
+func (b *apiBundle) startScheduler(t testing.TB, reload time.Duration) *scheduler.Scheduler {
 	t.Helper()
 	s := scheduler.New(scheduler.Options{
 		Client: asynq.NewClientFromRedisClient(b.redisClient(t)), Ticks: b.db, Overrides: b.db,
@@ -366,7 +368,7 @@ func (b *apiBundle) failure(t *testing.T, id string) dvcwatch.FailedTask {
 }
 
 // breach records an open overdue breach of a stored dossier and returns its id.
-func (b *apiBundle) breach(t *testing.T) int64 {
+func (b *apiBundle) breach(t testing.TB) int64 {
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
@@ -727,6 +729,20 @@ func TestAPIScheduleBadCron(t *testing.T) {
 	if s := b.schedule(t, "sync"); s.Cron != "CRON_TZ=Asia/Ho_Chi_Minh 15 10 * * *" || s.UpdatedBy != "" {
 		t.Errorf("after refused changes the schedule is %+v, want as configured", s)
 	}
+
+	// scheduler.min_interval: what fires more often is refused, naming the
+	// field and the minimum; what keeps to it is taken.
+	m := apiSetup(t, func(o *admin.Options) { o.MinInterval = 10 * time.Minute })
+	for body, msg := range map[string]string{
+		`{"cron":"@every 1s"}`:   `schedule sync: cron expression "@every 1s" fires every 1s, more often than scheduler.min_interval (10m) allows`,
+		`{"cron":"*/5 * * * *"}`: `schedule sync: cron expression "*/5 * * * *" fires every 5m, more often than scheduler.min_interval (10m) allows`,
+		`{"cron":"0,5 3 * * *"}`: `schedule sync: cron expression "0,5 3 * * *" fires every 5m, more often than scheduler.min_interval (10m) allows`,
+	} {
+		if a := m.do(t, "PUT", "/api/v1/schedules/sync", body, apiBearer(apiOperatorToken)); a.status != 400 || a.errMessage(t) != msg {
+			t.Errorf("PUT %s below the minimum: %d %q, want 400 %q", body, a.status, a.body, msg)
+		}
+	}
+	m.do(t, "PUT", "/api/v1/schedules/sync", `{"cron":"@every 10m"}`, apiBearer(apiOperatorToken)).want(t, 200, "@every 10m with a minimum of 10m")
 }
 
 // TestAPIScheduleChange changes a schedule's cron expression and pauses it:
@@ -1051,6 +1067,14 @@ func TestAPIHealth(t *testing.T) {
 				t.Errorf("/readyz when %v: %d %q, want 503 %q", c.err, a.status, a.body, c.want)
 			}
 		}
+		// An administrator's token (or session) gets the details; a wrong
+		// one is anonymous.
+		if a := down.do(t, "GET", "/readyz", "", apiBearer(apiViewerToken)); a.status != 503 || string(a.body) != "not ready: "+c.err.Error()+"\n" {
+			t.Errorf("/readyz with a token when %v: %d %q, want 503 with the error", c.err, a.status, a.body)
+		}
+		if a := down.do(t, "GET", "/readyz", "", apiBearer("not-a-configured-token-at-all")); a.status != 503 || string(a.body) != c.want {
+			t.Errorf("/readyz with a wrong token when %v: %d %q, want 503 %q", c.err, a.status, a.body, c.want)
+		}
 		if got := strings.Count(down.log.String(), "not ready"); got != 1 || !strings.Contains(down.log.String(), "connection refused") {
 			t.Errorf("the log has the readiness error %d times, want once with its details:\n%s", got, down.log.String())
 		}
@@ -1112,6 +1136,9 @@ func TestAPIThrottle(t *testing.T) {
 	if n := strings.Count(b.log.String(), "the client is throttled"); n != 2 {
 		t.Errorf("the throttling was logged %d times, want once per burst (2):\n%s", n, b.log.String())
 	}
+	if n := strings.Count(b.log.String(), "level=WARN"); n != 2 {
+		t.Errorf("%d warnings for 2 bursts of failed logins, want one a burst, none a try:\n%s", n, b.log.String())
+	}
 
 	// Wrong bearer tokens alone get the address throttled too; a malformed
 	// header or no credentials do not count.
@@ -1126,22 +1153,19 @@ func TestAPIThrottle(t *testing.T) {
 	throttled("a bearer token after two wrong ones", c.do(t, "GET", "/api/v1/whoami", "", apiBearer(apiAdminToken)))
 }
 
-// TestAPISecureCookie: the session cookie is Secure behind a TLS proxy
-// (admin.public_url https://) though the connection is plain, and not on a
-// plain deployment.
+// TestAPISecureCookie: the session cookie is Secure when
+// admin.secure_cookies says so (behind a TLS proxy the connection is
+// plain), and not on a plain deployment that turned it off.
 func TestAPISecureCookie(t *testing.T) {
-	for _, c := range []struct {
-		public string
-		secure bool
-	}{{"", false}, {"http://dvcwatch.example", false}, {"https://dvcwatch.example", true}, {"HTTPS://dvcwatch.example/admin", true}} {
-		b := apiSetup(t, func(o *admin.Options) { o.PublicURL = c.public })
+	for _, secure := range []bool{false, true} {
+		b := apiSetup(t, func(o *admin.Options) { o.SecureCookies = secure })
 		for _, a := range []apiAnswer{
 			b.do(t, "POST", "/api/v1/session", `{"token":"`+apiViewerToken+`"}`).want(t, 200, "login"),
 			b.do(t, "DELETE", "/api/v1/session", "").want(t, 204, "logout"),
 		} {
 			cs := (&http.Response{Header: a.header}).Cookies()
-			if len(cs) != 1 || cs[0].Secure != c.secure {
-				t.Errorf("public_url %q: cookies %+v, want one with Secure %t", c.public, cs, c.secure)
+			if len(cs) != 1 || cs[0].Secure != secure {
+				t.Errorf("secure_cookies %t: cookies %+v, want one with Secure %t", secure, cs, secure)
 			}
 		}
 	}

@@ -103,6 +103,11 @@ func (s *Server) setSchedule(w http.ResponseWriter, r *http.Request, p Principal
 	if err := config.CheckCron(expr); err != nil {
 		return badRequest("schedule %s: %v", name, err)
 	}
+	if s.opts.MinInterval > 0 {
+		if err := config.CheckInterval(expr, s.opts.MinInterval); err != nil {
+			return badRequest("schedule %s: %v", name, err)
+		}
+	}
 	// The schedule keeps its time zone unless the new expression names one.
 	spec := config.Schedule{Cron: expr, Timezone: e.Timezone}.Spec()
 	c, err := scheduler.Parse(spec)

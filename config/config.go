@@ -28,6 +28,7 @@ type Config struct {
 	Redis      Redis       `yaml:"redis"`
 	Connectors []Connector `yaml:"connectors"`
 	Schedules  []Schedule  `yaml:"schedules"`
+	Scheduler  Scheduler   `yaml:"scheduler"`
 	Calendar   Calendar    `yaml:"calendar"`
 	Agencies   []Agency    `yaml:"agencies"`
 	Procedures []Procedure `yaml:"procedures"`
@@ -136,6 +137,17 @@ type Schedule struct {
 	// Timezone defaults to the CRON_TZ of Cron, else DefaultTimezone.
 	Timezone string `yaml:"timezone"`
 	Paused   bool   `yaml:"paused"` // registered but not enqueued, so the admin UI can resume it
+}
+
+// Scheduler holds what every schedule keeps to; consumed by package
+// scheduler and the admin API's schedule editor.
+type Scheduler struct {
+	// MinInterval is the shortest time allowed between two ticks of any
+	// schedule (default 1m): config check, the admin API and the scheduler
+	// refuse a cron expression that fires more often, so that no one can set
+	// "@every 1ns" and flood the queue and the portals. The demo and the
+	// tests lower it for their schedules of a few seconds.
+	MinInterval time.Duration `yaml:"min_interval"`
 }
 
 // Spec returns the cron expression with its time zone, ready for robfig/cron.
@@ -361,6 +373,12 @@ type Admin struct {
 	// through a reverse proxy), e.g. https://canhbao.hoabinh.example: the
 	// acknowledge links in the mail point under it. Empty sends no such links.
 	PublicURL string `yaml:"public_url"`
+	// SecureCookies marks the UI's session cookie Secure, so that browsers
+	// send it over HTTPS only. Default: true unless listen is a loopback
+	// address, or true when public_url is https:// (a TLS proxy in front);
+	// false for a plain-HTTP console on a trusted network. The cookie is
+	// Secure anyway on a connection this process serves over TLS.
+	SecureCookies bool `yaml:"secure_cookies"`
 }
 
 // MinTokenLength keeps bearer tokens long enough not to be guessed.

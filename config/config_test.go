@@ -424,8 +424,9 @@ schedules:
 			{Name: "sync", Cron: "@hourly", Job: JobSync, Connector: "onestop", Timezone: "Asia/Ho_Chi_Minh"},
 			{Name: "detect", Cron: "CRON_TZ=UTC 0 * * * *", Job: JobDetect, Timezone: "UTC"},
 		},
-		Calendar: Calendar{OfficeHours: hours, Cutoff: "17:00", Counting: sla.CountDates},
-		Agencies: []Agency{{Code: "X", Name: "UBND xã X", OfficeHours: hours, Cutoff: "17:00", Counting: sla.CountDates, Lateness: LatenessDate}},
+		Scheduler: Scheduler{MinInterval: time.Minute},
+		Calendar:  Calendar{OfficeHours: hours, Cutoff: "17:00", Counting: sla.CountDates},
+		Agencies:  []Agency{{Code: "X", Name: "UBND xã X", OfficeHours: hours, Cutoff: "17:00", Counting: sla.CountDates, Lateness: LatenessDate}},
 		Detect: Detect{DueSoonHours: 8, DueSoonShare: 0.8, EscalateAfter: "2wd", FullSweepEvery: 24 * time.Hour,
 			SupplementWithin: "3wd", ReceiveWithin: "8h"},
 		Notify: Notify{

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -101,9 +102,16 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	// Below shutdown_timeout (25 s), which validation requires.
 	def("smtp.timeout", func() { c.SMTP.Timeout = 20 * time.Second })
 
+	def("scheduler.min_interval", func() { c.Scheduler.MinInterval = time.Minute })
+
 	def("admin.listen", func() { c.Admin.Listen = "127.0.0.1:8080" })
 	// Links are built by appending /ack/<token>.
 	c.Admin.PublicURL = strings.TrimRight(c.Admin.PublicURL, "/")
+	// Off the loopback, browsers reach the console over a network, which
+	// must be HTTPS; on it, over plain HTTP, unless a TLS proxy is in front.
+	def("admin.secure_cookies", func() {
+		c.Admin.SecureCookies = !loopback(c.Admin.Listen) || strings.HasPrefix(strings.ToLower(c.Admin.PublicURL), "https://")
+	})
 	def("shutdown_timeout", func() { c.ShutdownTimeout = 25 * time.Second })
 	def("log.level", func() { c.Log.Level = "info" })
 	def("log.format", func() { c.Log.Format = "text" })
@@ -133,4 +141,18 @@ func DefaultEscalation() []Rule {
 		// office oversees.
 		{When: Match{Kinds: []string{"not_received", "not_synced", "portal_mismatch"}}, Notify: []dvcwatch.Role{office}},
 	}
+}
+
+// loopback says whether the host of a host:port is a loopback address or
+// localhost; an empty host (every interface) is not.
+func loopback(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -30,7 +30,12 @@ func (c *Config) Validate() error {
 }
 
 // checker collects problems so that one pass reports all of them.
-type checker struct{ problems []Problem }
+type checker struct {
+	problems []Problem
+	// minInterval is scheduler.min_interval, which every cron expression
+	// keeps to; zero checks none (it is itself invalid then).
+	minInterval time.Duration
+}
 
 func (ch *checker) addf(path, format string, args ...any) {
 	ch.problems = append(ch.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
@@ -137,6 +142,12 @@ func (ch *checker) cron(path, expr string) {
 	}
 	if err := CheckCron(expr); err != nil {
 		ch.addf(path, "%v", err)
+		return
+	}
+	if ch.minInterval > 0 {
+		if err := CheckInterval(expr, ch.minInterval); err != nil {
+			ch.addf(path, "%v", err)
+		}
 	}
 }
 
@@ -214,6 +225,12 @@ func (ch *checker) address(path, value, hint string) {
 
 func (c *Config) validate() []Problem {
 	ch := &checker{}
+	// Before the schedules, whose cron expressions keep to it.
+	if c.Scheduler.MinInterval < MinCronInterval {
+		ch.addf("scheduler.min_interval", "must be %s or more, found %s", MinCronInterval, c.Scheduler.MinInterval)
+	} else {
+		ch.minInterval = c.Scheduler.MinInterval
+	}
 	c.validateStore(ch)
 	connectors := c.validateConnectors(ch)
 	c.validateSchedules(ch, connectors)

@@ -89,6 +89,11 @@ type Options struct {
 	// every minute.
 	Clock  clock.Clock
 	Logger *slog.Logger // defaults to slog.Default()
+	// MinInterval is scheduler.min_interval: a schedule, configured or
+	// changed by an operator, that fires more often is refused (the
+	// configuration's by Run, an operator's change is not put in force);
+	// zero refuses none.
+	MinInterval time.Duration
 }
 
 // DefaultReload is how often the loop re-reads the overrides.
@@ -141,6 +146,7 @@ type Scheduler struct {
 	log       *slog.Logger
 	errs      error         // invalid specs, reported by Run
 	refresh   chan struct{} // wakes Run to re-read the overrides at once
+	minEvery  time.Duration // Options.MinInterval
 
 	mu      sync.Mutex // guards the fields of entries that Run writes, and running
 	entries []*entry
@@ -156,6 +162,8 @@ type entry struct {
 	cron       cron.Schedule // nil if spec is invalid
 	// override is the operator's change in force, if any.
 	override store.ScheduleOverride
+	// refused is the last stored expression not put in force, logged once.
+	refused string
 
 	started bool      // next is valid
 	next    time.Time // the next tick to wait for
@@ -171,7 +179,8 @@ type entry struct {
 // reported by Run.
 func New(opts Options) *Scheduler {
 	s := &Scheduler{client: opts.Client, ticks: opts.Ticks, overrides: opts.Overrides, reload: opts.Reload,
-		task: opts.Task, now: clock.OrWall(opts.Clock).Now, log: opts.Logger, refresh: make(chan struct{}, 1)}
+		task: opts.Task, now: clock.OrWall(opts.Clock).Now, log: opts.Logger, refresh: make(chan struct{}, 1),
+		minEvery: opts.MinInterval}
 	if s.reload <= 0 {
 		s.reload = DefaultReload
 	}
@@ -184,7 +193,7 @@ func New(opts Options) *Scheduler {
 			sc.Timezone = config.DefaultTimezone // robfig/cron would use the host's zone
 		}
 		e := &entry{sched: sc, configured: sc, spec: sc.Spec()}
-		c, err := Parse(e.spec)
+		c, err := s.parse(e.spec)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("schedule %s: %w", sc.Name, err))
 		}
@@ -193,6 +202,18 @@ func New(opts Options) *Scheduler {
 	}
 	s.errs = errors.Join(errs...)
 	return s
+}
+
+// parse is Parse, refusing a spec that fires more often than MinInterval.
+func (s *Scheduler) parse(spec string) (cron.Schedule, error) {
+	c, err := Parse(spec)
+	if err != nil || s.minEvery <= 0 {
+		return c, err
+	}
+	if err := config.CheckInterval(spec, s.minEvery); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // TaskID is the asynq task ID of the tick of schedule at tick: the same on every
@@ -340,12 +361,17 @@ func (s *Scheduler) applyOverrides(ctx context.Context, now time.Time, running b
 		}
 		spec, c := want.Spec(), e.cron
 		if spec != e.spec {
-			parsed, err := Parse(spec)
+			parsed, err := s.parse(spec)
 			if err != nil {
 				// The API validates before storing; a stored expression that
-				// does not parse here (another version?) leaves the old one.
-				s.log.Error("scheduler: stored cron expression does not parse; keeping the one in force",
-					"schedule", e.sched.Name, "cron", spec, "err", err)
+				// does not parse here (another version?), or fires more
+				// often than this replica's min_interval allows, leaves the
+				// old one, and is logged once.
+				if e.refused != spec {
+					s.log.Error("scheduler: stored cron expression refused; keeping the one in force",
+						"schedule", e.sched.Name, "cron", spec, "err", err)
+				}
+				e.refused = spec
 				spec, want.Cron = e.spec, e.sched.Cron
 			} else {
 				c = parsed

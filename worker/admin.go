@@ -41,7 +41,8 @@ func startAdmin(svc *Services, rdb *Redis, client *asynq.Client, sched *schedule
 		Requeue: jobs.Requeuer(client), Ready: func(ctx context.Context) error { return ready(ctx, svc, rdb) },
 		Health: svc.Health, Names: svc.Directory, Rules: svc.Detector.Rules,
 		Officials: func(id string) bool { _, ok := svc.Directory.Person(id); return ok }, Agencies: agencyCodes(cfg),
-		Metrics: svc.MetricsHandler(inspector), Logger: svc.Logger, PublicURL: cfg.Admin.PublicURL,
+		Metrics: svc.MetricsHandler(inspector), Logger: svc.Logger,
+		SecureCookies: cfg.Admin.SecureCookies, MinInterval: cfg.Scheduler.MinInterval,
 		// The links are signed in the composer's time, so they are checked
 		// in it too: the simulator's in the demo.
 		Ack: admin.AckPage{Links: links, Store: svc.DB, Person: svc.Directory.Person, Clock: svc.Clock},

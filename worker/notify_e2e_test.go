@@ -70,7 +70,9 @@ connectors:
     rate_limit: 1000
     page_size: %d
 schedules:
-%snotify:
+%sscheduler:
+  min_interval: 1s # the tests' schedules tick every second or so
+notify:
   dossier_url: https://motcua.example/ho-so/{code}
   office_hours_only: false
   admins: %s

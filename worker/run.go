@@ -156,6 +156,7 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 	schedules := Schedules(cfg)
 	sched := scheduler.New(scheduler.Options{
 		Client: client, Ticks: svc.DB, Overrides: svc.DB, Schedules: schedules, Task: jobs.ScheduledTask, Logger: log,
+		MinInterval: cfg.Scheduler.MinInterval,
 	})
 	web, err := startAdmin(svc, rdb, client, sched, opts.AdminListener)
 	if err != nil {

@@ -540,6 +540,8 @@ schedules:
   - {name: detect, cron: %s, job: detect}
   - {name: notify, cron: %s, job: notify}
   - {name: digest, cron: %s, job: digest}
+scheduler:
+  min_interval: 1s # the demo's schedules tick every few seconds
 notify:
   dossier_url: https://motcua.example/ho-so/{code}
   office_hours_only: false
