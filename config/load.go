@@ -27,10 +27,29 @@ func Load(path string) (*Config, error) {
 // used in messages and as the base for relative paths. An invalid file yields
 // Problems listing everything wrong with it.
 func Parse(data []byte, name string) (*Config, error) {
+	c, _, err := parse(data, name, false)
+	return c, err
+}
+
+// LoadWithoutSecrets reads the file at path as Load does, but reads no
+// environment variable: each ${NAME} in a secret stands for a value that
+// passes every check, so that a configuration repository's CI can check
+// everything else without holding the secrets. It returns the secrets the
+// file needs at run time. Its Config is for checking only: it does not
+// hold the secrets.
+func LoadWithoutSecrets(path string) (*Config, []SecretRef, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read configuration: %w", err)
+	}
+	return parse(data, path, true)
+}
+
+func parse(data []byte, name string, withoutSecrets bool) (*Config, []SecretRef, error) {
 	doc, p := parseNode(data)
 	if p != nil {
 		p.File = name
-		return nil, Problems{*p}
+		return nil, nil, Problems{*p}
 	}
 	fields := indexFields(doc)
 
@@ -41,7 +60,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, Problems{{File: name, Message: err.Error()}}
+			return nil, nil, Problems{{File: name, Message: err.Error()}}
 		}
 		fatal := false
 		for _, msg := range te.Errors {
@@ -51,10 +70,16 @@ func Parse(data []byte, name string) (*Config, error) {
 			fatal = fatal || duplicateKey.MatchString(msg)
 		}
 		if fatal {
-			return nil, fields.finish(name, found)
+			return nil, nil, fields.finish(name, found)
 		}
 	}
-	found = append(found, c.expandSecrets(os.LookupEnv)...)
+	lookup := os.LookupEnv
+	var refs []SecretRef
+	if withoutSecrets {
+		refs = c.secretRefs(fields)
+		lookup = placeholder
+	}
+	found = append(found, c.expandSecrets(lookup)...)
 	c.applyDefaults(fields.has)
 	if c.Calendar.File != "" && !filepath.IsAbs(c.Calendar.File) {
 		c.Calendar.File = filepath.Join(filepath.Dir(name), c.Calendar.File)
@@ -66,9 +91,9 @@ func Parse(data []byte, name string) (*Config, error) {
 
 	ps := fields.finish(name, found)
 	if len(ps) > 0 {
-		return nil, ps
+		return nil, refs, ps
 	}
-	return &c, nil
+	return &c, refs, nil
 }
 
 // parseNode returns the document's top-level mapping, or the problem that there

@@ -147,3 +147,39 @@ func expand(s string, lookup func(string) (string, bool)) (string, error) {
 	}
 	return "", fmt.Errorf("environment variables %s are not set", strings.Join(unset, ", "))
 }
+
+// SecretRef is a secret of the configuration as written: where it is, and
+// the environment variables it reads (none: its value is in the file).
+type SecretRef struct {
+	Path string
+	Line int
+	Env  []string
+}
+
+// envRef is one ${NAME} of a secret; $${ is a literal ${.
+var envRef = regexp.MustCompile(`\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// secretRefs lists every secret written in c, before expansion, with the
+// line of its field.
+func (c *Config) secretRefs(fields *fieldIndex) []SecretRef {
+	var refs []SecretRef
+	eachSecret(reflect.ValueOf(c).Elem(), "", func(path string, s *Secret) {
+		if s.IsZero() {
+			return
+		}
+		ref := SecretRef{Path: path, Line: fields.first[path]}
+		for _, m := range envRef.FindAllStringSubmatch(s.value, -1) {
+			if m[1] != "" {
+				ref.Env = append(ref.Env, m[1])
+			}
+		}
+		refs = append(refs, ref)
+	})
+	return refs
+}
+
+// placeholder stands for an environment variable when secrets are left
+// out: unique to the variable, and longer than any secret's minimum.
+func placeholder(name string) (string, bool) {
+	return "placeholder-for-" + name + "-0123456789abcdef0123456789abcdef", true
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -36,6 +37,36 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// checkWithoutSecrets is config check --no-secrets.
+func checkWithoutSecrets(cmd *cobra.Command, path string) error {
+	if path == "" {
+		return usageErrorf("--config: no configuration file given (pass --config FILE or set DVCWATCH_CONFIG)")
+	}
+	cfg, refs, err := config.LoadWithoutSecrets(path)
+	if err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			return usageError{problemsError{ps}}
+		}
+		return usageError{err}
+	}
+	cmd.Printf("%s: valid but for its secrets, not checked (%d connectors, %d schedules, %d agencies)\n",
+		path, len(cfg.Connectors), len(cfg.Schedules), len(cfg.Agencies))
+	if len(refs) == 0 {
+		cmd.Println("it needs no secret")
+		return nil
+	}
+	cmd.Println("secrets it needs at run time:")
+	for _, r := range refs {
+		from := "written in the file"
+		if len(r.Env) > 0 {
+			from = "environment variable " + strings.Join(r.Env, ", ")
+		}
+		cmd.Printf("  %s:%d: %s: %s\n", path, r.Line, r.Path, from)
+	}
+	return nil
+}
+
 // problemsError prints a count first so that the list that follows, one problem
 // a line, reads as a whole.
 type problemsError struct{ ps config.Problems }
@@ -54,15 +85,25 @@ func newConfigCommand() *cobra.Command {
 		Short: "Work with the configuration file",
 	}
 	var path string
+	var noSecrets bool
 	check := &cobra.Command{
 		Use:   "check",
 		Short: "Validate the configuration file and list every problem in it",
 		Long: `Validate the configuration file: strict field names, values, cross-references
 (departments, heads, connectors), cron expressions, the calendar file and
 environment variables for secrets. Every problem is listed, one a line, as
-file:line: field.path: message. Exit status 0 when valid, 2 otherwise.`,
+file:line: field.path: message. Exit status 0 when valid, 2 otherwise.
+
+On the machine that runs dvcwatch, check with every secret in the
+environment, as the service will start. In a configuration repository's CI,
+which holds no secrets, --no-secrets reads no environment variable: each
+${NAME} in a secret stands for a valid value, everything else is checked,
+and the secrets the file needs at run time are listed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if noSecrets {
+				return checkWithoutSecrets(cmd, path)
+			}
 			cfg, err := loadConfig(path)
 			if err != nil {
 				return err
@@ -73,6 +114,8 @@ file:line: field.path: message. Exit status 0 when valid, 2 otherwise.`,
 		},
 	}
 	configFlag(check, &path, true)
+	check.Flags().BoolVar(&noSecrets, "no-secrets", false,
+		"check everything but the secrets, reading no environment variable, and list the secrets the file needs (for a configuration repository's CI)")
 	cmd.AddCommand(check)
 	return cmd
 }
