@@ -20,6 +20,8 @@
 //	                                             time of its newest stored change; none before a cursor
 //	dvcwatch_breaches_open{kind}                 unresolved breaches, every kind (0 when none)
 //	dvcwatch_notifications{state}                outbox rows: pending, sent, failed
+//	dvcwatch_outbox_unreadable                   outbox rows this replica's dispatcher found unreadable
+//	                                             (logged once each) and skips, at its last run
 //	dvcwatch_queue_tasks{queue,state}            asynq tasks: pending, active, scheduled, retry,
 //	                                             archived, completed
 //	dvcwatch_failed_tasks_open                   archived tasks no administrator retried or deleted
@@ -113,6 +115,9 @@ type Options struct {
 	Connectors []string // configured connector names, for the sync metrics
 	// Health, when set, gives the connector and mail server gauges.
 	Health Health
+	// Outbox, when set, gives dvcwatch_outbox_unreadable; *notify.Service
+	// is one.
+	Outbox interface{ UnreadableOutbox() int }
 	// Clock is what sync lag is measured by: the wall clock unless the demo
 	// runs on the simulator's (nil: the wall clock).
 	Clock clock.Clock
@@ -131,6 +136,7 @@ type Collector struct {
 
 	dossiers, syncRecords, syncLag *prometheus.Desc
 	breaches, notifications        *prometheus.Desc
+	outboxUnreadable               *prometheus.Desc
 	queueTasks, failedOpen         *prometheus.Desc
 	connectorUp, connectorStopped  *prometheus.Desc
 	connectorLastSuccess           *prometheus.Desc
@@ -164,6 +170,8 @@ func NewCollector(opts Options) *Collector {
 			"Unresolved breaches by kind.", []string{"kind"}, nil),
 		notifications: prometheus.NewDesc("dvcwatch_notifications",
 			"Outbox notifications by state (pending, sent, failed).", []string{"state"}, nil),
+		outboxUnreadable: prometheus.NewDesc("dvcwatch_outbox_unreadable",
+			"Outbox rows the dispatcher of this replica found unreadable at its last run, and skips.", nil, nil),
 		queueTasks: prometheus.NewDesc("dvcwatch_queue_tasks",
 			"Tasks in the asynq queue by state.", []string{"queue", "state"}, nil),
 		failedOpen: prometheus.NewDesc("dvcwatch_failed_tasks_open",
@@ -197,8 +205,9 @@ func NewCollector(opts Options) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.dossiers, c.syncRecords, c.syncLag, c.breaches, c.notifications, c.queueTasks, c.failedOpen,
-		c.connectorUp, c.connectorStopped, c.connectorLastSuccess, c.connectorLastError, c.connectorFailures, c.smtpFailing} {
+	for _, d := range []*prometheus.Desc{c.dossiers, c.syncRecords, c.syncLag, c.breaches, c.notifications, c.outboxUnreadable,
+		c.queueTasks, c.failedOpen, c.connectorUp, c.connectorStopped, c.connectorLastSuccess, c.connectorLastError,
+		c.connectorFailures, c.smtpFailing} {
 		ch <- d
 	}
 	c.scrapeErrors.Describe(ch)
@@ -273,6 +282,9 @@ func (c *Collector) collectStore(ctx context.Context, ch chan<- prometheus.Metri
 		for _, state := range []string{"pending", "sent", "failed"} {
 			gauge(c.notifications, float64(n[state]), state)
 		}
+	}
+	if c.opts.Outbox != nil {
+		gauge(c.outboxUnreadable, float64(c.opts.Outbox.UnreadableOutbox()))
 	}
 
 	if n, err := db.CountOpenFailedTasks(ctx); err != nil {

@@ -615,3 +615,22 @@ func TestOutcome(t *testing.T) {
 		}
 	}
 }
+
+// unreadableOutbox is a dispatcher that found n rows unreadable.
+type unreadableOutbox int
+
+func (n unreadableOutbox) UnreadableOutbox() int { return int(n) }
+
+// TestCollectorOutboxUnreadable: the rows the dispatcher skips as
+// unreadable are counted.
+func TestCollectorOutboxUnreadable(t *testing.T) {
+	t.Parallel()
+	db := openStore(t)
+	c := collector(db, jobs.NewInspector(openRedis(t)))
+	c.opts.Outbox = unreadableOutbox(2)
+	compare(t, c, `
+# HELP dvcwatch_outbox_unreadable Outbox rows the dispatcher of this replica found unreadable at its last run, and skips.
+# TYPE dvcwatch_outbox_unreadable gauge
+dvcwatch_outbox_unreadable 2
+`, "dvcwatch_outbox_unreadable")
+}

@@ -173,9 +173,14 @@ type Dispatcher struct {
 
 	mu sync.Mutex
 	// unreadable are the rows already logged as unreadable: each is
-	// skipped at every run, and logged once.
+	// skipped at every run, and logged once. A run that ends forgets those
+	// it no longer found (repaired), which Unreadable then stops counting.
 	unreadable map[int64]bool
 }
+
+// Unreadable returns how many outbox rows the last run found unreadable
+// and skipped, for /metrics.
+func (d *Dispatcher) Unreadable() int { return d.skipped() }
 
 // Send enqueues the given notifications now, e.g. right after they were
 // created.
@@ -205,6 +210,7 @@ func (d *Dispatcher) Send(ctx context.Context, ids []int64) error {
 func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
 	total := 0
 	before := d.now().Add(-d.RequeueAfter) // fixed, so rows enqueued below are not read again
+	seen := map[int64]bool{}               // the rows found unreadable in this run
 	for {
 		// Unreadable rows are never marked enqueued, so every page reads
 		// them again: a page is that much longer.
@@ -214,6 +220,9 @@ func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
 		found := 0
 		if errors.As(err, &bad) {
 			found = d.skip(bad.Rows)
+			for _, r := range bad.Rows {
+				seen[r.ID] = true
+			}
 		} else if err != nil {
 			return total, err
 		}
@@ -232,6 +241,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
 		// The last page; or one that neither enqueued a row nor found a
 		// new unreadable one, which the next would read again.
 		if read < limit || len(ns) == 0 && found == 0 {
+			d.keepUnreadable(seen)
 			return total, nil
 		}
 	}
@@ -245,6 +255,18 @@ func (d *Dispatcher) skipped() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.unreadable)
+}
+
+// keepUnreadable forgets the rows once unreadable that a whole run no
+// longer found so: repaired, or delivered by hand.
+func (d *Dispatcher) keepUnreadable(seen map[int64]bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id := range d.unreadable {
+		if !seen[id] {
+			delete(d.unreadable, id)
+		}
+	}
 }
 
 // skip logs the unreadable rows not logged before, and returns how many.

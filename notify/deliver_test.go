@@ -598,6 +598,20 @@ func TestDispatcherSkipsUnreadable(t *testing.T) {
 			if !strings.Contains(logs.String(), fmt.Sprintf("notification=%d ", bad[0])) {
 				t.Errorf("the log does not name row %d:\n%.500s", bad[0], logs.String())
 			}
+			// /metrics counts them until they are repaired.
+			if got := d.Unreadable(); got != len(bad) {
+				t.Errorf("Unreadable() = %d, want %d", got, len(bad))
+			}
+			st.mu.Lock()
+			st.bad = map[int64]bool{}
+			st.mu.Unlock()
+			q.ids = nil
+			if n, err := d.Dispatch(t.Context()); err != nil || n != len(bad) {
+				t.Errorf("Dispatch after the repair = %d, %v; want the %d repaired rows", n, err, len(bad))
+			}
+			if got := d.Unreadable(); got != 0 {
+				t.Errorf("Unreadable() after the repair = %d, want 0", got)
+			}
 		})
 	}
 }

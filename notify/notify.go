@@ -81,6 +81,10 @@ func NewService(cfg *config.Config, dir *directory.Directory, st Store, enqueue 
 	}, nil
 }
 
+// UnreadableOutbox returns how many outbox rows the dispatcher's last run
+// found unreadable and skipped (see Dispatcher.Dispatch).
+func (s *Service) UnreadableOutbox() int { return s.dispatcher.Unreadable() }
+
 // Plan decides who must be told now about each unresolved breach; see
 // Planner.
 func (s *Service) Plan(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent {

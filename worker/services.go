@@ -267,6 +267,7 @@ func (s *Services) MetricsHandler(inspector jobs.Inspector) http.Handler {
 	}
 	c := metrics.NewCollector(metrics.Options{
 		Store: s.DB, Queue: inspector, QueueName: jobs.Queue, Connectors: names, Health: s.Health,
+		Outbox: s.Notify,
 		Clock:  s.Clock,
 		Logger: s.Logger,
 	})
