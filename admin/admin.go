@@ -246,12 +246,21 @@ func (s *Server) routes() {
 func (s *Server) guard(role Role, h func(http.ResponseWriter, *http.Request, Principal) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		bearer := r.Header.Get("Authorization") != ""
-		if bearer && s.throttle.refuse(w, r, s.now()) {
+		if bearer && s.throttle.refuse(w, s.now(), client(r)) {
 			return
 		}
 		p, err := s.auth.authenticate(r)
 		if bearer && errors.Is(err, errBadCredentials) {
-			s.throttle.fail(r, s.now(), "bearer token")
+			s.throttle.fail(s.now(), "bearer token", client(r))
+		}
+		// A forged cookie is refused once its token's name is throttled;
+		// a good session of that token is not (see throttle).
+		var forged forgedSession
+		if errors.As(err, &forged) {
+			if s.throttle.refuse(w, s.now(), client(r), tokenName(forged.name)) {
+				return
+			}
+			s.throttle.fail(s.now(), "session cookie", client(r), tokenName(forged.name))
 		}
 		if errors.Is(err, errSessionUnchecked) {
 			s.log.Error("admin API: session check", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -374,12 +383,16 @@ func (s *Server) authenticated(r *http.Request) bool {
 	if r.Header.Get("Authorization") == "" && !hasCookie(r, sessionCookie) {
 		return false
 	}
-	if s.throttle.wait(r, s.now()) > 0 {
+	if s.throttle.wait(s.now(), client(r)) > 0 {
 		return false
 	}
 	_, err := s.auth.authenticate(r)
-	if errors.Is(err, errBadCredentials) && r.Header.Get("Authorization") != "" {
-		s.throttle.fail(r, s.now(), "bearer token")
+	var forged forgedSession
+	switch {
+	case errors.As(err, &forged):
+		s.throttle.fail(s.now(), "session cookie", client(r), tokenName(forged.name))
+	case errors.Is(err, errBadCredentials) && r.Header.Get("Authorization") != "":
+		s.throttle.fail(s.now(), "bearer token", client(r))
 	}
 	return err == nil
 }
@@ -402,7 +415,7 @@ type loginRequest struct {
 
 // login exchanges a token for the UI's session cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if s.throttle.refuse(w, r, s.now()) {
+	if s.throttle.refuse(w, s.now(), client(r)) {
 		return
 	}
 	var req loginRequest
@@ -419,7 +432,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		// Logged by the throttle, once per burst: a line per attempt would
 		// let a guesser flood the log.
-		s.throttle.fail(r, s.now(), "login")
+		s.throttle.fail(s.now(), "login", client(r))
 		writeError(w, http.StatusUnauthorized, errors.New("unknown token"))
 		return
 	}

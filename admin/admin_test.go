@@ -1153,6 +1153,52 @@ func TestAPIThrottle(t *testing.T) {
 	throttled("a bearer token after two wrong ones", c.do(t, "GET", "/api/v1/whoami", "", apiBearer(apiAdminToken)))
 }
 
+// TestAPIThrottleTokenName: session cookies that name a token but are not
+// signed with its key, sent from many addresses, get that name throttled
+// (logged once for the burst): the guesses are answered 429, while the
+// token's good sessions, from any address, go on.
+func TestAPIThrottleTokenName(t *testing.T) {
+	b := apiSetup(t, func(o *admin.Options) { o.LoginFailures, o.LoginWindow = 3, 3*time.Minute })
+	a := b.do(t, "POST", "/api/v1/session", `{"token":"`+apiOperatorToken+`"}`).want(t, 200, "login")
+	good := (&http.Response{Header: a.header}).Cookies()[0]
+	parts := strings.Split(good.Value, ".")
+	forged := strings.Join(append(parts[:3:3], "bm90LXRoZS1zaWduYXR1cmU"), ".")
+	from := func(n int, value string) int {
+		req := httptest.NewRequest("GET", "/api/v1/whoami", nil)
+		req.RemoteAddr = fmt.Sprintf("198.51.100.%d:40000", n)
+		req.AddCookie(&http.Cookie{Name: "dvcwatch_session", Value: value})
+		w := httptest.NewRecorder()
+		b.h.ServeHTTP(w, req)
+		return w.Code
+	}
+	for n := 1; n <= 3; n++ {
+		if got := from(n, forged); got != 401 {
+			t.Fatalf("forged cookie %d from its own address: %d, want 401", n, got)
+		}
+	}
+	for n := 4; n <= 20; n++ {
+		if got := from(n, forged); got != 429 {
+			t.Errorf("forged cookie %d from its own address, the name out of tries: %d, want 429", n, got)
+		}
+		if got := from(n, good.Value); got != 200 {
+			t.Errorf("the token's good session from address %d: %d, want 200", n, got)
+		}
+	}
+	b.clock.advance(61 * time.Second)
+	if got := from(21, forged); got != 401 {
+		t.Errorf("a forged cookie a minute later: %d, want 401 (a try earned back)", got)
+	}
+	if got := from(22, forged); got != 429 {
+		t.Errorf("the next one: %d, want 429", got)
+	}
+	if n := strings.Count(b.log.String(), "the token name is throttled"); n != 2 || !strings.Contains(b.log.String(), "token=otto") {
+		t.Errorf("the name's throttling was logged %d times, want once per burst (2), naming otto:\n%s", n, b.log.String())
+	}
+	if strings.Contains(b.log.String(), "the client is throttled") {
+		t.Errorf("an address with one failure was throttled:\n%s", b.log.String())
+	}
+}
+
 // TestAPISecureCookie: the session cookie is Secure when
 // admin.secure_cookies says so (behind a TLS proxy the connection is
 // plain), and not on a plain deployment that turned it off.

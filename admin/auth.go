@@ -159,7 +159,9 @@ type session struct {
 }
 
 // cookie returns the session of a cookie value, signed and not expired; it
-// does not ask whether the session was revoked.
+// does not ask whether the session was revoked. A value that names a
+// configured token but is not signed with its key returns that name
+// alone (and false): a guess, which the throttle counts.
 func (a *authenticator) cookie(value string) (session, bool) {
 	parts := strings.Split(value, ".")
 	if len(parts) != 4 || parts[2] == "" {
@@ -180,10 +182,18 @@ func (a *authenticator) cookie(value string) (session, bool) {
 			if subtle.ConstantTimeCompare([]byte(want), []byte(parts[3])) == 1 {
 				return session{Principal: c.Principal, id: parts[2], expires: time.Unix(exp, 0)}, true
 			}
+			return session{Principal: Principal{Name: name}}, false
 		}
 	}
 	return session{}, false
 }
+
+// forgedSession is a session cookie that names a configured token but is
+// not signed with its key; answered like any bad credentials.
+type forgedSession struct{ name string }
+
+func (forgedSession) Error() string        { return errBadCredentials.Error() }
+func (forgedSession) Is(target error) bool { return target == errBadCredentials }
 
 // errNoCredentials and errBadCredentials are answered 401.
 var (
@@ -212,6 +222,9 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, errNoCredentials
 	}
 	sess, ok := a.cookie(c.Value)
+	if !ok && sess.Name != "" {
+		return Principal{}, forgedSession{sess.Name}
+	}
 	if !ok {
 		return Principal{}, errBadCredentials
 	}

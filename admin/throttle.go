@@ -21,6 +21,17 @@ import (
 // nothing. IPv6 clients are counted per /64, which one host usually holds.
 // The address is the connection's: behind a reverse proxy every client
 // shares the proxy's.
+//
+// A login or a bearer token is the secret alone, and names no token; the
+// session cookie names its token, and one whose signature does not match
+// is a guess at that token's key, counted per token name as well, whatever
+// the address: a burst from many addresses is throttled too. Only the
+// guesses are refused then (429 instead of 401), the token's good
+// sessions go on, so that no one can lock an administrator out by naming
+// them.
+//
+// Each key (an address, a token name) is logged once per burst: when it
+// runs out of tries, not at every try.
 const (
 	defaultLoginFailures = 10
 	defaultLoginWindow   = 5 * time.Minute
@@ -34,8 +45,22 @@ type throttle struct {
 	every   rate.Limit
 	burst   int
 	window  time.Duration
-	clients map[netip.Prefix]*throttled
+	clients map[throttleKey]*throttled
 	log     *slog.Logger
+}
+
+// throttleKey is what failures are counted by: a client address (its
+// prefix), or a token name.
+type throttleKey struct {
+	client netip.Prefix
+	token  string
+}
+
+func (k throttleKey) log() []any {
+	if k.token != "" {
+		return []any{"token", k.token}
+	}
+	return []any{"client", k.client.String()}
 }
 
 type throttled struct {
@@ -53,8 +78,14 @@ func newThrottle(failures int, window time.Duration, log *slog.Logger) *throttle
 		window = defaultLoginWindow
 	}
 	return &throttle{every: rate.Every(window / time.Duration(failures)), burst: failures, window: window,
-		clients: map[netip.Prefix]*throttled{}, log: log}
+		clients: map[throttleKey]*throttled{}, log: log}
 }
+
+// client is the key of the address r came from.
+func client(r *http.Request) throttleKey { return throttleKey{client: clientKey(r)} }
+
+// tokenName is the key of a token's name.
+func tokenName(name string) throttleKey { return throttleKey{token: name} }
 
 // clientKey is the address r came from, an IPv6 one as its /64.
 func clientKey(r *http.Request) netip.Prefix {
@@ -74,40 +105,47 @@ func clientKey(r *http.Request) netip.Prefix {
 	return p
 }
 
-// wait returns how long the client of r must wait before trying again; 0
-// when it may try now.
-func (t *throttle) wait(r *http.Request, now time.Time) time.Duration {
+// wait returns how long a request counted under keys must wait before
+// trying again, the longest of theirs; 0 when it may try now.
+func (t *throttle) wait(now time.Time, keys ...throttleKey) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	c := t.clients[clientKey(r)]
-	if c == nil {
-		return 0
+	var longest time.Duration
+	for _, k := range keys {
+		c := t.clients[k]
+		if c == nil {
+			continue
+		}
+		if tokens := c.lim.TokensAt(now); tokens < 1 {
+			longest = max(longest, time.Duration((1-tokens)/float64(t.every)*float64(time.Second)))
+			continue
+		}
+		c.blocked = false
 	}
-	if tokens := c.lim.TokensAt(now); tokens < 1 {
-		return time.Duration((1 - tokens) / float64(t.every) * float64(time.Second))
-	}
-	c.blocked = false
-	return 0
+	return longest
 }
 
-// fail counts a failed try by the client of r.
-func (t *throttle) fail(r *http.Request, now time.Time, what string) {
+// fail counts a failed try under each key, and logs a key that runs out
+// of tries, once per burst.
+func (t *throttle) fail(now time.Time, what string, keys ...throttleKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	k := clientKey(r)
-	c := t.clients[k]
-	if c == nil {
-		if len(t.clients) >= throttleEntries {
-			t.prune(now)
+	for _, k := range keys {
+		c := t.clients[k]
+		if c == nil {
+			if len(t.clients) >= throttleEntries {
+				t.prune(now)
+			}
+			c = &throttled{lim: rate.NewLimiter(t.every, t.burst)}
+			t.clients[k] = c
 		}
-		c = &throttled{lim: rate.NewLimiter(t.every, t.burst)}
-		t.clients[k] = c
-	}
-	c.lim.AllowN(now, 1)
-	if c.lim.TokensAt(now) < 1 && !c.blocked {
-		c.blocked = true
-		t.log.Warn("admin: too many failed logins or tokens; the client is throttled", "client", k.String(),
-			"last", what, "failures", t.burst, "window", t.window.String())
+		c.lim.AllowN(now, 1)
+		if c.lim.TokensAt(now) < 1 && !c.blocked {
+			c.blocked = true
+			who := map[bool]string{true: "the token name", false: "the client"}[k.token != ""]
+			t.log.Warn("admin: too many failed logins or tokens; "+who+" is throttled", append(k.log(),
+				"last", what, "failures", t.burst, "window", t.window.String())...)
+		}
 	}
 }
 
@@ -129,10 +167,10 @@ func (t *throttle) prune(now time.Time) {
 	}
 }
 
-// refuse answers 429 with Retry-After when the client of r is throttled,
-// and says whether it did.
-func (t *throttle) refuse(w http.ResponseWriter, r *http.Request, now time.Time) bool {
-	d := t.wait(r, now)
+// refuse answers 429 with Retry-After when a request counted under keys
+// is throttled, and says whether it did.
+func (t *throttle) refuse(w http.ResponseWriter, now time.Time, keys ...throttleKey) bool {
+	d := t.wait(now, keys...)
 	if d <= 0 {
 		return false
 	}
@@ -145,5 +183,5 @@ func (t *throttle) refuse(w http.ResponseWriter, r *http.Request, now time.Time)
 type errTooManyFailures int64
 
 func (e errTooManyFailures) Error() string {
-	return "too many failed logins or tokens from this address; try again in " + strconv.FormatInt(int64(e), 10) + " s"
+	return "too many failed logins or tokens from this address or for this token; try again in " + strconv.FormatInt(int64(e), 10) + " s"
 }

@@ -198,6 +198,9 @@ func hasPragma(pragmas []string, name string) bool {
 	return false
 }
 
+// passwordParam is a password (or sslpassword, the client key's) in a URL's query.
+var passwordParam = regexp.MustCompile(`(?i)((?:^|&)(?:ssl)?password=)[^&]*`)
+
 var passwordKV = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
 // userInfo is the "user:password@" of a URL that url.Parse refused (an
@@ -209,10 +212,9 @@ var userInfo = regexp.MustCompile(`^((?:[a-zA-Z][a-zA-Z0-9+.-]*://)?[^:/@\s]*:)[
 // errors can say which database failed.
 func redactDSN(dsn string) string {
 	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.Opaque == "" {
-		if q := u.Query(); q.Has("password") {
-			q.Set("password", "xxxxx")
-			u.RawQuery = q.Encode()
-		}
+		// The raw query, not u.Query(): that drops a pair it cannot
+		// unescape ("password=50%off"), which would then print unchanged.
+		u.RawQuery = passwordParam.ReplaceAllString(u.RawQuery, "${1}xxxxx")
 		return u.Redacted()
 	}
 	return passwordKV.ReplaceAllString(userInfo.ReplaceAllString(dsn, "${1}xxxxx@"), "${1}xxxxx")
