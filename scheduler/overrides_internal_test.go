@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -95,6 +96,37 @@ func TestAStoredExpressionThatDoesNotParseKeepsTheOneInForce(t *testing.T) {
 	s.applyOverrides(context.Background(), t0, false)
 	if e := s.Entries()[0]; !strings.Contains(e.Spec, "@every 10m") {
 		t.Errorf("entry = %+v, want the configured expression kept", e)
+	}
+}
+
+// TestAStoredExpressionBelowTheMinimumKeepsTheOneInForce: an operator's
+// change that fires more often than scheduler.min_interval (stored by an
+// older version, or under a lower minimum) is not put in force, and is
+// logged once however often the overrides are read.
+func TestAStoredExpressionBelowTheMinimumKeepsTheOneInForce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ov := &memOverrides{}
+	ov.set(store.ScheduleOverride{Schedule: "detect", Cron: "@every 1s", UpdatedBy: "ops"})
+	s := b.scheduler(t, every10m("detect"))
+	var log strings.Builder
+	s.log = slog.New(slog.NewTextHandler(&log, nil))
+	s.overrides, s.minEvery = ov, time.Minute
+	for range 3 {
+		s.applyOverrides(context.Background(), t0, false)
+	}
+	if e := s.Entries()[0]; !strings.Contains(e.Spec, "@every 10m") {
+		t.Errorf("entry = %+v, want the configured expression kept", e)
+	}
+	if n := strings.Count(log.String(), "stored cron expression refused"); n != 1 ||
+		!strings.Contains(log.String(), "more often than scheduler.min_interval (1m) allows") {
+		t.Errorf("logged %d times, want once naming the minimum:\n%s", n, log.String())
+	}
+	// Put back within the minimum, it applies.
+	ov.set(store.ScheduleOverride{Schedule: "detect", Cron: "@every 2m", UpdatedBy: "ops"})
+	s.applyOverrides(context.Background(), t0, false)
+	if e := s.Entries()[0]; !strings.Contains(e.Spec, "@every 2m") {
+		t.Errorf("entry = %+v, want @every 2m in force", e)
 	}
 }
 

@@ -412,6 +412,13 @@ func TestRunRefusesWhatCannotWork(t *testing.T) {
 	if e := bad.Entries()[0]; !e.Next.IsZero() {
 		t.Errorf("invalid spec: Next = %v", e.Next)
 	}
+	tooOften := scheduler.New(scheduler.Options{
+		Client: &counting{}, Ticks: amnesia{}, Task: taskFunc("q"), MinInterval: time.Minute,
+		Schedules: []config.Schedule{{Name: "busy", Cron: "@every 5s", Job: config.JobDetect}},
+	})
+	if err := tooOften.Run(ctx); err == nil || !strings.Contains(err.Error(), `schedule busy: cron expression "CRON_TZ=Asia/Ho_Chi_Minh @every 5s" fires every 5s, more often than scheduler.min_interval (1m) allows`) {
+		t.Errorf("below the minimum: Run = %v, want an error naming the schedule and the minimum", err)
+	}
 	unbuildable := scheduler.New(scheduler.Options{
 		Client: &counting{}, Ticks: amnesia{},
 		Schedules: []config.Schedule{{Name: "weekly", Cron: "@weekly", Job: "mystery"}},
