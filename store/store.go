@@ -217,7 +217,9 @@ func redactDSN(dsn string) string {
 		u.RawQuery = passwordParam.ReplaceAllString(u.RawQuery, "${1}xxxxx")
 		return u.Redacted()
 	}
-	return passwordKV.ReplaceAllString(userInfo.ReplaceAllString(dsn, "${1}xxxxx@"), "${1}xxxxx")
+	// password= first: userInfo runs to the last @, which may be inside
+	// a query's password and would leave the rest of it.
+	return userInfo.ReplaceAllString(passwordKV.ReplaceAllString(dsn, "${1}xxxxx"), "${1}xxxxx@")
 }
 
 // Tx is one write transaction of the store, opened by InTx: the callers that
