@@ -219,6 +219,9 @@ func TestRedactDSN(t *testing.T) {
 		"postgres://dvc:s3cret@db/dvc?sslpassword=k3y": "postgres://dvc:xxxxx@db/dvc?sslpassword=xxxxx",
 		"file:dvcwatch.db?_pragma=busy_timeout(5000)":  "file:dvcwatch.db?_pragma=busy_timeout(5000)",
 		"": "",
+		// Found by FuzzRedactDSN: a control character makes url.Parse fail,
+		// and an @ in the query's password looked like the user's.
+		"postgres://db/dvc?user=dvc&password=p@ss\x7fword": "postgres://db/dvc?user=dvc&password=xxxxx",
 	}
 	for in, want := range cases {
 		if got := redactDSN(in); got != want {
