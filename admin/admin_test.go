@@ -34,6 +34,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 	"github.com/dvcwatch/dvcwatch/store"
+	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
 
 // The store, the inspector and the scheduler are what the worker passes.
@@ -1151,6 +1152,26 @@ func TestAPIThrottle(t *testing.T) {
 		c.do(t, "GET", "/api/v1/whoami", "", apiBearer("not-a-configured-token-at-all")).want(t, 401, "a wrong bearer token")
 	}
 	throttled("a bearer token after two wrong ones", c.do(t, "GET", "/api/v1/whoami", "", apiBearer(apiAdminToken)))
+}
+
+// TestAPILogoutOnEveryReplica: two replicas on one database, on each
+// engine: a session logged out on one is refused on the other, as is a
+// copy of its cookie; another session of the token goes on.
+func TestAPILogoutOnEveryReplica(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		one, two := apiSetupWith(t, db), apiSetupWith(t, db)
+		login := func() *http.Cookie {
+			a := one.do(t, "POST", "/api/v1/session", `{"token":"`+apiViewerToken+`"}`).want(t, 200, "login")
+			return (&http.Response{Header: a.header}).Cookies()[0]
+		}
+		ended, kept := login(), login()
+		cookie := func(c *http.Cookie) func(*http.Request) { return func(r *http.Request) { r.AddCookie(c) } }
+		two.do(t, "GET", "/api/v1/whoami", "", cookie(ended)).want(t, 200, "the session on the other replica")
+		one.do(t, "DELETE", "/api/v1/session", "", cookie(ended)).want(t, 204, "logout on the first replica")
+		two.do(t, "GET", "/api/v1/whoami", "", cookie(ended)).want(t, 401, "the logged-out session on the other replica")
+		one.do(t, "GET", "/api/v1/whoami", "", cookie(ended)).want(t, 401, "a copy of the logged-out cookie")
+		two.do(t, "GET", "/api/v1/whoami", "", cookie(kept)).want(t, 200, "another session of the token")
+	})
 }
 
 // TestAPIThrottleTokenName: session cookies that name a token but are not
