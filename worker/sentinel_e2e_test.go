@@ -2,16 +2,19 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/internal/redistest"
+	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 	"github.com/dvcwatch/dvcwatch/worker"
@@ -99,7 +102,22 @@ func TestSentinelFailover(t *testing.T) {
 	waitFor(t, 60*time.Second, "three sync and three detection ticks after the failover", func() bool {
 		return len(ticks(t, db, "sync", promoted, true)) >= 3 && len(ticks(t, db, "detect", promoted, true)) >= 3
 	})
-	waitFor(t, 60*time.Second, "emails still pending after the failover", func() bool { return allSettled(t, db) })
+	// A dequeue whose reply the failover cut off leaves its task active on the
+	// new master with no worker running it (seen about once in ten runs): as
+	// after a crash, asynq's recoverer hands it back once its lease expires
+	// (30 s, looked at every minute). The state is logged when that happens.
+	explained := false
+	for deadline := promoted.Add(150 * time.Second); !allSettled(t, db); time.Sleep(200 * time.Millisecond) {
+		if !explained && time.Since(promoted) > 20*time.Second {
+			t.Log("emails still pending 20 s after the promotion:")
+			explainPending(t, db, replica.Addr)
+			explained = true
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("emails still pending 150 s after the promotion")
+		}
+	}
+	settled := time.Now()
 	// Two more detection passes send nothing new, and nothing arrives twice.
 	runs := detectRuns(t, db)
 	waitFor(t, 30*time.Second, "two more detection passes", func() bool { return detectRuns(t, db) >= runs+2 })
@@ -123,10 +141,11 @@ func TestSentinelFailover(t *testing.T) {
 	if len(byMessageID) != final["sent"] {
 		t.Errorf("%d distinct Message-IDs received for %d emails sent", len(byMessageID), final["sent"])
 	}
-	t.Logf("sync ticks before the kill %d, after the promotion %d; detection %d and %d; emails %d sent (%d of them pending at the kill, re-enqueued from the outbox), %d distinct Message-IDs; %s in all",
+	t.Logf("sync ticks before the kill %d, after the promotion %d; detection %d and %d; emails %d sent (%d of them pending at the kill, re-enqueued from the outbox), the last %s after the promotion, %d distinct Message-IDs; %s in all",
 		len(ticks(t, db, "sync", killedAt, false)), len(ticks(t, db, "sync", promoted, true)),
 		len(ticks(t, db, "detect", killedAt, false)), len(ticks(t, db, "detect", promoted, true)),
-		final["sent"], atKill["pending"], len(byMessageID), time.Since(start).Round(time.Second))
+		final["sent"], atKill["pending"], settled.Sub(promoted).Round(100*time.Millisecond), len(byMessageID),
+		time.Since(start).Round(time.Second))
 }
 
 // waitForSentinels waits until every sentinel knows the replica and the two
@@ -213,4 +232,34 @@ func tried(t *testing.T, db *store.DB) int {
 		}
 	}
 	return n
+}
+
+// explainPending logs the tasks the workers run, and for each email not sent
+// its row and its task on the new master.
+func explainPending(t *testing.T, db *store.DB, master string) {
+	ns, err := db.Notifications(context.Background(), 100000)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: master})
+	defer insp.Close()
+	if servers, err := insp.Servers(); err == nil {
+		for _, srv := range servers {
+			for _, w := range srv.ActiveWorkers {
+				t.Logf("server %s runs %s %s since %s", srv.ID, w.TaskType, w.TaskID, w.Started)
+			}
+		}
+	}
+	for _, n := range ns {
+		if !n.SentAt.IsZero() {
+			continue
+		}
+		info, err := insp.GetTaskInfo(jobs.Queue, jobs.DeliverTaskID(n.ID))
+		state := fmt.Sprint(err)
+		if info != nil {
+			state = fmt.Sprintf("%s retried=%d next=%s completed=%s lastErr=%q", info.State, info.Retried, info.NextProcessAt, info.CompletedAt, info.LastErr)
+		}
+		t.Logf("pending %d: attempts=%d enqueued=%s failed=%s err=%q; task: %s", n.ID, n.Attempts, n.EnqueuedAt, n.FailedAt, n.LastError, state)
+	}
 }
