@@ -35,7 +35,7 @@ const sentinelMaster = "dvcwatch"
 // outbox in SQL, which the dispatcher re-enqueues.
 func TestSentinelFailover(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs five redis-server processes and waits for a failover (about 25 s)")
+		t.Skip("runs five redis-server processes and waits for a failover (about 25 s, 2.5 min at times)")
 	}
 	primary := redistest.Start(t)
 	replica := redistest.Start(t, "replicaof 127.0.0.1 "+strconv.Itoa(primary.Port))
@@ -102,19 +102,21 @@ func TestSentinelFailover(t *testing.T) {
 	waitFor(t, 60*time.Second, "three sync and three detection ticks after the failover", func() bool {
 		return len(ticks(t, db, "sync", promoted, true)) >= 3 && len(ticks(t, db, "detect", promoted, true)) >= 3
 	})
-	// A dequeue whose reply the failover cut off leaves its task active on the
-	// new master with no worker running it (seen about once in ten runs): as
-	// after a crash, asynq's recoverer hands it back once its lease expires
-	// (30 s, looked at every minute). The state is logged when that happens.
+	// About one run in ten, a delivery task is left active on the new master
+	// with no worker running it (why is not established: a dequeue or a
+	// completion whose reply the failover lost would do it). As after a
+	// crash, asynq's recoverer hands it back once its lease has expired for
+	// 30 s (a 30 s lease, looked at every minute): up to two minutes. The
+	// state is logged when that happens.
 	explained := false
-	for deadline := promoted.Add(150 * time.Second); !allSettled(t, db); time.Sleep(200 * time.Millisecond) {
+	for deadline := promoted.Add(180 * time.Second); !allSettled(t, db); time.Sleep(200 * time.Millisecond) {
 		if !explained && time.Since(promoted) > 20*time.Second {
 			t.Log("emails still pending 20 s after the promotion:")
 			explainPending(t, db, replica.Addr)
 			explained = true
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("emails still pending 150 s after the promotion")
+			t.Fatal("emails still pending 180 s after the promotion")
 		}
 	}
 	settled := time.Now()
