@@ -58,12 +58,31 @@ type Database struct {
 
 // Redis is the asynq queue's server; consumed by the worker.
 type Redis struct {
-	Addr     string `yaml:"addr"` // host:port; ignored when Embedded
+	Addr string `yaml:"addr"` // host:port; ignored when Embedded, refused with Sentinel
+	// Password and DB are the server's, or with Sentinel the master's.
 	Password Secret `yaml:"password"`
 	DB       int    `yaml:"db"`
 	// Embedded runs an in-process Redis (miniredis) for the demo: no persistence,
 	// so queued alerts are lost on restart.
 	Embedded bool `yaml:"embedded"`
+	// Sentinel, when set, finds the master through Redis Sentinel instead of
+	// Addr, and follows it when the sentinels promote a replica.
+	Sentinel Sentinel `yaml:"sentinel"`
+}
+
+// Sentinel names a master the sentinels at Addrs watch.
+type Sentinel struct {
+	MasterName string   `yaml:"master_name"` // as in sentinel.conf's "sentinel monitor NAME ..."
+	Addrs      []string `yaml:"addrs"`       // host:port of the sentinels; any one that answers will do
+	// Password is the sentinels' own (requirepass in sentinel.conf), not the
+	// master's: that one is redis.password.
+	Password Secret `yaml:"password"`
+}
+
+// Enabled reports whether any sentinel field is set: then the master is
+// found through the sentinels, and validation requires the others.
+func (s Sentinel) Enabled() bool {
+	return s.MasterName != "" || len(s.Addrs) > 0 || !s.Password.IsZero()
 }
 
 // ConnectorKind names a portal protocol; each has its package under connectors/.

@@ -189,6 +189,16 @@ func TestFixtures(t *testing.T) {
 			`testdata/store.yaml:17: log.level: unknown value "verbose" (want one of: debug, info, warn, error)`,
 			`testdata/store.yaml:18: log.format: unknown value "xml" (want one of: text, json)`,
 		}},
+		{"sentinel-conflicts.yaml", []string{
+			`testdata/sentinel-conflicts.yaml:2: redis.addr: cannot be used with redis.sentinel: the sentinels tell the master's address; remove redis.addr`,
+			`testdata/sentinel-conflicts.yaml:3: redis.embedded: cannot be used with redis.sentinel: remove one of them`,
+			`testdata/sentinel-conflicts.yaml:4: redis.sentinel.master_name: required`,
+			`testdata/sentinel-conflicts.yaml:6: redis.sentinel.addrs[0]: invalid address "sentinel-a": want host:port such as 127.0.0.1:8080`,
+			`testdata/sentinel-conflicts.yaml:8: redis.sentinel.addrs[2]: duplicate "10.0.0.5:26379" (first at redis.sentinel.addrs[1])`,
+		}},
+		{"sentinel-no-addrs.yaml", []string{
+			`testdata/sentinel-no-addrs.yaml:2: redis.sentinel.addrs: at least one sentinel address such as 10.0.0.5:26379 is required`,
+		}},
 		{"postgres-without-dsn.yaml", []string{
 			`testdata/postgres-without-dsn.yaml:1: database.dsn: required`,
 		}},
@@ -369,6 +379,30 @@ func TestFixtures(t *testing.T) {
 				t.Errorf("problems differ\n--- got:\n%s\n--- want:\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestSentinel: with redis.sentinel the master is found through the
+// sentinels, so redis.addr gets no default; the master's password and
+// database still apply, and both passwords come from the environment.
+func TestSentinel(t *testing.T) {
+	t.Setenv("DVCWATCH_TEST_REDIS_PASSWORD", "master-secret")
+	t.Setenv("DVCWATCH_TEST_SENTINEL_PASSWORD", "sentinel-secret")
+	c, err := Load("testdata/sentinel.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Redis
+	want := Sentinel{MasterName: "dvcwatch", Addrs: []string{"10.0.0.5:26379", "10.0.0.6:26379", "[fd00::7]:26379"},
+		Password: NewSecret("sentinel-secret")}
+	if !reflect.DeepEqual(r.Sentinel, want) {
+		t.Errorf("redis.sentinel = %+v, want %+v", r.Sentinel, want)
+	}
+	if r.Sentinel.Password.Reveal() != "sentinel-secret" || r.Password.Reveal() != "master-secret" || r.DB != 2 {
+		t.Errorf("sentinel password, master password, db = %q, %q, %d", r.Sentinel.Password.Reveal(), r.Password.Reveal(), r.DB)
+	}
+	if r.Addr != "" || r.Embedded {
+		t.Errorf("redis.addr = %q, embedded = %v; want neither with sentinels", r.Addr, r.Embedded)
 	}
 }
 

@@ -25,7 +25,13 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 			c.Database.DSN = NewSecret("dvcwatch.db")
 		}
 	})
-	def("redis.addr", func() { c.Redis.Addr = "127.0.0.1:6379" })
+	def("redis.addr", func() {
+		// With sentinels the master's address is theirs to tell: a default
+		// here would be a second, conflicting answer.
+		if !c.Redis.Sentinel.Enabled() {
+			c.Redis.Addr = "127.0.0.1:6379"
+		}
+	})
 
 	for i := range c.Connectors {
 		k, p := &c.Connectors[i], fmt.Sprintf("connectors[%d].", i)

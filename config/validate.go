@@ -264,11 +264,37 @@ func (c *Config) validateStore(ch *checker) {
 	if c.Database.DSN.IsZero() {
 		ch.addf("database.dsn", "required")
 	}
-	if !c.Redis.Embedded {
-		ch.hostPort("redis.addr", c.Redis.Addr)
+	switch r := c.Redis; {
+	case r.Sentinel.Enabled():
+		c.validateSentinel(ch)
+	case !r.Embedded:
+		ch.hostPort("redis.addr", r.Addr)
 	}
 	if c.Redis.DB < 0 {
 		ch.addf("redis.db", "must not be negative, found %d", c.Redis.DB)
+	}
+}
+
+// validateSentinel checks redis.sentinel, which replaces redis.addr and
+// redis.embedded: two ways to the server would leave it unclear which one the
+// queue is on.
+func (c *Config) validateSentinel(ch *checker) {
+	r := c.Redis
+	if r.Embedded {
+		ch.addf("redis.embedded", "cannot be used with redis.sentinel: remove one of them")
+	}
+	if r.Addr != "" {
+		ch.addf("redis.addr", "cannot be used with redis.sentinel: the sentinels tell the master's address; remove redis.addr")
+	}
+	ch.required("redis.sentinel.master_name", r.Sentinel.MasterName)
+	if len(r.Sentinel.Addrs) == 0 {
+		ch.addf("redis.sentinel.addrs", "at least one sentinel address such as 10.0.0.5:26379 is required")
+	}
+	seen := map[string]string{}
+	for i, a := range r.Sentinel.Addrs {
+		p := fmt.Sprintf("redis.sentinel.addrs[%d]", i)
+		ch.hostPort(p, a)
+		ch.unique(seen, p, a)
 	}
 }
 

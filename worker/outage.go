@@ -24,12 +24,8 @@ func (s *Services) watchOutages(log *slog.Logger) *slog.Logger {
 	s.Outages.Watch(outage.Dependency{Name: "database", Addr: databaseAddr(s.Config.Database), Ping: s.DB.Ping})
 	if s.Redis != nil {
 		r := s.Redis
-		d := outage.Dependency{Name: "redis", Components: []string{"asynq", "go-redis"},
-			Ping: func(ctx context.Context) error { return r.Client.Ping(ctx).Err() }}
-		if !s.Config.Redis.Embedded {
-			d.Addr = s.Config.Redis.Addr
-		}
-		s.Outages.Watch(d)
+		s.Outages.Watch(outage.Dependency{Name: "redis", Addr: r.Addr(), Components: []string{"asynq", "go-redis"},
+			Ping: func(ctx context.Context) error { return r.Client.Ping(ctx).Err() }})
 	}
 	s.Logger = s.Outages.Logger()
 	return s.Logger

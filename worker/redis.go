@@ -11,11 +11,19 @@ import (
 	"github.com/dvcwatch/dvcwatch/config"
 )
 
-// Redis is the connection the job queue runs on: a server, or (redis.embedded)
-// an in-process miniredis for the demo. The in-process one keeps nothing across
-// restarts; the outbox and job runs in SQL are what make that safe.
+// Redis is the connection the job queue runs on: a server, a master found
+// through Redis Sentinel (redis.sentinel), or (redis.embedded) an in-process
+// miniredis for the demo. The in-process one keeps nothing across restarts,
+// and a replica promoted by the sentinels may lack the last writes of its
+// master (replication is asynchronous); the outbox and job runs in SQL are
+// what make both safe.
+//
+// This is the one place a connection to Redis is made: the asynq client,
+// server and inspector, the scheduler, the readiness check and the outage
+// monitor all share Client, so they all follow a failover alike.
 type Redis struct {
 	Client redis.UniversalClient
+	addr   string // see Addr
 	mr     *miniredis.Miniredis
 	stop   context.CancelFunc
 	done   chan struct{}
@@ -23,9 +31,21 @@ type Redis struct {
 
 // OpenRedis connects as cfg says.
 func OpenRedis(cfg config.Redis) (*Redis, error) {
-	if !cfg.Embedded {
-		c := redis.NewClient(&redis.Options{Addr: cfg.Addr, Password: cfg.Password.Reveal(), DB: cfg.DB})
+	switch {
+	case cfg.Sentinel.Enabled():
+		// What asynq.RedisFailoverClientOpt would build, built here once so
+		// that asynq and the other users share one pool.
+		c := redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName:       cfg.Sentinel.MasterName,
+			SentinelAddrs:    cfg.Sentinel.Addrs,
+			SentinelPassword: cfg.Sentinel.Password.Reveal(),
+			Password:         cfg.Password.Reveal(),
+			DB:               cfg.DB,
+		})
 		return &Redis{Client: c}, nil
+	case !cfg.Embedded:
+		c := redis.NewClient(&redis.Options{Addr: cfg.Addr, Password: cfg.Password.Reveal(), DB: cfg.DB})
+		return &Redis{Client: c, addr: cfg.Addr}, nil
 	}
 	mr := miniredis.NewMiniRedis()
 	if err := mr.Start(); err != nil {
@@ -40,6 +60,10 @@ func OpenRedis(cfg config.Redis) (*Redis, error) {
 	go r.tick(ctx)
 	return r, nil
 }
+
+// Addr is the host:port the client's errors name, "" when there is no fixed
+// one: in process, or a master the sentinels choose.
+func (r *Redis) Addr() string { return r.addr }
 
 // tick moves miniredis's clock with the wall clock, so that keys asynq sets
 // with a TTL (leases, unique locks, retention) expire. ClockTTL would do it per
