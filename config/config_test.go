@@ -436,8 +436,9 @@ schedules:
 			DigestCron:      "30 7 * * 1-5",
 			ReportCron:      "0 7 1 * *",
 			AckValidFor:     7 * 24 * time.Hour,
+			DeliveryWorkers: 4,
 		},
-		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 20 * time.Second},
+		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 20 * time.Second, DataTimeout: 10 * time.Minute},
 		Admin: Admin{Listen: "127.0.0.1:8080", Tokens: []Token{
 			{Name: "ops", Role: AdminAdmin, Token: NewSecret("0123456789abcdef")},
 		}},
