@@ -176,7 +176,7 @@ func apiSetupWith(t *testing.T, db *store.DB, edit ...func(*admin.Options)) *api
 
 	log := slog.New(slog.NewTextHandler(b.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	opts := admin.Options{
-		Tokens: apiTokens, Store: db, Queue: b.insp, QueueName: jobs.Queue, Schedules: b.sched,
+		Tokens: apiTokens, Store: db, Queue: b.insp, Queues: jobs.Queues(), Schedules: b.sched,
 		Requeue: jobs.Requeuer(b.queue), Logger: log, Clock: clock.Func(b.clock.now),
 		Officials: func(id string) bool { return id == "binh" || id == "an" },
 		Ready: func(ctx context.Context) error {
@@ -883,7 +883,7 @@ func TestAPIRetry(t *testing.T) {
 	if res != (admin.RetryResult{TaskID: goneID, Retried: 1, Requeued: true}) {
 		t.Errorf("retry answers %+v, want requeued", res)
 	}
-	info, err := b.insp.GetTaskInfo(jobs.Queue, goneID)
+	info, err := b.insp.GetTaskInfo(jobs.DeliveryQueue, goneID) // failed in the jobs' queue, before the split
 	if err != nil || info.State != asynq.TaskStatePending || info.Type != jobs.TypeDeliver || info.MaxRetry != jobs.DeliverMaxRetry {
 		t.Fatalf("requeued task: %+v, %v", info, err)
 	}

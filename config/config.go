@@ -338,12 +338,12 @@ const (
 
 // SMTP is the mail server alerts leave through; consumed by notify/email.
 type SMTP struct {
-	Host     string        `yaml:"host"`
-	Port     int           `yaml:"port"`
-	Username string        `yaml:"username"` // empty sends without AUTH
-	Password Secret        `yaml:"password"`
-	From     string        `yaml:"from"` // may carry a display name: "UBND xã <noreply@…>"
-	TLS      string        `yaml:"tls"`
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"` // empty sends without AUTH
+	Password Secret `yaml:"password"`
+	From     string `yaml:"from"` // may carry a display name: "UBND xã <noreply@…>"
+	TLS      string `yaml:"tls"`
 	// Timeout bounds the connection and each command but one: the wait for
 	// the reply to the end of the message, bounded by DataTimeout.
 	Timeout time.Duration `yaml:"timeout"`

@@ -199,13 +199,15 @@ func TestRequeuerRebuildsEveryType(t *testing.T) {
 		if err := requeue(ctx, dvcwatch.FailedTask{TaskID: id, Queue: jobs.Queue, Type: typ, Payload: payload}); err != nil {
 			t.Fatalf("requeue %s: %v", typ, err)
 		}
-		info, err := in.GetTaskInfo(jobs.Queue, id)
+		// A delivery failed in the jobs' queue (before deliveries had
+		// their own) goes back to the deliveries' queue.
+		queue, maxRetry := jobs.Queue, 10
+		if typ == jobs.TypeDeliver {
+			queue, maxRetry = jobs.DeliveryQueue, jobs.DeliverMaxRetry
+		}
+		info, err := in.GetTaskInfo(queue, id)
 		if err != nil {
 			t.Fatalf("%s: %v", typ, err)
-		}
-		maxRetry := 10
-		if typ == jobs.TypeDeliver {
-			maxRetry = jobs.DeliverMaxRetry
 		}
 		if info.Type != typ || string(info.Payload) != payload || info.MaxRetry != maxRetry || info.State != asynq.TaskStatePending {
 			t.Errorf("requeued %s: %s %s max retry %d %s, want %s max retry %d pending",

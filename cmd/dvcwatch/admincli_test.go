@@ -99,7 +99,7 @@ func startCLIAPI(t *testing.T) *cliAPI {
 			{Name: "otto", Role: config.AdminOperator, Token: config.NewSecret(cliOperator)},
 			{Name: "ada", Role: config.AdminAdmin, Token: config.NewSecret(cliAdmin)},
 		},
-		Store: db, Queue: a.insp, QueueName: jobs.Queue, Schedules: sched, Requeue: jobs.Requeuer(a.queue), Logger: quiet,
+		Store: db, Queue: a.insp, Queues: jobs.Queues(), Schedules: sched, Requeue: jobs.Requeuer(a.queue), Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
