@@ -978,8 +978,17 @@ func TestAPIReads(t *testing.T) {
 	}
 	var n admin.Notification
 	b.do(t, "GET", "/api/v1/notifications/"+itoa(email), "", apiBearer(apiViewerToken)).want(t, 200, "notification").decode(t, &n)
-	if n.State != "pending" || n.HTML != "<p>1 hồ sơ</p>" {
+	if n.State != "pending" || n.HTML != "<p>1 hồ sơ</p>" || n.Cause != "" {
 		t.Errorf("notification = %+v", n)
+	}
+	// A message the server never answered the end of: possibly delivered.
+	uncertain := "send email <x> via smtp.x.example:587: possibly delivered: the server did not answer the end of the message: end of message: read tcp: i/o timeout"
+	if err := b.db.MarkAttemptFailed(context.Background(), email, time.Now(), uncertain, true); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, "GET", "/api/v1/notifications/"+itoa(email), "", apiBearer(apiViewerToken)).want(t, 200, "notification").decode(t, &n)
+	if n.State != "failed" || n.Cause != dvcwatch.CauseMailUncertain {
+		t.Errorf("possibly delivered: state %s, cause %q, want failed, %s", n.State, n.Cause, dvcwatch.CauseMailUncertain)
 	}
 	var br admin.Breach
 	b.do(t, "POST", "/api/v1/breaches/"+itoa(id)+"/ack", `{"official":"binh","reason":"chờ thẩm định"}`, apiBearer(apiOperatorToken)).

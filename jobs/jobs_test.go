@@ -306,3 +306,25 @@ func (r *reconcileCount) Reconcile(context.Context, string) (dvcwatch.ReconcileR
 	r.n++
 	return dvcwatch.ReconcileResult{}, nil
 }
+
+// TestDeliverTaskOutlastsTheConversation: a delivery task waits on the
+// deliveries' queue, and asynq does not cut it off (and retry it, while the
+// server may be taking the message) before the longest SMTP conversation the
+// configuration allows has ended.
+func TestDeliverTaskOutlastsTheConversation(t *testing.T) {
+	t.Parallel()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	enqueue := jobs.Enqueuer(asynq.NewClientFromRedisClient(rdb))
+	if err := enqueue(context.Background(), 9); err != nil {
+		t.Fatal(err)
+	}
+	info, err := jobs.NewInspector(rdb).GetTaskInfo(jobs.DeliveryQueue, jobs.DeliverTaskID(9))
+	if err != nil {
+		t.Fatalf("the delivery is not on %s: %v", jobs.DeliveryQueue, err)
+	}
+	if info.Timeout <= config.MaxConversation {
+		t.Errorf("a delivery task times out after %v, within the longest conversation (%v)", info.Timeout, config.MaxConversation)
+	}
+}
