@@ -188,9 +188,7 @@ func TestConstructorsRefuseWhatNoHandlerRuns(t *testing.T) {
 // the type's own retry policy.
 func TestRequeuerRebuildsEveryType(t *testing.T) {
 	t.Parallel()
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
+	rdb := miniRedis(t)
 	requeue := jobs.Requeuer(asynq.NewClientFromRedisClient(rdb))
 	in := jobs.NewInspector(rdb)
 	ctx := context.Background()
@@ -313,9 +311,7 @@ func (r *reconcileCount) Reconcile(context.Context, string) (dvcwatch.ReconcileR
 // configuration allows has ended.
 func TestDeliverTaskOutlastsTheConversation(t *testing.T) {
 	t.Parallel()
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
+	rdb := miniRedis(t)
 	enqueue := jobs.Enqueuer(asynq.NewClientFromRedisClient(rdb))
 	if err := enqueue(context.Background(), 9); err != nil {
 		t.Fatal(err)
@@ -327,4 +323,12 @@ func TestDeliverTaskOutlastsTheConversation(t *testing.T) {
 	if info.Timeout <= config.MaxConversation {
 		t.Errorf("a delivery task times out after %v, within the longest conversation (%v)", info.Timeout, config.MaxConversation)
 	}
+}
+
+// miniRedis returns a client of a miniredis of the test's own.
+func miniRedis(t *testing.T) redis.UniversalClient {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }
