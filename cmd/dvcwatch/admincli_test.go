@@ -286,8 +286,8 @@ func TestJobsCLI(t *testing.T) {
 	a.archive(t, id)
 
 	out := wantOK(t)(a.cli(t, cliViewer, "jobs", "list"))
-	if !regexp.MustCompile(`(?m)^ID +TYPE +STATE +RETRIED +LAST FAILED +NEXT +COMPLETED +LAST ERROR\n` +
-		regexp.QuoteMeta(id) + ` +detect:run +archived +0/10 `).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^ID +QUEUE +TYPE +STATE +RETRIED +LAST FAILED +NEXT +COMPLETED +LAST ERROR\n` +
+		regexp.QuoteMeta(id) + ` +dvcwatch +detect:run +archived +0/10 `).MatchString(out) {
 		t.Errorf("jobs list:\n%s", out)
 	}
 	out = wantOK(t)(a.cli(t, cliViewer, "jobs", "list", "--state", "pending"))
