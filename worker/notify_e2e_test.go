@@ -392,7 +392,7 @@ func TestSMTPDownArchivesThenAdminRetries(t *testing.T) {
 	var archived []*asynq.TaskInfo
 	waitFor(t, 30*time.Second, "failed emails without an archived task", func() bool {
 		var err error
-		if archived, err = insp.ListArchivedTasks(jobs.Queue, asynq.PageSize(1000)); err != nil {
+		if archived, err = insp.ListArchivedTasks(jobs.DeliveryQueue, asynq.PageSize(1000)); err != nil {
 			t.Fatal(err)
 		}
 		return len(archived) >= failed
@@ -423,7 +423,7 @@ func TestSMTPDownArchivesThenAdminRetries(t *testing.T) {
 	}
 
 	mail := startMail(t, fmt.Sprintf("127.0.0.1:%d", port))
-	if _, err := insp.RunAllArchivedTasks(jobs.Queue); err != nil {
+	if _, err := insp.RunAllArchivedTasks(jobs.DeliveryQueue); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "the administrator's retry did not deliver everything", func() bool {
