@@ -89,10 +89,10 @@ var causeTexts = map[Cause]CauseText{
 	},
 	CauseMailUncertain: {
 		Title: "Không rõ thư đã đến chưa", English: "mail possibly delivered",
-		Explain: "Thư đã gửi trọn nội dung nhưng máy chủ thư không trả lời xác nhận trong thời gian chờ (smtp.timeout): " +
+		Explain: "Thư đã gửi trọn nội dung nhưng máy chủ thư không trả lời xác nhận trong thời gian chờ (smtp.data_timeout) hoặc mất kết nối: " +
 			"máy chủ có thể đã nhận thư. dvcwatch không tự gửi lại để tránh thư trùng.",
 		Action: "Hỏi người nhận hoặc xem nhật ký máy chủ thư; chỉ bấm Thử lại khi thư chưa đến (nếu đã đến, thử lại sẽ tạo một bản trùng). " +
-			"Nếu máy chủ thường trả lời chậm, tăng smtp.timeout.",
+			"Nếu máy chủ thường trả lời chậm hơn smtp.data_timeout (mặc định 10 phút), tăng smtp.data_timeout.",
 	},
 	CauseBadPayload: {
 		Title: "Dữ liệu tác vụ hỏng", English: "bad task payload",

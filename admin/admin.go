@@ -90,10 +90,12 @@ type Requeue func(ctx context.Context, f dvcwatch.FailedTask) error
 
 // Options build a Server.
 type Options struct {
-	Tokens    []config.Token
-	Store     Store
-	Queue     Queue
-	QueueName string // the one queue dvcwatch's tasks wait in
+	Tokens []config.Token
+	Store  Store
+	Queue  Queue
+	// Queues are the queues dvcwatch's tasks wait in (jobs.Queues: the jobs',
+	// then the deliveries'); the job views show them all.
+	Queues    []string
 	Schedules Schedules
 	Requeue   Requeue
 	// Health is the connectors' health and the mail server's state; nil

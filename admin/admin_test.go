@@ -178,7 +178,7 @@ func apiSetupWith(t testing.TB, db *store.DB, edit ...func(*admin.Options)) *api
 
 	log := slog.New(slog.NewTextHandler(b.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	opts := admin.Options{
-		Tokens: apiTokens, Store: db, Queue: b.insp, QueueName: jobs.Queue, Schedules: b.sched,
+		Tokens: apiTokens, Store: db, Queue: b.insp, Queues: jobs.Queues(), Schedules: b.sched,
 		Requeue: jobs.Requeuer(b.queue), Logger: log, Clock: clock.Func(b.clock.now),
 		Officials: func(id string) bool { return id == "binh" || id == "an" },
 		Ready: func(ctx context.Context) error {
@@ -900,7 +900,7 @@ func TestAPIRetry(t *testing.T) {
 	if res != (admin.RetryResult{TaskID: goneID, Retried: 1, Requeued: true}) {
 		t.Errorf("retry answers %+v, want requeued", res)
 	}
-	info, err := b.insp.GetTaskInfo(jobs.Queue, goneID)
+	info, err := b.insp.GetTaskInfo(jobs.DeliveryQueue, goneID) // failed in the jobs' queue, before the split
 	if err != nil || info.State != asynq.TaskStatePending || info.Type != jobs.TypeDeliver || info.MaxRetry != jobs.DeliverMaxRetry {
 		t.Fatalf("requeued task: %+v, %v", info, err)
 	}
@@ -995,8 +995,17 @@ func TestAPIReads(t *testing.T) {
 	}
 	var n admin.Notification
 	b.do(t, "GET", "/api/v1/notifications/"+itoa(email), "", apiBearer(apiViewerToken)).want(t, 200, "notification").decode(t, &n)
-	if n.State != "pending" || n.HTML != "<p>1 hồ sơ</p>" {
+	if n.State != "pending" || n.HTML != "<p>1 hồ sơ</p>" || n.Cause != "" {
 		t.Errorf("notification = %+v", n)
+	}
+	// A message the server never answered the end of: possibly delivered.
+	uncertain := "send email <x> via smtp.x.example:587: possibly delivered: the server did not answer the end of the message: end of message: read tcp: i/o timeout"
+	if err := b.db.MarkAttemptFailed(context.Background(), email, time.Now(), uncertain, true); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, "GET", "/api/v1/notifications/"+itoa(email), "", apiBearer(apiViewerToken)).want(t, 200, "notification").decode(t, &n)
+	if n.State != "failed" || n.Cause != dvcwatch.CauseMailUncertain {
+		t.Errorf("possibly delivered: state %s, cause %q, want failed, %s", n.State, n.Cause, dvcwatch.CauseMailUncertain)
 	}
 	var br admin.Breach
 	b.do(t, "POST", "/api/v1/breaches/"+itoa(id)+"/ack", `{"official":"binh","reason":"chờ thẩm định"}`, apiBearer(apiOperatorToken)).

@@ -94,14 +94,23 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 	return nil
 }
 
+// queueSizes sums the sizes of every queue.
 func (s *Server) queueSizes() (QueueSizes, error) {
-	info, err := s.opts.Queue.GetQueueInfo(s.opts.QueueName)
-	if errors.Is(err, asynq.ErrQueueNotFound) {
-		return QueueSizes{}, nil // nothing was ever enqueued
+	var sum QueueSizes
+	for _, q := range s.opts.Queues {
+		info, err := s.opts.Queue.GetQueueInfo(q)
+		if errors.Is(err, asynq.ErrQueueNotFound) {
+			continue // nothing was ever enqueued
+		}
+		if err != nil {
+			return QueueSizes{}, fmt.Errorf("queue %s: %w", q, err)
+		}
+		sum.Pending += info.Pending
+		sum.Active += info.Active
+		sum.Scheduled += info.Scheduled
+		sum.Retry += info.Retry
+		sum.Archived += info.Archived
+		sum.Completed += info.Completed
 	}
-	if err != nil {
-		return QueueSizes{}, fmt.Errorf("queue %s: %w", s.opts.QueueName, err)
-	}
-	return QueueSizes{Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry,
-		Archived: info.Archived, Completed: info.Completed}, nil
+	return sum, nil
 }

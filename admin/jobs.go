@@ -17,6 +17,7 @@ import (
 // Task is a task of the queue.
 type Task struct {
 	ID            string     `json:"id"`
+	Queue         string     `json:"queue"` // jobs.Queue or jobs.DeliveryQueue
 	Type          string     `json:"type"`
 	State         string     `json:"state"`
 	Payload       string     `json:"payload"`
@@ -30,7 +31,7 @@ type Task struct {
 }
 
 func taskView(t *asynq.TaskInfo) Task {
-	return Task{ID: t.ID, Type: t.Type, State: t.State.String(), Payload: string(t.Payload), Retried: t.Retried,
+	return Task{ID: t.ID, Queue: t.Queue, Type: t.Type, State: t.State.String(), Payload: string(t.Payload), Retried: t.Retried,
 		MaxRetry: t.MaxRetry, LastError: t.LastErr, Cause: string(failure.OfText(t.LastErr)), LastFailedAt: timePtr(t.LastFailedAt),
 		NextProcessAt: timePtr(t.NextProcessAt), CompletedAt: timePtr(t.CompletedAt)}
 }
@@ -55,11 +56,15 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, _ Principal) e
 	if list == nil {
 		return badRequest("state=%q: want one of %s", state, strings.Join(TaskStates, ", "))
 	}
-	tasks, err := list(s.opts.QueueName, asynq.PageSize(n))
-	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
-		return fmt.Errorf("list %s tasks: %w", state, err)
+	var tasks []*asynq.TaskInfo
+	for _, q := range s.opts.Queues {
+		ts, err := list(q, asynq.PageSize(n))
+		if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+			return fmt.Errorf("list %s tasks of %s: %w", state, q, err)
+		}
+		tasks = append(tasks, ts...)
 	}
-	writeJSON(w, http.StatusOK, views(tasks, taskView))
+	writeJSON(w, http.StatusOK, views(tasks[:min(n, len(tasks))], taskView))
 	return nil
 }
 
@@ -159,18 +164,18 @@ type RetryResult struct {
 // record, if there is an open one.
 func (s *Server) retryJob(w http.ResponseWriter, r *http.Request, p Principal) error {
 	id := r.PathValue("id")
-	q := s.opts.QueueName
-	err := s.opts.Queue.RunTask(q, id)
+	q, err := s.inQueue(id, s.opts.Queue.RunTask)
 	requeued := false
 	switch {
-	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
-		f, ok, ferr := s.opts.Store.OpenFailedTask(r.Context(), q, id)
+	case notInQueue(err):
+		f, ok, ferr := s.openFailedTask(r, id)
 		if ferr != nil {
 			return ferr
 		}
 		if !ok || s.opts.Requeue == nil {
 			return notFound("task %q: not in the queue, and no open failure of it is recorded", id)
 		}
+		q = f.Queue
 		if err := s.opts.Requeue(r.Context(), f); err != nil {
 			return fmt.Errorf("requeue task %s: %w", id, err)
 		}
@@ -193,55 +198,90 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request, p Principal) e
 // tasks the archive held are marked retried: one gone from the queue is not
 // retried here (POST /api/v1/jobs/{id}/retry puts it back).
 func (s *Server) retryArchived(w http.ResponseWriter, r *http.Request, p Principal) error {
-	q := s.opts.QueueName
-	var held []string
-	for page := 1; ; page++ { // the archive keeps at most 10,000 tasks
-		tasks, err := s.opts.Queue.ListArchivedTasks(q, asynq.PageSize(1000), asynq.Page(page))
+	total := 0
+	for _, q := range s.opts.Queues {
+		var held []string
+		for page := 1; ; page++ { // the archive keeps at most 10,000 tasks
+			tasks, err := s.opts.Queue.ListArchivedTasks(q, asynq.PageSize(1000), asynq.Page(page))
+			if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+				return fmt.Errorf("list archived tasks of %s: %w", q, err)
+			}
+			for _, t := range tasks {
+				held = append(held, t.ID)
+			}
+			if len(tasks) < 1000 {
+				break
+			}
+		}
+		n, err := s.opts.Queue.RunAllArchivedTasks(q)
 		if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
-			return fmt.Errorf("list archived tasks: %w", err)
+			return fmt.Errorf("retry archived tasks of %s: %w", q, err)
 		}
-		for _, t := range tasks {
-			held = append(held, t.ID)
-		}
-		if len(tasks) < 1000 {
-			break
+		total += n
+		if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), q, held, dvcwatch.FailedRetried, p.Name); err != nil {
+			return err
 		}
 	}
-	n, err := s.opts.Queue.RunAllArchivedTasks(q)
-	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
-		return fmt.Errorf("retry archived tasks: %w", err)
-	}
-	if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), q, held, dvcwatch.FailedRetried, p.Name); err != nil {
-		return err
-	}
-	s.audit(p, "retry all archived jobs", "count", n)
-	writeJSON(w, http.StatusOK, RetryResult{Retried: n})
+	s.audit(p, "retry all archived jobs", "count", total)
+	writeJSON(w, http.StatusOK, RetryResult{Retried: total})
 	return nil
 }
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, p Principal) error {
 	id := r.PathValue("id")
-	err := s.opts.Queue.DeleteTask(s.opts.QueueName, id)
+	q, err := s.inQueue(id, s.opts.Queue.DeleteTask)
 	switch {
-	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
-		n, rerr := s.opts.Store.ResolveFailedTasks(r.Context(), s.opts.QueueName, []string{id}, dvcwatch.FailedDeleted, p.Name)
-		if rerr != nil {
-			return rerr
+	case notInQueue(err):
+		f, ok, ferr := s.openFailedTask(r, id)
+		if ferr != nil {
+			return ferr
 		}
-		if n == 0 {
+		if !ok {
 			return notFound("task %q: not in the queue, and no open failure of it is recorded", id)
 		}
+		if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), f.Queue, []string{id}, dvcwatch.FailedDeleted, p.Name); err != nil {
+			return err
+		}
 	case err != nil:
-		if info, ierr := s.opts.Queue.GetTaskInfo(s.opts.QueueName, id); ierr == nil {
+		if info, ierr := s.opts.Queue.GetTaskInfo(q, id); ierr == nil {
 			return conflict("task %q is %s and cannot be deleted now", id, info.State)
 		}
 		return fmt.Errorf("delete task %s: %w", id, err)
 	default:
-		if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), s.opts.QueueName, []string{id}, dvcwatch.FailedDeleted, p.Name); err != nil {
+		if _, err := s.opts.Store.ResolveFailedTasks(r.Context(), q, []string{id}, dvcwatch.FailedDeleted, p.Name); err != nil {
 			return err
 		}
 	}
 	s.audit(p, "delete job", "task", id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// inQueue runs op on the queue that holds task id, and returns that queue
+// and op's error; an error for which notInQueue holds says no queue has it.
+func (s *Server) inQueue(id string, op func(queue, id string) error) (string, error) {
+	err := fmt.Errorf("task %s: %w", id, asynq.ErrTaskNotFound)
+	for _, q := range s.opts.Queues {
+		if _, ierr := s.opts.Queue.GetTaskInfo(q, id); notInQueue(ierr) {
+			continue
+		}
+		return q, op(q, id)
+	}
+	return "", err
+}
+
+// notInQueue reports an error of a task or queue that does not exist.
+func notInQueue(err error) bool {
+	return errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound)
+}
+
+// openFailedTask finds the open SQL record of a failed task id in any queue.
+func (s *Server) openFailedTask(r *http.Request, id string) (dvcwatch.FailedTask, bool, error) {
+	for _, q := range s.opts.Queues {
+		f, ok, err := s.opts.Store.OpenFailedTask(r.Context(), q, id)
+		if err != nil || ok {
+			return f, ok, err
+		}
+	}
+	return dvcwatch.FailedTask{}, false, nil
 }

@@ -172,7 +172,7 @@ func browserServer(t *testing.T, db *store.DB, edit func(*admin.Options)) *httpt
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	opts := admin.Options{Tokens: browserTokens(), Store: db, Queue: jobs.NewInspector(rdb), QueueName: jobs.Queue,
+	opts := admin.Options{Tokens: browserTokens(), Store: db, Queue: jobs.NewInspector(rdb), Queues: jobs.Queues(),
 		Logger: slog.New(slog.DiscardHandler), Clock: clock.Func(time.Now)}
 	edit(&opts)
 	h, err := admin.New(opts)

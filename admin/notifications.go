@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/failure"
 	"github.com/dvcwatch/dvcwatch/store"
 )
 
@@ -15,18 +16,21 @@ type Notification struct {
 	Kind      string `json:"kind"`
 	Recipient string `json:"recipient"`
 	// RecipientName is the recipient's configured name, in lists.
-	RecipientName string     `json:"recipient_name,omitempty"`
-	Email         string     `json:"email"`
-	Subject       string     `json:"subject"`
-	Items         int        `json:"items"`
-	State         string     `json:"state"` // pending, sending, sent, failed
-	Attempts      int        `json:"attempts"`
-	LastError     string     `json:"last_error,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	SentAt        *time.Time `json:"sent_at,omitempty"`
-	FailedAt      *time.Time `json:"failed_at,omitempty"`
-	Text          string     `json:"text,omitempty"`
-	HTML          string     `json:"html,omitempty"`
+	RecipientName string `json:"recipient_name,omitempty"`
+	Email         string `json:"email"`
+	Subject       string `json:"subject"`
+	Items         int    `json:"items"`
+	State         string `json:"state"` // pending, sending, sent, failed
+	Attempts      int    `json:"attempts"`
+	LastError     string `json:"last_error,omitempty"`
+	// Cause is what the last error means (package failure), for a failed
+	// email: mail_uncertain says it was possibly delivered.
+	Cause     dvcwatch.Cause `json:"cause,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+	SentAt    *time.Time     `json:"sent_at,omitempty"`
+	FailedAt  *time.Time     `json:"failed_at,omitempty"`
+	Text      string         `json:"text,omitempty"`
+	HTML      string         `json:"html,omitempty"`
 }
 
 func notificationView(n dvcwatch.Notification, bodies bool) Notification {
@@ -38,6 +42,7 @@ func notificationView(n dvcwatch.Notification, bodies bool) Notification {
 		v.State = "sent"
 	case !n.FailedAt.IsZero():
 		v.State = "failed"
+		v.Cause = failure.OfText(n.LastError)
 	case !n.SendingAt.IsZero():
 		v.State = "sending"
 	default:

@@ -246,7 +246,7 @@ func TestUIBrowserRetriesArchivedTask(t *testing.T) {
 	}()
 
 	h, err := admin.New(admin.Options{
-		Tokens: browserTokens(), Store: db, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
+		Tokens: browserTokens(), Store: db, Queue: inspector, Queues: jobs.Queues(), Schedules: sched,
 		Requeue: jobs.Requeuer(client), Logger: quiet, Health: tracker,
 		Officials: func(id string) bool { return id == "cb-0001" },
 	})

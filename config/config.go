@@ -323,6 +323,10 @@ type Notify struct {
 	// rejected, access refused), and one when it recovers. Empty tells no one;
 	// the admin UI's banner and /metrics show it all the same.
 	Admins []string `yaml:"admins"`
+	// DeliveryWorkers is how many emails one replica sends at once (default
+	// 4), on a queue and workers of their own: a mail backlog or a slow mail
+	// server never holds up syncs and detection.
+	DeliveryWorkers int `yaml:"delivery_workers"`
 }
 
 // MinAckKeyLength is the shortest notify.ack_key accepted: 32 characters,
@@ -365,14 +369,34 @@ const (
 
 // SMTP is the mail server alerts leave through; consumed by notify/email.
 type SMTP struct {
-	Host     string        `yaml:"host"`
-	Port     int           `yaml:"port"`
-	Username string        `yaml:"username"` // empty sends without AUTH
-	Password Secret        `yaml:"password"`
-	From     string        `yaml:"from"` // may carry a display name: "UBND xã <noreply@…>"
-	TLS      string        `yaml:"tls"`
-	Timeout  time.Duration `yaml:"timeout"`
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"` // empty sends without AUTH
+	Password Secret `yaml:"password"`
+	From     string `yaml:"from"` // may carry a display name: "UBND xã <noreply@…>"
+	TLS      string `yaml:"tls"`
+	// Timeout bounds the connection and each command but one: the wait for
+	// the reply to the end of the message, bounded by DataTimeout.
+	Timeout time.Duration `yaml:"timeout"`
+	// DataTimeout bounds the wait for the reply to the final "." of DATA
+	// (default 10 minutes, as RFC 5321 §4.5.3.2.6 allows a server): a
+	// message given up on then may have been delivered, and is not sent
+	// again by itself.
+	DataTimeout time.Duration `yaml:"data_timeout"`
 }
+
+// smtpSteps is how many exchanges of one SMTP conversation smtp.timeout
+// bounds each: connection and greeting, EHLO, STARTTLS, EHLO again, AUTH (up
+// to three), MAIL, RCPT, DATA, the message, QUIT.
+const smtpSteps = 12
+
+// MaxConversation is the longest one SMTP conversation may last
+// (SMTP.Conversation): the delivery task's timeout leaves room beyond it.
+const MaxConversation = 25 * time.Minute
+
+// Conversation is the longest one SMTP conversation can last: every
+// exchange at its timeout, the end of the message at its own.
+func (s SMTP) Conversation() time.Duration { return s.DataTimeout + smtpSteps*s.Timeout }
 
 // AdminRole is what an admin API token may do; consumed by the worker's admin HTTP.
 type AdminRole string

@@ -318,6 +318,10 @@ func TestFixtures(t *testing.T) {
 		{"smtp-shutdown.yaml", []string{
 			`testdata/smtp-shutdown.yaml:6: smtp.timeout: must be shorter than shutdown_timeout (25s), found 30s: a delivery cut off at shutdown may have been sent already, and would be sent again`,
 		}},
+		{"smtp-data-timeout.yaml", []string{
+			`testdata/smtp-data-timeout.yaml:4: notify.delivery_workers: 0: want 1 to 100 emails sent at once per replica`,
+			`testdata/smtp-data-timeout.yaml:9: smtp.data_timeout: 30m0s plus 12 × smtp.timeout (20s) must be at most 25m0s, the longest a delivery may take`,
+		}},
 		{"smtp-admin.yaml", []string{
 			`testdata/smtp-admin.yaml:4: smtp.host: required`,
 			`testdata/smtp-admin.yaml:4: smtp.password: required with username`,
@@ -471,8 +475,9 @@ schedules:
 			DigestCron:      "30 7 * * 1-5",
 			ReportCron:      "0 7 1 * *",
 			AckValidFor:     7 * 24 * time.Hour,
+			DeliveryWorkers: 4,
 		},
-		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 20 * time.Second},
+		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 20 * time.Second, DataTimeout: 10 * time.Minute},
 		Admin: Admin{Listen: "127.0.0.1:8080", Tokens: []Token{
 			{Name: "ops", Role: AdminAdmin, Token: NewSecret("0123456789abcdef")},
 		}},

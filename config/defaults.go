@@ -102,11 +102,15 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	// morning of the month.
 	def("notify.report_cron", func() { c.Notify.ReportCron = "0 7 1 * *" })
 	def("notify.ack_valid_for", func() { c.Notify.AckValidFor = 7 * 24 * time.Hour })
+	def("notify.delivery_workers", func() { c.Notify.DeliveryWorkers = 4 })
 
 	def("smtp.port", func() { c.SMTP.Port = 587 })
 	def("smtp.tls", func() { c.SMTP.TLS = TLSStartTLS })
 	// Below shutdown_timeout (25 s), which validation requires.
 	def("smtp.timeout", func() { c.SMTP.Timeout = 20 * time.Second })
+	// RFC 5321 §4.5.3.2.6: a client waits 10 minutes for the reply to the
+	// end of the message.
+	def("smtp.data_timeout", func() { c.SMTP.DataTimeout = 10 * time.Minute })
 
 	def("scheduler.min_interval", func() { c.Scheduler.MinInterval = time.Minute })
 

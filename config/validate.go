@@ -566,6 +566,9 @@ func (c *Config) validateNotify(ch *checker) {
 		}
 	}
 	ch.positive("notify.repeat_after", n.RepeatAfter)
+	if n.DeliveryWorkers < 1 || n.DeliveryWorkers > 100 {
+		ch.addf("notify.delivery_workers", "%d: want 1 to 100 emails sent at once per replica", n.DeliveryWorkers)
+	}
 	if n.MaxRows < 1 || n.MaxRows > 200 {
 		ch.addf("notify.max_rows", "%d: want 1 to 200 dossiers listed per email (the rest are counted and linked)", n.MaxRows)
 	}
@@ -654,6 +657,11 @@ func (c *Config) validateSMTP(ch *checker) {
 	}
 	ch.oneOf("smtp.tls", s.TLS, TLSStartTLS, TLSImplicit, TLSNone)
 	ch.positive("smtp.timeout", s.Timeout)
+	ch.positive("smtp.data_timeout", s.DataTimeout)
+	if s.Timeout > 0 && s.DataTimeout > 0 && s.Conversation() > MaxConversation {
+		ch.addf("smtp.data_timeout", "%s plus %d × smtp.timeout (%s) must be at most %s, the longest a delivery may take",
+			s.DataTimeout, smtpSteps, s.Timeout, MaxConversation)
+	}
 }
 
 func (c *Config) validateAdmin(ch *checker) {

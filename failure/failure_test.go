@@ -230,7 +230,7 @@ func slowToAnswer(t *testing.T) error {
 	}
 	slow.Hold()
 	t.Cleanup(func() { slow.Release(); _ = slow.Close() })
-	s, err := email.New(config.SMTP{Host: "127.0.0.1", Port: slow.Port(), From: "canhbao@x.example", TLS: config.TLSNone, Timeout: 300 * time.Millisecond})
+	s, err := email.New(config.SMTP{Host: "127.0.0.1", Port: slow.Port(), From: "canhbao@x.example", TLS: config.TLSNone, Timeout: 300 * time.Millisecond, DataTimeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/dvcwatch/dvcwatch/jobs"
 )
@@ -14,9 +12,7 @@ import (
 // TestInspectorReportsAMissingQueue: every call about a queue nothing was
 // enqueued to says asynq.ErrQueueNotFound; once used, the queue answers.
 func TestInspectorReportsAMissingQueue(t *testing.T) {
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
+	rdb := miniRedis(t)
 	in := jobs.NewInspector(rdb)
 	if _, err := in.GetQueueInfo(jobs.Queue); !errors.Is(err, asynq.ErrQueueNotFound) {
 		t.Errorf("GetQueueInfo of a queue never used: %v, want ErrQueueNotFound", err)

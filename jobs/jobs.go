@@ -39,9 +39,25 @@ const (
 	TypeDeliver   = "notify:deliver"  // send one outbox row; task id = "notification:<row id>"
 )
 
-// Queue is where dvcwatch's tasks wait; one queue keeps ordering simple, and
-// the lease in ingest keeps syncs of one connector apart.
-const Queue = "dvcwatch"
+// Queue is where the scheduled jobs wait (syncs, detection, summaries);
+// the lease in ingest keeps syncs of one connector apart. DeliveryQueue is
+// where emails wait, served by workers of their own: a mail backlog, or a
+// slow mail server holding its conversations for minutes, never delays a
+// sync or a detection pass.
+//
+// Deliveries were queued in Queue before they had a queue of their own: the
+// jobs' workers still serve TypeDeliver, so such tasks left in Redis by an
+// upgrade are sent from there. The same notification may then be queued in
+// both (a task id is unique per queue only); its claim on the outbox row
+// lets one of the two send it.
+const (
+	Queue         = "dvcwatch"
+	DeliveryQueue = "dvcwatch-mail"
+)
+
+// Queues returns every queue dvcwatch's tasks wait in, the jobs' first: what
+// the admin views, the metrics and the CLI list.
+func Queues() []string { return []string{Queue, DeliveryQueue} }
 
 // taskTimeout bounds one task; a sync that needs longer resumes from its last
 // stored batch on the retry.
@@ -49,9 +65,9 @@ const taskTimeout = 30 * time.Minute
 
 // Retention keeps a completed task visible in the queue (the admin UI's
 // "completed" list) for a day; a tick's task keeps the scheduler's own. A
-// delivery's task keeps its id taken meanwhile, so an email sent but not
-// recorded (the database refused MarkSent three times; the task completes,
-// see notify.Deliverer) is sent again a day later, not at the next dispatch.
+// delivery's task keeps its id taken meanwhile: the dispatcher cannot
+// enqueue that notification again for a day (the outbox row, sent or
+// claimed, would refuse it anyway; see notify.Deliverer).
 const Retention = 24 * time.Hour
 
 // Origin says which schedule tick made a task; it is zero for a task that no
@@ -195,11 +211,14 @@ const DeliverMaxRetry = 10
 // task exists in the queue at a time, however often it is enqueued.
 func DeliverTaskID(id int64) string { return "notification:" + strconv.FormatInt(id, 10) }
 
-// NewDeliverTask makes the task that sends outbox row p.Notification, under
-// DeliverTaskID and DeliverMaxRetry unless opts say otherwise.
+// NewDeliverTask makes the task that sends outbox row p.Notification, on
+// DeliveryQueue, under DeliverTaskID and DeliverMaxRetry unless opts say
+// otherwise. Its timeout is the jobs' (30 minutes): longer than the longest
+// SMTP conversation configuration allows (config.MaxConversation), the reply
+// to the end of the message may take 10 minutes.
 func NewDeliverTask(p DeliverPayload, opts ...asynq.Option) (*asynq.Task, error) {
 	own := []asynq.Option{
-		asynq.TaskID(DeliverTaskID(p.Notification)), asynq.MaxRetry(DeliverMaxRetry), asynq.Timeout(2 * time.Minute),
+		asynq.Queue(DeliveryQueue), asynq.TaskID(DeliverTaskID(p.Notification)), asynq.MaxRetry(DeliverMaxRetry),
 	}
 	return newTask(TypeDeliver, p, append(own, opts...))
 }

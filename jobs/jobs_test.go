@@ -188,9 +188,7 @@ func TestConstructorsRefuseWhatNoHandlerRuns(t *testing.T) {
 // the type's own retry policy.
 func TestRequeuerRebuildsEveryType(t *testing.T) {
 	t.Parallel()
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
+	rdb := miniRedis(t)
 	requeue := jobs.Requeuer(asynq.NewClientFromRedisClient(rdb))
 	in := jobs.NewInspector(rdb)
 	ctx := context.Background()
@@ -199,13 +197,15 @@ func TestRequeuerRebuildsEveryType(t *testing.T) {
 		if err := requeue(ctx, dvcwatch.FailedTask{TaskID: id, Queue: jobs.Queue, Type: typ, Payload: payload}); err != nil {
 			t.Fatalf("requeue %s: %v", typ, err)
 		}
-		info, err := in.GetTaskInfo(jobs.Queue, id)
+		// A delivery failed in the jobs' queue (before deliveries had
+		// their own) goes back to the deliveries' queue.
+		queue, maxRetry := jobs.Queue, 10
+		if typ == jobs.TypeDeliver {
+			queue, maxRetry = jobs.DeliveryQueue, jobs.DeliverMaxRetry
+		}
+		info, err := in.GetTaskInfo(queue, id)
 		if err != nil {
 			t.Fatalf("%s: %v", typ, err)
-		}
-		maxRetry := 10
-		if typ == jobs.TypeDeliver {
-			maxRetry = jobs.DeliverMaxRetry
 		}
 		if info.Type != typ || string(info.Payload) != payload || info.MaxRetry != maxRetry || info.State != asynq.TaskStatePending {
 			t.Errorf("requeued %s: %s %s max retry %d %s, want %s max retry %d pending",
@@ -303,4 +303,32 @@ type reconcileCount struct{ n int }
 func (r *reconcileCount) Reconcile(context.Context, string) (dvcwatch.ReconcileResult, error) {
 	r.n++
 	return dvcwatch.ReconcileResult{}, nil
+}
+
+// TestDeliverTaskOutlastsTheConversation: a delivery task waits on the
+// deliveries' queue, and asynq does not cut it off (and retry it, while the
+// server may be taking the message) before the longest SMTP conversation the
+// configuration allows has ended.
+func TestDeliverTaskOutlastsTheConversation(t *testing.T) {
+	t.Parallel()
+	rdb := miniRedis(t)
+	enqueue := jobs.Enqueuer(asynq.NewClientFromRedisClient(rdb))
+	if err := enqueue(context.Background(), 9); err != nil {
+		t.Fatal(err)
+	}
+	info, err := jobs.NewInspector(rdb).GetTaskInfo(jobs.DeliveryQueue, jobs.DeliverTaskID(9))
+	if err != nil {
+		t.Fatalf("the delivery is not on %s: %v", jobs.DeliveryQueue, err)
+	}
+	if info.Timeout <= config.MaxConversation {
+		t.Errorf("a delivery task times out after %v, within the longest conversation (%v)", info.Timeout, config.MaxConversation)
+	}
+}
+
+// miniRedis returns a client of a miniredis of the test's own.
+func miniRedis(t *testing.T) redis.UniversalClient {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }

@@ -111,7 +111,7 @@ var parts = []string{PartDossiers, PartCursors, PartBreaches, PartNotifications,
 type Options struct {
 	Store      Store
 	Queue      Queue
-	QueueName  string   // the asynq queue to report (jobs.Queue)
+	QueueNames []string // the asynq queues to report (jobs.Queues)
 	Connectors []string // configured connector names, for the sync metrics
 	// Health, when set, gives the connector and mail server gauges.
 	Health Health
@@ -332,18 +332,26 @@ func (c *Collector) collectHealth(ctx context.Context, gauge func(*prometheus.De
 // unixSeconds is t as Prometheus timestamps are exposed: seconds since the epoch.
 func unixSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
-// collectQueue reports the queue's sizes. The Inspector takes no context:
-// the call runs aside and is abandoned (it ends with the Redis client's own
-// timeouts) once the scrape's time is up.
+// collectQueue reports the queues' sizes. The Inspector takes no context:
+// the calls run aside and are abandoned (they end with the Redis client's
+// own timeouts) once the scrape's time is up.
 func (c *Collector) collectQueue(ctx context.Context, ch chan<- prometheus.Metric) {
 	type result struct {
-		info *asynq.QueueInfo
-		err  error
+		infos []*asynq.QueueInfo
+		err   error
 	}
 	done := make(chan result, 1)
 	go func() {
-		info, err := c.queueInfo()
-		done <- result{info, err}
+		var r result
+		for _, q := range c.opts.QueueNames {
+			info, err := c.queueInfo(q)
+			if err != nil {
+				r.err = fmt.Errorf("queue %s: %w", q, err)
+				break
+			}
+			r.infos = append(r.infos, info)
+		}
+		done <- r
 	}()
 	var r result
 	select {
@@ -355,22 +363,24 @@ func (c *Collector) collectQueue(ctx context.Context, ch chan<- prometheus.Metri
 		c.fail(PartQueue, r.err)
 		return
 	}
-	q := c.opts.QueueName
-	for _, s := range []struct {
-		state string
-		n     int
-	}{
-		{"pending", r.info.Pending}, {"active", r.info.Active}, {"scheduled", r.info.Scheduled},
-		{"retry", r.info.Retry}, {"archived", r.info.Archived}, {"completed", r.info.Completed},
-	} {
-		ch <- prometheus.MustNewConstMetric(c.queueTasks, prometheus.GaugeValue, float64(s.n), q, s.state)
+	for i, info := range r.infos {
+		q := c.opts.QueueNames[i]
+		for _, s := range []struct {
+			state string
+			n     int
+		}{
+			{"pending", info.Pending}, {"active", info.Active}, {"scheduled", info.Scheduled},
+			{"retry", info.Retry}, {"archived", info.Archived}, {"completed", info.Completed},
+		} {
+			ch <- prometheus.MustNewConstMetric(c.queueTasks, prometheus.GaugeValue, float64(s.n), q, s.state)
+		}
 	}
 }
 
-// queueInfo reads the queue's sizes; a queue nothing was ever enqueued to
-// has none.
-func (c *Collector) queueInfo() (*asynq.QueueInfo, error) {
-	info, err := c.opts.Queue.GetQueueInfo(c.opts.QueueName)
+// queueInfo reads a queue's sizes; a queue nothing was ever enqueued to has
+// none.
+func (c *Collector) queueInfo(q string) (*asynq.QueueInfo, error) {
+	info, err := c.opts.Queue.GetQueueInfo(q)
 	if err == nil {
 		return info, nil
 	}

@@ -33,6 +33,9 @@ import (
 
 const queueName = "dvcwatch"
 
+// mailQueue is reported too, and stays empty in these tests.
+const mailQueue = "dvcwatch-mail"
+
 var (
 	ict = time.FixedZone("ICT", 7*3600)
 	t0  = time.Date(2026, 3, 2, 8, 0, 0, 0, ict) // a Monday morning in Hanoi
@@ -149,7 +152,7 @@ func seed(t *testing.T, db *store.DB) {
 // cursor + 90 s.
 func collector(db Store, q Queue) *Collector {
 	return NewCollector(Options{
-		Store: db, Queue: q, QueueName: queueName,
+		Store: db, Queue: q, QueueNames: []string{queueName, mailQueue},
 		Connectors: []string{"dvcqg", "onestop", "idle"},
 		Clock:      clock.Func(func() time.Time { return t0.Add(10*time.Minute + 90*time.Second) }),
 		Timeout:    2 * time.Second,
@@ -213,6 +216,12 @@ dvcwatch_queue_tasks{queue="dvcwatch",state="completed"} %d
 dvcwatch_queue_tasks{queue="dvcwatch",state="pending"} %d
 dvcwatch_queue_tasks{queue="dvcwatch",state="retry"} %d
 dvcwatch_queue_tasks{queue="dvcwatch",state="scheduled"} %d
+dvcwatch_queue_tasks{queue="dvcwatch-mail",state="active"} 0
+dvcwatch_queue_tasks{queue="dvcwatch-mail",state="archived"} 0
+dvcwatch_queue_tasks{queue="dvcwatch-mail",state="completed"} 0
+dvcwatch_queue_tasks{queue="dvcwatch-mail",state="pending"} 0
+dvcwatch_queue_tasks{queue="dvcwatch-mail",state="retry"} 0
+dvcwatch_queue_tasks{queue="dvcwatch-mail",state="scheduled"} 0
 `, active, archived, completed, pending, retry, scheduled)
 }
 

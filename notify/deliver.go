@@ -18,9 +18,12 @@ import (
 // longer exists. The reason is recorded on the row.
 var ErrUndeliverable = errors.New("undeliverable")
 
-// Sender sends one email; *email.Sender is the real one.
+// Sender sends one email; *email.Sender is the real one. record runs once
+// the server has accepted the message and before the conversation ends;
+// SendAndRecord then returns record's error, whatever the end of the
+// conversation does.
 type Sender interface {
-	Send(ctx context.Context, m email.Message) error
+	SendAndRecord(ctx context.Context, m email.Message, record func() error) error
 }
 
 // DeliveryStore is the outbox as the deliverer sees it.
@@ -31,8 +34,15 @@ type DeliveryStore interface {
 }
 
 // DefaultClaimStale is how long a claimed notification is left to the attempt
-// that claimed it: longer than one SMTP conversation may take.
-const DefaultClaimStale = 5 * time.Minute
+// that claimed it when ClaimStale is zero; see ClaimStale for the bound the
+// worker uses.
+const DefaultClaimStale = 30 * time.Minute
+
+// ClaimStale is how long a claim must be left to the attempt that made it:
+// the longest SMTP conversation, then as long again for that attempt to
+// record the email sent through a database outage (see Deliverer). An
+// attempt that died is taken over after that long.
+func ClaimStale(conversation time.Duration) time.Duration { return 2 * conversation }
 
 // Deliverer sends outbox notifications, each at most once as far as SMTP
 // allows.
@@ -42,16 +52,31 @@ const DefaultClaimStale = 5 * time.Minute
 // at most one task for it. Before talking to the mail server an attempt claims
 // the row (sending_at, in a transaction that only succeeds if the row is not
 // sent and not claimed by a live attempt); a sent row is never sent again, and
-// a row claimed by another attempt is left to it. After the server accepts the
-// message the row is marked sent, retried in-process if the database hiccups.
+// a row claimed by another attempt is left to it.
+//
+// Once the server accepts the message (250 to the end of DATA) the row is
+// marked sent before the conversation's QUIT, and the mark is retried, with
+// a backoff of at most markSentBackoff, until the database answers: an
+// accepted email is never sent again because that write failed. Its claim
+// keeps other attempts away meanwhile, for as long again as a whole
+// conversation (ClaimStale), which covers database outages of minutes. The
+// retries stop only when the process stops (Records ends): waiting longer
+// would serve nothing, and a process that stops for good must not hang on a
+// database that never returns. Such an email may go out again once its claim
+// is stale.
+//
+// A message written whole whose end the server never answered (a timeout of
+// smtp.data_timeout, a lost connection) may have been delivered: it is not
+// retried but marked failed with the cause mail_uncertain ("possibly
+// delivered"), for an administrator to retry only if it did not arrive.
 //
 // Where it cannot be absolute: SMTP has no idempotency key. If the process
 // dies after the server answered 250 to the end of DATA and before the row is
 // marked sent, the claim goes stale and a later attempt sends the message
-// again. That window is one database round trip long. The resend carries the
-// same Message-ID (stored on the row when it was written, random so that no
-// other installation or rebuilt database reuses it), so mail systems and
-// readers can recognise it as the same message.
+// again. The resend carries the same Message-ID: a random one
+// (dvcwatch.NewMessageID) stored on the row when it was written, so no other
+// installation and no rebuilt database (whose row ids start at 1 again)
+// reuses it, and mail systems and readers can recognise the repeat.
 type Deliverer struct {
 	Store      DeliveryStore
 	Sender     Sender
@@ -61,7 +86,18 @@ type Deliverer struct {
 	// MessageDomain is the right-hand side of Message-IDs; empty uses the
 	// sender's From domain.
 	MessageDomain string
+	// Records bounds the recording of an attempt's outcome, which outlives
+	// the task's context (a task cut off by its timeout or by shutdown must
+	// still record an email the server accepted): the worker ends it once
+	// its queues have shut down and Drain has waited. Nil: never ended.
+	Records context.Context
+
+	recording sync.WaitGroup
 }
+
+// markSentBackoff caps the wait between two attempts to mark an accepted
+// email sent: the row is recorded within that long of the database's return.
+const markSentBackoff = 5 * time.Second
 
 // Deliver sends notification id. final says this is the last automatic
 // attempt: a transient failure then marks the row failed, for an
@@ -95,17 +131,26 @@ func (d *Deliverer) Deliver(ctx context.Context, id int64, final bool) error {
 	if a := n.Attachment; a != nil {
 		m.Attachments = []email.Attachment{{Name: a.Name, Type: a.Type, Data: a.Data}}
 	}
-	sendErr := d.Sender.Send(ctx, m)
 	// Record with a context of its own: the task's may be ending, and the
 	// outcome must not be lost.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	d.recording.Add(1)
+	defer d.recording.Done()
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	if sendErr == nil {
-		err := retry(rctx, func() error { return d.Store.MarkSent(rctx, n.ID, d.now()) })
-		if err != nil {
-			// The email went out; the claim keeps other attempts away until
-			// it goes stale (see the type's comment).
-			d.logger().Error("email sent but not recorded", "notification", n.ID, "err", err)
+	if d.Records != nil {
+		defer context.AfterFunc(d.Records, cancel)()
+	}
+	accepted := false
+	sendErr := d.Sender.SendAndRecord(ctx, m, func() error {
+		accepted = true
+		return d.markSent(rctx, n)
+	})
+	if accepted {
+		if sendErr != nil {
+			// The process is stopping; the claim keeps other attempts away
+			// until it goes stale (see the type's comment).
+			d.logger().Error("email sent but not recorded: the process stopped before the database answered; it may be sent again once its claim is stale",
+				"notification", n.ID, "claim_stale", stale, "err", sendErr)
 			return nil
 		}
 		d.logger().Info("email sent", "notification", n.ID, "kind", n.Kind, "recipient", n.Recipient, "items", n.Items)
@@ -115,7 +160,9 @@ func (d *Deliverer) Deliver(ctx context.Context, id int64, final bool) error {
 	// waits, failed, for an administrator's retry (possibly a duplicate).
 	permanent := errors.Is(sendErr, email.ErrRejected) || errors.Is(sendErr, email.ErrInvalidMessage) ||
 		errors.Is(sendErr, email.ErrPossiblySent)
-	if err := d.Store.MarkAttemptFailed(rctx, n.ID, d.now(), sendErr.Error(), permanent || final); err != nil {
+	fctx, fcancel := context.WithTimeout(rctx, 30*time.Second)
+	defer fcancel()
+	if err := d.Store.MarkAttemptFailed(fctx, n.ID, d.now(), sendErr.Error(), permanent || final); err != nil {
 		d.logger().Error("record failed email", "notification", n.ID, "err", err)
 	}
 	d.logger().Warn("email not sent", "notification", n.ID, "recipient", n.Recipient, "attempt", n.Attempts,
@@ -126,20 +173,52 @@ func (d *Deliverer) Deliver(ctx context.Context, id int64, final bool) error {
 	return fmt.Errorf("notification %d: %w", n.ID, sendErr)
 }
 
-// retry runs fn up to three times, a second apart, while ctx lasts.
-func retry(ctx context.Context, fn func() error) error {
-	var err error
-	for range 3 {
-		if err = fn(); err == nil {
+// markSent records n sent, retrying until the database answers or ctx ends;
+// it logs once when a first attempt fails and once when one succeeds after
+// that, not each attempt.
+func (d *Deliverer) markSent(ctx context.Context, n dvcwatch.Notification) error {
+	var failedSince time.Time
+	wait := 250 * time.Millisecond
+	for attempts := 1; ; attempts++ {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second) // a hung connection is one attempt
+		err := d.Store.MarkSent(actx, n.ID, d.now())
+		cancel()
+		if err == nil {
+			if !failedSince.IsZero() {
+				d.logger().Info("email recorded as sent after the database returned", "notification", n.ID,
+					"attempts", attempts, "after", time.Since(failedSince).Round(time.Millisecond))
+			}
 			return nil
+		}
+		if failedSince.IsZero() {
+			failedSince = time.Now()
+			d.logger().Warn("email accepted by the mail server but not yet recorded as sent; retrying until the database answers",
+				"notification", n.ID, "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			return err
-		case <-time.After(time.Second):
+			return fmt.Errorf("mark notification %d sent: %w (after %d attempts)", n.ID, err, attempts)
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, markSentBackoff)
 	}
-	return err
+}
+
+// Drain waits, at most timeout, for attempts still recording their outcome,
+// and reports whether none is left. The worker calls it after its queues
+// shut down, before it ends Records.
+func (d *Deliverer) Drain(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		d.recording.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
 }
 
 func (d *Deliverer) now() time.Time { return clock.OrWall(d.Clock).Now() }

@@ -89,14 +89,18 @@ func startSMTP(t *testing.T) (*smtpBackend, *email.Sender) {
 
 func newSender(t *testing.T, port int) *email.Sender {
 	t.Helper()
-	s, err := email.New(config.SMTP{
-		Host: "127.0.0.1", Port: port, From: "Cảnh báo hồ sơ <canhbao@hoabinh.example>",
-		TLS: config.TLSNone, Timeout: 5 * time.Second,
-	})
+	s, err := email.New(smtpConfig(port, 5*time.Second, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func smtpConfig(port int, timeout, dataTimeout time.Duration) config.SMTP {
+	return config.SMTP{
+		Host: "127.0.0.1", Port: port, From: "Cảnh báo hồ sơ <canhbao@hoabinh.example>",
+		TLS: config.TLSNone, Timeout: timeout, DataTimeout: dataTimeout,
+	}
 }
 
 // closedPort returns a loopback port nothing listens on.

@@ -597,12 +597,12 @@ type idSender struct {
 	ids  []string
 }
 
-func (s *idSender) Send(_ context.Context, m email.Message) error {
+func (s *idSender) SendAndRecord(_ context.Context, m email.Message, record func() error) error {
 	s.ids = append(s.ids, m.MessageID)
 	if len(s.ids) <= s.fail {
 		return errors.New("dial tcp: i/o timeout")
 	}
-	return nil
+	return record()
 }
 
 // TestMessageIDUnique: the Message-ID is chosen when the row is written, so

@@ -37,7 +37,7 @@ func startAdmin(svc *Services, rdb *Redis, client *asynq.Client, sched *schedule
 		return nil, err
 	}
 	h, err := admin.New(admin.Options{
-		Tokens: cfg.Admin.Tokens, Store: svc.DB, Queue: inspector, QueueName: jobs.Queue, Schedules: sched,
+		Tokens: cfg.Admin.Tokens, Store: svc.DB, Queue: inspector, Queues: jobs.Queues(), Schedules: sched,
 		Requeue: jobs.Requeuer(client), Ready: func(ctx context.Context) error { return ready(ctx, svc, rdb) },
 		Health: svc.Health, Names: svc.Directory, Rules: svc.Detector.Rules,
 		Officials: func(id string) bool { _, ok := svc.Directory.Person(id); return ok }, Agencies: agencyCodes(cfg),

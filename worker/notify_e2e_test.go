@@ -39,6 +39,7 @@ type e2eSetup struct {
 	pageSize          int
 	schedules         string // YAML list items
 	smtpTimeout       string
+	smtpDataTimeout   string // empty: smtpTimeout
 	admin             string // the admin section's listen line, if any
 	token, shutdown   string
 	logLevel, logFmt  string
@@ -82,6 +83,7 @@ smtp:
   from: canhbao@hoabinh.example
   tls: none
   timeout: %s
+  data_timeout: %s
 admin:
 %s  tokens:
     - {name: ops, role: admin, token: %s}
@@ -90,7 +92,7 @@ log:
   level: %s
   format: %s
 `, e.dsn, e.redisDB, e.simURL, portalsim.DefaultUsername, cmp.Or(e.password, portalsim.DefaultPassword), e.pageSize, e.schedules,
-		cmp.Or(e.admins, "[]"), e.smtpPort, e.smtpTimeout, e.admin, e.token, e.shutdown, e.logLevel, e.logFmt)
+		cmp.Or(e.admins, "[]"), e.smtpPort, e.smtpTimeout, cmp.Or(e.smtpDataTimeout, e.smtpTimeout), e.admin, e.token, e.shutdown, e.logLevel, e.logFmt)
 	path := filepath.Join(t.TempDir(), "dvcwatch.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -120,7 +122,12 @@ func e2eConfig(t *testing.T, sim *portalsim.Sim, simURL string, smtpPort int, ds
 // startWorker runs one in-process worker until the returned stop is called.
 func startWorker(t *testing.T, cfg *config.Config, db *store.DB, opts ...worker.RunOptions) (stop func()) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	return startLoggedWorker(t, cfg, db, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), opts...)
+}
+
+// startLoggedWorker is startWorker logging to log.
+func startLoggedWorker(t *testing.T, cfg *config.Config, db *store.DB, log *slog.Logger, opts ...worker.RunOptions) (stop func()) {
+	t.Helper()
 	rdb, err := worker.OpenRedis(cfg.Redis)
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +394,7 @@ func TestSMTPDownArchivesThenAdminRetries(t *testing.T) {
 	var archived []*asynq.TaskInfo
 	waitFor(t, 30*time.Second, "failed emails without an archived task", func() bool {
 		var err error
-		if archived, err = insp.ListArchivedTasks(jobs.Queue, asynq.PageSize(1000)); err != nil {
+		if archived, err = insp.ListArchivedTasks(jobs.DeliveryQueue, asynq.PageSize(1000)); err != nil {
 			t.Fatal(err)
 		}
 		return len(archived) >= failed
@@ -418,7 +425,7 @@ func TestSMTPDownArchivesThenAdminRetries(t *testing.T) {
 	}
 
 	mail := startMail(t, fmt.Sprintf("127.0.0.1:%d", port))
-	if _, err := insp.RunAllArchivedTasks(jobs.Queue); err != nil {
+	if _, err := insp.RunAllArchivedTasks(jobs.DeliveryQueue); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "the administrator's retry did not deliver everything", func() bool {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -24,8 +25,9 @@ import (
 	"github.com/dvcwatch/dvcwatch/store"
 )
 
-// concurrency is how many tasks one replica runs at once: syncs and emails
-// are I/O bound, and leases keep two passes of one kind apart.
+// concurrency is how many jobs (syncs, detection, summaries) one replica
+// runs at once: they are I/O bound, and leases keep two passes of one kind
+// apart. Emails have workers of their own, notify.delivery_workers.
 const concurrency = 4
 
 // Built-in schedules, added when the configuration has no schedule of their job.
@@ -95,56 +97,64 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 		}
 		sender = s
 	}
-	deliverRetry := opts.DeliverRetryDelay
-	if deliverRetry == nil {
-		deliverRetry = jobs.DeliverRetryDelay
-	}
 	var runs jobs.RunRecorder = svc.DB
 	if opts.OnJobRun != nil {
 		runs = notifyingRuns{svc.DB, opts.OnJobRun}
 	}
+	// An accepted email's mark-sent outlives its task (cut off by its
+	// timeout or by shutdown) but not the process: records ends once the
+	// queues have shut down and the deliverer has drained.
+	records, stopRecords := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRecords()
+	deliverer := &notify.Deliverer{
+		Store: svc.DB, Sender: sender, Logger: log, Records: records,
+		ClaimStale: notify.ClaimStale(cfg.SMTP.Conversation()),
+	}
 	handlers := &jobs.Handlers{
 		Syncer: svc, Reconciler: svc, Detector: svc, Runs: runs, Health: svc.Health, Logger: log,
-		Notifier: notify.Outbox{Dispatcher: svc.Notify, Deliverer: &notify.Deliverer{
-			Store: svc.DB, Sender: sender, Logger: log,
-			// One SMTP conversation is bounded by smtp.timeout: a claim older
-			// than twice that belongs to an attempt that died.
-			ClaimStale: 2 * cfg.SMTP.Timeout,
-		}},
+		Notifier: notify.Outbox{Dispatcher: svc.Notify, Deliverer: deliverer},
 	}
 	mux := asynq.NewServeMux()
 	mux.Use(svc.JobMetrics())
 	handlers.Register(mux)
 
-	srv := asynq.NewServerFromRedisClient(rdb.Client, asynq.Config{
-		Concurrency:              concurrency,
-		Queues:                   map[string]int{jobs.Queue: 1},
-		DelayedTaskCheckInterval: opts.DelayedTaskCheckInterval,
-		ShutdownTimeout:          cfg.ShutdownTimeout,
-		Logger:                   asynqLogger{log},
-		// A portal that asks us to slow down is busy, not failing: such a task
-		// is retried after the portal's own Retry-After without using up its
-		// retries.
-		IsFailure: func(err error) bool { return !errors.Is(err, connectors.ErrRateLimited) },
-		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
-			if t.Type() == jobs.TypeDeliver {
-				return deliverRetry(n)
-			}
-			if d := connectors.RetryAfter(err); d > 0 {
-				return d
-			}
-			return asynq.DefaultRetryDelayFunc(n, err, t)
-		},
-		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-			recordFailure(ctx, svc.DB, log, t, err)
-		}),
-	})
+	// Two servers, each with its own workers: the jobs' (which also serve
+	// deliveries left in jobs.Queue by an older replica) and the emails'.
+	// A slow mail server holds only the latter.
+	server := func(queue string, workers int) *asynq.Server {
+		return asynq.NewServerFromRedisClient(rdb.Client, serverConfig(svc, opts, queue, workers))
+	}
+	srv := server(jobs.Queue, concurrency)
+	mail := server(jobs.DeliveryQueue, cfg.Notify.DeliveryWorkers)
 	// PBKDF2 takes a moment: done before the first permanent failure needs
 	// it, that failure stops its connector before the next tick starts.
 	go svc.Health.Warm()
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	if err := mail.Start(mux); err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("start email worker: %w", err)
+	}
+	// Both servers stop taking tasks, then get shutdown_timeout together for
+	// those running; the deliverer gets a few seconds more to record the
+	// outcome of the deliveries it was cut off from, then the process stops
+	// trying.
+	stop := func() {
+		srv.Stop()
+		mail.Stop()
+	}
+	shutdown := func() {
+		var wg sync.WaitGroup
+		wg.Go(srv.Shutdown)
+		wg.Go(mail.Shutdown)
+		wg.Wait()
+		if !deliverer.Drain(recordGrace) {
+			log.Warn("stopping with emails whose outcome is not recorded yet; each is retried once its claim is stale", "claim_stale", deliverer.ClaimStale)
+		}
+		stopRecords()
+	}
+
 	// Hand the queue every undelivered email at once: after a crash, or with a
 	// Redis that lost its data (the embedded one always does), the outbox is
 	// the record; tasks still queued make this a no-op (same task id).
@@ -160,7 +170,8 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 	})
 	web, err := startAdmin(svc, rdb, client, sched, opts.AdminListener)
 	if err != nil {
-		srv.Shutdown()
+		stop()
+		shutdown()
 		return err
 	}
 
@@ -180,9 +191,9 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 	})
 	g.Go(func() error {
 		<-schedDone
-		srv.Stop()
+		stop()
 		close(asynqStopped)
-		srv.Shutdown()
+		shutdown()
 		return nil
 	})
 	g.Go(func() error {
@@ -196,6 +207,42 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 	}
 	log.Info("worker stopped")
 	return nil
+}
+
+// recordGrace is how long a stopping worker still waits, after its queues
+// shut down, for the deliveries they abandoned to record their outcome.
+const recordGrace = 5 * time.Second
+
+// serverConfig configures the asynq server of one queue.
+func serverConfig(svc *Services, opts RunOptions, queue string, workers int) asynq.Config {
+	cfg, log := svc.Config, svc.Logger
+	deliverRetry := opts.DeliverRetryDelay
+	if deliverRetry == nil {
+		deliverRetry = jobs.DeliverRetryDelay
+	}
+	return asynq.Config{
+		Concurrency:              workers,
+		Queues:                   map[string]int{queue: 1},
+		DelayedTaskCheckInterval: opts.DelayedTaskCheckInterval,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		Logger:                   asynqLogger{log},
+		// A portal that asks us to slow down is busy, not failing: such a task
+		// is retried after the portal's own Retry-After without using up its
+		// retries.
+		IsFailure: func(err error) bool { return !errors.Is(err, connectors.ErrRateLimited) },
+		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			if t.Type() == jobs.TypeDeliver {
+				return deliverRetry(n)
+			}
+			if d := connectors.RetryAfter(err); d > 0 {
+				return d
+			}
+			return asynq.DefaultRetryDelayFunc(n, err, t)
+		},
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			recordFailure(ctx, svc.DB, log, t, err)
+		}),
+	}
 }
 
 // recordFailure logs a failed attempt and, when it is the last one (the task

@@ -266,7 +266,7 @@ func (s *Services) MetricsHandler(inspector jobs.Inspector) http.Handler {
 		names = append(names, k.Name)
 	}
 	c := metrics.NewCollector(metrics.Options{
-		Store: s.DB, Queue: inspector, QueueName: jobs.Queue, Connectors: names, Health: s.Health,
+		Store: s.DB, Queue: inspector, QueueNames: jobs.Queues(), Connectors: names, Health: s.Health,
 		Outbox: s.Notify,
 		Clock:  s.Clock,
 		Logger: s.Logger,

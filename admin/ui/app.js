@@ -527,10 +527,19 @@
 				td({ "data-label": "Người nhận", class: "c-person" }, person({ id: n.recipient, name: n.recipient_name }), el("br"),
 					el("span", { class: "muted" }, n.email || "")),
 				td(el("a", { href }, n.subject || "(không tiêu đề)"), n.kind ? [el("br"), el("span", { class: "muted" }, n.kind)] : null),
-				count(n.items, "Hồ sơ"), td({ "data-label": "Trạng thái" }, badge(n.state, NOTE_LABELS[n.state])), count(n.attempts, "Lần gửi"),
+				count(n.items, "Hồ sơ"), td({ "data-label": "Trạng thái" }, badge(n.state, NOTE_LABELS[n.state]), noteCause(n)), count(n.attempts, "Lần gửi"),
 				td({ "data-label": "Gửi/lỗi lúc" }, time(n.sent_at || n.failed_at)), td({ class: "err" }, n.last_error || ""));
 			}),
 			"Chưa có thư nào · no notifications", "stack emails-table");
+	}
+
+	// noteCause names why a failed email failed: "possibly delivered"
+	// (mail_uncertain) above all, which an administrator retries only if it
+	// did not arrive.
+	function noteCause(n) {
+		if (!n.cause) return null;
+		const c = causeOf(n.cause);
+		return el("span", { class: "note-cause", dataset: { cause: n.cause } }, " " + c.title + (c.english ? " · " + c.english : ""));
 	}
 
 	async function emails(r) {
@@ -579,6 +588,8 @@
 				el("dt", null, "Tạo lúc · Created"), el("dd", null, time(n.created_at)),
 				n.sent_at ? [el("dt", null, "Gửi lúc · Sent"), el("dd", null, time(n.sent_at))] : null,
 				n.failed_at ? [el("dt", null, "Lỗi lúc · Failed"), el("dd", null, time(n.failed_at))] : null,
+				n.cause ? [el("dt", null, "Nguyên nhân · Cause"), el("dd", { class: "note-cause" }, noteCause(n), el("br"),
+					el("span", { class: "muted" }, causeOf(n.cause).action))] : null,
 				n.last_error ? [el("dt", null, "Lỗi gần nhất · Last error"), el("dd", { class: "error" }, n.last_error)] : null),
 			el("h2", null, "Nội dung văn bản · Text part"),
 			el("pre", { class: "email-text" }, n.text || "(trống)"),

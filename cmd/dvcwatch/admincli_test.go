@@ -99,7 +99,7 @@ func startCLIAPI(t *testing.T) *cliAPI {
 			{Name: "otto", Role: config.AdminOperator, Token: config.NewSecret(cliOperator)},
 			{Name: "ada", Role: config.AdminAdmin, Token: config.NewSecret(cliAdmin)},
 		},
-		Store: db, Queue: a.insp, QueueName: jobs.Queue, Schedules: sched, Requeue: jobs.Requeuer(a.queue), Logger: quiet,
+		Store: db, Queue: a.insp, Queues: jobs.Queues(), Schedules: sched, Requeue: jobs.Requeuer(a.queue), Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -286,8 +286,8 @@ func TestJobsCLI(t *testing.T) {
 	a.archive(t, id)
 
 	out := wantOK(t)(a.cli(t, cliViewer, "jobs", "list"))
-	if !regexp.MustCompile(`(?m)^ID +TYPE +STATE +RETRIED +LAST FAILED +NEXT +COMPLETED +LAST ERROR\n` +
-		regexp.QuoteMeta(id) + ` +detect:run +archived +0/10 `).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^ID +QUEUE +TYPE +STATE +RETRIED +LAST FAILED +NEXT +COMPLETED +LAST ERROR\n` +
+		regexp.QuoteMeta(id) + ` +dvcwatch +detect:run +archived +0/10 `).MatchString(out) {
 		t.Errorf("jobs list:\n%s", out)
 	}
 	out = wantOK(t)(a.cli(t, cliViewer, "jobs", "list", "--state", "pending"))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/admin"
 	"github.com/dvcwatch/dvcwatch/admin/client"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -88,7 +89,12 @@ func printEmails(w io.Writer, ns []admin.Notification) error {
 		if n.FailedAt != nil {
 			at = vnTimePtr(n.FailedAt)
 		}
-		rows[i] = []string{strconv.FormatInt(n.ID, 10), vnTime(n.CreatedAt), n.Kind, n.Recipient, n.State, at,
+		state := n.State
+		if n.Cause == dvcwatch.CauseMailUncertain {
+			// Not sent again by itself: the administrator decides.
+			state = "failed: possibly delivered"
+		}
+		rows[i] = []string{strconv.FormatInt(n.ID, 10), vnTime(n.CreatedAt), n.Kind, n.Recipient, state, at,
 			vnInt(n.Items), tableCell(n.Subject)}
 	}
 	return printTable(w, "no emails", rows, "ID", "CREATED", "KIND", "RECIPIENT", "STATE", "SENT/FAILED", "ITEMS", "SUBJECT")

@@ -271,10 +271,10 @@ administrator has retried or deleted), or the recorded job runs (--runs;
 func printTasks(w io.Writer, state string, ts []admin.Task) error {
 	rows := make([][]string, len(ts))
 	for i, t := range ts {
-		rows[i] = []string{t.ID, t.Type, t.State, fmt.Sprintf("%d/%d", t.Retried, t.MaxRetry), vnTimePtr(t.LastFailedAt),
+		rows[i] = []string{t.ID, t.Queue, t.Type, t.State, fmt.Sprintf("%d/%d", t.Retried, t.MaxRetry), vnTimePtr(t.LastFailedAt),
 			vnTimePtr(t.NextProcessAt), vnTimePtr(t.CompletedAt), tableCell(t.LastError)}
 	}
-	return printTable(w, "no "+state+" jobs", rows, "ID", "TYPE", "STATE", "RETRIED", "LAST FAILED", "NEXT", "COMPLETED", "LAST ERROR")
+	return printTable(w, "no "+state+" jobs", rows, "ID", "QUEUE", "TYPE", "STATE", "RETRIED", "LAST FAILED", "NEXT", "COMPLETED", "LAST ERROR")
 }
 
 func printFailed(w io.Writer, fs []admin.FailedTask) error {

@@ -125,6 +125,13 @@ func TestAPIListsSayWhatTheyLeftOut(t *testing.T) {
 			t.Errorf("%v --output json: status %d, %v, total %d, stderr %q", c.args, status, err, p.Total, errOut)
 		}
 	}
+	// An email whose end the server never answered says so.
+	if err := a.db.MarkAttemptFailed(ctx, 1, now, "send email <x> via smtp.x.example:587: possibly delivered: the server did not answer the end of the message: EOF", true); err != nil {
+		t.Fatal(err)
+	}
+	if out := wantOK(t)(a.cli(t, cliViewer, "emails", "list", "--state", "failed")); !strings.Contains(out, " failed: possibly delivered ") {
+		t.Errorf("emails list --state failed:\n%s", out)
+	}
 	_, errOut, status := a.cli(t, cliViewer, "emails", "list", "--state", "lost")
 	if status != exitUsage || !strings.Contains(errOut, `--state "lost": want one of pending, sending, sent, failed`) {
 		t.Errorf("emails list --state lost: status %d, %q", status, errOut)

@@ -72,7 +72,7 @@ const benchTaskCheckInterval = 10 * time.Millisecond
 func benchServerConfig(concurrency int) asynq.Config {
 	return asynq.Config{
 		Concurrency:       concurrency,
-		Queues:            map[string]int{jobs.Queue: 1},
+		Queues:            map[string]int{jobs.DeliveryQueue: 1},
 		TaskCheckInterval: benchTaskCheckInterval,
 		ShutdownTimeout:   10 * time.Second,
 		LogLevel:          asynq.WarnLevel,
@@ -191,7 +191,7 @@ func rawAsynq(ctx context.Context, rdb redis.UniversalClient, n, concurrency int
 	payload := []byte(`{"notification":1000000}`) // a deliver task's size
 	start := time.Now()
 	for range n {
-		if _, err := client.EnqueueContext(ctx, asynq.NewTask(typ, payload, asynq.Queue(jobs.Queue))); err != nil {
+		if _, err := client.EnqueueContext(ctx, asynq.NewTask(typ, payload, asynq.Queue(jobs.DeliveryQueue))); err != nil {
 			return 0, err
 		}
 	}
@@ -226,13 +226,14 @@ func (e *NotifyEngine) pipeline(ctx context.Context, driver, dsn string, rdb red
 		return err
 	}
 	// Assembled as worker.RunWith does: the dispatcher with jobs.Enqueuer, the
-	// deliverer behind jobs.Handlers, an asynq server on the one queue.
+	// deliverer behind jobs.Handlers, an asynq server on the
+	// deliveries' queue.
 	client := asynq.NewClientFromRedisClient(rdb)
 	dispatcher := &notify.Dispatcher{Store: db, Enqueue: jobs.Enqueuer(client)}
 	handlers := &jobs.Handlers{
 		Runs: db, Logger: log,
 		Notifier: notify.Outbox{Dispatcher: dispatcher, Deliverer: &notify.Deliverer{
-			Store: db, Sender: sender, Logger: log, ClaimStale: 2 * smtpCfg.Timeout,
+			Store: db, Sender: sender, Logger: log, ClaimStale: notify.ClaimStale(smtpCfg.Conversation()),
 		}},
 	}
 	mux := asynq.NewServeMux()

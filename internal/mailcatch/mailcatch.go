@@ -1,8 +1,10 @@
 // Package mailcatch is an SMTP server on loopback that keeps every message it
 // accepts in memory: the mail server of tests and of the embedded demo. It
 // speaks real SMTP (github.com/emersion/go-smtp), so the sender under test
-// goes through a whole conversation. It can refuse recipients (550) and hold
-// messages in DATA, to test rejections and crashes mid-delivery.
+// goes through a whole conversation. It can refuse recipients (550), hold
+// messages in DATA, answer the end of a message late and drop the
+// connection at QUIT, to test rejections, crashes mid-delivery and slow or
+// flaky servers.
 package mailcatch
 
 import (
@@ -40,6 +42,8 @@ type Catcher struct {
 	holdRcpt bool
 	inData   chan struct{} // receives when a DATA starts while held
 	accepted chan struct{}
+
+	faults faults // see faults.go
 }
 
 // Start listens on addr ("127.0.0.1:0" for any free port) and serves until Close.
@@ -48,8 +52,10 @@ func Start(addr string) (*Catcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Catcher{ln: ln, done: make(chan struct{}), rcpts: map[string]int{}, reject: map[string]bool{},
+	c := &Catcher{done: make(chan struct{}), rcpts: map[string]int{}, reject: map[string]bool{},
 		inData: make(chan struct{}, 64), accepted: make(chan struct{}, 1)}
+	c.ln = faultyListener{Listener: ln, f: &c.faults}
+	ln = c.ln
 	c.srv = smtp.NewServer(backend{c})
 	c.srv.Domain = "mailcatch.local"
 	c.srv.ReadTimeout = time.Minute
@@ -193,6 +199,7 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err // the client went away mid-message: nothing is accepted
 	}
+	s.c.faults.delayReply()
 	m := Message{From: s.from, To: s.to, Raw: raw, ReceivedAt: time.Now()}
 	if parsed, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
 		m.Header = parsed.Header

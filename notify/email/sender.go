@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/mail"
 	"net/textproto"
@@ -40,8 +41,12 @@ var ErrPossiblySent = errors.New("possibly delivered: the server did not answer 
 // address, a forbidden header); like ErrRejected it must not be retried.
 var ErrInvalidMessage = errors.New("invalid email message")
 
-// defaultTimeout applies when config.SMTP.Timeout is zero.
-const defaultTimeout = 30 * time.Second
+// defaultTimeout and defaultDataTimeout apply when config.SMTP.Timeout or
+// DataTimeout is zero.
+const (
+	defaultTimeout     = 30 * time.Second
+	defaultDataTimeout = 10 * time.Minute
+)
 
 // Message is one email to send; the body has a text part, an HTML part, or both
 // (then as multipart/alternative).
@@ -78,15 +83,17 @@ func WithTLSConfig(c *tls.Config) Option {
 // Sender delivers Messages through one SMTP server. It is safe for concurrent
 // use: every Send opens its own connection.
 type Sender struct {
-	host      string
-	port      int
-	mode      string
-	username  string
-	password  config.Secret // revealed only to the AUTH exchange; a printed Sender shows it redacted
-	from      string
-	fromHost  string
-	timeout   time.Duration
-	tlsConfig *tls.Config
+	host     string
+	port     int
+	mode     string
+	username string
+	password config.Secret // revealed only to the AUTH exchange; a printed Sender shows it redacted
+	from     string
+	fromHost string
+	timeout  time.Duration
+	// dataTimeout bounds the wait for the reply to the end of the message.
+	dataTimeout time.Duration
+	tlsConfig   *tls.Config
 }
 
 // New checks cfg and returns a Sender for it.
@@ -118,9 +125,14 @@ func New(cfg config.SMTP, opts ...Option) (*Sender, error) {
 		from:     cfg.From,
 		fromHost: from.Address[strings.LastIndexByte(from.Address, '@')+1:],
 		timeout:  cfg.Timeout,
+		// RFC 5321 §4.5.3.2.6's 10 minutes unless configured.
+		dataTimeout: cfg.DataTimeout,
 	}
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
+	}
+	if s.dataTimeout <= 0 {
+		s.dataTimeout = defaultDataTimeout
 	}
 	for _, o := range opts {
 		o(s)
@@ -134,64 +146,153 @@ func New(cfg config.SMTP, opts ...Option) (*Sender, error) {
 	return s, nil
 }
 
-// Send delivers m in one SMTP conversation bounded by the configured timeout
-// and by ctx: cancelling ctx closes the connection. A permanent reply yields an
-// error wrapping ErrRejected, a bad Message one wrapping ErrInvalidMessage;
-// anything else (refused connection, 4xx, TLS or AUTH failure, timeout) is
-// transient. Errors never contain the password or the message body.
-func (s *Sender) Send(ctx context.Context, m Message) error {
+// Send delivers m in one SMTP conversation; see SendAndRecord.
+func (s *Sender) Send(ctx context.Context, m Message) error { return s.SendAndRecord(ctx, m, nil) }
+
+// SendAndRecord delivers m in one SMTP conversation. Each exchange is
+// bounded by smtp.timeout, the wait for the reply to the end of the message
+// by smtp.data_timeout, and all by ctx: cancelling ctx closes the connection.
+//
+// Once the server has accepted the message (250 to the end of DATA),
+// record, when not nil, runs before the QUIT exchange, and SendAndRecord
+// returns its error: nothing that happens to the connection afterwards makes
+// an accepted message a failure, and the caller records it as sent without
+// waiting for the server's goodbye.
+//
+// A permanent reply to the message transaction yields an error wrapping
+// ErrRejected, a bad Message one wrapping ErrInvalidMessage, a message
+// written whole whose end was never answered (timeout, lost connection,
+// ctx ended) one wrapping ErrPossiblySent; anything else (refused
+// connection, 4xx, TLS or AUTH failure, timeout before the end of the
+// message) is transient. Errors never contain the password or the message
+// body.
+func (s *Sender) SendAndRecord(ctx context.Context, m Message, record func() error) error {
 	msg, err := s.build(m)
 	if err != nil {
 		return fmt.Errorf("build email %q: %w: %w", m.Subject, ErrInvalidMessage, err)
 	}
 	id := msg.GetMessageID()
 	addr := net.JoinHostPort(s.host, strconv.Itoa(s.port))
+	fail := func(err error) error { return fmt.Errorf("send email %s via %s: %w", id, addr, err) }
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("send email %s via %s: %w", id, addr, err)
+		return fail(err)
+	}
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return fmt.Errorf("build email %q: %w: %w", m.Subject, ErrInvalidMessage, err)
+	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil {
+		return fmt.Errorf("build email %q: %w: %w", m.Subject, ErrInvalidMessage, err)
 	}
 
 	var stop func() bool
 	client, err := gomail.NewClient(s.host, s.clientOptions(ctx, &stop)...)
 	if err != nil {
-		return fmt.Errorf("send email %s via %s: set up client: %w", id, addr, err)
+		return fail(fmt.Errorf("set up client: %w", err))
 	}
-	err = client.DialAndSendWithContext(ctx, msg)
-	if stop != nil {
-		stop()
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	// go-mail's own Send bounds the whole transaction, the reply to the end
+	// of the message included, by one timeout, and has no hook between that
+	// reply and QUIT. Its SMTP client lets us do both: the connection, TLS
+	// and AUTH are go-mail's (bounded by smtp.timeout); the transaction is
+	// ours, with a deadline per exchange.
+	sc, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return s.classify(ctx, fail, err)
 	}
-	if err == nil {
+	err = s.transact(sc, from, rcpts, msg)
+	if err != nil {
+		if sc.Quit() != nil {
+			_ = sc.Close()
+		}
+		return s.classify(ctx, fail, err)
+	}
+	var recErr error
+	if record != nil {
+		recErr = record()
+	}
+	// The server has the message: a QUIT that fails (the connection dropped,
+	// no 221) changes nothing.
+	if sc.UpdateDeadline(s.timeout) != nil || sc.Quit() != nil {
+		_ = sc.Close()
+	}
+	return recErr
+}
+
+// transact runs MAIL, RCPT, DATA and the message on an open conversation.
+// Every exchange gets smtp.timeout, the reply to the final "." data_timeout.
+func (s *Sender) transact(sc *smtp.Client, from string, rcpts []string, msg *gomail.Msg) error {
+	step := func(stage string, timeout time.Duration, f func() error) error {
+		if err := sc.UpdateDeadline(timeout); err != nil {
+			return &stageError{stage: stage, err: err}
+		}
+		if err := f(); err != nil {
+			return &stageError{stage: stage, err: err}
+		}
 		return nil
 	}
+	if err := step("MAIL FROM", s.timeout, func() error { return sc.Mail(from) }); err != nil {
+		return err
+	}
+	for _, r := range rcpts {
+		if err := step("RCPT TO:<"+r+">", s.timeout, func() error { return sc.Rcpt(r) }); err != nil {
+			return err
+		}
+	}
+	var w io.WriteCloser
+	if err := step("DATA", s.timeout, func() (err error) { w, err = sc.Data(); return err }); err != nil {
+		return err
+	}
+	if err := step("message", s.timeout, func() error { _, err := msg.WriteTo(w); return err }); err != nil {
+		return err
+	}
+	// The message is written but for its last buffered bytes and the final
+	// ".", which Close sends before waiting for the reply: RFC 5321
+	// §4.5.3.2.6 gives the server 10 minutes to answer, as it may be
+	// filtering the message meanwhile. Past this point the server may have
+	// taken the message whatever happens to the connection.
+	return step(endOfData, s.dataTimeout, w.Close)
+}
+
+// endOfData is the stage of the reply to the final "." of DATA.
+const endOfData = "end of message"
+
+// stageError is an error of one stage of the transaction.
+type stageError struct {
+	stage string
+	err   error
+}
+
+func (e *stageError) Error() string { return e.stage + ": " + e.err.Error() }
+func (e *stageError) Unwrap() error { return e.err }
+
+// classify wraps err with the class the Deliverer acts on.
+func (s *Sender) classify(ctx context.Context, fail func(error) error, err error) error {
+	var st *stageError
+	inTransaction := errors.As(err, &st)
+	var reply *textproto.Error
+	replied := errors.As(err, &reply)
+	switch {
+	// A 5xx before the transaction (greeting, STARTTLS, AUTH 535) is a
+	// problem of the server or its configuration, not of this message, so
+	// it stays transient: once an operator fixes it, queued alerts go out.
+	case inTransaction && replied && reply.Code >= 500 && reply.Code < 600:
+		return fail(fmt.Errorf("%w: %w", ErrRejected, err))
+	case inTransaction && st.stage == endOfData && !replied:
+		if cerr := ctx.Err(); cerr != nil {
+			err = fmt.Errorf("%w: %w", cerr, err)
+		}
+		return fail(fmt.Errorf("%w: %w", ErrPossiblySent, err))
+	}
 	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("send email %s via %s: %w: %w", id, addr, cerr, err)
+		return fail(fmt.Errorf("%w: %w", cerr, err))
 	}
-	if permanent(err) {
-		return fmt.Errorf("send email %s via %s: %w: %w", id, addr, ErrRejected, err)
-	}
-	if possiblySent(err) {
-		return fmt.Errorf("send email %s via %s: %w: %w", id, addr, ErrPossiblySent, err)
-	}
-	return fmt.Errorf("send email %s via %s: %w", id, addr, err)
-}
-
-// permanent reports whether the server answered the message transaction (MAIL,
-// RCPT, DATA) with a 5xx reply. A 5xx before it (greeting, STARTTLS, AUTH
-// 535) is a problem of the server or its configuration, not of this message,
-// so it stays transient: once an operator fixes it, queued alerts go out.
-func permanent(err error) bool {
-	var se *gomail.SendError
-	if errors.As(err, &se) {
-		return se.ErrorCode() >= 500 && se.ErrorCode() < 600
-	}
-	return false
-}
-
-// possiblySent reports whether err came while waiting for the reply to the
-// end of the message (go-mail's ErrSMTPDataClose) without any reply code:
-// the whole message had been written.
-func possiblySent(err error) bool {
-	var se *gomail.SendError
-	return errors.As(err, &se) && se.Reason == gomail.ErrSMTPDataClose && se.ErrorCode() == 0
+	return fail(err)
 }
 
 func (s *Sender) clientOptions(ctx context.Context, stop *func() bool) []gomail.Option {

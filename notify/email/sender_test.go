@@ -522,7 +522,8 @@ func TestSendPossiblySent(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sink.Close() })
 	sink.Hold() // DATA's end waits: the message is written, its reply is not sent
-	s, err := New(config.SMTP{Host: "127.0.0.1", Port: sink.Port(), From: "a@b.vn", TLS: config.TLSNone, Timeout: 500 * time.Millisecond})
+	s, err := New(config.SMTP{Host: "127.0.0.1", Port: sink.Port(), From: "a@b.vn", TLS: config.TLSNone,
+		Timeout: 5 * time.Second, DataTimeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,4 +539,69 @@ func TestSendPossiblySent(t *testing.T) {
 	if n := sink.Count(); n != 1 {
 		t.Errorf("the server holds %d messages, want the one it was slow to answer", n)
 	}
+}
+
+// TestSendSlowEndOfData: a server that answers the end of the message after
+// smtp.timeout but within smtp.data_timeout delivered it, once; the
+// exchanges before it still time out after smtp.timeout (TestSendTimeout).
+func TestSendSlowEndOfData(t *testing.T) {
+	t.Parallel()
+	sink := startSink(t)
+	sink.DelayReply(1500 * time.Millisecond)
+	s, err := New(config.SMTP{Host: "127.0.0.1", Port: sink.Port(), From: "a@b.vn", TLS: config.TLSNone,
+		Timeout: 500 * time.Millisecond, DataTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(t.Context(), message(t, "binh@ubnd.example.vn")); err != nil {
+		t.Fatalf("a reply within smtp.data_timeout: %v", err)
+	}
+	if n := sink.Count(); n != 1 {
+		t.Errorf("the server holds %d messages, want 1", n)
+	}
+}
+
+// TestSendRecordsBeforeQuit: record runs once the server accepted the
+// message, before QUIT; a QUIT the server never answers afterwards is no
+// failure, and record's own error is what SendAndRecord returns.
+func TestSendRecordsBeforeQuit(t *testing.T) {
+	t.Parallel()
+	sink := startSink(t)
+	sink.DropAtQuit()
+	s, err := New(config.SMTP{Host: "127.0.0.1", Port: sink.Port(), From: "a@b.vn", TLS: config.TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := 0
+	err = s.SendAndRecord(t.Context(), message(t, "binh@ubnd.example.vn"), func() error {
+		records++
+		if n := sink.Count(); n != 1 {
+			t.Errorf("record ran with %d messages accepted, want 1", n)
+		}
+		return nil
+	})
+	if err != nil || records != 1 {
+		t.Fatalf("QUIT dropped after acceptance: got %v with %d records, want nil and 1", err, records)
+	}
+	boom := errors.New("database down")
+	err = s.SendAndRecord(t.Context(), message(t, "binh@ubnd.example.vn"), func() error { return boom })
+	if !errors.Is(err, boom) || errors.Is(err, ErrPossiblySent) {
+		t.Errorf("got %v, want record's error", err)
+	}
+	rejected := 0
+	sink.Reject("unknown@ubnd.example.vn")
+	err = s.SendAndRecord(t.Context(), message(t, "unknown@ubnd.example.vn"), func() error { rejected++; return nil })
+	if !errors.Is(err, ErrRejected) || rejected != 0 {
+		t.Errorf("a rejected message: got %v and %d records, want ErrRejected and none", err, rejected)
+	}
+}
+
+func startSink(t *testing.T) *mailcatch.Catcher {
+	t.Helper()
+	sink, err := mailcatch.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	return sink
 }
