@@ -40,6 +40,8 @@ type Catcher struct {
 	holdRcpt bool
 	inData   chan struct{} // receives when a DATA starts while held
 	accepted chan struct{}
+	// replyDelay is how long the answer to the end of DATA waits (DelayReply).
+	replyDelay time.Duration
 }
 
 // Start listens on addr ("127.0.0.1:0" for any free port) and serves until Close.
@@ -48,8 +50,15 @@ func Start(addr string) (*Catcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Catcher{ln: ln, done: make(chan struct{}), rcpts: map[string]int{}, reject: map[string]bool{},
+	c := &Catcher{rcpts: map[string]int{}, reject: map[string]bool{},
 		inData: make(chan struct{}, 64), accepted: make(chan struct{}, 1)}
+	c.serve(ln)
+	return c, nil
+}
+
+// serve starts a server on ln.
+func (c *Catcher) serve(ln net.Listener) {
+	c.ln, c.done = ln, make(chan struct{})
 	c.srv = smtp.NewServer(backend{c})
 	c.srv.Domain = "mailcatch.local"
 	c.srv.ReadTimeout = time.Minute
@@ -59,7 +68,18 @@ func Start(addr string) (*Catcher, error) {
 		defer close(c.done)
 		_ = c.srv.Serve(ln)
 	}()
-	return c, nil
+}
+
+// Up listens again, on the same port, after Close: a mail server back from
+// an outage, with the messages it accepted before. It is not safe to call
+// while another goroutine calls Close, Addr or Port.
+func (c *Catcher) Up() error {
+	ln, err := net.Listen("tcp", c.ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	c.serve(ln)
+	return nil
 }
 
 // Addr returns the host:port the catcher listens on.
@@ -83,6 +103,23 @@ func (c *Catcher) Reject(addr string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reject[addr] = true
+}
+
+// Accept undoes Reject: RCPT TO:<addr> is accepted again.
+func (c *Catcher) Accept(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.reject, addr)
+}
+
+// DelayReply makes the server wait d after the end of each message before
+// it accepts it and answers 250: a slow server, which RFC 5321 allows ten
+// minutes for that reply. The message is accepted even if the client has
+// gone meanwhile, as a real server would. Zero answers at once again.
+func (c *Catcher) DelayReply(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.replyDelay = d
 }
 
 // Hold makes every DATA wait, before anything is accepted, until Release;
@@ -193,6 +230,10 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err // the client went away mid-message: nothing is accepted
 	}
+	s.c.mu.Lock()
+	delay := s.c.replyDelay
+	s.c.mu.Unlock()
+	time.Sleep(delay)
 	m := Message{From: s.from, To: s.to, Raw: raw, ReceivedAt: time.Now()}
 	if parsed, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
 		m.Header = parsed.Header
