@@ -31,7 +31,7 @@ import (
 const (
 	token       = "0123456789abcdef"
 	smtpTimeout = "10s"
-	dossiers    = 1500
+	dossiers    = 4000
 )
 
 // stack is everything the suite starts, on loopback.
@@ -124,23 +124,24 @@ func (s *stack) redisClient() *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: s.redis.Addr})
 }
 
-// active reports whether a task of type typ is running now. asynq moves a
-// task to the active list as a worker takes it, so this is current, unlike
-// the servers' heartbeats.
-func (s *stack) active(t *testing.T, typ string) bool {
+// activeIDs returns the ids of the tasks of type typ running now. asynq
+// moves a task to the active list as a worker takes it, so this is current,
+// unlike the servers' heartbeats.
+func (s *stack) activeIDs(t *testing.T, typ string) []string {
 	t.Helper()
 	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: s.redis.Addr})
 	defer insp.Close()
 	tasks, err := insp.ListActiveTasks(jobs.Queue, asynq.PageSize(100))
 	if err != nil {
-		return false // the queue does not exist yet, or Redis is restarting
+		return nil // the queue does not exist yet, or Redis is restarting
 	}
+	var ids []string
 	for _, task := range tasks {
 		if task.Type == typ {
-			return true
+			ids = append(ids, task.ID)
 		}
 	}
-	return false
+	return ids
 }
 
 // queued counts the tasks of type typ waiting, running or due for a retry.

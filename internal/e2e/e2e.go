@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -154,7 +155,7 @@ func StoreMatchesSim(t testing.TB, db *store.DB, sim *portalsim.Sim) string {
 }
 
 // Queued counts the tasks of type typ waiting, running or due for a retry
-// in the queue of the Redis at opt.
+// in the queue of the Redis at opt; none if the queue does not exist.
 func Queued(t testing.TB, opt asynq.RedisClientOpt, typ string) int {
 	t.Helper()
 	insp := asynq.NewInspector(opt)
@@ -164,6 +165,9 @@ func Queued(t testing.TB, opt asynq.RedisClientOpt, typ string) int {
 		insp.ListPendingTasks, insp.ListActiveTasks, insp.ListRetryTasks, insp.ListScheduledTasks,
 	} {
 		tasks, err := list(jobs.Queue, asynq.PageSize(1000))
+		if errors.Is(err, asynq.ErrQueueNotFound) {
+			return 0 // a Redis that lost its data, or was never used
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
