@@ -58,9 +58,10 @@ func startStack(t *testing.T) *stack {
 	s.redis = e2e.StartRedis(t, e2e.FreePort(t), true)
 	// The simulated time starts days in the past and each case advances it
 	// towards now: serve judges dossiers by the wall clock, so what the
-	// simulator reports must never be in the future.
+	// simulator reports must never be in the future. The cases use 8–10
+	// days of it.
 	s.sim = portalsim.New(portalsim.Options{Seed: 14, Dossiers: dossiers, HistoryDays: 30,
-		Start: time.Now().Add(-10 * 24 * time.Hour).Truncate(time.Minute)})
+		Start: time.Now().Add(-21 * 24 * time.Hour).Truncate(time.Minute)})
 	srv := httptest.NewServer(s.sim.Handler())
 	t.Cleanup(func() { srv.Close(); s.sim.Close() })
 	s.mail = e2e.StartMail(t, "127.0.0.1:0")
