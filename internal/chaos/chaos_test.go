@@ -487,7 +487,7 @@ func smtpDownUp(t *testing.T, s *stack, r *caseRun) {
 func slowEndOfData(t *testing.T, s *stack, r *caseRun) {
 	s.mail.DelayReply(12 * time.Second)
 	defer s.mail.DelayReply(0)
-	s.advance(t, caseAdvance/4)
+	s.advance(t, caseAdvance)
 	e2e.WaitFor(t, 2*time.Minute, "the advance created no email", func() bool {
 		rows, err := s.rowsAfter(r.from)
 		return err == nil && len(rows) > 0
