@@ -12,6 +12,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/internal/e2e"
 	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
@@ -24,16 +25,16 @@ const deliverRedisDB = 5
 // simulator, a mail server, and a configuration on PostgreSQL at dsn (a
 // proxy's, for the outage test) and Redis database deliverRedisDB, whose
 // schedules are the given YAML list items.
-func deliverySetup(t *testing.T, dsn string, e e2eSetup) (*config.Config, *mailcatch.Catcher) {
+func deliverySetup(t *testing.T, dsn string, e e2e.Setup) (*config.Config, *mailcatch.Catcher) {
 	t.Helper()
 	redisDB(t, deliverRedisDB)
 	sim, simURL := startSim(t, 41, 5)
-	mail := startMail(t, "127.0.0.1:0")
-	e.dsn, e.simURL, e.redisDB, e.smtpPort, e.pageSize = dsn, simURL, deliverRedisDB, mail.Port(), 100
-	e.token, e.logLevel, e.logFmt = "0123456789abcdef", "warn", "text"
-	e.admin = "  listen: 127.0.0.1:0\n"
-	e.shutdown = cmp.Or(e.shutdown, "3s")
-	cfg, err := config.Load(writeE2EConfig(t, sim, e))
+	mail := e2e.StartMail(t, "127.0.0.1:0")
+	e.DSN, e.SimURL, e.RedisDB, e.SMTPPort, e.PageSize = dsn, simURL, deliverRedisDB, mail.Port(), 100
+	e.Token, e.LogLevel, e.LogFmt = "0123456789abcdef", "warn", "text"
+	e.Admin = "  listen: 127.0.0.1:0\n"
+	e.Shutdown = cmp.Or(e.Shutdown, "3s")
+	cfg, err := config.Load(e2e.WriteConfig(t, sim, e))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +59,10 @@ func addEmails(t *testing.T, db *store.DB, n int) {
 // or failed, and that the server holds each of them once, by Message-ID.
 func sentOnce(t *testing.T, db *store.DB, mail *mailcatch.Catcher, want int) {
 	t.Helper()
-	if c := counts(t, db); c["sent"] != want || c["pending"] != 0 || c["failed"] != 0 {
+	if c := e2e.Counts(t, db); c["sent"] != want || c["pending"] != 0 || c["failed"] != 0 {
 		t.Errorf("outbox %v: want %d sent", c, want)
 	}
-	checkOnce(t, db, mail)
+	e2e.CheckOnce(t, db, mail)
 	seen := map[string]int{}
 	for _, m := range mail.Messages() {
 		seen[m.Header.Get("Message-Id")]++
@@ -85,7 +86,7 @@ func TestSlowEndOfDataDeliversOnce(t *testing.T) {
 		t.Skip("the server answers each message after 12 s")
 	}
 	db, dsn := storetest.PostgresDSN(t)
-	cfg, mail := deliverySetup(t, dsn, e2eSetup{smtpTimeout: "10s", smtpDataTimeout: "1m", shutdown: "15s"})
+	cfg, mail := deliverySetup(t, dsn, e2e.Setup{SMTPTimeout: "10s", SMTPDataTimeout: "1m", Shutdown: "15s"})
 	mail.DelayReply(12 * time.Second)
 	mail.DropAtQuit()
 	const n = 4 // one per delivery worker
@@ -93,7 +94,7 @@ func TestSlowEndOfDataDeliversOnce(t *testing.T) {
 	start := time.Now()
 	stop := startWorker(t, cfg, db)
 	defer stop()
-	waitFor(t, 90*time.Second, "emails sent", func() bool { return counts(t, db)["sent"] == n })
+	e2e.WaitFor(t, 90*time.Second, "emails sent", func() bool { return e2e.Counts(t, db)["sent"] == n })
 	t.Logf("%d emails sent in %v", n, time.Since(start).Round(time.Millisecond))
 	sentOnce(t, db, mail, n)
 }
@@ -112,7 +113,7 @@ func TestDatabaseOutageAfterAcceptance(t *testing.T) {
 	}
 	db, dsn := storetest.PostgresDSN(t)
 	pg := startProxy(t, postgresAddr(t, dsn))
-	cfg, mail := deliverySetup(t, replaceHost(t, dsn, pg.addr), e2eSetup{smtpTimeout: "2s", smtpDataTimeout: "1m"})
+	cfg, mail := deliverySetup(t, replaceHost(t, dsn, pg.addr), e2e.Setup{SMTPTimeout: "2s", SMTPDataTimeout: "1m"})
 	const n = 3
 	addEmails(t, db, n)
 	mail.Hold() // each message waits in DATA: written, its end not yet answered
@@ -123,10 +124,10 @@ func TestDatabaseOutageAfterAcceptance(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxied.Close()
-	var log procLog
+	var log e2e.Log
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("the worker logged:\n%s", log.tail(100))
+			t.Logf("the worker logged:\n%s", log.Tail(100))
 		}
 	})
 	stop := startLoggedWorker(t, cfg, proxied, slog.New(slog.NewJSONHandler(&log, nil)))
@@ -141,27 +142,27 @@ func TestDatabaseOutageAfterAcceptance(t *testing.T) {
 	mail.Release()
 	// The warnings of the retrying deliveries are the outage's (package
 	// outage keeps an outage to two lines); notify's tests count them.
-	waitFor(t, 60*time.Second, "the server accepting the emails", func() bool { return mail.Count() == n })
-	waitFor(t, 60*time.Second, "the outage seen", func() bool {
-		return log.count("database unreachable; trying again every 5s, and saying nothing more until it answers") == 1
+	e2e.WaitFor(t, 60*time.Second, "the server accepting the emails", func() bool { return mail.Count() == n })
+	e2e.WaitFor(t, 60*time.Second, "the outage seen", func() bool {
+		return log.Count("database unreachable; trying again every 5s, and saying nothing more until it answers") == 1
 	})
 	outage := time.Now()
 	// Longer than the old three tries a second apart, and than the old claim
 	// staleness (twice smtp.timeout).
-	waitFor(t, 60*time.Second, "ten seconds of outage", func() bool { return time.Since(outage) > 10*time.Second })
+	e2e.WaitFor(t, 60*time.Second, "ten seconds of outage", func() bool { return time.Since(outage) > 10*time.Second })
 	pg.open(t)
-	waitFor(t, 60*time.Second, "emails recorded sent after the outage", func() bool { return counts(t, db)["sent"] == n })
-	if r := log.count("email recorded as sent after the database returned"); r != n {
+	e2e.WaitFor(t, 60*time.Second, "emails recorded sent after the outage", func() bool { return e2e.Counts(t, db)["sent"] == n })
+	if r := log.Count("email recorded as sent after the database returned"); r != n {
 		t.Errorf("logged %d recoveries, want %d: one per email, not per attempt", r, n)
 	}
 	stop()
 
 	// Redis loses its data; a new worker's dispatcher reads the outbox.
 	redisDB(t, deliverRedisDB)
-	var again procLog
+	var again e2e.Log
 	stop = startLoggedWorker(t, cfg, proxied, slog.New(slog.NewJSONHandler(&again, nil)))
 	defer stop()
-	waitFor(t, 30*time.Second, "the new worker started", func() bool { return again.count("worker started") == 1 })
+	e2e.WaitFor(t, 30*time.Second, "the new worker started", func() bool { return again.Count("worker started") == 1 })
 	if q := queuedDeliveries(t); q != 0 {
 		t.Errorf("%d deliveries queued again after the flush, want none", q)
 	}
@@ -177,8 +178,8 @@ func TestJobsNotDelayedByMailBacklog(t *testing.T) {
 		t.Skip("runs a worker with a held mail server")
 	}
 	db, dsn := storetest.PostgresDSN(t)
-	cfg, mail := deliverySetup(t, dsn, e2eSetup{smtpTimeout: "2s", smtpDataTimeout: "2m",
-		schedules: "  - {name: detect, cron: \"@every 1s\", job: detect}\n"})
+	cfg, mail := deliverySetup(t, dsn, e2e.Setup{SMTPTimeout: "2s", SMTPDataTimeout: "2m",
+		Schedules: "  - {name: detect, cron: \"@every 1s\", job: detect}\n"})
 	const n = 12 // three times the delivery workers
 	addEmails(t, db, n)
 	mail.Hold()
@@ -192,7 +193,7 @@ func TestJobsNotDelayedByMailBacklog(t *testing.T) {
 		}
 	}
 	runs := detectRuns(t, db)
-	waitFor(t, 30*time.Second, "two detection passes while the mail is held", func() bool { return detectRuns(t, db) >= runs+2 })
+	e2e.WaitFor(t, 30*time.Second, "two detection passes while the mail is held", func() bool { return detectRuns(t, db) >= runs+2 })
 	if held := mail.Count(); held != 0 {
 		t.Fatalf("%d emails accepted: the server was to hold them all", held)
 	}
@@ -200,7 +201,7 @@ func TestJobsNotDelayedByMailBacklog(t *testing.T) {
 		t.Errorf("%d deliveries waiting, want at least %d behind the held ones", q, n-cfg.Notify.DeliveryWorkers)
 	}
 	mail.Release()
-	waitFor(t, 60*time.Second, "emails sent after the release", func() bool { return counts(t, db)["sent"] == n })
+	e2e.WaitFor(t, 60*time.Second, "emails sent after the release", func() bool { return e2e.Counts(t, db)["sent"] == n })
 	sentOnce(t, db, mail, n)
 }
 

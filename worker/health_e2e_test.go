@@ -16,6 +16,7 @@ import (
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/admin"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/internal/e2e"
 	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/lease"
@@ -51,16 +52,16 @@ func TestWrongPasswordMailsOnceAndRecovers(t *testing.T) {
 	}))
 	t.Cleanup(func() { portal.Close(); sim.Close() })
 	simURL := portal.URL
-	mail := startMail(t, "127.0.0.1:0")
+	mail := e2e.StartMail(t, "127.0.0.1:0")
 	db := storetest.Postgres(t)
 	redisDB(t, healthRedisDB)
 	ctx := context.Background()
 	withPassword := func(password string) *config.Config {
-		path := writeE2EConfig(t, sim, e2eSetup{
-			dsn: "unused: the test passes its store", simURL: simURL, redisDB: healthRedisDB, smtpPort: mail.Port(), pageSize: 100,
-			schedules:   "  - {name: sync, cron: \"@every 1s\", job: sync, connector: onestop}\n",
-			smtpTimeout: "2s", token: "0123456789abcdef", shutdown: "3s", logLevel: "warn", logFmt: "text",
-			admin: "  listen: 127.0.0.1:0\n", password: password, admins: "[" + healthAdmin + "]",
+		path := e2e.WriteConfig(t, sim, e2e.Setup{
+			DSN: "unused: the test passes its store", SimURL: simURL, RedisDB: healthRedisDB, SMTPPort: mail.Port(), PageSize: 100,
+			Schedules:   "  - {name: sync, cron: \"@every 1s\", job: sync, connector: onestop}\n",
+			SMTPTimeout: "2s", Token: "0123456789abcdef", Shutdown: "3s", LogLevel: "warn", LogFmt: "text",
+			Admin: "  listen: 127.0.0.1:0\n", Password: password, Admins: "[" + healthAdmin + "]",
 		})
 		cfg, err := config.Load(path)
 		if err != nil {
@@ -71,8 +72,8 @@ func TestWrongPasswordMailsOnceAndRecovers(t *testing.T) {
 
 	// The wrong password: one failure, then skipped ticks.
 	api, stop := startWorkerWithAPI(t, withPassword("wrong-password"), db)
-	waitFor(t, 30*time.Second, "no email to the administrator", func() bool { return len(adminMails(t, mail)) == 1 })
-	waitFor(t, 30*time.Second, "fewer than 5 skipped ticks", func() bool { return syncRuns(t, db)[dvcwatch.RunSkipped] >= 5 })
+	e2e.WaitFor(t, 30*time.Second, "no email to the administrator", func() bool { return len(adminMails(t, mail)) == 1 })
+	e2e.WaitFor(t, 30*time.Second, "fewer than 5 skipped ticks", func() bool { return syncRuns(t, db)[dvcwatch.RunSkipped] >= 5 })
 	runs := syncRuns(t, db)
 	if runs[dvcwatch.RunFailed] != 1 || runs[dvcwatch.RunSucceeded] != 0 {
 		t.Errorf("sync runs %v, want one failure and the rest skipped", runs)
@@ -104,7 +105,7 @@ func TestWrongPasswordMailsOnceAndRecovers(t *testing.T) {
 	// Run by hand with the same password: it runs, fails, tells no one again.
 	var run admin.RunResult
 	api.post(t, "/api/v1/schedules/sync/run", &run)
-	waitFor(t, 30*time.Second, "the run by hand did not run", func() bool {
+	e2e.WaitFor(t, 30*time.Second, "the run by hand did not run", func() bool {
 		r, ok := runOf(t, db, run.TaskID)
 		return ok && r.Status == dvcwatch.RunFailed
 	})
@@ -117,9 +118,9 @@ func TestWrongPasswordMailsOnceAndRecovers(t *testing.T) {
 	// The password fixed and the worker restarted: the next tick syncs.
 	api, stop = startWorkerWithAPI(t, withPassword(portalsim.DefaultPassword), db)
 	defer stop()
-	waitFor(t, 30*time.Second, "no recovery email", func() bool { return len(adminMails(t, mail)) == 2 })
+	e2e.WaitFor(t, 30*time.Second, "no recovery email", func() bool { return len(adminMails(t, mail)) == 2 })
 	before := syncRuns(t, db)[dvcwatch.RunSucceeded]
-	waitFor(t, 30*time.Second, "syncs did not go on", func() bool { return syncRuns(t, db)[dvcwatch.RunSucceeded] >= before+3 })
+	e2e.WaitFor(t, 30*time.Second, "syncs did not go on", func() bool { return syncRuns(t, db)[dvcwatch.RunSucceeded] >= before+3 })
 	time.Sleep(time.Second)
 	mails := adminMails(t, mail)
 	if len(mails) != 2 {
@@ -141,7 +142,7 @@ func TestWrongPasswordMailsOnceAndRecovers(t *testing.T) {
 
 	// The portal locks the account: a new stop, told once.
 	locked.Store(true)
-	waitFor(t, 30*time.Second, "no email about the second stop", func() bool { return len(adminMails(t, mail)) == 3 })
+	e2e.WaitFor(t, 30*time.Second, "no email about the second stop", func() bool { return len(adminMails(t, mail)) == 3 })
 	if subject := mailSubject(t, adminMails(t, mail)[2]); !strings.Contains(subject, "đã dừng") {
 		t.Errorf("the third email: %q, want a stop", subject)
 	}
@@ -149,14 +150,14 @@ func TestWrongPasswordMailsOnceAndRecovers(t *testing.T) {
 	// the ticks stay skipped until someone runs the sync by hand.
 	locked.Store(false)
 	skippedBefore := syncRuns(t, db)[dvcwatch.RunSkipped]
-	waitFor(t, 30*time.Second, "ticks after the unlock were not skipped", func() bool {
+	e2e.WaitFor(t, 30*time.Second, "ticks after the unlock were not skipped", func() bool {
 		return syncRuns(t, db)[dvcwatch.RunSkipped] >= skippedBefore+2
 	})
 	if ops := api.health(t); ops.Connectors[0].State != "stopped" {
 		t.Errorf("before the run by hand: %+v, want still stopped", ops.Connectors[0])
 	}
 	api.post(t, "/api/v1/schedules/sync/run", &run)
-	waitFor(t, 30*time.Second, "no recovery email after the run by hand", func() bool { return len(adminMails(t, mail)) == 4 })
+	e2e.WaitFor(t, 30*time.Second, "no recovery email after the run by hand", func() bool { return len(adminMails(t, mail)) == 4 })
 	if r, ok := runOf(t, db, run.TaskID); !ok || r.Status != dvcwatch.RunSucceeded {
 		t.Errorf("the run by hand: %+v, want it succeeded", r)
 	}
@@ -164,7 +165,7 @@ func TestWrongPasswordMailsOnceAndRecovers(t *testing.T) {
 		t.Errorf("the fourth email: %q, want the recovery", subject)
 	}
 	before = syncRuns(t, db)[dvcwatch.RunSucceeded]
-	waitFor(t, 30*time.Second, "scheduled syncs did not resume", func() bool { return syncRuns(t, db)[dvcwatch.RunSucceeded] >= before+2 })
+	e2e.WaitFor(t, 30*time.Second, "scheduled syncs did not resume", func() bool { return syncRuns(t, db)[dvcwatch.RunSucceeded] >= before+2 })
 	time.Sleep(time.Second)
 	if n := len(adminMails(t, mail)); n != 4 {
 		t.Errorf("%d emails to the administrator in all, want 4: two stops, two recoveries", n)

@@ -1,16 +1,12 @@
 package worker_test
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,7 +16,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
-	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
+	"github.com/dvcwatch/dvcwatch/internal/e2e"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -32,85 +28,17 @@ import (
 // must learn of every delay, so that the routing addresses it in any commune.
 const rejected = "vanphong@hoabinh.example"
 
-// e2eSetup is what differs between the end-to-end tests' configurations.
-type e2eSetup struct {
-	dsn, simURL       string
-	redisDB, smtpPort int
-	pageSize          int
-	schedules         string // YAML list items
-	smtpTimeout       string
-	smtpDataTimeout   string // empty: smtpTimeout
-	admin             string // the admin section's listen line, if any
-	token, shutdown   string
-	logLevel, logFmt  string
-	password          string // the one-stop account's; empty: the simulator's
-	admins            string // notify.admins, a YAML flow list; empty: none
-}
-
-// writeE2EConfig writes a configuration for the simulator's commune: its
-// people and procedures, the one-stop connector, the setup's schedules, mail
-// to 127.0.0.1 at any hour (the tests run at any time of day).
-func writeE2EConfig(t *testing.T, sim *portalsim.Sim, e e2eSetup) string {
-	t.Helper()
-	people, err := sim.Directory().ConfigYAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := people + fmt.Sprintf(`database:
-  driver: postgres
-  dsn: %q
-redis:
-  addr: 127.0.0.1:6379
-  db: %d
-connectors:
-  - name: onestop
-    kind: onestop
-    base_url: %s
-    username: %s
-    password: %s
-    rate_limit: 1000
-    page_size: %d
-schedules:
-%sscheduler:
-  min_interval: 1s # the tests' schedules tick every second or so
-notify:
-  dossier_url: https://motcua.example/ho-so/{code}
-  office_hours_only: false
-  admins: %s
-smtp:
-  host: 127.0.0.1
-  port: %d
-  from: canhbao@hoabinh.example
-  tls: none
-  timeout: %s
-  data_timeout: %s
-admin:
-%s  tokens:
-    - {name: ops, role: admin, token: %s}
-shutdown_timeout: %s
-log:
-  level: %s
-  format: %s
-`, e.dsn, e.redisDB, e.simURL, portalsim.DefaultUsername, cmp.Or(e.password, portalsim.DefaultPassword), e.pageSize, e.schedules,
-		cmp.Or(e.admins, "[]"), e.smtpPort, e.smtpTimeout, cmp.Or(e.smtpDataTimeout, e.smtpTimeout), e.admin, e.token, e.shutdown, e.logLevel, e.logFmt)
-	path := filepath.Join(t.TempDir(), "dvcwatch.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // e2eConfig is the in-process tests' configuration: sync and detection every
 // second, short timeouts.
 func e2eConfig(t *testing.T, sim *portalsim.Sim, simURL string, smtpPort int, dsn string) (*config.Config, string) {
 	t.Helper()
-	path := writeE2EConfig(t, sim, e2eSetup{
-		dsn: dsn, simURL: simURL, redisDB: testRedisDB, smtpPort: smtpPort, pageSize: 100,
-		schedules: `  - {name: sync, cron: "@every 1s", job: sync, connector: onestop}
+	path := e2e.WriteConfig(t, sim, e2e.Setup{
+		DSN: dsn, SimURL: simURL, RedisDB: testRedisDB, SMTPPort: smtpPort, PageSize: 100,
+		Schedules: `  - {name: sync, cron: "@every 1s", job: sync, connector: onestop}
   - {name: detect, cron: "@every 1s", job: detect}
 `,
-		smtpTimeout: "2s", token: "0123456789abcdef", shutdown: "3s", logLevel: "warn", logFmt: "text",
-		admin: "  listen: 127.0.0.1:0 # any free port: tests run beside other servers\n",
+		SMTPTimeout: "2s", Token: "0123456789abcdef", Shutdown: "3s", LogLevel: "warn", LogFmt: "text",
+		Admin: "  listen: 127.0.0.1:0 # any free port: tests run beside other servers\n",
 	})
 	cfg, err := config.Load(path)
 	if err != nil {
@@ -153,71 +81,10 @@ func startLoggedWorker(t *testing.T, cfg *config.Config, db *store.DB, log *slog
 	return func() { cancel(); <-done }
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", within, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func counts(t *testing.T, db *store.DB) map[string]int {
-	t.Helper()
-	c, err := db.NotificationCounts(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // allSettled reports whether detection has created emails and none is pending.
 func allSettled(t *testing.T, db *store.DB) bool {
-	c := counts(t, db)
+	c := e2e.Counts(t, db)
 	return c["sent"] > 0 && c["pending"] == 0
-}
-
-// checkOnce checks that every sent notification arrived exactly once, to its
-// address, and that nothing else arrived.
-func checkOnce(t *testing.T, db *store.DB, mail *mailcatch.Catcher) []dvcwatch.Notification {
-	t.Helper()
-	ns, err := db.Notifications(context.Background(), 100000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byID := map[string]dvcwatch.Notification{}
-	for _, n := range ns {
-		byID[strconv.FormatInt(n.ID, 10)] = n
-	}
-	got := map[string]int{}
-	for _, m := range mail.Messages() {
-		id := m.Header.Get("X-Dvcwatch-Notification")
-		n, ok := byID[id]
-		if !ok {
-			t.Errorf("received an email for unknown notification %q", id)
-			continue
-		}
-		got[id]++
-		if len(m.To) != 1 || m.To[0] != n.Email {
-			t.Errorf("notification %s to %v, want %s", id, m.To, n.Email)
-		}
-		if want := "<" + n.MessageID + "@"; n.MessageID == "" || !strings.HasPrefix(m.Header.Get("Message-Id"), want) {
-			t.Errorf("notification %s: Message-ID %q, want it to contain %q", id, m.Header.Get("Message-Id"), want)
-		}
-	}
-	for _, n := range ns {
-		id := strconv.FormatInt(n.ID, 10)
-		switch {
-		case !n.SentAt.IsZero() && got[id] != 1:
-			t.Errorf("notification %s (%s) sent, received %d times", id, n.Email, got[id])
-		case n.SentAt.IsZero() && got[id] != 0:
-			t.Errorf("notification %s (%s) not recorded as sent, received %d times", id, n.Email, got[id])
-		}
-	}
-	return ns
 }
 
 // TestAlertsEndToEnd runs a whole worker against the simulator, PostgreSQL,
@@ -226,7 +93,7 @@ func checkOnce(t *testing.T, db *store.DB, mail *mailcatch.Catcher) []dvcwatch.N
 // further passes send nothing new.
 func TestAlertsEndToEnd(t *testing.T) {
 	sim, simURL := startSim(t, 21, 400)
-	mail := startMail(t, "127.0.0.1:0")
+	mail := e2e.StartMail(t, "127.0.0.1:0")
 	mail.Reject(rejected)
 	db := storetest.Postgres(t)
 	redisConfig(t) // flushes the test database
@@ -234,9 +101,9 @@ func TestAlertsEndToEnd(t *testing.T) {
 
 	stop := startWorker(t, cfg, db)
 	defer stop()
-	waitFor(t, 60*time.Second, "no email delivered, or some still pending", func() bool { return allSettled(t, db) })
-	ns := checkOnce(t, db, mail)
-	t.Logf("first passes: %v emails, %d accepted by the mail server", counts(t, db), len(mail.Messages()))
+	e2e.WaitFor(t, 60*time.Second, "no email delivered, or some still pending", func() bool { return allSettled(t, db) })
+	ns := e2e.CheckOnce(t, db, mail)
+	t.Logf("first passes: %v emails, %d accepted by the mail server", e2e.Counts(t, db), len(mail.Messages()))
 
 	// One email per recipient per pass: a pass's emails share its time, and
 	// each holds all the recipient's breaches of that pass.
@@ -308,12 +175,12 @@ func TestAlertsEndToEnd(t *testing.T) {
 	// Later passes (the simulator's time stands still) send nothing new.
 	before := len(mail.Messages())
 	runs := detectRuns(t, db)
-	waitFor(t, 30*time.Second, "two more detection passes", func() bool { return detectRuns(t, db) >= runs+2 })
+	e2e.WaitFor(t, 30*time.Second, "two more detection passes", func() bool { return detectRuns(t, db) >= runs+2 })
 	time.Sleep(time.Second) // a last delivery would have left by now
 	if after := len(mail.Messages()); after != before {
 		t.Errorf("further passes sent %d more emails", after-before)
 	}
-	checkOnce(t, db, mail)
+	e2e.CheckOnce(t, db, mail)
 }
 
 func detectRuns(t *testing.T, db *store.DB) int {
@@ -334,14 +201,14 @@ func detectRuns(t *testing.T, db *store.DB) int {
 // backoff; once it is up every email arrives, once.
 func TestSMTPDownThenUp(t *testing.T) {
 	sim, simURL := startSim(t, 22, 300)
-	port := freePort(t)
+	port := e2e.FreePort(t)
 	db := storetest.Postgres(t)
 	redisConfig(t)
 	cfg, _ := e2eConfig(t, sim, simURL, port, "unused")
 
 	stop := startWorker(t, cfg, db)
 	defer stop()
-	waitFor(t, 60*time.Second, "no delivery attempt failed while the mail server was down", func() bool {
+	e2e.WaitFor(t, 60*time.Second, "no delivery attempt failed while the mail server was down", func() bool {
 		ns, err := db.Notifications(context.Background(), 1000)
 		if err != nil {
 			t.Fatal(err)
@@ -354,15 +221,15 @@ func TestSMTPDownThenUp(t *testing.T) {
 		}
 		return retried > 0
 	})
-	if c := counts(t, db); c["sent"] != 0 || c["failed"] != 0 {
+	if c := e2e.Counts(t, db); c["sent"] != 0 || c["failed"] != 0 {
 		t.Fatalf("with the server down: %v; want nothing sent and nothing given up yet", c)
 	}
 
-	mail := startMail(t, fmt.Sprintf("127.0.0.1:%d", port))
-	waitFor(t, 60*time.Second, "emails still pending after the mail server came back", func() bool { return allSettled(t, db) })
-	checkOnce(t, db, mail)
-	t.Logf("after the mail server came back: %v", counts(t, db))
-	if c := counts(t, db); c["failed"] != 0 {
+	mail := e2e.StartMail(t, fmt.Sprintf("127.0.0.1:%d", port))
+	e2e.WaitFor(t, 60*time.Second, "emails still pending after the mail server came back", func() bool { return allSettled(t, db) })
+	e2e.CheckOnce(t, db, mail)
+	t.Logf("after the mail server came back: %v", e2e.Counts(t, db))
+	if c := e2e.Counts(t, db); c["failed"] != 0 {
 		t.Errorf("%d emails failed; all should have been delivered", c["failed"])
 	}
 }
@@ -373,7 +240,7 @@ func TestSMTPDownThenUp(t *testing.T) {
 // email once.
 func TestSMTPDownArchivesThenAdminRetries(t *testing.T) {
 	sim, simURL := startSim(t, 24, 250)
-	port := freePort(t)
+	port := e2e.FreePort(t)
 	db := storetest.Postgres(t)
 	redisConfig(t)
 	cfg, _ := e2eConfig(t, sim, simURL, port, "unused")
@@ -382,17 +249,17 @@ func TestSMTPDownArchivesThenAdminRetries(t *testing.T) {
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 	})
 	defer stop()
-	waitFor(t, 90*time.Second, "emails not all given up while the mail server stayed down", func() bool {
-		c := counts(t, db)
+	e2e.WaitFor(t, 90*time.Second, "emails not all given up while the mail server stayed down", func() bool {
+		c := e2e.Counts(t, db)
 		return c["failed"] > 0 && c["pending"] == 0
 	})
 	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: cfg.Redis.Addr, DB: cfg.Redis.DB})
 	defer insp.Close()
 	// A row is marked failed by its last attempt, and its task archived (and
 	// recorded in SQL) after that attempt returns: wait for the archive too.
-	failed := counts(t, db)["failed"]
+	failed := e2e.Counts(t, db)["failed"]
 	var archived []*asynq.TaskInfo
-	waitFor(t, 30*time.Second, "failed emails without an archived task", func() bool {
+	e2e.WaitFor(t, 30*time.Second, "failed emails without an archived task", func() bool {
 		var err error
 		if archived, err = insp.ListArchivedTasks(jobs.DeliveryQueue, asynq.PageSize(1000)); err != nil {
 			t.Fatal(err)
@@ -424,15 +291,15 @@ func TestSMTPDownArchivesThenAdminRetries(t *testing.T) {
 		}
 	}
 
-	mail := startMail(t, fmt.Sprintf("127.0.0.1:%d", port))
+	mail := e2e.StartMail(t, fmt.Sprintf("127.0.0.1:%d", port))
 	if _, err := insp.RunAllArchivedTasks(jobs.DeliveryQueue); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the administrator's retry did not deliver everything", func() bool {
-		c := counts(t, db)
+	e2e.WaitFor(t, 30*time.Second, "the administrator's retry did not deliver everything", func() bool {
+		c := e2e.Counts(t, db)
 		return c["failed"] == 0 && c["pending"] == 0 && c["sent"] == failed
 	})
-	checkOnce(t, db, mail)
+	e2e.CheckOnce(t, db, mail)
 }
 
 // TestKillMidDelivery kills a dvcwatch serve process (SIGKILL) while the mail
@@ -442,14 +309,9 @@ func TestKillMidDelivery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and waits for the queue's lease recovery (about a minute)")
 	}
-	bin := filepath.Join(t.TempDir(), "dvcwatch")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/dvcwatch")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build dvcwatch: %v\n%s", err, out)
-	}
+	bin := e2e.Build(t)
 	sim, simURL := startSim(t, 23, 300)
-	mail := startMail(t, "127.0.0.1:0")
+	mail := e2e.StartMail(t, "127.0.0.1:0")
 	db, dsn := storetest.PostgresDSN(t)
 	redisConfig(t)
 	_, path := e2eConfig(t, sim, simURL, mail.Port(), dsn)
@@ -490,9 +352,9 @@ func TestKillMidDelivery(t *testing.T) {
 	}()
 	// The killed process's task is recovered by asynq once its lease expires
 	// (30 s, checked every minute), and its claim on the row is stale by then.
-	waitFor(t, 150*time.Second, "emails still pending after the restart", func() bool { return allSettled(t, db) })
-	checkOnce(t, db, mail)
-	t.Logf("after the restart: %v, %d accepted", counts(t, db), len(mail.Messages()))
+	e2e.WaitFor(t, 150*time.Second, "emails still pending after the restart", func() bool { return allSettled(t, db) })
+	e2e.CheckOnce(t, db, mail)
+	t.Logf("after the restart: %v, %d accepted", e2e.Counts(t, db), len(mail.Messages()))
 }
 
 // startSim serves a simulated commune over HTTP until the test ends.
@@ -502,25 +364,4 @@ func startSim(t *testing.T, seed int64, dossiers int) (*portalsim.Sim, string) {
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(func() { srv.Close(); sim.Close() })
 	return sim, srv.URL
-}
-
-// startMail runs a mail server on addr until the test ends.
-func startMail(t *testing.T, addr string) *mailcatch.Catcher {
-	t.Helper()
-	mail, err := mailcatch.Start(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mail.Close() })
-	return mail
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

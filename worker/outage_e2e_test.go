@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/internal/e2e"
+	"github.com/dvcwatch/dvcwatch/internal/redistest"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 	"github.com/dvcwatch/dvcwatch/worker"
@@ -30,7 +32,7 @@ func TestOutagesAreTwoLinesAndReadyzNamesThem(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed")
 	}
-	redisSrv := startRedisServer(t, freePort(t))
+	redisSrv := redistest.Start(t)
 	_, dsn := storetest.PostgresDSN(t)
 	pg := startProxy(t, postgresAddr(t, dsn))
 	proxied := replaceHost(t, dsn, pg.addr)
@@ -44,12 +46,12 @@ func TestOutagesAreTwoLinesAndReadyzNamesThem(t *testing.T) {
 	defer db.Close()
 	cfg := &config.Config{
 		Database:        config.Database{Driver: config.DriverPostgres, DSN: config.NewSecret(proxied)},
-		Redis:           config.Redis{Addr: redisSrv.addr},
+		Redis:           config.Redis{Addr: redisSrv.Addr},
 		SMTP:            config.SMTP{Host: "127.0.0.1", Port: 2525, From: "canhbao@x.example", TLS: config.TLSNone, Timeout: time.Second},
 		Admin:           config.Admin{Tokens: []config.Token{{Name: "ops", Role: config.AdminAdmin, Token: config.NewSecret("0123456789abcdef")}}},
 		ShutdownTimeout: 5 * time.Second,
 	}
-	var logs procLog
+	var logs e2e.Log
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	rdb, err := worker.OpenRedis(cfg.Redis)
 	if err != nil {
@@ -77,7 +79,7 @@ func TestOutagesAreTwoLinesAndReadyzNamesThem(t *testing.T) {
 
 	waitReadyz(t, readyz, 200, "ready", "")
 	const outage = 6 * time.Second
-	redisSrv.stop(t)
+	redisSrv.Kill(t)
 	waitReadyz(t, readyz, 503, "not ready: redis unreachable", "database")
 	time.Sleep(outage / 2)
 	pg.close()
@@ -86,89 +88,42 @@ func TestOutagesAreTwoLinesAndReadyzNamesThem(t *testing.T) {
 		t.Errorf("both down: /readyz %d %q, want 503 naming both", code, body)
 	}
 	time.Sleep(outage / 2)
-	redisSrv.start(t)
+	redisSrv.Restart(t)
 	waitReadyz(t, readyz, 503, "not ready: database unreachable", "redis")
 	pg.open(t)
 	waitReadyz(t, readyz, 200, "ready", "")
 	// The probe says so within its cadence.
 	deadline := time.Now().Add(5 * time.Second)
 	const lostMsg = " unreachable; trying again every 500ms, and saying nothing more until it answers"
-	for time.Now().Before(deadline) && logs.count("redis reachable again")+logs.count("database reachable again") < 2 {
+	for time.Now().Before(deadline) && logs.Count("redis reachable again")+logs.Count("database reachable again") < 2 {
 		time.Sleep(100 * time.Millisecond)
 	}
 
 	lost := map[string]int{}
 	var noisy []string
-	for _, e := range logs.entries() {
+	for _, e := range logs.Entries() {
 		msg, _ := e["msg"].(string)
 		switch {
-		case msg == "redis"+lostMsg && e["addr"] == redisSrv.addr, msg == "database"+lostMsg && e["addr"] == pg.addr:
+		case msg == "redis"+lostMsg && e["addr"] == redisSrv.Addr, msg == "database"+lostMsg && e["addr"] == pg.addr:
 			lost[e["dependency"].(string)]++
 		case msg == "redis reachable again", msg == "database reachable again":
-		case e["level"] == "ERROR" || e["level"] == "WARN" || strings.Contains(fmt.Sprint(e), redisSrv.addr) || strings.Contains(fmt.Sprint(e), pg.addr):
+		case e["level"] == "ERROR" || e["level"] == "WARN" || strings.Contains(fmt.Sprint(e), redisSrv.Addr) || strings.Contains(fmt.Sprint(e), pg.addr):
 			noisy = append(noisy, fmt.Sprint(e))
 		}
 	}
-	t.Logf("%d log lines in all over a %s Redis outage and a %s database outage", len(logs.lines()), outage, outage/2)
+	t.Logf("%d log lines in all over a %s Redis outage and a %s database outage", len(logs.Lines()), outage, outage/2)
 	if lost["redis"] != 1 || lost["database"] != 1 {
 		t.Errorf("outage lines %v, want one for redis and one for the database", lost)
 	}
-	if r, d := logs.count("redis reachable again"), logs.count("database reachable again"); r != 1 || d != 1 {
+	if r, d := logs.Count("redis reachable again"), logs.Count("database reachable again"); r != 1 || d != 1 {
 		t.Errorf("recovery lines: %d for redis, %d for the database; want one each", r, d)
 	}
 	if len(noisy) > 0 {
 		t.Errorf("lines per attempt got through:\n%s", strings.Join(noisy, "\n"))
 	}
 	if t.Failed() {
-		t.Logf("log:\n%s", logs.tail(100))
+		t.Logf("log:\n%s", logs.Tail(100))
 	}
-}
-
-// redisServer is a redis-server of the test's own, on a loopback port.
-type redisServer struct {
-	addr string
-	port int
-	cmd  *exec.Cmd
-}
-
-func startRedisServer(t *testing.T, port int) *redisServer {
-	t.Helper()
-	r := &redisServer{addr: "127.0.0.1:" + strconv.Itoa(port), port: port}
-	r.start(t)
-	t.Cleanup(func() {
-		if r.cmd != nil {
-			r.stop(t)
-		}
-	})
-	return r
-}
-
-func (r *redisServer) start(t *testing.T) {
-	t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", r.addr)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s: %v", r.addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (r *redisServer) stop(t *testing.T) {
-	t.Helper()
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
 }
 
 // proxy forwards a loopback port to a server until closed, and can be
@@ -182,7 +137,7 @@ type proxy struct {
 
 func startProxy(t *testing.T, target string) *proxy {
 	t.Helper()
-	p := &proxy{addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), target: target, conns: map[net.Conn]bool{}}
+	p := &proxy{addr: "127.0.0.1:" + strconv.Itoa(e2e.FreePort(t)), target: target, conns: map[net.Conn]bool{}}
 	p.open(t)
 	t.Cleanup(p.close)
 	return p

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/internal/e2e"
 	"github.com/dvcwatch/dvcwatch/internal/redistest"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -51,7 +52,7 @@ func TestSentinelFailover(t *testing.T) {
 	sim, simURL := startSim(t, 25, 1000) // enough breaches that most recipients get an email
 	// The mail server is down until the failover: every email is still in
 	// the queue, waiting for a retry, when the primary dies.
-	mailPort := freePort(t)
+	mailPort := e2e.FreePort(t)
 	db := storetest.Postgres(t)
 	cfg, _ := e2eConfig(t, sim, simURL, mailPort, "unused: the test passes its store")
 	cfg.Redis = config.Redis{Sentinel: config.Sentinel{MasterName: sentinelMaster}}
@@ -71,7 +72,7 @@ func TestSentinelFailover(t *testing.T) {
 	// Retries 3 s apart: the ten a delivery gets last beyond the wait below.
 	stop := startWorker(t, cfg, db, worker.RunOptions{DeliverRetryDelay: func(int) time.Duration { return 3 * time.Second }})
 	defer stop()
-	waitFor(t, 60*time.Second, "the store did not catch up with the simulator", func() bool {
+	e2e.WaitFor(t, 60*time.Second, "the store did not catch up with the simulator", func() bool {
 		totals, err := db.Totals(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -79,11 +80,11 @@ func TestSentinelFailover(t *testing.T) {
 		return totals.Dossiers["onestop"] == sim.Census().Dossiers
 	})
 	caughtUp := time.Now()
-	waitFor(t, 30*time.Second, "no detection pass over every dossier, or no delivery tried", func() bool {
+	e2e.WaitFor(t, 30*time.Second, "no detection pass over every dossier, or no delivery tried", func() bool {
 		return len(ticks(t, db, "detect", caughtUp, true)) > 0 && tried(t, db) > 0
 	})
 
-	atKill := counts(t, db)
+	atKill := e2e.Counts(t, db)
 	killedAt := time.Now()
 	primary.Kill(t)
 	replica.Resume(t)
@@ -92,14 +93,14 @@ func TestSentinelFailover(t *testing.T) {
 	if atKill["pending"] == 0 || atKill["sent"] != 0 {
 		t.Fatalf("emails at the kill: %v; the test needs some pending and none sent", atKill)
 	}
-	waitFor(t, 60*time.Second, "the sentinels did not promote the replica", func() bool {
+	e2e.WaitFor(t, 60*time.Second, "the sentinels did not promote the replica", func() bool {
 		return masterAddr(t, sentinels[0]) == replica.Addr
 	})
 	promoted := time.Now()
 	t.Logf("replica promoted %s after the kill", promoted.Sub(killedAt).Round(time.Millisecond))
-	mail := startMail(t, "127.0.0.1:"+strconv.Itoa(mailPort))
+	mail := e2e.StartMail(t, "127.0.0.1:"+strconv.Itoa(mailPort))
 
-	waitFor(t, 60*time.Second, "three sync and three detection ticks after the failover", func() bool {
+	e2e.WaitFor(t, 60*time.Second, "three sync and three detection ticks after the failover", func() bool {
 		return len(ticks(t, db, "sync", promoted, true)) >= 3 && len(ticks(t, db, "detect", promoted, true)) >= 3
 	})
 	// About one run in ten, one re-enqueued delivery task stays active on the
@@ -124,11 +125,11 @@ func TestSentinelFailover(t *testing.T) {
 	settled := time.Now()
 	// Two more detection passes send nothing new, and nothing arrives twice.
 	runs := detectRuns(t, db)
-	waitFor(t, 30*time.Second, "two more detection passes", func() bool { return detectRuns(t, db) >= runs+2 })
+	e2e.WaitFor(t, 30*time.Second, "two more detection passes", func() bool { return detectRuns(t, db) >= runs+2 })
 	time.Sleep(time.Second) // a last delivery would have left by now
-	checkOnce(t, db, mail)
+	e2e.CheckOnce(t, db, mail)
 
-	final := counts(t, db)
+	final := e2e.Counts(t, db)
 	if final["failed"] != 0 || final["pending"] != 0 {
 		t.Errorf("after the failover: %v; want every email sent", final)
 	}
@@ -160,7 +161,7 @@ func waitForSentinels(t *testing.T, sentinels []*redistest.Server, replica *redi
 	ctx := context.Background()
 	for _, s := range sentinels {
 		c := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
-		waitFor(t, 30*time.Second, "sentinel "+s.Addr+" does not know the replica and the other sentinels", func() bool {
+		e2e.WaitFor(t, 30*time.Second, "sentinel "+s.Addr+" does not know the replica and the other sentinels", func() bool {
 			m, err := c.Master(ctx, sentinelMaster).Result()
 			return err == nil && m["num-slaves"] == "1" && m["num-other-sentinels"] == strconv.Itoa(len(sentinels)-1)
 		})
@@ -168,7 +169,7 @@ func waitForSentinels(t *testing.T, sentinels []*redistest.Server, replica *redi
 	}
 	c := redis.NewClient(&redis.Options{Addr: replica.Addr})
 	defer c.Close()
-	waitFor(t, 30*time.Second, "the replica is not in sync with the primary", func() bool {
+	e2e.WaitFor(t, 30*time.Second, "the replica is not in sync with the primary", func() bool {
 		info, err := c.Info(ctx, "replication").Result()
 		return err == nil && containsLine(info, "master_link_status:up")
 	})
@@ -259,7 +260,7 @@ func explainPending(t *testing.T, db *store.DB, master string) {
 		if !n.SentAt.IsZero() {
 			continue
 		}
-		info, err := insp.GetTaskInfo(jobs.Queue, jobs.DeliverTaskID(n.ID))
+		info, err := insp.GetTaskInfo(jobs.DeliveryQueue, jobs.DeliverTaskID(n.ID))
 		state := fmt.Sprint(err)
 		if info != nil {
 			state = fmt.Sprintf("%s retried=%d next=%s completed=%s lastErr=%q", info.State, info.Retried, info.NextProcessAt, info.CompletedAt, info.LastErr)

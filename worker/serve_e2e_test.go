@@ -1,20 +1,14 @@
 package worker_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,10 +17,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dvcwatch/dvcwatch"
+	"github.com/dvcwatch/dvcwatch/internal/e2e"
 	"github.com/dvcwatch/dvcwatch/internal/mailcatch"
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/jobs"
-	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
 
@@ -60,7 +54,7 @@ func TestServeReplicas(t *testing.T) {
 	}
 	flushServeRedis(t)
 	db, dsn := storetest.PostgresDSN(t)
-	bin := buildDvcwatch(t)
+	bin := e2e.Build(t)
 
 	// The simulated time starts in the past and is advanced towards now:
 	// serve judges dossiers by the wall clock, so what the simulator reports
@@ -70,44 +64,44 @@ func TestServeReplicas(t *testing.T) {
 		Start: time.Now().Add(-4 * 24 * time.Hour).Truncate(time.Minute)})
 	simSrv := httptest.NewServer(sim.Handler())
 	t.Cleanup(func() { simSrv.Close(); sim.Close() })
-	mail := startMail(t, "127.0.0.1:0")
-	portA, portB := freePort(t), freePort(t)
+	mail := e2e.StartMail(t, "127.0.0.1:0")
+	portA, portB := e2e.FreePort(t), e2e.FreePort(t)
 	cfgA := serveConfig(t, sim, simSrv.URL, mail.Port(), dsn, portA)
 	cfgB := serveConfig(t, sim, simSrv.URL, mail.Port(), dsn, portB)
 
 	// 1. Both replicas take work.
-	a := startServe(t, bin, "a", cfgA, portA)
-	b := startServe(t, bin, "b", cfgB, portB)
-	a.waitReady(t)
-	b.waitReady(t)
-	waitFor(t, 90*time.Second, "both replicas synced and every first email was sent", func() bool {
-		return a.log.count("sync done") > 0 && b.log.count("sync done") > 0 && allSettled(t, db)
+	a := e2e.StartServe(t, bin, "a", cfgA, portA)
+	b := e2e.StartServe(t, bin, "b", cfgB, portB)
+	a.WaitReady(t)
+	b.WaitReady(t)
+	e2e.WaitFor(t, 90*time.Second, "both replicas synced and every first email was sent", func() bool {
+		return a.Log.Count("sync done") > 0 && b.Log.Count("sync done") > 0 && allSettled(t, db)
 	})
-	t.Logf("both replicas at work: %v; syncs a=%d b=%d", counts(t, db), a.log.count("sync done"), b.log.count("sync done"))
+	t.Logf("both replicas at work: %v; syncs a=%d b=%d", e2e.Counts(t, db), a.Log.Count("sync done"), b.Log.Count("sync done"))
 
 	// 2. SIGTERM a replica while the mail server holds its delivery in DATA.
 	heldFrom := time.Now()
 	mail.Hold()
 	advanceUntilHeld(t, sim, mail)
 	victim, survivor := deliveringReplica(t, a, b, heldFrom)
-	sentBefore := victim.log.count("email sent")
-	if err := victim.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	sentBefore := victim.Log.Count("email sent")
+	if err := victim.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// Well inside shutdown_timeout: the replica must still be finishing its
 	// delivery rather than have dropped it.
 	time.Sleep(2 * time.Second)
-	if victim.exited() {
-		t.Fatalf("replica %s exited while its delivery was held; it should wait up to shutdown_timeout", victim.name)
+	if victim.Exited() {
+		t.Fatalf("replica %s exited while its delivery was held; it should wait up to shutdown_timeout", victim.Name)
 	}
 	mail.Release()
-	victim.waitExit(t, serveShutdown+serveExitMargin)
-	if victim.log.count("email sent") <= sentBefore {
-		t.Errorf("replica %s sent nothing after SIGTERM; its held delivery should have finished", victim.name)
+	victim.WaitExit(t, serveShutdown+serveExitMargin)
+	if victim.Log.Count("email sent") <= sentBefore {
+		t.Errorf("replica %s sent nothing after SIGTERM; its held delivery should have finished", victim.Name)
 	}
-	for _, e := range victim.log.entries() {
+	for _, e := range victim.Log.Entries() {
 		if msg, _ := e["msg"].(string); strings.HasPrefix(msg, "Quitting worker") || strings.HasPrefix(msg, "Pushed task") {
-			t.Errorf("replica %s handed a task back at shutdown (%q): nothing should outlast shutdown_timeout here", victim.name, msg)
+			t.Errorf("replica %s handed a task back at shutdown (%q): nothing should outlast shutdown_timeout here", victim.Name, msg)
 		}
 	}
 
@@ -116,49 +110,49 @@ func TestServeReplicas(t *testing.T) {
 	if victim == b {
 		port = portB
 	}
-	c := startServe(t, bin, "c", victim.config, port)
-	c.waitReady(t)
+	c := e2e.StartServe(t, bin, "c", victim.Config, port)
+	c.WaitReady(t)
 	if _, err := sim.Advance(6 * 60); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 90*time.Second, "the replacement synced and the store caught up with the simulator", func() bool {
-		return c.log.count("sync done") > 0 && storeMatchesSim(t, db, sim) == ""
+	e2e.WaitFor(t, 90*time.Second, "the replacement synced and the store caught up with the simulator", func() bool {
+		return c.Log.Count("sync done") > 0 && e2e.StoreMatchesSim(t, db, sim) == ""
 	})
 	// Detection judges by the wall clock, so a pass may find a new breach at
 	// any time: pause it (through one replica's admin API, which every
 	// replica's scheduler reads) so that the outbox can be seen complete.
 	pauseSchedule(t, c, "detect")
-	waitFor(t, 60*time.Second, "both replicas applied the pause", func() bool {
-		return survivor.log.count("scheduler: schedule changed") > 0 && c.log.count("scheduler: schedule changed") > 0
+	e2e.WaitFor(t, 60*time.Second, "both replicas applied the pause", func() bool {
+		return survivor.Log.Count("scheduler: schedule changed") > 0 && c.Log.Count("scheduler: schedule changed") > 0
 	})
-	waitFor(t, 90*time.Second, "every email sent once no detection was left to run", func() bool {
-		if queued(t, jobs.TypeDetect) > 0 {
+	e2e.WaitFor(t, 90*time.Second, "every email sent once no detection was left to run", func() bool {
+		if e2e.Queued(t, asynq.RedisClientOpt{Addr: "127.0.0.1:6379", DB: serveRedisDB}, jobs.TypeDetect) > 0 {
 			return false
 		}
-		nc := counts(t, db)
+		nc := e2e.Counts(t, db)
 		return nc["pending"] == 0 && nc["failed"] == 0
 	})
-	for _, p := range []*serveProc{survivor, c} {
-		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	for _, p := range []*e2e.Serve{survivor, c} {
+		if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, p := range []*serveProc{survivor, c} {
-		p.waitExit(t, serveShutdown+serveExitMargin)
+	for _, p := range []*e2e.Serve{survivor, c} {
+		p.WaitExit(t, serveShutdown+serveExitMargin)
 	}
-	procs := []*serveProc{a, b, c}
+	procs := []*e2e.Serve{a, b, c}
 
 	// Every email arrived once, and was sent by one process.
-	ns := checkOnce(t, db, mail)
-	if nc := counts(t, db); nc["pending"] != 0 || nc["failed"] != 0 || nc["sent"] != len(ns) {
+	ns := e2e.CheckOnce(t, db, mail)
+	if nc := e2e.Counts(t, db); nc["pending"] != 0 || nc["failed"] != 0 || nc["sent"] != len(ns) {
 		t.Errorf("outbox after the last shutdown: %v of %d; want every row sent", nc, len(ns))
 	}
 	sentBy := map[string][]string{}
 	for _, p := range procs {
-		for _, e := range p.log.entries() {
+		for _, e := range p.Log.Entries() {
 			if e["msg"] == "email sent" {
 				id := fmt.Sprint(e["notification"])
-				sentBy[id] = append(sentBy[id], p.name)
+				sentBy[id] = append(sentBy[id], p.Name)
 			}
 		}
 	}
@@ -182,16 +176,16 @@ func TestServeReplicas(t *testing.T) {
 	}
 	logged := 0
 	for _, p := range procs {
-		logged += p.log.count("sync done")
+		logged += p.Log.Count("sync done")
 	}
 	if logged != syncs {
 		t.Errorf("the processes logged %d finished syncs, job_runs holds %d", logged, syncs)
 	}
-	if d := storeMatchesSim(t, db, sim); d != "" {
+	if d := e2e.StoreMatchesSim(t, db, sim); d != "" {
 		t.Errorf("after the last shutdown: %s", d)
 	}
 	t.Logf("%d job runs, %d emails; syncs a=%d b=%d c=%d; %s was SIGTERMed mid-delivery", len(runs), len(ns),
-		a.log.count("sync done"), b.log.count("sync done"), c.log.count("sync done"), victim.name)
+		a.Log.Count("sync done"), b.Log.Count("sync done"), c.Log.Count("sync done"), victim.Name)
 }
 
 // checkTicksOnce checks job_runs: every run came from a schedule's tick, no
@@ -236,32 +230,6 @@ func checkTicksOnce(t *testing.T, runs []dvcwatch.JobRun) {
 	}
 }
 
-// storeMatchesSim returns "" if the stored one-stop dossiers have the
-// simulator's statuses in the same numbers, else the difference.
-func storeMatchesSim(t *testing.T, db *store.DB, sim *portalsim.Sim) string {
-	t.Helper()
-	rows, err := db.DossiersByStatus(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int{}
-	for _, r := range rows {
-		if r.Source == "onestop" {
-			got[strconv.Itoa(r.Status)] = r.N
-		}
-	}
-	want := sim.Census().ByStatus
-	for k, v := range want {
-		if v == 0 {
-			delete(want, k)
-		}
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		return fmt.Sprintf("stored dossiers by status %v, the simulator has %v", got, want)
-	}
-	return ""
-}
-
 // advanceUntilHeld moves the simulated time a day at a time until detection
 // has new emails and one of them reaches DATA, where the mail server holds it.
 func advanceUntilHeld(t *testing.T, sim *portalsim.Sim, mail *mailcatch.Catcher) {
@@ -284,11 +252,11 @@ func advanceUntilHeld(t *testing.T, sim *portalsim.Sim, mail *mailcatch.Catcher)
 // deliveringReplica returns the replica whose asynq server reports a delivery
 // started since the mail server holds DATA, and the other one. The heartbeat
 // behind the report is written every 5 s: an older delivery may still show.
-func deliveringReplica(t *testing.T, a, b *serveProc, since time.Time) (victim, other *serveProc) {
+func deliveringReplica(t *testing.T, a, b *e2e.Serve, since time.Time) (victim, other *e2e.Serve) {
 	t.Helper()
 	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: "127.0.0.1:6379", DB: serveRedisDB})
 	defer insp.Close()
-	waitFor(t, 30*time.Second, "no replica reports a delivery in progress", func() bool {
+	e2e.WaitFor(t, 30*time.Second, "no replica reports a delivery in progress", func() bool {
 		servers, err := insp.Servers()
 		if err != nil {
 			t.Fatal(err)
@@ -299,9 +267,9 @@ func deliveringReplica(t *testing.T, a, b *serveProc, since time.Time) (victim, 
 					continue
 				}
 				switch s.PID {
-				case a.cmd.Process.Pid:
+				case a.Cmd.Process.Pid:
 					victim, other = a, b
-				case b.cmd.Process.Pid:
+				case b.Cmd.Process.Pid:
 					victim, other = b, a
 				}
 			}
@@ -312,9 +280,9 @@ func deliveringReplica(t *testing.T, a, b *serveProc, since time.Time) (victim, 
 }
 
 // pauseSchedule pauses a schedule through p's admin API.
-func pauseSchedule(t *testing.T, p *serveProc, name string) {
+func pauseSchedule(t *testing.T, p *e2e.Serve, name string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, p.admin+"/api/v1/schedules/"+name+"/pause", nil)
+	req, err := http.NewRequest(http.MethodPost, p.Admin+"/api/v1/schedules/"+name+"/pause", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,30 +293,8 @@ func pauseSchedule(t *testing.T, p *serveProc, name string) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("pause %s through replica %s: %s", name, p.name, resp.Status)
+		t.Fatalf("pause %s through replica %s: %s", name, p.Name, resp.Status)
 	}
-}
-
-// queued counts the tasks of type typ waiting, running or due for a retry.
-func queued(t *testing.T, typ string) int {
-	t.Helper()
-	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: "127.0.0.1:6379", DB: serveRedisDB})
-	defer insp.Close()
-	n := 0
-	for _, list := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){
-		insp.ListPendingTasks, insp.ListActiveTasks, insp.ListRetryTasks, insp.ListScheduledTasks,
-	} {
-		tasks, err := list(jobs.Queue, asynq.PageSize(1000))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, task := range tasks {
-			if task.Type == typ {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // serveConfig writes the configuration of one replica: the simulator's
@@ -358,14 +304,14 @@ func queued(t *testing.T, typ string) int {
 // level (the test reads them).
 func serveConfig(t *testing.T, sim *portalsim.Sim, simURL string, smtpPort int, dsn string, adminPort int) string {
 	t.Helper()
-	return writeE2EConfig(t, sim, e2eSetup{
-		dsn: dsn, simURL: simURL, redisDB: serveRedisDB, smtpPort: smtpPort, pageSize: 50,
-		schedules: fmt.Sprintf(`  - {name: sync, cron: "@every %s", job: sync, connector: onestop}
+	return e2e.WriteConfig(t, sim, e2e.Setup{
+		DSN: dsn, SimURL: simURL, RedisDB: serveRedisDB, SMTPPort: smtpPort, PageSize: 50,
+		Schedules: fmt.Sprintf(`  - {name: sync, cron: "@every %s", job: sync, connector: onestop}
   - {name: detect, cron: "@every %s", job: detect}
   - {name: dispatch, cron: "@every %s", job: notify}
 `, serveEvery["sync"], serveEvery["detect"], serveEvery["dispatch"]),
-		smtpTimeout: "20s", admin: fmt.Sprintf("  listen: 127.0.0.1:%d\n", adminPort), token: serveToken,
-		shutdown: serveShutdown.String(), logLevel: "info", logFmt: "json",
+		SMTPTimeout: "20s", Admin: fmt.Sprintf("  listen: 127.0.0.1:%d\n", adminPort), Token: serveToken,
+		Shutdown: serveShutdown.String(), LogLevel: "info", LogFmt: "json",
 	})
 }
 
@@ -381,148 +327,4 @@ func flushServeRedis(t *testing.T) {
 	if err := c.FlushDB(context.Background()).Err(); err != nil {
 		t.Fatalf("Redis at 127.0.0.1:6379: %v\nstart it with: redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no", err)
 	}
-}
-
-// buildDvcwatch builds the binary into the test's temporary directory.
-func buildDvcwatch(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "dvcwatch")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/dvcwatch")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build dvcwatch: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// serveProc is one `dvcwatch serve` process and what it logged.
-type serveProc struct {
-	name, config string
-	admin        string // base URL of its admin server
-	cmd          *exec.Cmd
-	log          *procLog
-	done         chan struct{} // closed when it has exited; then err is set
-	err          error
-}
-
-// startServe starts `dvcwatch serve --config path`; it is killed at cleanup if
-// still running, and its log's end is shown if the test failed.
-func startServe(t *testing.T, bin, name, path string, adminPort int) *serveProc {
-	t.Helper()
-	p := &serveProc{name: name, config: path, admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort),
-		log: &procLog{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "serve", "--config", path)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if !p.exited() {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("replica %s (pid %d), last lines of its log:\n%s", p.name, p.cmd.Process.Pid, p.log.tail(60))
-		}
-	})
-	return p
-}
-
-func (p *serveProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// waitReady waits for the replica's /readyz (the compose healthcheck) to
-// answer 200.
-func (p *serveProc) waitReady(t *testing.T) {
-	t.Helper()
-	waitFor(t, 60*time.Second, "replica "+p.name+" never answered /readyz with 200", func() bool {
-		if p.exited() {
-			t.Fatalf("replica %s exited at start: %v", p.name, p.err)
-		}
-		resp, err := http.Get(p.admin + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-}
-
-// waitExit waits for the SIGTERMed replica to exit, and checks it exited 0
-// having logged that it stopped.
-func (p *serveProc) waitExit(t *testing.T, within time.Duration) {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(within):
-		t.Fatalf("replica %s still running %s after SIGTERM", p.name, within)
-	}
-	if p.err != nil {
-		t.Errorf("replica %s: %v after SIGTERM, want exit status 0", p.name, p.err)
-	}
-	if p.log.count("worker stopped") != 1 {
-		t.Errorf("replica %s did not log %q", p.name, "worker stopped")
-	}
-}
-
-// procLog collects a process's output (JSON log lines, and any plain line).
-type procLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *procLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-func (l *procLog) lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(l.buf.Bytes()))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out
-}
-
-// entries returns the JSON log lines decoded, in order.
-func (l *procLog) entries() []map[string]any {
-	var out []map[string]any
-	for _, line := range l.lines() {
-		var e map[string]any
-		if json.Unmarshal([]byte(line), &e) == nil {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// count returns how many lines logged msg.
-func (l *procLog) count(msg string) int {
-	n := 0
-	for _, e := range l.entries() {
-		if e["msg"] == msg {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *procLog) tail(n int) string {
-	lines := l.lines()
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

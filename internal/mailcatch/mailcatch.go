@@ -52,10 +52,16 @@ func Start(addr string) (*Catcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Catcher{done: make(chan struct{}), rcpts: map[string]int{}, reject: map[string]bool{},
+	c := &Catcher{rcpts: map[string]int{}, reject: map[string]bool{},
 		inData: make(chan struct{}, 64), accepted: make(chan struct{}, 1)}
-	c.ln = faultyListener{Listener: ln, f: &c.faults}
-	ln = c.ln
+	c.serve(ln)
+	return c, nil
+}
+
+// serve starts a server on ln, whose connections can misbehave as faults say.
+func (c *Catcher) serve(ln net.Listener) {
+	ln = faultyListener{Listener: ln, f: &c.faults}
+	c.ln, c.done = ln, make(chan struct{})
 	c.srv = smtp.NewServer(backend{c})
 	c.srv.Domain = "mailcatch.local"
 	c.srv.ReadTimeout = time.Minute
@@ -65,7 +71,18 @@ func Start(addr string) (*Catcher, error) {
 		defer close(c.done)
 		_ = c.srv.Serve(ln)
 	}()
-	return c, nil
+}
+
+// Up listens again, on the same port, after Close: a mail server back from
+// an outage, with the messages it accepted before. It is not safe to call
+// while another goroutine calls Close, Addr or Port.
+func (c *Catcher) Up() error {
+	ln, err := net.Listen("tcp", c.ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	c.serve(ln)
+	return nil
 }
 
 // Addr returns the host:port the catcher listens on.
@@ -89,6 +106,13 @@ func (c *Catcher) Reject(addr string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reject[addr] = true
+}
+
+// Accept undoes Reject: RCPT TO:<addr> is accepted again.
+func (c *Catcher) Accept(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.reject, addr)
 }
 
 // Hold makes every DATA wait, before anything is accepted, until Release;

@@ -3,6 +3,7 @@ package mailcatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -57,5 +58,55 @@ func TestCatcher(t *testing.T) {
 	}
 	if got[0].Header.Get("X-Test") != "1" || got[0].Header.Get("Subject") == "" {
 		t.Errorf("headers not parsed: %v", got[0].Header)
+	}
+}
+
+// TestDownUpAcceptDelay: a catcher closed and up again serves on the same
+// port with its messages kept; an address refused and accepted again gets
+// through; a message answered late is accepted though its sender gave up.
+func TestDownUpAcceptDelay(t *testing.T) {
+	c, err := mailcatch.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	send := func(timeout time.Duration, to string) error {
+		s, err := email.New(config.SMTP{Host: "127.0.0.1", Port: c.Port(), From: "canhbao@x.example", TLS: config.TLSNone, Timeout: timeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Send(context.Background(), email.Message{To: []string{to}, Subject: "s", Text: "t", MessageID: "m-" + to})
+	}
+	if err := send(5*time.Second, "a@x.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(5*time.Second, "b@x.example"); err == nil {
+		t.Fatal("sent to a closed catcher")
+	}
+	if err := c.Up(); err != nil {
+		t.Fatal(err)
+	}
+	c.Reject("b@x.example")
+	c.Accept("b@x.example")
+	if err := send(5*time.Second, "b@x.example"); err != nil {
+		t.Fatalf("after Up and Accept: %v", err)
+	}
+	c.DelayReply(1500 * time.Millisecond)
+	if err := send(500*time.Millisecond, "c@x.example"); err == nil {
+		t.Error("a reply delayed past the sender's timeout came in time")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Count() < 3 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	var to []string
+	for _, m := range c.Messages() {
+		to = append(to, m.To[0])
+	}
+	if fmt.Sprint(to) != "[a@x.example b@x.example c@x.example]" {
+		t.Errorf("accepted %v, want a, b and the late-answered c", to)
 	}
 }
