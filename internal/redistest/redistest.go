@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch/internal/e2e"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -74,7 +74,7 @@ func start(t testing.TB, sentinel bool, conf []string) *Server {
 	// listen: a few tries.
 	var err error
 	for range 3 {
-		s.Port = freePort(t)
+		s.Port = e2e.FreePort(t)
 		s.Addr = "127.0.0.1:" + strconv.Itoa(s.Port)
 		text := strings.Join(append([]string{"port " + strconv.Itoa(s.Port), "bind 127.0.0.1", "dir " + dir,
 			"logfile " + filepath.Join(dir, "redis.log")}, conf...), "\n") + "\n"
@@ -180,14 +180,4 @@ func (s *Server) logTail(t testing.TB) {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	lines = lines[max(0, len(lines)-20):]
 	t.Logf("redis-server %s, last lines of its log:\n%s", s.Addr, strings.Join(lines, "\n"))
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
