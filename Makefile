@@ -22,7 +22,7 @@ fuzz:
 
 # The fault matrix (internal/chaos): its own PostgreSQL cluster and Redis, the
 # simulator, a mail server and two serve processes, broken one part at a time;
-# prints a table of lost and duplicated emails. About 13 minutes; not in `test`.
+# prints a table of lost and duplicated emails. About 18 minutes; not in `test`.
 chaos:
 	$(GO) test -tags chaos -count=1 -v -timeout 40m ./internal/chaos/
 
