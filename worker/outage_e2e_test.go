@@ -170,6 +170,14 @@ func (p *proxy) forward(c net.Conn) {
 		return
 	}
 	p.mu.Lock()
+	if p.ln == nil {
+		// Accepted just before close cut the others: it must not outlive
+		// the cut.
+		p.mu.Unlock()
+		c.Close()
+		s.Close()
+		return
+	}
 	p.conns[c], p.conns[s] = true, true
 	p.mu.Unlock()
 	go func() { _, _ = io.Copy(s, c); s.Close() }()

@@ -71,7 +71,8 @@ func TestDownUpAcceptDelay(t *testing.T) {
 	}
 	defer c.Close()
 	send := func(timeout time.Duration, to string) error {
-		s, err := email.New(config.SMTP{Host: "127.0.0.1", Port: c.Port(), From: "canhbao@x.example", TLS: config.TLSNone, Timeout: timeout})
+		s, err := email.New(config.SMTP{Host: "127.0.0.1", Port: c.Port(), From: "canhbao@x.example", TLS: config.TLSNone,
+			Timeout: timeout, DataTimeout: timeout})
 		if err != nil {
 			t.Fatal(err)
 		}
