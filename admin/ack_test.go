@@ -24,6 +24,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/admin"
 	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/detect"
+	"github.com/dvcwatch/dvcwatch/internal/logbuf"
 	"github.com/dvcwatch/dvcwatch/notify/acklink"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
@@ -53,7 +54,7 @@ type ackBundle struct {
 	url     string
 	db      *store.DB
 	links   *acklink.Links
-	log     *apiLog
+	log     *logbuf.Buffer
 	tokens  []string // every token handed out, looked for in the log
 	mu      sync.Mutex
 	now     time.Time
@@ -81,7 +82,7 @@ func ackSetup(t *testing.T, db *store.DB, edit ...func(*admin.Options)) *ackBund
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &ackBundle{db: db, links: links, log: &apiLog{}, now: ackMailed.Add(time.Hour)}
+	b := &ackBundle{db: db, links: links, log: &logbuf.Buffer{}, now: ackMailed.Add(time.Hour)}
 
 	received := time.Date(2026, 2, 23, 2, 0, 0, 0, time.UTC)
 	var ds []dvcwatch.Dossier

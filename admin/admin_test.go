@@ -5,7 +5,6 @@ package admin_test
 // helper here is prefixed api, since other test files share the package.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,6 +30,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/config"
 	"github.com/dvcwatch/dvcwatch/detect"
+	"github.com/dvcwatch/dvcwatch/internal/logbuf"
 	"github.com/dvcwatch/dvcwatch/jobs"
 	"github.com/dvcwatch/dvcwatch/scheduler"
 	"github.com/dvcwatch/dvcwatch/store"
@@ -96,24 +96,6 @@ func (c *apiClock) advance(d time.Duration) {
 	c.off += d
 }
 
-// apiLog collects the server's log, to look for secrets in it.
-type apiLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *apiLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *apiLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // apiBundle is a running server and what it runs on.
 type apiBundle struct {
 	url   string
@@ -125,7 +107,7 @@ type apiBundle struct {
 	queue *asynq.Client
 	sched *scheduler.Scheduler
 	clock *apiClock
-	log   *apiLog
+	log   *logbuf.Buffer
 }
 
 // apiSetup starts a server; edit changes its options before New.
@@ -147,7 +129,7 @@ func apiSetup(t testing.TB, edit ...func(*admin.Options)) *apiBundle {
 // storetest's, on either engine).
 func apiSetupWith(t testing.TB, db *store.DB, edit ...func(*admin.Options)) *apiBundle {
 	t.Helper()
-	b := &apiBundle{clock: &apiClock{}, log: &apiLog{}}
+	b := &apiBundle{clock: &apiClock{}, log: &logbuf.Buffer{}}
 	b.db = db
 
 	// miniredis keeps its own clock: move it with the wall clock, or no TTL

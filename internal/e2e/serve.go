@@ -1,17 +1,14 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dvcwatch/dvcwatch/internal/logbuf"
 )
 
 // Serve is one `dvcwatch serve` process and what it logged.
@@ -105,55 +102,4 @@ func (p *Serve) WaitExit(t testing.TB, within time.Duration) {
 }
 
 // Log collects a process's output (JSON log lines, and any plain line).
-type Log struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *Log) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-// Lines returns the output, line by line.
-func (l *Log) Lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(l.buf.Bytes()))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out
-}
-
-// Entries returns the JSON log lines decoded, in order.
-func (l *Log) Entries() []map[string]any {
-	var out []map[string]any
-	for _, line := range l.Lines() {
-		var e map[string]any
-		if json.Unmarshal([]byte(line), &e) == nil {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// Count returns how many lines logged msg.
-func (l *Log) Count(msg string) int {
-	n := 0
-	for _, e := range l.Entries() {
-		if e["msg"] == msg {
-			n++
-		}
-	}
-	return n
-}
-
-// Tail returns the last n lines.
-func (l *Log) Tail(n int) string {
-	lines := l.Lines()
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
+type Log = logbuf.Buffer

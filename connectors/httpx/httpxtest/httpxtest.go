@@ -5,7 +5,6 @@
 package httpxtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch/clock"
 	"github.com/dvcwatch/dvcwatch/connectors/httpx"
+	"github.com/dvcwatch/dvcwatch/internal/logbuf"
 )
 
 // Backoff base and cap of Options: small, and exact since the jitter is off.
@@ -83,23 +83,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 func (l *Limiter) Waits() int { return int(l.n.Load()) }
 
 // Logs captures a logger's output.
-type Logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *Logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// String returns everything logged so far.
-func (l *Logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type Logs struct{ logbuf.Buffer }
 
 // Logger returns a debug-level text logger writing to l.
 func (l *Logs) Logger() *slog.Logger {
