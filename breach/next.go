@@ -88,7 +88,10 @@ func (e *evaluation) nextLate(n *soonest, due time.Time) error {
 		return nil
 	}
 	if e.ByMinute {
-		at, err := e.Schedule.After(due, e.EscalateAfter) // critical right after it
+		// Critical once the office time since due exceeds EscalateAfter:
+		// a nanosecond more, so that an amount reached at a session's end
+		// gives the next session's start, when it is exceeded.
+		at, err := e.Schedule.After(due, e.EscalateAfter+time.Nanosecond)
 		if err != nil {
 			return err
 		}

@@ -154,7 +154,9 @@ func (r *Router) overdueFrom(ru rule, b dvcwatch.StoredBreach) (time.Time, error
 	s := r.dir.Schedule(b.Agency)
 	switch l := *ru.overdue; l.Unit {
 	case sla.WorkingDays, sla.WorkingHours:
-		return s.After(b.DueAt, officeLimit(l, s))
+		// More office time than the limit: a nanosecond more, so that a
+		// limit reached at a session's end gives the next session's start.
+		return s.After(b.DueAt, officeLimit(l, s)+time.Nanosecond)
 	default:
 		return s.Deadline(b.DueAt, l, nil)
 	}

@@ -34,13 +34,7 @@ func (db *DB) ScanDossiers(ctx context.Context, f dvcwatch.ScanFilter, pageSize 
 		where += " AND d.source <> ?"
 		filterArgs = append(filterArgs, f.Mirror)
 	}
-	// Keyset pagination on the scan's order: the row-value comparison is
-	// what bounds the index scan. PostgreSQL cannot bound one by the
-	// equivalent "source > ? OR (source = ? AND code > ?)", and filtered
-	// every page's rows from the first key on, which made a scan quadratic.
-	q := `SELECT ` + prefixColumns("d.", dossierSelect) + `, d.next_check, d.updated_at FROM dossiers d
-		WHERE (` + order + `) > (` + strings.TrimSuffix(strings.Repeat("?, ", strings.Count(order, ",")+1), ", ") + `) AND ` + where + `
-		ORDER BY ` + order + ` LIMIT ?`
+	q := scanQuery(where, order)
 	var after dvcwatch.DossierKey
 	var afterCheck time.Time // the next check of the last dossier read, when scanning by next check
 	for {
@@ -57,8 +51,18 @@ func (db *DB) ScanDossiers(ctx context.Context, f dvcwatch.ScanFilter, pageSize 
 				args = append([]any{db.dialect.encodeTime(normTime(afterCheck))}, args...)
 			}
 			args = append(append(args, filterArgs...), pageSize)
+			if !f.All {
+				if err := db.sortless(ctx, tx, true); err != nil {
+					return err
+				}
+			}
 			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
 				return err
+			}
+			if !f.All {
+				if err := db.sortless(ctx, tx, false); err != nil {
+					return err
+				}
 			}
 			page.Dossiers = make([]dvcwatch.Dossier, len(rows))
 			page.Checks = make([]dvcwatch.NextCheck, len(rows))
@@ -89,9 +93,49 @@ func (db *DB) ScanDossiers(ctx context.Context, f dvcwatch.ScanFilter, pageSize 
 	}
 }
 
+// scanQuery reads a page of ScanDossiers: the dossiers where selects, after
+// a cursor, in order (the cursor's columns). Keyset pagination: the
+// row-value comparison is what bounds the index scan. PostgreSQL cannot
+// bound one by the equivalent "source > ? OR (source = ? AND code > ?)", and
+// filtered every page's rows from the first key on, which made a scan
+// quadratic.
+func scanQuery(where, order string) string {
+	cursor := strings.TrimSuffix(strings.Repeat("?, ", strings.Count(order, ",")+1), ", ")
+	return `SELECT ` + prefixColumns("d.", dossierSelect) + `, d.next_check, d.updated_at FROM dossiers d
+		WHERE (` + order + `) > (` + cursor + `) AND ` + where + `
+		ORDER BY ` + order + ` LIMIT ?`
+}
+
+// sortless turns PostgreSQL's sorts and bitmap scans off for what tx
+// runs next (on), or back on. Without statistics the planner guesses that few
+// dossiers are due after the cursor, and reads every one of them through a
+// bitmap and sorts them for each page; the next-check index read in order,
+// stopping at the page's size, is what serves a page. The children are read
+// with the planner's own choices.
+func (db *DB) sortless(ctx context.Context, tx *sqlx.Tx, on bool) error {
+	if db.dialect.name != DriverPostgres {
+		return nil
+	}
+	value := "on"
+	if on {
+		value = "off"
+	}
+	for _, set := range []string{"SET LOCAL enable_sort = " + value, "SET LOCAL enable_bitmapscan = " + value} {
+		if _, err := tx.ExecContext(ctx, set); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // changedMark is the next check MarkChanged gives a dossier: before any
 // evaluation time, so that the next pass takes it first.
 var changedMark = time.Unix(0, 0).UTC()
+
+// markFindings marks the dossiers whose findings changed (MarkChanged).
+const markFindings = `UPDATE dossiers SET next_check = ? WHERE (source, code) IN (
+		SELECT f.truth_source, f.code FROM reconciliation_findings f WHERE f.changed_at > ? AND f.mirror_source = ?)
+	AND (next_check IS NULL OR next_check <> ?)`
 
 // MarkChanged brings forward to the next incremental pass (see
 // ScanDossiers) the dossiers whose reconciliation findings against mirror
@@ -119,10 +163,7 @@ func (db *DB) MarkChanged(ctx context.Context, after time.Time, mirror string) (
 				return err
 			}
 		}
-		q = `UPDATE dossiers SET next_check = ? WHERE (source, code) IN (
-				SELECT f.truth_source, f.code FROM reconciliation_findings f WHERE f.changed_at > ? AND f.mirror_source = ?)
-			AND (next_check IS NULL OR next_check <> ?)`
-		r, err := tx.ExecContext(ctx, tx.Rebind(q), mark, db.timeArg(normTime(after)), mirror, mark)
+		r, err := tx.ExecContext(ctx, tx.Rebind(markFindings), mark, db.timeArg(normTime(after)), mirror, mark)
 		if err != nil {
 			return fmt.Errorf("findings: %w", err)
 		}
@@ -153,17 +194,7 @@ func (tx *Tx) SaveNextChecks(ctx context.Context, checks []dvcwatch.NextCheck) e
 	for len(args) > 0 {
 		chunk := args[:min(per, len(args))]
 		args = args[len(chunk):]
-		// One statement per chunk, each row found by its primary key; the
-		// cast types PostgreSQL's VALUES column, which binds text otherwise.
-		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(chunk)/4), ", ")
-		if db.dialect.name == DriverPostgres {
-			values = strings.Replace(values, "(?, ?, ?, ?)", "(?, ?, ?::timestamptz, ?::timestamptz)", 1)
-		}
-		// A dossier written since the pass read it keeps the mark ApplyPage
-		// gave it: the next pass evaluates what was written.
-		q := `UPDATE dossiers SET next_check = v.column3 FROM (VALUES ` + values + `) AS v
-			WHERE dossiers.source = v.column1 AND dossiers.code = v.column2 AND dossiers.updated_at = v.column4`
-		if _, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(q), chunk...); err != nil {
+		if _, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(db.nextCheckUpdate(len(chunk)/4)), chunk...); err != nil {
 			return fmt.Errorf("save next checks: %w", err)
 		}
 	}
@@ -291,4 +322,18 @@ func (db *DB) loadPaymentWaits(ctx context.Context, tx *sqlx.Tx, index map[dvcwa
 		}
 	}
 	return nil
+}
+
+// nextCheckUpdate writes n next checks (SaveNextChecks): one statement, each
+// row found by its primary key. The cast types PostgreSQL's VALUES column,
+// which binds text otherwise. A dossier written since the pass read it
+// keeps the mark ApplyPage gave it: the next pass evaluates what was
+// written.
+func (db *DB) nextCheckUpdate(n int) string {
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
+	if db.dialect.name == DriverPostgres {
+		values = strings.Replace(values, "(?, ?, ?, ?)", "(?, ?, ?::timestamptz, ?::timestamptz)", 1)
+	}
+	return `UPDATE dossiers SET next_check = v.column3 FROM (VALUES ` + values + `) AS v
+		WHERE dossiers.source = v.column1 AND dossiers.code = v.column2 AND dossiers.updated_at = v.column4`
 }

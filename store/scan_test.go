@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,5 +290,79 @@ func TestScanDossiersIncremental(t *testing.T) {
 		mark(hour(4), mirror, 1)
 		expect(dvcwatch.ScanFilter{Due: hour(1), Mirror: mirror}, nil, f)
 		expect(dvcwatch.ScanFilter{Due: hour(1)}, nil, f)
+	})
+}
+
+// TestNextCheckPlans checks, on tables never analyzed, that an incremental
+// pass's statements read through their indexes: the scan from its cursor in
+// next-check order, the findings' marks and the next checks' writes by
+// primary key. None may read every dossier.
+func TestNextCheckPlans(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		store.SetClock(db, func() time.Time { return hour(1) })
+		var checks []dvcwatch.NextCheck
+		for p := range 20 {
+			var ds []dvcwatch.Dossier
+			for i := range 1000 {
+				d := dossier(fmt.Sprintf("P%02d-%04d", p, i), dvcwatch.StatusInProgress, 0)
+				ds = append(ds, d)
+				checks = append(checks, dvcwatch.NextCheck{Key: d.Key, At: hour(i % 48), Written: hour(1), Stored: time.Unix(0, 0)})
+			}
+			apply(t, db, store.Page{Dossiers: ds})
+		}
+		if err := db.InTx(ctx, func(tx *store.Tx) error { return tx.SaveNextChecks(ctx, checks) }); err != nil {
+			t.Fatal(err)
+		}
+		keys := []dvcwatch.DossierKey{checks[5].Key, checks[7000].Key}
+		for q, args := range store.NextCheckQueries(db, hour(3), keys) {
+			tx, err := store.SQLX(db).BeginTxx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			explain := "EXPLAIN QUERY PLAN "
+			if store.SQLX(db).DriverName() != "sqlite" {
+				explain = "EXPLAIN "
+				// As MarkChanged and ScanDossiers run them.
+				var sets []string
+				switch {
+				case strings.Contains(q, "reconciliation_findings"):
+					sets = []string{"SET LOCAL enable_seqscan = off"}
+				case strings.HasPrefix(q, "SELECT"):
+					sets = []string{"SET LOCAL enable_sort = off", "SET LOCAL enable_bitmapscan = off"}
+				}
+				for _, set := range sets {
+					if _, err := tx.ExecContext(ctx, set); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			rows, err := tx.QueryContext(ctx, explain+q, args...)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			var plan []string
+			for rows.Next() {
+				cols, _ := rows.Columns()
+				vals := make([]any, len(cols))
+				for i := range vals {
+					vals[i] = new(any)
+				}
+				if err := rows.Scan(vals...); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, fmt.Sprint(*vals[len(vals)-1].(*any)))
+			}
+			rows.Close()
+			_ = tx.Rollback()
+			text := strings.Join(plan, "\n")
+			t.Logf("%s\n%s", strings.Join(strings.Fields(q), " ")[:min(120, len(strings.Join(strings.Fields(q), " ")))], text)
+			if strings.Contains(text, "Seq Scan on dossiers") || strings.Contains(text, "SCAN dossiers") ||
+				strings.Contains(text, "Sort") || strings.Contains(text, "Bitmap Heap Scan on dossiers") ||
+				(strings.Contains(q, "ORDER BY d.next_check") && !strings.Contains(text, "dossiers_next_check_idx")) {
+				t.Errorf("%s reads every dossier, or not in next-check order:\n%s", q, text)
+			}
+		}
 	})
 }
