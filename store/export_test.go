@@ -56,7 +56,7 @@ func NextCheckQueries(db *DB, due time.Time, keys []dvcwatch.DossierKey) map[str
 	return map[string][]any{
 		db.db.Rebind(scanQuery("d.next_check <= ? AND d.source <> ?", "d.next_check, d.source, d.code")): {
 			db.dialect.encodeTime(normTime(time.Time{})), "", "", db.timeArg(normTime(due)), "dvcqg", 1000},
-		db.db.Rebind(markFindings): {mark, db.timeArg(normTime(due)), "dvcqg", mark},
+		db.db.Rebind(markFindings):                  {mark, db.timeArg(normTime(due)), "dvcqg", mark},
 		db.db.Rebind(db.nextCheckUpdate(len(keys))): update,
 	}
 }
