@@ -189,6 +189,11 @@ type evaluation struct {
 	stopped bool
 	// moves, when not nil, records how findDue found the due (Explain).
 	moves *[]Move
+	// soonDue and soonThreshold are what dueSoon compared an open dossier
+	// on time against: it is due soon once at most soonThreshold of working
+	// time is left before soonDue (zero soonDue: dueSoon did not run).
+	soonDue       time.Time
+	soonThreshold time.Duration
 
 	out []dvcwatch.Breach
 }
@@ -335,11 +340,7 @@ func (e *evaluation) notReceived() error {
 	if d.SubmittedAt.IsZero() || d.Status != dvcwatch.StatusSubmitted {
 		return nil
 	}
-	limit := sla.Limit{Amount: int(e.ReceiveWithin / time.Hour), Unit: sla.WorkingHours}
-	if limit.Amount <= 0 {
-		limit.Amount = 1
-	}
-	bound, err := e.Schedule.Deadline(d.SubmittedAt, limit, nil)
+	bound, err := e.receptionBound()
 	if err != nil {
 		return err
 	}
@@ -354,6 +355,16 @@ func (e *evaluation) notReceived() error {
 		fmt.Sprintf("Hồ sơ nộp trực tuyến %s chưa được tiếp nhận sau %s giờ làm việc (quá %s giờ) / online submission not received within %s working hours (by %s more)",
 			stamp(d.SubmittedAt), hours(e.ReceiveWithin), hours(late), hours(e.ReceiveWithin), hours(late)))
 	return nil
+}
+
+// receptionBound is when an online submission must have been received or
+// refused.
+func (e *evaluation) receptionBound() (time.Time, error) {
+	limit := sla.Limit{Amount: int(e.ReceiveWithin / time.Hour), Unit: sla.WorkingHours}
+	if limit.Amount <= 0 {
+		limit.Amount = 1
+	}
+	return e.Schedule.Deadline(e.d.SubmittedAt, limit, nil)
 }
 
 // findDue works out the due the dossier is judged against (see the package
@@ -587,6 +598,7 @@ func (e *evaluation) dueSoon(note string) error {
 	if allowed > 0 {
 		threshold = max(threshold, (allowed - time.Duration(e.DueSoonShare*float64(allowed))).Round(time.Second))
 	}
+	e.soonDue, e.soonThreshold = due, threshold // for next: when it will be due soon
 	if left > threshold {
 		return nil
 	}

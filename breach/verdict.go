@@ -8,24 +8,29 @@ import (
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
-// Judge returns what Evaluate does, and d's verdict as the monthly results
+// Judge returns what Evaluate does, d's verdict as the monthly results
 // count it (see dvcwatch.Verdict): the same due, end of processing,
-// comparison (by date or to the minute) and owner as its breaches. The
-// verdict does not depend on now, so one recorded stays true until the
-// dossier or the rules change.
-func (r Rules) Judge(d dvcwatch.Dossier, now time.Time) ([]dvcwatch.Breach, dvcwatch.Verdict, error) {
+// comparison (by date or to the minute) and owner as its breaches; and when
+// time alone could next change the breaches (see Next). The verdict does not
+// depend on now, so one recorded stays true until the dossier or the rules
+// change.
+func (r Rules) Judge(d dvcwatch.Dossier, now time.Time) ([]dvcwatch.Breach, dvcwatch.Verdict, time.Time, error) {
 	e, err := r.evaluation(&d, now)
 	if err != nil {
-		return nil, dvcwatch.Verdict{}, err
+		return nil, dvcwatch.Verdict{}, time.Time{}, err
 	}
 	if err := e.run(); err != nil {
-		return nil, dvcwatch.Verdict{}, fmt.Errorf("breach: %s: %w", d.Key, err)
+		return nil, dvcwatch.Verdict{}, time.Time{}, fmt.Errorf("breach: %s: %w", d.Key, err)
 	}
 	v, err := e.verdict()
 	if err != nil {
-		return nil, dvcwatch.Verdict{}, fmt.Errorf("breach: %s: %w", d.Key, err)
+		return nil, dvcwatch.Verdict{}, time.Time{}, fmt.Errorf("breach: %s: %w", d.Key, err)
 	}
-	return e.out, v, nil
+	next, err := e.next()
+	if err != nil {
+		return nil, dvcwatch.Verdict{}, time.Time{}, fmt.Errorf("breach: %s: next check: %w", d.Key, err)
+	}
+	return e.out, v, next, nil
 }
 
 // verdict reads d's verdict off an evaluation that has run.

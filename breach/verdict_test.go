@@ -34,7 +34,7 @@ func TestVerdictLead(t *testing.T) {
 		if c.processed > 0 {
 			d.ProcessedAt = vn(2026, 3, c.processed, 10, 0)
 		}
-		_, v, err := r.Judge(d, vn(2026, 3, 30, 9, 0))
+		_, v, _, err := r.Judge(d, vn(2026, 3, 30, 9, 0))
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}

@@ -4,14 +4,20 @@
 // alerts the notifier plans, in one transaction per page; then the notifier
 // turns the pending alerts into digest emails.
 //
-// A pass is incremental: it looks at dossiers written since the last pass,
-// dossiers still open (time alone can carry them across a threshold: due soon,
-// overdue, overdue long enough to escalate), and dossiers with an unresolved
-// breach or reconciliation finding (whose condition may have ended). Finished
-// dossiers unchanged since the last pass cannot change their breaches, so they
-// are skipped. A full sweep of every dossier runs when the last one is older
-// than detect.full_sweep_every (e.g. after the procedures' limits or the
-// calendar changed) or when asked.
+// A pass is incremental, proportional to what changed: each dossier stores
+// its next check, the earliest time at which time alone could change its
+// breaches (due soon, overdue, critical, a step late, an online submission
+// not received; breach.Rules.Judge) or whom the notifier tells of them (a
+// repeat, an escalation rule's threshold; Notifier.Replan). A write to a
+// dossier brings its next check forward (the store marks it); a pass
+// brings forward the dossiers whose reconciliation findings changed since
+// the last one, then evaluates those whose next check has come, and stores
+// their new next checks with their breaches. A full
+// sweep of every dossier runs when the last one is older than
+// detect.full_sweep_every (the safety net), when the configuration the next
+// checks were computed by changed (limits, calendar, thresholds, people,
+// escalation, repeats), when a silence ended since the last pass (what it
+// held back is told by the next planning of its breaches), or when asked.
 package detect
 
 import (
@@ -38,12 +44,24 @@ const stateName = "detect"
 // pageSize is how many dossiers one transaction evaluates and records.
 const pageSize = 1000
 
+// findingsOverlap is how far before the last pass's start an incremental
+// pass looks for reconciliation findings that changed: a change's time is
+// taken when its transaction begins, and one that began before the last
+// pass and committed after that pass read the dossier would be missed
+// otherwise. It also absorbs some clock skew between replicas. (Writes to
+// dossiers need none: ApplyPage marks them in their own transaction.)
+const findingsOverlap = 5 * time.Minute
+
 // Store is what a detection pass reads and writes.
 type Store interface {
 	lease.Store
 	Transactor
 	// ScanDossiers calls fn with the dossiers f selects, a page at a time.
 	ScanDossiers(ctx context.Context, f dvcwatch.ScanFilter, pageSize int, fn func(dvcwatch.ScannedPage) error) error
+	// MarkChanged brings forward to the next incremental scan the dossiers
+	// whose findings against mirror changed after after (wall clock), and
+	// returns how many.
+	MarkChanged(ctx context.Context, after time.Time, mirror string) (int, error)
 	DetectorState(ctx context.Context, name string) (s dvcwatch.DetectorState, ok bool, err error)
 	SaveDetectorState(ctx context.Context, name string, s dvcwatch.DetectorState) error
 	OpenBreachCounts(ctx context.Context) (map[dvcwatch.BreachKind]int, error)
@@ -56,6 +74,11 @@ type Notifier interface {
 	// Plan decides, inside a page's transaction, who must be told now
 	// about each unresolved breach.
 	Plan(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent
+	// Replan returns the earliest time after now at which Plan, given st
+	// as it will be once the alerts Plan decided at now are recorded, could
+	// decide to tell someone of it without a change to the breach (a
+	// repeat, an escalation rule's overdue threshold); zero: never.
+	Replan(now time.Time, st dvcwatch.BreachState) time.Time
 	// Notify turns the pending alerts into emails as of now and returns
 	// how many it created.
 	Notify(ctx context.Context, now time.Time) (int, error)
@@ -69,6 +92,7 @@ type Detector struct {
 	limits   map[string]sla.Limit
 	cfg      config.Detect
 	mirror   string
+	config   string // fingerprint of what the next checks are computed by (DetectorState.Config)
 	log      *slog.Logger
 }
 
@@ -119,6 +143,9 @@ func New(cfg *config.Config, st Store, dir *directory.Directory, notifier Notifi
 	for _, a := range cfg.Agencies {
 		lateness[a.Code] = a.Lateness
 	}
+	if d.config, err = fingerprint(cfg, dir); err != nil {
+		return nil, err
+	}
 	for code, by := range lateness {
 		s := dir.Schedule(code)
 		after := time.Duration(escalate.Amount) * time.Hour
@@ -161,6 +188,7 @@ type Options struct {
 type Result struct {
 	Full          bool
 	Upgrade       bool // the first sweep with new rules: see Page.Upgrade
+	Marked        int  // dossiers an incremental pass brought forward for their reconciliation findings
 	Evaluated     int
 	Unevaluable   int // dossiers whose rules could not be computed (logged); their breaches are kept as they were
 	New           map[dvcwatch.BreachKind]int
@@ -176,7 +204,7 @@ type Result struct {
 // Counts flattens the result for job records and the CLI.
 func (r Result) Counts() map[string]int {
 	m := map[string]int{
-		"evaluated": r.Evaluated, "unevaluable": r.Unevaluable, "updated": r.Updated, "reopened": r.Reopened,
+		"marked": r.Marked, "evaluated": r.Evaluated, "unevaluable": r.Unevaluable, "updated": r.Updated, "reopened": r.Reopened,
 		"resolved": r.Resolved, "alerts": r.Alerts, "silenced": r.Silenced, "notifications": r.Notifications,
 	}
 	for k, n := range r.New {
@@ -215,7 +243,8 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 	// sweep everything, and tell nobody of what only the change of rules
 	// made (see Page.Upgrade).
 	res.Upgrade = ok && state.RulesVersion != breach.Version
-	res.Full = opts.Full || !ok || res.Upgrade || state.LastFullAt.IsZero() || started.Sub(state.LastFullAt) >= d.cfg.FullSweepEvery
+	res.Full = opts.Full || !ok || res.Upgrade || state.LastFullAt.IsZero() || started.Sub(state.LastFullAt) >= d.cfg.FullSweepEvery ||
+		state.Config != d.config
 	// The silences in force at the pass's time, read once. One created
 	// while the pass runs mutes its breaches from the next pass on; the
 	// alerts this pass plans for them meanwhile are held back by the
@@ -224,7 +253,19 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("detect: %w", err)
 	}
-	filter := dvcwatch.ScanFilter{All: res.Full, ChangedAfter: state.LastRunAt, Mirror: d.mirror}
+	if !res.Full {
+		// A silence that ended since the last pass held back breaches
+		// whose dossiers' next checks say nothing of it: plan them all.
+		if res.Full, err = d.silenceEnded(ctx, state.LastNow, now); err != nil {
+			return res, fmt.Errorf("detect: %w", err)
+		}
+	}
+	if !res.Full {
+		if res.Marked, err = d.store.MarkChanged(ctx, state.LastRunAt.Add(-findingsOverlap), d.mirror); err != nil {
+			return res, fmt.Errorf("detect: %w", err)
+		}
+	}
+	filter := dvcwatch.ScanFilter{All: res.Full, Due: now, Mirror: d.mirror}
 	page := func(p dvcwatch.ScannedPage) error { return d.page(ctx, p, now, silences, &res) }
 	if err := d.scan(ctx, filter, page); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
@@ -236,9 +277,10 @@ func (d *Detector) Run(ctx context.Context, opts Options) (Result, error) {
 	if res.Open, err = d.store.OpenBreachCounts(ctx); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
 	}
-	next := dvcwatch.DetectorState{LastRunAt: started, LastFullAt: state.LastFullAt, RulesVersion: state.RulesVersion}
+	next := dvcwatch.DetectorState{LastRunAt: started, LastFullAt: state.LastFullAt, RulesVersion: state.RulesVersion,
+		LastNow: now, Config: state.Config}
 	if res.Full {
-		next.LastFullAt, next.RulesVersion = started, breach.Version
+		next.LastFullAt, next.RulesVersion, next.Config = started, breach.Version, d.config
 	}
 	if err := d.store.SaveDetectorState(ctx, stateName, next); err != nil {
 		return res, fmt.Errorf("detect: %w", err)
@@ -258,13 +300,16 @@ func (d *Detector) scan(ctx context.Context, filter dvcwatch.ScanFilter, fn func
 }
 
 func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, silences []dvcwatch.Silence, res *Result) error {
-	batch := Page{Now: now, Whole: page.Whole, Upgrade: res.Upgrade, Plan: d.notifier.Plan, Silences: silences}
-	for _, ds := range page.Dossiers {
-		bs, verdict, err := d.Rules(ds.Agency).Judge(ds, now)
+	batch := Page{Now: now, Whole: page.Whole, Upgrade: res.Upgrade, Plan: d.notifier.Plan, Replan: d.notifier.Replan,
+		Silences: silences, Checks: page.Checks}
+	for i, ds := range page.Dossiers {
+		bs, verdict, next, err := d.Rules(ds.Agency).Judge(ds, now)
+		batch.Checks[i].At = next
 		if err != nil {
 			// The dossier's stored data cannot be evaluated (e.g. a supplement
 			// returned before it was requested): keep its breaches as they
-			// are, say which dossier, and go on with the others.
+			// are, say which dossier, and go on with the others. Time will
+			// not mend it: the next write or full sweep looks again.
 			res.Unevaluable++
 			d.log.Warn("dossier not evaluated", "dossier", ds.Key.String(), "err", err)
 			continue

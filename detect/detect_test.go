@@ -36,6 +36,13 @@ func services(t *testing.T, sim *portalsim.Sim, url string, db *store.DB, mirror
 // servicesWith is services, holding mail until office hours when asked.
 func servicesWith(t *testing.T, sim *portalsim.Sim, url string, db *store.DB, officeHoursOnly, mirror bool) *worker.Services {
 	t.Helper()
+	return servicesNotify(t, sim, url, db, officeHoursOnly, mirror, "")
+}
+
+// servicesNotify is servicesWith with more of the notify section (YAML lines
+// indented by two spaces).
+func servicesNotify(t *testing.T, sim *portalsim.Sim, url string, db *store.DB, officeHoursOnly, mirror bool, notify string) *worker.Services {
+	t.Helper()
 	people, err := sim.Directory().ConfigYAML()
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +55,7 @@ func servicesWith(t *testing.T, sim *portalsim.Sim, url string, db *store.DB, of
 `, url, portalsim.DefaultAgencyCode, portalsim.DefaultUsername, portalsim.DefaultPassword)
 	}
 	cfg, err := config.Parse([]byte(people+connectors+`notify:
-  office_hours_only: `+fmt.Sprint(officeHoursOnly)+`
+  office_hours_only: `+fmt.Sprint(officeHoursOnly)+"\n"+notify+`
 smtp: {host: 127.0.0.1, from: canhbao@hoabinh.example, tls: none}
 admin:
   tokens: [{name: ops, role: admin, token: 0123456789abcdef}]

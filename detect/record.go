@@ -26,6 +26,9 @@ type Tx interface {
 	// SaveVerdicts records the dossiers' verdicts, leaving unchanged ones
 	// be; whole as for BreachesOf.
 	SaveVerdicts(ctx context.Context, vs []dvcwatch.Verdict, whole bool) error
+	// SaveNextChecks records the dossiers' next checks, leaving unchanged
+	// ones be.
+	SaveNextChecks(ctx context.Context, checks []dvcwatch.NextCheck) error
 }
 
 // Transactor opens the store's write transactions.
@@ -64,6 +67,13 @@ type Page struct {
 	// breaches: every one of an open dossier, and those of a finished
 	// dossier that are new, changed or reopened; nil plans nothing.
 	Plan func(now time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent
+	// Replan says when Plan could next decide something about a breach it
+	// was given, the breach unchanged (Notifier.Replan); nil: never.
+	Replan func(now time.Time, st dvcwatch.BreachState) time.Time
+	// Checks are the next checks of the page's dossiers as the rules found
+	// them, recorded with the breaches, each brought forward to the
+	// earliest Replan of its dossier's planned breaches.
+	Checks []dvcwatch.NextCheck
 	// Silences are the silences active at Now: the breaches they match are
 	// recorded as any other, and not given to Plan, so that nobody is told
 	// of them; once a silence has ended, the next page planned tells their
@@ -114,7 +124,7 @@ func RecordPage(ctx context.Context, st Transactor, p Page) (PageResult, error) 
 		inserted, mutedNew := unsilenced(p.Now, p.Silences, inserted)
 		res.Silenced = muted + mutedNew
 		if p.Plan == nil || len(plan)+len(inserted) == 0 {
-			return nil
+			return tx.SaveNextChecks(ctx, p.Checks)
 		}
 		states, err := tx.AlertHistory(ctx, plan)
 		if err != nil {
@@ -126,10 +136,38 @@ func RecordPage(ctx context.Context, st Transactor, p Page) (PageResult, error) 
 		}
 		intents := p.Plan(p.Now, states)
 		res.Alerts = len(intents)
-		return tx.InsertAlerts(ctx, intents, p.Now)
+		if err := tx.InsertAlerts(ctx, intents, p.Now); err != nil {
+			return err
+		}
+		replan(p, states)
+		return tx.SaveNextChecks(ctx, p.Checks)
 	})
 	if err != nil {
 		return PageResult{}, fmt.Errorf("record breaches: %w", err)
 	}
 	return res, nil
+}
+
+// replan brings each dossier's next check in p.Checks forward to when the
+// notifier could next decide something about one of its planned breaches
+// (states), so that a repeat or an escalation rule's threshold finds the
+// dossier evaluated and its breaches planned then.
+func replan(p Page, states []dvcwatch.BreachState) {
+	if p.Replan == nil {
+		return
+	}
+	index := make(map[dvcwatch.DossierKey]int, len(p.Checks))
+	for i, c := range p.Checks {
+		index[c.Key] = i
+	}
+	for _, st := range states {
+		i, ok := index[st.Key]
+		t := p.Replan(p.Now, st)
+		if !ok || t.IsZero() {
+			continue
+		}
+		if c := &p.Checks[i]; c.At.IsZero() || t.Before(c.At) {
+			c.At = t
+		}
+	}
 }

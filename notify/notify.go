@@ -91,6 +91,12 @@ func (s *Service) Plan(now time.Time, open []dvcwatch.BreachState) []dvcwatch.Al
 	return s.planner.Plan(now, open)
 }
 
+// Replan says when Plan could next decide something about st, the breach
+// unchanged; see Planner.Replan.
+func (s *Service) Replan(now time.Time, st dvcwatch.BreachState) time.Time {
+	return s.planner.Replan(now, st)
+}
+
 // Notify puts the pending alerts into one digest email per recipient as of
 // now, hands the new emails to the queue, and returns how many it created.
 // Alerts of breaches an active silence matches stay pending (unsilenced).

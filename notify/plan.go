@@ -120,12 +120,8 @@ func (r *Router) matches(ru rule, b dvcwatch.StoredBreach, now time.Time) bool {
 		s := r.dir.Schedule(b.Agency)
 		switch l := *ru.overdue; l.Unit {
 		case sla.WorkingDays, sla.WorkingHours:
-			limit := time.Duration(l.Amount) * time.Hour
-			if l.Unit == sla.WorkingDays {
-				limit = time.Duration(l.Amount) * s.Hours().DayLength()
-			}
 			late, err := s.WorkingTimeBetween(b.DueAt, now)
-			if err != nil || late <= limit {
+			if err != nil || late <= officeLimit(l, s) {
 				return false
 			}
 		default:
@@ -136,6 +132,34 @@ func (r *Router) matches(ru rule, b dvcwatch.StoredBreach, now time.Time) bool {
 		}
 	}
 	return true
+}
+
+// officeLimit is a limit in working days or hours as office time.
+func officeLimit(l sla.Limit, s *sla.Schedule) time.Duration {
+	if l.Unit == sla.WorkingDays {
+		return time.Duration(l.Amount) * s.Hours().DayLength()
+	}
+	return time.Duration(l.Amount) * time.Hour
+}
+
+// overdueFrom returns an instant before which b cannot match ru by its
+// overdue_more_than (matches), for Replan; zero when no time can make it
+// match (another kind, a lower severity, a finished dossier for an open
+// rule, no due).
+func (r *Router) overdueFrom(ru rule, b dvcwatch.StoredBreach) (time.Time, error) {
+	if (len(ru.kinds) > 0 && !ru.kinds[b.Kind]) || b.Severity.Rank() < ru.minSeverity || (ru.open && !b.Actionable) ||
+		b.DueAt.IsZero() {
+		return time.Time{}, nil
+	}
+	s := r.dir.Schedule(b.Agency)
+	switch l := *ru.overdue; l.Unit {
+	case sla.WorkingDays, sla.WorkingHours:
+		// More office time than the limit: a nanosecond more, so that a
+		// limit reached at a session's end gives the next session's start.
+		return s.After(b.DueAt, officeLimit(l, s)+time.Nanosecond)
+	default:
+		return s.Deadline(b.DueAt, l, nil)
+	}
 }
 
 // Planner decides, for each unresolved breach, who must be told now: a
@@ -178,4 +202,42 @@ func (p *Planner) reason(st dvcwatch.BreachState, who string, now time.Time) dvc
 	default:
 		return dvcwatch.AlertRepeat
 	}
+}
+
+// Replan returns the earliest time after now at which Plan could decide to
+// tell someone of st, the breach unchanged, once the alerts Plan decides at
+// now are recorded (detect.Notifier.Replan): a repeat to a recipient not
+// acknowledging it, or the threshold of an escalation rule's
+// overdue_more_than that adds recipients. Zero means never: a finished
+// dossier's breach is planned again only when it changes. Acknowledgements
+// only mute, so counting them never makes the time late.
+func (p *Planner) Replan(now time.Time, st dvcwatch.BreachState) time.Time {
+	if !st.Actionable {
+		return time.Time{}
+	}
+	var next time.Time
+	add := func(t time.Time) {
+		if !t.IsZero() && !t.Before(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, rc := range p.Router.Recipients(st.StoredBreach, now) {
+		told, ok := st.Told[rc.ID]
+		switch {
+		case p.reason(st, rc.ID, now) != "":
+			add(now.Add(p.RepeatAfter)) // told now
+		case ok && st.Acks[rc.ID] != st.Severity:
+			add(told.At.Add(p.RepeatAfter))
+		}
+	}
+	for _, ru := range p.Router.rules {
+		if ru.overdue != nil && !p.Router.matches(ru, st.StoredBreach, now) {
+			t, err := p.Router.overdueFrom(ru, st.StoredBreach)
+			if err != nil {
+				return now // cannot tell: look again at the next pass
+			}
+			add(t)
+		}
+	}
+	return next
 }

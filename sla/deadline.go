@@ -241,3 +241,48 @@ func (s *Schedule) InOfficeHours(t time.Time) (bool, error) {
 	}
 	return false, nil
 }
+
+// After returns the first instant at which work of office time has elapsed
+// from start (a zero work gives start itself during a session, else the next
+// session's start). It is the inverse of WorkingTimeBetween: after it, more
+// than work lies between start and any later instant.
+func (s *Schedule) After(start time.Time, work time.Duration) (time.Time, error) {
+	t, err := s.advance(start, max(work, 0))
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.In(Location()), nil
+}
+
+// Before returns the earliest instant t at or before end from which at most
+// work of office time remains until end: WorkingTimeBetween(t, end) ≤ work
+// from t on, and more before it. A boundary that falls between sessions
+// gives the end of the earlier session, where the remaining time first
+// reaches work.
+func (s *Schedule) Before(end time.Time, work time.Duration) (time.Time, error) {
+	work = max(work, 0)
+	d, tod := dateOf(end), sinceMidnight(end)
+	for range 400 * 100 { // a hundred years of days: past any calendar
+		working, err := s.cal.isWorking(d)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if working {
+			for i := len(s.hours.Sessions) - 1; i >= 0; i-- {
+				sess := s.hours.Sessions[i]
+				if tod <= sess.Start {
+					continue
+				}
+				to := min(tod, sess.End)
+				avail := to - sess.Start
+				if work < avail {
+					return at(d, to-work).In(Location()), nil
+				}
+				work -= avail
+				tod = sess.Start
+			}
+		}
+		d, tod = d.addDays(-1), 24*time.Hour
+	}
+	return time.Time{}, fmt.Errorf("before %s: no office time found", end.Format(time.RFC3339))
+}

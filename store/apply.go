@@ -21,7 +21,7 @@ var (
 		"applicant_name", "applicant_email", "applicant_phone", "applicant_id_number",
 		"submitted_at", "received_at", "due_at", "processed_at", "returned_at", "refused_at",
 		"status", "raw_status", "paid_online", "has_digitized_parts", "source_updated_at",
-		"content_hash", "first_seen_at", "updated_at",
+		"content_hash", "first_seen_at", "updated_at", "next_check",
 	}
 	stepColumns = []string{
 		"source", "code", "seq", "department", "official", "official_title", "content", "state",
@@ -201,6 +201,8 @@ func (db *DB) appendDossier(args []any, d *dvcwatch.Dossier, hash []byte, now an
 		db.timeArg(d.ProcessedAt), db.timeArg(d.ReturnedAt), db.timeArg(d.RefusedAt),
 		int64(d.Status), d.RawStatus, d.PaidOnline, d.HasDigitizedParts, db.timeArg(d.SourceUpdatedAt),
 		hash, now, now,
+		// Written: the next detection pass evaluates it (ScanDossiers).
+		db.timeArg(changedMark),
 	)
 }
 

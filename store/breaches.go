@@ -335,8 +335,10 @@ func (db *DB) DetectorState(ctx context.Context, name string) (s dvcwatch.Detect
 		LastRunAt    instant `db:"last_run_at"`
 		LastFullAt   instant `db:"last_full_at"`
 		RulesVersion int     `db:"rules_version"`
+		LastNow      instant `db:"last_now"`
+		Config       string  `db:"config"`
 	}
-	q := `SELECT last_run_at, last_full_at, rules_version FROM detector_state WHERE name = ?`
+	q := `SELECT last_run_at, last_full_at, rules_version, last_now, config FROM detector_state WHERE name = ?`
 	err = db.db.GetContext(ctx, &r, db.db.Rebind(q), name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return dvcwatch.DetectorState{}, false, nil
@@ -344,15 +346,17 @@ func (db *DB) DetectorState(ctx context.Context, name string) (s dvcwatch.Detect
 	if err != nil {
 		return dvcwatch.DetectorState{}, false, fmt.Errorf("detector state %s: %w", name, err)
 	}
-	return dvcwatch.DetectorState{LastRunAt: r.LastRunAt.Time, LastFullAt: r.LastFullAt.Time, RulesVersion: r.RulesVersion}, true, nil
+	return dvcwatch.DetectorState{LastRunAt: r.LastRunAt.Time, LastFullAt: r.LastFullAt.Time, RulesVersion: r.RulesVersion,
+		LastNow: r.LastNow.Time, Config: r.Config}, true, nil
 }
 
 // SaveDetectorState saves the state of a completed pass.
 func (db *DB) SaveDetectorState(ctx context.Context, name string, s dvcwatch.DetectorState) error {
-	q := `INSERT INTO detector_state (name, last_run_at, last_full_at, rules_version) VALUES (?, ?, ?, ?)
+	q := `INSERT INTO detector_state (name, last_run_at, last_full_at, rules_version, last_now, config) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at, last_full_at = excluded.last_full_at,
-		rules_version = excluded.rules_version`
-	if err := db.writeExec(ctx, q, name, db.timeArg(normTime(s.LastRunAt)), db.timeArg(normTime(s.LastFullAt)), s.RulesVersion); err != nil {
+		rules_version = excluded.rules_version, last_now = excluded.last_now, config = excluded.config`
+	if err := db.writeExec(ctx, q, name, db.timeArg(normTime(s.LastRunAt)), db.timeArg(normTime(s.LastFullAt)), s.RulesVersion,
+		db.timeArg(normTime(s.LastNow)), s.Config); err != nil {
 		return fmt.Errorf("save detector state %s: %w", name, err)
 	}
 	return nil

@@ -44,3 +44,19 @@ func ExplainBreachPage(ctx context.Context, db *DB, f BreachFilter) (string, err
 	_, plan, err := db.breachPage(ctx, f, true)
 	return plan, err
 }
+
+// NextCheckQueries returns the statements of an incremental pass with their
+// bind arguments (as many rows as given for SaveNextChecks), for EXPLAIN.
+func NextCheckQueries(db *DB, due time.Time, keys []dvcwatch.DossierKey) map[string][]any {
+	mark := db.timeArg(changedMark)
+	var update []any
+	for _, k := range keys {
+		update = append(update, k.Source, k.Code, db.timeArg(normTime(due)), db.timeArg(normTime(due)))
+	}
+	return map[string][]any{
+		db.db.Rebind(scanQuery("d.next_check <= ? AND d.source <> ?", "d.next_check, d.source, d.code")): {
+			db.dialect.encodeTime(normTime(time.Time{})), "", "", db.timeArg(normTime(due)), "dvcqg", 1000},
+		db.db.Rebind(markFindings):                  {mark, db.timeArg(normTime(due)), "dvcqg", mark},
+		db.db.Rebind(db.nextCheckUpdate(len(keys))): update,
+	}
+}

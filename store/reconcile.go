@@ -25,15 +25,19 @@ type ReconcileParams struct {
 func (db *DB) Reconcile(ctx context.Context, p ReconcileParams) (dvcwatch.ReconcileResult, error) {
 	now := db.timeArg(normTime(p.Now))
 	cutoff := db.timeArg(normTime(p.Now.Add(-p.MaxLag)))
+	// changed_at is the wall clock's, as the dossiers' updated_at: a
+	// detection pass brings forward the dossiers whose findings changed
+	// since its last run (MarkChanged).
+	changed := db.timeArg(normTime(db.now()))
 	var res dvcwatch.ReconcileResult
 	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
 		// Status 1 (submitted online, not yet received) is not expected on the
 		// national portal yet; a change younger than the lag is still in flight.
 		upsert := `INSERT INTO reconciliation_findings (truth_source, mirror_source, code, kind,
-				truth_status, mirror_status, truth_updated_at, detected_at, last_seen_at, resolved_at)
+				truth_status, mirror_status, truth_updated_at, detected_at, last_seen_at, resolved_at, changed_at)
 			SELECT t.source, ?, t.code,
 				CASE WHEN m.code IS NULL THEN 'missing' ELSE 'status_mismatch' END,
-				t.status, COALESCE(m.status, 0), t.source_updated_at, ?, ?, NULL
+				t.status, COALESCE(m.status, 0), t.source_updated_at, ?, ?, NULL, ?
 			FROM dossiers t
 			LEFT JOIN dossiers m ON m.source = ? AND m.code = t.code
 			WHERE t.source = ? AND t.status <> 1
@@ -42,13 +46,18 @@ func (db *DB) Reconcile(ctx context.Context, p ReconcileParams) (dvcwatch.Reconc
 			ON CONFLICT (truth_source, mirror_source, code) DO UPDATE SET
 				kind = excluded.kind, truth_status = excluded.truth_status,
 				mirror_status = excluded.mirror_status, truth_updated_at = excluded.truth_updated_at,
-				last_seen_at = excluded.last_seen_at, resolved_at = NULL`
-		if _, err := tx.ExecContext(ctx, tx.Rebind(upsert), p.Mirror, now, now, p.Mirror, p.Truth, cutoff); err != nil {
+				last_seen_at = excluded.last_seen_at, resolved_at = NULL,
+				changed_at = CASE WHEN reconciliation_findings.resolved_at IS NOT NULL
+					OR reconciliation_findings.kind <> excluded.kind
+					OR reconciliation_findings.truth_status <> excluded.truth_status
+					OR reconciliation_findings.mirror_status <> excluded.mirror_status
+					THEN excluded.changed_at ELSE reconciliation_findings.changed_at END`
+		if _, err := tx.ExecContext(ctx, tx.Rebind(upsert), p.Mirror, now, now, changed, p.Mirror, p.Truth, cutoff); err != nil {
 			return fmt.Errorf("record findings: %w", err)
 		}
-		resolve := `UPDATE reconciliation_findings SET resolved_at = ?
+		resolve := `UPDATE reconciliation_findings SET resolved_at = ?, changed_at = ?
 			WHERE truth_source = ? AND mirror_source = ? AND resolved_at IS NULL AND last_seen_at < ?`
-		r, err := tx.ExecContext(ctx, tx.Rebind(resolve), now, p.Truth, p.Mirror, now)
+		r, err := tx.ExecContext(ctx, tx.Rebind(resolve), now, changed, p.Truth, p.Mirror, now)
 		if err != nil {
 			return fmt.Errorf("resolve findings: %w", err)
 		}

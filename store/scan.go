@@ -4,66 +4,72 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/dvcwatch/dvcwatch"
 )
 
-// openStatuses lists the status codes of dossiers still owed a result.
-var openStatuses = func() string {
-	var codes []string
-	for s := dvcwatch.Status(0); s <= 20; s++ {
-		if s.Valid() && s.Open() {
-			codes = append(codes, fmt.Sprint(int(s)))
-		}
-	}
-	return strings.Join(codes, ", ")
-}()
-
 // ScanDossiers calls fn with the dossiers f selects, in pages of at most
-// pageSize in key order. Each page is read in a snapshot of its own, so a long
-// scan holds no transaction open while fn works; a dossier written during the
-// scan is seen in its old or new state, and the next incremental pass sees it
-// again.
+// pageSize: every dossier in key order, or those whose next check has come in
+// next-check order (the pass that evaluates them moves their next checks
+// past f.Due, out of the range still to read). Each page is read in a
+// snapshot of its own, so a long scan holds no transaction open while fn
+// works; a dossier written during the scan is seen in its old or new state,
+// and the next incremental pass sees it again (ApplyPage marks it).
 func (db *DB) ScanDossiers(ctx context.Context, f dvcwatch.ScanFilter, pageSize int, fn func(dvcwatch.ScannedPage) error) error {
 	if pageSize <= 0 {
 		pageSize = 1000
 	}
-	where := "TRUE"
+	where, order := "TRUE", "d.source, d.code"
 	var filterArgs []any
 	if !f.All {
-		where = `(d.status IN (` + openStatuses + `) OR d.updated_at > ?
-			OR EXISTS (SELECT 1 FROM breaches b WHERE b.source = d.source AND b.code = d.code AND b.resolved_at IS NULL)
-			OR EXISTS (SELECT 1 FROM reconciliation_findings f WHERE f.truth_source = d.source AND f.code = d.code
-				AND f.mirror_source = ? AND f.resolved_at IS NULL))`
-		filterArgs = []any{db.timeArg(normTime(f.ChangedAfter)), f.Mirror}
+		// Through dossiers_next_check_idx, whose order is the scan's: each
+		// page is an index range scan, with or without planner statistics.
+		where, order = "d.next_check <= ?", "d.next_check, d.source, d.code"
+		filterArgs = []any{db.timeArg(normTime(f.Due))}
 	}
 	if f.Mirror != "" {
 		where += " AND d.source <> ?"
 		filterArgs = append(filterArgs, f.Mirror)
 	}
-	// Keyset pagination on the primary key: each page is an index range scan,
-	// with or without planner statistics. The row-value comparison is what
-	// makes it one: PostgreSQL cannot bound an index scan by the equivalent
-	// "source > ? OR (source = ? AND code > ?)", and filtered every page's
-	// rows from the first key on, which made a scan quadratic.
-	q := `SELECT ` + prefixColumns("d.", dossierSelect) + ` FROM dossiers d
-		WHERE (d.source, d.code) > (?, ?) AND ` + where + `
-		ORDER BY d.source, d.code LIMIT ?`
+	q := scanQuery(where, order)
 	var after dvcwatch.DossierKey
+	var afterCheck time.Time // the next check of the last dossier read, when scanning by next check
 	for {
 		var page dvcwatch.ScannedPage
 		err := db.readTx(ctx, func(tx *sqlx.Tx) error {
-			var rows []dossierRow
-			args := append([]any{after.Source, after.Code}, filterArgs...)
-			args = append(args, pageSize)
+			var rows []struct {
+				dossierRow
+				NextCheck instant `db:"next_check"`
+				UpdatedAt instant `db:"updated_at"`
+			}
+			args := []any{after.Source, after.Code}
+			if !f.All {
+				// Before the marks of MarkChanged (the epoch) on the first page.
+				args = append([]any{db.dialect.encodeTime(normTime(afterCheck))}, args...)
+			}
+			args = append(append(args, filterArgs...), pageSize)
+			if !f.All {
+				if err := db.sortless(ctx, tx, true); err != nil {
+					return err
+				}
+			}
 			if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
 				return err
 			}
+			if !f.All {
+				if err := db.sortless(ctx, tx, false); err != nil {
+					return err
+				}
+			}
 			page.Dossiers = make([]dvcwatch.Dossier, len(rows))
+			page.Checks = make([]dvcwatch.NextCheck, len(rows))
 			for i := range rows {
 				page.Dossiers[i] = rows[i].dossier()
+				page.Checks[i] = dvcwatch.NextCheck{Key: page.Dossiers[i].Key, Stored: rows[i].NextCheck.Time,
+					Written: rows[i].UpdatedAt.Time}
 			}
 			var err error
 			page.Whole = f.All
@@ -83,7 +89,116 @@ func (db *DB) ScanDossiers(ctx context.Context, f dvcwatch.ScanFilter, pageSize 
 			return nil
 		}
 		after = page.Dossiers[len(page.Dossiers)-1].Key
+		afterCheck = page.Checks[len(page.Checks)-1].Stored
 	}
+}
+
+// scanQuery reads a page of ScanDossiers: the dossiers where selects, after
+// a cursor, in order (the cursor's columns). Keyset pagination: the
+// row-value comparison is what bounds the index scan. PostgreSQL cannot
+// bound one by the equivalent "source > ? OR (source = ? AND code > ?)", and
+// filtered every page's rows from the first key on, which made a scan
+// quadratic.
+func scanQuery(where, order string) string {
+	cursor := strings.TrimSuffix(strings.Repeat("?, ", strings.Count(order, ",")+1), ", ")
+	return `SELECT ` + prefixColumns("d.", dossierSelect) + `, d.next_check, d.updated_at FROM dossiers d
+		WHERE (` + order + `) > (` + cursor + `) AND ` + where + `
+		ORDER BY ` + order + ` LIMIT ?`
+}
+
+// sortless turns PostgreSQL's sorts and bitmap scans off for what tx
+// runs next (on), or back on. Without statistics the planner guesses that few
+// dossiers are due after the cursor, and reads every one of them through a
+// bitmap and sorts them for each page; the next-check index read in order,
+// stopping at the page's size, is what serves a page. The children are read
+// with the planner's own choices.
+func (db *DB) sortless(ctx context.Context, tx *sqlx.Tx, on bool) error {
+	if db.dialect.name != DriverPostgres {
+		return nil
+	}
+	value := "on"
+	if on {
+		value = "off"
+	}
+	for _, set := range []string{"SET LOCAL enable_sort = " + value, "SET LOCAL enable_bitmapscan = " + value} {
+		if _, err := tx.ExecContext(ctx, set); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// changedMark is the next check MarkChanged gives a dossier: before any
+// evaluation time, so that the next pass takes it first.
+var changedMark = time.Unix(0, 0).UTC()
+
+// markFindings marks the dossiers whose findings changed (MarkChanged).
+const markFindings = `UPDATE dossiers SET next_check = ? WHERE (source, code) IN (
+		SELECT f.truth_source, f.code FROM reconciliation_findings f WHERE f.changed_at > ? AND f.mirror_source = ?)
+	AND (next_check IS NULL OR next_check <> ?)`
+
+// MarkChanged brings forward to the next incremental pass (see
+// ScanDossiers) the dossiers whose reconciliation findings against mirror
+// changed after after (opened, reopened, of another kind or status,
+// resolved), and returns how many; after is the wall clock's, as the
+// findings' changed_at is. The mirror's own dossiers, which ApplyPage marks
+// as it marks every dossier it writes, are unmarked: they are judged
+// through the findings, never scanned.
+func (db *DB) MarkChanged(ctx context.Context, after time.Time, mirror string) (int, error) {
+	if mirror == "" {
+		return 0, nil
+	}
+	marked := 0
+	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
+		mark := db.timeArg(changedMark)
+		q := `UPDATE dossiers SET next_check = NULL WHERE next_check = ? AND source = ?`
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), mark, mirror); err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+		if db.dialect.name == DriverPostgres {
+			// Without statistics, "changed_at > ?" is guessed to keep a
+			// third of the findings, and the planner would read every
+			// dossier to join them.
+			if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+				return err
+			}
+		}
+		r, err := tx.ExecContext(ctx, tx.Rebind(markFindings), mark, db.timeArg(normTime(after)), mirror, mark)
+		if err != nil {
+			return fmt.Errorf("findings: %w", err)
+		}
+		n, err := r.RowsAffected()
+		marked = int(n)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark changed dossiers: %w", err)
+	}
+	return marked, nil
+}
+
+// SaveNextChecks records the dossiers' next checks (dvcwatch.NextCheck),
+// those unchanged left be (a sweep writes only the dossiers whose next check
+// moved), and those written since they were read too.
+func (tx *Tx) SaveNextChecks(ctx context.Context, checks []dvcwatch.NextCheck) error {
+	db := tx.db
+	var args []any
+	for _, c := range checks {
+		at := normTime(c.At)
+		if at.Equal(normTime(c.Stored)) {
+			continue
+		}
+		args = append(args, c.Key.Source, c.Key.Code, db.timeArg(at), db.timeArg(normTime(c.Written)))
+	}
+	per := min(db.dialect.maxRows, db.dialect.maxParams/4) * 4
+	for len(args) > 0 {
+		chunk := args[:min(per, len(args))]
+		args = args[len(chunk):]
+		if _, err := tx.tx.ExecContext(ctx, tx.tx.Rebind(db.nextCheckUpdate(len(chunk)/4)), chunk...); err != nil {
+			return fmt.Errorf("save next checks: %w", err)
+		}
+	}
+	return nil
 }
 
 // prefixColumns qualifies a comma-separated column list with a table alias.
@@ -207,4 +322,18 @@ func (db *DB) loadPaymentWaits(ctx context.Context, tx *sqlx.Tx, index map[dvcwa
 		}
 	}
 	return nil
+}
+
+// nextCheckUpdate writes n next checks (SaveNextChecks): one statement, each
+// row found by its primary key. The cast types PostgreSQL's VALUES column,
+// which binds text otherwise. A dossier written since the pass read it
+// keeps the mark ApplyPage gave it: the next pass evaluates what was
+// written.
+func (db *DB) nextCheckUpdate(n int) string {
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
+	if db.dialect.name == DriverPostgres {
+		values = strings.Replace(values, "(?, ?, ?, ?)", "(?, ?, ?::timestamptz, ?::timestamptz)", 1)
+	}
+	return `UPDATE dossiers SET next_check = v.column3 FROM (VALUES ` + values + `) AS v
+		WHERE dossiers.source = v.column1 AND dossiers.code = v.column2 AND dossiers.updated_at = v.column4`
 }

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dvcwatch/dvcwatch"
-	"github.com/dvcwatch/dvcwatch/detect"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
 )
@@ -184,11 +184,13 @@ func TestScanDossiersPages(t *testing.T) {
 	})
 }
 
+// TestScanDossiersIncremental checks what an incremental pass reads: the
+// dossiers whose next check has come, in next-check order, after
+// MarkChanged brought forward those written, or whose findings changed,
+// since the last pass.
 func TestScanDossiersIncremental(t *testing.T) {
 	t.Parallel()
-	const mcdt, onestop, mirror, portal2 = "mcdt", "onestop", "dvcqg", "portal2"
-	written, cutoff, later := hour(1), hour(2), hour(3)
-	reconciledAt := hour(2)
+	const mcdt, onestop, mirror = "mcdt", "onestop", "dvcqg"
 	in := func(source, code string, status dvcwatch.Status) dvcwatch.Dossier {
 		d := dossier(code, status, 0)
 		d.Key.Source = source
@@ -196,110 +198,170 @@ func TestScanDossiersIncremental(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		now := written
+		now := hour(1)
 		store.SetClock(db, func() time.Time { return now })
-
-		// In mcdt, one dossier of every status, all written before the cutoff:
-		// the open ones are selected for their status alone.
-		var ds []dvcwatch.Dossier
-		var openKeys []dvcwatch.DossierKey
-		for s := dvcwatch.StatusSubmitted; s <= dvcwatch.StatusReturned; s++ {
-			d := in(mcdt, fmt.Sprintf("S%02d", int(s)), s)
-			ds = append(ds, d)
-			if s.Open() {
-				openKeys = append(openKeys, d.Key)
+		apply(t, db, store.Page{Source: mcdt, Dossiers: []dvcwatch.Dossier{in(mcdt, "A", dvcwatch.StatusInProgress),
+			in(mcdt, "B", dvcwatch.StatusInProgress), in(mcdt, "C", dvcwatch.StatusReturned), in(mcdt, "D", dvcwatch.StatusReturned)}})
+		apply(t, db, store.Page{Source: onestop, Dossiers: []dvcwatch.Dossier{in(onestop, "F", dvcwatch.StatusReturned)}})
+		save := func(checks ...dvcwatch.NextCheck) {
+			t.Helper()
+			if err := db.InTx(ctx, func(tx *store.Tx) error { return tx.SaveNextChecks(ctx, checks) }); err != nil {
+				t.Fatal(err)
 			}
 		}
-		// Finished dossiers: one with an open breach, one with a resolved breach,
-		// one changed after the cutoff, one written exactly at it.
-		changed := in(mcdt, "CHANGED", dvcwatch.StatusProcessed)
-		ds = append(ds, in(mcdt, "BREACHOPEN", dvcwatch.StatusReturned), in(mcdt, "BREACHGONE", dvcwatch.StatusReturned), changed)
-		apply(t, db, store.Page{Source: mcdt, Dossiers: ds})
-		now = cutoff
-		apply(t, db, store.Page{Source: mcdt, Dossiers: []dvcwatch.Dossier{in(mcdt, "ATCUTOFF", dvcwatch.StatusReturned)}})
-		now = later
-		changed.Status, changed.SourceUpdatedAt = dvcwatch.StatusReturned, changed.SourceUpdatedAt.Add(time.Minute)
-		apply(t, db, store.Page{Source: mcdt, Dossiers: []dvcwatch.Dossier{changed}})
-		now = written
-
-		breachOf := func(code string) []dvcwatch.Breach {
-			b := brc(dvcwatch.BreachFinishedLate, code, 0, dvcwatch.SeverityWarning)
-			b.Key.Source = mcdt
-			return []dvcwatch.Breach{b}
-		}
-		evaluated := func(code string, bs []dvcwatch.Breach) dvcwatch.Evaluation {
-			return dvcwatch.Evaluation{Key: keyIn(mcdt, code), Agency: agency, Breaches: bs}
-		}
-		applyBreaches(t, db, detect.Page{Now: written, Dossiers: []dvcwatch.Evaluation{
-			evaluated("BREACHOPEN", breachOf("BREACHOPEN")), evaluated("BREACHGONE", breachOf("BREACHGONE"))}})
-		applyBreaches(t, db, detect.Page{Now: written, Dossiers: []dvcwatch.Evaluation{evaluated("BREACHGONE", nil)}})
-
-		// In onestop, three finished dossiers reconciled against the mirror: FOPEN
-		// is missing there, FGONE was and then arrived, FOTHER is there all along.
-		// Against portal2, all three are missing.
-		apply(t, db, store.Page{Source: onestop, Dossiers: []dvcwatch.Dossier{in(onestop, "FOPEN", dvcwatch.StatusReturned),
-			in(onestop, "FGONE", dvcwatch.StatusReturned), in(onestop, "FOTHER", dvcwatch.StatusReturned)}})
-		apply(t, db, store.Page{Source: mirror, Dossiers: []dvcwatch.Dossier{in(mirror, "FOTHER", dvcwatch.StatusReturned)}})
-		reconcile := func(mirror string, at time.Time) {
+		mark := func(after time.Time, mirror string, want int) {
 			t.Helper()
-			p := store.ReconcileParams{Truth: onestop, Mirror: mirror, Now: at, MaxLag: 10 * time.Minute}
+			n, err := db.MarkChanged(ctx, after, mirror)
+			if err != nil || n != want {
+				t.Fatalf("MarkChanged(%s, %q) = %d, %v; want %d", after, mirror, n, err, want)
+			}
+		}
+		expect := func(f dvcwatch.ScanFilter, want map[dvcwatch.DossierKey][]dvcwatch.Finding, keys ...dvcwatch.DossierKey) {
+			t.Helper()
+			for _, size := range []int{1, 2, 1000} { // the keyset across pages too
+				s := scan(t, db, f, size)
+				if got := s.keys(); !slices.Equal(got, keys) {
+					t.Errorf("due %s, mirror %q, pages of %d: scanned %v, want %v", f.Due, f.Mirror, size, got, keys)
+				}
+				if want == nil {
+					want = map[dvcwatch.DossierKey][]dvcwatch.Finding{}
+				}
+				if !reflect.DeepEqual(s.findings, want) {
+					t.Errorf("due %s, pages of %d: findings %+v, want %+v", f.Due, size, s.findings, want)
+				}
+			}
+		}
+		a, b, c, d, f := keyIn(mcdt, "A"), keyIn(mcdt, "B"), keyIn(mcdt, "C"), keyIn(mcdt, "D"), keyIn(onestop, "F")
+		check := func(k dvcwatch.DossierKey, at, written time.Time) dvcwatch.NextCheck {
+			// Stored: the mark of the write, as the pass read it.
+			return dvcwatch.NextCheck{Key: k, At: at, Written: written, Stored: time.Unix(0, 0)}
+		}
+
+		// Every dossier written is due at once (the mirror's too, without
+		// a mirror named).
+		expect(dvcwatch.ScanFilter{Due: hour(-100)}, nil, a, b, c, d, f)
+		// A after B by next check, though not by key; C, D and F finished.
+		save(check(a, hour(10), hour(1)), check(b, hour(5), hour(1)), check(c, time.Time{}, hour(1)),
+			check(d, time.Time{}, hour(1)), check(f, time.Time{}, hour(1)))
+		expect(dvcwatch.ScanFilter{Due: hour(4)}, nil)
+		expect(dvcwatch.ScanFilter{Due: hour(5)}, nil, b)
+		expect(dvcwatch.ScanFilter{Due: hour(10)}, nil, b, a)
+
+		// D written again: due at once. A next check computed from what a
+		// pass read before the write leaves it due; one from the new state
+		// records it.
+		now = hour(2)
+		changed := in(mcdt, "D", dvcwatch.StatusReturned)
+		changed.SourceUpdatedAt = changed.SourceUpdatedAt.Add(time.Minute)
+		changed.ReceiptNo = "changed"
+		apply(t, db, store.Page{Source: mcdt, Dossiers: []dvcwatch.Dossier{changed}})
+		expect(dvcwatch.ScanFilter{Due: hour(1)}, nil, d)
+		save(check(d, time.Time{}, hour(1)))
+		expect(dvcwatch.ScanFilter{Due: hour(1)}, nil, d)
+		save(check(d, time.Time{}, hour(2)))
+		expect(dvcwatch.ScanFilter{Due: hour(1)}, nil)
+
+		// F missing from the mirror: its finding brings it forward.
+		now = hour(3)
+		reconcile := func() {
+			t.Helper()
+			p := store.ReconcileParams{Truth: onestop, Mirror: mirror, Now: now, MaxLag: 10 * time.Minute}
 			if _, err := db.Reconcile(ctx, p); err != nil {
 				t.Fatal(err)
 			}
 		}
-		reconcile(mirror, reconciledAt)
-		reconcile(portal2, reconciledAt)
-		apply(t, db, store.Page{Source: mirror, Dossiers: []dvcwatch.Dossier{in(mirror, "FGONE", dvcwatch.StatusReturned)}})
-		reconcile(mirror, reconciledAt.Add(time.Minute))
+		reconcile()
+		mark(hour(2), mirror, 1)
+		mark(hour(2), mirror, 0) // marked already
+		missing := []dvcwatch.Finding{{Code: "F", Kind: dvcwatch.FindingMissing, TruthStatus: int(dvcwatch.StatusReturned),
+			DetectedAt: hour(3).UTC()}}
+		expect(dvcwatch.ScanFilter{Due: hour(1), Mirror: mirror}, map[dvcwatch.DossierKey][]dvcwatch.Finding{f: missing}, f)
+		save(check(f, time.Time{}, hour(1)))
+		// Seen again, unchanged: no mark.
+		now = hour(4)
+		reconcile()
+		mark(hour(3), mirror, 0)
+		// It reaches the mirror: the finding is resolved, F is due again;
+		// the mirror's copy, marked by its write, is unmarked, never scanned.
+		now = hour(5)
+		apply(t, db, store.Page{Source: mirror, Dossiers: []dvcwatch.Dossier{in(mirror, "F", dvcwatch.StatusReturned)}})
+		reconcile()
+		expect(dvcwatch.ScanFilter{Due: hour(1)}, nil, keyIn(mirror, "F"))
+		mark(hour(4), mirror, 1)
+		expect(dvcwatch.ScanFilter{Due: hour(1), Mirror: mirror}, nil, f)
+		expect(dvcwatch.ScanFilter{Due: hour(1)}, nil, f)
+	})
+}
 
-		missing := func(code string) []dvcwatch.Finding {
-			return []dvcwatch.Finding{{Code: code, Kind: dvcwatch.FindingMissing, TruthStatus: int(dvcwatch.StatusReturned),
-				DetectedAt: reconciledAt.UTC()}}
-		}
-		base := append(slices.Clone(openKeys), keyIn(mcdt, "BREACHOPEN"), keyIn(mcdt, "CHANGED"))
-		var everything []dvcwatch.DossierKey
-		for _, d := range ds {
-			everything = append(everything, d.Key)
-		}
-		everything = append(everything, keyIn(mcdt, "ATCUTOFF"), keyIn(onestop, "FOPEN"), keyIn(onestop, "FGONE"),
-			keyIn(onestop, "FOTHER"))
-		// A scan against a mirror leaves the mirror's own copies out.
-		butMirror := slices.Clone(everything)
-		everything = append(everything, keyIn(mirror, "FOTHER"), keyIn(mirror, "FGONE"))
-		cases := []struct {
-			name     string
-			f        dvcwatch.ScanFilter
-			want     []dvcwatch.DossierKey
-			findings map[dvcwatch.DossierKey][]dvcwatch.Finding
-		}{
-			{"incremental", dvcwatch.ScanFilter{ChangedAfter: cutoff, Mirror: mirror},
-				append(slices.Clone(base), keyIn(onestop, "FOPEN")),
-				map[dvcwatch.DossierKey][]dvcwatch.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
-			{"incremental without a mirror", dvcwatch.ScanFilter{ChangedAfter: cutoff}, base, nil},
-			{"incremental against portal2", dvcwatch.ScanFilter{ChangedAfter: cutoff, Mirror: portal2},
-				append(slices.Clone(base), keyIn(onestop, "FOPEN"), keyIn(onestop, "FGONE"), keyIn(onestop, "FOTHER")),
-				map[dvcwatch.DossierKey][]dvcwatch.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN"),
-					keyIn(onestop, "FGONE"): missing("FGONE"), keyIn(onestop, "FOTHER"): missing("FOTHER")}},
-			{"incremental from before any write", dvcwatch.ScanFilter{ChangedAfter: written.Add(-time.Microsecond), Mirror: mirror},
-				butMirror, map[dvcwatch.DossierKey][]dvcwatch.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
-			{"all", dvcwatch.ScanFilter{All: true, ChangedAfter: cutoff, Mirror: mirror}, butMirror,
-				map[dvcwatch.DossierKey][]dvcwatch.Finding{keyIn(onestop, "FOPEN"): missing("FOPEN")}},
-			{"all without a mirror", dvcwatch.ScanFilter{All: true}, everything, nil},
-		}
-		for _, c := range cases {
-			want := sortKeys(c.want)
-			if c.findings == nil {
-				c.findings = map[dvcwatch.DossierKey][]dvcwatch.Finding{}
+// TestNextCheckPlans checks, on tables never analyzed, that an incremental
+// pass's statements read through their indexes: the scan from its cursor in
+// next-check order, the findings' marks and the next checks' writes by
+// primary key. None may read every dossier.
+func TestNextCheckPlans(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		store.SetClock(db, func() time.Time { return hour(1) })
+		var checks []dvcwatch.NextCheck
+		for p := range 20 {
+			var ds []dvcwatch.Dossier
+			for i := range 1000 {
+				d := dossier(fmt.Sprintf("P%02d-%04d", p, i), dvcwatch.StatusInProgress, 0)
+				ds = append(ds, d)
+				checks = append(checks, dvcwatch.NextCheck{Key: d.Key, At: hour(i % 48), Written: hour(1), Stored: time.Unix(0, 0)})
 			}
-			// A small page size, so that the filter is applied across pages too.
-			for _, size := range []int{2, 1000} {
-				s := scan(t, db, c.f, size)
-				if got := s.keys(); !reflect.DeepEqual(got, want) {
-					t.Errorf("%s, pages of %d: scanned\n%v\nwant\n%v", c.name, size, got, want)
+			apply(t, db, store.Page{Dossiers: ds})
+		}
+		if err := db.InTx(ctx, func(tx *store.Tx) error { return tx.SaveNextChecks(ctx, checks) }); err != nil {
+			t.Fatal(err)
+		}
+		keys := []dvcwatch.DossierKey{checks[5].Key, checks[7000].Key}
+		for q, args := range store.NextCheckQueries(db, hour(3), keys) {
+			tx, err := store.SQLX(db).BeginTxx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			explain := "EXPLAIN QUERY PLAN "
+			if store.SQLX(db).DriverName() != "sqlite" {
+				explain = "EXPLAIN "
+				// As MarkChanged and ScanDossiers run them.
+				var sets []string
+				switch {
+				case strings.Contains(q, "reconciliation_findings"):
+					sets = []string{"SET LOCAL enable_seqscan = off"}
+				case strings.HasPrefix(q, "SELECT"):
+					sets = []string{"SET LOCAL enable_sort = off", "SET LOCAL enable_bitmapscan = off"}
 				}
-				if !reflect.DeepEqual(s.findings, c.findings) {
-					t.Errorf("%s, pages of %d: findings %+v, want %+v", c.name, size, s.findings, c.findings)
+				for _, set := range sets {
+					if _, err := tx.ExecContext(ctx, set); err != nil {
+						t.Fatal(err)
+					}
 				}
+			}
+			rows, err := tx.QueryContext(ctx, explain+q, args...)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			var plan []string
+			for rows.Next() {
+				cols, _ := rows.Columns()
+				vals := make([]any, len(cols))
+				for i := range vals {
+					vals[i] = new(any)
+				}
+				if err := rows.Scan(vals...); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, fmt.Sprint(*vals[len(vals)-1].(*any)))
+			}
+			rows.Close()
+			_ = tx.Rollback()
+			text := strings.Join(plan, "\n")
+			t.Logf("%s\n%s", strings.Join(strings.Fields(q), " ")[:min(120, len(strings.Join(strings.Fields(q), " ")))], text)
+			if strings.Contains(text, "Seq Scan on dossiers") || strings.Contains(text, "SCAN dossiers") ||
+				strings.Contains(text, "Sort") || strings.Contains(text, "Bitmap Heap Scan on dossiers") ||
+				(strings.Contains(q, "ORDER BY d.next_check") && !strings.Contains(text, "dossiers_next_check_idx")) {
+				t.Errorf("%s reads every dossier, or not in next-check order:\n%s", q, text)
 			}
 		}
 	})
