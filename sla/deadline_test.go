@@ -2,6 +2,7 @@ package sla
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +203,59 @@ func TestWorkingTimeBetween(t *testing.T) {
 			t.Errorf("%s: WorkingTimeBetween = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+}
+
+// TestWorkingTimeBetweenDayByDay: counting the whole days between a's and
+// b's in full gives what working out every session of every day gives, over
+// intervals of up to 200 days across month, year, holiday and swap
+// boundaries.
+func TestWorkingTimeBetweenDayByDay(t *testing.T) {
+	t.Parallel()
+	s := newTestSchedule(t, DefaultOfficeHours())
+	byDay := func(a, b time.Time) time.Duration {
+		var total time.Duration
+		for d := dateOf(a); !dateOf(b).before(d); d = dateOf(time.Date(d.year, d.month, d.day+1, 12, 0, 0, 0, Location())) {
+			if ok, err := s.cal.isWorking(d); err != nil || !ok {
+				continue
+			}
+			for _, sess := range s.hours.Sessions {
+				lo := time.Date(d.year, d.month, d.day, 0, 0, 0, 0, Location()).Add(sess.Start)
+				hi := time.Date(d.year, d.month, d.day, 0, 0, 0, 0, Location()).Add(sess.End)
+				lo, hi = later(lo, a), earlier(hi, b)
+				if hi.After(lo) {
+					total += hi.Sub(lo)
+				}
+			}
+		}
+		return total
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	start := vn(2025, 12, 1, 0, 0)
+	for range 2000 {
+		a := start.Add(time.Duration(rng.Int64N(int64(500 * 24 * time.Hour))))
+		b := a.Add(time.Duration(rng.Int64N(int64(200 * 24 * time.Hour))))
+		got, err := s.WorkingTimeBetween(a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := byDay(a, b); got != want {
+			t.Fatalf("WorkingTimeBetween(%s, %s) = %v, day by day %v", a, b, got, want)
+		}
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.After(b) {
+		return b
+	}
+	return a
 }
 
 func TestNewSchedule(t *testing.T) {
