@@ -258,7 +258,8 @@ func (d *Detector) scan(ctx context.Context, filter dvcwatch.ScanFilter, fn func
 }
 
 func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, silences []dvcwatch.Silence, res *Result) error {
-	batch := Page{Now: now, Whole: page.Whole, Upgrade: res.Upgrade, Plan: d.notifier.Plan, Silences: silences}
+	batch := Page{Now: now, Whole: page.Whole, Upgrade: res.Upgrade, Plan: d.notifier.Plan, Silences: silences,
+		Dossiers: make([]dvcwatch.Evaluation, 0, len(page.Dossiers)), Verdicts: make([]dvcwatch.Verdict, 0, len(page.Dossiers))}
 	for _, ds := range page.Dossiers {
 		bs, verdict, err := d.Rules(ds.Agency).Judge(ds, now)
 		if err != nil {
