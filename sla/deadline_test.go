@@ -221,7 +221,12 @@ func TestWorkingTimeBetweenDayByDay(t *testing.T) {
 			for _, sess := range s.hours.Sessions {
 				lo := time.Date(d.year, d.month, d.day, 0, 0, 0, 0, Location()).Add(sess.Start)
 				hi := time.Date(d.year, d.month, d.day, 0, 0, 0, 0, Location()).Add(sess.End)
-				lo, hi = later(lo, a), earlier(hi, b)
+				if lo.Before(a) {
+					lo = a
+				}
+				if hi.After(b) {
+					hi = b
+				}
 				if hi.After(lo) {
 					total += hi.Sub(lo)
 				}
@@ -242,20 +247,6 @@ func TestWorkingTimeBetweenDayByDay(t *testing.T) {
 			t.Fatalf("WorkingTimeBetween(%s, %s) = %v, day by day %v", a, b, got, want)
 		}
 	}
-}
-
-func later(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return b
-	}
-	return a
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.After(b) {
-		return b
-	}
-	return a
 }
 
 func TestNewSchedule(t *testing.T) {
