@@ -212,25 +212,21 @@ func TestWorkingTimeBetween(t *testing.T) {
 func TestWorkingTimeBetweenDayByDay(t *testing.T) {
 	t.Parallel()
 	s := newTestSchedule(t, DefaultOfficeHours())
+	// The reference: the interval cut at every midnight, each piece (within
+	// one day, so never a whole day between its ends) counted by sessions.
 	byDay := func(a, b time.Time) time.Duration {
 		var total time.Duration
-		for d := dateOf(a); !dateOf(b).before(d); d = dateOf(time.Date(d.year, d.month, d.day+1, 12, 0, 0, 0, Location())) {
-			if ok, err := s.cal.isWorking(d); err != nil || !ok {
-				continue
+		for lo := a; lo.Before(b); {
+			d := dateOf(lo)
+			hi := time.Date(d.year, d.month, d.day+1, 0, 0, 0, 0, Location())
+			if hi.After(b) {
+				hi = b
 			}
-			for _, sess := range s.hours.Sessions {
-				lo := time.Date(d.year, d.month, d.day, 0, 0, 0, 0, Location()).Add(sess.Start)
-				hi := time.Date(d.year, d.month, d.day, 0, 0, 0, 0, Location()).Add(sess.End)
-				if lo.Before(a) {
-					lo = a
-				}
-				if hi.After(b) {
-					hi = b
-				}
-				if hi.After(lo) {
-					total += hi.Sub(lo)
-				}
+			w, err := s.WorkingTimeBetween(lo, hi)
+			if err != nil {
+				t.Fatal(err)
 			}
+			total, lo = total+w, hi
 		}
 		return total
 	}
