@@ -282,6 +282,7 @@ func (e *evaluation) readSteps() {
 	entries := slices.Clone(e.d.Steps)
 	slices.SortStableFunc(entries, func(a, b dvcwatch.Step) int { return a.Seq - b.Seq })
 	e.entries = entries
+	e.steps = make([]step, 0, len(entries))
 	for i, en := range entries {
 		seq := en.Seq
 		if seq <= 0 {

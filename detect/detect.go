@@ -301,7 +301,8 @@ func (d *Detector) scan(ctx context.Context, filter dvcwatch.ScanFilter, fn func
 
 func (d *Detector) page(ctx context.Context, page dvcwatch.ScannedPage, now time.Time, silences []dvcwatch.Silence, res *Result) error {
 	batch := Page{Now: now, Whole: page.Whole, Upgrade: res.Upgrade, Plan: d.notifier.Plan, Replan: d.notifier.Replan,
-		Silences: silences, Checks: page.Checks}
+		Silences: silences, Checks: page.Checks,
+		Dossiers: make([]dvcwatch.Evaluation, 0, len(page.Dossiers)), Verdicts: make([]dvcwatch.Verdict, 0, len(page.Dossiers))}
 	for i, ds := range page.Dossiers {
 		bs, verdict, next, err := d.Rules(ds.Agency).Judge(ds, now)
 		batch.Checks[i].At = next

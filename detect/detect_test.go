@@ -272,11 +272,10 @@ func TestUpgradeOfTheRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range recipients {
-			alerts, err := db.PendingAlerts(ctx, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, a := range alerts {
+			for a, err := range db.PendingAlerts(ctx, r) {
+				if err != nil {
+					t.Fatal(err)
+				}
 				if !a.Breach.Actionable {
 					t.Errorf("alert to %s about %s of finished dossier %s: the upgrade mailed history", r, a.Breach.Kind, a.Breach.Key)
 				}

@@ -60,11 +60,12 @@ func pendingAlerts(t *testing.T, db *store.DB) int {
 	}
 	n := 0
 	for _, r := range recipients {
-		alerts, err := db.PendingAlerts(ctx, r)
-		if err != nil {
-			t.Fatal(err)
+		for _, err := range db.PendingAlerts(ctx, r) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
 		}
-		n += len(alerts)
 	}
 	return n
 }

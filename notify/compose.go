@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"iter"
 	"net/url"
 	"sort"
 	"strconv"
@@ -51,12 +53,17 @@ type AckLinker interface {
 }
 
 // ComposeFunc renders one recipient's pending alerts as an email; ok false
-// leaves them pending (e.g. outside the recipient's office hours).
-type ComposeFunc func(recipient string, alerts []dvcwatch.PendingAlert) (n dvcwatch.NewNotification, ok bool, err error)
+// leaves them pending (e.g. outside the recipient's office hours, or when
+// there are none). It reads alerts once, a dossier's together (see
+// ComposeStore.PendingAlerts), and to the end when it returns ok: the email
+// tells every alert it was given.
+type ComposeFunc func(recipient string, alerts iter.Seq[dvcwatch.PendingAlert]) (n dvcwatch.NewNotification, ok bool, err error)
 
-// Compose returns the ComposeFunc of a pass at now.
+// Compose returns the ComposeFunc of a pass at now. It holds one dossier's
+// alerts at a time and the rows the email lists (email.Digest.Add), however
+// many alerts the recipient has.
 func (c *Composer) Compose(now time.Time) ComposeFunc {
-	return func(recipient string, alerts []dvcwatch.PendingAlert) (dvcwatch.NewNotification, bool, error) {
+	return func(recipient string, alerts iter.Seq[dvcwatch.PendingAlert]) (dvcwatch.NewNotification, bool, error) {
 		p, ok := c.Dir.Person(recipient)
 		if !ok || p.Email == "" {
 			// Removed from the configuration since the alert was planned: the
@@ -67,29 +74,46 @@ func (c *Composer) Compose(now time.Time) ComposeFunc {
 			return dvcwatch.NewNotification{}, false, nil
 		}
 		d := email.Digest{
-			Recipient: email.Recipient{Name: p.Name, Email: p.Email, Role: alerts[0].Role},
+			Recipient: email.Recipient{Name: p.Name, Email: p.Email},
 			Agency:    c.Dir.AgencyName(p.AgencyCode), Prefix: c.prefix(p.AgencyCode), AsOf: now,
 			MaxRows: c.MaxRows, ListURL: c.listURL(recipient),
 		}
-		ids := make([]int64, len(alerts))
-		details := make([]dvcwatch.BreachDetail, len(alerts))
-		for i, a := range alerts {
-			ids[i], details[i] = a.ID, a.Breach
-		}
-		d.Rows = c.rows(details, now, time.Time{})
-		if c.Acks != nil {
-			for i := range d.Rows {
-				d.Rows[i].AckLink = c.Acks.Link(recipient, refs(details, d.Rows[i].Code), now)
+		key := newIDsKey()
+		first := int64(0) // the earliest alert decided, whose role the email speaks to
+		var dossier []dvcwatch.BreachDetail
+		add := func() {
+			if len(dossier) == 0 {
+				return
 			}
+			row := c.rows(dossier, now, time.Time{})[0]
+			if c.Acks != nil {
+				row.AckLink = c.Acks.Link(recipient, refs(dossier, row.Code), now)
+			}
+			d.Add(row)
+			dossier = dossier[:0]
+		}
+		for a := range alerts {
+			key.add(a.ID)
+			if first == 0 || a.ID < first {
+				first, d.Recipient.Role = a.ID, a.Role
+			}
+			if len(dossier) > 0 && dossier[0].Key != a.Breach.Key {
+				add()
+			}
+			dossier = append(dossier, a.Breach)
+		}
+		add()
+		if d.Total() == 0 {
+			return dvcwatch.NewNotification{}, false, nil
 		}
 		subject, text, html, err := c.Renderer.Render(d)
 		if err != nil {
 			return dvcwatch.NewNotification{}, false, err
 		}
 		return dvcwatch.NewNotification{
-			DedupeKey: "alerts:" + recipient + ":" + idsKey(ids),
+			DedupeKey: "alerts:" + recipient + ":" + key.String(),
 			Kind:      dvcwatch.NotificationAlerts, Recipient: recipient, Email: p.Email,
-			Subject: subject, Text: text, HTML: html, Items: len(d.Rows),
+			Subject: subject, Text: text, HTML: html, Items: d.Total(),
 		}, true, nil
 	}
 }
@@ -109,9 +133,10 @@ type OutboxTx interface {
 // ComposeStore is what composing digests reads and writes.
 type ComposeStore interface {
 	// PendingRecipients and PendingAlerts read the alerts not yet in an
-	// email, of breaches still unresolved.
+	// email, of breaches still unresolved; PendingAlerts yields them as it
+	// reads them, a dossier's together.
 	PendingRecipients(ctx context.Context) ([]string, error)
-	PendingAlerts(ctx context.Context, recipient string) ([]dvcwatch.PendingAlert, error)
+	PendingAlerts(ctx context.Context, recipient string) iter.Seq2[dvcwatch.PendingAlert, error]
 	InTx(ctx context.Context, fn func(OutboxTx) error) error
 }
 
@@ -145,23 +170,31 @@ func ComposeWith(ctx context.Context, st ComposeStore, now time.Time, compose Co
 	}
 	var digests []digest
 	for _, recipient := range recipients {
-		alerts, err := st.PendingAlerts(ctx, recipient)
-		if err != nil || len(alerts) == 0 {
-			if err != nil {
-				return nil, fmt.Errorf("compose notifications: %w", err)
+		// The ids of the alerts compose reads, to mark them told: 8 bytes
+		// an alert, the one thing kept of them.
+		var ids []int64
+		var readErr error
+		alerts := func(yield func(dvcwatch.PendingAlert) bool) {
+			for a, err := range st.PendingAlerts(ctx, recipient) {
+				if err != nil {
+					readErr = err
+					return
+				}
+				ids = append(ids, a.ID)
+				if !yield(a) {
+					return
+				}
 			}
-			continue // resolved since the recipients were read
 		}
 		n, ok, err := compose(recipient, alerts)
+		if readErr != nil {
+			return nil, fmt.Errorf("compose notifications: %w", readErr)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("compose notifications: compose email to %s: %w", recipient, err)
 		}
-		if !ok {
-			continue
-		}
-		ids := make([]int64, len(alerts))
-		for i, a := range alerts {
-			ids[i] = a.ID
+		if !ok || len(ids) == 0 {
+			continue // not now, or resolved since the recipients were read
 		}
 		digests = append(digests, digest{n, ids})
 	}
@@ -195,16 +228,22 @@ func ComposeWith(ctx context.Context, st ComposeStore, now time.Time, compose Co
 	return created, nil
 }
 
-// idsKey identifies a set of alert ids: an alert is put into one email only,
-// so the same set means the same email.
-func idsKey(ids []int64) string {
-	h := sha256.New()
-	for _, id := range ids {
-		h.Write(strconv.AppendInt(nil, id, 10))
-		h.Write([]byte{','})
-	}
-	return hex.EncodeToString(h.Sum(nil))[:24]
+// idsKey identifies a set of alert ids, added in the order the store
+// yields them: an alert is put into one email only, so the same set means
+// the same email.
+type idsKey struct {
+	h   hash.Hash
+	buf []byte
 }
+
+func newIDsKey() *idsKey { return &idsKey{h: sha256.New()} }
+
+func (k *idsKey) add(id int64) {
+	k.buf = append(strconv.AppendInt(k.buf[:0], id, 10), ',')
+	k.h.Write(k.buf)
+}
+
+func (k *idsKey) String() string { return hex.EncodeToString(k.h.Sum(nil))[:24] }
 
 // rows turns breaches into one row per dossier, in the order first met, each
 // with every breach of it as a tag; the row speaks of its most urgent breach:

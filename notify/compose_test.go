@@ -67,10 +67,10 @@ func TestComposeDigest(t *testing.T) {
 	soon := detail(step, "000.05.31.H99-260302-0002")
 	compose := c.Compose(now)
 
-	n, ok, err := compose(officialID, []dvcwatch.PendingAlert{
+	n, ok, err := compose(officialID, slices.Values([]dvcwatch.PendingAlert{
 		pending(11, officialID, dvcwatch.RoleOfficial, late),
 		pending(12, officialID, dvcwatch.RoleOfficial, soon),
-	})
+	}))
 	if err != nil || !ok {
 		t.Fatalf("compose: ok=%v err=%v", ok, err)
 	}
@@ -111,7 +111,7 @@ func TestComposeDigest(t *testing.T) {
 	noPersonalData(t, "digest", n.Subject, n.Text, n.HTML)
 
 	// Another recipient of one of the breaches gets an email of their own.
-	h, ok, err := compose("tran.thi.b", []dvcwatch.PendingAlert{pending(13, "tran.thi.b", dvcwatch.RoleDepartmentHead, late)})
+	h, ok, err := compose("tran.thi.b", slices.Values([]dvcwatch.PendingAlert{pending(13, "tran.thi.b", dvcwatch.RoleDepartmentHead, late)}))
 	if err != nil || !ok {
 		t.Fatalf("compose: ok=%v err=%v", ok, err)
 	}
@@ -141,7 +141,7 @@ func TestComposeLateBy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		b := detail(breach(1, overdue, warning, officialID, "VHXH", due), "000.05.31.H99-260301-0001")
-		n, ok, err := c.Compose(tt.now)(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+		n, ok, err := c.Compose(tt.now)(officialID, slices.Values([]dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)}))
 		if err != nil || !ok {
 			t.Fatalf("%s: ok=%v err=%v", tt.now, ok, err)
 		}
@@ -152,7 +152,7 @@ func TestComposeLateBy(t *testing.T) {
 	// A closed dossier (not actionable) is not said to be late by a growing amount.
 	b := detail(breach(1, overdue, warning, officialID, "VHXH", due), "000.05.31.H99-260301-0001")
 	b.Actionable = false
-	n, _, err := c.Compose(vn(2026, 3, 11, 10, 0))(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	n, _, err := c.Compose(vn(2026, 3, 11, 10, 0))(officialID, slices.Values([]dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)}))
 	if err != nil || strings.Contains(n.Text, "ngày làm việc (hạn") {
 		t.Errorf("closed dossier: err=%v text:\n%s", err, n.Text)
 	}
@@ -172,10 +172,10 @@ func TestComposeOneRowPerDossier(t *testing.T) {
 	step.StepSeq = 2
 	stepLate := detail(step, code)
 	other := detail(breach(4, overdue, warning, officialID, "VHXH", vn(2026, 3, 11, 17, 0)), "000.05.31.H99-260302-0002")
-	n, ok, err := c.Compose(now)(officialID, []dvcwatch.PendingAlert{
+	n, ok, err := c.Compose(now)(officialID, slices.Values([]dvcwatch.PendingAlert{
 		pending(1, officialID, dvcwatch.RoleOfficial, late), pending(2, officialID, dvcwatch.RoleOfficial, apology),
 		pending(3, officialID, dvcwatch.RoleOfficial, stepLate), pending(4, officialID, dvcwatch.RoleOfficial, other),
-	})
+	}))
 	if err != nil || !ok {
 		t.Fatalf("ok=%v err=%v", ok, err)
 	}
@@ -215,7 +215,7 @@ func TestComposeSizeBudget(t *testing.T) {
 		alerts = append(alerts, pending(int64(i+1), officialID, dvcwatch.RoleOfficial,
 			detail(b, fmt.Sprintf("000.05.31.H99-2603%02d-%04d", 1+i%28, i))))
 	}
-	n, ok, err := c.Compose(vn(2026, 3, 12, 9, 0))(officialID, alerts)
+	n, ok, err := c.Compose(vn(2026, 3, 12, 9, 0))(officialID, slices.Values(alerts))
 	if err != nil || !ok {
 		t.Fatalf("ok=%v err=%v", ok, err)
 	}
@@ -266,7 +266,7 @@ func TestComposeOfficeHoursOnly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, ok, err := c.Compose(tt.now)(officialID, alerts)
+			_, ok, err := c.Compose(tt.now)(officialID, slices.Values(alerts))
 			if err != nil || ok != tt.send {
 				t.Errorf("ok=%v err=%v, want ok=%v", ok, err, tt.send)
 			}
@@ -275,7 +275,7 @@ func TestComposeOfficeHoursOnly(t *testing.T) {
 	// Without the option, the evening sends.
 	all := *c
 	all.OfficeHoursOnly = false
-	if _, ok, err := all.Compose(vn(2026, 3, 14, 22, 0))(officialID, alerts); err != nil || !ok {
+	if _, ok, err := all.Compose(vn(2026, 3, 14, 22, 0))(officialID, slices.Values(alerts)); err != nil || !ok {
 		t.Errorf("without office_hours_only: ok=%v err=%v", ok, err)
 	}
 }
@@ -286,7 +286,7 @@ func TestComposeUnknownRecipient(t *testing.T) {
 	c.OfficeHoursOnly = false
 	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), "000.05.31.H99-260301-0001")
 	for _, who := range []string{"da.nghi.viec", "pham.van.c", ""} {
-		n, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(who, []dvcwatch.PendingAlert{pending(1, who, dvcwatch.RoleOfficial, b)})
+		n, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(who, slices.Values([]dvcwatch.PendingAlert{pending(1, who, dvcwatch.RoleOfficial, b)}))
 		if err != nil || ok || n != (dvcwatch.NewNotification{}) {
 			t.Errorf("recipient %q: ok=%v err=%v n=%+v, want the alerts left pending", who, ok, err, n)
 		}
@@ -302,7 +302,7 @@ func TestComposeLinkEscapesCode(t *testing.T) {
 		t.Fatalf("DossierLink = %q, want %q", got, link)
 	}
 	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), code)
-	n, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	n, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(officialID, slices.Values([]dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)}))
 	if err != nil || !ok {
 		t.Fatalf("ok=%v err=%v", ok, err)
 	}
@@ -318,7 +318,7 @@ func TestComposeLinkEscapesCode(t *testing.T) {
 	if got := c.Dir.DossierLink(code); got != "" {
 		t.Errorf("DossierLink without dossier_url = %q", got)
 	}
-	n, _, err = c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	n, _, err = c.Compose(vn(2026, 3, 10, 9, 0))(officialID, slices.Values([]dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)}))
 	if err != nil || strings.Contains(n.Text, "Xem hồ sơ") || strings.Contains(n.HTML, "href=") {
 		t.Errorf("without dossier_url: err=%v\n%s\n%s", err, n.Text, n.HTML)
 	}
@@ -335,7 +335,7 @@ func TestComposeDedupeKey(t *testing.T) {
 		for _, id := range ids {
 			alerts = append(alerts, pending(id, recipient, dvcwatch.RoleOfficial, b))
 		}
-		n, ok, err := c.Compose(now)(recipient, alerts)
+		n, ok, err := c.Compose(now)(recipient, slices.Values(alerts))
 		if err != nil || !ok {
 			t.Fatalf("ok=%v err=%v", ok, err)
 		}
@@ -363,7 +363,10 @@ func TestComposeDedupeKey(t *testing.T) {
 		}
 		seen[other] = name
 	}
-	if want := "alerts:" + officialID + ":" + idsKey([]int64{1, 2}); k != want {
+	ids := newIDsKey()
+	ids.add(1)
+	ids.add(2)
+	if want := "alerts:" + officialID + ":" + ids.String(); k != want {
 		t.Errorf("key %q, want %q", k, want)
 	}
 }
@@ -380,7 +383,7 @@ func TestComposeRenderError(t *testing.T) {
 	}
 	c := &Composer{Dir: testDirectory(t, nil), Renderer: r}
 	b := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), "000.05.31.H99-260301-0001")
-	_, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(officialID, []dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)})
+	_, ok, err := c.Compose(vn(2026, 3, 10, 9, 0))(officialID, slices.Values([]dvcwatch.PendingAlert{pending(1, officialID, dvcwatch.RoleOfficial, b)}))
 	if err == nil || ok {
 		t.Fatalf("ok=%v err=%v, want the template's error", ok, err)
 	}
@@ -619,10 +622,10 @@ func TestComposeAckLinks(t *testing.T) {
 	late := detail(breach(1, overdue, warning, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), code)
 	apology := detail(breach(2, noApology, dvcwatch.SeverityCritical, officialID, "VHXH", vn(2026, 3, 9, 17, 0)), code)
 	other := detail(breach(3, overdue, warning, officialID, "VHXH", vn(2026, 3, 10, 17, 0)), "000.05.31.H99-260302-0002")
-	n, ok, err := c.Compose(vn(2026, 3, 12, 9, 0))(officialID, []dvcwatch.PendingAlert{
+	n, ok, err := c.Compose(vn(2026, 3, 12, 9, 0))(officialID, slices.Values([]dvcwatch.PendingAlert{
 		pending(1, officialID, dvcwatch.RoleOfficial, late), pending(2, officialID, dvcwatch.RoleOfficial, apology),
 		pending(3, officialID, dvcwatch.RoleOfficial, other),
-	})
+	}))
 	if err != nil || !ok {
 		t.Fatalf("ok=%v err=%v", ok, err)
 	}
@@ -637,5 +640,47 @@ func TestComposeAckLinks(t *testing.T) {
 		if !strings.Contains(n.Text, "Xác nhận đã biết: "+l) {
 			t.Errorf("text lacks the link %s", l)
 		}
+	}
+}
+
+// TestComposeCountsEveryAlert: a digest of more dossiers than MaxRows, read
+// a dossier's alerts together as the store yields them, counts each dossier
+// once in the total and once under each of its kinds, lists the most late
+// ones, and says how many more there are.
+func TestComposeCountsEveryAlert(t *testing.T) {
+	t.Parallel()
+	c := testComposer(t, nil)
+	c.OfficeHoursOnly, c.MaxRows = false, 2
+	now := vn(2026, 3, 12, 9, 0)
+	at := func(code string, id int64, kind dvcwatch.BreachKind, step int, due time.Time) dvcwatch.PendingAlert {
+		b := breach(id, kind, warning, officialID, "VHXH", due)
+		b.StepSeq = step
+		return pending(id*10, officialID, dvcwatch.RoleOfficial, detail(b, code))
+	}
+	alerts := []dvcwatch.PendingAlert{
+		at("H99-0001", 5, overdue, 0, vn(2026, 3, 2, 17, 0)),
+		at("H99-0001", 9, dvcwatch.BreachStepOverdue, 2, vn(2026, 3, 2, 17, 0)),
+		at("H99-0001", 11, dvcwatch.BreachStepOverdue, 3, vn(2026, 3, 3, 17, 0)),
+		at("H99-0002", 2, overdue, 0, vn(2026, 3, 9, 17, 0)),
+		at("H99-0003", 1, overdue, 0, vn(2026, 3, 11, 17, 0)),
+		at("H99-0004", 3, dueSoon, 0, vn(2026, 3, 12, 17, 0)),
+	}
+	n, ok, err := c.Compose(now)(officialID, slices.Values(alerts))
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	if n.Items != 4 || !strings.Contains(n.Subject, "4 hồ sơ cần xử lý: 3 quá hạn") || !strings.Contains(n.Subject, "1 sắp đến hạn") {
+		t.Errorf("items %d, subject %q: want 4 dossiers, 3 overdue, 1 due soon", n.Items, n.Subject)
+	}
+	if !strings.Contains(n.Text, "1 bước xử lý quá hạn") {
+		t.Errorf("text should count the dossier with two late steps once under its kind:\n%s", n.Text)
+	}
+	for _, code := range []string{"H99-0001", "H99-0002"} {
+		if !strings.Contains(n.Text, code) {
+			t.Errorf("text lacks the late %s:\n%s", code, n.Text)
+		}
+	}
+	if strings.Contains(n.Text, "H99-0003") || strings.Contains(n.Text, "H99-0004") || !strings.Contains(n.Text, "2 hồ sơ khác") {
+		t.Errorf("text should list the 2 most late and mention 2 more:\n%s", n.Text)
 	}
 }

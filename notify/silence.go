@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"iter"
 	"sync"
 	"time"
 
@@ -42,14 +43,35 @@ type silencedStore struct {
 	active func() ([]dvcwatch.Silence, error)
 }
 
-// PendingAlerts returns the recipient's pending alerts no active silence
+// PendingAlerts yields the recipient's pending alerts no active silence
 // matches the breach of.
-func (s *silencedStore) PendingAlerts(ctx context.Context, recipient string) ([]dvcwatch.PendingAlert, error) {
-	alerts, err := s.Store.PendingAlerts(ctx, recipient)
-	if err != nil || len(alerts) == 0 {
-		return alerts, err
+func (s *silencedStore) PendingAlerts(ctx context.Context, recipient string) iter.Seq2[dvcwatch.PendingAlert, error] {
+	return func(yield func(dvcwatch.PendingAlert, error) bool) {
+		for a, err := range s.Store.PendingAlerts(ctx, recipient) {
+			if err != nil {
+				yield(a, err)
+				return
+			}
+			muted, err := s.muted(a.Breach.StoredBreach)
+			if err != nil {
+				yield(dvcwatch.PendingAlert{}, err)
+				return
+			}
+			if !muted && !yield(a, nil) {
+				return
+			}
+		}
 	}
-	return unmuted(s, alerts, func(a dvcwatch.PendingAlert) dvcwatch.StoredBreach { return a.Breach.StoredBreach })
+}
+
+// muted says whether a silence active at s.now matches b.
+func (s *silencedStore) muted(b dvcwatch.StoredBreach) (bool, error) {
+	silences, err := s.active()
+	if err != nil {
+		return false, err
+	}
+	_, muted := dvcwatch.SilencedBy(silences, b, s.now)
+	return muted, nil
 }
 
 // AgencyBreaches returns the agency's breaches for its summary, but those an

@@ -13,6 +13,7 @@ type Schedule struct {
 	cal      *Calendar
 	hours    OfficeHours
 	counting Counting
+	fullDay  time.Duration // hours.DayLength(), counted for each whole working day
 }
 
 // NewSchedule returns the schedule of an agency that keeps hours on cal and counts
@@ -35,7 +36,7 @@ func NewScheduleCounting(cal *Calendar, hours OfficeHours, counting Counting) (*
 		return nil, fmt.Errorf("schedule: %w", counting.errUnknown())
 	}
 	hours.Sessions = append([]Session(nil), hours.Sessions...) // the caller's slice may change
-	return &Schedule{cal: cal, hours: hours, counting: counting}, nil
+	return &Schedule{cal: cal, hours: hours, counting: counting, fullDay: hours.DayLength()}, nil
 }
 
 // Counting returns the convention by which the schedule counts limits.
@@ -136,13 +137,21 @@ func (s *Schedule) WorkingTimeBetween(a, b time.Time) (time.Duration, error) {
 		return -d, err
 	}
 	var total time.Duration
-	last := dateOf(b)
-	for d := dateOf(a); !last.before(d); d = d.addDays(1) {
+	first, last := dateOf(a), dateOf(b)
+	for d := first; !last.before(d); d = d.addDays(1) {
 		working, err := s.cal.isWorking(d)
 		if err != nil {
 			return 0, err
 		}
 		if !working {
+			continue
+		}
+		if d != first && d != last {
+			// A whole day between a's and b's: every session (validated to
+			// lie within its day, which in Vietnam's zone, without summer
+			// time, lasts 24 hours) counts in full, without working out
+			// its times.
+			total += s.fullDay
 			continue
 		}
 		for _, sess := range s.hours.Sessions {

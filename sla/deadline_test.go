@@ -2,6 +2,7 @@ package sla
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +201,46 @@ func TestWorkingTimeBetween(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("%s: WorkingTimeBetween = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestWorkingTimeBetweenDayByDay: counting the whole days between a's and
+// b's in full gives what working out every session of every day gives, over
+// intervals of up to 200 days across month, year, holiday and swap
+// boundaries.
+func TestWorkingTimeBetweenDayByDay(t *testing.T) {
+	t.Parallel()
+	s := newTestSchedule(t, DefaultOfficeHours())
+	// The reference: the interval cut at every midnight, each piece (within
+	// one day, so never a whole day between its ends) counted by sessions.
+	byDay := func(a, b time.Time) time.Duration {
+		var total time.Duration
+		for lo := a; lo.Before(b); {
+			d := dateOf(lo)
+			hi := time.Date(d.year, d.month, d.day+1, 0, 0, 0, 0, Location())
+			if hi.After(b) {
+				hi = b
+			}
+			w, err := s.WorkingTimeBetween(lo, hi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total, lo = total+w, hi
+		}
+		return total
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	start := vn(2025, 12, 1, 0, 0)
+	for range 2000 {
+		a := start.Add(time.Duration(rng.Int64N(int64(500 * 24 * time.Hour))))
+		b := a.Add(time.Duration(rng.Int64N(int64(200 * 24 * time.Hour))))
+		got, err := s.WorkingTimeBetween(a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := byDay(a, b); got != want {
+			t.Fatalf("WorkingTimeBetween(%s, %s) = %v, day by day %v", a, b, got, want)
 		}
 	}
 }

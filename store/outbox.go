@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 
@@ -127,35 +128,52 @@ func (db *DB) PendingRecipients(ctx context.Context) ([]string, error) {
 	return recipients, nil
 }
 
-// PendingAlerts returns the recipient's alerts not yet put into an email of
-// breaches still unresolved, in the order they were decided, with their
-// breaches' details.
-func (db *DB) PendingAlerts(ctx context.Context, recipient string) ([]dvcwatch.PendingAlert, error) {
-	var rows []struct {
-		AlertID        int64   `db:"alert_id"`
-		Role           string  `db:"role"`
-		AlertSeverity  string  `db:"alert_severity"`
-		Reason         string  `db:"reason"`
-		AlertCreatedAt instant `db:"alert_created_at"`
-		breachDetailRow
-	}
-	q := `SELECT a.id AS alert_id, a.role, a.severity AS alert_severity, a.reason,
-			a.created_at AS alert_created_at, ` + breachDetailSelect + `
-		FROM alerts a JOIN breaches b ON b.id = a.breach_id JOIN dossiers d ON d.source = b.source AND d.code = b.code
-		WHERE a.notification_id IS NULL AND a.recipient = ? AND b.resolved_at IS NULL ORDER BY a.id`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), recipient); err != nil {
-		return nil, fmt.Errorf("read pending alerts of %s: %w", recipient, err)
-	}
-	out := make([]dvcwatch.PendingAlert, len(rows))
-	for i := range rows {
-		r := &rows[i]
-		out[i] = dvcwatch.PendingAlert{
-			ID: r.AlertID, Recipient: recipient, Role: dvcwatch.Role(r.Role),
-			Severity: dvcwatch.Severity(r.AlertSeverity), Reason: dvcwatch.AlertReason(r.Reason),
-			CreatedAt: r.AlertCreatedAt.Time, Breach: r.detail(),
+type pendingAlertRow struct {
+	AlertID        int64   `db:"alert_id"`
+	Role           string  `db:"role"`
+	AlertSeverity  string  `db:"alert_severity"`
+	Reason         string  `db:"reason"`
+	AlertCreatedAt instant `db:"alert_created_at"`
+	breachDetailRow
+}
+
+// PendingAlerts yields the recipient's alerts not yet put into an email of
+// breaches still unresolved, with their breaches' details, a dossier's
+// together: in the order of their dossiers' keys, then in the order they were
+// decided. Rows are read as they are yielded, so a digest of a few hundred
+// thousand alerts is composed without holding them (breaking out of the loop
+// closes the query).
+func (db *DB) PendingAlerts(ctx context.Context, recipient string) iter.Seq2[dvcwatch.PendingAlert, error] {
+	return func(yield func(dvcwatch.PendingAlert, error) bool) {
+		q := `SELECT a.id AS alert_id, a.role, a.severity AS alert_severity, a.reason,
+				a.created_at AS alert_created_at, ` + breachDetailSelect + `
+			FROM alerts a JOIN breaches b ON b.id = a.breach_id JOIN dossiers d ON d.source = b.source AND d.code = b.code
+			WHERE a.notification_id IS NULL AND a.recipient = ? AND b.resolved_at IS NULL ORDER BY b.source, b.code, a.id`
+		rows, err := db.db.QueryxContext(ctx, db.db.Rebind(q), recipient)
+		if err != nil {
+			yield(dvcwatch.PendingAlert{}, fmt.Errorf("read pending alerts of %s: %w", recipient, err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r pendingAlertRow
+			if err := rows.StructScan(&r); err != nil {
+				yield(dvcwatch.PendingAlert{}, fmt.Errorf("read pending alerts of %s: %w", recipient, err))
+				return
+			}
+			a := dvcwatch.PendingAlert{
+				ID: r.AlertID, Recipient: recipient, Role: dvcwatch.Role(r.Role),
+				Severity: dvcwatch.Severity(r.AlertSeverity), Reason: dvcwatch.AlertReason(r.Reason),
+				CreatedAt: r.AlertCreatedAt.Time, Breach: r.detail(),
+			}
+			if !yield(a, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(dvcwatch.PendingAlert{}, fmt.Errorf("read pending alerts of %s: %w", recipient, err))
 		}
 	}
-	return out, nil
 }
 
 // AssignAlerts records that the alerts ids were told by notification id. It

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"reflect"
 	"regexp"
@@ -69,7 +70,11 @@ type composer struct {
 
 var errCompose = errors.New("template broken")
 
-func (c *composer) compose(recipient string, alerts []dvcwatch.PendingAlert) (dvcwatch.NewNotification, bool, error) {
+func (c *composer) compose(recipient string, seq iter.Seq[dvcwatch.PendingAlert]) (dvcwatch.NewNotification, bool, error) {
+	alerts := slices.Collect(seq)
+	if len(alerts) == 0 {
+		return dvcwatch.NewNotification{}, false, nil
+	}
 	if c.calls == nil {
 		c.calls = map[string][]dvcwatch.PendingAlert{}
 	}
@@ -717,6 +722,69 @@ func TestBreachesByRecipient(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("%s: breaches %v, want %v", recipient, got, want)
 			}
+		}
+	})
+}
+
+// TestPendingAlertsByDossier: a recipient's pending alerts come a dossier's
+// together, dossiers in key order and each one's alerts in the order they
+// were decided, however their ids interleave; alerts of resolved breaches are
+// left out; a reader that stops early leaves the store usable.
+func TestPendingAlertsByDossier(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seedDossiers(t, db, "A", "B", "C")
+		plan := func(_ time.Time, open []dvcwatch.BreachState) []dvcwatch.AlertIntent {
+			var out []dvcwatch.AlertIntent
+			for _, s := range open {
+				if len(s.Told) == 0 {
+					out = append(out, dvcwatch.AlertIntent{BreachID: s.ID, Recipient: "binh", Role: dvcwatch.RoleOfficial,
+						Severity: s.Severity, Reason: dvcwatch.AlertNew})
+				}
+			}
+			return out
+		}
+		overdue := func(code string) dvcwatch.Breach {
+			return brc(dvcwatch.BreachOverdue, code, 0, dvcwatch.SeverityWarning)
+		}
+		// B's alert is decided first, A's step breach and C's last.
+		applyBreaches(t, db, detect.Page{Now: hour(1), Plan: plan, Dossiers: []dvcwatch.Evaluation{eval("B", overdue("B")), eval("A", overdue("A"))}})
+		applyBreaches(t, db, detect.Page{Now: hour(2), Plan: plan, Dossiers: []dvcwatch.Evaluation{
+			eval("A", overdue("A"), brc(dvcwatch.BreachStepOverdue, "A", 1, dvcwatch.SeverityWarning)), eval("C", overdue("C")),
+		}})
+		applyBreaches(t, db, detect.Page{Now: hour(3), Plan: plan, Dossiers: []dvcwatch.Evaluation{eval("C")}}) // C's resolves
+
+		read := func(limit int) []dvcwatch.PendingAlert {
+			t.Helper()
+			var out []dvcwatch.PendingAlert
+			for a, err := range db.PendingAlerts(ctx, "binh") {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out = append(out, a); len(out) == limit {
+					break
+				}
+			}
+			return out
+		}
+		if got := read(1); len(got) != 1 || got[0].Breach.Key.Code != "A" {
+			t.Fatalf("first alert %+v, want A's", got)
+		}
+		got := read(-1)
+		var seen []string
+		for _, a := range got {
+			seen = append(seen, fmt.Sprintf("%s/%s", a.Breach.Key.Code, a.Breach.Kind))
+		}
+		want := []string{"A/overdue", "A/step_overdue", "B/overdue"}
+		if !reflect.DeepEqual(seen, want) {
+			t.Fatalf("pending alerts %v, want %v", seen, want)
+		}
+		if !(got[0].ID < got[1].ID && got[2].ID < got[0].ID) {
+			t.Errorf("ids %d, %d, %d: want A's in the order decided, B's decided first", got[0].ID, got[1].ID, got[2].ID)
+		}
+		if a := got[0]; a.Recipient != "binh" || a.Role != dvcwatch.RoleOfficial || a.Breach.ApplicantName != "Nguyễn Văn A" {
+			t.Errorf("alert %+v", a)
 		}
 	})
 }

@@ -141,6 +141,37 @@ type apologyRow struct {
 	Reason   string  `db:"reason"`
 }
 
+// dest are r's fields in the order of dossierSelect, for scanRows.
+func (r *dossierRow) dest() []any {
+	return []any{&r.Source, &r.Code, &r.ReceiptNo, &r.ProcedureCode, &r.ProcedureName, &r.FieldCode, &r.FieldName,
+		&r.Agency, &r.Channel, &r.ApplicantKind, &r.ApplicantName, &r.ApplicantEmail, &r.ApplicantPhone, &r.ApplicantIDNumber,
+		&r.SubmittedAt, &r.ReceivedAt, &r.DueAt, &r.ProcessedAt, &r.ReturnedAt, &r.RefusedAt,
+		&r.Status, &r.RawStatus, &r.PaidOnline, &r.HasDigitizedParts, &r.SourceUpdatedAt}
+}
+
+// stepSelect, supplementSelect and apologySelect list the columns of a
+// stepRow, a supplementRow and an apologyRow, in the order of their dest.
+const (
+	stepSelect       = "seq, department, official, official_title, content, state, started_at, due_at, finished_at"
+	supplementSelect = "seq, requested_at, returned_at, due_before, due_after"
+	apologySelect    = "seq, issued_at, new_due_at, issued_by, reason"
+)
+
+// dest are the dossier's code, then r's fields in the order of stepSelect.
+func (r *stepRow) dest(code *string) []any {
+	return []any{code, &r.Seq, &r.Department, &r.Official, &r.OfficialTitle, &r.Content, &r.State, &r.StartedAt, &r.DueAt, &r.FinishedAt}
+}
+
+// dest are the dossier's code, then r's fields in the order of supplementSelect.
+func (r *supplementRow) dest(code *string) []any {
+	return []any{code, &r.Seq, &r.RequestedAt, &r.ReturnedAt, &r.DueBefore, &r.DueAfter}
+}
+
+// dest are the dossier's code, then r's fields in the order of apologySelect.
+func (r *apologyRow) dest(code *string) []any {
+	return []any{code, &r.Seq, &r.IssuedAt, &r.NewDueAt, &r.IssuedBy, &r.Reason}
+}
+
 // dossierSelect lists the columns a dossierRow scans.
 const dossierSelect = `source, code, receipt_no, procedure_code, procedure_name, field_code, field_name,
 	agency, channel, applicant_kind, applicant_name, applicant_email, applicant_phone, applicant_id_number,

@@ -63,6 +63,7 @@ func newBenchDetectCommand() *cobra.Command {
 	var (
 		b          simBench
 		cpuProfile string
+		memProfile string
 	)
 	cmd := &cobra.Command{
 		Use:   "detect",
@@ -84,13 +85,14 @@ dossiers per second, breaches found, the ratio detection/baseline and peak RSS.`
 			defer cleanup()
 			_, err = bench.Detect(cmd.Context(), bench.DetectOptions{
 				Dossiers: b.dossiers, Postgres: b.postgres, Dir: dir, Seed: b.seed, Start: at,
-				CPUProfile: cpuProfile, Keep: b.keep, Out: cmd.OutOrStdout(),
+				CPUProfile: cpuProfile, MemProfile: memProfile, Keep: b.keep, Out: cmd.OutOrStdout(),
 			})
 			return err
 		},
 	}
 	b.register(cmd, "the detection's now")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each detection pass (only those) to this file, with the engine's and the pass's names before the extension")
+	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile at the end of the first full pass (what it holds, and what the process allocated so far) to this file, with the engine's name before the extension")
 	return cmd
 }
 

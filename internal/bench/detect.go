@@ -39,6 +39,10 @@ type DetectOptions struct {
 	// CPUProfile, when set, profiles each detection pass (only those) into
 	// this path with the engine's and the pass's names before the extension.
 	CPUProfile string
+	// MemProfile, when set, writes a heap profile at the end of the first
+	// full pass (what is held then, and what the process allocated so far)
+	// into this path with the engine's name before the extension.
+	MemProfile string
 	Out        io.Writer
 }
 
@@ -171,6 +175,11 @@ func detectEngine(ctx context.Context, o DetectOptions, name, driver, dsn string
 	}
 	if e.Full, e.DetectTime, err = pass("full", true); err != nil {
 		return e, err
+	}
+	if o.MemProfile != "" {
+		if err := writeHeapProfile(strings.TrimSuffix(o.MemProfile, filepath.Ext(o.MemProfile)) + "." + name + filepath.Ext(o.MemProfile)); err != nil {
+			return e, err
+		}
 	}
 	e.PeakRSSBytes = peakRSS()
 	if resettable {
@@ -494,6 +503,19 @@ func StartCPUProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+}
+
+// writeHeapProfile writes the heap profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // resetPeakRSS resets the kernel's high-water mark of this process's RSS

@@ -65,6 +65,66 @@ type Digest struct {
 	// ListURL opens the full list in the admin console; shown when rows are
 	// left out.
 	ListURL string
+	// tally counts every row Add was given, when the digest was built by
+	// Add; nil: Rows are every row.
+	tally *tally
+}
+
+// Add counts a row into the digest and keeps it in Rows only while it is
+// among the MaxRows most urgent, so that a digest of any size is composed in
+// the memory of MaxRows rows; the counts, and Render's, cover every row
+// added. Rows equally urgent keep the order they were added in.
+func (d *Digest) Add(r Row) {
+	if d.tally == nil {
+		d.tally = newTally()
+	}
+	d.tally.add(r)
+	limit := cmp.Or(d.MaxRows, DefaultMaxRows)
+	i, _ := slices.BinarySearchFunc(d.Rows, r, func(e, t Row) int {
+		if urgentRow(e, t) <= 0 {
+			return -1 // after every row at least as urgent
+		}
+		return 1
+	})
+	if i >= limit {
+		return
+	}
+	d.Rows = slices.Insert(d.Rows, i, r)
+	if len(d.Rows) > limit {
+		d.Rows = d.Rows[:limit]
+	}
+}
+
+// Total is how many rows the digest counts: every row added, or its Rows.
+func (d *Digest) Total() int {
+	if d.tally != nil {
+		return d.tally.total
+	}
+	return len(d.Rows)
+}
+
+// tally is what a digest says of all its rows, listed or not: how many
+// dossiers, per kind and per department.
+type tally struct {
+	total       int
+	kinds       map[dvcwatch.BreachKind]int
+	departments map[string]int
+}
+
+func newTally() *tally {
+	return &tally{kinds: map[dvcwatch.BreachKind]int{}, departments: map[string]int{}}
+}
+
+// add counts a row: once in total and under its department, once under each
+// kind it carries.
+func (t *tally) add(r Row) {
+	t.total++
+	t.departments[cmp.Or(r.Department, "Chưa rõ phòng ban")]++
+	for i, tag := range r.Tags {
+		if !slices.ContainsFunc(r.Tags[:i], func(o Tag) bool { return o.Kind == tag.Kind }) {
+			t.kinds[tag.Kind]++
+		}
+	}
 }
 
 // urgentRow orders rows for a reader: the most overdue first, then the
@@ -146,13 +206,20 @@ type rowView struct {
 // of dossiers per kind, and text and HTML bodies with one row per dossier,
 // most urgent first, within the size budget.
 func (r *Renderer) Render(d Digest) (subject, text, html string, err error) {
-	if len(d.Rows) == 0 {
+	if d.Total() == 0 {
 		return "", "", "", errors.New("render email: digest has no rows")
 	}
-	rows := slices.Clone(d.Rows)
-	slices.SortStableFunc(rows, urgentRow)
+	rows, t := d.Rows, d.tally
+	if t == nil { // Rows are every row: count and order them here
+		rows = slices.Clone(d.Rows)
+		slices.SortStableFunc(rows, urgentRow)
+		t = newTally()
+		for _, row := range rows {
+			t.add(row)
+		}
+	}
 	return withinBudget(cmp.Or(d.MaxRows, DefaultMaxRows), func(listed int) (string, string, string, error) {
-		return execute(r.subject, r.text, r.html, newDigestView(d, rows, listed), "email")
+		return execute(r.subject, r.text, r.html, newDigestView(d, rows, t, listed), "email")
 	})
 }
 
@@ -169,22 +236,21 @@ func withinBudget(listed int, render func(listed int) (subject, text, html strin
 	}
 }
 
-func newDigestView(d Digest, rows []Row, listed int) digestView {
+// newDigestView shows the first listed of rows (most urgent first) and t's
+// counts of every row.
+func newDigestView(d Digest, rows []Row, t *tally, listed int) digestView {
 	v := digestView{
 		Recipient: d.Recipient, RoleLabel: roleLabels[d.Recipient.Role], Agency: d.Agency,
-		Prefix: cmp.Or(d.Prefix, d.Agency, "dvcwatch"), AsOf: asOf(d.AsOf), Total: len(rows), ListURL: d.ListURL,
+		Prefix: cmp.Or(d.Prefix, d.Agency, "dvcwatch"), AsOf: asOf(d.AsOf), Total: t.total, ListURL: d.ListURL,
 	}
-	v.Counts = kindCounts(rows)
-	for i, row := range rows {
-		if i >= listed {
-			v.Omitted++
-			continue
-		}
+	v.Counts = t.kindCounts()
+	for _, row := range rows[:min(listed, len(rows))] {
 		v.Rows = append(v.Rows, newRowView(row))
 	}
-	if v.Omitted > 0 {
-		v.ByDepart = departmentCounts(rows)
+	if v.Omitted = t.total - len(v.Rows); v.Omitted > 0 {
+		v.ByDepart = t.departmentCounts()
 	}
+	// Rows without a due date come last: the first row's due is the earliest.
 	for _, row := range rows {
 		if !row.DueAt.IsZero() {
 			v.Earliest = row.DueAt.In(vietnam).Format(dateLayout)
@@ -194,21 +260,11 @@ func newDigestView(d Digest, rows []Row, listed int) digestView {
 	return v
 }
 
-// kindCounts counts the dossiers carrying each kind, the most urgent kind
+// kindCounts are the dossiers carrying each kind, the most urgent kind
 // first; a dossier with two kinds counts once under each.
-func kindCounts(rows []Row) []count {
-	n := map[dvcwatch.BreachKind]int{}
-	for _, row := range rows {
-		seen := map[dvcwatch.BreachKind]bool{}
-		for _, t := range row.Tags {
-			if !seen[t.Kind] {
-				seen[t.Kind] = true
-				n[t.Kind]++
-			}
-		}
-	}
-	kinds := make([]dvcwatch.BreachKind, 0, len(n))
-	for k := range n {
+func (t *tally) kindCounts() []count {
+	kinds := make([]dvcwatch.BreachKind, 0, len(t.kinds))
+	for k := range t.kinds {
 		kinds = append(kinds, k)
 	}
 	slices.SortFunc(kinds, func(a, b dvcwatch.BreachKind) int {
@@ -216,19 +272,15 @@ func kindCounts(rows []Row) []count {
 	})
 	out := make([]count, len(kinds))
 	for i, k := range kinds {
-		out[i] = count{Label: k.Vietnamese(), N: n[k]}
+		out[i] = count{Label: k.Vietnamese(), N: t.kinds[k]}
 	}
 	return out
 }
 
-// departmentCounts counts the dossiers per department, the largest first.
-func departmentCounts(rows []Row) []count {
-	n := map[string]int{}
-	for _, row := range rows {
-		n[cmp.Or(row.Department, "Chưa rõ phòng ban")]++
-	}
-	out := make([]count, 0, len(n))
-	for name, c := range n {
+// departmentCounts are the dossiers per department, the largest first.
+func (t *tally) departmentCounts() []count {
+	out := make([]count, 0, len(t.departments))
+	for name, c := range t.departments {
 		out = append(out, count{Label: name, N: c})
 	}
 	slices.SortFunc(out, func(a, b count) int { return cmp.Or(cmp.Compare(b.N, a.N), strings.Compare(a.Label, b.Label)) })

@@ -3,6 +3,7 @@ package email
 import (
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -331,6 +332,62 @@ func TestRenderCapsTheList(t *testing.T) {
 		}
 		if !strings.Contains(out, "H99-0029") || strings.Contains(out, "H99-0030") {
 			t.Errorf("%s: want the %d most urgent listed and no more", name, DefaultMaxRows)
+		}
+	}
+}
+
+// TestDigestAddKeepsTheMostUrgent: a digest built row by row with Add holds
+// only MaxRows rows and renders exactly the email of the same rows given at
+// once: the counts per kind (a dossier with two kinds once under each) and
+// per department, the total and the rows left out cover every row added, and
+// the rows listed are the most urgent, whatever order they were added in.
+func TestDigestAddKeepsTheMostUrgent(t *testing.T) {
+	t.Parallel()
+	due := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	var rows []Row
+	for i := range 400 {
+		r := Row{Code: fmt.Sprintf("H99-%04d", i), Department: []string{"Tư pháp", "Kinh tế", ""}[i%3],
+			Tags: []Tag{{Kind: dvcwatch.BreachDueSoon, Severity: dvcwatch.SeverityInfo}}}
+		switch i % 4 {
+		case 0: // late: by how many days, then by due
+			r.LateDays, r.DueAt = i%7+1, due.Add(time.Duration(i)*time.Minute)
+			r.Tags = []Tag{{Kind: dvcwatch.BreachOverdue, Severity: dvcwatch.SeverityWarning},
+				{Kind: dvcwatch.BreachStepOverdue, Severity: dvcwatch.SeverityWarning, Step: 2},
+				{Kind: dvcwatch.BreachStepOverdue, Severity: dvcwatch.SeverityWarning, Step: 3}}
+		case 1: // due soon
+			r.DueAt, r.HoursLeft = due.Add(time.Duration(i)*time.Hour), time.Hour
+		case 2: // no due at all: last
+			r.Tags = []Tag{{Kind: dvcwatch.BreachNotSynced, Severity: dvcwatch.SeverityWarning}}
+		}
+		rows = append(rows, r)
+	}
+	whole := Digest{Recipient: Recipient{Name: "Văn phòng", Email: "vp@x.example", Role: dvcwatch.RoleOffice},
+		Agency: "UBND xã Hòa Bình", MaxRows: 25, Rows: rows}
+	added := whole
+	added.Rows = nil
+	for _, i := range rand.New(rand.NewPCG(1, 2)).Perm(len(rows)) {
+		added.Add(rows[i])
+		if len(added.Rows) > added.MaxRows {
+			t.Fatalf("the digest holds %d rows, more than MaxRows %d", len(added.Rows), added.MaxRows)
+		}
+	}
+	if added.Total() != len(rows) {
+		t.Errorf("Total %d, want %d", added.Total(), len(rows))
+	}
+	ws, wt, wh, err := Render(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, at, ah, err := Render(added)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if as != ws || at != wt || ah != wh {
+		t.Errorf("the digest built by Add renders otherwise:\nsubject %q\n   want %q\ntext:\n%s\nwant:\n%s", as, ws, at, wt)
+	}
+	for _, want := range []string{"400 hồ sơ", "100 quá hạn", "375 hồ sơ khác", "Tư pháp: 134", "Kinh tế: 133", "Chưa rõ phòng ban: 133"} {
+		if !strings.Contains(at, want) {
+			t.Errorf("text lacks %q:\n%s", want, at)
 		}
 	}
 }
