@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -321,6 +322,9 @@ func (db *DB) insertChunks(ctx context.Context, tx *sqlx.Tx, table string, colum
 	}()
 	for len(args) > 0 {
 		n := min(perStmt, len(args)/width)
+		if db.dialect.fewStatementSizes && n < perStmt {
+			n = 1 << (bits.Len(uint(n)) - 1)
+		}
 		chunk := args[:n*width]
 		args = args[n*width:]
 		var err error
