@@ -69,6 +69,9 @@ type storedState struct {
 //
 // Every step is batched: one read of the stored state per chunk of keys and
 // multi-row statements for the writes, within the engine's bind-variable limit.
+// With Page.ExpectNew the dossiers are inserted first where absent, and only
+// those already stored are read; the first status events of the others are
+// copied from their new rows.
 // On PostgreSQL, concurrent pages of the same source are serialized by an
 // advisory lock (two replicas may run the same sync); on SQLite, BEGIN IMMEDIATE
 // serializes all writers.
@@ -297,8 +300,7 @@ func (db *DB) appendEvent(args []any, d *dvcwatch.Dossier, from dvcwatch.Status,
 
 // insertRows inserts rows given as flat args, len(columns) values per row, with
 // multi-row INSERT statements of at most dialect.maxRows rows and
-// dialect.maxParams bind variables. suffix follows the VALUES list (ON
-// CONFLICT).
+// dialect.maxParams bind variables. suffix follows the VALUES list (ON CONFLICT).
 func (db *DB) insertRows(ctx context.Context, tx *sqlx.Tx, table string, columns []string, suffix string, args []any) error {
 	return db.insertChunks(ctx, tx, table, columns, suffix, args, nil)
 }
