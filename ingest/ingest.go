@@ -132,6 +132,10 @@ func Run(ctx context.Context, st Store, name string, p connectors.Puller, opts O
 	}
 	log.Info("sync start", "connector", name, "after", after.UpdatedAt, "cursor", stored.UpdatedAt)
 
+	// A first sync stores mostly new dossiers, and so does a backfill or a
+	// pass after a long outage: while the previous page was mostly new, the
+	// next one probably is too, and the store takes its cheaper path for that.
+	expectNew := !haveCursor
 	err = pipeline(ctx, p, after, func(ctx context.Context, b connectors.Batch) error {
 		if b.Next.After(high) {
 			high = b.Next
@@ -141,6 +145,7 @@ func Run(ctx context.Context, st Store, name string, p connectors.Puller, opts O
 			Dossiers:   b.Dossiers,
 			Cursor:     &store.Cursor{Source: name, UpdatedAt: high.UpdatedAt, Key: high.Key},
 			ObservedBy: name,
+			ExpectNew:  expectNew,
 		}
 		t0 := time.Now()
 		pr, err := st.ApplyPage(ctx, page)
@@ -149,6 +154,9 @@ func Run(ctx context.Context, st Store, name string, p connectors.Puller, opts O
 			return err
 		}
 		res.Batches++
+		if len(b.Dossiers) > 0 {
+			expectNew = 2*pr.Inserted > len(b.Dossiers)
+		}
 		res.Fetched += len(b.Dossiers) + len(b.Skipped)
 		res.Inserted += pr.Inserted
 		res.Updated += pr.Updated

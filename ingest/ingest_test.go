@@ -525,3 +525,60 @@ func TestReconcileFindsWhatTheSimulatorHid(t *testing.T) {
 		}
 	})
 }
+
+// scriptPuller returns its batches, whatever it is asked.
+type scriptPuller []connectors.Batch
+
+func (p scriptPuller) Pull(ctx context.Context, _ connectors.Cursor, fn func(context.Context, connectors.Batch) error) error {
+	for _, b := range p {
+		if err := fn(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expectNewRecorder is a store that notes each page's ExpectNew.
+type expectNewRecorder struct {
+	ingest.Store
+	got []bool
+}
+
+func (r *expectNewRecorder) ApplyPage(ctx context.Context, page store.Page) (store.PageResult, error) {
+	r.got = append(r.got, page.ExpectNew)
+	return r.Store.ApplyPage(ctx, page)
+}
+
+// A first pass tells the store its pages are new; a later pass does so only
+// after a page that was mostly new.
+func TestPagesExpectNewOnAFirstPassAndAfterMostlyNewPages(t *testing.T) {
+	t.Parallel()
+	at := simStart
+	batch := func(codes ...string) connectors.Batch {
+		var b connectors.Batch
+		for _, c := range codes {
+			at = at.Add(time.Minute)
+			b.Dossiers = append(b.Dossiers, dvcwatch.Dossier{
+				Key: dvcwatch.DossierKey{Code: c}, Status: dvcwatch.StatusReceived, SourceUpdatedAt: simStart,
+			})
+			b.Next = connectors.Cursor{UpdatedAt: at, Key: c}
+		}
+		return b
+	}
+	rec := &expectNewRecorder{Store: storetest.SQLite(t)}
+	for _, pass := range []struct {
+		batches scriptPuller
+		want    []bool
+	}{
+		{scriptPuller{batch("A", "B"), batch("C", "D")}, []bool{true, true}},
+		{scriptPuller{batch("A", "B"), batch("C", "E", "F"), batch("G"), batch("A")}, []bool{false, false, true, true}},
+	} {
+		rec.got = nil
+		if _, err := ingest.Run(context.Background(), rec, "onestop", pass.batches, ingest.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(rec.got, pass.want) {
+			t.Errorf("ExpectNew of the pages = %v, want %v", rec.got, pass.want)
+		}
+	}
+}

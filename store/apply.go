@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -67,6 +69,9 @@ type storedState struct {
 //
 // Every step is batched: one read of the stored state per chunk of keys and
 // multi-row statements for the writes, within the engine's bind-variable limit.
+// With Page.ExpectNew the dossiers are inserted first where absent, and only
+// those already stored are read; the first status events of the others are
+// copied from their new rows.
 // On PostgreSQL, concurrent pages of the same source are serialized by an
 // advisory lock (two replicas may run the same sync); on SQLite, BEGIN IMMEDIATE
 // serializes all writers.
@@ -109,11 +114,34 @@ func (db *DB) applyPage(ctx context.Context, tx *sqlx.Tx, page Page, in []incomi
 		return nil
 	}
 
-	codes := make([]string, len(in))
-	for i := range in {
-		codes[i] = in[i].d.Key.Code
+	// On the fast path (Page.ExpectNew) every dossier is first inserted where
+	// absent; those the insert skipped are stored already and go through the
+	// comparison below like any other. Either way a dossier ends up inserted,
+	// updated, unchanged or stale exactly as the stored state decides.
+	var fresh []string // codes the fast path inserted
+	isFresh := map[string]bool{}
+	if page.ExpectNew {
+		var rows []any
+		for i := range in {
+			rows = db.appendDossier(rows, &in[i].d, in[i].hash, now)
+		}
+		var err error
+		fresh, err = db.insertReturning(ctx, tx, "dossiers", dossierColumns, "ON CONFLICT (source, code) DO NOTHING RETURNING code", rows)
+		if err != nil {
+			return err
+		}
+		for _, c := range fresh {
+			isFresh[c] = true
+		}
 	}
-	stored := make(map[string]storedState, len(in))
+
+	codes := make([]string, 0, len(in)-len(fresh))
+	for i := range in {
+		if !isFresh[in[i].d.Key.Code] {
+			codes = append(codes, in[i].d.Key.Code)
+		}
+	}
+	stored := make(map[string]storedState, len(codes))
 	err := db.forCodes(page.Source, codes, func(where string, args []any) error {
 		var rows []storedState
 		q := "SELECT code, content_hash, status, raw_status, source_updated_at FROM dossiers WHERE " + where
@@ -135,6 +163,13 @@ func (db *DB) applyPage(ctx context.Context, tx *sqlx.Tx, page Page, in []incomi
 		d, hash := &in[i].d, in[i].hash
 		old, seen := stored[d.Key.Code]
 		switch {
+		case isFresh[d.Key.Code]:
+			// Written already; its event comes from the stored row (insertFirstEvents).
+			res.Inserted++
+			steps = db.appendSteps(steps, d)
+			supplements = db.appendSupplements(supplements, d)
+			apologies = db.appendApologies(apologies, d)
+			continue
 		case !seen:
 			res.Inserted++
 			events = db.appendEvent(events, d, 0, "", page.ObservedBy, now)
@@ -156,13 +191,14 @@ func (db *DB) applyPage(ctx context.Context, tx *sqlx.Tx, page Page, in []incomi
 		supplements = db.appendSupplements(supplements, d)
 		apologies = db.appendApologies(apologies, d)
 	}
-	res.Events = len(events) / len(eventColumns)
+	res.Events = len(events)/len(eventColumns) + len(fresh)
 
 	if err := db.insertRows(ctx, tx, "dossiers", dossierColumns, dossierUpsert, dossiers); err != nil {
 		return err
 	}
 	// A changed dossier's children are replaced as a whole: a step the source no
-	// longer reports must disappear.
+	// longer reports must disappear. A dossier inserted on the fast path has
+	// none: children cannot outlive their dossier (foreign keys).
 	for _, table := range childTables {
 		err := db.forCodes(page.Source, changed, func(where string, args []any) error {
 			_, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM "+table+" WHERE "+where), args...)
@@ -181,7 +217,35 @@ func (db *DB) applyPage(ctx context.Context, tx *sqlx.Tx, page Page, in []incomi
 	if err := db.insertRows(ctx, tx, "dossier_apologies", apologyColumns, "", apologies); err != nil {
 		return err
 	}
-	return db.insertRows(ctx, tx, "status_events", eventColumns, "", events)
+	if err := db.insertRows(ctx, tx, "status_events", eventColumns, "", events); err != nil {
+		return err
+	}
+	return db.insertFirstEvents(ctx, tx, page.Source, fresh, page.ObservedBy)
+}
+
+// firstEventSQL adds the event from status 0 of dossiers just inserted, read
+// from their stored rows rather than bound value by value: first_seen_at is
+// the transaction's now, as observed_at is for every event of the page.
+var firstEventSQL = "INSERT INTO status_events (" + strings.Join(eventColumns, ", ") + ") " +
+	"SELECT source, code, 0, status, '', raw_status, source_updated_at, ?, first_seen_at FROM dossiers WHERE "
+
+// insertFirstEvents adds the first status event of each dossier of source
+// named in codes, all inserted by this transaction.
+func (db *DB) insertFirstEvents(ctx context.Context, tx *sqlx.Tx, source string, codes []string, observedBy string) error {
+	err := db.forCodes(source, codes, func(where string, args []any) error {
+		// observedBy binds first, but pgx's execution mode must stay the first argument.
+		if mode, ok := args[0].(pgx.QueryExecMode); ok {
+			args = append([]any{mode, observedBy}, args[1:]...)
+		} else {
+			args = append([]any{observedBy}, args...)
+		}
+		_, err := tx.ExecContext(ctx, tx.Rebind(firstEventSQL+where), args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("insert into status_events: %w", err)
+	}
+	return nil
 }
 
 // timeArg is the bind value of a normalized time: NULL when zero.
@@ -240,6 +304,18 @@ func (db *DB) appendEvent(args []any, d *dvcwatch.Dossier, from dvcwatch.Status,
 // multi-row INSERT statements of at most dialect.maxRows rows and
 // dialect.maxParams bind variables. suffix follows the VALUES list (ON CONFLICT).
 func (db *DB) insertRows(ctx context.Context, tx *sqlx.Tx, table string, columns []string, suffix string, args []any) error {
+	return db.insertChunks(ctx, tx, table, columns, suffix, args, nil)
+}
+
+// insertReturning is insertRows with a suffix that ends in a RETURNING clause
+// of one text column, and returns its values.
+func (db *DB) insertReturning(ctx context.Context, tx *sqlx.Tx, table string, columns []string, suffix string, args []any) ([]string, error) {
+	returned := []string{}
+	err := db.insertChunks(ctx, tx, table, columns, suffix, args, &returned)
+	return returned, err
+}
+
+func (db *DB) insertChunks(ctx context.Context, tx *sqlx.Tx, table string, columns []string, suffix string, args []any, returned *[]string) error {
 	width := len(columns)
 	perStmt := min(db.dialect.maxRows, db.dialect.maxParams/width)
 	var full *sqlx.Stmt // the full-chunk statement, when prepared once for several chunks
@@ -250,24 +326,68 @@ func (db *DB) insertRows(ctx context.Context, tx *sqlx.Tx, table string, columns
 	}()
 	for len(args) > 0 {
 		n := min(perStmt, len(args)/width)
+		if db.dialect.fewStatementSizes && n < perStmt {
+			n = 1 << (bits.Len(uint(n)) - 1)
+		}
 		chunk := args[:n*width]
 		args = args[n*width:]
 		var err error
 		switch {
 		case full != nil && n == perStmt:
-			_, err = full.ExecContext(ctx, chunk...)
+			err = execInsert(ctx, full, chunk, returned)
 		case db.dialect.prepareRepeated && n == perStmt && len(args) >= n*width:
 			if full, err = tx.PreparexContext(ctx, db.insertSQL(table, columns, suffix, n)); err == nil {
-				_, err = full.ExecContext(ctx, chunk...)
+				err = execInsert(ctx, full, chunk, returned)
 			}
 		default:
-			_, err = tx.ExecContext(ctx, db.insertSQL(table, columns, suffix, n), chunk...)
+			err = execInsert(ctx, boundQuery{tx, db.insertSQL(table, columns, suffix, n)}, chunk, returned)
 		}
 		if err != nil {
 			return fmt.Errorf("insert into %s: %w", table, err)
 		}
 	}
 	return nil
+}
+
+// inserter is a prepared statement, or a query to run in a transaction.
+type inserter interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+}
+
+type boundQuery struct {
+	tx *sqlx.Tx
+	q  string
+}
+
+func (b boundQuery) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return b.tx.ExecContext(ctx, b.q, args...)
+}
+
+func (b boundQuery) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return b.tx.QueryContext(ctx, b.q, args...)
+}
+
+// execInsert runs one INSERT, collecting what its RETURNING clause returns
+// into *returned when returned is not nil.
+func execInsert(ctx context.Context, s inserter, args []any, returned *[]string) error {
+	if returned == nil {
+		_, err := s.ExecContext(ctx, args...)
+		return err
+	}
+	rows, err := s.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		*returned = append(*returned, v)
+	}
+	return rows.Err()
 }
 
 // insertSQL is "INSERT INTO table (columns) VALUES (?, ...), ... suffix" for

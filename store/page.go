@@ -22,6 +22,13 @@ type Page struct {
 	Cursor *Cursor
 	// ObservedBy is recorded as the Source of the status events the page adds.
 	ObservedBy string
+	// ExpectNew says most of the page's dossiers are probably not stored yet
+	// (a first sync, a backfill). ApplyPage then inserts them first and reads
+	// the stored state only of those that turn out to be there, instead of
+	// reading the state of every dossier before writing. The outcome is the
+	// same either way, only the cost differs: a wrong guess costs an insert
+	// attempt per stored dossier.
+	ExpectNew bool
 }
 
 // PageResult counts what ApplyPage did with a page's dossiers;

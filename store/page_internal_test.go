@@ -157,11 +157,11 @@ func TestSQLiteDSN(t *testing.T) {
 		keepArgs map[string]string
 	}{
 		{"/var/lib/dvcwatch/dvcwatch.db", "/var/lib/dvcwatch/dvcwatch.db",
-			[]string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "cache_size(-65536)"}, "immediate", nil},
+			[]string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "cache_size(-65536)", "wal_autocheckpoint(16384)"}, "immediate", nil},
 		{"file:dvc.db?_pragma=busy_timeout(1)&_txlock=deferred&mode=rwc", "file:dvc.db",
-			[]string{"busy_timeout(1)", "journal_mode(WAL)", "foreign_keys(1)", "cache_size(-65536)"}, "deferred", map[string]string{"mode": "rwc"}},
+			[]string{"busy_timeout(1)", "journal_mode(WAL)", "foreign_keys(1)", "cache_size(-65536)", "wal_autocheckpoint(16384)"}, "deferred", map[string]string{"mode": "rwc"}},
 		{"dvc.db?_pragma=journal_mode=DELETE", "dvc.db",
-			[]string{"journal_mode=DELETE", "busy_timeout(10000)", "foreign_keys(1)", "cache_size(-65536)"}, "immediate", nil},
+			[]string{"journal_mode=DELETE", "busy_timeout(10000)", "foreign_keys(1)", "cache_size(-65536)", "wal_autocheckpoint(16384)"}, "immediate", nil},
 	}
 	for _, c := range cases {
 		got := sqliteDSN(c.in)

@@ -631,7 +631,7 @@ func TestSQLiteConnectionsAllHaveTheSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000"} {
+		for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "wal_autocheckpoint": "16384"} {
 			var got string
 			if err := conn.GetContext(ctx, &got, "PRAGMA "+pragma); err != nil {
 				t.Fatal(err)
