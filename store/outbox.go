@@ -320,25 +320,40 @@ func (db *DB) MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error
 // another attempt claimed it less than stale ago (that attempt may still be
 // talking to the mail server), and dvcwatch.ErrNotFound if there is no such row. A
 // failed notification can be claimed again: that is an administrator's retry.
+//
+// The claim is one statement, which also returns the attachment (listings
+// leave it out, as it may weigh more than everything else): on PostgreSQL
+// it is committed alone, in one round trip. A row claimed there that then
+// does not read keeps its claim until it is stale; it could not be sent
+// anyway.
 func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, stale time.Duration) (dvcwatch.Notification, error) {
 	now = normTime(now)
 	var n dvcwatch.Notification
-	err := db.writeTx(ctx, func(tx *sqlx.Tx) error {
-		var rows []notificationRow
+	err := db.writeStatements(ctx, func(e sqlx.ExtContext) error {
+		var rows []struct {
+			notificationRow
+			AttType string `db:"attachment_type"`
+			AttData []byte `db:"attachment"`
+		}
 		q := `UPDATE notifications SET sending_at = ?, last_attempt_at = ?, attempts = attempts + 1
-			WHERE id = ? AND sent_at IS NULL AND (sending_at IS NULL OR sending_at < ?) RETURNING ` + notificationSelect
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), db.timeArg(now), db.timeArg(now), id, db.timeArg(now.Add(-stale))); err != nil {
+			WHERE id = ? AND sent_at IS NULL AND (sending_at IS NULL OR sending_at < ?)
+			RETURNING ` + notificationSelect + `, attachment_type, attachment`
+		if err := sqlx.SelectContext(ctx, e, &rows, e.Rebind(q), db.timeArg(now), db.timeArg(now), id, db.timeArg(now.Add(-stale))); err != nil {
 			return err
 		}
 		if len(rows) == 1 {
-			if err := rows[0].unreadable(); err != nil {
+			r := &rows[0]
+			if err := r.unreadable(); err != nil {
 				return err
 			}
-			n = rows[0].notification()
-			return db.loadAttachment(ctx, tx, &n)
+			n = r.notification()
+			if n.AttachmentName != "" {
+				n.Attachment = &dvcwatch.Attachment{Name: n.AttachmentName, Type: r.AttType, Data: r.AttData}
+			}
+			return nil
 		}
 		var r notificationRow
-		err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+notificationSelect+` FROM notifications WHERE id = ?`), id)
+		err := sqlx.GetContext(ctx, e, &r, e.Rebind(`SELECT `+notificationSelect+` FROM notifications WHERE id = ?`), id)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return dvcwatch.ErrNotFound
@@ -358,24 +373,6 @@ func (db *DB) ClaimNotification(ctx context.Context, id int64, now time.Time, st
 		return n, fmt.Errorf("claim notification %d: %w", id, err)
 	}
 	return n, nil
-}
-
-// loadAttachment reads the attachment of a notification being delivered;
-// listings leave it out, as it may weigh more than everything else.
-func (db *DB) loadAttachment(ctx context.Context, tx *sqlx.Tx, n *dvcwatch.Notification) error {
-	if n.AttachmentName == "" {
-		return nil
-	}
-	var a struct {
-		Type string `db:"attachment_type"`
-		Data []byte `db:"attachment"`
-	}
-	q := `SELECT attachment_type, attachment FROM notifications WHERE id = ?`
-	if err := tx.GetContext(ctx, &a, tx.Rebind(q), n.ID); err != nil {
-		return fmt.Errorf("read attachment: %w", err)
-	}
-	n.Attachment = &dvcwatch.Attachment{Name: n.AttachmentName, Type: a.Type, Data: a.Data}
-	return nil
 }
 
 // MarkSent records a delivered notification, clearing any earlier failure.

@@ -279,12 +279,38 @@ func (db *DB) writeTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 // writeExec runs one write statement (written with ? placeholders) as its
-// own transaction, through the same gate as writeTx.
+// own transaction; see writeStatements.
 func (db *DB) writeExec(ctx context.Context, q string, args ...any) error {
-	return db.writeTx(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	return db.writeStatements(ctx, func(e sqlx.ExtContext) error {
+		_, err := e.ExecContext(ctx, e.Rebind(q), args...)
 		return err
 	})
+}
+
+// writeStatements runs fn, whose statements each stand alone: each one
+// must leave the database consistent by itself. On PostgreSQL each is its
+// own transaction (autocommit): one round trip where BEGIN, the statement
+// and COMMIT took three, which the outbox pays twice per email. On SQLite
+// fn runs in writeTx, for the writers' gate and BEGIN IMMEDIATE.
+func (db *DB) writeStatements(ctx context.Context, fn func(e sqlx.ExtContext) error) error {
+	if db.dialect.name == DriverPostgres {
+		return fn(db.db)
+	}
+	return db.writeTx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
+}
+
+// KeepIdle keeps up to n PostgreSQL connections open between uses, for a
+// process that runs n database users at once. database/sql keeps 2: with
+// more users than that, nearly every release closes a connection and the
+// next use opens another, a new backend process that parses every
+// statement anew (measured: the delivery pipeline of 4 workers ran at
+// 150 emails/s against 247 with the connections kept). SQLite is left at
+// 2: its connections are cheap to open, and each kept one holds its page
+// cache (cache_size) in the process.
+func (db *DB) KeepIdle(n int) {
+	if db.dialect.name == DriverPostgres {
+		db.db.SetMaxIdleConns(n)
+	}
 }
 
 // readTx runs fn in a read-only snapshot, so that a dossier and its children are

@@ -126,6 +126,9 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 	}
 	srv := server(jobs.Queue, concurrency)
 	mail := server(jobs.DeliveryQueue, cfg.Notify.DeliveryWorkers)
+	// Every worker of both servers may hold a connection, and the
+	// scheduler, the dispatch at start and the admin server one each.
+	svc.DB.KeepIdle(concurrency + cfg.Notify.DeliveryWorkers + 3)
 	// PBKDF2 takes a moment: done before the first permanent failure needs
 	// it, that failure stops its connector before the next tick starts.
 	go svc.Health.Warm()

@@ -47,6 +47,8 @@ type NotifyEngine struct {
 	Name         string
 	Emails       int
 	BaselineTime time.Duration // raw asynq: enqueue N trivial tasks and process them
+	SMTPTime     time.Duration // email.Sender alone: N SMTP conversations
+	ClaimTime    time.Duration // the outbox alone: N claims and marks sent
 	PipelineTime time.Duration // dispatch N outbox rows and deliver them over SMTP
 	DispatchTime time.Duration // of PipelineTime, until Dispatch returned (all enqueued)
 	Received     int           // messages the SMTP sink accepted during the pipeline
@@ -62,6 +64,13 @@ func (e NotifyEngine) BaselineRate() float64 { return float64(e.Emails) / e.Base
 
 // PipelineRate is emails per second through the pipeline.
 func (e NotifyEngine) PipelineRate() float64 { return float64(e.Emails) / e.PipelineTime.Seconds() }
+
+// SlowestStageRate is the rate of the pipeline's slowest stage measured
+// alone, at the pipeline's concurrency: raw asynq, email.Sender, or the
+// outbox's claim and mark sent.
+func (e NotifyEngine) SlowestStageRate() float64 {
+	return float64(e.Emails) / max(e.BaselineTime, e.SMTPTime, e.ClaimTime).Seconds()
+}
 
 // benchTaskCheckInterval replaces asynq's default of one second between polls
 // of an empty queue in both servers: the raw baseline processes faster than
@@ -124,7 +133,7 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 
 	var out []NotifyEngine
 	for _, t := range targets {
-		e := NotifyEngine{Name: t.name, Emails: o.Emails, BaselineTime: baseline}
+		e := NotifyEngine{Name: t.name, Emails: o.Emails, BaselineTime: baseline, SMTPTime: smtpTime}
 		run := func(step func(dsn string) error) error {
 			dsn, drop, err := t.fresh(ctx, o.Postgres, o.Dir, "bench-notify-")
 			defer drop()
@@ -133,16 +142,15 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 			}
 			return step(dsn)
 		}
-		var outboxTime time.Duration
 		err := run(func(dsn string) (err error) {
-			outboxTime, err = outboxOnly(ctx, t.driver, dsn, o.Emails, o.Concurrency)
+			e.ClaimTime, err = outboxOnly(ctx, t.driver, dsn, o.Emails, o.Concurrency)
 			return err
 		})
 		if err != nil {
 			return out, fmt.Errorf("%s outbox only: %w", t.name, err)
 		}
 		fmt.Fprintf(w, "%s: component: outbox alone (ClaimNotification then MarkSent, the deliverer's two write transactions per email, %d at a time): %d emails in %s = %.0f emails/s\n",
-			t.name, o.Concurrency, o.Emails, outboxTime.Round(time.Millisecond), float64(o.Emails)/outboxTime.Seconds())
+			t.name, o.Concurrency, o.Emails, e.ClaimTime.Round(time.Millisecond), float64(o.Emails)/e.ClaimTime.Seconds())
 		if err := rdb.FlushDB(ctx).Err(); err != nil {
 			return out, err
 		}
@@ -155,6 +163,8 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 			t.name, e.Emails, e.OutboxTime.Round(time.Millisecond), e.Received, e.PipelineTime.Round(time.Millisecond),
 			e.DispatchTime.Round(time.Millisecond), e.PipelineRate(),
 			e.PipelineTime.Seconds()/e.BaselineTime.Seconds(), float64(e.PeakRSSBytes)/(1<<20))
+		fmt.Fprintf(w, "%s: pipeline ÷ its slowest stage alone (raw asynq, email.Sender, the outbox; each %d at a time): %.0f/%.0f = %.2f emails/s\n",
+			t.name, o.Concurrency, e.PipelineRate(), e.SlowestStageRate(), e.PipelineRate()/e.SlowestStageRate())
 		if o.ComposeDossiers > 0 {
 			err := run(func(dsn string) error { return e.compose(ctx, t.driver, dsn, o.ComposeDossiers, o.Seed) })
 			if err != nil {
@@ -213,6 +223,7 @@ func (e *NotifyEngine) pipeline(ctx context.Context, driver, dsn string, rdb red
 		return err
 	}
 	defer db.Close()
+	db.KeepIdle(concurrency + 2) // the workers, the dispatcher and the counts, as worker.Run keeps
 	t0 := time.Now()
 	if err := fillOutbox(ctx, db, e.Emails); err != nil {
 		return err
@@ -382,6 +393,7 @@ func outboxOnly(ctx context.Context, driver, dsn string, n, concurrency int) (ti
 		return 0, err
 	}
 	defer db.Close()
+	db.KeepIdle(concurrency + 2) // as the pipeline's
 	if err := fillOutbox(ctx, db, n); err != nil {
 		return 0, err
 	}
