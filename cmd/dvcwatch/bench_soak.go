@@ -42,8 +42,8 @@ SQLite and the in-process Redis by default (demo's stack); --postgres and
 				return usageErrorf("--speed %d: want 1 to 1440 simulated minutes per second", o.Speed)
 			case o.Sample < time.Second:
 				return usageErrorf("--sample %s: want at least 1s", o.Sample)
-			case o.Intervals.FullSweep < time.Second:
-				return usageErrorf("--full-sweep-every %s: want at least 1s", o.Intervals.FullSweep)
+			case o.Intervals.FullSweep != 0 && o.Intervals.FullSweep < time.Second:
+				return usageErrorf("--full-sweep-every %s: want 0 (the default) or at least 1s", o.Intervals.FullSweep)
 			case o.Warmup < 0 || o.Warmup >= o.For:
 				return usageErrorf("--warmup %s: want 0 (a fifth of --for) up to less than --for", o.Warmup)
 			}
@@ -68,7 +68,7 @@ SQLite and the in-process Redis by default (demo's stack); --postgres and
 	f.DurationVar(&o.Warmup, "warmup", 0, "left out of the memory verdict (default a fifth of --for)")
 	f.DurationVar(&o.Sample, "sample", 10*time.Second, "between RSS samples")
 	f.IntVar(&o.Speed, "speed", 10, "simulated minutes per wall second")
-	f.DurationVar(&o.Intervals.FullSweep, "full-sweep-every", bench.DefaultSoakIntervals().FullSweep, "detect.full_sweep_every: a detection pass this long after the last full sweep is one")
+	f.DurationVar(&o.Intervals.FullSweep, "full-sweep-every", 0, "detect.full_sweep_every: a detection pass this long after the last full sweep is one (default a quarter of the time after the warm-up, so that both halves the memory verdict compares hold sweeps)")
 	f.StringVar(&o.Postgres, "postgres", "", `PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable (a fresh schema, dropped after); "": SQLite`)
 	f.StringVar(&dir, "sqlite-dir", "", "directory for the SQLite file (default: a temporary one)")
 	f.StringVar(&o.Redis, "redis", "", `Redis host:port, e.g. 127.0.0.1:6379; "": the embedded in-process Redis`)
