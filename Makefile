@@ -2,7 +2,7 @@
 # (see DEVELOPERS.md); .ci/run starts them when they are down, then runs it.
 GO ?= go
 
-.PHONY: build test vet fuzz chaos demo bench-sync bench-detect bench-notify bench-report
+.PHONY: build test vet fuzz chaos demo bench-sync bench-detect bench-notify bench-report bench-soak
 
 build:
 	$(GO) build -o bin/dvcwatch ./cmd/dvcwatch
@@ -51,3 +51,10 @@ bench-notify: build
 # level, against hand-written GROUP BYs of the same counts (not a test).
 bench-report: build
 	./bin/dvcwatch bench report --dossiers 1000000
+
+# serve's schedules for 10 minutes over 1,000,000 simulated dossiers with the
+# simulated time moving, on SQLite and the in-process Redis: RSS over time,
+# pass durations, queue latency, emails, and whether memory stays flat (not a
+# test; --postgres URL --redis 127.0.0.1:6379 for the other stack, database 13).
+bench-soak: build
+	./bin/dvcwatch bench soak --dossiers 1000000 --for 10m

@@ -60,7 +60,7 @@ both, their ratio, and this process's peak RSS at the end of the sync.`,
 	syncCmd.Flags().StringVar(&postgres, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", `PostgreSQL URL (fresh schemas are created and dropped); "" skips PostgreSQL`)
 	syncCmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (not the simulator) to this file")
 	syncCmd.Flags().StringVar(&dir, "sqlite-dir", "", "directory for the SQLite files (default: a temporary one)")
-	cmd.AddCommand(syncCmd, newBenchDetectCommand(), newBenchNotifyCommand(), newBenchReportCommand())
+	cmd.AddCommand(syncCmd, newBenchDetectCommand(), newBenchNotifyCommand(), newBenchReportCommand(), newBenchSoakCommand())
 	return cmd
 }
 

@@ -257,11 +257,20 @@ func fillFromSimulator(ctx context.Context, db *store.DB, o DetectOptions) (time
 	sim := portalsim.New(portalsim.Options{Seed: o.Seed, Dossiers: o.Dossiers, Start: o.Start})
 	defer sim.Close()
 	now, dir := sim.Now(), sim.Directory()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	pr, pw := io.Pipe()
 	go func() { _ = pw.CloseWithError(sim.WriteState(pw, portalsim.OneStop)) }()
+	err := applyState(ctx, db, pr, nil)
+	_ = pr.CloseWithError(err) // stops the writer if the store failed first
+	return now, dir, err
+}
+
+// applyState writes the one-stop dossiers of a simulator's state (its
+// NDJSON, /sim/state) with ApplyPage in pages of DetectPageSize, decoding
+// the next page while the last is stored; cursor, when set, is saved with
+// every page, as a sync saves its own.
+func applyState(ctx context.Context, db *store.DB, state io.Reader, cursor *store.Cursor) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	pages := make(chan []dvcwatch.Dossier, 4)
 	decodeErr := make(chan error, 1)
 	go func() {
@@ -270,7 +279,7 @@ func fillFromSimulator(ctx context.Context, db *store.DB, o DetectOptions) (time
 			decodeErr <- err
 			close(pages)
 		}()
-		sc := bufio.NewScanner(pr)
+		sc := bufio.NewScanner(state)
 		sc.Buffer(make([]byte, 1<<20), 16<<20)
 		page := make([]dvcwatch.Dossier, 0, DetectPageSize)
 		send := func() bool {
@@ -280,7 +289,6 @@ func fillFromSimulator(ctx context.Context, db *store.DB, o DetectOptions) (time
 				return true
 			case <-ctx.Done():
 				err = ctx.Err()
-				_ = pr.CloseWithError(err)
 				return false
 			}
 		}
@@ -288,7 +296,6 @@ func fillFromSimulator(ctx context.Context, db *store.DB, o DetectOptions) (time
 			var d dvcwatch.Dossier
 			if d, _, err = onestop.Decode("onestop", sc.Bytes()); err != nil {
 				err = fmt.Errorf("decode state: %w", err)
-				_ = pr.CloseWithError(err)
 				return
 			}
 			if page = append(page, d); len(page) == DetectPageSize && !send() {
@@ -300,15 +307,14 @@ func fillFromSimulator(ctx context.Context, db *store.DB, o DetectOptions) (time
 		}
 	}()
 	for page := range pages {
-		if _, err := db.ApplyPage(ctx, store.Page{Source: "onestop", Dossiers: page, ObservedBy: "onestop"}); err != nil {
+		if _, err := db.ApplyPage(ctx, store.Page{Source: "onestop", Dossiers: page, ObservedBy: "onestop", Cursor: cursor}); err != nil {
 			cancel()
-			_ = pr.CloseWithError(err)
 			for range pages {
 			}
-			return now, dir, err
+			return err
 		}
 	}
-	return now, dir, <-decodeErr
+	return <-decodeErr
 }
 
 // detectConfig is a configuration for the simulator's commune: its agency,
@@ -525,13 +531,17 @@ func resetPeakRSS() bool {
 }
 
 // hwmRSS is VmHWM from /proc/self/status: the peak RSS since the last reset.
-func hwmRSS() int64 {
+func hwmRSS() int64 { return procStatusBytes("VmHWM:") }
+
+// procStatusBytes is a size field of /proc/self/status (in kB there), in
+// bytes; 0 if the kernel does not give it.
+func procStatusBytes(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
 				return 0

@@ -204,14 +204,17 @@ func rawUpsert(ctx context.Context, driver, dsn, base string, pageSize int) (row
 	return rows, dbTime, nil
 }
 
-func startSimulator(ctx context.Context, exe string, dossiers int) (base string, stop func(), err error) {
+// startSimulator runs `exe portalsim` on a free loopback port with the
+// dossiers, seed 1 and the extra flags, and waits until it answers.
+func startSimulator(ctx context.Context, exe string, dossiers int, extra ...string) (base string, stop func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
-	cmd := exec.CommandContext(ctx, exe, "portalsim", "--listen", addr, "--dossiers", strconv.Itoa(dossiers), "--seed", "1")
+	args := append([]string{"portalsim", "--listen", addr, "--dossiers", strconv.Itoa(dossiers), "--seed", "1"}, extra...)
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("start simulator: %w", err)

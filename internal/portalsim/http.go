@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/sla"
 )
 
@@ -673,23 +675,48 @@ func (s *Sim) simFaultsSet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) simDirectory(w http.ResponseWriter, _ *http.Request) {
-	type official struct {
-		ID         string `json:"id"`
-		Name       string `json:"name"`
-		Title      string `json:"title"`
-		Email      string `json:"email"`
-		Role       string `json:"role"`
-		Department string `json:"department,omitempty"`
-	}
 	d := s.Directory()
-	out := struct {
-		Agency      map[string]string `json:"agency"`
-		Departments []Department      `json:"departments"`
-		Officials   []official        `json:"officials"`
-		Procedures  []Procedure       `json:"procedures"`
-	}{Agency: map[string]string{"code": d.Agency.Code, "name": d.Agency.Name}, Departments: d.Departments, Procedures: d.Procedures}
+	out := directoryJSON{Agency: map[string]string{"code": d.Agency.Code, "name": d.Agency.Name}, Departments: d.Departments, Procedures: d.Procedures}
 	for _, o := range d.Officials {
-		out.Officials = append(out.Officials, official{o.ID, o.Name, o.Title, o.Email, string(o.Role), o.DepartmentCode})
+		out.Officials = append(out.Officials, officialJSON{o.ID, o.Name, o.Title, o.Email, string(o.Role), o.DepartmentCode})
 	}
 	writeReply(w, jsonReply(http.StatusOK, out))
+}
+
+// directoryJSON is GET /sim/directory's reply.
+type directoryJSON struct {
+	Agency      map[string]string `json:"agency"`
+	Departments []Department      `json:"departments"`
+	Officials   []officialJSON    `json:"officials"`
+	Procedures  []Procedure       `json:"procedures"`
+}
+
+type officialJSON struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Title      string `json:"title"`
+	Email      string `json:"email"`
+	Role       string `json:"role"`
+	Department string `json:"department,omitempty"`
+}
+
+// DecodeDirectory reads GET /sim/directory's reply back into a Directory, so
+// that a simulator in another process (whose memory is then not the
+// caller's) can still give its commune's configuration (ConfigYAML).
+// Procedures come without the population's shares, which only the
+// simulator uses.
+func DecodeDirectory(r io.Reader) (Directory, error) {
+	var in directoryJSON
+	if err := json.NewDecoder(r).Decode(&in); err != nil {
+		return Directory{}, fmt.Errorf("decode directory: %w", err)
+	}
+	d := Directory{
+		Agency:      dvcwatch.Agency{Code: in.Agency["code"], Name: in.Agency["name"]},
+		Departments: in.Departments, Procedures: in.Procedures,
+	}
+	for _, o := range in.Officials {
+		d.Officials = append(d.Officials, dvcwatch.Official{ID: o.ID, Name: o.Name, Title: o.Title, Email: o.Email,
+			Role: dvcwatch.Role(o.Role), DepartmentCode: o.Department, AgencyCode: d.Agency.Code})
+	}
+	return d, nil
 }

@@ -1,6 +1,7 @@
 package portalsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -337,5 +338,31 @@ func TestSimControls(t *testing.T) {
 		if a.Status != r.TrangThaiHoSo {
 			t.Fatalf("%s: status %d on the one-stop system, %d on DVCQG", code, a.Status, r.TrangThaiHoSo)
 		}
+	}
+}
+
+// A simulator in another process gives the same configuration as one in
+// this process: the soak benchmark configures dvcwatch from /sim/directory.
+func TestDecodeDirectory(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{Seed: 52})
+	resp, data := b.do(t, "GET", "/sim/directory", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /sim/directory: %s %s", resp.Status, data)
+	}
+	got, err := DecodeDirectory(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotYAML, err := got.ConfigYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantYAML, err := b.sim.Directory().ConfigYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotYAML != wantYAML {
+		t.Errorf("configuration from the decoded directory:\n%s\nwant:\n%s", gotYAML, wantYAML)
 	}
 }

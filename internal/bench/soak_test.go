@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dvcwatch/dvcwatch/internal/e2e"
+)
+
+// A tiny soak on the embedded stack runs every kind of pass through serve's
+// worker, with syncs that bring the simulator's changes, and delivers
+// emails; it samples memory and gives a verdict. Its timings are not
+// asserted: the machine is shared.
+func TestSoakTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds dvcwatch and runs for 30 s")
+	}
+	exe := e2e.Build(t)
+	var out bytes.Buffer
+	res, err := Soak(context.Background(), SoakOptions{
+		Dossiers: 2000, For: 30 * time.Second, Sample: 2 * time.Second, Dir: t.TempDir(), Exe: exe, Out: &out,
+		Intervals: SoakIntervals{Sync: 2 * time.Second, Detect: 2 * time.Second, Dispatch: 2 * time.Second,
+			// After the first pass, every scheduled one is incremental:
+			// when a sweep falls due depends on how long passes take.
+			Digest: 5 * time.Second, FullSweep: time.Hour},
+	})
+	t.Log(out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Samples) < 5 {
+		t.Errorf("%d samples in 30 s, one every 2 s, want at least 5", len(res.Samples))
+	}
+	for _, s := range res.Samples {
+		if s.RSSBytes <= 0 {
+			t.Errorf("sample at %s without RSS", s.At)
+		}
+	}
+	for _, kind := range []string{"sync", "detect-first", "detect-incremental", "notify", "digest"} {
+		if len(res.Passes[kind]) == 0 {
+			t.Errorf("no %s pass succeeded; passes %v, skipped %v, failed %v", kind, res.Passes, res.Skipped, res.Failed)
+		}
+		if len(res.Passes[kind]) != len(res.Items[kind]) {
+			t.Errorf("%s: %d passes, %d counts", kind, len(res.Passes[kind]), len(res.Items[kind]))
+		}
+	}
+	if len(res.Failed) > 0 {
+		t.Errorf("failed runs: %v", res.Failed)
+	}
+	fetched := 0
+	for _, n := range res.Items["sync"] {
+		fetched += n
+	}
+	if fetched == 0 {
+		t.Error("the syncs fetched nothing: the simulated time did not move the population")
+	}
+	if len(res.Latency["sync"]) == 0 || len(res.Latency["detect"]) == 0 {
+		t.Errorf("no queue latency of scheduled syncs or detections: %v", res.Latency)
+	}
+	if res.Emails == 0 || res.Outbox["sent"] != res.Emails {
+		t.Errorf("the sink accepted %d emails, the outbox says %v: want some, each recorded sent once", res.Emails, res.Outbox)
+	}
+	if res.FirstHalfMaxRSS == 0 || res.LastHalfMaxRSS == 0 {
+		t.Errorf("no memory verdict: first half %d, last half %d", res.FirstHalfMaxRSS, res.LastHalfMaxRSS)
+	}
+	for _, want := range []string{"RSS MB", "detect-first", "queue latency", "emails accepted", "memory after"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report without %q", want)
+		}
+	}
+}
