@@ -15,6 +15,7 @@ import (
 	"github.com/dvcwatch/dvcwatch/internal/portalsim"
 	"github.com/dvcwatch/dvcwatch/store"
 	"github.com/dvcwatch/dvcwatch/store/storetest"
+	"github.com/dvcwatch/dvcwatch/worker"
 )
 
 // TestIncrementalCatchesWhatSweepsFind moves simulated time across every
@@ -151,4 +152,39 @@ func diff(a, b []string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestConfigurationChangeSweeps: the next checks are computed by the
+// configuration (thresholds, repeats, escalation); a pass under another one
+// is a full sweep, which recomputes them, and the pass after it is
+// incremental again.
+func TestConfigurationChangeSweeps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		svc, sim := synced(t, db, 31, false)
+		ctx := context.Background()
+		now := sim.Now()
+		pass := func(svc *worker.Services, at time.Time) detect.Result {
+			t.Helper()
+			res, err := svc.Detector.Run(ctx, detect.Options{Now: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		if res := pass(svc, now); !res.Full {
+			t.Fatalf("first pass: %+v; want a full sweep", res)
+		}
+		if res := pass(svc, now.Add(time.Minute)); res.Full {
+			t.Fatalf("second pass, same configuration: %+v; want incremental", res)
+		}
+		srv := httptest.NewServer(sim.Handler())
+		t.Cleanup(srv.Close)
+		changed := servicesNotify(t, sim, srv.URL, db, false, false, "  repeat_after: 3h\n")
+		if res := pass(changed, now.Add(2*time.Minute)); !res.Full || res.Evaluated == 0 {
+			t.Fatalf("pass under notify.repeat_after changed: %+v; want a full sweep", res)
+		}
+		if res := pass(changed, now.Add(3*time.Minute)); res.Full {
+			t.Fatalf("pass after that sweep: %+v; want incremental", res)
+		}
+	})
 }
