@@ -1,39 +1,20 @@
 package outage_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/dvcwatch/dvcwatch/internal/logbuf"
 	"github.com/dvcwatch/dvcwatch/outage"
 )
 
-// lockedBuffer is a log sink the monitor's goroutine and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Split(strings.TrimSpace(l.b.String()), "\n")
-}
-
 func TestOutageIsTwoLines(t *testing.T) {
-	var out lockedBuffer
+	var out logbuf.Buffer // the monitor's goroutine and the test share it
 	m := outage.New(slog.NewTextHandler(&out, nil))
 	var down atomic.Bool
 	m.Watch(outage.Dependency{Name: "redis", Addr: "127.0.0.1:16379", Components: []string{"asynq"},
@@ -74,7 +55,7 @@ func TestOutageIsTwoLines(t *testing.T) {
 	<-done
 
 	var unreachable, back, kept, other int
-	for _, l := range out.lines() {
+	for _, l := range out.Lines() {
 		switch {
 		case strings.Contains(l, `msg="redis unreachable; trying again every 20ms`):
 			unreachable++
@@ -94,6 +75,6 @@ func TestOutageIsTwoLines(t *testing.T) {
 	}
 	if unreachable != 1 || back != 1 || kept != 50 || other != 2 {
 		t.Errorf("%d outage, %d recovery, %d other server's and %d other lines; want 1, 1, 50 and 2:\n%s",
-			unreachable, back, kept, other, strings.Join(out.lines(), "\n"))
+			unreachable, back, kept, other, strings.Join(out.Lines(), "\n"))
 	}
 }
