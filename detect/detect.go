@@ -207,6 +207,9 @@ func (r Result) Counts() map[string]int {
 		"marked": r.Marked, "evaluated": r.Evaluated, "unevaluable": r.Unevaluable, "updated": r.Updated, "reopened": r.Reopened,
 		"resolved": r.Resolved, "alerts": r.Alerts, "silenced": r.Silenced, "notifications": r.Notifications,
 	}
+	if r.Full { // job runs and the soak tell a sweep from an incremental pass by it
+		m["full"] = 1
+	}
 	for k, n := range r.New {
 		m["new_"+string(k)] = n
 	}

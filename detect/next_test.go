@@ -169,6 +169,9 @@ func TestConfigurationChangeSweeps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if full := res.Counts()["full"] == 1; full != res.Full {
+				t.Errorf("counts say full=%t, the pass %t: job runs would misreport it", full, res.Full)
+			}
 			return res
 		}
 		if res := pass(svc, now); !res.Full {

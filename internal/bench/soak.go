@@ -254,7 +254,7 @@ func Soak(ctx context.Context, o SoakOptions) (SoakResult, error) {
 	onRun := func(r dvcwatch.JobRun) {
 		kind := r.Job
 		if kind == string(config.JobDetect) && r.Status == dvcwatch.RunSucceeded {
-			kind += "-" + detectPassKind(ctx, svc.DB, r)
+			kind += "-" + detectPassKind(r)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -419,17 +419,10 @@ log:
 // soakItems is the count that says how much work a run of each job did.
 var soakItems = map[string]string{"sync": "fetched", "detect": "evaluated", "notify": "enqueued", "digest": "summaries"}
 
-// detectPassKind tells a full detection pass from an incremental one: a
-// full pass saves its start as the detector's last full sweep, and passes
-// run one at a time (a lease), so the state read right after the run is
-// the run's own.
-func detectPassKind(ctx context.Context, db *store.DB, r dvcwatch.JobRun) string {
-	s, ok, err := db.DetectorState(context.WithoutCancel(ctx), "detect")
-	if err != nil || !ok {
-		return "unknown"
-	}
-	// Times are stored to the millisecond or so: a second's slack.
-	if !s.LastFullAt.Before(r.StartedAt.Add(-time.Second)) && !s.LastFullAt.After(r.FinishedAt) {
+// detectPassKind tells a full detection pass from an incremental one by the
+// run's counts (detect.Result.Counts).
+func detectPassKind(r dvcwatch.JobRun) string {
+	if r.Counts["full"] == 1 {
 		return "full"
 	}
 	return "incremental"
