@@ -209,15 +209,14 @@ func (r *Renderer) Render(d Digest) (subject, text, html string, err error) {
 	if d.Total() == 0 {
 		return "", "", "", errors.New("render email: digest has no rows")
 	}
-	rows, t := d.Rows, d.tally
-	if t == nil { // Rows are every row: count and order them here
-		rows = slices.Clone(d.Rows)
-		slices.SortStableFunc(rows, urgentRow)
-		t = newTally()
-		for _, row := range rows {
-			t.add(row)
+	if d.tally == nil { // Rows set directly are every row: count and order them as Add does
+		all := Digest{MaxRows: len(d.Rows)}
+		for _, row := range d.Rows {
+			all.Add(row)
 		}
+		d.Rows, d.tally = all.Rows, all.tally
 	}
+	rows, t := d.Rows, d.tally
 	return withinBudget(cmp.Or(d.MaxRows, DefaultMaxRows), func(listed int) (string, string, string, error) {
 		return execute(r.subject, r.text, r.html, newDigestView(d, rows, t, listed), "email")
 	})
