@@ -224,10 +224,8 @@ func (db *DB) breachPage(ctx context.Context, f BreachFilter, explain bool) (Lis
 			// it; the order's index read in order, stopping at Limit, is
 			// what serves a page. A search or a recipient selects few rows:
 			// those keep the planner's choice.
-			for _, set := range []string{"SET LOCAL enable_sort = off", "SET LOCAL enable_bitmapscan = off"} {
-				if _, err := tx.ExecContext(ctx, set); err != nil {
-					return err
-				}
+			if err := db.sortless(ctx, tx, true); err != nil {
+				return err
 			}
 		}
 		if explain && db.dialect.name == DriverPostgres {
