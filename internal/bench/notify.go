@@ -2,10 +2,12 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -54,6 +56,8 @@ type NotifyEngine struct {
 	Received     int           // messages the SMTP sink accepted during the pipeline
 	OutboxTime   time.Duration // AddNotification of the N rows, not counted
 	PeakRSSBytes int64
+	// The machine's CPU during each timed stage (see stageCPU).
+	BaselineCPU, SMTPCPU, ClaimCPU, PipelineCPU stageCPU
 	// The composition step, when run.
 	ComposeDossiers, ComposeBreaches, ComposeAlerts, ComposeEmails int
 	ComposeTime                                                    time.Duration
@@ -70,6 +74,18 @@ func (e NotifyEngine) PipelineRate() float64 { return float64(e.Emails) / e.Pipe
 // outbox's claim and mark sent.
 func (e NotifyEngine) SlowestStageRate() float64 {
 	return float64(e.Emails) / max(e.BaselineTime, e.SMTPTime, e.ClaimTime).Seconds()
+}
+
+// StagesCPURate is the most emails per second the machine's cores could
+// carry if every email costs the CPU it costs in each stage alone, summed:
+// a delivery does the three for each email, so once the stages' processes
+// keep every core busy, no overlap of the stages goes faster than this.
+func (e NotifyEngine) StagesCPURate() float64 {
+	perEmail := e.BaselineCPU.PerItem(e.Emails) + e.SMTPCPU.PerItem(e.Emails) + e.ClaimCPU.PerItem(e.Emails)
+	if perEmail <= 0 {
+		return 0
+	}
+	return float64(runtime.NumCPU()) / perEmail
 }
 
 // benchTaskCheckInterval replaces asynq's default of one second between polls
@@ -113,27 +129,36 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 	}
 	fmt.Fprintf(w, "redis %s db %d (flushed before each run); asynq servers of concurrency %d, queue poll interval %s\n",
 		o.Redis, o.RedisDB, o.Concurrency, benchTaskCheckInterval)
-	baseline, err := rawAsynq(ctx, rdb, o.Emails, o.Concurrency)
+	fmt.Fprintf(w, "machine: %s\n", loadAverage())
+	var admin *sql.DB // reads which PostgreSQL backends serve a stage
+	if o.Postgres != "" {
+		if admin, err = sql.Open("pgx", o.Postgres); err != nil {
+			return nil, err
+		}
+		defer admin.Close()
+	}
+	baseline, baselineCPU, err := rawAsynq(ctx, rdb, o.Emails, o.Concurrency)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
-	fmt.Fprintf(w, "baseline: raw asynq, %d trivial tasks enqueued one by one and processed by a no-op handler: %s = %.0f tasks/s\n",
-		o.Emails, baseline.Round(time.Millisecond), float64(o.Emails)/baseline.Seconds())
+	fmt.Fprintf(w, "baseline: raw asynq, %d trivial tasks enqueued one by one and processed by a no-op handler: %s = %.0f tasks/s; %s\n",
+		o.Emails, baseline.Round(time.Millisecond), float64(o.Emails)/baseline.Seconds(), cpuFigures(baselineCPU, o.Emails))
 
 	sender, err := email.New(sinkConfig(sink))
 	if err != nil {
 		return nil, err
 	}
-	smtpTime, err := smtpOnly(ctx, sender, o.Emails, o.Concurrency)
+	smtpTime, smtpCPU, err := smtpOnly(ctx, sender, o.Emails, o.Concurrency)
 	if err != nil {
 		return nil, fmt.Errorf("smtp only: %w", err)
 	}
-	fmt.Fprintf(w, "component: email.Sender alone (one SMTP conversation per email to the loopback sink, %d at a time, no queue, no database): %d emails in %s = %.0f emails/s\n",
-		o.Concurrency, o.Emails, smtpTime.Round(time.Millisecond), float64(o.Emails)/smtpTime.Seconds())
+	fmt.Fprintf(w, "component: email.Sender alone (one SMTP conversation per email to the loopback sink, %d at a time, no queue, no database): %d emails in %s = %.0f emails/s; %s\n",
+		o.Concurrency, o.Emails, smtpTime.Round(time.Millisecond), float64(o.Emails)/smtpTime.Seconds(), cpuFigures(smtpCPU, o.Emails))
 
 	var out []NotifyEngine
 	for _, t := range targets {
-		e := NotifyEngine{Name: t.name, Emails: o.Emails, BaselineTime: baseline, SMTPTime: smtpTime}
+		e := NotifyEngine{Name: t.name, Emails: o.Emails, BaselineTime: baseline, SMTPTime: smtpTime,
+			BaselineCPU: baselineCPU, SMTPCPU: smtpCPU}
 		run := func(step func(dsn string) error) error {
 			dsn, drop, err := t.fresh(ctx, o.Postgres, o.Dir, "bench-notify-")
 			defer drop()
@@ -143,28 +168,32 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 			return step(dsn)
 		}
 		err := run(func(dsn string) (err error) {
-			e.ClaimTime, err = outboxOnly(ctx, t.driver, dsn, o.Emails, o.Concurrency)
+			e.ClaimTime, e.ClaimCPU, err = outboxOnly(ctx, admin, t.driver, dsn, o.Emails, o.Concurrency)
 			return err
 		})
 		if err != nil {
 			return out, fmt.Errorf("%s outbox only: %w", t.name, err)
 		}
-		fmt.Fprintf(w, "%s: component: outbox alone (ClaimNotification then MarkSent, the deliverer's two write transactions per email, %d at a time): %d emails in %s = %.0f emails/s\n",
-			t.name, o.Concurrency, o.Emails, e.ClaimTime.Round(time.Millisecond), float64(o.Emails)/e.ClaimTime.Seconds())
+		fmt.Fprintf(w, "%s: component: outbox alone (ClaimNotification then MarkSent, the deliverer's two write transactions per email, %d at a time): %d emails in %s = %.0f emails/s; %s\n",
+			t.name, o.Concurrency, o.Emails, e.ClaimTime.Round(time.Millisecond), float64(o.Emails)/e.ClaimTime.Seconds(), cpuFigures(e.ClaimCPU, o.Emails))
 		if err := rdb.FlushDB(ctx).Err(); err != nil {
 			return out, err
 		}
-		err = run(func(dsn string) error { return e.pipeline(ctx, t.driver, dsn, rdb, sink, o.Concurrency) })
+		err = run(func(dsn string) error { return e.pipeline(ctx, admin, t.driver, dsn, rdb, sink, o.Concurrency) })
 		if err != nil {
 			return out, fmt.Errorf("%s pipeline: %w", t.name, err)
 		}
 		e.PeakRSSBytes = peakRSS()
-		fmt.Fprintf(w, "%s: pipeline: %d outbox rows (AddNotification, %s, not counted) dispatched (notify.Dispatcher.Dispatch, jobs.Enqueuer) and delivered (jobs.Handlers → notify.Deliverer → email.Sender, SMTP to a loopback sink, %d messages received) until NotificationCounts says all sent: %s (all enqueued after %s) = %.0f emails/s; ratio pipeline/raw asynq (time) %.2f; peak RSS %.0f MB\n",
+		fmt.Fprintf(w, "%s: pipeline: %d outbox rows (AddNotification, %s, not counted) dispatched (notify.Dispatcher.Dispatch, jobs.Enqueuer) and delivered (jobs.Handlers → notify.Deliverer → email.Sender, SMTP to a loopback sink, %d messages received) until NotificationCounts says all sent: %s (all enqueued after %s) = %.0f emails/s; ratio pipeline/raw asynq (time) %.2f; peak RSS %.0f MB; %s\n",
 			t.name, e.Emails, e.OutboxTime.Round(time.Millisecond), e.Received, e.PipelineTime.Round(time.Millisecond),
 			e.DispatchTime.Round(time.Millisecond), e.PipelineRate(),
-			e.PipelineTime.Seconds()/e.BaselineTime.Seconds(), float64(e.PeakRSSBytes)/(1<<20))
-		fmt.Fprintf(w, "%s: pipeline ÷ its slowest stage alone (raw asynq, email.Sender, the outbox; each %d at a time): %.0f/%.0f = %.2f emails/s\n",
+			e.PipelineTime.Seconds()/e.BaselineTime.Seconds(), float64(e.PeakRSSBytes)/(1<<20), cpuFigures(e.PipelineCPU, o.Emails))
+		fmt.Fprintf(w, "%s: pipeline ÷ its slowest stage alone (raw asynq, email.Sender, the outbox; each %d at a time): %.0f/%.0f emails/s = %.2f\n",
 			t.name, o.Concurrency, e.PipelineRate(), e.SlowestStageRate(), e.PipelineRate()/e.SlowestStageRate())
+		if cap := e.StagesCPURate(); cap > 0 {
+			fmt.Fprintf(w, "%s: pipeline ÷ what the cores carry at the stages' CPU per email summed (%d cores ÷ %.2f ms): %.0f/%.0f emails/s = %.2f\n",
+				t.name, runtime.NumCPU(), 1000*float64(runtime.NumCPU())/cap, e.PipelineRate(), cap, e.PipelineRate()/cap)
+		}
 		if o.ComposeDossiers > 0 {
 			err := run(func(dsn string) error { return e.compose(ctx, t.driver, dsn, o.ComposeDossiers, o.Seed) })
 			if err != nil {
@@ -181,7 +210,7 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 
 // rawAsynq enqueues n trivial tasks from one client, one at a time, into a
 // running server of the given concurrency, and times until all are processed.
-func rawAsynq(ctx context.Context, rdb redis.UniversalClient, n, concurrency int) (time.Duration, error) {
+func rawAsynq(ctx context.Context, rdb redis.UniversalClient, n, concurrency int) (time.Duration, stageCPU, error) {
 	const typ = "bench:noop"
 	var processed atomic.Int64
 	done := make(chan struct{})
@@ -194,30 +223,30 @@ func rawAsynq(ctx context.Context, rdb redis.UniversalClient, n, concurrency int
 	})
 	srv := asynq.NewServerFromRedisClient(rdb, benchServerConfig(concurrency))
 	if err := srv.Start(mux); err != nil {
-		return 0, err
+		return 0, stageCPU{}, err
 	}
 	defer srv.Shutdown()
 	client := asynq.NewClientFromRedisClient(rdb)
 	payload := []byte(`{"notification":1000000}`) // a deliver task's size
-	start := time.Now()
+	start, cpu := time.Now(), cpuScope{redis: rdb}.start(ctx)
 	for range n {
 		if _, err := client.EnqueueContext(ctx, asynq.NewTask(typ, payload, asynq.Queue(jobs.DeliveryQueue))); err != nil {
-			return 0, err
+			return 0, stageCPU{}, err
 		}
 	}
 	select {
 	case <-done:
-		return time.Since(start), nil
+		return time.Since(start), cpu.since(ctx), nil
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, stageCPU{}, ctx.Err()
 	case <-time.After(10 * time.Minute):
-		return 0, fmt.Errorf("%d of %d tasks processed after 10 minutes", processed.Load(), n)
+		return 0, stageCPU{}, fmt.Errorf("%d of %d tasks processed after 10 minutes", processed.Load(), n)
 	}
 }
 
 // pipeline fills a fresh outbox with e.Emails realistic digests, then times
 // their dispatch and delivery through the handlers the worker registers.
-func (e *NotifyEngine) pipeline(ctx context.Context, driver, dsn string, rdb redis.UniversalClient, sink *mailcatch.Catcher, concurrency int) error {
+func (e *NotifyEngine) pipeline(ctx context.Context, admin *sql.DB, driver, dsn string, rdb redis.UniversalClient, sink *mailcatch.Catcher, concurrency int) error {
 	db, err := openMigrated(ctx, driver, dsn)
 	if err != nil {
 		return err
@@ -256,7 +285,7 @@ func (e *NotifyEngine) pipeline(ctx context.Context, driver, dsn string, rdb red
 	defer srv.Shutdown()
 
 	before := sink.Count()
-	start := time.Now()
+	start, cpu := time.Now(), pgScope(rdb, admin, dsn).start(ctx)
 	n, err := dispatcher.Dispatch(ctx)
 	if err != nil {
 		return fmt.Errorf("dispatch: %w", err)
@@ -292,7 +321,7 @@ func (e *NotifyEngine) pipeline(ctx context.Context, driver, dsn string, rdb red
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
-	e.PipelineTime = time.Since(start)
+	e.PipelineTime, e.PipelineCPU = time.Since(start), cpu.since(ctx)
 	e.Received = sink.Count() - before
 	return nil
 }
@@ -369,12 +398,12 @@ func parallel(n, concurrency int, fn func(i int) error) error {
 
 // smtpOnly times n sends of the digests through a real email.Sender to the
 // sink, concurrency at a time, without queue or database.
-func smtpOnly(ctx context.Context, sender *email.Sender, n, concurrency int) (time.Duration, error) {
+func smtpOnly(ctx context.Context, sender *email.Sender, n, concurrency int) (time.Duration, stageCPU, error) {
 	bodies, err := digests()
 	if err != nil {
-		return 0, err
+		return 0, stageCPU{}, err
 	}
-	start := time.Now()
+	start, cpu := time.Now(), cpuScope{}.start(ctx)
 	err = parallel(n, concurrency, func(i int) error {
 		b := bodies[i%len(bodies)]
 		return sender.Send(ctx, email.Message{
@@ -382,36 +411,36 @@ func smtpOnly(ctx context.Context, sender *email.Sender, n, concurrency int) (ti
 			MessageID: "dvcwatch.bench." + strconv.Itoa(i),
 		})
 	})
-	return time.Since(start), err
+	return time.Since(start), cpu.since(ctx), err
 }
 
 // outboxOnly times claiming and marking sent n outbox rows of a fresh store,
 // concurrency at a time, as the deliverer does around each SMTP conversation.
-func outboxOnly(ctx context.Context, driver, dsn string, n, concurrency int) (time.Duration, error) {
+func outboxOnly(ctx context.Context, admin *sql.DB, driver, dsn string, n, concurrency int) (time.Duration, stageCPU, error) {
 	db, err := openMigrated(ctx, driver, dsn)
 	if err != nil {
-		return 0, err
+		return 0, stageCPU{}, err
 	}
 	defer db.Close()
 	db.KeepIdle(concurrency + 2) // as the pipeline's
 	if err := fillOutbox(ctx, db, n); err != nil {
-		return 0, err
+		return 0, stageCPU{}, err
 	}
 	ns, err := db.Undelivered(ctx, time.Now().Add(time.Hour), n)
 	if err != nil {
-		return 0, err
+		return 0, stageCPU{}, err
 	}
 	if len(ns) != n {
-		return 0, fmt.Errorf("%d undelivered rows, want %d", len(ns), n)
+		return 0, stageCPU{}, fmt.Errorf("%d undelivered rows, want %d", len(ns), n)
 	}
-	start := time.Now()
+	start, cpu := time.Now(), pgScope(nil, admin, dsn).start(ctx)
 	err = parallel(n, concurrency, func(i int) error {
 		if _, err := db.ClaimNotification(ctx, ns[i].ID, time.Now(), notify.DefaultClaimStale); err != nil {
 			return err
 		}
 		return db.MarkSent(ctx, ns[i].ID, time.Now())
 	})
-	return time.Since(start), err
+	return time.Since(start), cpu.since(ctx), err
 }
 
 // compose fills a store from the simulator at 06:00 on a Tuesday, runs a full

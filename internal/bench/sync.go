@@ -265,6 +265,7 @@ func freshSchema(ctx context.Context, dsn string) (string, func(), error) {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	q.Set("application_name", schema) // finds its backends in pg_stat_activity (cpuScope)
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
 }
