@@ -250,39 +250,63 @@ func (k *idsKey) String() string { return hex.EncodeToString(k.h.Sum(nil))[:24] 
 // its due, who holds the dossier, how late it is or how much time is left.
 // A breach detected at or after since marks its row new (zero: none).
 func (c *Composer) rows(bs []dvcwatch.BreachDetail, now, since time.Time) []email.Row {
-	index := map[dvcwatch.DossierKey]int{}
-	var rows []email.Row
-	var leads []dvcwatch.BreachDetail
+	rb := c.newRowBuilder(now, since)
 	for _, b := range bs {
-		i, ok := index[b.Key]
-		if !ok {
-			i = len(rows)
-			index[b.Key] = i
-			rows = append(rows, email.Row{
-				Code: b.Key.Code, Procedure: b.ProcedureName, Link: c.Dir.DossierLink(b.Key.Code), Console: c.dossierURL(b.Key),
-				ApplicantName: b.ApplicantName, ApplicantPhone: b.ApplicantPhone,
-			})
-			leads = append(leads, b)
-		}
-		rows[i].Tags = append(rows[i].Tags, email.Tag{Kind: b.Kind, Severity: b.Severity, Step: b.StepSeq})
-		if !since.IsZero() && !b.DetectedAt.Before(since) {
-			rows[i].New = true
-		}
-		if leads[i].Kind.Urgency() > b.Kind.Urgency() {
-			leads[i] = b
-		}
+		rb.add(b)
 	}
-	for i, lead := range leads {
-		r := &rows[i]
+	return rb.finish()
+}
+
+// rowBuilder folds breaches, in any order, into one row per dossier: its
+// tags, whether any is new since, and the due date, department, official and
+// urgency of its most urgent breach (the lead).
+type rowBuilder struct {
+	c          *Composer
+	now, since time.Time
+	index      map[dvcwatch.DossierKey]int
+	rows       []email.Row
+	leads      []dvcwatch.BreachDetail
+}
+
+func (c *Composer) newRowBuilder(now, since time.Time) *rowBuilder {
+	return &rowBuilder{c: c, now: now, since: since, index: map[dvcwatch.DossierKey]int{}}
+}
+
+func (rb *rowBuilder) add(b dvcwatch.BreachDetail) {
+	i, ok := rb.index[b.Key]
+	if !ok {
+		i = len(rb.rows)
+		rb.index[b.Key] = i
+		rb.rows = append(rb.rows, email.Row{
+			Code: b.Key.Code, Procedure: b.ProcedureName, Link: rb.c.Dir.DossierLink(b.Key.Code), Console: rb.c.dossierURL(b.Key),
+			ApplicantName: b.ApplicantName, ApplicantPhone: b.ApplicantPhone,
+		})
+		rb.leads = append(rb.leads, b)
+	}
+	rb.rows[i].Tags = append(rb.rows[i].Tags, email.Tag{Kind: b.Kind, Severity: b.Severity, Step: b.StepSeq})
+	if !rb.since.IsZero() && !b.DetectedAt.Before(rb.since) {
+		rb.rows[i].New = true
+	}
+	if rb.leads[i].Kind.Urgency() > b.Kind.Urgency() {
+		rb.leads[i] = b
+	}
+}
+
+// finish fills each row from its lead and returns the rows, in the order
+// their dossiers first came.
+func (rb *rowBuilder) finish() []email.Row {
+	c := rb.c
+	for i, lead := range rb.leads {
+		r := &rb.rows[i]
 		r.DueAt = lead.DueAt
 		r.Department = c.Dir.DepartmentName(lead.Agency, lead.Department)
 		r.Official = lead.Official
 		if p, ok := c.Dir.Person(lead.Official); ok {
 			r.Official = p.Name
 		}
-		r.LateDays, r.HoursLeft = c.urgency(lead, now)
+		r.LateDays, r.HoursLeft = c.urgency(lead, rb.now)
 	}
-	return rows
+	return rb.rows
 }
 
 // refs are the breaches of dossier code among bs, at the severity mailed.
@@ -352,12 +376,14 @@ func (c *Composer) dossierURL(k dvcwatch.DossierKey) string {
 
 // SummaryStore is what the office's summary reads and writes.
 type SummaryStore interface {
-	// AgencyBreaches returns the agency's unresolved breaches and those
-	// detected at or after since, resolved or not.
-	AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error)
+	// AgencyBreaches yields the agency's unresolved breaches and those
+	// detected at or after since, resolved or not, as it reads them.
+	AgencyBreaches(ctx context.Context, agency string, since time.Time) iter.Seq2[dvcwatch.BreachDetail, error]
 	// LastSent returns as of when the latest email of kind that reached
 	// recipient was composed; ok is false when none was sent.
 	LastSent(ctx context.Context, recipient string, kind dvcwatch.NotificationKind) (at time.Time, ok bool, err error)
+	// HasNotification says whether a notification with dedupeKey is stored.
+	HasNotification(ctx context.Context, dedupeKey string) (bool, error)
 	outboxAdder
 }
 
@@ -376,6 +402,17 @@ func (c *Composer) Summarize(ctx context.Context, st SummaryStore, now time.Time
 	sort.Slice(agencies, func(i, j int) bool { return agencies[i].Code < agencies[j].Code })
 	for _, a := range agencies {
 		for _, p := range c.Dir.Office(a.Code) {
+			key := "summary:" + p.ID + ":" + day
+			// Today's is written already (a second run, a retry after a
+			// failure further on): composing it again, a province's workbook
+			// included, would only be thrown away.
+			done, err := st.HasNotification(ctx, key)
+			if err != nil {
+				return created, err
+			}
+			if done {
+				continue
+			}
 			since, ok, err := st.LastSent(ctx, p.ID, dvcwatch.NotificationSummary)
 			if err != nil {
 				return created, err
@@ -387,7 +424,7 @@ func (c *Composer) Summarize(ctx context.Context, st SummaryStore, now time.Time
 			if err != nil {
 				return created, err
 			}
-			n.DedupeKey = "summary:" + p.ID + ":" + day
+			n.DedupeKey = key
 			if created, err = addNew(ctx, st, n, now, created); err != nil {
 				return created, err
 			}
@@ -417,10 +454,6 @@ func addNew(ctx context.Context, st outboxAdder, n dvcwatch.NewNotification, now
 
 // summary composes one office person's summary of agency a.
 func (c *Composer) summary(ctx context.Context, st SummaryStore, a config.Agency, p dvcwatch.Official, now, since time.Time) (dvcwatch.NewNotification, error) {
-	breaches, err := st.AgencyBreaches(ctx, a.Code, since)
-	if err != nil {
-		return dvcwatch.NewNotification{}, err
-	}
 	s := email.Summary{
 		Recipient: email.Recipient{Name: p.Name, Email: p.Email, Role: dvcwatch.RoleOffice},
 		Agency:    a.Name, Prefix: c.prefix(a.Code), Date: now, AsOf: now, ListURL: c.listURL(p.ID),
@@ -453,8 +486,13 @@ func (c *Composer) summary(ctx context.Context, st SummaryStore, a config.Agency
 			*n++
 		}
 	}
-	var listed []dvcwatch.BreachDetail
-	for _, b := range breaches {
+	// The breaches are folded into rows as the store reads them: only the
+	// rows are held, not the agency's breaches besides.
+	listed := c.newRowBuilder(now, since)
+	for b, err := range st.AgencyBreaches(ctx, a.Code, since) {
+		if err != nil {
+			return dvcwatch.NewNotification{}, err
+		}
 		open := b.ResolvedAt.IsZero() && b.Actionable
 		fresh := !b.DetectedAt.Before(since)
 		sec := section(b.Department)
@@ -470,10 +508,10 @@ func (c *Composer) summary(ctx context.Context, st SummaryStore, a config.Agency
 			tally(b, "new", &sec.New)
 		}
 		if fresh || (open && lateKinds[b.Kind]) || (open && b.Kind == dvcwatch.BreachDueSoon) {
-			listed = append(listed, b)
+			listed.add(b)
 		}
 	}
-	s.Rows = c.rows(listed, now, since)
+	s.Rows = listed.finish()
 	n := dvcwatch.NewNotification{Kind: dvcwatch.NotificationSummary, Recipient: p.ID, Email: p.Email, Items: len(s.Rows)}
 	if len(s.Rows) > cmp.Or(s.TopRows, email.DefaultMaxRows) {
 		s.Attached = "tong-hop-" + now.In(sla.Location()).Format(time.DateOnly) + ".xlsx"
@@ -483,6 +521,7 @@ func (c *Composer) summary(ctx context.Context, st SummaryStore, a config.Agency
 		}
 		n.Attachment = &dvcwatch.Attachment{Name: s.Attached, Type: email.WorkbookType, Data: data}
 	}
+	var err error
 	if n.Subject, n.Text, n.HTML, err = c.Renderer.RenderSummary(s); err != nil {
 		return n, err
 	}

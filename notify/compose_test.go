@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -410,12 +411,12 @@ func (m *memSummaryStore) LastSent(_ context.Context, recipient string, kind dvc
 	return at, ok && kind == dvcwatch.NotificationSummary, nil
 }
 
-func (m *memSummaryStore) AgencyBreaches(_ context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error) {
+func (m *memSummaryStore) AgencyBreaches(_ context.Context, agency string, since time.Time) iter.Seq2[dvcwatch.BreachDetail, error] {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.queried = append(m.queried, agency+"@"+since.UTC().Format(time.RFC3339))
 	if err := m.fail[agency]; err != nil {
-		return nil, err
+		return func(yield func(dvcwatch.BreachDetail, error) bool) { yield(dvcwatch.BreachDetail{}, err) }
 	}
 	var out []dvcwatch.BreachDetail
 	for _, b := range m.breaches[agency] {
@@ -423,7 +424,13 @@ func (m *memSummaryStore) AgencyBreaches(_ context.Context, agency string, since
 			out = append(out, b)
 		}
 	}
-	return out, nil
+	return func(yield func(dvcwatch.BreachDetail, error) bool) {
+		for _, b := range out {
+			if !yield(b, nil) {
+				return
+			}
+		}
+	}
 }
 
 func (m *memSummaryStore) AddNotification(_ context.Context, n dvcwatch.NewNotification, _ time.Time) (int64, bool, error) {
@@ -442,6 +449,13 @@ func (m *memSummaryStore) AddNotification(_ context.Context, n dvcwatch.NewNotif
 	id := int64(len(m.notes))
 	m.byKey[n.DedupeKey] = id
 	return id, true, nil
+}
+
+func (m *memSummaryStore) HasNotification(_ context.Context, dedupeKey string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.byKey[dedupeKey]
+	return ok, nil
 }
 
 func (m *memSummaryStore) note(id int64) dvcwatch.NewNotification {
@@ -543,10 +557,15 @@ func TestSummarize(t *testing.T) {
 		noPersonalData(t, "summary", n.Subject, n.Text, n.HTML)
 	}
 
-	// Later the same (Vietnamese) day: nothing new.
+	// Later the same (Vietnamese) day: nothing new, and nothing composed
+	// only to be thrown away.
+	queried := len(st.queried)
 	again, err := c.Summarize(t.Context(), st, vn(2026, 3, 10, 16, 0))
 	if err != nil || len(again) != 0 || st.count() != 3 {
 		t.Fatalf("second summary the same day: created %v, err %v, %d notifications", again, err, st.count())
+	}
+	if len(st.queried) != queried {
+		t.Errorf("second summary the same day read the breaches again: %v", st.queried[queried:])
 	}
 	// The next day: one each again.
 	next, err := c.Summarize(t.Context(), st, vn(2026, 3, 11, 7, 30))

@@ -46,22 +46,7 @@ type silencedStore struct {
 // PendingAlerts yields the recipient's pending alerts no active silence
 // matches the breach of.
 func (s *silencedStore) PendingAlerts(ctx context.Context, recipient string) iter.Seq2[dvcwatch.PendingAlert, error] {
-	return func(yield func(dvcwatch.PendingAlert, error) bool) {
-		for a, err := range s.Store.PendingAlerts(ctx, recipient) {
-			if err != nil {
-				yield(a, err)
-				return
-			}
-			muted, err := s.muted(a.Breach.StoredBreach)
-			if err != nil {
-				yield(dvcwatch.PendingAlert{}, err)
-				return
-			}
-			if !muted && !yield(a, nil) {
-				return
-			}
-		}
-	}
+	return unmuted(s, s.Store.PendingAlerts(ctx, recipient), func(a dvcwatch.PendingAlert) dvcwatch.StoredBreach { return a.Breach.StoredBreach })
 }
 
 // muted says whether a silence active at s.now matches b.
@@ -74,30 +59,30 @@ func (s *silencedStore) muted(b dvcwatch.StoredBreach) (bool, error) {
 	return muted, nil
 }
 
-// AgencyBreaches returns the agency's breaches for its summary, but those an
+// AgencyBreaches yields the agency's breaches for its summary, but those an
 // active silence matches.
-func (s *silencedStore) AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error) {
-	bs, err := s.Store.AgencyBreaches(ctx, agency, since)
-	if err != nil || len(bs) == 0 {
-		return bs, err
-	}
-	return unmuted(s, bs, func(b dvcwatch.BreachDetail) dvcwatch.StoredBreach { return b.StoredBreach })
+func (s *silencedStore) AgencyBreaches(ctx context.Context, agency string, since time.Time) iter.Seq2[dvcwatch.BreachDetail, error] {
+	return unmuted(s, s.Store.AgencyBreaches(ctx, agency, since), func(b dvcwatch.BreachDetail) dvcwatch.StoredBreach { return b.StoredBreach })
 }
 
-// unmuted returns the xs whose breach no silence active at s.now matches.
-func unmuted[T any](s *silencedStore, xs []T, breach func(T) dvcwatch.StoredBreach) ([]T, error) {
-	silences, err := s.active()
-	if err != nil {
-		return nil, err
-	}
-	if len(silences) == 0 {
-		return xs, nil
-	}
-	out := make([]T, 0, len(xs))
-	for _, x := range xs {
-		if _, muted := dvcwatch.SilencedBy(silences, breach(x), s.now); !muted {
-			out = append(out, x)
+// unmuted yields the xs of seq whose breach no silence active at s.now
+// matches, as seq yields them.
+func unmuted[T any](s *silencedStore, seq iter.Seq2[T, error], breach func(T) dvcwatch.StoredBreach) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for x, err := range seq {
+			if err != nil {
+				yield(x, err)
+				return
+			}
+			muted, err := s.muted(breach(x))
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			if !muted && !yield(x, nil) {
+				return
+			}
 		}
 	}
-	return out, nil
 }

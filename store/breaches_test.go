@@ -779,12 +779,11 @@ func TestBreachQueries(t *testing.T) {
 			{"unknown agency", "nowhere", hour(0), nil},
 		}
 		for _, c := range agencyCases {
-			got, err := db.AgencyBreaches(ctx, c.agency, c.since)
-			if err != nil {
-				t.Fatalf("%s: %v", c.name, err)
-			}
 			var stored []dvcwatch.StoredBreach
-			for _, d := range got {
+			for d, err := range db.AgencyBreaches(ctx, c.agency, c.since) {
+				if err != nil {
+					t.Fatalf("%s: %v", c.name, err)
+				}
 				stored = append(stored, d.StoredBreach)
 				if d.ProcedureName != "Đăng ký khai sinh" || d.ApplicantName != "Nguyễn Văn "+d.Key.Code ||
 					d.ApplicantPhone != "0912 000 "+d.Key.Code {

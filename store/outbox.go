@@ -89,20 +89,35 @@ func (r *breachDetailRow) detail() dvcwatch.BreachDetail {
 // breachDetailSelect reads a breachDetailRow from breaches b joined with dossiers d.
 var breachDetailSelect = `d.procedure_name, d.applicant_name, d.applicant_phone, ` + prefixColumns("b.", breachSelect)
 
-// AgencyBreaches returns the agency's unresolved breaches and those detected
-// at or after since, resolved or not, for the office's summary.
-func (db *DB) AgencyBreaches(ctx context.Context, agency string, since time.Time) ([]dvcwatch.BreachDetail, error) {
-	var rows []breachDetailRow
-	q := `SELECT ` + breachDetailSelect + ` FROM breaches b JOIN dossiers d ON d.source = b.source AND d.code = b.code
-		WHERE b.agency = ? AND (b.resolved_at IS NULL OR b.detected_at >= ?) ORDER BY b.id`
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), agency, db.timeArg(normTime(since))); err != nil {
-		return nil, fmt.Errorf("breaches of agency %s: %w", agency, err)
+// AgencyBreaches yields the agency's unresolved breaches and those detected
+// at or after since, resolved or not, for the office's summary, in the order
+// they were detected. Rows are read as they are yielded: a province's
+// agency may hold tens of thousands (breaking out of the loop closes the
+// query).
+func (db *DB) AgencyBreaches(ctx context.Context, agency string, since time.Time) iter.Seq2[dvcwatch.BreachDetail, error] {
+	return func(yield func(dvcwatch.BreachDetail, error) bool) {
+		q := `SELECT ` + breachDetailSelect + ` FROM breaches b JOIN dossiers d ON d.source = b.source AND d.code = b.code
+			WHERE b.agency = ? AND (b.resolved_at IS NULL OR b.detected_at >= ?) ORDER BY b.id`
+		rows, err := db.db.QueryxContext(ctx, db.db.Rebind(q), agency, db.timeArg(normTime(since)))
+		if err != nil {
+			yield(dvcwatch.BreachDetail{}, fmt.Errorf("breaches of agency %s: %w", agency, err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r breachDetailRow
+			if err := rows.StructScan(&r); err != nil {
+				yield(dvcwatch.BreachDetail{}, fmt.Errorf("breaches of agency %s: %w", agency, err))
+				return
+			}
+			if !yield(r.detail(), nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(dvcwatch.BreachDetail{}, fmt.Errorf("breaches of agency %s: %w", agency, err))
+		}
 	}
-	out := make([]dvcwatch.BreachDetail, len(rows))
-	for i := range rows {
-		out[i] = rows[i].detail()
-	}
-	return out, nil
 }
 
 // DropResolvedAlerts deletes the alerts not yet put into an email whose
@@ -195,6 +210,16 @@ func (tx *Tx) AssignAlerts(ctx context.Context, ids []int64, notification int64)
 		return 0, fmt.Errorf("mark alerts told: %w", err)
 	}
 	return int(n), nil
+}
+
+// HasNotification says whether a notification with dedupeKey is stored.
+func (db *DB) HasNotification(ctx context.Context, dedupeKey string) (bool, error) {
+	var n int
+	err := db.db.GetContext(ctx, &n, db.db.Rebind(`SELECT count(*) FROM notifications WHERE dedupe_key = ?`), dedupeKey)
+	if err != nil {
+		return false, fmt.Errorf("look up notification %s: %w", dedupeKey, err)
+	}
+	return n > 0, nil
 }
 
 // AddNotification stores n unless a notification with its dedupe key exists;

@@ -315,9 +315,15 @@ func TestAddNotification(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
+		if has, err := db.HasNotification(ctx, valid.DedupeKey); err != nil || has {
+			t.Fatalf("HasNotification before it is added = %v, %v", has, err)
+		}
 		id, created, err := db.AddNotification(ctx, valid, hour(1))
 		if err != nil || !created || id <= 0 {
 			t.Fatalf("AddNotification = %d, %v, %v", id, created, err)
+		}
+		if has, err := db.HasNotification(ctx, valid.DedupeKey); err != nil || !has {
+			t.Errorf("HasNotification once added = %v, %v", has, err)
 		}
 		second := valid
 		second.Subject = "another"
