@@ -95,27 +95,36 @@ var breachDetailSelect = `d.procedure_name, d.applicant_name, d.applicant_phone,
 // agency may hold tens of thousands (breaking out of the loop closes the
 // query).
 func (db *DB) AgencyBreaches(ctx context.Context, agency string, since time.Time) iter.Seq2[dvcwatch.BreachDetail, error] {
-	return func(yield func(dvcwatch.BreachDetail, error) bool) {
-		q := `SELECT ` + breachDetailSelect + ` FROM breaches b JOIN dossiers d ON d.source = b.source AND d.code = b.code
-			WHERE b.agency = ? AND (b.resolved_at IS NULL OR b.detected_at >= ?) ORDER BY b.id`
-		rows, err := db.db.QueryxContext(ctx, db.db.Rebind(q), agency, db.timeArg(normTime(since)))
+	q := `SELECT ` + breachDetailSelect + ` FROM breaches b JOIN dossiers d ON d.source = b.source AND d.code = b.code
+		WHERE b.agency = ? AND (b.resolved_at IS NULL OR b.detected_at >= ?) ORDER BY b.id`
+	return streamRows(ctx, db, "breaches of agency "+agency, q, []any{agency, db.timeArg(normTime(since))},
+		func(r *breachDetailRow) dvcwatch.BreachDetail { return r.detail() })
+}
+
+// streamRows yields the rows of q (written with ? placeholders), each
+// scanned into an R and made a T by conv, as the query returns them; what
+// names the read in its error. Breaking out of the loop closes the query.
+func streamRows[R, T any](ctx context.Context, db *DB, what, q string, args []any, conv func(*R) T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		rows, err := db.db.QueryxContext(ctx, db.db.Rebind(q), args...)
 		if err != nil {
-			yield(dvcwatch.BreachDetail{}, fmt.Errorf("breaches of agency %s: %w", agency, err))
+			yield(zero, fmt.Errorf("read %s: %w", what, err))
 			return
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var r breachDetailRow
+			var r R
 			if err := rows.StructScan(&r); err != nil {
-				yield(dvcwatch.BreachDetail{}, fmt.Errorf("breaches of agency %s: %w", agency, err))
+				yield(zero, fmt.Errorf("read %s: %w", what, err))
 				return
 			}
-			if !yield(r.detail(), nil) {
+			if !yield(conv(&r), nil) {
 				return
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(dvcwatch.BreachDetail{}, fmt.Errorf("breaches of agency %s: %w", agency, err))
+			yield(zero, fmt.Errorf("read %s: %w", what, err))
 		}
 	}
 }
@@ -159,36 +168,17 @@ type pendingAlertRow struct {
 // thousand alerts is composed without holding them (breaking out of the loop
 // closes the query).
 func (db *DB) PendingAlerts(ctx context.Context, recipient string) iter.Seq2[dvcwatch.PendingAlert, error] {
-	return func(yield func(dvcwatch.PendingAlert, error) bool) {
-		q := `SELECT a.id AS alert_id, a.role, a.severity AS alert_severity, a.reason,
-				a.created_at AS alert_created_at, ` + breachDetailSelect + `
-			FROM alerts a JOIN breaches b ON b.id = a.breach_id JOIN dossiers d ON d.source = b.source AND d.code = b.code
-			WHERE a.notification_id IS NULL AND a.recipient = ? AND b.resolved_at IS NULL ORDER BY b.source, b.code, a.id`
-		rows, err := db.db.QueryxContext(ctx, db.db.Rebind(q), recipient)
-		if err != nil {
-			yield(dvcwatch.PendingAlert{}, fmt.Errorf("read pending alerts of %s: %w", recipient, err))
-			return
+	q := `SELECT a.id AS alert_id, a.role, a.severity AS alert_severity, a.reason,
+			a.created_at AS alert_created_at, ` + breachDetailSelect + `
+		FROM alerts a JOIN breaches b ON b.id = a.breach_id JOIN dossiers d ON d.source = b.source AND d.code = b.code
+		WHERE a.notification_id IS NULL AND a.recipient = ? AND b.resolved_at IS NULL ORDER BY b.source, b.code, a.id`
+	return streamRows(ctx, db, "pending alerts of "+recipient, q, []any{recipient}, func(r *pendingAlertRow) dvcwatch.PendingAlert {
+		return dvcwatch.PendingAlert{
+			ID: r.AlertID, Recipient: recipient, Role: dvcwatch.Role(r.Role),
+			Severity: dvcwatch.Severity(r.AlertSeverity), Reason: dvcwatch.AlertReason(r.Reason),
+			CreatedAt: r.AlertCreatedAt.Time, Breach: r.detail(),
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var r pendingAlertRow
-			if err := rows.StructScan(&r); err != nil {
-				yield(dvcwatch.PendingAlert{}, fmt.Errorf("read pending alerts of %s: %w", recipient, err))
-				return
-			}
-			a := dvcwatch.PendingAlert{
-				ID: r.AlertID, Recipient: recipient, Role: dvcwatch.Role(r.Role),
-				Severity: dvcwatch.Severity(r.AlertSeverity), Reason: dvcwatch.AlertReason(r.Reason),
-				CreatedAt: r.AlertCreatedAt.Time, Breach: r.detail(),
-			}
-			if !yield(a, nil) {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(dvcwatch.PendingAlert{}, fmt.Errorf("read pending alerts of %s: %w", recipient, err))
-		}
-	}
+	})
 }
 
 // AssignAlerts records that the alerts ids were told by notification id. It
