@@ -122,6 +122,12 @@ type SoakResult struct {
 	FirstHalfMaxRSS, LastHalfMaxRSS int64
 	SlopeMBPerMin                   float64
 	Flat                            bool
+	// The same halves of the memory the Go runtime holds: what a leak in
+	// dvcwatch would grow. RSS also holds SQLite's page caches (up to
+	// cache_size per open connection, more connections while more jobs
+	// read at once), which come and go with the jobs that run.
+	FirstHalfMaxGo, LastHalfMaxGo int64
+	GoFlat                        bool
 }
 
 // flatTolerance is how much the last half's peak may exceed the first
@@ -521,8 +527,10 @@ func (r *SoakResult) verdict() {
 	for _, s := range after {
 		if s.At <= mid {
 			r.FirstHalfMaxRSS = max(r.FirstHalfMaxRSS, s.RSSBytes)
+			r.FirstHalfMaxGo = max(r.FirstHalfMaxGo, int64(s.GoHeldBytes))
 		} else {
 			r.LastHalfMaxRSS = max(r.LastHalfMaxRSS, s.RSSBytes)
+			r.LastHalfMaxGo = max(r.LastHalfMaxGo, int64(s.GoHeldBytes))
 		}
 		x, y := s.At.Minutes(), float64(s.RSSBytes)/(1<<20)
 		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
@@ -532,6 +540,7 @@ func (r *SoakResult) verdict() {
 		r.SlopeMBPerMin = (n*sxy - sx*sy) / den
 	}
 	r.Flat = float64(r.LastHalfMaxRSS) <= float64(r.FirstHalfMaxRSS)*flatTolerance
+	r.GoFlat = float64(r.LastHalfMaxGo) <= float64(r.FirstHalfMaxGo)*flatTolerance
 }
 
 func (r *SoakResult) print(w io.Writer) {
@@ -576,12 +585,16 @@ func (r *SoakResult) print(w io.Writer) {
 		fmt.Fprintf(w, "%s: memory: too few samples after the %s warm-up for a verdict\n", r.Engine, warmup)
 		return
 	}
-	verdict := "FLAT"
-	if !r.Flat {
-		verdict = "GROWING"
+	verdict := func(flat bool) string {
+		if flat {
+			return "FLAT"
+		}
+		return "GROWING"
 	}
 	fmt.Fprintf(w, "%s: memory after the %s warm-up: max RSS %s in its first half, %s in its last half; slope %+.2f MB/min: %s (flat: the last half's peak within %.0f%% of the first half's)\n",
-		r.Engine, warmup, mb(r.FirstHalfMaxRSS), mb(r.LastHalfMaxRSS), r.SlopeMBPerMin, verdict, (flatTolerance-1)*100)
+		r.Engine, warmup, mb(r.FirstHalfMaxRSS), mb(r.LastHalfMaxRSS), r.SlopeMBPerMin, verdict(r.Flat), (flatTolerance-1)*100)
+	fmt.Fprintf(w, "%s: the Go runtime's memory (RSS but what SQLite allocates outside Go's heap, its page caches above all, and the binary's pages): max %s in the first half, %s in the last: %s\n",
+		r.Engine, mb(r.FirstHalfMaxGo), mb(r.LastHalfMaxGo), verdict(r.GoFlat))
 }
 
 // spread is the minimum, median and maximum, rounded for a table.

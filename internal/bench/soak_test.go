@@ -63,8 +63,9 @@ func TestSoakTiny(t *testing.T) {
 	if res.Emails == 0 || res.Outbox["sent"] != res.Emails {
 		t.Errorf("the sink accepted %d emails, the outbox says %v: want some, each recorded sent once", res.Emails, res.Outbox)
 	}
-	if res.FirstHalfMaxRSS == 0 || res.LastHalfMaxRSS == 0 {
-		t.Errorf("no memory verdict: first half %d, last half %d", res.FirstHalfMaxRSS, res.LastHalfMaxRSS)
+	if res.FirstHalfMaxRSS == 0 || res.LastHalfMaxRSS == 0 || res.FirstHalfMaxGo == 0 || res.LastHalfMaxGo == 0 {
+		t.Errorf("no memory verdict: first half RSS %d, Go %d; last half RSS %d, Go %d",
+			res.FirstHalfMaxRSS, res.FirstHalfMaxGo, res.LastHalfMaxRSS, res.LastHalfMaxGo)
 	}
 	for _, want := range []string{"RSS MB", "detect-first", "queue latency", "emails accepted", "memory after"} {
 		if !strings.Contains(out.String(), want) {
