@@ -366,3 +366,56 @@ func TestNextCheckPlans(t *testing.T) {
 		}
 	})
 }
+
+// TestChildrenPlans checks, without planner statistics, that a page's
+// children (steps, supplements, apologies, payment events, findings) and
+// its breaches' alert history are read by index probes or ranges, and the
+// children in index order, not by scans of whole tables or sorts.
+func TestChildrenPlans(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var keys []dvcwatch.DossierKey
+		for p := range 20 {
+			var ds []dvcwatch.Dossier
+			for i := range 1000 {
+				d := dossier(fmt.Sprintf("P%02d-%04d", p, i), dvcwatch.StatusInProgress, 0)
+				ds = append(ds, d)
+				if p == 7 {
+					keys = append(keys, d.Key)
+				}
+			}
+			apply(t, db, store.Page{Dossiers: ds})
+		}
+		for q, args := range store.ChildrenQueries(db, keys, []int64{3, 5, 8}) {
+			explain := "EXPLAIN QUERY PLAN "
+			if store.SQLX(db).DriverName() != "sqlite" {
+				explain = "EXPLAIN "
+			}
+			rows, err := store.SQLX(db).QueryContext(ctx, explain+q, args...)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			var plan []string
+			for rows.Next() {
+				cols, _ := rows.Columns()
+				vals := make([]any, len(cols))
+				for i := range vals {
+					vals[i] = new(any)
+				}
+				if err := rows.Scan(vals...); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, fmt.Sprint(*vals[len(vals)-1].(*any)))
+			}
+			rows.Close()
+			text := strings.Join(plan, "\n")
+			t.Logf("%.120s\n%s", strings.Join(strings.Fields(q), " "), text)
+			sorted := strings.Contains(q, "ORDER BY") // the alert history, a few rows
+			if strings.Contains(text, "Seq Scan") || strings.Contains(text, "SCAN t") ||
+				(!sorted && (strings.Contains(text, "Sort") || strings.Contains(text, "TEMP B-TREE"))) {
+				t.Errorf("%s reads a whole table, or sorts:\n%s", q, text)
+			}
+		}
+	})
+}
