@@ -177,6 +177,10 @@ func (db *DB) MarkChanged(ctx context.Context, after time.Time, mirror string) (
 // moved), and those written since they were read too.
 func (tx *Tx) SaveNextChecks(ctx context.Context, checks []dvcwatch.NextCheck) error {
 	db := tx.db
+	// In key order, as ApplyPage writes dossiers: see there.
+	checks = slices.SortedFunc(slices.Values(checks), func(a, b dvcwatch.NextCheck) int {
+		return cmp.Or(strings.Compare(a.Key.Source, b.Key.Source), strings.Compare(a.Key.Code, b.Key.Code))
+	})
 	var args []any
 	for _, c := range checks {
 		at := normTime(c.At)
