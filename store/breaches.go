@@ -180,39 +180,35 @@ func (tx *Tx) AlertHistory(ctx context.Context, bs []dvcwatch.StoredBreach) ([]d
 }
 
 // readTold reads the alerts and acknowledgements of one chunk of breaches
-// (from and args of fromBreaches) into byID, in one statement: on
-// PostgreSQL each statement is a round trip, which a sweep pays per page.
+// (from and args of fromBreaches) into byID.
 func (tx *Tx) readTold(ctx context.Context, byID map[int64]*dvcwatch.BreachState, from func(string) string, args []any) error {
-	var rows []struct {
-		Acked     bool    `db:"acked"`
-		ID        int64   `db:"id"`
+	var alerts []struct {
 		BreachID  int64   `db:"breach_id"`
-		Who       string  `db:"who"`
+		Recipient string  `db:"recipient"`
 		Severity  string  `db:"severity"`
 		CreatedAt instant `db:"created_at"`
 	}
-	q, args := toldQuery(from, args)
-	if err := tx.tx.SelectContext(ctx, &rows, tx.tx.Rebind(q), args...); err != nil {
-		return fmt.Errorf("read alerts and acknowledgements: %w", err)
+	// In id order, so the last row per recipient is the latest.
+	q := `SELECT t.breach_id, t.recipient, t.severity, t.created_at FROM ` + from("alerts") + ` ORDER BY t.id`
+	if err := tx.tx.SelectContext(ctx, &alerts, tx.tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("read alerts: %w", err)
 	}
-	for _, r := range rows {
-		if r.Acked {
-			byID[r.BreachID].Acks[r.Who] = dvcwatch.Severity(r.Severity)
-		} else {
-			byID[r.BreachID].Told[r.Who] = dvcwatch.Told{Severity: dvcwatch.Severity(r.Severity), At: r.CreatedAt.Time}
-		}
+	for _, a := range alerts {
+		byID[a.BreachID].Told[a.Recipient] = dvcwatch.Told{Severity: dvcwatch.Severity(a.Severity), At: a.CreatedAt.Time}
+	}
+	var acks []struct {
+		BreachID int64  `db:"breach_id"`
+		Official string `db:"official"`
+		Severity string `db:"severity"`
+	}
+	q = `SELECT t.breach_id, t.official, t.severity FROM ` + from("breach_acks")
+	if err := tx.tx.SelectContext(ctx, &acks, tx.tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("read acknowledgements: %w", err)
+	}
+	for _, a := range acks {
+		byID[a.BreachID].Acks[a.Official] = dvcwatch.Severity(a.Severity)
 	}
 	return nil
-}
-
-// toldQuery reads the alerts, in id order (so that the last row per
-// recipient is the latest), then the acknowledgements of one chunk of
-// breaches (from and args of fromBreaches).
-func toldQuery(from func(string) string, args []any) (string, []any) {
-	mode, rest := execMode(args)
-	q := `SELECT FALSE AS acked, t.id, t.breach_id, t.recipient AS who, t.severity, t.created_at FROM ` + from("alerts") + `
-		UNION ALL SELECT TRUE, 0, t.breach_id, t.official, t.severity, NULL FROM ` + from("breach_acks") + ` ORDER BY 1, 2`
-	return q, append(append(mode, rest...), rest...)
 }
 
 // fromBreaches calls fn for chunks of breach ids with from(table): a FROM
@@ -257,26 +253,20 @@ func (db *DB) forIDs(ids []int64, fn func(in string, args []any) error) error {
 	})
 }
 
-// execMode splits args (of forIDs, forCodes, fromDossiers or fromBreaches)
-// into the execution mode they pass on PostgreSQL, if any, and the rest: a
-// statement that repeats the condition repeats only the rest, since pgx
-// reads the mode only as the first argument.
-func execMode(args []any) (mode, rest []any) {
-	if len(args) > 0 {
-		if m, ok := args[0].(pgx.QueryExecMode); ok {
-			return []any{m}, args[1:]
-		}
-	}
-	return nil, args
-}
-
 // leading returns the args of a statement whose own placeholders come before
 // the condition from forIDs or forCodes: first, on PostgreSQL, the execution
 // mode those pass (pgx reads it only as the first argument), then before, then
 // the condition's.
 func leading(cond []any, before ...any) []any {
-	mode, rest := execMode(cond)
-	return append(append(mode, before...), rest...)
+	out := make([]any, 0, len(cond)+len(before))
+	if len(cond) > 0 {
+		if _, ok := cond[0].(pgx.QueryExecMode); ok {
+			out = append(out, cond[0])
+			cond = cond[1:]
+		}
+	}
+	out = append(out, before...)
+	return append(out, cond...)
 }
 
 // GetBreach returns one breach by id; the error wraps dvcwatch.ErrNotFound if there is none.

@@ -60,28 +60,3 @@ func NextCheckQueries(db *DB, due time.Time, keys []dvcwatch.DossierKey) map[str
 		db.db.Rebind(db.nextCheckUpdate(len(keys))): update,
 	}
 }
-
-// ChildrenQueries returns the statements that read the children of the
-// dossiers keys of one source (in key order): as a range (a full scan's
-// page) and as a list; and the statement that reads the alert history of
-// the breaches ids; with their bind arguments, for EXPLAIN.
-func ChildrenQueries(db *DB, keys []dvcwatch.DossierKey, ids []int64) map[string][]any {
-	codes := make([]string, len(keys))
-	for i, k := range keys {
-		codes[i] = k.Code
-	}
-	out := map[string][]any{}
-	for _, whole := range []bool{true, false} {
-		_ = db.fromDossiers(keys[0].Source, codes, whole, func(from func(string, string) string, args []any) error {
-			q, args := childrenQuery(from, args, "dvcqg", true)
-			out[db.db.Rebind(q)] = args
-			return nil
-		})
-	}
-	_ = db.fromBreaches(ids, func(from func(string) string, args []any) error {
-		q, args := toldQuery(from, args)
-		out[db.db.Rebind(q)] = args
-		return nil
-	})
-	return out
-}

@@ -247,147 +247,88 @@ func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossi
 	findings := map[dvcwatch.DossierKey][]dvcwatch.Finding{}
 	for _, source := range sources {
 		err := db.fromDossiers(source, bySource[source], whole, func(from func(string, string) string, args []any) error {
-			q, args := childrenQuery(from, args, mirror, waits)
-			var r childRow
+			var code string
 			var step stepRow
-			var sup supplementRow
-			var apo apologyRow
-			payments := map[*dvcwatch.Dossier][]paymentEvent{}
-			err := scanRows(ctx, tx, tx.Rebind(q), args, r.dest(), func() {
-				k := dvcwatch.DossierKey{Source: source, Code: r.Code}
-				d := index[k]
-				switch r.Kind {
-				case childStep:
-					step = stepRow{Seq: int(r.N), Department: r.S1, Official: r.S2, OfficialTitle: r.S3, Content: r.S4, State: r.S5,
-						StartedAt: r.T1, DueAt: r.T2, FinishedAt: r.T3}
-					d.Steps = append(d.Steps, step.step())
-				case childSupplement:
-					sup = supplementRow{Seq: int(r.N), RequestedAt: r.T1, ReturnedAt: r.T2, DueBefore: r.T3, DueAfter: r.T4}
-					d.Supplements = append(d.Supplements, sup.supplement())
-				case childApology:
-					apo = apologyRow{Seq: int(r.N), IssuedAt: r.T1, NewDueAt: r.T2, IssuedBy: r.S1, Reason: r.S2}
-					d.Apologies = append(d.Apologies, apo.apology())
-				case childPaymentEvent:
-					payments[d] = append(payments[d], paymentEvent{id: r.N, from: int(r.I1), to: int(r.I2), at: r.T1.Time})
-				case childFinding:
-					f := findingRow{Code: r.Code, Kind: r.S1, TruthStatus: int(r.I1), MirrorStatus: int(r.I2), DetectedAt: r.T1}
-					findings[k] = append(findings[k], f.finding())
-				}
+			q := `SELECT ` + prefixColumns("t.", "code, "+stepSelect) + ` FROM ` + from("dossier_steps", "source") + ` ORDER BY t.code, t.seq`
+			err := scanRows(ctx, tx, tx.Rebind(q), args, step.dest(&code), func() {
+				d := index[dvcwatch.DossierKey{Source: source, Code: code}]
+				d.Steps = append(d.Steps, step.step())
 			})
 			if err != nil {
-				return err
+				return fmt.Errorf("steps: %w", err)
 			}
-			for d, events := range payments {
-				addPaymentWaits(d, events)
+			var sup supplementRow
+			q = `SELECT ` + prefixColumns("t.", "code, "+supplementSelect) + ` FROM ` + from("dossier_supplements", "source") + ` ORDER BY t.code, t.seq`
+			err = scanRows(ctx, tx, tx.Rebind(q), args, sup.dest(&code), func() {
+				d := index[dvcwatch.DossierKey{Source: source, Code: code}]
+				d.Supplements = append(d.Supplements, sup.supplement())
+			})
+			if err != nil {
+				return fmt.Errorf("supplements: %w", err)
+			}
+			var apo apologyRow
+			q = `SELECT ` + prefixColumns("t.", "code, "+apologySelect) + ` FROM ` + from("dossier_apologies", "source") + ` ORDER BY t.code, t.seq`
+			err = scanRows(ctx, tx, tx.Rebind(q), args, apo.dest(&code), func() {
+				d := index[dvcwatch.DossierKey{Source: source, Code: code}]
+				d.Apologies = append(d.Apologies, apo.apology())
+			})
+			if err != nil {
+				return fmt.Errorf("apologies: %w", err)
+			}
+			if waits {
+				if err := db.loadPaymentWaits(ctx, tx, index, source, from, args); err != nil {
+					return err
+				}
+			}
+			if mirror == "" {
+				return nil
+			}
+			var fs []findingRow
+			q = `SELECT t.code, t.kind, t.truth_status, t.mirror_status, t.detected_at
+				FROM ` + from("reconciliation_findings", "truth_source") + ` AND t.mirror_source = ? AND t.resolved_at IS NULL`
+			if err := tx.SelectContext(ctx, &fs, tx.Rebind(q), append(args[:len(args):len(args)], mirror)...); err != nil {
+				return fmt.Errorf("findings: %w", err)
+			}
+			for _, r := range fs {
+				k := dvcwatch.DossierKey{Source: source, Code: r.Code}
+				findings[k] = append(findings[k], r.finding())
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("children: %w", err)
+			return nil, err
 		}
-	}
-	for i := range ds {
-		sortChildren(&ds[i])
 	}
 	return findings, nil
 }
 
-// The kinds of a childrenQuery's rows, in the order it returns them.
-const (
-	childStep = iota
-	childSupplement
-	childApology
-	childPaymentEvent
-	childFinding
-)
-
-// childRow is a row of childrenQuery: its kind, the dossier's code, the
-// child's sequence (a status event's id), then generic text, time and
-// number columns that each kind maps onto its own fields.
-type childRow struct {
-	Kind               int
-	Code               string
-	N                  int64
-	S1, S2, S3, S4, S5 string
-	T1, T2, T3, T4     instant
-	I1, I2             int64
-}
-
-func (r *childRow) dest() []any {
-	return []any{&r.Kind, &r.Code, &r.N, &r.S1, &r.S2, &r.S3, &r.S4, &r.S5, &r.T1, &r.T2, &r.T3, &r.T4, &r.I1, &r.I2}
-}
-
-// childrenQuery reads every child of one chunk of dossiers (from and args of
-// fromDossiers) in one statement: their steps, supplements and apologies,
-// with waits the status events that start or end a payment wait, and with
-// a mirror the open findings against it. One statement instead of one per
-// table: on PostgreSQL each statement is a round trip, and on a busy
-// machine a sweep page's round trips, not its rows, were most of its read.
-// It has no ORDER BY: PostgreSQL sorted the union's rows by code (a
-// collation's comparisons) at twenty times the cost of reading them in
-// index order; sortChildren and addPaymentWaits order them instead.
-func childrenQuery(from func(table, sourceColumn string) string, args []any, mirror string, waits bool) (string, []any) {
-	mode, args := execMode(args)
-	var parts []string
-	var all []any
-	add := func(sel, table, sourceColumn, cond string, extra ...any) {
-		parts = append(parts, "SELECT "+sel+" FROM "+from(table, sourceColumn)+cond)
-		all = append(append(all, args...), extra...)
+// loadPaymentWaits fills in the payment waits of one chunk of dossiers (from
+// and args of fromDossiers) from their status history: waiting for payment
+// pauses the clock, and only the history knows when it began and ended.
+func (db *DB) loadPaymentWaits(ctx context.Context, tx *sqlx.Tx, index map[dvcwatch.DossierKey]*dvcwatch.Dossier, source string,
+	from func(string, string) string, args []any) error {
+	var waits []struct {
+		Code      string  `db:"code"`
+		From      int     `db:"from_status"`
+		To        int     `db:"to_status"`
+		ChangedAt instant `db:"changed_at"`
 	}
-	add(fmt.Sprintf("%d, t.code, t.seq, t.department, t.official, t.official_title, t.content, t.state, t.started_at, t.due_at, t.finished_at, NULL, 0, 0", childStep),
-		"dossier_steps", "source", "")
-	add(fmt.Sprintf("%d, t.code, t.seq, '', '', '', '', '', t.requested_at, t.returned_at, t.due_before, t.due_after, 0, 0", childSupplement),
-		"dossier_supplements", "source", "")
-	add(fmt.Sprintf("%d, t.code, t.seq, t.issued_by, t.reason, '', '', '', t.issued_at, t.new_due_at, NULL, NULL, 0, 0", childApology),
-		"dossier_apologies", "source", "")
-	if waits {
-		add(fmt.Sprintf("%d, t.code, t.id, '', '', '', '', '', t.changed_at, NULL, NULL, NULL, t.from_status, t.to_status", childPaymentEvent),
-			"status_events", "source", " AND (t.to_status = 6 OR t.from_status = 6)")
+	q := `SELECT t.code, t.from_status, t.to_status, t.changed_at FROM ` + from("status_events", "source") +
+		` AND (t.to_status = 6 OR t.from_status = 6) ORDER BY t.code, t.id`
+	if err := tx.SelectContext(ctx, &waits, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("payment waits: %w", err)
 	}
-	if mirror != "" {
-		add(fmt.Sprintf("%d, t.code, 0, t.kind, '', '', '', '', t.detected_at, NULL, NULL, NULL, t.truth_status, t.mirror_status", childFinding),
-			"reconciliation_findings", "truth_source", " AND t.mirror_source = ? AND t.resolved_at IS NULL", mirror)
-	}
-	return strings.Join(parts, " UNION ALL "), append(mode, all...)
-}
-
-// sortChildren puts d's steps, supplements and apologies in sequence order
-// (they mostly come so: the check is what it costs then).
-func sortChildren(d *dvcwatch.Dossier) {
-	sortBySeq(d.Steps, func(s dvcwatch.Step) int { return s.Seq })
-	sortBySeq(d.Supplements, func(s dvcwatch.Supplement) int { return s.Seq })
-	sortBySeq(d.Apologies, func(a dvcwatch.Apology) int { return a.Seq })
-}
-
-func sortBySeq[T any](xs []T, seq func(T) int) {
-	bySeq := func(a, b T) int { return cmp.Compare(seq(a), seq(b)) }
-	if !slices.IsSortedFunc(xs, bySeq) {
-		slices.SortStableFunc(xs, bySeq)
-	}
-}
-
-// paymentEvent is a status event that starts or ends a payment wait.
-type paymentEvent struct {
-	id       int64
-	from, to int
-	at       time.Time
-}
-
-// addPaymentWaits adds to d's payment waits those its status events
-// (childPaymentEvent rows) say, taken in the order they were recorded:
-// waiting for payment pauses the clock, and only the status history knows
-// when it began and ended.
-func addPaymentWaits(d *dvcwatch.Dossier, events []paymentEvent) {
-	slices.SortFunc(events, func(a, b paymentEvent) int { return cmp.Compare(a.id, b.id) })
-	for _, e := range events {
+	for _, w := range waits {
+		d := index[dvcwatch.DossierKey{Source: source, Code: w.Code}]
 		n := len(d.PaymentWaits)
 		switch {
-		case e.to == int(dvcwatch.StatusAwaitingPayment) && e.from != e.to:
-			d.PaymentWaits = append(d.PaymentWaits, dvcwatch.Wait{Start: e.at})
-		case e.from == int(dvcwatch.StatusAwaitingPayment) && n > 0 && d.PaymentWaits[n-1].End.IsZero():
-			d.PaymentWaits[n-1].End = e.at
+		case w.To == int(dvcwatch.StatusAwaitingPayment) && w.From != w.To:
+			d.PaymentWaits = append(d.PaymentWaits, dvcwatch.Wait{Start: w.ChangedAt.Time})
+		case w.From == int(dvcwatch.StatusAwaitingPayment) && n > 0 && d.PaymentWaits[n-1].End.IsZero():
+			d.PaymentWaits[n-1].End = w.ChangedAt.Time
 		}
 	}
+	return nil
 }
 
 // nextCheckUpdate writes n next checks (SaveNextChecks): one statement, each
