@@ -521,9 +521,7 @@ func (c *Composer) summary(ctx context.Context, st SummaryStore, a config.Agency
 		}
 		n.Attachment = &dvcwatch.Attachment{Name: s.Attached, Type: email.WorkbookType, Data: data}
 	}
-	var err error
-	if n.Subject, n.Text, n.HTML, err = c.Renderer.RenderSummary(s); err != nil {
-		return n, err
-	}
-	return n, nil
+	subject, text, html, err := c.Renderer.RenderSummary(s)
+	n.Subject, n.Text, n.HTML = subject, text, html
+	return n, err
 }

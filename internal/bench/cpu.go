@@ -32,8 +32,7 @@ type cpuScope struct {
 // stageCPU is the CPU time of a scope's processes over a stage.
 type stageCPU struct {
 	busy, wall float64 // seconds: CPU summed over the processes, elapsed
-	cores      int
-	lost       int // processes gone before the stage ended, whose last CPU time is not counted
+	lost       int     // processes gone before the stage ended, whose last CPU time is not counted
 }
 
 // cpuStart is a scope's CPU times at the start of a stage.
@@ -52,7 +51,7 @@ func (s cpuScope) start(ctx context.Context) cpuStart {
 func (c cpuStart) since(ctx context.Context) stageCPU {
 	wall := time.Since(c.at).Seconds()
 	now := c.scope.times(ctx)
-	m := stageCPU{wall: wall, cores: runtime.NumCPU()}
+	m := stageCPU{wall: wall}
 	for pid, t := range now {
 		m.busy += t - c.times[pid]
 	}
@@ -142,7 +141,7 @@ func (m stageCPU) PerItem(n int) float64 { return m.busy / float64(n) }
 // cpuFigures prints m for n emails: the cores its processes kept busy and
 // their CPU per email.
 func cpuFigures(m stageCPU, n int) string {
-	s := fmt.Sprintf("its processes' CPU %.2f of %d cores, %.2f ms per email", m.Cores(), m.cores, 1000*m.PerItem(n))
+	s := fmt.Sprintf("its processes' CPU %.2f of %d cores, %.2f ms per email", m.Cores(), runtime.NumCPU(), 1000*m.PerItem(n))
 	if m.lost > 0 {
 		s += fmt.Sprintf(" (%d processes ended during the stage, their last CPU uncounted)", m.lost)
 	}

@@ -56,7 +56,7 @@ type NotifyEngine struct {
 	Received     int           // messages the SMTP sink accepted during the pipeline
 	OutboxTime   time.Duration // AddNotification of the N rows, not counted
 	PeakRSSBytes int64
-	// The machine's CPU during each timed stage (see stageCPU).
+	// The CPU time each timed stage cost in the processes it runs in (see cpuScope).
 	BaselineCPU, SMTPCPU, ClaimCPU, PipelineCPU stageCPU
 	// The composition step, when run.
 	ComposeDossiers, ComposeBreaches, ComposeAlerts, ComposeEmails int
