@@ -115,11 +115,18 @@ func newTally() *tally {
 	return &tally{kinds: map[dvcwatch.BreachKind]int{}, departments: map[string]int{}}
 }
 
+// unknownDepartment names, in every email and workbook, the department of
+// breaches whose dossier the portal assigned to none.
+const unknownDepartment = "Chưa rõ phòng ban"
+
+// departmentLabel is a department's name as a reader sees it: never blank.
+func departmentLabel(name string) string { return cmp.Or(name, unknownDepartment) }
+
 // add counts a row: once in total and under its department, once under each
 // kind it carries.
 func (t *tally) add(r Row) {
 	t.total++
-	t.departments[cmp.Or(r.Department, "Chưa rõ phòng ban")]++
+	t.departments[departmentLabel(r.Department)]++
 	for i, tag := range r.Tags {
 		if !slices.ContainsFunc(r.Tags[:i], func(o Tag) bool { return o.Kind == tag.Kind }) {
 			t.kinds[tag.Kind]++

@@ -87,12 +87,14 @@ func newSummaryView(s Summary, rows []Row, listed int) summaryView {
 	v := summaryView{
 		Recipient: s.Recipient, RoleLabel: roleLabels[s.Recipient.Role], Agency: s.Agency,
 		Prefix: cmp.Or(s.Prefix, s.Agency, "dvcwatch"), Date: s.Date.In(vietnam).Format(dateLayout),
-		AsOf: asOf(s.AsOf), Departments: s.Departments, Attached: s.Attached, ListURL: s.ListURL, Total: len(rows),
+		AsOf: asOf(s.AsOf), Attached: s.Attached, ListURL: s.ListURL, Total: len(rows),
 	}
 	if !s.Since.IsZero() {
 		v.Since = asOf(s.Since)
 	}
 	for _, d := range s.Departments {
+		d.Name = departmentLabel(d.Name)
+		v.Departments = append(v.Departments, d)
 		v.Overdue += d.Overdue
 		v.DueSoon += d.DueSoon
 		v.New += d.New

@@ -123,6 +123,23 @@ func TestRenderSummaryNothingLate(t *testing.T) {
 	}
 }
 
+// TestRenderSummaryUnknownDepartment: breaches of dossiers the portal
+// assigned to no department are counted under a name, not a blank row.
+func TestRenderSummaryUnknownDepartment(t *testing.T) {
+	t.Parallel()
+	s := summary()
+	s.Departments = append(s.Departments, DepartmentSummary{New: 142, DueSoon: 1})
+	_, text, html, err := RenderSummary(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{text, html} {
+		if !strings.Contains(out, "Chưa rõ phòng ban") {
+			t.Errorf("a department without a name is not called %q:\n%s", "Chưa rõ phòng ban", out)
+		}
+	}
+}
+
 func TestRenderSummaryNoDate(t *testing.T) {
 	t.Parallel()
 	s := summary()

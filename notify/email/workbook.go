@@ -81,7 +81,7 @@ func SummaryWorkbook(s Summary) ([]byte, error) {
 	}
 	for i, d := range s.Departments {
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		if err := f.SetSheetRow(departments, cell, &[]any{d.Name, d.Overdue, d.DueSoon, d.New, d.MissingApology}); err != nil {
+		if err := f.SetSheetRow(departments, cell, &[]any{departmentLabel(d.Name), d.Overdue, d.DueSoon, d.New, d.MissingApology}); err != nil {
 			return nil, fmt.Errorf("summary workbook: %w", err)
 		}
 	}
