@@ -232,7 +232,7 @@ func (d *Deliverer) logger() *slog.Logger {
 
 // DispatchStore is the outbox as the dispatcher sees it.
 type DispatchStore interface {
-	Undelivered(ctx context.Context, enqueuedBefore time.Time, limit int) ([]dvcwatch.Notification, error)
+	Undelivered(ctx context.Context, enqueuedBefore time.Time, limit int) ([]int64, error)
 	MarkEnqueued(ctx context.Context, ids []int64, at time.Time) error
 }
 
@@ -294,7 +294,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
 		// Unreadable rows are never marked enqueued, so every page reads
 		// them again: a page is that much longer.
 		limit := dispatchPage + d.skipped()
-		ns, err := d.Store.Undelivered(ctx, before, limit)
+		ids, err := d.Store.Undelivered(ctx, before, limit)
 		var bad *dvcwatch.UnreadableNotifications
 		found := 0
 		if errors.As(err, &bad) {
@@ -305,21 +305,17 @@ func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
 		} else if err != nil {
 			return total, err
 		}
-		ids := make([]int64, len(ns))
-		for i, n := range ns {
-			ids[i] = n.ID
-		}
 		if err := d.Send(ctx, ids); err != nil {
 			return total, err
 		}
 		total += len(ids)
-		read := len(ns)
+		read := len(ids)
 		if bad != nil {
 			read += len(bad.Rows)
 		}
 		// The last page; or one that neither enqueued a row nor found a
 		// new unreadable one, which the next would read again.
-		if read < limit || len(ns) == 0 && found == 0 {
+		if read < limit || len(ids) == 0 && found == 0 {
 			d.keepUnreadable(seen)
 			return total, nil
 		}

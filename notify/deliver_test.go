@@ -376,18 +376,18 @@ type memDispatch struct {
 	marked []int64
 }
 
-func (m *memDispatch) Undelivered(_ context.Context, before time.Time, limit int) ([]dvcwatch.Notification, error) {
+func (m *memDispatch) Undelivered(_ context.Context, before time.Time, limit int) ([]int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.pages++
-	var out []dvcwatch.Notification
+	var out []int64
 	var bad []dvcwatch.UnreadableNotification
 	for _, n := range m.rows {
 		if n.SentAt.IsZero() && n.FailedAt.IsZero() && (n.EnqueuedAt.IsZero() || n.EnqueuedAt.Before(before)) {
 			if m.bad[n.ID] {
 				bad = append(bad, dvcwatch.UnreadableNotification{ID: n.ID, Err: errors.New(`created_at: parsing time "yesterday"`)})
 			} else {
-				out = append(out, n)
+				out = append(out, n.ID)
 			}
 		}
 		if len(out)+len(bad) == limit {

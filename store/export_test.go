@@ -60,3 +60,6 @@ func NextCheckQueries(db *DB, due time.Time, keys []dvcwatch.DossierKey) map[str
 		db.db.Rebind(db.nextCheckUpdate(len(keys))): update,
 	}
 }
+
+// NotificationCountsQuery is the statement of NotificationCounts, for EXPLAIN.
+const NotificationCountsQuery = notificationCountsQuery
