@@ -31,7 +31,8 @@ demo:
 	$(GO) run ./cmd/dvcwatch demo --for 2m
 
 # Full sync of 1,000,000 simulated dossiers into PostgreSQL and SQLite, with a
-# raw multi-row upsert of the same rows as the baseline (not a test).
+# raw multi-row upsert of the same rows in the same pages as the baseline (not
+# a test).
 bench-sync: build
 	./bin/dvcwatch bench sync --dossiers 1000000
 

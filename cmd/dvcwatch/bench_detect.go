@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -123,11 +124,12 @@ times composing the digests (notify.Service.Notify) for a store where detection 
 			if composeDossiers < 0 {
 				return usageErrorf("--compose-dossiers %d: want 0 (skip) or more", composeDossiers)
 			}
-			stop, err := startCPUProfile(cpuProfile)
-			if err != nil {
-				return err
+			if cpuProfile != "" {
+				if st, err := os.Stat(filepath.Dir(cpuProfile)); err != nil || !st.IsDir() {
+					return usageErrorf("--cpuprofile %s: its directory does not exist", cpuProfile)
+				}
 			}
-			defer stop()
+			var err error
 			if dir == "" {
 				if dir, err = os.MkdirTemp("", "dvcwatch-bench-"); err != nil {
 					return err
@@ -136,7 +138,7 @@ times composing the digests (notify.Service.Notify) for a store where detection 
 			}
 			_, err = bench.Notify(cmd.Context(), bench.NotifyOptions{
 				Emails: emails, Redis: redisAddr, RedisDB: redisDB, Concurrency: concurrency,
-				Postgres: postgres, Dir: dir, ComposeDossiers: composeDossiers, Seed: 1, Out: cmd.OutOrStdout(),
+				Postgres: postgres, Dir: dir, ComposeDossiers: composeDossiers, Seed: 1, CPUProfile: cpuProfile, Out: cmd.OutOrStdout(),
 			})
 			return err
 		},
@@ -148,6 +150,6 @@ times composing the digests (notify.Service.Notify) for a store where detection 
 	cmd.Flags().IntVar(&composeDossiers, "compose-dossiers", 20000, "simulated dossiers of the composition step; 0 skips it")
 	cmd.Flags().StringVar(&postgres, "postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", `PostgreSQL URL for the outbox (fresh schemas are created and dropped); "" skips PostgreSQL`)
 	cmd.Flags().StringVar(&dir, "sqlite-dir", "", "directory for the SQLite files (default: a temporary one)")
-	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process to this file")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process during each pipeline (only those) to this file, with the engine's name before the extension")
 	return cmd
 }

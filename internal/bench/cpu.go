@@ -32,14 +32,32 @@ type cpuScope struct {
 // stageCPU is the CPU time of a scope's processes over a stage.
 type stageCPU struct {
 	busy, wall float64 // seconds: CPU summed over the processes, elapsed
-	lost       int     // processes gone before the stage ended, whose last CPU time is not counted
+	// busy split by process: this one, the Redis server, the PostgreSQL
+	// backends; it tells which of them a stage's extra CPU went to.
+	self, redis, postgres float64
+	lost                  int // processes gone before the stage ended, whose last CPU time is not counted
+}
+
+// processRole says which of a scope's processes a pid is.
+type processRole int
+
+const (
+	roleSelf processRole = iota
+	roleRedis
+	rolePostgres
+)
+
+// processTime is one process's CPU time so far.
+type processTime struct {
+	role processRole
+	cpu  float64 // seconds
 }
 
 // cpuStart is a scope's CPU times at the start of a stage.
 type cpuStart struct {
 	scope cpuScope
 	at    time.Time
-	times map[int]float64 // by pid
+	times map[int]processTime // by pid
 }
 
 func (s cpuScope) start(ctx context.Context) cpuStart {
@@ -53,7 +71,16 @@ func (c cpuStart) since(ctx context.Context) stageCPU {
 	now := c.scope.times(ctx)
 	m := stageCPU{wall: wall}
 	for pid, t := range now {
-		m.busy += t - c.times[pid]
+		d := t.cpu - c.times[pid].cpu
+		m.busy += d
+		switch t.role {
+		case roleSelf:
+			m.self += d
+		case roleRedis:
+			m.redis += d
+		case rolePostgres:
+			m.postgres += d
+		}
 	}
 	for pid := range c.times {
 		if _, ok := now[pid]; !ok {
@@ -65,11 +92,11 @@ func (c cpuStart) since(ctx context.Context) stageCPU {
 
 // times reads the CPU time (user and system, all threads) of each process
 // of the scope that it can find.
-func (s cpuScope) times(ctx context.Context) map[int]float64 {
-	pids := []int{os.Getpid()}
+func (s cpuScope) times(ctx context.Context) map[int]processTime {
+	pids := map[int]processRole{os.Getpid(): roleSelf}
 	if s.redis != nil {
 		if pid := redisPID(ctx, s.redis); pid > 0 {
-			pids = append(pids, pid)
+			pids[pid] = roleRedis
 		}
 	}
 	if s.pg != nil {
@@ -78,14 +105,14 @@ func (s cpuScope) times(ctx context.Context) map[int]float64 {
 			for rows.Next() {
 				var pid int
 				if rows.Scan(&pid) == nil {
-					pids = append(pids, pid)
+					pids[pid] = rolePostgres
 				}
 			}
 			_ = rows.Close()
 		}
 	}
-	out := make(map[int]float64, len(pids))
-	for _, pid := range pids {
+	out := make(map[int]processTime, len(pids))
+	for pid, role := range pids {
 		p, err := procfs.NewProc(pid)
 		if err != nil {
 			continue // another machine's server, or gone
@@ -94,7 +121,7 @@ func (s cpuScope) times(ctx context.Context) map[int]float64 {
 		if err != nil {
 			continue
 		}
-		out[pid] = st.CPUTime()
+		out[pid] = processTime{role, st.CPUTime()}
 	}
 	return out
 }
@@ -141,7 +168,8 @@ func (m stageCPU) PerItem(n int) float64 { return m.busy / float64(n) }
 // cpuFigures prints m for n emails: the cores its processes kept busy and
 // their CPU per email.
 func cpuFigures(m stageCPU, n int) string {
-	s := fmt.Sprintf("its processes' CPU %.2f of %d cores, %.2f ms per email", m.Cores(), runtime.NumCPU(), 1000*m.PerItem(n))
+	s := fmt.Sprintf("its processes' CPU %.2f of %d cores, %.2f ms per email (this process %.2f, Redis %.2f, PostgreSQL %.2f)",
+		m.Cores(), runtime.NumCPU(), 1000*m.PerItem(n), 1000*m.self/float64(n), 1000*m.redis/float64(n), 1000*m.postgres/float64(n))
 	if m.lost > 0 {
 		s += fmt.Sprintf(" (%d processes ended during the stage, their last CPU uncounted)", m.lost)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -153,11 +155,7 @@ func detectEngine(ctx context.Context, o DetectOptions, name, driver, dsn string
 	debug.FreeOSMemory()
 	resettable := resetPeakRSS()
 	pass := func(label string, full bool) (detect.Result, time.Duration, error) {
-		profile := o.CPUProfile // with the engine's and the pass's names before the extension
-		if ext := filepath.Ext(profile); profile != "" {
-			profile = strings.TrimSuffix(profile, ext) + "." + name + "." + label + ext
-		}
-		stop, err := StartCPUProfile(profile)
+		stop, err := StartCPUProfile(namedFile(o.CPUProfile, name, label))
 		if err != nil {
 			return detect.Result{}, 0, err
 		}
@@ -177,7 +175,7 @@ func detectEngine(ctx context.Context, o DetectOptions, name, driver, dsn string
 		return e, err
 	}
 	if o.MemProfile != "" {
-		if err := writeHeapProfile(strings.TrimSuffix(o.MemProfile, filepath.Ext(o.MemProfile)) + "." + name + filepath.Ext(o.MemProfile)); err != nil {
+		if err := writeHeapProfile(namedFile(o.MemProfile, name)); err != nil {
 			return e, err
 		}
 	}
@@ -274,37 +272,15 @@ func applyState(ctx context.Context, db *store.DB, state io.Reader, cursor *stor
 	pages := make(chan []dvcwatch.Dossier, 4)
 	decodeErr := make(chan error, 1)
 	go func() {
-		var err error
-		defer func() {
-			decodeErr <- err
-			close(pages)
-		}()
-		sc := bufio.NewScanner(state)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		page := make([]dvcwatch.Dossier, 0, DetectPageSize)
-		send := func() bool {
+		defer close(pages)
+		decodeErr <- readState(state, DetectPageSize, func(page []dvcwatch.Dossier) error {
 			select {
 			case pages <- page:
-				page = make([]dvcwatch.Dossier, 0, DetectPageSize)
-				return true
+				return nil
 			case <-ctx.Done():
-				err = ctx.Err()
-				return false
+				return ctx.Err()
 			}
-		}
-		for sc.Scan() {
-			var d dvcwatch.Dossier
-			if d, _, err = onestop.Decode("onestop", sc.Bytes()); err != nil {
-				err = fmt.Errorf("decode state: %w", err)
-				return
-			}
-			if page = append(page, d); len(page) == DetectPageSize && !send() {
-				return
-			}
-		}
-		if err = sc.Err(); err == nil && len(page) > 0 {
-			send()
-		}
+		})
 	}()
 	for page := range pages {
 		if _, err := db.ApplyPage(ctx, store.Page{Source: "onestop", Dossiers: page, ObservedBy: "onestop", Cursor: cursor}); err != nil {
@@ -315,6 +291,51 @@ func applyState(ctx context.Context, db *store.DB, state io.Reader, cursor *stor
 		}
 	}
 	return <-decodeErr
+}
+
+// readState decodes the one-stop dossiers of a simulator's state (its
+// NDJSON, /sim/state) and gives them to fn pageSize at a time, each page a
+// slice of its own.
+func readState(state io.Reader, pageSize int, fn func([]dvcwatch.Dossier) error) error {
+	sc := bufio.NewScanner(state)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	page := make([]dvcwatch.Dossier, 0, pageSize)
+	for sc.Scan() {
+		d, _, err := onestop.Decode("onestop", sc.Bytes())
+		if err != nil {
+			return fmt.Errorf("decode state: %w", err)
+		}
+		if page = append(page, d); len(page) == pageSize {
+			if err := fn(page); err != nil {
+				return err
+			}
+			page = make([]dvcwatch.Dossier, 0, pageSize)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if len(page) > 0 {
+		return fn(page)
+	}
+	return nil
+}
+
+// getState asks the simulator at base for its one-stop state.
+func getState(ctx context.Context, base string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/sim/state?portal=onestop", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("simulator state: %s", resp.Status)
+	}
+	return resp, nil
 }
 
 // detectConfig is a configuration for the simulator's commune: its agency,
@@ -495,7 +516,7 @@ func asString(v any) string {
 }
 
 // StartCPUProfile profiles this process into path until the returned
-// function is called; an empty path profiles nothing.
+// function is first called; an empty path profiles nothing.
 func StartCPUProfile(path string) (func(), error) {
 	if path == "" {
 		return func() {}, nil
@@ -508,7 +529,17 @@ func StartCPUProfile(path string) (func(), error) {
 		_ = f.Close()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+	return sync.OnceFunc(func() { pprof.StopCPUProfile(); _ = f.Close() }), nil
+}
+
+// namedFile is path with names put before its extension, each after a dot
+// (notify.prof, postgres: notify.postgres.prof); "" stays "".
+func namedFile(path string, names ...string) string {
+	if path == "" {
+		return ""
+	}
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "." + strings.Join(names, ".") + ext
 }
 
 // writeHeapProfile writes the heap profile to path.

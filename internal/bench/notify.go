@@ -41,7 +41,11 @@ type NotifyOptions struct {
 	// notify.Service.Notify); 0 skips it.
 	ComposeDossiers int
 	Seed            int64
-	Out             io.Writer
+	// CPUProfile, if set, receives a CPU profile of this process during
+	// each engine's pipeline alone, the engine's name put before the
+	// extension (notify.prof: notify.postgres.prof, notify.sqlite.prof).
+	CPUProfile string
+	Out        io.Writer
 }
 
 // NotifyEngine is one outbox database's figures.
@@ -179,7 +183,9 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 		if err := rdb.FlushDB(ctx).Err(); err != nil {
 			return out, err
 		}
-		err = run(func(dsn string) error { return e.pipeline(ctx, admin, t.driver, dsn, rdb, sink, o.Concurrency) })
+		err = run(func(dsn string) error {
+			return e.pipeline(ctx, admin, t.driver, dsn, rdb, sink, o.Concurrency, namedFile(o.CPUProfile, t.name))
+		})
 		if err != nil {
 			return out, fmt.Errorf("%s pipeline: %w", t.name, err)
 		}
@@ -246,7 +252,7 @@ func rawAsynq(ctx context.Context, rdb redis.UniversalClient, n, concurrency int
 
 // pipeline fills a fresh outbox with e.Emails realistic digests, then times
 // their dispatch and delivery through the handlers the worker registers.
-func (e *NotifyEngine) pipeline(ctx context.Context, admin *sql.DB, driver, dsn string, rdb redis.UniversalClient, sink *mailcatch.Catcher, concurrency int) error {
+func (e *NotifyEngine) pipeline(ctx context.Context, admin *sql.DB, driver, dsn string, rdb redis.UniversalClient, sink *mailcatch.Catcher, concurrency int, profile string) error {
 	db, err := openMigrated(ctx, driver, dsn)
 	if err != nil {
 		return err
@@ -284,6 +290,11 @@ func (e *NotifyEngine) pipeline(ctx context.Context, admin *sql.DB, driver, dsn 
 	}
 	defer srv.Shutdown()
 
+	stopProfile, err := StartCPUProfile(profile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	before := sink.Count()
 	start, cpu := time.Now(), pgScope(rdb, admin, dsn).start(ctx)
 	n, err := dispatcher.Dispatch(ctx)
@@ -322,6 +333,7 @@ func (e *NotifyEngine) pipeline(ctx context.Context, admin *sql.DB, driver, dsn 
 		}
 	}
 	e.PipelineTime, e.PipelineCPU = time.Since(start), cpu.since(ctx)
+	stopProfile()
 	e.Received = sink.Count() - before
 	return nil
 }
@@ -426,19 +438,19 @@ func outboxOnly(ctx context.Context, admin *sql.DB, driver, dsn string, n, concu
 	if err := fillOutbox(ctx, db, n); err != nil {
 		return 0, stageCPU{}, err
 	}
-	ns, err := db.Undelivered(ctx, time.Now().Add(time.Hour), n)
+	ids, err := db.Undelivered(ctx, time.Now().Add(time.Hour), n)
 	if err != nil {
 		return 0, stageCPU{}, err
 	}
-	if len(ns) != n {
-		return 0, stageCPU{}, fmt.Errorf("%d undelivered rows, want %d", len(ns), n)
+	if len(ids) != n {
+		return 0, stageCPU{}, fmt.Errorf("%d undelivered rows, want %d", len(ids), n)
 	}
 	start, cpu := time.Now(), pgScope(nil, admin, dsn).start(ctx)
 	err = parallel(n, concurrency, func(i int) error {
-		if _, err := db.ClaimNotification(ctx, ns[i].ID, time.Now(), notify.DefaultClaimStale); err != nil {
+		if _, err := db.ClaimNotification(ctx, ids[i], time.Now(), notify.DefaultClaimStale); err != nil {
 			return err
 		}
-		return db.MarkSent(ctx, ns[i].ID, time.Now())
+		return db.MarkSent(ctx, ids[i], time.Now())
 	})
 	return time.Since(start), cpu.since(ctx), err
 }

@@ -335,11 +335,7 @@ func soakFill(ctx context.Context, driver, dsn, base string, clk *soakClock) err
 		return err
 	}
 	defer db.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/sim/state?portal=onestop", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := getState(ctx, base)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/dvcwatch/dvcwatch"
 	"github.com/dvcwatch/dvcwatch/config"
+	"github.com/dvcwatch/dvcwatch/connectors"
 	"github.com/dvcwatch/dvcwatch/connectors/httpx"
 	"github.com/dvcwatch/dvcwatch/connectors/onestop"
 	"github.com/dvcwatch/dvcwatch/ingest"
@@ -44,20 +44,29 @@ type SyncOptions struct {
 
 // Engine is one database's figures.
 type Engine struct {
-	Name         string
-	Dossiers     int
-	SyncTime     time.Duration
-	StoreTime    time.Duration // of SyncTime, spent storing pages (ApplyPage)
-	RawTime      time.Duration // database time of the baseline upserts
-	RawRows      int           // dossier, step, supplement and apology rows the baseline wrote
-	PeakRSSBytes int64         // of this process, at the end of the sync
+	Name      string
+	Dossiers  int
+	SyncTime  time.Duration
+	StoreTime time.Duration // of SyncTime, spent storing pages (ApplyPage)
+	RawTime   time.Duration // database time of the baseline upserts, in the portal's pages
+	RawRows   int           // dossier, step, supplement and apology rows the baseline wrote
+	// RawKeyOrderTime is the database time of the same upserts of the rows
+	// in code order (the simulator's state dump): a reference, not the
+	// yardstick, that shows what the portal's scattered keys cost the engine.
+	RawKeyOrderTime time.Duration
+	PeakRSSBytes    int64 // of this process, at the end of the sync
 }
 
 // SyncRate is dossiers per second through the whole pipeline.
 func (e Engine) SyncRate() float64 { return float64(e.Dossiers) / e.SyncTime.Seconds() }
 
-// RawRate is dossiers per second of the raw upsert of the same rows.
+// RawRate is dossiers per second of the raw upsert of the same rows in the
+// same pages.
 func (e Engine) RawRate() float64 { return float64(e.Dossiers) / e.RawTime.Seconds() }
+
+// RawKeyOrderRate is dossiers per second of the raw upsert of the same rows
+// in code order.
+func (e Engine) RawKeyOrderRate() float64 { return float64(e.Dossiers) / e.RawKeyOrderTime.Seconds() }
 
 // Sync starts the simulator as a child process (so that its memory is not
 // counted), then for each engine runs a full sync through the one-stop
@@ -97,16 +106,30 @@ func Sync(ctx context.Context, o SyncOptions) ([]Engine, error) {
 			return out, fmt.Errorf("%s sync: %w", t.name, err)
 		}
 		e.PeakRSSBytes = peakRSS()
-		rawDSN, err := fresh(t)
-		if err != nil {
-			return out, err
+		for _, raw := range []struct {
+			pages func(context.Context, func([]dvcwatch.Dossier) error) error
+			time  *time.Duration
+		}{
+			{func(ctx context.Context, fn func([]dvcwatch.Dossier) error) error {
+				return portalPages(ctx, base, o.PageSize, fn)
+			}, &e.RawTime},
+			{func(ctx context.Context, fn func([]dvcwatch.Dossier) error) error {
+				return statePages(ctx, base, o.PageSize, fn)
+			}, &e.RawKeyOrderTime},
+		} {
+			rawDSN, err := fresh(t)
+			if err != nil {
+				return out, err
+			}
+			if e.RawRows, *raw.time, err = rawUpsert(ctx, t.driver, rawDSN, raw.pages); err != nil {
+				return out, fmt.Errorf("%s baseline: %w", t.name, err)
+			}
 		}
-		if e.RawRows, e.RawTime, err = rawUpsert(ctx, t.driver, rawDSN, base, o.PageSize); err != nil {
-			return out, fmt.Errorf("%s baseline: %w", t.name, err)
-		}
-		fmt.Fprintf(o.Out, "%s: sync %d dossiers in %s (%s storing) = %.0f dossiers/s; raw multi-row upsert of the same %d rows %.0f dossiers/s (%s of database time); ratio %.2f; peak RSS %.0f MB\n",
+		fmt.Fprintf(o.Out, "%s: sync %d dossiers in %s (%s storing) = %.0f dossiers/s; raw multi-row upsert of the same %d rows in the same pages %.0f dossiers/s (%s of database time); ratio %.2f; peak RSS %.0f MB\n",
 			e.Name, e.Dossiers, e.SyncTime.Round(time.Millisecond), e.StoreTime.Round(time.Millisecond), e.SyncRate(), e.RawRows, e.RawRate(),
 			e.RawTime.Round(time.Millisecond), e.SyncRate()/e.RawRate(), float64(e.PeakRSSBytes)/(1<<20))
+		fmt.Fprintf(o.Out, "%s: reference: the same raw upsert of the rows in code order (the simulator's state dump) %.0f dossiers/s (%s); in the portal's pages it runs at %.2f of that, the engine's own cost of keys scattered by the order of change; sync ÷ raw in code order %.2f\n",
+			e.Name, e.RawKeyOrderRate(), e.RawKeyOrderTime.Round(time.Millisecond), e.RawRate()/e.RawKeyOrderRate(), e.SyncRate()/e.RawKeyOrderRate())
 		out = append(out, e)
 	}
 	return out, nil
@@ -147,13 +170,13 @@ func benchConnector(base string, pageSize int) config.Connector {
 	}
 }
 
-// rawUpsert is the baseline: the dossiers the simulator holds, decoded outside
+// rawUpsert is the baseline: the pages that pages gives, decoded outside
 // the timer, upserted with hand-written multi-row INSERT … ON CONFLICT
 // statements, one transaction per page, into a fresh copy of the schema. It
 // writes the same dossier, step, supplement and apology rows the sync writes,
 // without what makes the sync safe to repeat (no read of stored hashes, no
 // status events, no cursor). Only database time is counted.
-func rawUpsert(ctx context.Context, driver, dsn, base string, pageSize int) (rows int, dbTime time.Duration, err error) {
+func rawUpsert(ctx context.Context, driver, dsn string, pages func(context.Context, func([]dvcwatch.Dossier) error) error) (rows int, dbTime time.Duration, err error) {
 	db, err := openMigrated(ctx, driver, dsn)
 	if err != nil {
 		return 0, 0, err
@@ -165,43 +188,41 @@ func rawUpsert(ctx context.Context, driver, dsn, base string, pageSize int) (row
 	}
 	defer x.Close()
 	w := newRawWriter(driver, x)
-
-	resp, err := http.Get(base + "/sim/state?portal=onestop")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	page := make([]dvcwatch.Dossier, 0, pageSize)
-	flush := func() error {
+	err = pages(ctx, func(page []dvcwatch.Dossier) error {
 		t0 := time.Now()
 		n, err := w.write(ctx, page)
 		dbTime += time.Since(t0)
 		rows += n
-		page = page[:0]
+		return err
+	})
+	return rows, dbTime, err
+}
+
+// portalPages gives the simulator's dossiers in the pages the one-stop
+// connector receives them, in the portal's order of change: what the sync
+// writes, page for page. The yardstick's rows and order are the sync's.
+func portalPages(ctx context.Context, base string, pageSize int, fn func([]dvcwatch.Dossier) error) error {
+	client, err := onestop.New(benchConnector(base, pageSize), httpx.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
 		return err
 	}
-	for sc.Scan() {
-		d, _, err := onestop.Decode("onestop", sc.Bytes())
-		if err != nil {
-			return 0, 0, fmt.Errorf("decode state: %w", err)
+	return client.Pull(ctx, connectors.Cursor{UpdatedAt: time.Unix(0, 0)}, func(_ context.Context, b connectors.Batch) error {
+		if len(b.Skipped) > 0 {
+			return fmt.Errorf("the connector skipped %d records (first: %s)", len(b.Skipped), b.Skipped[0].Reason)
 		}
-		if page = append(page, d); len(page) == pageSize {
-			if err := flush(); err != nil {
-				return 0, 0, err
-			}
-		}
+		return fn(b.Dossiers)
+	})
+}
+
+// statePages gives the simulator's dossiers from its state dump, in code
+// order, pageSize at a time.
+func statePages(ctx context.Context, base string, pageSize int, fn func([]dvcwatch.Dossier) error) error {
+	resp, err := getState(ctx, base)
+	if err != nil {
+		return err
 	}
-	if err := sc.Err(); err != nil {
-		return 0, 0, err
-	}
-	if len(page) > 0 {
-		if err := flush(); err != nil {
-			return 0, 0, err
-		}
-	}
-	return rows, dbTime, nil
+	defer resp.Body.Close()
+	return readState(resp.Body, pageSize, fn)
 }
 
 // startSimulator runs `exe portalsim` on a free loopback port with the
