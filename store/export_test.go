@@ -63,3 +63,15 @@ func NextCheckQueries(db *DB, due time.Time, keys []dvcwatch.DossierKey) map[str
 
 // NotificationCountsQuery is the statement of NotificationCounts, for EXPLAIN.
 const NotificationCountsQuery = notificationCountsQuery
+
+// OpenFindingsQueries returns the statements, with their bind arguments,
+// that a detection page of codes (a page of a full scan if contiguous)
+// reads its open findings against mirror with, for EXPLAIN.
+func OpenFindingsQueries(db *DB, source, mirror string, codes []string, contiguous bool) (qs []string, args [][]any) {
+	_ = db.fromDossiers(source, codes, contiguous, func(from func(string, string) string, a []any) error {
+		qs = append(qs, db.db.Rebind(openFindingsQuery(from)))
+		args = append(args, append(a[:len(a):len(a)], mirror))
+		return nil
+	})
+	return qs, args
+}

@@ -284,9 +284,7 @@ func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossi
 				return nil
 			}
 			var fs []findingRow
-			q = `SELECT t.code, t.kind, t.truth_status, t.mirror_status, t.detected_at
-				FROM ` + from("reconciliation_findings", "truth_source") + ` AND t.mirror_source = ? AND t.resolved_at IS NULL`
-			if err := tx.SelectContext(ctx, &fs, tx.Rebind(q), append(args[:len(args):len(args)], mirror)...); err != nil {
+			if err := tx.SelectContext(ctx, &fs, tx.Rebind(openFindingsQuery(from)), append(args[:len(args):len(args)], mirror)...); err != nil {
 				return fmt.Errorf("findings: %w", err)
 			}
 			for _, r := range fs {
@@ -300,6 +298,14 @@ func (db *DB) loadChildren(ctx context.Context, tx *sqlx.Tx, ds []dvcwatch.Dossi
 		}
 	}
 	return findings, nil
+}
+
+// openFindingsQuery reads the open findings against a mirror (its last
+// bind argument) of the dossiers from selects, through the open findings'
+// index down to the code (migration 00017): a page reads its own findings.
+func openFindingsQuery(from func(table, sourceColumn string) string) string {
+	return `SELECT t.code, t.kind, t.truth_status, t.mirror_status, t.detected_at
+		FROM ` + from("reconciliation_findings", "truth_source") + ` AND t.mirror_source = ? AND t.resolved_at IS NULL`
 }
 
 // loadPaymentWaits fills in the payment waits of one chunk of dossiers (from

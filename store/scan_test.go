@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -362,6 +363,52 @@ func TestNextCheckPlans(t *testing.T) {
 				strings.Contains(text, "Sort") || strings.Contains(text, "Bitmap Heap Scan on dossiers") ||
 				(strings.Contains(q, "ORDER BY d.next_check") && !strings.Contains(text, "dossiers_next_check_idx")) {
 				t.Errorf("%s reads every dossier, or not in next-check order:\n%s", q, text)
+			}
+		}
+	})
+}
+
+// TestOpenFindingsPlans checks, on a table never analyzed, that a detection
+// page reads the open findings of its own codes through the index, for a
+// page of a full scan (a range of codes) and one of an incremental pass (a
+// list): a plan that filters the codes after the index would read every
+// open finding of the source for every page.
+func TestOpenFindingsPlans(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		explain := "EXPLAIN QUERY PLAN "
+		if store.SQLX(db).DriverName() != "sqlite" {
+			explain = "EXPLAIN "
+		}
+		for _, contiguous := range []bool{true, false} {
+			qs, args := store.OpenFindingsQueries(db, "onestop", "dvcqg", []string{"H01-0001", "H01-0420", "H01-0999"}, contiguous)
+			if len(qs) != 1 {
+				t.Fatalf("contiguous=%t: %d statements, want 1", contiguous, len(qs))
+			}
+			rows, err := store.SQLX(db).QueryContext(ctx, explain+qs[0], args[0]...)
+			if err != nil {
+				t.Fatalf("%s: %v", qs[0], err)
+			}
+			var plan []string
+			for rows.Next() {
+				cols, _ := rows.Columns()
+				vals := make([]any, len(cols))
+				for i := range vals {
+					vals[i] = new(any)
+				}
+				if err := rows.Scan(vals...); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, fmt.Sprint(*vals[len(vals)-1].(*any)))
+			}
+			rows.Close()
+			text := strings.Join(plan, "\n")
+			// SQLite: "SEARCH t USING INDEX … (… AND code>? AND code<?)";
+			// PostgreSQL: an "Index Cond" on the code.
+			bound := regexp.MustCompile(`(SEARCH .*\(.*code[=<>]|Index Cond: .*code =|Index Cond: .*code >=)`)
+			if !bound.MatchString(text) {
+				t.Errorf("contiguous=%t: the open findings are not looked up by code:\n%s", contiguous, text)
 			}
 		}
 	})
