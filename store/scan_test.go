@@ -3,6 +3,7 @@ package store_test
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -343,21 +344,8 @@ func TestNextCheckPlans(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
-			var plan []string
-			for rows.Next() {
-				cols, _ := rows.Columns()
-				vals := make([]any, len(cols))
-				for i := range vals {
-					vals[i] = new(any)
-				}
-				if err := rows.Scan(vals...); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, fmt.Sprint(*vals[len(vals)-1].(*any)))
-			}
-			rows.Close()
+			text := planText(t, rows)
 			_ = tx.Rollback()
-			text := strings.Join(plan, "\n")
 			t.Logf("%s\n%s", strings.Join(strings.Fields(q), " ")[:min(120, len(strings.Join(strings.Fields(q), " ")))], text)
 			if strings.Contains(text, "Seq Scan on dossiers") || strings.Contains(text, "SCAN dossiers") ||
 				strings.Contains(text, "Sort") || strings.Contains(text, "Bitmap Heap Scan on dossiers") ||
@@ -390,20 +378,7 @@ func TestOpenFindingsPlans(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", qs[0], err)
 			}
-			var plan []string
-			for rows.Next() {
-				cols, _ := rows.Columns()
-				vals := make([]any, len(cols))
-				for i := range vals {
-					vals[i] = new(any)
-				}
-				if err := rows.Scan(vals...); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, fmt.Sprint(*vals[len(vals)-1].(*any)))
-			}
-			rows.Close()
-			text := strings.Join(plan, "\n")
+			text := planText(t, rows)
 			// SQLite: "SEARCH t USING INDEX … (… AND code>? AND code<?)";
 			// PostgreSQL: an "Index Cond" on the code.
 			bound := regexp.MustCompile(`(SEARCH .*\(.*code[=<>]|Index Cond: .*code =|Index Cond: .*code >=)`)
@@ -412,4 +387,24 @@ func TestOpenFindingsPlans(t *testing.T) {
 			}
 		}
 	})
+}
+
+// planText is the plan an EXPLAIN (QUERY PLAN) returned, a line per row
+// (each row's last column: the detail), and closes rows.
+func planText(t *testing.T, rows *sql.Rows) string {
+	t.Helper()
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		for i := range vals {
+			vals[i] = new(any)
+		}
+		if err := rows.Scan(vals...); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, fmt.Sprint(*vals[len(vals)-1].(*any)))
+	}
+	return strings.Join(plan, "\n")
 }
