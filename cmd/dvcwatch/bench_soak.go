@@ -73,5 +73,6 @@ SQLite and the in-process Redis by default (demo's stack); --postgres and
 	f.StringVar(&dir, "sqlite-dir", "", "directory for the SQLite file (default: a temporary one)")
 	f.StringVar(&o.Redis, "redis", "", `Redis host:port, e.g. 127.0.0.1:6379; "": the embedded in-process Redis`)
 	f.IntVar(&o.RedisDB, "redis-db", 13, "Redis database number with --redis, FLUSHED first")
+	f.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile when the schedules stop (what is still live) to this file")
 	return cmd
 }

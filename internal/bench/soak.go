@@ -8,12 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,7 +59,10 @@ type SoakOptions struct {
 	Speed     int
 	Sample    time.Duration // between RSS samples (0: 10 s)
 	Intervals SoakIntervals // zero fields: DefaultSoakIntervals
-	Out       io.Writer
+	// MemProfile, if set, receives a heap profile when the schedules stop:
+	// what is still live then.
+	MemProfile string
+	Out        io.Writer
 }
 
 // SoakIntervals are the soak's schedules, in wall time.
@@ -82,7 +87,11 @@ func DefaultSoakIntervals() SoakIntervals {
 type SoakSample struct {
 	At        time.Duration // since the schedules started
 	RSSBytes  int64
-	HeapBytes uint64 // Go heap in use (runtime.MemStats.HeapInuse)
+	HeapBytes uint64 // Go heap in use (runtime.MemStats.HeapInuse), garbage included
+	// LiveBytes is the heap the last garbage collection found live
+	// (runtime/metrics /gc/heap/live:bytes): what a leak grows, whatever
+	// garbage the next collection will take.
+	LiveBytes uint64
 	// GoHeldBytes is what the Go runtime holds from the system (Sys less
 	// HeapReleased): RSS above it is memory outside Go's heap, such as
 	// modernc SQLite's page cache; above HeapBytes, heap freed by the
@@ -128,6 +137,11 @@ type SoakResult struct {
 	// read at once), which come and go with the jobs that run.
 	FirstHalfMaxGo, LastHalfMaxGo int64
 	GoFlat                        bool
+	// The live heap's low-water mark in each half: a job's working set
+	// (the daily summary holds every late dossier of the agency while it
+	// runs) lifts the peaks for a while; a leak lifts the floor for good.
+	FirstHalfMinLive, LastHalfMinLive uint64
+	LiveFlat                          bool
 }
 
 // flatTolerance is how much the last half's peak may exceed the first
@@ -287,13 +301,18 @@ func Soak(ctx context.Context, o SoakOptions) (SoakResult, error) {
 	bg.Go(func() { samples <- soakSample(runCtx, began, o.Sample, insp, mail, w) })
 	fmt.Fprintf(w, "%s: running serve's schedules for %s (sync every %s, detect %s with a full sweep every %s, dispatch %s, digest %s), a sample every %s\n",
 		res.Engine, o.For, iv.Sync, iv.Detect, iv.FullSweep, iv.Dispatch, iv.Digest, o.Sample)
-	fmt.Fprintf(w, "%8s %8s %8s %8s %10s %10s %7s\n", "t", "RSS MB", "Go MB", "heap MB", "jobs lat", "email lat", "emails")
+	fmt.Fprintf(w, "%8s %8s %8s %8s %8s %10s %10s %7s\n", "t", "RSS MB", "Go MB", "heap MB", "live MB", "jobs lat", "email lat", "emails")
 	err = worker.RunWith(runCtx, svc, worker.RunOptions{AdminListener: admin, OnJobRun: onRun})
 	stop()
 	bg.Wait()
 	res.Samples = <-samples
 	if err != nil {
 		return res, fmt.Errorf("worker: %w", err)
+	}
+	if o.MemProfile != "" {
+		if err := writeHeapProfile(o.MemProfile); err != nil {
+			return res, fmt.Errorf("heap profile: %w", err)
+		}
 	}
 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -492,8 +511,10 @@ func soakSample(ctx context.Context, began time.Time, d time.Duration, insp *asy
 		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(live)
 		s := SoakSample{At: time.Since(began), RSSBytes: currentRSS(), HeapBytes: ms.HeapInuse,
-			GoHeldBytes:  ms.Sys - ms.HeapReleased,
+			LiveBytes: live[0].Value.Uint64(), GoHeldBytes: ms.Sys - ms.HeapReleased,
 			QueueLatency: map[string]time.Duration{}, Emails: mail.Count()}
 		for _, q := range []string{jobs.Queue, jobs.DeliveryQueue} {
 			if qi, err := insp.GetQueueInfo(q); err == nil {
@@ -501,8 +522,8 @@ func soakSample(ctx context.Context, began time.Time, d time.Duration, insp *asy
 			}
 		}
 		out = append(out, s)
-		fmt.Fprintf(w, "%8s %8.0f %8.0f %8.0f %10s %10s %7d\n", s.At.Round(time.Second), float64(s.RSSBytes)/(1<<20),
-			float64(s.GoHeldBytes)/(1<<20), float64(s.HeapBytes)/(1<<20), s.QueueLatency[jobs.Queue].Round(time.Millisecond),
+		fmt.Fprintf(w, "%8s %8.0f %8.0f %8.0f %8.0f %10s %10s %7d\n", s.At.Round(time.Second), float64(s.RSSBytes)/(1<<20),
+			float64(s.GoHeldBytes)/(1<<20), float64(s.HeapBytes)/(1<<20), float64(s.LiveBytes)/(1<<20), s.QueueLatency[jobs.Queue].Round(time.Millisecond),
 			s.QueueLatency[jobs.DeliveryQueue].Round(time.Millisecond), s.Emails)
 	}
 }
@@ -520,13 +541,16 @@ func (r *SoakResult) verdict() {
 	}
 	mid := after[0].At + (after[len(after)-1].At-after[0].At)/2
 	var sx, sy, sxx, sxy float64
+	r.FirstHalfMinLive, r.LastHalfMinLive = math.MaxUint64, math.MaxUint64
 	for _, s := range after {
 		if s.At <= mid {
 			r.FirstHalfMaxRSS = max(r.FirstHalfMaxRSS, s.RSSBytes)
 			r.FirstHalfMaxGo = max(r.FirstHalfMaxGo, int64(s.GoHeldBytes))
+			r.FirstHalfMinLive = min(r.FirstHalfMinLive, s.LiveBytes)
 		} else {
 			r.LastHalfMaxRSS = max(r.LastHalfMaxRSS, s.RSSBytes)
 			r.LastHalfMaxGo = max(r.LastHalfMaxGo, int64(s.GoHeldBytes))
+			r.LastHalfMinLive = min(r.LastHalfMinLive, s.LiveBytes)
 		}
 		x, y := s.At.Minutes(), float64(s.RSSBytes)/(1<<20)
 		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
@@ -537,6 +561,7 @@ func (r *SoakResult) verdict() {
 	}
 	r.Flat = float64(r.LastHalfMaxRSS) <= float64(r.FirstHalfMaxRSS)*flatTolerance
 	r.GoFlat = float64(r.LastHalfMaxGo) <= float64(r.FirstHalfMaxGo)*flatTolerance
+	r.LiveFlat = float64(r.LastHalfMinLive) <= float64(r.FirstHalfMinLive)*flatTolerance
 }
 
 func (r *SoakResult) print(w io.Writer) {
@@ -591,6 +616,8 @@ func (r *SoakResult) print(w io.Writer) {
 		r.Engine, warmup, mb(r.FirstHalfMaxRSS), mb(r.LastHalfMaxRSS), r.SlopeMBPerMin, verdict(r.Flat), (flatTolerance-1)*100)
 	fmt.Fprintf(w, "%s: the Go runtime's memory (RSS but what SQLite allocates outside Go's heap, its page caches above all, and the binary's pages): max %s in the first half, %s in the last: %s\n",
 		r.Engine, mb(r.FirstHalfMaxGo), mb(r.LastHalfMaxGo), verdict(r.GoFlat))
+	fmt.Fprintf(w, "%s: the live heap's low-water mark (what the last collection found live; a job's working set lifts the peaks, a leak the floor): %s in the first half, %s in the last: %s\n",
+		r.Engine, mb(int64(r.FirstHalfMinLive)), mb(int64(r.LastHalfMinLive)), verdict(r.LiveFlat))
 }
 
 // spread is the minimum, median and maximum, rounded for a table.

@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,13 +22,15 @@ func TestSoakTiny(t *testing.T) {
 	}
 	exe := e2e.Build(t)
 	var out bytes.Buffer
-	res, err := Soak(context.Background(), SoakOptions{
+	o := SoakOptions{
 		Dossiers: 2000, For: 30 * time.Second, Sample: 2 * time.Second, Dir: t.TempDir(), Exe: exe, Out: &out,
+		MemProfile: filepath.Join(t.TempDir(), "heap.prof"),
 		Intervals: SoakIntervals{Sync: 2 * time.Second, Detect: 2 * time.Second, Dispatch: 2 * time.Second,
 			// After the first pass, every scheduled one is incremental:
 			// when a sweep falls due depends on how long passes take.
 			Digest: 5 * time.Second, FullSweep: time.Hour},
-	})
+	}
+	res, err := Soak(context.Background(), o)
 	t.Log(out.String())
 	if err != nil {
 		t.Fatal(err)
@@ -63,11 +67,15 @@ func TestSoakTiny(t *testing.T) {
 	if res.Emails == 0 || res.Outbox["sent"] != res.Emails {
 		t.Errorf("the sink accepted %d emails, the outbox says %v: want some, each recorded sent once", res.Emails, res.Outbox)
 	}
-	if res.FirstHalfMaxRSS == 0 || res.LastHalfMaxRSS == 0 || res.FirstHalfMaxGo == 0 || res.LastHalfMaxGo == 0 {
-		t.Errorf("no memory verdict: first half RSS %d, Go %d; last half RSS %d, Go %d",
-			res.FirstHalfMaxRSS, res.FirstHalfMaxGo, res.LastHalfMaxRSS, res.LastHalfMaxGo)
+	if res.FirstHalfMaxRSS == 0 || res.LastHalfMaxRSS == 0 || res.FirstHalfMaxGo == 0 || res.LastHalfMaxGo == 0 ||
+		res.FirstHalfMinLive == 0 || res.LastHalfMinLive == 0 {
+		t.Errorf("no memory verdict: first half RSS %d, Go %d, live floor %d; last half RSS %d, Go %d, live floor %d",
+			res.FirstHalfMaxRSS, res.FirstHalfMaxGo, res.FirstHalfMinLive, res.LastHalfMaxRSS, res.LastHalfMaxGo, res.LastHalfMinLive)
 	}
-	for _, want := range []string{"RSS MB", "detect-first", "queue latency", "emails accepted", "memory after"} {
+	if st, err := os.Stat(o.MemProfile); err != nil || st.Size() == 0 {
+		t.Errorf("heap profile: %v", err)
+	}
+	for _, want := range []string{"RSS MB", "live MB", "detect-first", "queue latency", "emails accepted", "memory after", "low-water mark"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report without %q", want)
 		}
