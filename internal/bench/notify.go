@@ -127,6 +127,7 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 		return nil, err
 	}
 	defer sink.Close()
+	sink.KeepHeadersOnly() // in this process: thousands of digests kept whole would be measured too
 
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("flush redis db %d: %w", o.RedisDB, err)

@@ -59,6 +59,21 @@ func TestCatcher(t *testing.T) {
 	if got[0].Header.Get("X-Test") != "1" || got[0].Header.Get("Subject") == "" {
 		t.Errorf("headers not parsed: %v", got[0].Header)
 	}
+	if len(got[0].Raw) == 0 {
+		t.Error("the message's raw bytes were not kept")
+	}
+
+	// Headers only: the next message is counted and its header read, its
+	// bytes dropped.
+	c.KeepHeadersOnly()
+	if err := s.Send(ctx, msg("e@x.example")); err != nil {
+		t.Fatal(err)
+	}
+	got = c.Messages()
+	if c.Count() != 3 || got[2].Header.Get("X-Test") != "1" || got[2].Raw != nil || len(got[0].Raw) == 0 {
+		t.Errorf("after KeepHeadersOnly: %d messages, the last's header %v and %d raw bytes, the first's %d",
+			c.Count(), got[2].Header, len(got[2].Raw), len(got[0].Raw))
+	}
 }
 
 // TestDownUpAcceptDelay: a catcher closed and up again serves on the same
