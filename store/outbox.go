@@ -277,19 +277,7 @@ func (db *DB) Undelivered(ctx context.Context, enqueuedBefore time.Time, limit i
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), db.timeArg(normTime(enqueuedBefore)), limit); err != nil {
 		return nil, fmt.Errorf("read undelivered notifications: %w", err)
 	}
-	ids := make([]int64, 0, len(rows))
-	var bad []dvcwatch.UnreadableNotification
-	for i := range rows {
-		if err := rows[i].unreadable(); err != nil {
-			bad = append(bad, dvcwatch.UnreadableNotification{ID: rows[i].ID, Err: err})
-			continue
-		}
-		ids = append(ids, rows[i].ID)
-	}
-	if bad != nil {
-		return ids, &dvcwatch.UnreadableNotifications{Rows: bad}
-	}
-	return ids, nil
+	return readable(rows, func(r *notificationRow) int64 { return r.ID })
 }
 
 // GetNotification returns one notification; the error wraps dvcwatch.ErrNotFound.
@@ -318,14 +306,22 @@ func (db *DB) notifications(ctx context.Context, q string, args ...any) ([]dvcwa
 	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("read notifications: %w", err)
 	}
-	out := make([]dvcwatch.Notification, 0, len(rows))
+	return readable(rows, (*notificationRow).notification)
+}
+
+// readable gives what of each row the caller wants, leaving out the rows
+// with a time that does not parse; the error, a
+// *dvcwatch.UnreadableNotifications naming each one left out, comes with
+// the others.
+func readable[T any](rows []notificationRow, want func(*notificationRow) T) ([]T, error) {
+	out := make([]T, 0, len(rows))
 	var bad []dvcwatch.UnreadableNotification
 	for i := range rows {
 		if err := rows[i].unreadable(); err != nil {
 			bad = append(bad, dvcwatch.UnreadableNotification{ID: rows[i].ID, Err: err})
 			continue
 		}
-		out = append(out, rows[i].notification())
+		out = append(out, want(&rows[i]))
 	}
 	if bad != nil {
 		return out, &dvcwatch.UnreadableNotifications{Rows: bad}

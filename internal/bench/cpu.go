@@ -32,10 +32,10 @@ type cpuScope struct {
 // stageCPU is the CPU time of a scope's processes over a stage.
 type stageCPU struct {
 	busy, wall float64 // seconds: CPU summed over the processes, elapsed
-	// busy split by process: this one, the Redis server, the PostgreSQL
-	// backends; it tells which of them a stage's extra CPU went to.
-	self, redis, postgres float64
-	lost                  int // processes gone before the stage ended, whose last CPU time is not counted
+	// byRole is busy split by process: this one, the Redis server, the
+	// PostgreSQL backends; it tells which of them a stage's extra CPU went to.
+	byRole [roles]float64
+	lost   int // processes gone before the stage ended, whose last CPU time is not counted
 }
 
 // processRole says which of a scope's processes a pid is.
@@ -45,6 +45,7 @@ const (
 	roleSelf processRole = iota
 	roleRedis
 	rolePostgres
+	roles // how many
 )
 
 // processTime is one process's CPU time so far.
@@ -73,14 +74,7 @@ func (c cpuStart) since(ctx context.Context) stageCPU {
 	for pid, t := range now {
 		d := t.cpu - c.times[pid].cpu
 		m.busy += d
-		switch t.role {
-		case roleSelf:
-			m.self += d
-		case roleRedis:
-			m.redis += d
-		case rolePostgres:
-			m.postgres += d
-		}
+		m.byRole[t.role] += d
 	}
 	for pid := range c.times {
 		if _, ok := now[pid]; !ok {
@@ -169,7 +163,7 @@ func (m stageCPU) PerItem(n int) float64 { return m.busy / float64(n) }
 // their CPU per email.
 func cpuFigures(m stageCPU, n int) string {
 	s := fmt.Sprintf("its processes' CPU %.2f of %d cores, %.2f ms per email (this process %.2f, Redis %.2f, PostgreSQL %.2f)",
-		m.Cores(), runtime.NumCPU(), 1000*m.PerItem(n), 1000*m.self/float64(n), 1000*m.redis/float64(n), 1000*m.postgres/float64(n))
+		m.Cores(), runtime.NumCPU(), 1000*m.PerItem(n), 1000*m.byRole[roleSelf]/float64(n), 1000*m.byRole[roleRedis]/float64(n), 1000*m.byRole[rolePostgres]/float64(n))
 	if m.lost > 0 {
 		s += fmt.Sprintf(" (%d processes ended during the stage, their last CPU uncounted)", m.lost)
 	}

@@ -106,24 +106,24 @@ func Sync(ctx context.Context, o SyncOptions) ([]Engine, error) {
 			return out, fmt.Errorf("%s sync: %w", t.name, err)
 		}
 		e.PeakRSSBytes = peakRSS()
-		for _, raw := range []struct {
-			pages func(context.Context, func([]dvcwatch.Dossier) error) error
+		for i, raw := range []struct {
+			pages pageSource
 			time  *time.Duration
-		}{
-			{func(ctx context.Context, fn func([]dvcwatch.Dossier) error) error {
-				return portalPages(ctx, base, o.PageSize, fn)
-			}, &e.RawTime},
-			{func(ctx context.Context, fn func([]dvcwatch.Dossier) error) error {
-				return statePages(ctx, base, o.PageSize, fn)
-			}, &e.RawKeyOrderTime},
-		} {
+		}{{portalPages, &e.RawTime}, {statePages, &e.RawKeyOrderTime}} {
 			rawDSN, err := fresh(t)
 			if err != nil {
 				return out, err
 			}
-			if e.RawRows, *raw.time, err = rawUpsert(ctx, t.driver, rawDSN, raw.pages); err != nil {
+			rows, elapsed, err := rawUpsert(ctx, t.driver, rawDSN, func(fn func([]dvcwatch.Dossier) error) error {
+				return raw.pages(ctx, base, o.PageSize, fn)
+			})
+			if err != nil {
 				return out, fmt.Errorf("%s baseline: %w", t.name, err)
 			}
+			if i > 0 && rows != e.RawRows {
+				return out, fmt.Errorf("%s baseline: the state dump gave %d rows, the portal's pages %d", t.name, rows, e.RawRows)
+			}
+			e.RawRows, *raw.time = rows, elapsed
 		}
 		fmt.Fprintf(o.Out, "%s: sync %d dossiers in %s (%s storing) = %.0f dossiers/s; raw multi-row upsert of the same %d rows in the same pages %.0f dossiers/s (%s of database time); ratio %.2f; peak RSS %.0f MB\n",
 			e.Name, e.Dossiers, e.SyncTime.Round(time.Millisecond), e.StoreTime.Round(time.Millisecond), e.SyncRate(), e.RawRows, e.RawRate(),
@@ -176,7 +176,7 @@ func benchConnector(base string, pageSize int) config.Connector {
 // writes the same dossier, step, supplement and apology rows the sync writes,
 // without what makes the sync safe to repeat (no read of stored hashes, no
 // status events, no cursor). Only database time is counted.
-func rawUpsert(ctx context.Context, driver, dsn string, pages func(context.Context, func([]dvcwatch.Dossier) error) error) (rows int, dbTime time.Duration, err error) {
+func rawUpsert(ctx context.Context, driver, dsn string, pages func(func([]dvcwatch.Dossier) error) error) (rows int, dbTime time.Duration, err error) {
 	db, err := openMigrated(ctx, driver, dsn)
 	if err != nil {
 		return 0, 0, err
@@ -188,7 +188,7 @@ func rawUpsert(ctx context.Context, driver, dsn string, pages func(context.Conte
 	}
 	defer x.Close()
 	w := newRawWriter(driver, x)
-	err = pages(ctx, func(page []dvcwatch.Dossier) error {
+	err = pages(func(page []dvcwatch.Dossier) error {
 		t0 := time.Now()
 		n, err := w.write(ctx, page)
 		dbTime += time.Since(t0)
@@ -197,6 +197,9 @@ func rawUpsert(ctx context.Context, driver, dsn string, pages func(context.Conte
 	})
 	return rows, dbTime, err
 }
+
+// pageSource gives the simulator's dossiers at base to fn, pageSize at a time.
+type pageSource func(ctx context.Context, base string, pageSize int, fn func([]dvcwatch.Dossier) error) error
 
 // portalPages gives the simulator's dossiers in the pages the one-stop
 // connector receives them, in the portal's order of change: what the sync
