@@ -68,11 +68,11 @@ type storedState struct {
 // transaction. Invalid input (no source, an empty code, an invalid status, a
 // child Seq used twice) fails the whole page before anything is written.
 //
-// Every step is batched: one read of the stored state per chunk of keys and
-// multi-row statements for the writes, within the engine's bind-variable limit.
-// With Page.ExpectNew the dossiers are inserted first where absent, and only
-// those already stored are read; the first status events of the others are
-// copied from their new rows.
+// Every step is batched: one read of the stored state per chunk of keys,
+// multi-row upserts of the dossiers within the engine's bind-variable limit,
+// and their children and status events loaded as rows that cannot conflict
+// (insertPlain: COPY on PostgreSQL). With Page.ExpectNew the dossiers are
+// inserted first where absent, and only those already stored are read.
 // On PostgreSQL, concurrent pages of the same source are serialized by an
 // advisory lock (two replicas may run the same sync); on SQLite, BEGIN IMMEDIATE
 // serializes all writers.
@@ -88,7 +88,7 @@ func (db *DB) ApplyPage(ctx context.Context, page Page) (PageResult, error) {
 	// PostgreSQL while pages came in the portal's update order).
 	slices.SortFunc(in, func(a, b incoming) int { return strings.Compare(a.d.Key.Code, b.d.Key.Code) })
 	var res PageResult
-	err = db.writeTx(ctx, func(tx *sqlx.Tx) error {
+	err = db.bulkWriteTx(ctx, func(tx bulkTx) error {
 		res = PageResult{Stale: superseded}
 		return db.applyPage(ctx, tx, page, in, &res)
 	})
@@ -98,7 +98,7 @@ func (db *DB) ApplyPage(ctx context.Context, page Page) (PageResult, error) {
 	return res, nil
 }
 
-func (db *DB) applyPage(ctx context.Context, tx *sqlx.Tx, page Page, in []incoming, res *PageResult) error {
+func (db *DB) applyPage(ctx context.Context, tx bulkTx, page Page, in []incoming, res *PageResult) error {
 	if db.dialect.name == DriverPostgres {
 		const q = `SELECT pg_advisory_xact_lock(hashtextextended('dvcwatch.page/' || coalesce(current_schema(), '') || '/' || $1, 0))`
 		if _, err := tx.ExecContext(ctx, q, page.Source); err != nil {
@@ -133,7 +133,7 @@ func (db *DB) applyPage(ctx context.Context, tx *sqlx.Tx, page Page, in []incomi
 			rows = db.appendDossier(rows, &in[i].d, in[i].hash, now)
 		}
 		var err error
-		fresh, err = db.insertReturning(ctx, tx, "dossiers", dossierColumns, "ON CONFLICT (source, code) DO NOTHING RETURNING code", rows)
+		fresh, err = db.insertReturning(ctx, tx.Tx, "dossiers", dossierColumns, "ON CONFLICT (source, code) DO NOTHING RETURNING code", rows)
 		if err != nil {
 			return err
 		}
@@ -171,8 +171,12 @@ func (db *DB) applyPage(ctx context.Context, tx *sqlx.Tx, page Page, in []incomi
 		old, seen := stored[d.Key.Code]
 		switch {
 		case isFresh[d.Key.Code]:
-			// Written already; its event comes from the stored row (insertFirstEvents).
+			// Written already. Its first event is copied along with the others,
+			// or, without COPY, from its stored row (insertFirstEvents).
 			res.Inserted++
+			if tx.copies() {
+				events = db.appendEvent(events, d, 0, "", page.ObservedBy, now)
+			}
 			steps = db.appendSteps(steps, d)
 			supplements = db.appendSupplements(supplements, d)
 			apologies = db.appendApologies(apologies, d)
@@ -198,9 +202,12 @@ func (db *DB) applyPage(ctx context.Context, tx *sqlx.Tx, page Page, in []incomi
 		supplements = db.appendSupplements(supplements, d)
 		apologies = db.appendApologies(apologies, d)
 	}
-	res.Events = len(events)/len(eventColumns) + len(fresh)
+	res.Events = len(events) / len(eventColumns)
+	if !tx.copies() {
+		res.Events += len(fresh)
+	}
 
-	if err := db.insertRows(ctx, tx, "dossiers", dossierColumns, dossierUpsert, dossiers); err != nil {
+	if err := db.insertRows(ctx, tx.Tx, "dossiers", dossierColumns, dossierUpsert, dossiers); err != nil {
 		return err
 	}
 	// A changed dossier's children are replaced as a whole: a step the source no
@@ -215,38 +222,37 @@ func (db *DB) applyPage(ctx context.Context, tx *sqlx.Tx, page Page, in []incomi
 			return fmt.Errorf("delete old %s: %w", table, err)
 		}
 	}
-	if err := db.insertRows(ctx, tx, "dossier_steps", stepColumns, "", steps); err != nil {
+	if err := db.insertPlain(ctx, tx, "dossier_steps", stepColumns, steps); err != nil {
 		return err
 	}
-	if err := db.insertRows(ctx, tx, "dossier_supplements", supplementColumns, "", supplements); err != nil {
+	if err := db.insertPlain(ctx, tx, "dossier_supplements", supplementColumns, supplements); err != nil {
 		return err
 	}
-	if err := db.insertRows(ctx, tx, "dossier_apologies", apologyColumns, "", apologies); err != nil {
+	if err := db.insertPlain(ctx, tx, "dossier_apologies", apologyColumns, apologies); err != nil {
 		return err
 	}
-	if err := db.insertRows(ctx, tx, "status_events", eventColumns, "", events); err != nil {
+	if err := db.insertPlain(ctx, tx, "status_events", eventColumns, events); err != nil {
 		return err
 	}
-	return db.insertFirstEvents(ctx, tx, page.Source, fresh, page.ObservedBy)
+	if tx.copies() {
+		return nil // the fresh dossiers' first events were among those copied
+	}
+	return db.insertFirstEvents(ctx, tx.Tx, page.Source, fresh, page.ObservedBy)
 }
 
 // firstEventSQL adds the event from status 0 of dossiers just inserted, read
-// from their stored rows rather than bound value by value: first_seen_at is
-// the transaction's now, as observed_at is for every event of the page.
+// from their stored rows rather than bound value by value (nine values an
+// event, in statements of at most 500 rows on SQLite): first_seen_at is the
+// transaction's now, as observed_at is for every event of the page.
 var firstEventSQL = "INSERT INTO status_events (" + strings.Join(eventColumns, ", ") + ") " +
 	"SELECT source, code, 0, status, '', raw_status, source_updated_at, ?, first_seen_at FROM dossiers WHERE "
 
 // insertFirstEvents adds the first status event of each dossier of source
-// named in codes, all inserted by this transaction.
+// named in codes, all inserted by this transaction. Only SQLite needs it: on
+// PostgreSQL the events are copied with the others (bulkTx).
 func (db *DB) insertFirstEvents(ctx context.Context, tx *sqlx.Tx, source string, codes []string, observedBy string) error {
 	err := db.forCodes(source, codes, func(where string, args []any) error {
-		// observedBy binds first, but pgx's execution mode must stay the first argument.
-		if mode, ok := args[0].(pgx.QueryExecMode); ok {
-			args = append([]any{mode, observedBy}, args[1:]...)
-		} else {
-			args = append([]any{observedBy}, args...)
-		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(firstEventSQL+where), args...)
+		_, err := tx.ExecContext(ctx, tx.Rebind(firstEventSQL+where), append([]any{observedBy}, args...)...)
 		return err
 	})
 	if err != nil {

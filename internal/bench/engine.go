@@ -14,7 +14,7 @@ import (
 // engine is a database a benchmark runs on.
 type engine struct{ name, driver string }
 
-var errNoEngine = errors.New("no database to run on: give --postgres or --sqlite-dir")
+var errNoEngine = errors.New(`no database to run on: --postgres is "" and --sqlite=false`)
 
 // engines lists the databases a run names: PostgreSQL when its URL is given,
 // SQLite when a directory is.

@@ -18,13 +18,17 @@ type rawWriter struct {
 	x       *sqlx.DB
 	sqlite  bool
 	maxRows int
+	// syncRows adds what only the sync writes of a new dossier: its next
+	// check (an entry in dossiers_next_check_idx), a content hash of
+	// SHA-256's size, and its first status event.
+	syncRows bool
 }
 
-func newRawWriter(driver string, x *sqlx.DB) *rawWriter {
+func newRawWriter(driver string, x *sqlx.DB, syncRows bool) *rawWriter {
 	if driver == store.DriverSQLite {
-		return &rawWriter{x: x, sqlite: true, maxRows: 500}
+		return &rawWriter{x: x, sqlite: true, maxRows: 500, syncRows: syncRows}
 	}
-	return &rawWriter{x: x, maxRows: 1000}
+	return &rawWriter{x: x, maxRows: 1000, syncRows: syncRows}
 }
 
 type rawTable struct {
@@ -46,12 +50,24 @@ var (
 		"source", "code", "seq", "requested_at", "returned_at", "due_before", "due_after"}}
 	rawApologies = rawTable{"dossier_apologies", "(source, code, seq)", []string{
 		"source", "code", "seq", "issued_at", "new_due_at", "issued_by", "reason"}}
+	rawDossiersSynced = rawTable{rawDossiers.name, rawDossiers.conflict, append(append([]string(nil), rawDossiers.columns...), "next_check")}
+	rawEvents         = rawTable{"status_events", "", []string{
+		"source", "code", "from_status", "to_status", "raw_from", "raw_to", "changed_at", "observed_by", "observed_at"}}
 )
 
-// write upserts one page in one transaction and returns the rows written.
+// firstNextCheck is the next check the sync gives a dossier it writes: the
+// epoch, so that the next detection pass evaluates it.
+var firstNextCheck = time.Unix(0, 0)
+
+// write upserts one page in one transaction and returns the dossier, step,
+// supplement and apology rows written (status events not counted).
 func (w *rawWriter) write(ctx context.Context, page []dvcwatch.Dossier) (int, error) {
 	now := w.time(time.Now())
-	var ds, steps, sups, apos [][]any
+	dossiers, hash := rawDossiers, []byte{0}
+	if w.syncRows {
+		dossiers, hash = rawDossiersSynced, make([]byte, 32)
+	}
+	var ds, steps, sups, apos, events [][]any
 	for i := range page {
 		d := &page[i]
 		k := d.Key
@@ -59,7 +75,11 @@ func (w *rawWriter) write(ctx context.Context, page []dvcwatch.Dossier) (int, er
 			d.Agency, int(d.Channel), int(d.ApplicantKind), d.Applicant.Name, d.Applicant.Email, d.Applicant.Phone, d.Applicant.IDNumber,
 			w.time(d.SubmittedAt), w.time(d.ReceivedAt), w.time(d.DueAt), w.time(d.ProcessedAt), w.time(d.ReturnedAt), w.time(d.RefusedAt),
 			int(d.Status), d.RawStatus, w.bool(d.PaidOnline), w.bool(d.HasDigitizedParts), w.time(d.SourceUpdatedAt),
-			[]byte{0}, now, now})
+			hash, now, now})
+		if w.syncRows {
+			ds[len(ds)-1] = append(ds[len(ds)-1], w.time(firstNextCheck))
+			events = append(events, []any{k.Source, k.Code, 0, int(d.Status), "", d.RawStatus, w.time(d.SourceUpdatedAt), k.Source, now})
+		}
 		for _, s := range d.Steps {
 			steps = append(steps, []any{k.Source, k.Code, s.Seq, s.Department, s.Official, s.OfficialTitle, s.Content, s.State,
 				w.time(s.StartedAt), w.time(s.DueAt), w.time(s.FinishedAt)})
@@ -80,14 +100,16 @@ func (w *rawWriter) write(ctx context.Context, page []dvcwatch.Dossier) (int, er
 	for _, t := range []struct {
 		table rawTable
 		rows  [][]any
-	}{{rawDossiers, ds}, {rawSteps, steps}, {rawSupplements, sups}, {rawApologies, apos}} {
+	}{{dossiers, ds}, {rawSteps, steps}, {rawSupplements, sups}, {rawApologies, apos}, {rawEvents, events}} {
 		for len(t.rows) > 0 {
 			chunk := t.rows[:min(len(t.rows), w.maxRows)]
 			t.rows = t.rows[len(chunk):]
 			if _, err := tx.ExecContext(ctx, upsertSQL(t.table, len(chunk), w.sqlite), flatten(chunk)...); err != nil {
 				return 0, fmt.Errorf("upsert %s: %w", t.table.name, err)
 			}
-			n += len(chunk)
+			if t.table.name != rawEvents.name {
+				n += len(chunk)
+			}
 		}
 	}
 	return n, tx.Commit()
@@ -114,6 +136,9 @@ func upsertSQL(t rawTable, rows int, sqlite bool) string {
 			}
 		}
 		b.WriteByte(')')
+	}
+	if t.conflict == "" {
+		return b.String()
 	}
 	set := make([]string, 0, len(t.columns))
 	for _, c := range t.columns {
