@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -19,16 +18,9 @@ func TestSyncTiny(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds dvcwatch and starts the simulator")
 	}
-	postgres := os.Getenv(storetest.EnvPostgres)
-	switch postgres {
-	case "off":
-		t.Skip(storetest.EnvPostgres + "=off")
-	case "":
-		postgres = storetest.DefaultPostgres
-	}
 	var out bytes.Buffer
 	res, err := Sync(context.Background(), SyncOptions{
-		Dossiers: 600, Postgres: postgres, Dir: t.TempDir(), PageSize: 100, Exe: e2e.Build(t), Out: &out,
+		Dossiers: 600, Postgres: storetest.PostgresServer(t), Dir: t.TempDir(), PageSize: 100, Exe: e2e.Build(t), Out: &out,
 	})
 	t.Log(out.String())
 	if err != nil {

@@ -79,13 +79,7 @@ func Postgres(t testing.TB) *store.DB {
 // process of its own (a dvcwatch binary a test starts).
 func PostgresDSN(t testing.TB) (*store.DB, string) {
 	t.Helper()
-	dsn := os.Getenv(EnvPostgres)
-	switch dsn {
-	case "off":
-		t.Skip(EnvPostgres + "=off: skipping the PostgreSQL variant")
-	case "":
-		dsn = DefaultPostgres
-	}
+	dsn := PostgresServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	admin, err := sql.Open("pgx", dsn)
@@ -110,6 +104,22 @@ func PostgresDSN(t testing.TB) (*store.DB, string) {
 	})
 	dsn = withSearchPath(dsn, schema)
 	return open(t, store.DriverPostgres, dsn), dsn
+}
+
+// PostgresServer is the test server's DSN (EnvPostgres, else
+// DefaultPostgres), for code that makes schemas of its own; it skips the
+// test when EnvPostgres is off.
+func PostgresServer(t testing.TB) string {
+	t.Helper()
+	switch dsn := os.Getenv(EnvPostgres); dsn {
+	case "off":
+		t.Skip(EnvPostgres + "=off: skipping the PostgreSQL variant")
+		return ""
+	case "":
+		return DefaultPostgres
+	default:
+		return dsn
+	}
 }
 
 // withSearchPath makes every connection of the pool use schema: pgx sends
