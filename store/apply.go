@@ -203,9 +203,6 @@ func (db *DB) applyPage(ctx context.Context, tx bulkTx, page Page, in []incoming
 		apologies = db.appendApologies(apologies, d)
 	}
 	res.Events = len(events) / len(eventColumns)
-	if !tx.copies() {
-		res.Events += len(fresh)
-	}
 
 	if err := db.insertRows(ctx, tx.Tx, "dossiers", dossierColumns, dossierUpsert, dossiers); err != nil {
 		return err
@@ -237,6 +234,7 @@ func (db *DB) applyPage(ctx context.Context, tx bulkTx, page Page, in []incoming
 	if tx.copies() {
 		return nil // the fresh dossiers' first events were among those copied
 	}
+	res.Events += len(fresh)
 	return db.insertFirstEvents(ctx, tx.Tx, page.Source, fresh, page.ObservedBy)
 }
 

@@ -27,20 +27,32 @@ type bulkTx struct {
 func (tx bulkTx) copies() bool { return tx.conn != nil }
 
 // bulkWriteTx is writeTx for transactions that load rows with insertPlain.
+// On SQLite it waits its turn behind the process's other writers.
 func (db *DB) bulkWriteTx(ctx context.Context, fn func(tx bulkTx) error) error {
-	if db.dialect.name != DriverPostgres {
-		return db.writeTx(ctx, func(tx *sqlx.Tx) error { return fn(bulkTx{Tx: tx}) })
+	if db.writers != nil {
+		if err := db.writers.Acquire(ctx, 1); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer db.writers.Release(1)
 	}
-	conn, err := db.db.Connx(ctx)
+	var tx bulkTx
+	var err error
+	if db.dialect.name == DriverPostgres {
+		// The same pooled connection BeginTxx would hold, but in hand for COPY.
+		conn, cerr := db.db.Connx(ctx)
+		if cerr != nil {
+			return fmt.Errorf("begin: %w", cerr)
+		}
+		defer conn.Close()
+		tx.conn = conn.Conn
+		tx.Tx, err = conn.BeginTxx(ctx, nil)
+	} else {
+		tx.Tx, err = db.db.BeginTxx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer conn.Close()
-	tx, err := conn.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(bulkTx{Tx: tx, conn: conn.Conn}); err != nil {
+	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -57,16 +69,14 @@ func (db *DB) insertPlain(ctx context.Context, tx bulkTx, table string, columns 
 	if !tx.copies() || len(args) == 0 {
 		return db.insertRows(ctx, tx.Tx, table, columns, "", args)
 	}
-	rows := make([][]any, 0, len(args)/len(columns))
-	for i := 0; i < len(args); i += len(columns) {
-		rows = append(rows, args[i:i+len(columns)])
-	}
+	width := len(columns)
+	rows := pgx.CopyFromSlice(len(args)/width, func(i int) ([]any, error) { return args[i*width : (i+1)*width], nil })
 	err := tx.conn.Raw(func(driverConn any) error {
 		c, ok := driverConn.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("the connection is a %T, not pgx's", driverConn)
 		}
-		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, rows)
 		return err
 	})
 	if err != nil {

@@ -258,24 +258,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 // writeTx runs fn in a read-write transaction and commits it if fn succeeds. On
 // SQLite the DSN makes it BEGIN IMMEDIATE: the write lock is taken up front.
 func (db *DB) writeTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	if db.writers != nil {
-		if err := db.writers.Acquire(ctx, 1); err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		defer db.writers.Release(1)
-	}
-	tx, err := db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return db.bulkWriteTx(ctx, func(tx bulkTx) error { return fn(tx.Tx) })
 }
 
 // writeExec runs one write statement (written with ? placeholders) as its
