@@ -383,11 +383,18 @@ type SMTP struct {
 	// message given up on then may have been delivered, and is not sent
 	// again by itself.
 	DataTimeout time.Duration `yaml:"data_timeout"`
+	// MessagesPerConnection is how many messages one connection carries
+	// before it is closed (default 20, Exchange's receive limit); 1 opens
+	// a connection per message. A connection is also closed once idle for
+	// a few seconds or a few minutes old.
+	MessagesPerConnection int `yaml:"messages_per_connection"`
 }
 
-// smtpSteps is how many exchanges of one SMTP conversation smtp.timeout
-// bounds each: connection and greeting, EHLO, STARTTLS, EHLO again, AUTH (up
-// to three), MAIL, RCPT, DATA, the message, QUIT.
+// smtpSteps is how many exchanges smtp.timeout bounds each before an
+// email's outcome is known: MAIL on a kept connection that turns out dead,
+// then on a new one the connection and greeting, EHLO, STARTTLS, EHLO
+// again, AUTH (up to three), MAIL, RCPT, DATA, the message. QUIT comes
+// after the outcome is recorded.
 const smtpSteps = 12
 
 // MaxConversation is the longest one SMTP conversation may last

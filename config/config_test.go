@@ -321,6 +321,7 @@ func TestFixtures(t *testing.T) {
 		{"smtp-data-timeout.yaml", []string{
 			`testdata/smtp-data-timeout.yaml:4: notify.delivery_workers: 0: want 1 to 100 emails sent at once per replica`,
 			`testdata/smtp-data-timeout.yaml:9: smtp.data_timeout: 30m0s plus 12 × smtp.timeout (20s) must be at most 25m0s, the longest a delivery may take`,
+			`testdata/smtp-data-timeout.yaml:10: smtp.messages_per_connection: 0: want 1 (a connection per message) to 1000`,
 		}},
 		{"smtp-admin.yaml", []string{
 			`testdata/smtp-admin.yaml:4: smtp.host: required`,
@@ -477,7 +478,7 @@ schedules:
 			AckValidFor:     7 * 24 * time.Hour,
 			DeliveryWorkers: 4,
 		},
-		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 20 * time.Second, DataTimeout: 10 * time.Minute},
+		SMTP: SMTP{Host: "smtp.example", Port: 587, From: "canhbao@x.example", TLS: "starttls", Timeout: 20 * time.Second, DataTimeout: 10 * time.Minute, MessagesPerConnection: 20},
 		Admin: Admin{Listen: "127.0.0.1:8080", Tokens: []Token{
 			{Name: "ops", Role: AdminAdmin, Token: NewSecret("0123456789abcdef")},
 		}},

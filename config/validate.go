@@ -662,6 +662,9 @@ func (c *Config) validateSMTP(ch *checker) {
 		ch.addf("smtp.data_timeout", "%s plus %d × smtp.timeout (%s) must be at most %s, the longest a delivery may take",
 			s.DataTimeout, smtpSteps, s.Timeout, MaxConversation)
 	}
+	if s.MessagesPerConnection < 1 || s.MessagesPerConnection > 1000 {
+		ch.addf("smtp.messages_per_connection", "%d: want 1 (a connection per message) to 1000", s.MessagesPerConnection)
+	}
 }
 
 func (c *Config) validateAdmin(ch *checker) {

@@ -64,6 +64,9 @@ func NextCheckQueries(db *DB, due time.Time, keys []dvcwatch.DossierKey) map[str
 // NotificationCountsQuery is the statement of NotificationCounts, for EXPLAIN.
 const NotificationCountsQuery = notificationCountsQuery
 
+// UndeliveredQuery is the statement of Undelivered, for EXPLAIN.
+func UndeliveredQuery(db *DB) string { return db.undeliveredQuery() }
+
 // OpenFindingsQueries returns the statements, with their bind arguments,
 // that a detection page of codes (a page of a full scan if contiguous)
 // reads its open findings against mirror with, for EXPLAIN.

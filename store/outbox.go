@@ -270,14 +270,26 @@ func (db *DB) LastSent(ctx context.Context, recipient string, kind dvcwatch.Noti
 // of megabytes. Rows it cannot read are left out and named by a
 // *dvcwatch.UnreadableNotifications error that comes with the others.
 func (db *DB) Undelivered(ctx context.Context, enqueuedBefore time.Time, limit int) ([]int64, error) {
-	q := `SELECT id, created_at, enqueued_at, sending_at, sent_at, failed_at FROM notifications
-		WHERE sent_at IS NULL AND failed_at IS NULL AND (enqueued_at IS NULL OR enqueued_at < ?)
-		ORDER BY created_at, id LIMIT ?`
 	var rows []notificationRow
-	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(q), db.timeArg(normTime(enqueuedBefore)), limit); err != nil {
+	if err := db.db.SelectContext(ctx, &rows, db.db.Rebind(db.undeliveredQuery()), db.timeArg(normTime(enqueuedBefore)), limit); err != nil {
 		return nil, fmt.Errorf("read undelivered notifications: %w", err)
 	}
 	return readable(rows, func(r *notificationRow) int64 { return r.ID })
+}
+
+// undeliveredQuery reads notifications_undelivered_idx alone (migration
+// 00018), in its order. SQLite is told to: there the rows' state lies past
+// their bodies, and without statistics its planner prefers
+// notifications_state_idx's two equalities, then reads every undelivered
+// row and sorts them (measured: a sixth of the delivery pipeline's CPU).
+func (db *DB) undeliveredQuery() string {
+	from := "notifications"
+	if db.dialect.name == DriverSQLite {
+		from += " INDEXED BY notifications_undelivered_idx"
+	}
+	return `SELECT id, created_at, enqueued_at, sending_at, sent_at, failed_at FROM ` + from + `
+	WHERE sent_at IS NULL AND failed_at IS NULL AND (enqueued_at IS NULL OR enqueued_at < ?)
+	ORDER BY created_at, id LIMIT ?`
 }
 
 // GetNotification returns one notification; the error wraps dvcwatch.ErrNotFound.

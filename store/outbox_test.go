@@ -457,21 +457,32 @@ func TestUndeliveredSkipsUnreadable(t *testing.T) {
 	}
 }
 
-// TestNotificationCountsReadTheIndex: on SQLite the counts by state read
-// notifications_state_idx, not the rows, whose state columns lie past the
-// bodies (migration 00016).
-func TestNotificationCountsReadTheIndex(t *testing.T) {
+// TestOutboxReadsReadTheirIndex: on SQLite the outbox's frequent reads of
+// state read an index alone, never the rows, whose state columns lie past
+// the bodies: the counts by state notifications_state_idx (migration
+// 00016), the dispatcher's read of undelivered rows
+// notifications_undelivered_idx, in its order, without a sort (00018).
+func TestOutboxReadsReadTheirIndex(t *testing.T) {
 	t.Parallel()
 	db := storetest.SQLite(t)
-	var plan []struct {
-		ID, Parent, NotUsed int
-		Detail              string
-	}
-	if err := store.SQLX(db).Select(&plan, "EXPLAIN QUERY PLAN "+store.NotificationCountsQuery); err != nil {
-		t.Fatal(err)
-	}
-	if len(plan) != 1 || plan[0].Detail != "SCAN notifications USING COVERING INDEX notifications_state_idx" {
-		t.Errorf("NotificationCounts's plan = %+v, want one scan of notifications_state_idx alone", plan)
+	for _, c := range []struct {
+		name, query string
+		args        []any
+		want        string
+	}{
+		{"NotificationCounts", store.NotificationCountsQuery, nil, "SCAN notifications USING COVERING INDEX notifications_state_idx"},
+		{"Undelivered", store.UndeliveredQuery(db), []any{"2026-01-01", 10}, "SCAN notifications USING COVERING INDEX notifications_undelivered_idx"},
+	} {
+		var plan []struct {
+			ID, Parent, NotUsed int
+			Detail              string
+		}
+		if err := store.SQLX(db).Select(&plan, "EXPLAIN QUERY PLAN "+c.query, c.args...); err != nil {
+			t.Fatal(err)
+		}
+		if len(plan) != 1 || plan[0].Detail != c.want {
+			t.Errorf("%s's plan = %+v, want one step: %s", c.name, plan, c.want)
+		}
 	}
 }
 

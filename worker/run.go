@@ -95,6 +95,9 @@ func RunWith(ctx context.Context, svc *Services, opts RunOptions) error {
 		if err != nil {
 			return err
 		}
+		// Once the queues have stopped (RunWith returns after them): QUIT on
+		// the connections kept for the next email.
+		defer s.Close()
 		sender = s
 	}
 	var runs jobs.RunRecorder = svc.DB

@@ -41,11 +41,12 @@ var ErrPossiblySent = errors.New("possibly delivered: the server did not answer 
 // address, a forbidden header); like ErrRejected it must not be retried.
 var ErrInvalidMessage = errors.New("invalid email message")
 
-// defaultTimeout and defaultDataTimeout apply when config.SMTP.Timeout or
-// DataTimeout is zero.
+// defaultTimeout, defaultDataTimeout and defaultPerConnection apply when
+// config.SMTP.Timeout, DataTimeout or MessagesPerConnection is zero.
 const (
-	defaultTimeout     = 30 * time.Second
-	defaultDataTimeout = 10 * time.Minute
+	defaultTimeout       = 30 * time.Second
+	defaultDataTimeout   = 10 * time.Minute
+	defaultPerConnection = 20
 )
 
 // Message is one email to send; the body has a text part, an HTML part, or both
@@ -81,7 +82,8 @@ func WithTLSConfig(c *tls.Config) Option {
 }
 
 // Sender delivers Messages through one SMTP server. It is safe for concurrent
-// use: every Send opens its own connection.
+// use: each Send has a connection to itself, a kept one (see pool.go) or a
+// new one. Close closes the kept ones.
 type Sender struct {
 	host     string
 	port     int
@@ -94,6 +96,10 @@ type Sender struct {
 	// dataTimeout bounds the wait for the reply to the end of the message.
 	dataTimeout time.Duration
 	tlsConfig   *tls.Config
+	// perConnection is smtp.messages_per_connection.
+	perConnection int
+	idleLimit     time.Duration
+	pool          pool
 }
 
 // New checks cfg and returns a Sender for it.
@@ -126,7 +132,12 @@ func New(cfg config.SMTP, opts ...Option) (*Sender, error) {
 		fromHost: from.Address[strings.LastIndexByte(from.Address, '@')+1:],
 		timeout:  cfg.Timeout,
 		// RFC 5321 §4.5.3.2.6's 10 minutes unless configured.
-		dataTimeout: cfg.DataTimeout,
+		dataTimeout:   cfg.DataTimeout,
+		perConnection: cfg.MessagesPerConnection,
+		idleLimit:     idleLimit,
+	}
+	if s.perConnection <= 0 {
+		s.perConnection = defaultPerConnection
 	}
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
@@ -146,20 +157,25 @@ func New(cfg config.SMTP, opts ...Option) (*Sender, error) {
 	return s, nil
 }
 
-// Send delivers m in one SMTP conversation; see SendAndRecord.
+// Send delivers m in one SMTP transaction; see SendAndRecord.
 func (s *Sender) Send(ctx context.Context, m Message) error { return s.SendAndRecord(ctx, m, nil) }
 
-// SendAndRecord delivers m in one SMTP conversation. Each exchange is
-// bounded by smtp.timeout, the wait for the reply to the end of the message
-// by smtp.data_timeout, and all by ctx: cancelling ctx closes the connection.
+// SendAndRecord delivers m in one SMTP transaction, on a connection kept
+// from an earlier message or a new one. Each exchange is bounded by
+// smtp.timeout, the wait for the reply to the end of the message by
+// smtp.data_timeout, and all by ctx: cancelling ctx closes the connection.
 //
 // Once the server has accepted the message (250 to the end of DATA),
-// record, when not nil, runs before the QUIT exchange, and SendAndRecord
-// returns its error: nothing that happens to the connection afterwards makes
-// an accepted message a failure, and the caller records it as sent without
-// waiting for the server's goodbye.
+// record, when not nil, runs before the connection is kept for the next
+// message or closed, and SendAndRecord returns its error: nothing that
+// happens to the connection afterwards makes an accepted message a failure,
+// and the caller records it as sent without waiting for the server's
+// goodbye.
 //
-// A permanent reply to the message transaction yields an error wrapping
+// A kept connection the server closed meanwhile (or one that refuses
+// MAIL, such as past its limit of messages) fails at MAIL, before anything
+// of the message was sent: the message then goes on a new connection. A
+// permanent reply to the message transaction yields an error wrapping
 // ErrRejected, a bad Message one wrapping ErrInvalidMessage, a message
 // written whole whose end was never answered (timeout, lost connection,
 // ctx ended) one wrapping ErrPossiblySent; anything else (refused
@@ -186,42 +202,64 @@ func (s *Sender) SendAndRecord(ctx context.Context, m Message, record func() err
 		return fmt.Errorf("build email %q: %w: %w", m.Subject, ErrInvalidMessage, err)
 	}
 
-	var stop func() bool
-	client, err := gomail.NewClient(s.host, s.clientOptions(ctx, &stop)...)
-	if err != nil {
-		return fail(fmt.Errorf("set up client: %w", err))
-	}
-	defer func() {
-		if stop != nil {
-			stop()
+	c := s.take()
+	if c != nil {
+		c.watch(ctx)
+		err = s.transact(c.sc, from, rcpts, msg)
+		var st *stageError
+		if err != nil && errors.As(err, &st) && st.stage == mailFrom && ctx.Err() == nil {
+			// Dead or unwilling, and nothing of m was sent on it: m goes
+			// on a new connection, as do the next messages.
+			c.unwatch()
+			_ = c.raw.Close()
+			s.dropIdle()
+			c = nil
 		}
-	}()
+	}
+	if c == nil {
+		if c, err = s.dial(ctx); err != nil {
+			return s.classify(ctx, fail, err)
+		}
+		err = s.transact(c.sc, from, rcpts, msg)
+	}
+	if err != nil {
+		// The goodbye does not hold up the recording of the failure: the
+		// claim's bound (config.SMTP.Conversation) counts the exchanges up
+		// to the outcome.
+		c.unwatch()
+		go s.quit(c)
+		return s.classify(ctx, fail, err)
+	}
+	c.sent++
+	var recErr error
+	if record != nil {
+		recErr = record()
+	}
+	s.keep(c)
+	return recErr
+}
+
+// dial opens a connection to the server and greets it: EHLO, STARTTLS and
+// AUTH as configured, each bounded by smtp.timeout. The connection is
+// closed when ctx ends.
+func (s *Sender) dial(ctx context.Context) (*conn, error) {
+	c := &conn{opened: time.Now()}
+	client, err := gomail.NewClient(s.host, s.clientOptions(ctx, c)...)
+	if err != nil {
+		return nil, fmt.Errorf("set up client: %w", err)
+	}
 	// go-mail's own Send bounds the whole transaction, the reply to the end
 	// of the message included, by one timeout, and has no hook between that
 	// reply and QUIT. Its SMTP client lets us do both: the connection, TLS
 	// and AUTH are go-mail's (bounded by smtp.timeout); the transaction is
 	// ours, with a deadline per exchange.
-	sc, err := client.DialToSMTPClientWithContext(ctx)
-	if err != nil {
-		return s.classify(ctx, fail, err)
-	}
-	err = s.transact(sc, from, rcpts, msg)
-	if err != nil {
-		if sc.Quit() != nil {
-			_ = sc.Close()
+	if c.sc, err = client.DialToSMTPClientWithContext(ctx); err != nil {
+		if c.unwatch != nil {
+			c.unwatch()
 		}
-		return s.classify(ctx, fail, err)
+		return nil, err
 	}
-	var recErr error
-	if record != nil {
-		recErr = record()
-	}
-	// The server has the message: a QUIT that fails (the connection dropped,
-	// no 221) changes nothing.
-	if sc.UpdateDeadline(s.timeout) != nil || sc.Quit() != nil {
-		_ = sc.Close()
-	}
-	return recErr
+	return c, nil
 }
 
 // transact runs MAIL, RCPT, DATA and the message on an open conversation.
@@ -236,7 +274,7 @@ func (s *Sender) transact(sc *smtp.Client, from string, rcpts []string, msg *gom
 		}
 		return nil
 	}
-	if err := step("MAIL FROM", s.timeout, func() error { return sc.Mail(from) }); err != nil {
+	if err := step(mailFrom, s.timeout, func() error { return sc.Mail(from) }); err != nil {
 		return err
 	}
 	for _, r := range rcpts {
@@ -259,8 +297,13 @@ func (s *Sender) transact(sc *smtp.Client, from string, rcpts []string, msg *gom
 	return step(endOfData, s.dataTimeout, w.Close)
 }
 
-// endOfData is the stage of the reply to the final "." of DATA.
-const endOfData = "end of message"
+// The stages the Sender treats apart: MAIL, the first exchange of a
+// transaction (a kept connection's failure there is retried on a new one),
+// and the reply to the final "." of DATA.
+const (
+	mailFrom  = "MAIL FROM"
+	endOfData = "end of message"
+)
 
 // stageError is an error of one stage of the transaction.
 type stageError struct {
@@ -295,12 +338,12 @@ func (s *Sender) classify(ctx context.Context, fail func(error) error, err error
 	return fail(err)
 }
 
-func (s *Sender) clientOptions(ctx context.Context, stop *func() bool) []gomail.Option {
+func (s *Sender) clientOptions(ctx context.Context, c *conn) []gomail.Option {
 	opts := []gomail.Option{
 		gomail.WithPort(s.port),
 		gomail.WithTimeout(s.timeout),
 		gomail.WithTLSConfig(s.tlsConfig),
-		gomail.WithDialContextFunc(s.dialer(ctx, stop)),
+		gomail.WithDialContextFunc(s.dialer(ctx, c)),
 	}
 	if s.mode == config.TLSStartTLS {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
@@ -314,9 +357,10 @@ func (s *Sender) clientOptions(ctx context.Context, stop *func() bool) []gomail.
 	return opts
 }
 
-// dialer connects (with TLS from the first byte in implicit mode) and closes
-// the connection when ctx ends, since go-mail bounds only the dial by ctx.
-func (s *Sender) dialer(ctx context.Context, stop *func() bool) gomail.DialContextFunc {
+// dialer connects (with TLS from the first byte in implicit mode), keeps the
+// connection in c and closes it when ctx ends, since go-mail bounds only the
+// dial by ctx.
+func (s *Sender) dialer(ctx context.Context, c *conn) gomail.DialContextFunc {
 	return func(dctx context.Context, network, addr string) (net.Conn, error) {
 		nd := &net.Dialer{}
 		var conn net.Conn
@@ -329,7 +373,8 @@ func (s *Sender) dialer(ctx context.Context, stop *func() bool) gomail.DialConte
 		if err != nil {
 			return nil, err
 		}
-		*stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
+		c.raw = conn
+		c.watch(ctx)
 		return conn, nil
 	}
 }

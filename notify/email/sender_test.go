@@ -44,15 +44,61 @@ type received struct {
 }
 
 // backend is an in-process SMTP server: it accepts every recipient except
-// unknown@… (550) and busy@… (451), and records what it accepted.
+// unknown@… (550) and busy@… (451), and records what it accepted. It
+// counts its connections, and those closed.
 type backend struct {
 	mu   sync.Mutex
 	msgs []received
+	// perConnection, if not zero, answers MAIL with 421 once a session
+	// carried that many messages, as Exchange does past its limit.
+	perConnection  int
+	opened, closed int
 }
 
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
 	return &session{b: b, msg: received{tls: isTLS}, conn: c}, nil
+}
+
+// connections returns how many connections the server took and how many
+// of them are closed.
+func (b *backend) connections() (opened, closed int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.opened, b.closed
+}
+
+// countingListener counts in its backend the connections it accepts and
+// those closed.
+type countingListener struct {
+	net.Listener
+	b *backend
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.b.mu.Lock()
+	l.b.opened++
+	l.b.mu.Unlock()
+	return &countedConn{Conn: c, b: l.b}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	b    *backend
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() {
+		c.b.mu.Lock()
+		c.b.closed++
+		c.b.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 func (b *backend) received() []received {
@@ -65,6 +111,7 @@ type session struct {
 	b    *backend
 	conn *smtp.Conn
 	msg  received
+	sent int
 }
 
 func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
@@ -79,7 +126,13 @@ func (s *session) Auth(string) (sasl.Server, error) {
 	}), nil
 }
 
-func (s *session) Mail(from string, _ *smtp.MailOptions) error { s.msg.from = from; return nil }
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	if s.b.perConnection > 0 && s.sent >= s.b.perConnection {
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "too many messages on this connection"}
+	}
+	s.msg.from = from
+	return nil
+}
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	switch {
@@ -103,6 +156,7 @@ func (s *session) Data(r io.Reader) error {
 	s.b.mu.Lock()
 	s.b.msgs = append(s.b.msgs, m)
 	s.b.mu.Unlock()
+	s.sent++
 	return nil
 }
 
@@ -124,20 +178,24 @@ type setupOpts struct {
 	username      string
 	password      string
 	senderOptions func(b *testBundle) []Option
+	// messagesPerConnection is the Sender's smtp.messages_per_connection,
+	// serverLimit the server's (see backend.perConnection).
+	messagesPerConnection, serverLimit int
 }
 
 func setup(t *testing.T, o setupOpts) *testBundle {
 	t.Helper()
-	b := &testBundle{backend: &backend{}}
+	b := &testBundle{backend: &backend{perConnection: o.serverLimit}}
 	srv := smtp.NewServer(b.backend)
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = o.insecureAuth
 	srv.ReadTimeout, srv.WriteTimeout = 5*time.Second, 5*time.Second
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var ln net.Listener = countingListener{Listener: tcp, b: b.backend}
 	if o.serverTLS || o.mode == config.TLSImplicit {
 		var cert tls.Certificate
 		cert, b.ca = selfSigned(t)
@@ -157,6 +215,8 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 		From:     "UBND xã Tân Phú <canhbao@ubnd.example.vn>",
 		TLS:      o.mode,
 		Timeout:  5 * time.Second,
+
+		MessagesPerConnection: o.messagesPerConnection,
 	}
 	var opts []Option
 	if o.senderOptions != nil {
@@ -568,7 +628,9 @@ func TestSendRecordsBeforeQuit(t *testing.T) {
 	t.Parallel()
 	sink := startSink(t)
 	sink.DropAtQuit()
-	s, err := New(config.SMTP{Host: "127.0.0.1", Port: sink.Port(), From: "a@b.vn", TLS: config.TLSNone, Timeout: 5 * time.Second})
+	// A connection per message: each is followed by QUIT.
+	s, err := New(config.SMTP{Host: "127.0.0.1", Port: sink.Port(), From: "a@b.vn", TLS: config.TLSNone, Timeout: 5 * time.Second,
+		MessagesPerConnection: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
