@@ -30,10 +30,11 @@ func (tx bulkTx) copies() bool { return tx.conn != nil }
 // On SQLite it waits its turn behind the process's other writers.
 func (db *DB) bulkWriteTx(ctx context.Context, fn func(tx bulkTx) error) error {
 	if db.writers != nil {
-		if err := db.writers.Acquire(ctx, 1); err != nil {
+		leave, err := db.writers.enter(ctx)
+		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		defer db.writers.Release(1)
+		defer leave()
 	}
 	var tx bulkTx
 	var err error

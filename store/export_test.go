@@ -78,3 +78,28 @@ func OpenFindingsQueries(db *DB, source, mirror string, codes []string, contiguo
 	})
 	return qs, args
 }
+
+// HoldWriters takes SQLite's writers' gate until release, so that the
+// writers arriving meanwhile queue (and writeStatements's callers group).
+func HoldWriters(db *DB) (release func()) {
+	leave, err := db.writers.enter(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	return leave
+}
+
+// GroupMembers is how many callers the group waiting for the gate holds.
+func GroupMembers(db *DB) int {
+	db.groups.mu.Lock()
+	defer db.groups.mu.Unlock()
+	if db.groups.open == nil {
+		return 0
+	}
+	return len(db.groups.open.members)
+}
+
+// WriteStatements is writeStatements.
+func WriteStatements(ctx context.Context, db *DB, fn func(e sqlx.ExtContext) error) error {
+	return db.writeStatements(ctx, fn)
+}

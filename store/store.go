@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"golang.org/x/sync/semaphore"
 
 	// The two database/sql drivers: "pgx" for PostgreSQL, "sqlite" (pure Go).
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -38,13 +37,10 @@ type DB struct {
 	// administrator): always the wall clock, which only tests replace.
 	now func() time.Time
 	// writers admits one write transaction of this process at a time on
-	// SQLite, first come first served. SQLite has one writer anyway, and its
-	// busy handler is no queue: waiters sleep and poll, so under load a
-	// writer can lose the race for longer than busy_timeout and fail with
-	// SQLITE_BUSY (seen in CI with eight concurrent syncs). busy_timeout
-	// remains for other processes on the same file (a CLI beside serve).
-	// nil on PostgreSQL, whose writers lock rows, not the database.
-	writers *semaphore.Weighted
+	// SQLite (see writerGate); nil on PostgreSQL, whose writers lock rows,
+	// not the database.
+	writers *writerGate
+	groups  groups // writeStatements's commits on SQLite
 }
 
 // dialect is what differs between the engines once the schema is the same.
@@ -131,7 +127,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	}
 	db := &DB{db: x, dialect: d, now: time.Now}
 	if driver == DriverSQLite {
-		db.writers = semaphore.NewWeighted(1)
+		db.writers = newWriterGate()
 	}
 	return db, nil
 }
@@ -274,12 +270,13 @@ func (db *DB) writeExec(ctx context.Context, q string, args ...any) error {
 // must leave the database consistent by itself. On PostgreSQL each is its
 // own transaction (autocommit): one round trip where BEGIN, the statement
 // and COMMIT took three, which the outbox pays twice per email. On SQLite
-// fn runs in writeTx, for the writers' gate and BEGIN IMMEDIATE.
+// fn runs behind the writers' gate with BEGIN IMMEDIATE, in one commit with
+// the statements of other callers arriving meanwhile (group.go).
 func (db *DB) writeStatements(ctx context.Context, fn func(e sqlx.ExtContext) error) error {
 	if db.dialect.name == DriverPostgres {
 		return fn(db.db)
 	}
-	return db.writeTx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
+	return db.groupStatements(ctx, fn)
 }
 
 // KeepIdle keeps up to n PostgreSQL connections open between uses, for a

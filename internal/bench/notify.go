@@ -62,6 +62,9 @@ type NotifyEngine struct {
 	PeakRSSBytes int64
 	// The CPU time each timed stage cost in the processes it runs in (see cpuScope).
 	BaselineCPU, SMTPCPU, ClaimCPU, PipelineCPU stageCPU
+	// How the outbox alone and the pipeline used SQLite's one writer at a
+	// time (zero on PostgreSQL).
+	ClaimWriter, PipelineWriter store.WriterStats
 	// The composition step, when run.
 	ComposeDossiers, ComposeBreaches, ComposeAlerts, ComposeEmails int
 	ComposeTime                                                    time.Duration
@@ -173,7 +176,7 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 			return step(dsn)
 		}
 		err := run(func(dsn string) (err error) {
-			e.ClaimTime, e.ClaimCPU, err = outboxOnly(ctx, admin, t.driver, dsn, o.Emails, o.Concurrency)
+			e.ClaimTime, e.ClaimCPU, e.ClaimWriter, err = outboxOnly(ctx, admin, t.driver, dsn, o.Emails, o.Concurrency)
 			return err
 		})
 		if err != nil {
@@ -200,6 +203,11 @@ func Notify(ctx context.Context, o NotifyOptions) ([]NotifyEngine, error) {
 		if cap := e.StagesCPURate(); cap > 0 {
 			fmt.Fprintf(w, "%s: pipeline ÷ what the cores carry at the stages' CPU per email summed (%d cores ÷ %.2f ms): %.0f/%.0f emails/s = %.2f\n",
 				t.name, runtime.NumCPU(), 1000*float64(runtime.NumCPU())/cap, e.PipelineRate(), cap, e.PipelineRate()/cap)
+		}
+		if e.PipelineWriter.Writes > 0 {
+			fmt.Fprintf(w, "%s: one writer at a time: held %s of the outbox alone (%d commits for %d claims and marks, %s each), %s of the pipeline (%d commits, %s each)\n",
+				t.name, heldShare(e.ClaimWriter, e.ClaimTime), e.ClaimWriter.Writes, 2*e.Emails, perWrite(e.ClaimWriter),
+				heldShare(e.PipelineWriter, e.PipelineTime), e.PipelineWriter.Writes, perWrite(e.PipelineWriter))
 		}
 		if o.ComposeDossiers > 0 {
 			err := run(func(dsn string) error { return e.compose(ctx, t.driver, dsn, o.ComposeDossiers, o.Seed) })
@@ -296,7 +304,7 @@ func (e *NotifyEngine) pipeline(ctx context.Context, admin *sql.DB, driver, dsn 
 		return err
 	}
 	defer stopProfile()
-	before := sink.Count()
+	before, writer := sink.Count(), db.WriterStats()
 	start, cpu := time.Now(), pgScope(rdb, admin, dsn).start(ctx)
 	n, err := dispatcher.Dispatch(ctx)
 	if err != nil {
@@ -333,7 +341,7 @@ func (e *NotifyEngine) pipeline(ctx context.Context, admin *sql.DB, driver, dsn 
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
-	e.PipelineTime, e.PipelineCPU = time.Since(start), cpu.since(ctx)
+	e.PipelineTime, e.PipelineCPU, e.PipelineWriter = time.Since(start), cpu.since(ctx), db.WriterStats().Sub(writer)
 	stopProfile()
 	e.Received = sink.Count() - before
 	return nil
@@ -429,23 +437,24 @@ func smtpOnly(ctx context.Context, sender *email.Sender, n, concurrency int) (ti
 
 // outboxOnly times claiming and marking sent n outbox rows of a fresh store,
 // concurrency at a time, as the deliverer does around each SMTP conversation.
-func outboxOnly(ctx context.Context, admin *sql.DB, driver, dsn string, n, concurrency int) (time.Duration, stageCPU, error) {
+func outboxOnly(ctx context.Context, admin *sql.DB, driver, dsn string, n, concurrency int) (time.Duration, stageCPU, store.WriterStats, error) {
 	db, err := openMigrated(ctx, driver, dsn)
 	if err != nil {
-		return 0, stageCPU{}, err
+		return 0, stageCPU{}, store.WriterStats{}, err
 	}
 	defer db.Close()
 	db.KeepIdle(concurrency + 2) // as the pipeline's
 	if err := fillOutbox(ctx, db, n); err != nil {
-		return 0, stageCPU{}, err
+		return 0, stageCPU{}, store.WriterStats{}, err
 	}
 	ids, err := db.Undelivered(ctx, time.Now().Add(time.Hour), n)
 	if err != nil {
-		return 0, stageCPU{}, err
+		return 0, stageCPU{}, store.WriterStats{}, err
 	}
 	if len(ids) != n {
-		return 0, stageCPU{}, fmt.Errorf("%d undelivered rows, want %d", len(ids), n)
+		return 0, stageCPU{}, store.WriterStats{}, fmt.Errorf("%d undelivered rows, want %d", len(ids), n)
 	}
+	writer := db.WriterStats()
 	start, cpu := time.Now(), pgScope(nil, admin, dsn).start(ctx)
 	err = parallel(n, concurrency, func(i int) error {
 		if _, err := db.ClaimNotification(ctx, ids[i], time.Now(), notify.DefaultClaimStale); err != nil {
@@ -453,7 +462,18 @@ func outboxOnly(ctx context.Context, admin *sql.DB, driver, dsn string, n, concu
 		}
 		return db.MarkSent(ctx, ids[i], time.Now())
 	})
-	return time.Since(start), cpu.since(ctx), err
+	return time.Since(start), cpu.since(ctx), db.WriterStats().Sub(writer), err
+}
+
+// heldShare is the share of elapsed during which a write held the writers'
+// gate.
+func heldShare(s store.WriterStats, elapsed time.Duration) string {
+	return fmt.Sprintf("%.0f%%", 100*s.Held.Seconds()/elapsed.Seconds())
+}
+
+// perWrite is how long each commit held the writers' gate on average.
+func perWrite(s store.WriterStats) string {
+	return fmt.Sprintf("%.2f ms", 1000*s.Held.Seconds()/float64(max(s.Writes, 1)))
 }
 
 // compose fills a store from the simulator at 06:00 on a Tuesday, runs a full
