@@ -384,11 +384,16 @@ type SMTP struct {
 	// again by itself.
 	DataTimeout time.Duration `yaml:"data_timeout"`
 	// MessagesPerConnection is how many messages one connection carries
-	// before it is closed (default 20, Exchange's receive limit); 1 opens
-	// a connection per message. A connection is also closed once idle for
-	// a few seconds or a few minutes old.
+	// before it is closed (DefaultMessagesPerConnection); 1 opens a
+	// connection per message. A connection is also closed once idle for a
+	// few seconds or a few minutes old.
 	MessagesPerConnection int `yaml:"messages_per_connection"`
 }
+
+// DefaultMessagesPerConnection is smtp.messages_per_connection's default:
+// Exchange's receive connectors take 20 messages per connection by
+// default; Postfix takes any number.
+const DefaultMessagesPerConnection = 20
 
 // smtpSteps is how many exchanges smtp.timeout bounds each before an
 // email's outcome is known: MAIL on a kept connection that turns out dead,

@@ -111,9 +111,7 @@ func (c *Config) applyDefaults(set func(path string) bool) {
 	// RFC 5321 §4.5.3.2.6: a client waits 10 minutes for the reply to the
 	// end of the message.
 	def("smtp.data_timeout", func() { c.SMTP.DataTimeout = 10 * time.Minute })
-	// Exchange's receive connectors take 20 messages per connection by
-	// default; Postfix takes any number.
-	def("smtp.messages_per_connection", func() { c.SMTP.MessagesPerConnection = 20 })
+	def("smtp.messages_per_connection", func() { c.SMTP.MessagesPerConnection = DefaultMessagesPerConnection })
 
 	def("scheduler.min_interval", func() { c.Scheduler.MinInterval = time.Minute })
 

@@ -64,50 +64,36 @@ func (db *DB) groupStatements(ctx context.Context, fn func(e sqlx.ExtContext) er
 	// is known only once the group committed.
 	<-g.done
 	if err := g.members[i].err; err != nil {
-		return err
+		return err // a lone member's error is also g.err
 	}
 	return g.err
 }
 
-// commit runs group g's members in one transaction once the writers' gate
-// lets it in. Neither the gate's wait nor the transaction ends with one
-// member's context: the others' writes depend on them.
+// commit runs group g's members in one write transaction (writeTx: the
+// writers' gate, BEGIN IMMEDIATE, COMMIT). Neither the gate's wait nor the
+// transaction ends with one member's context: the others' writes depend on
+// them. A lone member's error rolls the transaction back, as writeTx does
+// for any caller; in a group each member has its savepoint.
 func (db *DB) commit(g *commitGroup) {
 	defer close(g.done)
-	leave, err := db.writers.enter(context.Background())
-	if err != nil {
-		g.err = fmt.Errorf("begin: %w", err)
-		return
-	}
-	defer leave()
-	db.groups.mu.Lock()
-	if db.groups.open == g {
-		db.groups.open = nil // the members are known from here on
-	}
-	db.groups.mu.Unlock()
-	tx, err := db.db.BeginTxx(context.Background(), nil)
-	if err != nil {
-		g.err = fmt.Errorf("begin: %w", err)
-		return
-	}
-	if len(g.members) == 1 {
-		m := &g.members[0]
-		if m.err = m.fn(tx); m.err != nil {
-			_ = tx.Rollback()
-			return
+	g.err = db.writeTx(context.Background(), func(tx *sqlx.Tx) error {
+		db.groups.mu.Lock()
+		if db.groups.open == g {
+			db.groups.open = nil // in the gate: the members are known from here on
 		}
-	} else {
+		db.groups.mu.Unlock()
+		if len(g.members) == 1 {
+			m := &g.members[0]
+			m.err = m.fn(tx)
+			return m.err
+		}
 		for i := range g.members {
 			if err := g.run(tx, &g.members[i]); err != nil {
-				_ = tx.Rollback()
-				g.err = err
-				return
+				return err
 			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		g.err = fmt.Errorf("commit: %w", err)
-	}
+		return nil
+	})
 }
 
 // run runs member m in a savepoint of tx, undone if m fails; the error is

@@ -527,7 +527,6 @@ func (e *NotifyEngine) compose(ctx context.Context, driver, dsn string, dossiers
 func sinkConfig(sink *mailcatch.Catcher) config.SMTP {
 	return config.SMTP{
 		Host: "127.0.0.1", Port: sink.Port(), From: "UBND xã Hòa Bình <canhbao@hoabinh.example>",
-		TLS: config.TLSNone, Timeout: 30 * time.Second,
-		MessagesPerConnection: 20, // the configuration's default
+		TLS: config.TLSNone, Timeout: 30 * time.Second, MessagesPerConnection: config.DefaultMessagesPerConnection,
 	}
 }

@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -104,17 +105,21 @@ func (s *Sender) expire(c *conn) {
 	s.quit(c)
 }
 
-// dropIdle closes every idle connection: one of them was found dead, and
-// the others, opened to the same server, probably are too (it restarted).
-func (s *Sender) dropIdle() {
+// takeIdle empties the pool and returns its connections, but those whose
+// idle time ran out meanwhile: expire closes them.
+func (s *Sender) takeIdle() []*conn {
 	s.pool.mu.Lock()
 	idle := s.pool.idle
 	s.pool.idle = nil
 	s.pool.mu.Unlock()
-	for _, c := range idle {
-		if c.idle.Stop() {
-			_ = c.raw.Close()
-		}
+	return slices.DeleteFunc(idle, func(c *conn) bool { return !c.idle.Stop() })
+}
+
+// dropIdle closes every idle connection: one of them was found dead, and
+// the others, opened to the same server, probably are too (it restarted).
+func (s *Sender) dropIdle() {
+	for _, c := range s.takeIdle() {
+		_ = c.raw.Close()
 	}
 }
 
@@ -123,15 +128,11 @@ func (s *Sender) dropIdle() {
 // usable, one connection per message.
 func (s *Sender) Close() error {
 	s.pool.mu.Lock()
-	s.pool.closed = true
-	idle := s.pool.idle
-	s.pool.idle = nil
+	s.pool.closed = true // keep closes the connections in use
 	s.pool.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, c := range idle {
-		if c.idle.Stop() {
-			wg.Go(func() { s.quit(c) })
-		}
+	for _, c := range s.takeIdle() {
+		wg.Go(func() { s.quit(c) })
 	}
 	wg.Wait()
 	return nil

@@ -41,12 +41,12 @@ var ErrPossiblySent = errors.New("possibly delivered: the server did not answer 
 // address, a forbidden header); like ErrRejected it must not be retried.
 var ErrInvalidMessage = errors.New("invalid email message")
 
-// defaultTimeout, defaultDataTimeout and defaultPerConnection apply when
-// config.SMTP.Timeout, DataTimeout or MessagesPerConnection is zero.
+// defaultTimeout and defaultDataTimeout apply when config.SMTP.Timeout or
+// DataTimeout is zero; a zero MessagesPerConnection takes the
+// configuration's default.
 const (
-	defaultTimeout       = 30 * time.Second
-	defaultDataTimeout   = 10 * time.Minute
-	defaultPerConnection = 20
+	defaultTimeout     = 30 * time.Second
+	defaultDataTimeout = 10 * time.Minute
 )
 
 // Message is one email to send; the body has a text part, an HTML part, or both
@@ -137,7 +137,7 @@ func New(cfg config.SMTP, opts ...Option) (*Sender, error) {
 		idleLimit:     idleLimit,
 	}
 	if s.perConnection <= 0 {
-		s.perConnection = defaultPerConnection
+		s.perConnection = config.DefaultMessagesPerConnection
 	}
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
